@@ -1,0 +1,69 @@
+# palabre — see README.md. Two commands: `make run` and `make check`.
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
+	  -Wshadow -Wstrict-prototypes -pthread -MMD -MP
+LDLIBS = -luv -lcares -lssl -lcrypto -lsasl2 -lexpat -lsqlite3 -lidn \
+	 -lpthread
+TEST_LDLIBS = $(LDLIBS) $(shell pkg-config --libs check 2>/dev/null)
+PYTHON = /usr/bin/python3
+B = build
+
+LIB_SRC = $(wildcard lib/*.c)
+AUTH_SRC = $(wildcard auth/*.c)
+STORAGE_SRC = $(wildcard storage/*.c)
+SERVER_SRC = $(wildcard server/*.c server/*/*.c)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+
+LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
+AUTH_OBJ = $(AUTH_SRC:%.c=$(B)/%.o)
+STORAGE_OBJ = $(STORAGE_SRC:%.c=$(B)/%.o)
+SERVER_OBJ = $(SERVER_SRC:%.c=$(B)/%.o)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+CORE_A = $(B)/libpalabre.a
+
+.PHONY: all run check unit interop deps deps-test clean
+all: $(B)/palabred $(B)/palabrectl
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(CORE_A): $(LIB_OBJ) $(AUTH_OBJ) $(STORAGE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/palabred: $(SERVER_OBJ) $(CORE_A)
+	$(CC) $(CFLAGS) -o $@ $(SERVER_OBJ) $(CORE_A) $(LDLIBS)
+
+$(B)/palabrectl: $(B)/tools/palabrectl.o $(CORE_A)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(CORE_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(TEST_LDLIBS)
+
+# Debian packages: build and run, then what the tests add.
+deps:
+	@sh tools/install-deps.sh build
+deps-test:
+	@sh tools/install-deps.sh test
+
+run: deps all
+	@sh tools/run.sh
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_FORK=yes $$t; done
+
+interop: all
+	$(PYTHON) -m pytest -q tests/interop
+
+check: deps-test
+	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory interop
+
+clean:
+	rm -rf $(B)
+
+-include $(wildcard $(B)/*/*.d $(B)/*/*/*.d $(B)/*/*/*/*.d)

@@ -1,0 +1,73 @@
+/* auth: SASL for c2s through cyrus-sasl, over the account backends.
+ *
+ * auth_sasl_init runs once per process. The step functions block (they
+ * may read the account database or, later, ask a directory): c2s calls
+ * them on libuv's worker pool, never on its loop. One auth_session is
+ * used by one thread at a time. */
+#ifndef PALABRE_AUTH_H
+#define PALABRE_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../lib/config.h"
+
+#define AUTH_MAX_BINDINGS 3
+
+/* Channel-binding data of one TLS connection, computed by c2s on its loop
+ * once the handshake is done (RFC 5929 tls-unique and
+ * tls-server-end-point, RFC 9266 tls-exporter). */
+struct auth_channel_binding {
+	const char *type; /* "tls-exporter", "tls-unique", "tls-server-end-point" */
+	unsigned char data[64];
+	size_t len;
+};
+
+enum auth_result { AUTH_CONTINUE, AUTH_SUCCESS, AUTH_FAILURE };
+
+struct auth_step {
+	enum auth_result result;
+	/* AUTH_FAILURE: an RFC 6120 §6.5 condition: "not-authorized",
+	 * "invalid-mechanism", "malformed-request", "encryption-required",
+	 * "temporary-auth-failure", "mechanism-too-weak", "invalid-authzid",
+	 * "incorrect-encoding", "aborted" */
+	const char *condition;
+	/* AUTH_CONTINUE: the challenge; AUTH_SUCCESS: additional data (may be
+	 * empty). Raw bytes, malloc'd, owned by the caller. */
+	unsigned char *out;
+	size_t out_len;
+	/* AUTH_SUCCESS: the authenticated local part, prepared, malloc'd. */
+	char *localpart;
+};
+
+struct auth_session;
+
+/* Once per process, before any session. Returns 0, or -1 with a message. */
+int auth_sasl_init(const struct config *cfg, char *err, size_t errlen);
+
+/* The mechanisms to offer on a stream to `domain`: those configured that
+ * the domain's backend can serve, none at all before TLS unless the
+ * config relaxes require_starttls (and never PLAIN without TLS), the
+ * -PLUS variants only when bindings exist. Writes up to max names
+ * (static strings) into out and returns how many. */
+size_t auth_mechanisms(const struct config *cfg, const char *domain, bool tls,
+		       bool channel_binding, const char **out, size_t max);
+
+/* A new exchange for a stream to `domain`. bindings (may be NULL/0) are
+ * copied. NULL when out of memory. */
+struct auth_session *auth_session_new(const struct config *cfg,
+				      const char *domain, bool tls,
+				      const struct auth_channel_binding *bindings,
+				      size_t nbindings);
+
+/* Blocking. `in` is the decoded initial response (NULL when the client
+ * sent none; empty when it sent "="). Fills *step. */
+void auth_start(struct auth_session *s, const char *mechanism,
+		const unsigned char *in, size_t in_len, struct auth_step *step);
+/* Blocking. The decoded <response/>. */
+void auth_continue(struct auth_session *s, const unsigned char *in,
+		   size_t in_len, struct auth_step *step);
+void auth_step_clear(struct auth_step *step);
+void auth_session_free(struct auth_session *s);
+
+#endif

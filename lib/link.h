@@ -1,0 +1,67 @@
+/* link: a framed connection over a libuv stream, with batched writes
+ * (every frame sent during one loop iteration goes out in one uv_write)
+ * and a bounded write queue. Used by the router and by components. */
+#ifndef PALABRE_LINK_H
+#define PALABRE_LINK_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "frame.h"
+
+/* A link refuses frames past this many queued bytes (backpressure). */
+#define LINK_QUEUE_MAX (8u << 20)
+/* A full link calls its drain callback when it gets back under this. */
+#define LINK_QUEUE_LOW (1u << 20)
+
+struct link;
+
+struct link_callbacks {
+	/* A frame arrived; f and its bytes are valid during the call only. */
+	void (*on_frame)(struct link *l, const struct frame *f);
+	/* The peer went away or sent garbage; l is freed after this returns. */
+	void (*on_close)(struct link *l);
+	/* Optional: the queue fell back under LINK_QUEUE_LOW after a refusal. */
+	void (*on_drain)(struct link *l);
+};
+
+/* Takes ownership of stream (already connected or accepted) and starts
+ * reading. NULL when out of memory. */
+struct link *link_new(uv_stream_t *stream, const struct link_callbacks *cb,
+		      void *data);
+void *link_data(const struct link *l);
+void link_set_data(struct link *l, void *data);
+
+/* Queues f. Returns 0, or -1 when the link is closed or its queue holds
+ * LINK_QUEUE_MAX bytes (the caller keeps the frame and stops reading its
+ * own source until on_drain). */
+int link_send(struct link *l, const struct frame *f);
+bool link_full(const struct link *l);
+size_t link_queued(const struct link *l);
+
+/* Backpressure on the peer: stop / start reading from it. */
+void link_pause(struct link *l);
+void link_resume(struct link *l);
+
+/* Flushes what is queued, then closes; on_close follows. */
+void link_close(struct link *l);
+
+/* The component side of the handshake. Connects to address (a Unix
+ * socket path, or "host:port"), answers the router's challenge as `name`
+ * with `secret`, binds each name in `binds` (NULL-terminated), then calls
+ * on_ready. Any failure calls on_close. */
+struct link_client_callbacks {
+	void (*on_ready)(struct link *l);
+	void (*on_frame)(struct link *l, const struct frame *f);
+	void (*on_close)(struct link *l);
+	void (*on_drain)(struct link *l);
+};
+int link_client_connect(uv_loop_t *loop, const char *address, const char *name,
+			const char *secret, const char *const *binds,
+			const struct link_client_callbacks *cb, void *data);
+
+/* HMAC-SHA256(secret, nonce || name) into out (32 bytes). */
+void link_auth_digest(const char *secret, const unsigned char *nonce,
+		      const char *name, size_t name_len, unsigned char out[32]);
+
+#endif

@@ -1,0 +1,82 @@
+/* xml: a small element tree for stanzas, built in an arena, and its
+ * serializer. Names are split into namespace URI and local name. */
+#ifndef PALABRE_XML_H
+#define PALABRE_XML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "arena.h"
+#include "buf.h"
+
+#define XML_NS_CLIENT "jabber:client"
+#define XML_NS_SERVER "jabber:server"
+#define XML_NS_STREAM "http://etherx.jabber.org/streams"
+#define XML_NS_XML "http://www.w3.org/XML/1998/namespace"
+
+struct xml_attr {
+	const char *ns;   /* "" when the attribute has no namespace */
+	const char *name; /* local name */
+	const char *value;
+	struct xml_attr *next;
+};
+
+/* An element (name != NULL) or a text node (name == NULL, text/text_len). */
+struct xml_node {
+	const char *ns;   /* namespace URI, "" for none */
+	const char *name; /* local name; NULL for a text node */
+	const char *text; /* text node only */
+	size_t text_len;
+	struct xml_attr *attrs;
+	struct xml_node *parent;
+	struct xml_node *children; /* first child */
+	struct xml_node *last_child;
+	struct xml_node *next; /* next sibling */
+};
+
+/* Parses one complete element (a stanza as carried in a frame) whose
+ * unprefixed names are in default_ns unless it declares its own.
+ * Returns the element, or NULL when the bytes are not one well-formed
+ * element. DOCTYPE, entity declarations and processing instructions are
+ * refused. */
+struct xml_node *xml_parse(struct arena *a, const char *bytes, size_t len,
+			   const char *default_ns);
+
+/* Building. Strings are copied into the arena. NULL when out of memory. */
+struct xml_node *xml_node_new(struct arena *a, const char *ns,
+			      const char *name);
+/* Sets (or replaces) the un-namespaced attribute name; value NULL removes it. */
+int xml_set_attr(struct arena *a, struct xml_node *n, const char *name,
+		 const char *value);
+void xml_append_child(struct xml_node *parent, struct xml_node *child);
+/* Creates a child element and appends it. */
+struct xml_node *xml_add_child(struct arena *a, struct xml_node *parent,
+			       const char *ns, const char *name);
+int xml_append_text(struct arena *a, struct xml_node *n, const char *text,
+		    size_t len);
+/* Deep copy into arena a. */
+struct xml_node *xml_copy(struct arena *a, const struct xml_node *n);
+/* Unlinks child from its parent. */
+void xml_remove_child(struct xml_node *parent, struct xml_node *child);
+
+/* Reading. */
+const char *xml_attr_get(const struct xml_node *n, const char *name);
+/* First child element with this namespace (NULL: any) and local name
+ * (NULL: any). */
+struct xml_node *xml_child(const struct xml_node *n, const char *ns,
+			   const char *name);
+/* Next sibling element after child with the same filters. */
+struct xml_node *xml_next(const struct xml_node *child, const char *ns,
+			  const char *name);
+/* The concatenated text of n's direct text children, in the arena. */
+const char *xml_text(struct arena *a, const struct xml_node *n);
+bool xml_is(const struct xml_node *n, const char *ns, const char *name);
+
+/* Appends n serialized. An xmlns declaration is written wherever an
+ * element's namespace differs from parent_ns (pass the stream's default
+ * namespace for a top-level stanza, so that it is left implicit).
+ * Namespaced attributes get generated prefixes; xml:lang stays xml:lang. */
+int xml_serialize(const struct xml_node *n, const char *parent_ns,
+		  struct buf *out);
+
+#endif

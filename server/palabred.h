@@ -1,0 +1,26 @@
+/* palabred: the processes and their entry points. */
+#ifndef PALABRE_PALABRED_H
+#define PALABRE_PALABRED_H
+
+#include <uv.h>
+
+#include "../lib/config.h"
+
+/* Environment variable through which the supervisor hands the link
+ * secret of this run to the components it spawns (read and cleared at
+ * once by the child). */
+#define PALABRE_SECRET_ENV "PALABRE_LINK_SECRET"
+
+/* The router runs in the supervisor's process, on its loop. */
+struct router;
+struct router *router_start(uv_loop_t *loop, const struct config *cfg,
+			    const char *secret);
+void router_stop(struct router *r);
+
+/* Components: each runs its own loop until SIGTERM or until its link to
+ * the router is lost, and returns the process exit status. `name` is the
+ * component's unique name on the router (e.g. "c2s.1", "sm"). */
+int c2s_main(const struct config *cfg, const char *name, const char *secret);
+int sm_main(const struct config *cfg, const char *name, const char *secret);
+
+#endif
