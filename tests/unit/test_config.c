@@ -1,0 +1,143 @@
+/* config.xml: defaults, values, and errors that name file, line, setting. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../lib/config.h"
+
+static char dir[] = "/tmp/palabre-config-XXXXXX";
+static char path[256];
+
+static int load(const char *xml, struct config *cfg, char *err, size_t len)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(xml, f);
+	fclose(f);
+	return config_load(cfg, path, err, len);
+}
+
+#define HOST "<host domain='Example.ORG'><certificate>c.pem</certificate>" \
+	     "<key>k.pem</key></host>\n"
+
+START_TEST(defaults_are_filled_in)
+{
+	struct config cfg;
+	char err[512];
+	ck_assert_int_eq(load("<palabred>\n" HOST "</palabred>\n", &cfg, err,
+			      sizeof err), 0);
+	ck_assert_str_eq(cfg.hosts[0].domain, "example.org");
+	ck_assert_int_eq(cfg.nlisteners, 2);
+	ck_assert_int_eq(cfg.listeners[0].port, 5222);
+	ck_assert(cfg.listeners[1].direct_tls);
+	ck_assert(cfg.require_starttls);
+	ck_assert(!config_has_mechanism(&cfg, "DIGEST-MD5"));
+	ck_assert(config_has_mechanism(&cfg, "SCRAM-SHA-256"));
+	ck_assert(config_has_module(&cfg, "ping"));
+	char expected[300];
+	snprintf(expected, sizeof expected, "%s/c.pem", dir);
+	ck_assert_str_eq(cfg.hosts[0].certificate, expected);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(settings_are_read)
+{
+	struct config cfg;
+	char err[512];
+	ck_assert_int_eq(
+		load("<palabred>\n" HOST
+		     "<c2s><listen address='127.0.0.1' port='15222'/>\n"
+		     "<require-starttls>false</require-starttls>\n"
+		     "<mechanisms>PLAIN DIGEST-MD5</mechanisms>\n"
+		     "<max-stanza-size>10000</max-stanza-size>\n"
+		     "<resource-conflict>refuse</resource-conflict></c2s>\n"
+		     "</palabred>\n", &cfg, err, sizeof err), 0);
+	ck_assert_int_eq(cfg.nlisteners, 1);
+	ck_assert_str_eq(cfg.listeners[0].address, "127.0.0.1");
+	ck_assert(!cfg.require_starttls);
+	ck_assert(config_has_mechanism(&cfg, "DIGEST-MD5"));
+	ck_assert_int_eq(cfg.max_stanza_size, 10000);
+	ck_assert(!cfg.resource_conflict_replace);
+	config_free(&cfg);
+}
+END_TEST
+
+static void assert_error(const char *xml, const char *line_and_setting)
+{
+	struct config cfg;
+	char err[512];
+	ck_assert_int_eq(load(xml, &cfg, err, sizeof err), -1);
+	char expected[512];
+	snprintf(expected, sizeof expected, "%s:%s", path, line_and_setting);
+	ck_assert_msg(strncmp(err, expected, strlen(expected)) == 0,
+		      "got '%s', expected it to start with '%s'", err, expected);
+}
+
+START_TEST(bad_port_names_line_and_setting)
+{
+	assert_error("<palabred>\n" HOST "<c2s>\n<listen port='abc'/>\n</c2s>"
+		     "</palabred>", "4: c2s/listen/@port: 'abc' is not a number");
+}
+END_TEST
+
+START_TEST(unknown_setting_is_an_error)
+{
+	assert_error("<palabred>\n" HOST "<c2s>\n\n<colour>red</colour></c2s>"
+		     "</palabred>", "5: c2s/colour: unknown setting");
+}
+END_TEST
+
+START_TEST(missing_host_is_an_error)
+{
+	assert_error("<palabred>\n</palabred>", "1: host: no <host>");
+}
+END_TEST
+
+START_TEST(unknown_mechanism_is_an_error)
+{
+	assert_error("<palabred>" HOST "<c2s><mechanisms>PLAIN CRAM-MD5"
+		     "</mechanisms></c2s></palabred>",
+		     "2: c2s/mechanisms: 'CRAM-MD5' is not a supported");
+}
+END_TEST
+
+START_TEST(malformed_file_names_line)
+{
+	assert_error("<palabred>\n" HOST "<c2s>\n</palabred>",
+		     "3: not well-formed XML");
+}
+END_TEST
+
+START_TEST(bad_domain_is_an_error)
+{
+	assert_error("<palabred>\n<host domain='a b'/></palabred>",
+		     "2: host/@domain: 'a b' is not a domain name");
+}
+END_TEST
+
+int main(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/config.xml", dir);
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("config");
+	tcase_add_test(tc, defaults_are_filled_in);
+	tcase_add_test(tc, settings_are_read);
+	tcase_add_test(tc, bad_port_names_line_and_setting);
+	tcase_add_test(tc, unknown_setting_is_an_error);
+	tcase_add_test(tc, missing_host_is_an_error);
+	tcase_add_test(tc, unknown_mechanism_is_an_error);
+	tcase_add_test(tc, malformed_file_names_line);
+	tcase_add_test(tc, bad_domain_is_an_error);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	unlink(path);
+	rmdir(dir);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
