@@ -1,0 +1,380 @@
+/* local: accounts in SQLite. */
+#include "local.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+
+/* PRAGMA user_version: the schema this code reads and writes. */
+#define LOCAL_SCHEMA_VERSION 1
+#define LOCAL_BUSY_TIMEOUT_MS 5000
+
+struct local_db {
+	sqlite3 *sql;
+	char *path;
+};
+
+/* Schema migrations, index i brings version i to i + 1. */
+static const char *const migrations[] = {
+	"CREATE TABLE accounts ("
+	" domain TEXT NOT NULL,"
+	" localpart TEXT NOT NULL,"
+	" scram_sha1_salt BLOB NOT NULL,"
+	" scram_sha1_iterations INTEGER NOT NULL,"
+	" scram_sha1_stored_key BLOB NOT NULL,"
+	" scram_sha1_server_key BLOB NOT NULL,"
+	" scram_sha256_salt BLOB NOT NULL,"
+	" scram_sha256_iterations INTEGER NOT NULL,"
+	" scram_sha256_stored_key BLOB NOT NULL,"
+	" scram_sha256_server_key BLOB NOT NULL,"
+	/* NULL unless DIGEST-MD5 was configured when the password was set. */
+	" digest_md5_ha1 BLOB,"
+	" created INTEGER NOT NULL,"
+	" PRIMARY KEY (domain, localpart)"
+	") WITHOUT ROWID;",
+};
+
+static void db_error(struct local_db *db, const char *what, char *err,
+		     size_t errlen)
+{
+	snprintf(err, errlen, "%s: %s: %s", db->path, what,
+		 sqlite3_errmsg(db->sql));
+}
+
+static int db_user_version(struct local_db *db, int *version)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->sql, "PRAGMA user_version", -1, &st,
+			       NULL) != SQLITE_OK)
+		return -1;
+	int rc = sqlite3_step(st);
+	*version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int db_migrate(struct local_db *db, char *err, size_t errlen)
+{
+	int version;
+	if (sqlite3_exec(db->sql, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		db_error(db, "cannot lock the database", err, errlen);
+		return -1;
+	}
+	if (db_user_version(db, &version) < 0) {
+		db_error(db, "cannot read the schema version", err, errlen);
+		goto fail;
+	}
+	int latest = (int)(sizeof migrations / sizeof migrations[0]);
+	if (version > latest) {
+		snprintf(err, errlen,
+			 "%s: schema version %d is newer than this palabre "
+			 "(%d)",
+			 db->path, version, latest);
+		goto fail;
+	}
+	for (; version < latest; version++) {
+		char pragma[64];
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d",
+			 version + 1);
+		if (sqlite3_exec(db->sql, migrations[version], NULL, NULL,
+				 NULL) != SQLITE_OK ||
+		    sqlite3_exec(db->sql, pragma, NULL, NULL, NULL) !=
+			    SQLITE_OK) {
+			db_error(db, "cannot upgrade the schema", err, errlen);
+			goto fail;
+		}
+	}
+	if (sqlite3_exec(db->sql, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		db_error(db, "cannot commit the schema", err, errlen);
+		goto fail;
+	}
+	return 0;
+fail:
+	sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+struct local_db *local_open(const char *path, char *err, size_t errlen)
+{
+	struct local_db *db = calloc(1, sizeof *db);
+	if (!db || !(db->path = strdup(path))) {
+		free(db);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	bool existed = access(path, F_OK) == 0;
+	int rc = sqlite3_open_v2(path, &db->sql,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+					 SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+			 db->sql ? sqlite3_errmsg(db->sql)
+				 : sqlite3_errstr(rc));
+		local_close(db);
+		return NULL;
+	}
+	/* The file holds keys that let anyone who reads it pose as the
+	 * server to a client (ServerKey): only the owner may read it. */
+	if (!existed)
+		chmod(path, 0600);
+	sqlite3_busy_timeout(db->sql, LOCAL_BUSY_TIMEOUT_MS);
+	if (sqlite3_exec(db->sql, "PRAGMA journal_mode = WAL", NULL, NULL,
+			 NULL) != SQLITE_OK) {
+		db_error(db, "cannot switch to WAL mode", err, errlen);
+		local_close(db);
+		return NULL;
+	}
+	if (db_migrate(db, err, errlen) < 0) {
+		local_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+void local_close(struct local_db *db)
+{
+	if (!db)
+		return;
+	sqlite3_close(db->sql);
+	free(db->path);
+	free(db);
+}
+
+static int copy_blob(sqlite3_stmt *st, int col, unsigned char *out,
+		     size_t max, size_t *len)
+{
+	const void *p = sqlite3_column_blob(st, col);
+	size_t n = (size_t)sqlite3_column_bytes(st, col);
+	if (!p || n > max)
+		return -1;
+	memcpy(out, p, n);
+	if (len)
+		*len = n;
+	return 0;
+}
+
+static int read_secret(sqlite3_stmt *st, int col, enum scram_hash hash,
+		       struct scram_secret *s)
+{
+	size_t klen = scram_hash_len(hash), n1, n2;
+	int64_t it = sqlite3_column_int64(st, col + 1);
+	if (copy_blob(st, col, s->salt, sizeof s->salt, &s->salt_len) < 0 ||
+	    copy_blob(st, col + 2, s->stored_key, klen, &n1) < 0 ||
+	    copy_blob(st, col + 3, s->server_key, klen, &n2) < 0 ||
+	    n1 != klen || n2 != klen || it < 1 || it > 100000000)
+		return -1;
+	s->iterations = (unsigned)it;
+	return 0;
+}
+
+enum local_status local_get(struct local_db *db, const char *domain,
+			    const char *localpart, struct local_account *out,
+			    char *err, size_t errlen)
+{
+	static const char sql[] =
+		"SELECT scram_sha1_salt, scram_sha1_iterations,"
+		" scram_sha1_stored_key, scram_sha1_server_key,"
+		" scram_sha256_salt, scram_sha256_iterations,"
+		" scram_sha256_stored_key, scram_sha256_server_key,"
+		" digest_md5_ha1, created"
+		" FROM accounts WHERE domain = ?1 AND localpart = ?2";
+	sqlite3_stmt *st;
+	memset(out, 0, sizeof *out);
+	if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_error(db, "cannot read accounts", err, errlen);
+		return LOCAL_ERROR;
+	}
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, localpart, -1, SQLITE_STATIC);
+	enum local_status status;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		status = LOCAL_NOT_FOUND;
+	} else if (rc != SQLITE_ROW) {
+		db_error(db, "cannot read accounts", err, errlen);
+		status = LOCAL_ERROR;
+	} else if (read_secret(st, 0, SCRAM_SHA_1, &out->sha1) < 0 ||
+		   read_secret(st, 4, SCRAM_SHA_256, &out->sha256) < 0) {
+		snprintf(err, errlen, "%s: account %s@%s: damaged secrets",
+			 db->path, localpart, domain);
+		status = LOCAL_ERROR;
+	} else {
+		snprintf(out->domain, sizeof out->domain, "%s", domain);
+		snprintf(out->localpart, sizeof out->localpart, "%s",
+			 localpart);
+		size_t n = 0;
+		out->has_digest_md5 =
+			sqlite3_column_type(st, 8) == SQLITE_BLOB &&
+			copy_blob(st, 8, out->digest_md5_ha1,
+				  DIGEST_MD5_HA1_LEN, &n) == 0 &&
+			n == DIGEST_MD5_HA1_LEN;
+		out->created = sqlite3_column_int64(st, 9);
+		status = LOCAL_OK;
+	}
+	sqlite3_finalize(st);
+	return status;
+}
+
+static void bind_secret(sqlite3_stmt *st, int param, enum scram_hash hash,
+			const struct scram_secret *s)
+{
+	int klen = (int)scram_hash_len(hash);
+	sqlite3_bind_blob(st, param, s->salt, (int)s->salt_len,
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(st, param + 1, s->iterations);
+	sqlite3_bind_blob(st, param + 2, s->stored_key, klen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, param + 3, s->server_key, klen, SQLITE_STATIC);
+}
+
+static void bind_account(sqlite3_stmt *st, const struct local_account *a)
+{
+	sqlite3_bind_text(st, 1, a->domain, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->localpart, -1, SQLITE_STATIC);
+	bind_secret(st, 3, SCRAM_SHA_1, &a->sha1);
+	bind_secret(st, 7, SCRAM_SHA_256, &a->sha256);
+	if (a->has_digest_md5)
+		sqlite3_bind_blob(st, 11, a->digest_md5_ha1,
+				  DIGEST_MD5_HA1_LEN, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 11);
+	/* UPDATE has no ?12: that bind is a harmless SQLITE_RANGE. */
+	sqlite3_bind_int64(st, 12, a->created);
+}
+
+/* Runs one INSERT/UPDATE/DELETE; returns the sqlite3_step code and sets
+ * *changes. */
+static int run_write(struct local_db *db, const char *sql,
+		     const struct local_account *a, const char *domain,
+		     const char *localpart, int *changes)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	if (a) {
+		bind_account(st, a);
+	} else {
+		sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, localpart, -1, SQLITE_STATIC);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	*changes = sqlite3_changes(db->sql);
+	return rc;
+}
+
+enum local_status local_add(struct local_db *db,
+			    const struct local_account *account, char *err,
+			    size_t errlen)
+{
+	static const char sql[] =
+		"INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+		" ?9, ?10, ?11, ?12)";
+	int changes;
+	int rc = run_write(db, sql, account, NULL, NULL, &changes);
+	if (rc == SQLITE_CONSTRAINT)
+		return LOCAL_EXISTS;
+	if (rc != SQLITE_DONE) {
+		db_error(db, "cannot add the account", err, errlen);
+		return LOCAL_ERROR;
+	}
+	return LOCAL_OK;
+}
+
+enum local_status local_update(struct local_db *db,
+			       const struct local_account *account, char *err,
+			       size_t errlen)
+{
+	static const char sql[] =
+		"UPDATE accounts SET scram_sha1_salt = ?3,"
+		" scram_sha1_iterations = ?4, scram_sha1_stored_key = ?5,"
+		" scram_sha1_server_key = ?6, scram_sha256_salt = ?7,"
+		" scram_sha256_iterations = ?8, scram_sha256_stored_key = ?9,"
+		" scram_sha256_server_key = ?10, digest_md5_ha1 = ?11"
+		" WHERE domain = ?1 AND localpart = ?2";
+	int changes;
+	if (run_write(db, sql, account, NULL, NULL, &changes) !=
+	    SQLITE_DONE) {
+		db_error(db, "cannot change the password", err, errlen);
+		return LOCAL_ERROR;
+	}
+	return changes ? LOCAL_OK : LOCAL_NOT_FOUND;
+}
+
+enum local_status local_delete(struct local_db *db, const char *domain,
+			       const char *localpart, char *err,
+			       size_t errlen)
+{
+	static const char sql[] =
+		"DELETE FROM accounts WHERE domain = ?1 AND localpart = ?2";
+	int changes;
+	if (run_write(db, sql, NULL, domain, localpart, &changes) !=
+	    SQLITE_DONE) {
+		db_error(db, "cannot delete the account", err, errlen);
+		return LOCAL_ERROR;
+	}
+	return changes ? LOCAL_OK : LOCAL_NOT_FOUND;
+}
+
+enum local_status local_list(struct local_db *db, const char *domain,
+			     void (*fn)(void *ctx, const char *localpart),
+			     void *ctx, char *err, size_t errlen)
+{
+	static const char sql[] = "SELECT localpart FROM accounts"
+				  " WHERE domain = ?1 ORDER BY localpart";
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_error(db, "cannot list accounts", err, errlen);
+		return LOCAL_ERROR;
+	}
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(ctx, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_error(db, "cannot list accounts", err, errlen);
+		return LOCAL_ERROR;
+	}
+	return LOCAL_OK;
+}
+
+int local_account_set_password(struct local_account *account,
+			       const char *password, bool with_digest_md5,
+			       char *err, size_t errlen)
+{
+	char *prepared;
+	if (scram_saslprep(password, true, &prepared) < 0) {
+		snprintf(err, errlen,
+			 "the password has characters that SASLprep "
+			 "(RFC 4013) forbids");
+		return -1;
+	}
+	int rc = 0;
+	if (scram_secret_make(SCRAM_SHA_1, prepared, &account->sha1) < 0 ||
+	    scram_secret_make(SCRAM_SHA_256, prepared, &account->sha256) < 0) {
+		snprintf(err, errlen, "cannot derive the SCRAM keys");
+		rc = -1;
+	}
+	OPENSSL_cleanse(prepared, strlen(prepared));
+	free(prepared);
+	/* RFC 2831 §2.1.2.1: clients hash the password as typed, in the
+	 * realm the server names (palabre names the domain). */
+	account->has_digest_md5 = with_digest_md5;
+	if (with_digest_md5)
+		digest_md5_ha1(account->localpart, account->domain, password,
+			       account->digest_md5_ha1);
+	else
+		memset(account->digest_md5_ha1, 0, DIGEST_MD5_HA1_LEN);
+	if (!account->created)
+		account->created = (int64_t)time(NULL);
+	return rc;
+}
