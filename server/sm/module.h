@@ -1,0 +1,120 @@
+/* module: the events that the sm's features hook, in the way of
+ * Prosody's module API.
+ *
+ * A feature is one file that defines a `struct sm_module` and, in its
+ * init function, hooks events and declares its disco features. module.c
+ * lists every module; config.xml's <sm><modules> says which are on.
+ *
+ * Handlers of one event run by decreasing priority (ties: in the order
+ * they were hooked). A handler returns SM_NEXT to let the next one run,
+ * or SM_DONE when it took care of the event: later handlers, the core's
+ * default included, do not run. The core's own rules (delivery per
+ * RFC 6121 §8, the service-unavailable answer …) are the default
+ * handlers, hooked at SM_PRIORITY_DEFAULT, below any module: a module
+ * takes a case over by hooking above and returning SM_DONE, e.g.
+ * blocking.c on SM_EV_STANZA_IN, offline.c on SM_EV_MESSAGE_OFFLINE. */
+#ifndef PALABRE_SM_MODULE_H
+#define PALABRE_SM_MODULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct sm;
+struct stanza;
+struct session;
+
+enum sm_event_type {
+	/* ev->session has just been created / is about to go. */
+	SM_EV_SESSION_STARTED,
+	SM_EV_SESSION_ENDED,
+	/* Any stanza from a local session, before it is routed. */
+	SM_EV_STANZA_OUT,
+	/* Any stanza for a local user (bare or full JID), before the events
+	 * below. */
+	SM_EV_STANZA_IN,
+	/* An iq to a served domain itself. Keyed by the namespace of its
+	 * child. get/set nobody answers: service-unavailable. */
+	SM_EV_IQ_HOST,
+	/* An iq to a local bare JID, or without 'to' (RFC 6120 §10.3.3:
+	 * the server answers for the account). Keyed like IQ_HOST. */
+	SM_EV_IQ_BARE,
+	/* An iq to a connected full JID. Default: deliver. */
+	SM_EV_IQ_FULL,
+	/* A message to a served domain. Default: service-unavailable. */
+	SM_EV_MESSAGE_HOST,
+	/* A message to a local bare JID (or to a full JID whose resource is
+	 * not connected, RFC 6121 §8.5.3.2.1). Default: §8.5.2 delivery. */
+	SM_EV_MESSAGE_BARE,
+	/* A message to a connected full JID. Default: deliver. */
+	SM_EV_MESSAGE_FULL,
+	/* A chat or normal message for a local user with no available
+	 * resource (RFC 6121 §8.5.2.2.1). Default: service-unavailable;
+	 * offline storage takes it over. */
+	SM_EV_MESSAGE_OFFLINE,
+	/* Presence to a served domain. Default: ignore. */
+	SM_EV_PRESENCE_HOST,
+	/* Presence to a local bare JID, or a subscription/probe presence to
+	 * a full JID. Default: to every available resource (probe: drop). */
+	SM_EV_PRESENCE_BARE,
+	/* Presence without subscription meaning to a connected full JID.
+	 * Default: deliver. */
+	SM_EV_PRESENCE_FULL,
+	/* Presence without 'to' from a local session (RFC 6120 §10.3.2:
+	 * broadcast), after the session's state was updated (ev->initial
+	 * tells initial presence). Default: to the user's available
+	 * resources (RFC 6121 §4.2.2, §4.4.2, §4.5.2). */
+	SM_EV_PRESENCE_BROADCAST,
+	SM_EV_MAX
+};
+
+enum sm_verdict { SM_NEXT, SM_DONE };
+
+#define SM_PRIORITY_DEFAULT (-1000)
+
+struct sm_event {
+	struct sm *sm;
+	enum sm_event_type type;
+	/* Stanza events: the stanza, parsed (stanza.h); NULL otherwise. */
+	struct stanza *st;
+	/* SESSION_*: that session. Stanza events: the local session that
+	 * sent it, or NULL (the server, another component, a remote
+	 * server). */
+	struct session *session;
+	/* SM_EV_PRESENCE_BROADCAST: the session was not available before. */
+	bool initial;
+};
+
+typedef enum sm_verdict (*sm_hook_fn)(struct sm_event *ev, void *data);
+
+struct sm_hook;
+
+struct module_registry {
+	struct sm_hook *hooks[SM_EV_MAX];
+	char **features;
+	size_t nfeatures;
+	unsigned seq;
+};
+
+struct sm_module {
+	const char *name; /* as written in config.xml */
+	/* Hooks events and adds features. Returns 0, or -1 to refuse. */
+	int (*init)(struct sm *sm);
+};
+
+/* Hooks fn on an event. ns, for SM_EV_IQ_HOST and SM_EV_IQ_BARE, limits
+ * it to iqs whose child is in that namespace (NULL: every iq).
+ * Returns 0, or -1 (memory). */
+int module_hook(struct sm *sm, enum sm_event_type type, const char *ns,
+		int priority, sm_hook_fn fn, void *data);
+/* Declares a disco#info feature of the server (XEP-0030 'var'). */
+int module_add_feature(struct sm *sm, const char *var);
+
+/* Runs the handlers of ev->type. Returns SM_DONE when one stopped it. */
+enum sm_verdict module_fire(struct sm *sm, struct sm_event *ev);
+
+/* Starts the modules that cfg->modules names. Returns 0, or -1 when one
+ * failed (unknown names are logged and skipped). */
+int module_load_all(struct sm *sm);
+void module_registry_free(struct module_registry *r);
+
+#endif

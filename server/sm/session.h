@@ -1,0 +1,97 @@
+/* session: the sm's table of users and their connected resources.
+ *
+ * A user (bare JID) exists while at least one of its resources has a
+ * session. Two indexes: users by bare JID, and sessions by the c2s
+ * component name and connection id that frames from c2s carry.
+ * Budget (ARCHITECTURE.md §9): <= 2 KiB per idle session, roster aside:
+ * one struct session, its full JID and its last presence. */
+#ifndef PALABRE_SM_SESSION_H
+#define PALABRE_SM_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../lib/jid.h"
+
+/* Per-user slots that modules (roster, blocking …) may fill. */
+#define SESSION_USER_SLOTS 8
+
+struct user;
+
+struct session {
+	struct user *user;
+	struct session *next;      /* the user's next session */
+	struct session *conn_next; /* chain in the (c2s, conn) index */
+	const char *c2s;           /* c2s component name, interned */
+	uint64_t conn;             /* its connection id */
+	char *jid;                 /* full JID, prepared */
+	const char *resource;      /* inside jid */
+	char *presence;            /* last available presence (XML) or NULL */
+	uint64_t serial;           /* start order: larger is more recent */
+	int priority;              /* RFC 6121 §4.7.2.3: -128 .. 127 */
+	bool initial_presence_sent;
+};
+
+struct user {
+	char *jid;            /* bare JID, prepared */
+	struct user *next;    /* hash chain */
+	struct session *sessions;
+	void *slots[SESSION_USER_SLOTS];
+};
+
+struct session_name; /* an interned component name */
+
+struct session_table {
+	struct user **users;
+	size_t user_buckets, nusers;
+	struct session **conns;
+	size_t conn_buckets, nsessions;
+	struct session_name *names;
+	uint64_t serial;
+	void (*slot_free[SESSION_USER_SLOTS])(void *);
+	unsigned nslots;
+};
+
+/* Returns 0, or -1 when memory is exhausted. */
+int session_table_init(struct session_table *t);
+/* Frees every session and user, without any notification. */
+void session_table_free(struct session_table *t);
+
+/* A module asks for a per-user slot; free_fn (may be NULL) is called on
+ * a non-NULL slot when its user goes away. Returns the slot, or -1. */
+int session_slot_register(struct session_table *t, void (*free_fn)(void *));
+
+struct user *session_user_find(const struct session_table *t,
+			       const char *bare);
+struct session *session_find(const struct user *u, const char *resource);
+struct session *session_find_conn(const struct session_table *t,
+				  const char *c2s, size_t c2s_len,
+				  uint64_t conn);
+/* Whether some session is reached through component c2s. */
+bool session_known_component(const struct session_table *t, const char *name,
+			     size_t len);
+
+/* Creates the session of full JID j (the caller has checked that the
+ * resource is free). NULL when memory is exhausted. */
+struct session *session_add(struct session_table *t, const struct jid *j,
+			    const char *c2s, size_t c2s_len, uint64_t conn);
+/* Frees s, and its user when it was the last session. */
+void session_remove(struct session_table *t, struct session *s);
+
+/* The session is available once it sent available presence. */
+static inline bool session_available(const struct session *s)
+{
+	return s->presence != NULL;
+}
+/* Stores the last available presence (copied), or with xml NULL makes
+ * the session unavailable. Returns 0 or -1 (memory). */
+int session_set_presence(struct session *s, const char *xml, size_t len,
+			 int priority);
+
+/* The first session (in the index) reached through component name, or
+ * NULL: end them one by one when that component goes away. */
+struct session *session_first_of_component(const struct session_table *t,
+					   const char *name, size_t len);
+
+#endif
