@@ -25,12 +25,15 @@ struct link_callbacks {
 	void (*on_drain)(struct link *l);
 };
 
-/* Takes ownership of stream (already connected or accepted) and starts
- * reading. NULL when out of memory. */
+/* Takes ownership of stream (already connected or accepted, allocated
+ * with malloc: the link frees it after closing it) and starts reading.
+ * NULL when out of memory or when reading cannot start. */
 struct link *link_new(uv_stream_t *stream, const struct link_callbacks *cb,
 		      void *data);
 void *link_data(const struct link *l);
 void link_set_data(struct link *l, void *data);
+/* Replaces the callbacks (copied), e.g. at the end of a handshake. */
+void link_set_callbacks(struct link *l, const struct link_callbacks *cb);
 
 /* Queues f. Returns 0, or -1 when the link is closed or its queue holds
  * LINK_QUEUE_MAX bytes (the caller keeps the frame and stops reading its
@@ -38,6 +41,18 @@ void link_set_data(struct link *l, void *data);
 int link_send(struct link *l, const struct frame *f);
 bool link_full(const struct link *l);
 size_t link_queued(const struct link *l);
+/* Queues f even past LINK_QUEUE_MAX: only for the few small control
+ * frames whose loss would leave the peer wrong about the routes
+ * (BIND_OK, UNBOUND ...), never for stanzas. -1 when closed. */
+int link_send_control(struct link *l, const struct frame *f);
+
+/* Counters since the link was made, for statistics and tests. */
+struct link_stats {
+	uint64_t frames_in, frames_out;
+	uint64_t bytes_in, bytes_out;
+	uint64_t writes; /* uv_write calls: frames_out / writes is the batching */
+};
+void link_get_stats(const struct link *l, struct link_stats *st);
 
 /* Backpressure on the peer: stop / start reading from it. */
 void link_pause(struct link *l);
@@ -49,7 +64,11 @@ void link_close(struct link *l);
 /* The component side of the handshake. Connects to address (a Unix
  * socket path, or "host:port"), answers the router's challenge as `name`
  * with `secret`, binds each name in `binds` (NULL-terminated), then calls
- * on_ready. Any failure calls on_close. */
+ * on_ready. Any failure calls on_close. Frames that come between
+ * authentication and the last BIND_OK (UNBOUND notices, frames for the
+ * component's own name) already go to on_frame. Returns 0, or -1 at once
+ * (bad address or name, out of memory), and then no callback follows.
+ * "host:port" is plain TCP for now (TLS between hosts is to come). */
 struct link_client_callbacks {
 	void (*on_ready)(struct link *l);
 	void (*on_frame)(struct link *l, const struct frame *f);
