@@ -1,0 +1,550 @@
+/* route: the delivery rules of RFC 6121 §8 and RFC 6120 §10.
+ *
+ * route_stanza() only decides which event a stanza is (to the server, to
+ * a bare JID, to a connected full JID …); what then happens to it is the
+ * handlers' business: the core's defaults below, at
+ * SM_PRIORITY_DEFAULT, and any module hooked above them. */
+#include "route.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/log.h"
+#include "module.h"
+#include "session.h"
+#include "sm.h"
+#include "stanza.h"
+
+/* ------------------------------------------------------------ sending */
+
+int route_deliver_bytes(struct sm *sm, struct session *s, const char *bytes,
+			size_t len)
+{
+	return sm_send(sm, FRAME_STANZA, s->c2s, strlen(s->c2s), s->conn,
+		       bytes, len);
+}
+
+/* The payload of FRAME_STANZA: the stanza with jabber:client as its
+ * parent namespace, so that the top element carries no xmlns. */
+static int serialize(struct sm *sm, const struct xml_node *xml)
+{
+	buf_clear(&sm->out);
+	if (xml_serialize(xml, XML_NS_CLIENT, &sm->out) < 0) {
+		log_error("sm: out of memory serializing a stanza");
+		return -1;
+	}
+	return 0;
+}
+
+int route_deliver(struct sm *sm, struct session *s,
+		  const struct xml_node *xml)
+{
+	if (serialize(sm, xml) < 0)
+		return -1;
+	return route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
+}
+
+/* Another domain: the router knows who serves it (muc, a component,
+ * s2s for the rest) or answers FRAME_NO_ROUTE. */
+int route_remote(struct sm *sm, const char *domain,
+		 const struct xml_node *xml)
+{
+	if (serialize(sm, xml) < 0)
+		return -1;
+	return sm_send(sm, FRAME_STANZA, domain, strlen(domain), 0,
+		       sm->out.data, sm->out.len);
+}
+
+void route_xml(struct sm *sm, struct xml_node *xml)
+{
+	struct stanza st;
+	if (!xml || stanza_init(&st, &sm->arena, xml) != 0) {
+		log_warn("sm: dropped a stanza of the server's own making "
+			 "(not a stanza or bad JID)");
+		return;
+	}
+	route_stanza(sm, &st, NULL);
+}
+
+void route_error(struct sm *sm, const struct stanza *st,
+		 const char *condition)
+{
+	/* stanza_error_new() is NULL for a stanza of type error: RFC 6120
+	 * §8.3.1, an error is never answered with an error. */
+	struct xml_node *e = stanza_error_new(st, condition);
+	if (!e)
+		return;
+	log_debug("sm: %s error for a %s", condition, st->xml->name);
+	route_xml(sm, e);
+}
+
+static enum sm_verdict fire(struct sm *sm, enum sm_event_type type,
+			    struct stanza *st, struct session *origin)
+{
+	struct sm_event ev = {.type = type, .st = st, .session = origin};
+	return module_fire(sm, &ev);
+}
+
+/* ------------------------------------------------------------ checks */
+
+static bool is_subscription(const struct stanza *st)
+{
+	return stanza_is_type(st, "subscribe") ||
+	       stanza_is_type(st, "subscribed") ||
+	       stanza_is_type(st, "unsubscribe") ||
+	       stanza_is_type(st, "unsubscribed");
+}
+
+/* RFC 6120 §8.2.3: the 'id' attribute is REQUIRED for IQ stanzas; the
+ * 'type' is one of get, set, result, error; a get or set contains
+ * exactly one child element, a result zero or one. */
+static bool iq_valid(const struct stanza *st)
+{
+	if (!st->id)
+		return false;
+	if (stanza_is_type(st, "get") || stanza_is_type(st, "set"))
+		return st->payload && !xml_next(st->payload, NULL, NULL);
+	if (stanza_is_type(st, "result"))
+		return !st->payload || !xml_next(st->payload, NULL, NULL);
+	return stanza_is_type(st, "error");
+}
+
+static bool iq_is_request(const struct stanza *st)
+{
+	return stanza_is_type(st, "get") || stanza_is_type(st, "set");
+}
+
+/* RFC 6121 §4.7.1: presence types; an unknown one gets bad-request. */
+static bool presence_valid(const struct stanza *st)
+{
+	return !st->type[0] || stanza_is_type(st, "unavailable") ||
+	       is_subscription(st) || stanza_is_type(st, "probe") ||
+	       stanza_is_type(st, "error");
+}
+
+/* RFC 6121 §4.7.2.3: an integer from -128 to +127, 0 when absent. */
+static int presence_priority(struct stanza *st)
+{
+	struct xml_node *p = xml_child(st->xml, st->xml->ns, "priority");
+	if (!p)
+		return 0;
+	const char *text = xml_text(st->arena, p);
+	char *end;
+	long v = text ? strtol(text, &end, 10) : 0;
+	if (!text || end == text)
+		return 0;
+	return v < -128 ? -128 : v > 127 ? 127 : (int)v;
+}
+
+/* ------------------------------------------------------------ broadcast */
+
+/* RFC 6120 §10.3.2: "If the server receives a presence stanza with no
+ * 'to' attribute, it MUST broadcast it to the entities that are
+ * subscribed to the sending entity's presence". The session's state
+ * (available or not, priority, last presence) changes here, whoever
+ * then does the fan-out. */
+static void route_broadcast(struct sm *sm, struct stanza *st,
+			    struct session *origin)
+{
+	bool was_available = session_available(origin);
+	bool initial = false;
+
+	if (!st->type[0]) {
+		int priority = presence_priority(st);
+		if (serialize(sm, st->xml) < 0 ||
+		    session_set_presence(origin, sm->out.data, sm->out.len,
+					 priority) < 0)
+			return;
+		initial = !was_available;
+		origin->initial_presence_sent = true;
+	} else if (stanza_is_type(st, "unavailable")) {
+		if (!was_available)
+			return; /* nothing was announced */
+		session_set_presence(origin, NULL, 0, 0);
+	} else {
+		/* Subscription presence needs a 'to'; probe and error too. */
+		log_debug("sm: dropped presence type '%s' without 'to'",
+			  st->type);
+		return;
+	}
+	struct sm_event ev = {.type = SM_EV_PRESENCE_BROADCAST,
+			      .st = st,
+			      .session = origin,
+			      .initial = initial};
+	module_fire(sm, &ev);
+}
+
+/* ------------------------------------------------------------ routing */
+
+/* Stanzas without 'to' from a local session. */
+static void route_no_to(struct sm *sm, struct stanza *st,
+			struct session *origin)
+{
+	if (!st->from)
+		return;
+	if (st->kind == STANZA_PRESENCE) {
+		if (origin)
+			route_broadcast(sm, st, origin);
+		return;
+	}
+	char bare[JID_MAX + 1];
+	jid_format_bare(st->from, bare);
+	st->to_user = session_user_find(&sm->sessions, bare);
+	if (st->kind == STANZA_IQ) {
+		/* RFC 6120 §10.3.3: "If the server receives an IQ stanza
+		 * with no 'to' attribute, it MUST process the stanza on
+		 * behalf of the account from which received the stanza". */
+		fire(sm, SM_EV_IQ_BARE, st, origin);
+		return;
+	}
+	/* RFC 6120 §10.3.1: "If the server receives a message stanza with
+	 * no 'to' attribute, it MUST treat the message as if the 'to'
+	 * address were the bare JID <localpart@domainpart> of the sending
+	 * entity." */
+	struct jid *to = arena_alloc(st->arena, sizeof *to);
+	if (!to)
+		return;
+	*to = *st->from;
+	to->resource[0] = '\0';
+	st->to = to;
+	if (fire(sm, SM_EV_STANZA_IN, st, origin) == SM_DONE)
+		return;
+	fire(sm, SM_EV_MESSAGE_BARE, st, origin);
+}
+
+/* To a served domain itself. */
+static void route_host(struct sm *sm, struct stanza *st,
+		       struct session *origin)
+{
+	static const enum sm_event_type events[] = {
+		[STANZA_MESSAGE] = SM_EV_MESSAGE_HOST,
+		[STANZA_PRESENCE] = SM_EV_PRESENCE_HOST,
+		[STANZA_IQ] = SM_EV_IQ_HOST,
+	};
+	fire(sm, events[st->kind], st, origin);
+}
+
+/* RFC 6121 §8.5.3: to localpart@domainpart/resourcepart. */
+static void route_full(struct sm *sm, struct stanza *st,
+		       struct session *origin)
+{
+	if (st->to_session) {
+		/* §8.5.3.1: the resource matches. "For a presence stanza
+		 * with no type or of type "unavailable", the server MUST
+		 * deliver the stanza to that resource. For a subscription-
+		 * related presence stanza, the server MUST … process it as
+		 * if addressed to the bare JID"; a probe is the server's
+		 * to answer (§4.3). */
+		switch (st->kind) {
+		case STANZA_MESSAGE:
+			fire(sm, SM_EV_MESSAGE_FULL, st, origin);
+			break;
+		case STANZA_IQ:
+			fire(sm, SM_EV_IQ_FULL, st, origin);
+			break;
+		case STANZA_PRESENCE:
+			if (is_subscription(st) || stanza_is_type(st, "probe"))
+				fire(sm, SM_EV_PRESENCE_BARE, st, origin);
+			else
+				fire(sm, SM_EV_PRESENCE_FULL, st, origin);
+			break;
+		}
+		return;
+	}
+	/* §8.5.3.2: no resource matches. */
+	switch (st->kind) {
+	case STANZA_MESSAGE:
+		/* §8.5.3.2.1 (paraphrased): normal, chat or headline:
+		 * either (a) treat it as addressed to the bare JID or (b)
+		 * return <service-unavailable/>; we take (a). groupchat:
+		 * <service-unavailable/>. error: silently ignore. */
+		if (stanza_is_type(st, "groupchat"))
+			route_error(sm, st, "service-unavailable");
+		else if (!stanza_is_type(st, "error"))
+			fire(sm, SM_EV_MESSAGE_BARE, st, origin);
+		break;
+	case STANZA_PRESENCE:
+		/* §8.5.3.2.2: no type or "unavailable": silently ignore;
+		 * subscription-related: as if to the bare JID; probe: the
+		 * server answers (§4.3). */
+		if (is_subscription(st) || stanza_is_type(st, "probe"))
+			fire(sm, SM_EV_PRESENCE_BARE, st, origin);
+		break;
+	case STANZA_IQ:
+		/* §8.5.3.2.3: the server MUST return
+		 * <service-unavailable/> to the sender; results and
+		 * errors have nobody to go to. */
+		if (iq_is_request(st))
+			route_error(sm, st, "service-unavailable");
+		break;
+	}
+}
+
+/* RFC 6121 §8.5: to a local user. */
+static void route_local(struct sm *sm, struct stanza *st,
+			struct session *origin)
+{
+	char bare[JID_MAX + 1];
+	jid_format_bare(st->to, bare);
+	st->to_user = session_user_find(&sm->sessions, bare);
+	if (st->to->resource[0])
+		st->to_session = session_find(st->to_user, st->to->resource);
+	if (fire(sm, SM_EV_STANZA_IN, st, origin) == SM_DONE)
+		return;
+	if (st->to->resource[0]) {
+		route_full(sm, st, origin);
+		return;
+	}
+	/* §8.5.2: to localpart@domainpart. */
+	static const enum sm_event_type events[] = {
+		[STANZA_MESSAGE] = SM_EV_MESSAGE_BARE,
+		[STANZA_PRESENCE] = SM_EV_PRESENCE_BARE,
+		[STANZA_IQ] = SM_EV_IQ_BARE,
+	};
+	fire(sm, events[st->kind], st, origin);
+}
+
+void route_stanza(struct sm *sm, struct stanza *st, struct session *origin)
+{
+	if (origin &&
+	    fire(sm, SM_EV_STANZA_OUT, st, origin) == SM_DONE)
+		return;
+	if ((st->kind == STANZA_IQ && !iq_valid(st)) ||
+	    (st->kind == STANZA_PRESENCE && !presence_valid(st))) {
+		route_error(sm, st, "bad-request");
+		return;
+	}
+	if (!st->to)
+		route_no_to(sm, st, origin);
+	else if (!sm_serves(sm, st->to->domain))
+		route_remote(sm, st->to->domain, st->xml);
+	else if (!st->to->local[0])
+		route_host(sm, st, origin);
+	else
+		route_local(sm, st, origin);
+}
+
+/* ------------------------------------------------------------ defaults */
+
+/* RFC 6120 §8.4: an IQ get or set in a namespace that nobody here
+ * understands gets a <service-unavailable/> error. Results and errors
+ * nobody waited for are dropped (§8.2.3: never answered). */
+static enum sm_verdict default_iq(struct sm_event *ev, void *data)
+{
+	if (iq_is_request(ev->st))
+		route_error(ev->sm, ev->st, "service-unavailable");
+	return SM_DONE;
+}
+
+static enum sm_verdict default_deliver(struct sm_event *ev, void *data)
+{
+	route_deliver(ev->sm, ev->st->to_session, ev->st->xml);
+	return SM_DONE;
+}
+
+/* A message to the server itself: nobody reads it. */
+static enum sm_verdict default_message_host(struct sm_event *ev, void *data)
+{
+	route_error(ev->sm, ev->st, "service-unavailable");
+	return SM_DONE;
+}
+
+/* Presence to the server: ignored. */
+static enum sm_verdict default_ignore(struct sm_event *ev, void *data)
+{
+	return SM_DONE;
+}
+
+/* RFC 6121 §8.5.2.1.1 and §8.5.2.2.1, message to a bare JID:
+ * - normal, chat: "If there is more than one resource with a
+ *   non-negative presence priority then the server MUST either deliver
+ *   the message to the "most available" resource or resources
+ *   (according to the server's implementation-specific algorithm, e.g.,
+ *   treating the resource or resources with the highest presence
+ *   priority as "most available") or deliver the message to all of the
+ *   non-negative resources": here, every resource with the highest
+ *   non-negative priority. With none, SM_EV_MESSAGE_OFFLINE decides.
+ * - groupchat: "the server MUST NOT deliver the stanza to any of the
+ *   available resources but instead MUST return a stanza error to the
+ *   sender, which SHOULD be <service-unavailable/>".
+ * - headline: "the server MUST deliver the message to all of the
+ *   non-negative resources"; none: silently ignore.
+ * - error: "the server MUST silently ignore the message".
+ * An unknown type is normal (RFC 6121 §5.2.2). */
+static enum sm_verdict default_message_bare(struct sm_event *ev, void *data)
+{
+	struct sm *sm = ev->sm;
+	struct stanza *st = ev->st;
+	if (stanza_is_type(st, "groupchat")) {
+		route_error(sm, st, "service-unavailable");
+		return SM_DONE;
+	}
+	if (stanza_is_type(st, "error"))
+		return SM_DONE;
+	bool headline = stanza_is_type(st, "headline");
+	int best = -1;
+	struct user *u = st->to_user;
+	for (struct session *s = u ? u->sessions : NULL; s; s = s->next)
+		if (session_available(s) && s->priority > best)
+			best = s->priority;
+	if (best < 0) {
+		if (!headline)
+			fire(sm, SM_EV_MESSAGE_OFFLINE, st, ev->session);
+		return SM_DONE;
+	}
+	if (serialize(sm, st->xml) < 0)
+		return SM_DONE;
+	for (struct session *s = u->sessions; s; s = s->next)
+		if (session_available(s) &&
+		    (headline ? s->priority >= 0 : s->priority == best))
+			route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
+	return SM_DONE;
+}
+
+/* RFC 6121 §8.5.2.2.1 (paraphrased): with no available resource, the
+ * server may store a normal or chat message for later delivery;
+ * otherwise it either ignores it or returns <service-unavailable/>.
+ * Here: the error, until offline.c takes this event over by hooking
+ * above. */
+static enum sm_verdict default_message_offline(struct sm_event *ev,
+					       void *data)
+{
+	route_error(ev->sm, ev->st, "service-unavailable");
+	return SM_DONE;
+}
+
+/* RFC 6121 §8.5.2.1.2: "For a presence stanza with no type or of type
+ * "unavailable", the server MUST deliver the stanza to all available
+ * resources"; with none, §8.5.2.2.2: silently ignore. Subscription
+ * requests go the same way until presence.c applies §3; a probe is the
+ * server's to answer (§4.3.2), which presence.c does. */
+static enum sm_verdict default_presence_bare(struct sm_event *ev, void *data)
+{
+	struct sm *sm = ev->sm;
+	struct stanza *st = ev->st;
+	if (stanza_is_type(st, "probe") || !st->to_user)
+		return SM_DONE;
+	if (serialize(sm, st->xml) < 0)
+		return SM_DONE;
+	for (struct session *s = st->to_user->sessions; s; s = s->next)
+		if (session_available(s))
+			route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
+	return SM_DONE;
+}
+
+/* The user's own resources see its presence: RFC 6121 §4.2.2, "The
+ * user's server MUST also broadcast initial presence from the user's
+ * newly available resource to all of the user's available resources,
+ * including the resource that generated the presence notification in
+ * the first place (i.e., an entity is implicitly subscribed to its own
+ * presence)"; the same for updates (§4.4.2) and unavailable presence
+ * (§4.5.2), which the now unavailable sender does not get back. On
+ * initial presence the new resource also learns its siblings' presence,
+ * as a probe of its own bare JID would (§4.3.2). */
+static enum sm_verdict default_broadcast(struct sm_event *ev, void *data)
+{
+	struct sm *sm = ev->sm;
+	struct session *origin = ev->session;
+	struct user *u = origin->user;
+	if (xml_set_attr(ev->st->arena, ev->st->xml, "to", u->jid) < 0 ||
+	    serialize(sm, ev->st->xml) < 0)
+		return SM_DONE;
+	for (struct session *s = u->sessions; s; s = s->next)
+		if (session_available(s))
+			route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
+	if (ev->initial)
+		for (struct session *s = u->sessions; s; s = s->next)
+			if (s != origin && session_available(s))
+				route_deliver_bytes(sm, origin, s->presence,
+						    strlen(s->presence));
+	return SM_DONE;
+}
+
+int route_init(struct sm *sm)
+{
+	static const struct {
+		enum sm_event_type type;
+		sm_hook_fn fn;
+	} defaults[] = {
+		{SM_EV_IQ_HOST, default_iq},
+		{SM_EV_IQ_BARE, default_iq},
+		{SM_EV_IQ_FULL, default_deliver},
+		{SM_EV_MESSAGE_HOST, default_message_host},
+		{SM_EV_MESSAGE_BARE, default_message_bare},
+		{SM_EV_MESSAGE_FULL, default_deliver},
+		{SM_EV_MESSAGE_OFFLINE, default_message_offline},
+		{SM_EV_PRESENCE_HOST, default_ignore},
+		{SM_EV_PRESENCE_BARE, default_presence_bare},
+		{SM_EV_PRESENCE_FULL, default_deliver},
+		{SM_EV_PRESENCE_BROADCAST, default_broadcast},
+	};
+	for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
+		if (module_hook(sm, defaults[i].type, NULL,
+				SM_PRIORITY_DEFAULT, defaults[i].fn, NULL) < 0)
+			return -1;
+	return 0;
+}
+
+/* ------------------------------------------------------------ frames */
+
+void route_frame_stanza(struct sm *sm, const struct frame *f)
+{
+	struct session *origin = NULL;
+	if (f->conn) {
+		origin = session_find_conn(&sm->sessions, f->from, f->from_len,
+					   f->conn);
+		if (!origin) {
+			log_debug("sm: stanza from %.*s conn %llu: no session",
+				  (int)f->from_len, f->from,
+				  (unsigned long long)f->conn);
+			return;
+		}
+	}
+	struct xml_node *xml = xml_parse(&sm->arena, f->payload,
+					 f->payload_len, XML_NS_CLIENT);
+	struct stanza st;
+	int rc = stanza_init(&st, &sm->arena, xml);
+	if (rc == -1) {
+		log_warn("sm: from %.*s: a frame whose payload is not a "
+			 "stanza", (int)f->from_len, f->from);
+		return;
+	}
+	if (origin && rc == 0 && !st.from) {
+		/* c2s stamps 'from'; be safe if it did not. */
+		st.from = arena_alloc(st.arena, sizeof *st.from);
+		if (!st.from || jid_parse_str(st.from, origin->jid) < 0 ||
+		    xml_set_attr(st.arena, xml, "from", origin->jid) < 0)
+			return;
+	}
+	if (rc == -2) {
+		/* RFC 6120 §8.3.3.8 jid-malformed, if the sender is known;
+		 * the bad 'to' cannot be the error's 'from'. */
+		struct xml_node *e = st.from ? stanza_error_new(
+						       &st, "jid-malformed")
+					     : NULL;
+		if (e && xml_set_attr(st.arena, e, "from", NULL) == 0)
+			route_xml(sm, e);
+		return;
+	}
+	route_stanza(sm, &st, origin);
+}
+
+void route_frame_no_route(struct sm *sm, const struct frame *f)
+{
+	if (f->flags != FRAME_STANZA)
+		return;
+	if (session_known_component(&sm->sessions, f->to, f->to_len)) {
+		/* A c2s went away; FRAME_UNBOUND ends its sessions. */
+		log_debug("sm: %.*s is gone; stanza dropped", (int)f->to_len,
+			  f->to);
+		return;
+	}
+	struct xml_node *xml = xml_parse(&sm->arena, f->payload,
+					 f->payload_len, XML_NS_CLIENT);
+	struct stanza st;
+	if (stanza_init(&st, &sm->arena, xml) != 0 || !st.from)
+		return;
+	log_info("sm: no route to %.*s: remote-server-not-found",
+		 (int)f->to_len, f->to);
+	route_error(sm, &st, "remote-server-not-found");
+}
