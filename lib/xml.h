@@ -59,7 +59,8 @@ struct xml_node *xml_copy(struct arena *a, const struct xml_node *n);
 /* Unlinks child from its parent. */
 void xml_remove_child(struct xml_node *parent, struct xml_node *child);
 
-/* Reading. */
+/* Reading. xml_attr_get and xml_set_attr also accept "xml:lang" (any
+ * "xml:" name), meaning the attribute in the XML namespace. */
 const char *xml_attr_get(const struct xml_node *n, const char *name);
 /* First child element with this namespace (NULL: any) and local name
  * (NULL: any). */
@@ -78,5 +79,27 @@ bool xml_is(const struct xml_node *n, const char *ns, const char *name);
  * Namespaced attributes get generated prefixes; xml:lang stays xml:lang. */
 int xml_serialize(const struct xml_node *n, const char *parent_ns,
 		  struct buf *out);
+
+/* Tree building from expat's namespace-aware events, shared by xml_parse
+ * and xmlstream. The expat parser is created with XML_NS_SEP as its
+ * namespace separator, so that names arrive as "uri" XML_NS_SEP "local"
+ * (XML 1.0 forbids U+0001 in a document, so it never occurs in a URI). */
+#define XML_NS_SEP '\x01'
+
+struct xml_builder {
+	struct arena *arena;
+	struct xml_node *cur; /* innermost open element; NULL at top level */
+	size_t text_cap;      /* room in cur's last child when it is text */
+};
+
+/* Opens an element (a child of cur, or a new top-level one) and makes it
+ * cur. atts as expat gives them. NULL when out of memory. */
+struct xml_node *xml_builder_start(struct xml_builder *b, const char *name,
+				   const char **atts);
+/* Closes cur; returns it. */
+struct xml_node *xml_builder_end(struct xml_builder *b);
+/* Appends character data to cur, merging consecutive pieces into one text
+ * node (amortized linear). -1 when out of memory. */
+int xml_builder_text(struct xml_builder *b, const char *s, size_t len);
 
 #endif

@@ -1,0 +1,590 @@
+/* xml: element trees in an arena, built from expat events or by hand, and
+ * their serializer. */
+#include "xml.h"
+
+#include <expat.h>
+#include <string.h>
+
+static const char no_ns[] = "";
+static const char ns_xml[] = XML_NS_XML; /* interned: compared by address */
+
+/* ---- building ---------------------------------------------------------- */
+
+/* The namespace string for a new node: the parent's pointer when equal,
+ * so that a stanza's tree holds its namespace once. */
+static const char *ns_intern(struct arena *a, const struct xml_node *parent,
+			     const char *ns, size_t len)
+{
+	if (len == 0)
+		return no_ns;
+	if (parent && strlen(parent->ns) == len && !memcmp(parent->ns, ns, len))
+		return parent->ns;
+	if (len == sizeof XML_NS_XML - 1 && !memcmp(ns, XML_NS_XML, len))
+		return ns_xml;
+	return arena_strndup(a, ns, len);
+}
+
+/* Splits "xml:lang" into the XML namespace and "lang". */
+static const char *attr_ns(const char **name)
+{
+	if (!strncmp(*name, "xml:", 4)) {
+		*name += 4;
+		return ns_xml;
+	}
+	return no_ns;
+}
+
+struct xml_node *xml_node_new(struct arena *a, const char *ns,
+			      const char *name)
+{
+	struct xml_node *n = arena_alloc(a, sizeof *n);
+	if (!n)
+		return NULL;
+	n->ns = ns && *ns ? arena_strdup(a, ns) : no_ns;
+	n->name = arena_strdup(a, name);
+	return n->ns && n->name ? n : NULL;
+}
+
+int xml_set_attr(struct arena *a, struct xml_node *n, const char *name,
+		 const char *value)
+{
+	const char *ns = attr_ns(&name);
+	struct xml_attr **link = &n->attrs;
+	for (; *link; link = &(*link)->next) {
+		struct xml_attr *at = *link;
+		if (strcmp(at->name, name) || strcmp(at->ns, ns))
+			continue;
+		if (!value) {
+			*link = at->next;
+			return 0;
+		}
+		at->value = arena_strdup(a, value);
+		return at->value ? 0 : -1;
+	}
+	if (!value)
+		return 0;
+	struct xml_attr *at = arena_alloc(a, sizeof *at);
+	if (!at)
+		return -1;
+	at->ns = ns;
+	at->name = arena_strdup(a, name);
+	at->value = arena_strdup(a, value);
+	if (!at->name || !at->value)
+		return -1;
+	*link = at;
+	return 0;
+}
+
+void xml_append_child(struct xml_node *parent, struct xml_node *child)
+{
+	child->parent = parent;
+	child->next = NULL;
+	if (parent->last_child)
+		parent->last_child->next = child;
+	else
+		parent->children = child;
+	parent->last_child = child;
+}
+
+struct xml_node *xml_add_child(struct arena *a, struct xml_node *parent,
+			       const char *ns, const char *name)
+{
+	struct xml_node *c = xml_node_new(a, ns, name);
+	if (c)
+		xml_append_child(parent, c);
+	return c;
+}
+
+int xml_append_text(struct arena *a, struct xml_node *n, const char *text,
+		    size_t len)
+{
+	struct xml_node *t = arena_alloc(a, sizeof *t);
+	if (!t || !(t->text = arena_strndup(a, text, len)))
+		return -1;
+	t->ns = no_ns;
+	t->text_len = len;
+	xml_append_child(n, t);
+	return 0;
+}
+
+struct xml_node *xml_copy(struct arena *a, const struct xml_node *n)
+{
+	struct xml_node *c = arena_alloc(a, sizeof *c);
+	if (!c)
+		return NULL;
+	if (!n->name) {
+		c->ns = no_ns;
+		c->text = arena_strndup(a, n->text, n->text_len);
+		c->text_len = n->text_len;
+		return c->text ? c : NULL;
+	}
+	c->ns = *n->ns ? arena_strdup(a, n->ns) : no_ns;
+	c->name = arena_strdup(a, n->name);
+	if (!c->ns || !c->name)
+		return NULL;
+	struct xml_attr **link = &c->attrs;
+	for (const struct xml_attr *at = n->attrs; at; at = at->next) {
+		struct xml_attr *ca = arena_alloc(a, sizeof *ca);
+		if (!ca)
+			return NULL;
+		ca->ns = *at->ns ? arena_strdup(a, at->ns) : no_ns;
+		ca->name = arena_strdup(a, at->name);
+		ca->value = arena_strdup(a, at->value);
+		if (!ca->ns || !ca->name || !ca->value)
+			return NULL;
+		*link = ca;
+		link = &ca->next;
+	}
+	for (const struct xml_node *k = n->children; k; k = k->next) {
+		struct xml_node *ck = xml_copy(a, k);
+		if (!ck)
+			return NULL;
+		xml_append_child(c, ck);
+	}
+	return c;
+}
+
+void xml_remove_child(struct xml_node *parent, struct xml_node *child)
+{
+	struct xml_node *prev = NULL;
+	for (struct xml_node *k = parent->children; k; prev = k, k = k->next) {
+		if (k != child)
+			continue;
+		if (prev)
+			prev->next = k->next;
+		else
+			parent->children = k->next;
+		if (parent->last_child == k)
+			parent->last_child = prev;
+		k->parent = NULL;
+		k->next = NULL;
+		return;
+	}
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+const char *xml_attr_get(const struct xml_node *n, const char *name)
+{
+	const char *ns = attr_ns(&name);
+	for (const struct xml_attr *at = n->attrs; at; at = at->next)
+		if (!strcmp(at->name, name) && !strcmp(at->ns, ns))
+			return at->value;
+	return NULL;
+}
+
+bool xml_is(const struct xml_node *n, const char *ns, const char *name)
+{
+	return n->name && (!ns || !strcmp(n->ns, ns)) &&
+	       (!name || !strcmp(n->name, name));
+}
+
+static struct xml_node *first_match(struct xml_node *k, const char *ns,
+				    const char *name)
+{
+	for (; k; k = k->next)
+		if (xml_is(k, ns, name))
+			return k;
+	return NULL;
+}
+
+struct xml_node *xml_child(const struct xml_node *n, const char *ns,
+			   const char *name)
+{
+	return first_match(n->children, ns, name);
+}
+
+struct xml_node *xml_next(const struct xml_node *child, const char *ns,
+			  const char *name)
+{
+	return first_match(child->next, ns, name);
+}
+
+const char *xml_text(struct arena *a, const struct xml_node *n)
+{
+	const struct xml_node *only = NULL;
+	size_t len = 0, count = 0;
+	for (const struct xml_node *k = n->children; k; k = k->next) {
+		if (k->name)
+			continue;
+		only = k;
+		len += k->text_len;
+		count++;
+	}
+	if (count == 0)
+		return no_ns;
+	if (count == 1)
+		return only->text; /* text nodes are NUL-terminated */
+	char *s = arena_alloc(a, len + 1);
+	if (!s)
+		return NULL;
+	char *p = s;
+	for (const struct xml_node *k = n->children; k; k = k->next) {
+		if (!k->name) {
+			memcpy(p, k->text, k->text_len);
+			p += k->text_len;
+		}
+	}
+	return s;
+}
+
+/* ---- serializing ------------------------------------------------------- */
+
+/* Escapes the five markup characters, and the whitespace that parsing
+ * would normalize away: \r everywhere (XML 1.0 §2.11), \t \n in
+ * attribute values too (§3.3.3), so that a tree survives a round trip. */
+static int put_escaped(struct buf *out, const char *s, size_t len, bool attr)
+{
+	const char *run = s, *end = s + len;
+	for (; s < end; s++) {
+		const char *ref;
+		switch (*s) {
+		case '\r': ref = "&#13;"; break;
+		case '\n': ref = attr ? "&#10;" : NULL; break;
+		case '\t': ref = attr ? "&#9;" : NULL; break;
+		default: ref = NULL;
+		}
+		if (!ref)
+			continue;
+		if (buf_append_xml_escaped(out, run, (size_t)(s - run)) < 0 ||
+		    buf_append_str(out, ref) < 0)
+			return -1;
+		run = s + 1;
+	}
+	return buf_append_xml_escaped(out, run, (size_t)(s - run));
+}
+
+/* Index of the generated prefix for at's namespace among the foreign
+ * namespaces of this element's attributes; *first when at introduces it. */
+static unsigned attr_prefix(const struct xml_attr *attrs,
+			    const struct xml_attr *at, bool *first)
+{
+	unsigned index = 0;
+	for (const struct xml_attr *o = attrs; o != at; o = o->next) {
+		if (!*o->ns || o->ns == ns_xml || !strcmp(o->ns, XML_NS_XML))
+			continue;
+		bool seen = false;
+		for (const struct xml_attr *p = attrs; p != o && !seen; p = p->next)
+			seen = !strcmp(p->ns, o->ns);
+		if (seen)
+			continue;
+		if (!strcmp(o->ns, at->ns)) {
+			*first = false;
+			return index;
+		}
+		index++;
+	}
+	*first = true;
+	return index;
+}
+
+static int put_attr(struct buf *out, const struct xml_node *n,
+		    const struct xml_attr *at)
+{
+	int r = 0;
+	if (!*at->ns) {
+		r |= buf_append(out, " ", 1);
+	} else if (at->ns == ns_xml || !strcmp(at->ns, XML_NS_XML)) {
+		r |= buf_append(out, " xml:", 5);
+	} else {
+		bool first;
+		unsigned prefix = attr_prefix(n->attrs, at, &first);
+		if (first) {
+			r |= buf_printf(out, " xmlns:a%u='", prefix);
+			r |= put_escaped(out, at->ns, strlen(at->ns), true);
+			r |= buf_append(out, "'", 1);
+		}
+		r |= buf_printf(out, " a%u:", prefix);
+	}
+	r |= buf_append_str(out, at->name);
+	r |= buf_append(out, "='", 2);
+	r |= put_escaped(out, at->value, strlen(at->value), true);
+	r |= buf_append(out, "'", 1);
+	return r;
+}
+
+static int put_start(struct buf *out, const struct xml_node *n,
+		     const char *parent_ns)
+{
+	int r = buf_append(out, "<", 1);
+	r |= buf_append_str(out, n->name);
+	if (strcmp(n->ns, parent_ns)) {
+		r |= buf_append(out, " xmlns='", 8);
+		r |= put_escaped(out, n->ns, strlen(n->ns), true);
+		r |= buf_append(out, "'", 1);
+	}
+	for (const struct xml_attr *at = n->attrs; at; at = at->next)
+		r |= put_attr(out, n, at);
+	if (n->children)
+		r |= buf_append(out, ">", 1);
+	else
+		r |= buf_append(out, "/>", 2);
+	return r;
+}
+
+static int put_end(struct buf *out, const struct xml_node *n)
+{
+	int r = buf_append(out, "</", 2);
+	r |= buf_append_str(out, n->name);
+	r |= buf_append(out, ">", 1);
+	return r;
+}
+
+/* Iterative over parent/next links: the depth of a tree costs no stack. */
+int xml_serialize(const struct xml_node *n, const char *parent_ns,
+		  struct buf *out)
+{
+	const struct xml_node *cur = n;
+	int r = 0;
+	for (;;) {
+		if (!cur->name) {
+			r |= buf_reserve(out, cur->text_len);
+			r |= put_escaped(out, cur->text, cur->text_len, false);
+		} else {
+			const char *pns = cur == n ? parent_ns : cur->parent->ns;
+			r |= put_start(out, cur, pns ? pns : no_ns);
+			if (cur->children) {
+				cur = cur->children;
+				continue;
+			}
+		}
+		for (;;) {
+			if (cur == n || r)
+				return r ? -1 : 0;
+			if (cur->next) {
+				cur = cur->next;
+				break;
+			}
+			cur = cur->parent;
+			r |= put_end(out, cur);
+		}
+	}
+}
+
+/* ---- building from expat events ---------------------------------------- */
+
+struct xml_node *xml_builder_start(struct xml_builder *b, const char *name,
+				   const char **atts)
+{
+	struct arena *a = b->arena;
+	struct xml_node *n = arena_alloc(a, sizeof *n);
+	if (!n)
+		return NULL;
+	const char *sep = strchr(name, XML_NS_SEP);
+	if (sep) {
+		n->ns = ns_intern(a, b->cur, name, (size_t)(sep - name));
+		n->name = arena_strdup(a, sep + 1);
+	} else {
+		n->ns = no_ns;
+		n->name = arena_strdup(a, name);
+	}
+	if (!n->ns || !n->name)
+		return NULL;
+	struct xml_attr **link = &n->attrs;
+	for (; atts[0]; atts += 2) {
+		struct xml_attr *at = arena_alloc(a, sizeof *at);
+		if (!at)
+			return NULL;
+		sep = strchr(atts[0], XML_NS_SEP);
+		if (sep) {
+			at->ns = ns_intern(a, n, atts[0], (size_t)(sep - atts[0]));
+			at->name = arena_strdup(a, sep + 1);
+		} else {
+			at->ns = no_ns;
+			at->name = arena_strdup(a, atts[0]);
+		}
+		at->value = arena_strdup(a, atts[1]);
+		if (!at->ns || !at->name || !at->value)
+			return NULL;
+		*link = at;
+		link = &at->next;
+	}
+	if (b->cur)
+		xml_append_child(b->cur, n);
+	b->cur = n;
+	return n;
+}
+
+struct xml_node *xml_builder_end(struct xml_builder *b)
+{
+	struct xml_node *n = b->cur;
+	b->cur = n->parent;
+	return n;
+}
+
+int xml_builder_text(struct xml_builder *b, const char *s, size_t len)
+{
+	struct xml_node *t = b->cur->last_child;
+	if (t && !t->name) {
+		/* Expat splits text at newlines and references: grow the open
+		 * text node geometrically rather than copying it each time. */
+		char *text = (char *)t->text;
+		size_t need = t->text_len + len + 1;
+		if (need > b->text_cap) {
+			size_t cap = 2 * b->text_cap > need ? 2 * b->text_cap : need;
+			char *grown = arena_alloc(b->arena, cap);
+			if (!grown)
+				return -1;
+			memcpy(grown, text, t->text_len);
+			t->text = text = grown;
+			b->text_cap = cap;
+		}
+		memcpy(text + t->text_len, s, len);
+		t->text_len += len;
+		text[t->text_len] = '\0';
+		return 0;
+	}
+	if (xml_append_text(b->arena, b->cur, s, len) < 0)
+		return -1;
+	b->text_cap = len + 1;
+	return 0;
+}
+
+/* ---- parsing one element ----------------------------------------------- */
+
+struct parse {
+	XML_Parser parser;
+	struct xml_builder builder;
+	unsigned depth; /* 1 inside the wrapper, 2 in the element */
+	unsigned elements; /* top-level elements seen */
+	struct xml_node *root;
+	bool failed;
+};
+
+static void parse_fail(struct parse *p)
+{
+	if (!p->failed)
+		XML_StopParser(p->parser, XML_FALSE);
+	p->failed = true;
+}
+
+static void XMLCALL parse_start(void *ud, const char *name, const char **atts)
+{
+	struct parse *p = ud;
+	if (p->failed || p->depth++ == 0)
+		return; /* the wrapper */
+	if (p->depth == 2 && ++p->elements > 1)
+		return parse_fail(p);
+	struct xml_node *n = xml_builder_start(&p->builder, name, atts);
+	if (!n)
+		parse_fail(p);
+	else if (p->depth == 2)
+		p->root = n;
+}
+
+static void XMLCALL parse_end(void *ud, const char *name)
+{
+	struct parse *p = ud;
+	if (!p->failed && --p->depth > 0)
+		xml_builder_end(&p->builder);
+}
+
+static void XMLCALL parse_text(void *ud, const char *s, int len)
+{
+	struct parse *p = ud;
+	if (p->failed)
+		return;
+	if (p->depth == 1) { /* beside the element: only whitespace */
+		for (int i = 0; i < len; i++)
+			if (!strchr(" \t\r\n", s[i]))
+				return parse_fail(p);
+		return;
+	}
+	if (xml_builder_text(&p->builder, s, (size_t)len) < 0)
+		parse_fail(p);
+}
+
+static void XMLCALL parse_refuse_doctype(void *ud, const char *name,
+					 const char *sysid, const char *pubid,
+					 int has_internal_subset)
+{
+	parse_fail(ud);
+}
+
+static void XMLCALL parse_refuse_entity(void *ud, const char *name, int pe,
+					const char *value, int len,
+					const char *base, const char *sysid,
+					const char *pubid, const char *notation)
+{
+	parse_fail(ud);
+}
+
+static void XMLCALL parse_refuse_pi(void *ud, const char *target,
+				    const char *data)
+{
+	parse_fail(ud);
+}
+
+static void XMLCALL parse_refuse_comment(void *ud, const char *data)
+{
+	parse_fail(ud);
+}
+
+/* One parser per thread, reset for each call: creating an expat parser
+ * costs some twenty allocations, and this runs for every stanza. */
+static _Thread_local XML_Parser thread_parser;
+
+static XML_Parser parser_get(void)
+{
+	if (!thread_parser)
+		return thread_parser = XML_ParserCreateNS("UTF-8", XML_NS_SEP);
+	if (!XML_ParserReset(thread_parser, "UTF-8")) {
+		XML_ParserFree(thread_parser);
+		return thread_parser = XML_ParserCreateNS("UTF-8", XML_NS_SEP);
+	}
+	return thread_parser;
+}
+
+/* "<r xmlns='default_ns'>", so that unprefixed names get default_ns. */
+static size_t wrapper_open(char *out, size_t size, const char *default_ns)
+{
+	size_t n = 0;
+	const char *head = default_ns && *default_ns ? "<r xmlns='" : "<r";
+	for (const char *s = head; *s; s++)
+		out[n++] = *s;
+	if (!default_ns || !*default_ns) {
+		out[n++] = '>';
+		return n;
+	}
+	for (const char *s = default_ns; *s; s++) {
+		const char *rep = *s == '\'' ? "&apos;" : *s == '&' ? "&amp;"
+				: *s == '<'  ? "&lt;"
+					     : NULL;
+		size_t rlen = rep ? strlen(rep) : 1;
+		if (n + rlen + 3 > size)
+			return 0;
+		if (rep)
+			memcpy(out + n, rep, rlen);
+		else
+			out[n] = *s;
+		n += rlen;
+	}
+	out[n++] = '\'';
+	out[n++] = '>';
+	return n;
+}
+
+struct xml_node *xml_parse(struct arena *a, const char *bytes, size_t len,
+			   const char *default_ns)
+{
+	char open[512];
+	size_t open_len = wrapper_open(open, sizeof open, default_ns);
+	XML_Parser parser = parser_get();
+	if (!open_len || !parser || len > (size_t)0x7fffffff)
+		return NULL;
+	struct parse p = {.parser = parser, .builder = {.arena = a}};
+	XML_SetUserData(parser, &p);
+	XML_SetElementHandler(parser, parse_start, parse_end);
+	XML_SetCharacterDataHandler(parser, parse_text);
+	XML_SetStartDoctypeDeclHandler(parser, parse_refuse_doctype);
+	XML_SetEntityDeclHandler(parser, parse_refuse_entity);
+	XML_SetProcessingInstructionHandler(parser, parse_refuse_pi);
+	XML_SetCommentHandler(parser, parse_refuse_comment);
+
+	if (XML_Parse(parser, open, (int)open_len, 0) == XML_STATUS_OK &&
+	    XML_Parse(parser, bytes, (int)len, 0) == XML_STATUS_OK &&
+	    XML_Parse(parser, "</r>", 4, 1) == XML_STATUS_OK && !p.failed &&
+	    p.elements == 1)
+		return p.root;
+	return NULL;
+}
