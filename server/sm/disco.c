@@ -1,0 +1,121 @@
+/* disco: XEP-0030 Service Discovery for the server and, on their
+ * behalf, for its users' accounts. disco#info lists exactly the
+ * features of the modules that are on (module_add_feature). */
+#include <string.h>
+
+#include "module.h"
+#include "route.h"
+#include "sm.h"
+#include "stanza.h"
+
+#define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
+#define NS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
+
+static struct xml_node *identity_add(struct arena *a, struct xml_node *q,
+				     const char *category, const char *type)
+{
+	struct xml_node *id = xml_add_child(a, q, NS_DISCO_INFO, "identity");
+	if (!id || xml_set_attr(a, id, "category", category) < 0 ||
+	    xml_set_attr(a, id, "type", type) < 0)
+		return NULL;
+	return id;
+}
+
+static int feature_add(struct arena *a, struct xml_node *q, const char *var)
+{
+	struct xml_node *f = xml_add_child(a, q, NS_DISCO_INFO, "feature");
+	return f ? xml_set_attr(a, f, "var", var) : -1;
+}
+
+/* The result with an empty <query/> in ns, the request's node kept
+ * (XEP-0030 §3.1). NULL when the request was answered already. */
+static struct xml_node *query_result(struct sm_event *ev, const char *ns,
+				     struct xml_node **query)
+{
+	struct stanza *st = ev->st;
+	if (!stanza_is_type(st, "get")) {
+		route_error(ev->sm, st, "bad-request");
+		return NULL;
+	}
+	const char *node = xml_attr_get(st->payload, "node");
+	if (node) {
+		/* No nodes here yet. */
+		route_error(ev->sm, st, "item-not-found");
+		return NULL;
+	}
+	struct xml_node *r = stanza_result_new(st);
+	*query = r ? xml_add_child(st->arena, r, ns, "query") : NULL;
+	return *query ? r : NULL;
+}
+
+/* XEP-0030 §3.1: the server is category 'server', type 'im'. */
+static enum sm_verdict info_host(struct sm_event *ev, void *data)
+{
+	struct arena *a = ev->st->arena;
+	struct xml_node *q, *r = query_result(ev, NS_DISCO_INFO, &q);
+	if (!r || !identity_add(a, q, "server", "im"))
+		return SM_DONE;
+	const struct module_registry *m = &ev->sm->modules;
+	for (size_t i = 0; i < m->nfeatures; i++)
+		if (feature_add(a, q, m->features[i]) < 0)
+			return SM_DONE;
+	route_xml(ev->sm, r);
+	return SM_DONE;
+}
+
+static enum sm_verdict items_host(struct sm_event *ev, void *data)
+{
+	struct xml_node *q, *r = query_result(ev, NS_DISCO_ITEMS, &q);
+	if (r)
+		route_xml(ev->sm, r);
+	return SM_DONE;
+}
+
+/* The server answers for an account (XEP-0030 §3.1, identity
+ * account/registered) to the account's own resources only for now;
+ * others learn nothing of it. */
+static enum sm_verdict info_account(struct sm_event *ev, void *data)
+{
+	if (!stanza_to_self(ev->st)) {
+		route_error(ev->sm, ev->st, "service-unavailable");
+		return SM_DONE;
+	}
+	struct arena *a = ev->st->arena;
+	struct xml_node *q, *r = query_result(ev, NS_DISCO_INFO, &q);
+	if (!r || !identity_add(a, q, "account", "registered") ||
+	    feature_add(a, q, NS_DISCO_INFO) < 0)
+		return SM_DONE;
+	route_xml(ev->sm, r);
+	return SM_DONE;
+}
+
+static enum sm_verdict items_account(struct sm_event *ev, void *data)
+{
+	if (!stanza_to_self(ev->st)) {
+		route_error(ev->sm, ev->st, "service-unavailable");
+		return SM_DONE;
+	}
+	struct xml_node *q, *r = query_result(ev, NS_DISCO_ITEMS, &q);
+	if (r)
+		route_xml(ev->sm, r);
+	return SM_DONE;
+}
+
+static int disco_init(struct sm *sm)
+{
+	if (module_hook(sm, SM_EV_IQ_HOST, NS_DISCO_INFO, 0, info_host,
+			NULL) < 0 ||
+	    module_hook(sm, SM_EV_IQ_HOST, NS_DISCO_ITEMS, 0, items_host,
+			NULL) < 0 ||
+	    module_hook(sm, SM_EV_IQ_BARE, NS_DISCO_INFO, 0, info_account,
+			NULL) < 0 ||
+	    module_hook(sm, SM_EV_IQ_BARE, NS_DISCO_ITEMS, 0, items_account,
+			NULL) < 0)
+		return -1;
+	if (module_add_feature(sm, NS_DISCO_INFO) < 0 ||
+	    module_add_feature(sm, NS_DISCO_ITEMS) < 0)
+		return -1;
+	return 0;
+}
+
+const struct sm_module sm_module_disco = {"disco", disco_init};

@@ -1,0 +1,30 @@
+/* ping: XEP-0199 XMPP Ping, answered by the server. */
+#include "module.h"
+#include "route.h"
+#include "sm.h"
+#include "stanza.h"
+
+#define NS_PING "urn:xmpp:ping"
+
+/* XEP-0199 §4.2: a ping (an iq get) to the server gets an empty
+ * result. A set means nothing here. */
+static enum sm_verdict ping_host(struct sm_event *ev, void *data)
+{
+	if (!stanza_is_type(ev->st, "get")) {
+		route_error(ev->sm, ev->st, "bad-request");
+		return SM_DONE;
+	}
+	struct xml_node *r = stanza_result_new(ev->st);
+	if (r)
+		route_xml(ev->sm, r);
+	return SM_DONE;
+}
+
+static int ping_init(struct sm *sm)
+{
+	if (module_hook(sm, SM_EV_IQ_HOST, NS_PING, 0, ping_host, NULL) < 0)
+		return -1;
+	return module_add_feature(sm, NS_PING);
+}
+
+const struct sm_module sm_module_ping = {"ping", ping_init};

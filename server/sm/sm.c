@@ -1,0 +1,120 @@
+/* sm: the session manager's process: a libuv loop, the link to the
+ * router, and signals. Everything else is in core.c and the modules. */
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "../../lib/link.h"
+#include "../../lib/log.h"
+#include "../palabred.h"
+#include "sm.h"
+
+static int link_sender(struct sm *sm, const struct frame *f)
+{
+	if (!sm->link)
+		return -1;
+	if (link_send(sm->link, f) < 0) {
+		/* Backpressure: stop taking work from the router until the
+		 * queue drains (ARCHITECTURE.md §2). */
+		link_pause(sm->link);
+		return -1;
+	}
+	return 0;
+}
+
+static void on_ready(struct link *l)
+{
+	struct sm *sm = link_data(l);
+	sm->link = l;
+	log_info("sm: linked to the router as '%s'", sm->name);
+}
+
+static void on_frame(struct link *l, const struct frame *f)
+{
+	struct sm *sm = link_data(l);
+	sm->link = l;
+	sm_handle_frame(sm, f);
+}
+
+static void on_close(struct link *l)
+{
+	struct sm *sm = link_data(l);
+	sm->link = NULL;
+	if (!sm->stopping) {
+		/* The supervisor restarts us; sessions are c2s's to end. */
+		log_error("sm: lost the link to the router");
+		sm->exit_status = 1;
+	}
+	uv_stop(sm->loop);
+}
+
+static void on_drain(struct link *l)
+{
+	link_resume(l);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct sm *sm = h->data;
+	log_info("sm: signal %d, stopping", signum);
+	sm->stopping = true;
+	if (sm->link)
+		link_close(sm->link); /* flushes; on_close stops the loop */
+	else
+		uv_stop(sm->loop);
+}
+
+static void close_handle(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int sm_main(const struct config *cfg, const char *name, const char *secret)
+{
+	static struct sm sm; /* large: keep it off the stack */
+	uv_loop_t loop;
+	uv_signal_t sigterm, sigint;
+
+	log_init(name, cfg->log_level);
+	if (uv_loop_init(&loop) < 0 || sm_init(&sm, cfg, name) < 0) {
+		log_error("sm: cannot start (out of memory or a module "
+			  "failed)");
+		return 1;
+	}
+	sm.loop = &loop;
+	sm.send = link_sender;
+
+	uv_signal_init(&loop, &sigterm);
+	uv_signal_init(&loop, &sigint);
+	sigterm.data = sigint.data = &sm;
+	uv_signal_start(&sigterm, on_signal, SIGTERM);
+	uv_signal_start(&sigint, on_signal, SIGINT);
+
+	const char *binds[CONFIG_MAX_HOSTS + 1];
+	for (size_t i = 0; i < cfg->nhosts; i++)
+		binds[i] = cfg->hosts[i].domain;
+	binds[cfg->nhosts] = NULL;
+	static const struct link_client_callbacks cb = {
+		.on_ready = on_ready,
+		.on_frame = on_frame,
+		.on_close = on_close,
+		.on_drain = on_drain,
+	};
+	sm.exit_status = 0;
+	if (link_client_connect(&loop, cfg->router_socket, name, secret,
+				binds, &cb, &sm) < 0) {
+		log_error("sm: cannot connect to the router at %s",
+			  cfg->router_socket);
+		sm.exit_status = 1;
+	} else {
+		uv_run(&loop, UV_RUN_DEFAULT);
+	}
+	int status = sm.exit_status;
+
+	sm_free(&sm);
+	uv_walk(&loop, close_handle, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	return status;
+}
