@@ -107,7 +107,7 @@ END_TEST
 START_TEST(malformed_file_names_line)
 {
 	assert_error("<palabred>\n" HOST "<c2s>\n</palabred>",
-		     "3: not well-formed XML");
+		     "4: not well-formed XML: mismatched tag");
 }
 END_TEST
 
@@ -120,7 +120,10 @@ END_TEST
 
 int main(void)
 {
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return EXIT_FAILURE;
+	}
 	snprintf(path, sizeof path, "%s/config.xml", dir);
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("config");
