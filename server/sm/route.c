@@ -97,16 +97,20 @@ static bool is_subscription(const struct stanza *st)
 
 /* RFC 6120 §8.2.3: the 'id' attribute is REQUIRED for IQ stanzas; the
  * 'type' is one of get, set, result, error; a get or set contains
- * exactly one child element, a result zero or one. */
+ * exactly one child element, a result zero or one. An error goes
+ * through as it is: it cannot be answered, and the bad-request for an
+ * iq without id has none either. */
 static bool iq_valid(const struct stanza *st)
 {
+	if (stanza_is_type(st, "error"))
+		return true;
 	if (!st->id)
 		return false;
 	if (stanza_is_type(st, "get") || stanza_is_type(st, "set"))
 		return st->payload && !xml_next(st->payload, NULL, NULL);
 	if (stanza_is_type(st, "result"))
 		return !st->payload || !xml_next(st->payload, NULL, NULL);
-	return stanza_is_type(st, "error");
+	return false;
 }
 
 static bool iq_is_request(const struct stanza *st)

@@ -1,0 +1,694 @@
+/* sm: sessions and the delivery rules of RFC 6121 §8, driven with frames
+ * as c2s would send them and checked on the frames the sm sends back.
+ * No sockets: the sm's send function records into a list.
+ *
+ * The Makefile links unit tests with libpalabre.a only (lib, auth,
+ * storage), so the sm's files are compiled in here. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../server/sm/core.c"
+#include "../../server/sm/disco.c"
+#include "../../server/sm/module.c"
+#include "../../server/sm/ping.c"
+#include "../../server/sm/route.c"
+#include "../../server/sm/session.c"
+#include "../../server/sm/stanza.c"
+
+/* ------------------------------------------------------------ harness */
+
+struct sent {
+	uint8_t type;
+	char to[256];
+	uint64_t conn;
+	char *payload;
+};
+
+#define MAX_SENT 64
+static struct sent sent[MAX_SENT];
+static size_t nsent;
+static struct sm sm;
+static struct config cfg;
+static char *modules_on[] = {"disco", "ping"};
+static char host1[] = "localhost", host2[] = "example.org";
+
+static int record(struct sm *s, const struct frame *f)
+{
+	ck_assert_uint_lt(nsent, MAX_SENT);
+	struct sent *r = &sent[nsent++];
+	r->type = f->type;
+	snprintf(r->to, sizeof r->to, "%.*s", (int)f->to_len, f->to);
+	r->conn = f->conn;
+	r->payload = strndup(f->payload, f->payload_len);
+	return 0;
+}
+
+static void clear_sent(void)
+{
+	for (size_t i = 0; i < nsent; i++)
+		free(sent[i].payload);
+	nsent = 0;
+}
+
+static void start_sm(char **modules, size_t nmodules, bool replace)
+{
+	memset(&cfg, 0, sizeof cfg);
+	cfg.hosts[0].domain = host1;
+	cfg.hosts[1].domain = host2;
+	cfg.nhosts = 2;
+	for (size_t i = 0; i < nmodules; i++)
+		cfg.modules[i] = modules[i];
+	cfg.nmodules = nmodules;
+	cfg.resource_conflict_replace = replace;
+	ck_assert_int_eq(sm_init(&sm, &cfg, "sm"), 0);
+	sm.send = record;
+}
+
+static void setup(void)
+{
+	start_sm(modules_on, 2, true);
+}
+
+static void teardown(void)
+{
+	clear_sent();
+	sm_free(&sm);
+}
+
+static void frame_in(uint8_t type, const char *from, uint64_t conn,
+		     const char *to, const char *payload)
+{
+	struct frame f = {.type = type, .conn = conn};
+	frame_set_from(&f, from);
+	frame_set_to(&f, to);
+	f.payload = payload;
+	f.payload_len = strlen(payload);
+	sm_handle_frame(&sm, &f);
+}
+
+/* A client bound on c2s.1 connection conn. */
+static void bind_session(uint64_t conn, const char *jid)
+{
+	frame_in(FRAME_SESSION_START, "c2s.1", conn, "localhost", jid);
+}
+
+/* A stanza from the client on conn; `from` is stamped as c2s would. */
+static void client_sends(uint64_t conn, const char *xml)
+{
+	frame_in(FRAME_STANZA, "c2s.1", conn, "localhost", xml);
+}
+
+static void available(uint64_t conn, const char *jid, int priority)
+{
+	char xml[512];
+	snprintf(xml, sizeof xml,
+		 "<presence from='%s'><priority>%d</priority></presence>",
+		 jid, priority);
+	client_sends(conn, xml);
+}
+
+/* The frames that went to one client connection, in order. */
+static size_t to_conn(uint64_t conn, struct sent **out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < nsent; i++)
+		if (sent[i].type == FRAME_STANZA && sent[i].conn == conn &&
+		    strcmp(sent[i].to, "c2s.1") == 0 && n < max)
+			out[n++] = &sent[i];
+	return n;
+}
+
+static size_t count_to_conn(uint64_t conn)
+{
+	struct sent *s[MAX_SENT];
+	return to_conn(conn, s, MAX_SENT);
+}
+
+/* The one stanza that went to conn, parsed. */
+static struct arena test_arena;
+static struct xml_node *only_stanza_to(uint64_t conn)
+{
+	struct sent *s[MAX_SENT];
+	ck_assert_uint_eq(to_conn(conn, s, MAX_SENT), 1);
+	struct xml_node *n = xml_parse(&test_arena, s[0]->payload,
+				       strlen(s[0]->payload), XML_NS_CLIENT);
+	ck_assert_ptr_nonnull(n);
+	return n;
+}
+
+static void assert_error(struct xml_node *n, const char *condition)
+{
+	ck_assert_str_eq(xml_attr_get(n, "type"), "error");
+	struct xml_node *e = xml_child(n, XML_NS_CLIENT, "error");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_ptr_nonnull(xml_child(e, NS_STANZAS, condition));
+	ck_assert_str_eq(xml_attr_get(e, "type"),
+			 stanza_error_type(condition));
+}
+
+#define ALICE1 "alice@localhost/one"
+#define ALICE2 "alice@localhost/two"
+#define BOB "bob@localhost/home"
+
+/* ------------------------------------------------------------ sessions */
+
+START_TEST(session_start_is_confirmed)
+{
+	bind_session(1, ALICE1);
+	ck_assert_uint_eq(nsent, 1);
+	ck_assert_int_eq(sent[0].type, FRAME_SESSION_OK);
+	ck_assert_str_eq(sent[0].to, "c2s.1");
+	ck_assert_uint_eq(sent[0].conn, 1);
+	ck_assert_str_eq(sent[0].payload, ALICE1);
+	ck_assert_ptr_nonnull(session_find_conn(&sm.sessions, "c2s.1", 5, 1));
+}
+END_TEST
+
+START_TEST(resource_conflict_replaces_the_old_session)
+{
+	bind_session(1, ALICE1);
+	clear_sent();
+	bind_session(2, ALICE1);
+	ck_assert_uint_eq(nsent, 2);
+	ck_assert_int_eq(sent[0].type, FRAME_SESSION_END);
+	ck_assert_uint_eq(sent[0].conn, 1);
+	ck_assert_str_eq(sent[0].payload, "conflict");
+	ck_assert_int_eq(sent[1].type, FRAME_SESSION_OK);
+	ck_assert_uint_eq(sent[1].conn, 2);
+	ck_assert_ptr_null(session_find_conn(&sm.sessions, "c2s.1", 5, 1));
+}
+END_TEST
+
+START_TEST(resource_conflict_refuses_the_new_session)
+{
+	sm_free(&sm);
+	start_sm(modules_on, 2, false);
+	bind_session(1, ALICE1);
+	clear_sent();
+	bind_session(2, ALICE1);
+	ck_assert_uint_eq(nsent, 1);
+	ck_assert_int_eq(sent[0].type, FRAME_SESSION_END);
+	ck_assert_uint_eq(sent[0].conn, 2);
+	ck_assert_str_eq(sent[0].payload, "conflict");
+	ck_assert_ptr_nonnull(session_find_conn(&sm.sessions, "c2s.1", 5, 1));
+}
+END_TEST
+
+START_TEST(session_for_a_foreign_domain_is_refused)
+{
+	bind_session(1, "alice@elsewhere.net/x");
+	ck_assert_uint_eq(nsent, 1);
+	ck_assert_int_eq(sent[0].type, FRAME_SESSION_END);
+}
+END_TEST
+
+START_TEST(end_of_available_session_tells_the_other_resources)
+{
+	bind_session(1, ALICE1);
+	bind_session(2, ALICE2);
+	available(1, ALICE1, 0);
+	available(2, ALICE2, 0);
+	clear_sent();
+	frame_in(FRAME_SESSION_END, "c2s.1", 1, "localhost", "closed");
+	struct xml_node *p = only_stanza_to(2);
+	ck_assert_str_eq(p->name, "presence");
+	ck_assert_str_eq(xml_attr_get(p, "type"), "unavailable");
+	ck_assert_str_eq(xml_attr_get(p, "from"), ALICE1);
+	ck_assert_uint_eq(count_to_conn(1), 0);
+	ck_assert_ptr_null(session_find_conn(&sm.sessions, "c2s.1", 5, 1));
+}
+END_TEST
+
+START_TEST(unbound_c2s_ends_all_its_sessions)
+{
+	bind_session(1, ALICE1);
+	bind_session(2, BOB);
+	frame_in(FRAME_STANZA, "c2s.2", 0, "localhost", "<x/>"); /* noise */
+	frame_in(FRAME_UNBOUND, "router", 0, "c2s.1", "");
+	ck_assert_uint_eq(sm.sessions.nsessions, 0);
+	ck_assert_uint_eq(sm.sessions.nusers, 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ presence */
+
+START_TEST(initial_presence_goes_to_own_resources_and_back)
+{
+	bind_session(1, ALICE1);
+	bind_session(2, ALICE2);
+	available(2, ALICE2, 3);
+	clear_sent();
+	available(1, ALICE1, 1);
+	struct session *s = session_find_conn(&sm.sessions, "c2s.1", 5, 1);
+	ck_assert(session_available(s));
+	ck_assert_int_eq(s->priority, 1);
+	/* the sender gets its own presence, then its sibling's */
+	struct sent *one[8];
+	ck_assert_uint_eq(to_conn(1, one, 8), 2);
+	ck_assert_ptr_nonnull(strstr(one[0]->payload, "from='" ALICE1 "'") ?
+				      one[0]->payload :
+				      strstr(one[0]->payload,
+					     "from=\"" ALICE1 "\""));
+	ck_assert_ptr_nonnull(strstr(one[1]->payload, ALICE2));
+	struct xml_node *p = only_stanza_to(2);
+	ck_assert_str_eq(xml_attr_get(p, "from"), ALICE1);
+	ck_assert_str_eq(xml_attr_get(p, "to"), "alice@localhost");
+}
+END_TEST
+
+START_TEST(presence_to_bare_jid_reaches_available_resources)
+{
+	bind_session(1, ALICE1);
+	bind_session(2, ALICE2);
+	bind_session(3, BOB);
+	available(1, ALICE1, 0);
+	clear_sent();
+	client_sends(3, "<presence from='" BOB "' to='alice@localhost'/>");
+	ck_assert_uint_eq(count_to_conn(1), 1);
+	ck_assert_uint_eq(count_to_conn(2), 0); /* not available */
+}
+END_TEST
+
+START_TEST(presence_to_unknown_resource_is_dropped)
+{
+	bind_session(1, ALICE1);
+	bind_session(3, BOB);
+	available(1, ALICE1, 0);
+	clear_sent();
+	client_sends(3, "<presence from='" BOB "' to='alice@localhost/nope'/>");
+	ck_assert_uint_eq(nsent, 0);
+}
+END_TEST
+
+START_TEST(unknown_presence_type_is_a_bad_request)
+{
+	bind_session(3, BOB);
+	client_sends(3, "<presence from='" BOB "' type='bogus' to='x@localhost'/>");
+	assert_error(only_stanza_to(3), "bad-request");
+}
+END_TEST
+
+/* ------------------------------------------------------------ messages */
+
+START_TEST(message_to_full_jid_reaches_that_resource)
+{
+	bind_session(1, ALICE1);
+	bind_session(2, ALICE2);
+	bind_session(3, BOB);
+	clear_sent();
+	client_sends(3, "<message from='" BOB "' to='" ALICE2
+			"' type='chat'><body>hi</body></message>");
+	ck_assert_uint_eq(count_to_conn(1), 0);
+	struct xml_node *m = only_stanza_to(2);
+	ck_assert_str_eq(m->name, "message");
+	ck_assert_str_eq(xml_text(&test_arena,
+				  xml_child(m, XML_NS_CLIENT, "body")),
+			 "hi");
+}
+END_TEST
+
+START_TEST(message_to_bare_jid_goes_to_highest_priority)
+{
+	bind_session(1, ALICE1);
+	bind_session(2, ALICE2);
+	bind_session(3, BOB);
+	available(1, ALICE1, 5);
+	available(2, ALICE2, 1);
+	clear_sent();
+	client_sends(3, "<message from='" BOB "' to='alice@localhost' "
+			"type='chat'><body>hi</body></message>");
+	ck_assert_uint_eq(count_to_conn(1), 1);
+	ck_assert_uint_eq(count_to_conn(2), 0);
+}
+END_TEST
+
+START_TEST(message_to_bare_jid_goes_to_all_equal_best)
+{
+	bind_session(1, ALICE1);
+	bind_session(2, ALICE2);
+	bind_session(3, BOB);
+	available(1, ALICE1, 2);
+	available(2, ALICE2, 2);
+	clear_sent();
+	client_sends(3, "<message from='" BOB "' to='alice@localhost'>"
+			"<body>hi</body></message>");
+	ck_assert_uint_eq(count_to_conn(1), 1);
+	ck_assert_uint_eq(count_to_conn(2), 1);
+}
+END_TEST
+
+START_TEST(headline_goes_to_all_non_negative)
+{
+	bind_session(1, ALICE1);
+	bind_session(2, ALICE2);
+	bind_session(3, BOB);
+	available(1, ALICE1, 5);
+	available(2, ALICE2, 0);
+	clear_sent();
+	client_sends(3, "<message from='" BOB "' to='alice@localhost' "
+			"type='headline'><body>news</body></message>");
+	ck_assert_uint_eq(count_to_conn(1), 1);
+	ck_assert_uint_eq(count_to_conn(2), 1);
+}
+END_TEST
+
+START_TEST(message_with_no_available_resource_bounces)
+{
+	bind_session(1, ALICE1);
+	bind_session(3, BOB);
+	available(1, ALICE1, -1); /* negative: not a target */
+	clear_sent();
+	client_sends(3, "<message from='" BOB "' to='alice@localhost' "
+			"id='m1' type='chat'><body>hi</body></message>");
+	ck_assert_uint_eq(count_to_conn(1), 0);
+	struct xml_node *e = only_stanza_to(3);
+	assert_error(e, "service-unavailable");
+	ck_assert_str_eq(xml_attr_get(e, "id"), "m1");
+	ck_assert_str_eq(xml_attr_get(e, "to"), BOB);
+	ck_assert_str_eq(xml_attr_get(e, "from"), "alice@localhost");
+}
+END_TEST
+
+START_TEST(groupchat_to_bare_jid_is_refused)
+{
+	bind_session(1, ALICE1);
+	bind_session(3, BOB);
+	available(1, ALICE1, 0);
+	clear_sent();
+	client_sends(3, "<message from='" BOB "' to='alice@localhost' "
+			"type='groupchat'><body>hi</body></message>");
+	ck_assert_uint_eq(count_to_conn(1), 0);
+	assert_error(only_stanza_to(3), "service-unavailable");
+}
+END_TEST
+
+START_TEST(message_to_unknown_resource_is_treated_as_bare)
+{
+	bind_session(1, ALICE1);
+	bind_session(3, BOB);
+	available(1, ALICE1, 0);
+	clear_sent();
+	client_sends(3, "<message from='" BOB "' to='alice@localhost/gone' "
+			"type='chat'><body>hi</body></message>");
+	ck_assert_uint_eq(count_to_conn(1), 1);
+	ck_assert_uint_eq(count_to_conn(3), 0);
+}
+END_TEST
+
+START_TEST(error_message_is_never_answered)
+{
+	bind_session(3, BOB);
+	client_sends(3, "<message from='" BOB "' to='nobody@localhost' "
+			"type='error'/>");
+	client_sends(3, "<message from='" BOB "' to='localhost' "
+			"type='error'/>");
+	ck_assert_uint_eq(count_to_conn(3), 0);
+}
+END_TEST
+
+START_TEST(message_without_to_goes_to_own_bare_jid)
+{
+	bind_session(1, ALICE1);
+	bind_session(2, ALICE2);
+	available(2, ALICE2, 0);
+	clear_sent();
+	client_sends(1, "<message from='" ALICE1 "'><body>me</body></message>");
+	ck_assert_uint_eq(count_to_conn(2), 1);
+}
+END_TEST
+
+/* ------------------------------------------------------------ iq */
+
+START_TEST(ping_to_server_is_answered)
+{
+	bind_session(3, BOB);
+	client_sends(3, "<iq from='" BOB "' to='localhost' type='get' "
+			"id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
+	struct xml_node *r = only_stanza_to(3);
+	ck_assert_str_eq(xml_attr_get(r, "type"), "result");
+	ck_assert_str_eq(xml_attr_get(r, "id"), "p1");
+	ck_assert_str_eq(xml_attr_get(r, "from"), "localhost");
+	ck_assert_str_eq(xml_attr_get(r, "to"), BOB);
+}
+END_TEST
+
+START_TEST(unknown_iq_namespace_is_service_unavailable)
+{
+	bind_session(3, BOB);
+	client_sends(3, "<iq from='" BOB "' to='localhost' type='get' "
+			"id='q'><query xmlns='urn:example:nope'/></iq>");
+	assert_error(only_stanza_to(3), "service-unavailable");
+	clear_sent();
+	client_sends(3, "<iq from='" BOB "' type='get' id='q2'>"
+			"<query xmlns='urn:example:nope'/></iq>");
+	struct xml_node *e = only_stanza_to(3);
+	assert_error(e, "service-unavailable");
+	ck_assert_ptr_null(xml_attr_get(e, "from"));
+}
+END_TEST
+
+START_TEST(malformed_iqs_are_bad_requests)
+{
+	bind_session(3, BOB);
+	client_sends(3, "<iq from='" BOB "' to='localhost' type='get'>"
+			"<ping xmlns='urn:xmpp:ping'/></iq>");
+	assert_error(only_stanza_to(3), "bad-request");
+	clear_sent();
+	client_sends(3, "<iq from='" BOB "' to='localhost' type='get' id='a'>"
+			"<ping xmlns='urn:xmpp:ping'/><x xmlns='y'/></iq>");
+	assert_error(only_stanza_to(3), "bad-request");
+	clear_sent();
+	client_sends(3, "<iq from='" BOB "' to='localhost' type='fetch' "
+			"id='b'><ping xmlns='urn:xmpp:ping'/></iq>");
+	assert_error(only_stanza_to(3), "bad-request");
+	clear_sent();
+	client_sends(3, "<iq from='" BOB "' to='localhost' type='error' "
+			"id='c'/>");
+	ck_assert_uint_eq(nsent, 0);
+}
+END_TEST
+
+START_TEST(iq_to_unknown_resource_is_service_unavailable)
+{
+	bind_session(1, ALICE1);
+	bind_session(3, BOB);
+	clear_sent();
+	client_sends(3, "<iq from='" BOB "' to='alice@localhost/gone' "
+			"type='get' id='v'><query xmlns='jabber:iq:version'/>"
+			"</iq>");
+	assert_error(only_stanza_to(3), "service-unavailable");
+	clear_sent();
+	client_sends(3, "<iq from='" BOB "' to='alice@localhost/gone' "
+			"type='result' id='v'/>");
+	ck_assert_uint_eq(nsent, 0);
+	client_sends(3, "<iq from='" BOB "' to='" ALICE1 "' type='get' "
+			"id='w'><query xmlns='jabber:iq:version'/></iq>");
+	ck_assert_uint_eq(count_to_conn(1), 1);
+}
+END_TEST
+
+START_TEST(disco_info_lists_enabled_features)
+{
+	bind_session(3, BOB);
+	client_sends(3, "<iq from='" BOB "' to='localhost' type='get' "
+			"id='d'><query xmlns='"
+			"http://jabber.org/protocol/disco#info'/></iq>");
+	struct xml_node *r = only_stanza_to(3);
+	ck_assert_str_eq(xml_attr_get(r, "type"), "result");
+	struct xml_node *q = xml_child(r, NS_DISCO_INFO, "query");
+	ck_assert_ptr_nonnull(q);
+	struct xml_node *id = xml_child(q, NS_DISCO_INFO, "identity");
+	ck_assert_str_eq(xml_attr_get(id, "category"), "server");
+	ck_assert_str_eq(xml_attr_get(id, "type"), "im");
+	int n = 0, ping = 0;
+	for (struct xml_node *f = xml_child(q, NS_DISCO_INFO, "feature"); f;
+	     f = xml_next(f, NS_DISCO_INFO, "feature")) {
+		n++;
+		ping += strcmp(xml_attr_get(f, "var"), NS_PING) == 0;
+	}
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(ping, 1);
+}
+END_TEST
+
+START_TEST(disabled_module_is_neither_listed_nor_answering)
+{
+	sm_free(&sm);
+	char *only_disco[] = {"disco"};
+	start_sm(only_disco, 1, true);
+	bind_session(3, BOB);
+	clear_sent();
+	client_sends(3, "<iq from='" BOB "' to='localhost' type='get' "
+			"id='d'><query xmlns='"
+			"http://jabber.org/protocol/disco#info'/></iq>");
+	ck_assert_ptr_null(strstr(sent[0].payload, NS_PING));
+	clear_sent();
+	client_sends(3, "<iq from='" BOB "' to='localhost' type='get' "
+			"id='p'><ping xmlns='urn:xmpp:ping'/></iq>");
+	assert_error(only_stanza_to(3), "service-unavailable");
+}
+END_TEST
+
+START_TEST(disco_of_an_account_only_to_itself)
+{
+	bind_session(1, ALICE1);
+	bind_session(3, BOB);
+	clear_sent();
+	client_sends(1, "<iq from='" ALICE1 "' to='alice@localhost' "
+			"type='get' id='a'><query xmlns='" NS_DISCO_INFO
+			"'/></iq>");
+	struct xml_node *r = only_stanza_to(1);
+	ck_assert_str_eq(xml_attr_get(r, "type"), "result");
+	struct xml_node *id = xml_child(xml_child(r, NULL, "query"),
+					NS_DISCO_INFO, "identity");
+	ck_assert_str_eq(xml_attr_get(id, "category"), "account");
+	client_sends(3, "<iq from='" BOB "' to='alice@localhost' "
+			"type='get' id='b'><query xmlns='" NS_DISCO_INFO
+			"'/></iq>");
+	assert_error(only_stanza_to(3), "service-unavailable");
+}
+END_TEST
+
+/* ------------------------------------------------------------ elsewhere */
+
+START_TEST(stanza_for_another_domain_goes_to_the_router)
+{
+	bind_session(3, BOB);
+	clear_sent();
+	client_sends(3, "<message from='" BOB "' to='carol@remote.example'>"
+			"<body>hi</body></message>");
+	ck_assert_uint_eq(nsent, 1);
+	ck_assert_int_eq(sent[0].type, FRAME_STANZA);
+	ck_assert_str_eq(sent[0].to, "remote.example");
+	ck_assert_uint_eq(sent[0].conn, 0);
+	ck_assert_ptr_nonnull(strstr(sent[0].payload, "<body>hi</body>"));
+	ck_assert_ptr_null(strstr(sent[0].payload, "xmlns"));
+}
+END_TEST
+
+START_TEST(second_served_domain_is_local)
+{
+	bind_session(3, BOB);
+	frame_in(FRAME_SESSION_START, "c2s.1", 4, "example.org",
+		 "dave@example.org/r");
+	available(4, "dave@example.org/r", 0);
+	clear_sent();
+	client_sends(3, "<message from='" BOB "' to='dave@example.org'>"
+			"<body>hi</body></message>");
+	ck_assert_uint_eq(count_to_conn(4), 1);
+}
+END_TEST
+
+START_TEST(no_route_bounces_remote_server_not_found)
+{
+	bind_session(3, BOB);
+	clear_sent();
+	struct frame f = {.type = FRAME_NO_ROUTE, .flags = FRAME_STANZA};
+	frame_set_to(&f, "remote.example");
+	frame_set_from(&f, "sm");
+	f.payload = "<message from='" BOB "' to='carol@remote.example' "
+		    "id='z'><body>hi</body></message>";
+	f.payload_len = strlen(f.payload);
+	sm_handle_frame(&sm, &f);
+	struct xml_node *e = only_stanza_to(3);
+	assert_error(e, "remote-server-not-found");
+	ck_assert_str_eq(xml_attr_get(e, "from"), "carol@remote.example");
+	ck_assert_str_eq(xml_attr_get(e, "id"), "z");
+}
+END_TEST
+
+/* ------------------------------------------------------------ modules */
+
+static int calls;
+static enum sm_verdict block_all(struct sm_event *ev, void *data)
+{
+	calls++;
+	return SM_DONE;
+}
+static enum sm_verdict count_only(struct sm_event *ev, void *data)
+{
+	calls += 10;
+	return SM_NEXT;
+}
+
+START_TEST(higher_priority_hook_can_stop_delivery)
+{
+	bind_session(1, ALICE1);
+	bind_session(3, BOB);
+	available(1, ALICE1, 0);
+	calls = 0;
+	module_hook(&sm, SM_EV_STANZA_IN, NULL, 100, count_only, NULL);
+	module_hook(&sm, SM_EV_STANZA_IN, NULL, 50, block_all, NULL);
+	clear_sent();
+	client_sends(3, "<message from='" BOB "' to='alice@localhost'>"
+			"<body>hi</body></message>");
+	ck_assert_int_eq(calls, 11);
+	ck_assert_uint_eq(nsent, 0);
+}
+END_TEST
+
+START_TEST(offline_event_can_take_over_the_bounce)
+{
+	bind_session(3, BOB);
+	calls = 0;
+	module_hook(&sm, SM_EV_MESSAGE_OFFLINE, NULL, 0, block_all, NULL);
+	clear_sent();
+	client_sends(3, "<message from='" BOB "' to='alice@localhost'>"
+			"<body>hi</body></message>");
+	ck_assert_int_eq(calls, 1);
+	ck_assert_uint_eq(nsent, 0);
+}
+END_TEST
+
+static void arena_teardown(void)
+{
+	arena_reset(&test_arena);
+}
+
+int main(void)
+{
+	log_init("test_sm", LOG_WARN);
+	Suite *s = suite_create("sm");
+	TCase *tc = tcase_create("sm");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, NULL, arena_teardown);
+	tcase_add_test(tc, session_start_is_confirmed);
+	tcase_add_test(tc, resource_conflict_replaces_the_old_session);
+	tcase_add_test(tc, resource_conflict_refuses_the_new_session);
+	tcase_add_test(tc, session_for_a_foreign_domain_is_refused);
+	tcase_add_test(tc, end_of_available_session_tells_the_other_resources);
+	tcase_add_test(tc, unbound_c2s_ends_all_its_sessions);
+	tcase_add_test(tc, initial_presence_goes_to_own_resources_and_back);
+	tcase_add_test(tc, presence_to_bare_jid_reaches_available_resources);
+	tcase_add_test(tc, presence_to_unknown_resource_is_dropped);
+	tcase_add_test(tc, unknown_presence_type_is_a_bad_request);
+	tcase_add_test(tc, message_to_full_jid_reaches_that_resource);
+	tcase_add_test(tc, message_to_bare_jid_goes_to_highest_priority);
+	tcase_add_test(tc, message_to_bare_jid_goes_to_all_equal_best);
+	tcase_add_test(tc, headline_goes_to_all_non_negative);
+	tcase_add_test(tc, message_with_no_available_resource_bounces);
+	tcase_add_test(tc, groupchat_to_bare_jid_is_refused);
+	tcase_add_test(tc, message_to_unknown_resource_is_treated_as_bare);
+	tcase_add_test(tc, error_message_is_never_answered);
+	tcase_add_test(tc, message_without_to_goes_to_own_bare_jid);
+	tcase_add_test(tc, ping_to_server_is_answered);
+	tcase_add_test(tc, unknown_iq_namespace_is_service_unavailable);
+	tcase_add_test(tc, malformed_iqs_are_bad_requests);
+	tcase_add_test(tc, iq_to_unknown_resource_is_service_unavailable);
+	tcase_add_test(tc, disco_info_lists_enabled_features);
+	tcase_add_test(tc, disabled_module_is_neither_listed_nor_answering);
+	tcase_add_test(tc, disco_of_an_account_only_to_itself);
+	tcase_add_test(tc, stanza_for_another_domain_goes_to_the_router);
+	tcase_add_test(tc, second_served_domain_is_local);
+	tcase_add_test(tc, no_route_bounces_remote_server_not_found);
+	tcase_add_test(tc, higher_priority_hook_can_stop_delivery);
+	tcase_add_test(tc, offline_event_can_take_over_the_bounce);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
