@@ -5,7 +5,25 @@
  * end. It refuses what RFC 6120 §11.1 forbids (DOCTYPE, entity
  * declarations, processing instructions, comments) with restricted-xml,
  * and enforces a maximum size per top-level element and a maximum
- * nesting depth. */
+ * nesting depth.
+ *
+ * The stream header: on_open is called with the root element whatever its
+ * name and namespace, so that the caller can answer with its own header
+ * first (RFC 6120 §4.9.1.3) and tell invalid-namespace (root->ns is not
+ * XML_NS_STREAM) from bad-format; when the root is not <stream> in
+ * XML_NS_STREAM, on_error(XMLSTREAM_BAD_FORMAT) follows at once. The root
+ * carries the default namespace it declares as a pseudo-attribute
+ * "xmlns" (xml_attr_get(root, "xmlns") == "jabber:client"), for the
+ * content namespace check (§4.8.2), and xml:lang as
+ * xml_attr_get(root, "xml:lang").
+ *
+ * Text other than whitespace between stanzas is XMLSTREAM_BAD_FORMAT;
+ * whitespace (keepalives, §4.6.1) is fine. An entity reference other than
+ * the five predefined ones is XMLSTREAM_RESTRICTED_XML.
+ *
+ * Callbacks may call nothing on the xmlstream but xmlstream_reset (which
+ * then takes effect when the current xmlstream_feed returns, and drops
+ * the rest of its bytes); they act through their return values. */
 #ifndef PALABRE_XMLSTREAM_H
 #define PALABRE_XMLSTREAM_H
 
@@ -24,8 +42,10 @@ enum xmlstream_error {
 };
 
 struct xmlstream_limits {
-	size_t max_stanza_size; /* bytes of one top-level element, as received */
-	unsigned max_depth;     /* element nesting below the stream root */
+	size_t max_stanza_size; /* bytes of one top-level element, as received;
+				   0: no limit */
+	unsigned max_depth;     /* element nesting below the stream root (a
+				   stanza is depth 1); 0: no limit */
 };
 
 struct xmlstream_callbacks {
@@ -50,10 +70,23 @@ struct xmlstream *xmlstream_new(const struct xmlstream_limits *limits,
 				const struct xmlstream_callbacks *callbacks,
 				void *ctx);
 /* Returns 0, or -1 after on_error was called (or when parsing had already
- * failed). Callbacks never free the xmlstream themselves. */
+ * failed, or was stopped by on_stanza: feed again only after
+ * xmlstream_reset). Bytes after </stream:stream> are ignored (returns 0).
+ * Callbacks never free the xmlstream themselves. */
 int xmlstream_feed(struct xmlstream *s, const char *data, size_t len);
 /* Starts over for a new stream (after STARTTLS or SASL success). */
 int xmlstream_reset(struct xmlstream *s);
 void xmlstream_free(struct xmlstream *s);
+
+/* Frees the expat parser of an idle stream: one open, between stanzas,
+ * with no partial element pending. The next feed makes a new parser and
+ * primes it with the stream header's bytes, kept for this. Call it when a
+ * connection goes quiet: an expat parser in the middle of a stream holds
+ * about 10 KiB. Returns 0, or -1 when the stream is not idle (nothing
+ * done). The stream also does this by itself when expat holds more than
+ * 32 KiB (its name tables grow with every new name) at the end of a feed. */
+int xmlstream_shrink(struct xmlstream *s);
+/* Heap bytes held by s (the struct, expat, the saved header), for stats. */
+size_t xmlstream_memory(const struct xmlstream *s);
 
 #endif

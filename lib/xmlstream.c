@@ -1,0 +1,465 @@
+/* xmlstream: an XMPP stream parser on expat, with limits. */
+#include "xmlstream.h"
+
+#include <expat.h>
+#include <malloc.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Input goes to expat in slices, so that an element over the size limit is
+ * cut off within one slice of it, however large the caller's buffer. */
+#define FEED_SLICE 4096
+/* Expat (2.6, and Debian's 2.5 with the fix backported) waits for a partial
+ * token to double before trying it again, against quadratic reparsing of
+ * huge tokens: a stanza's last bytes could then sit unparsed until the
+ * client sends more. Deferral is off unless the pending token is this big,
+ * which bounds the rescan per feed. */
+#define REPARSE_EAGER_MAX (16 * 1024)
+/* Past this much expat memory (its name tables grow with every new
+ * element or attribute name), an idle stream gets a fresh parser. */
+#define EXPAT_BYTES_MAX (32 * 1024)
+
+enum state { S_HEADER, S_OPEN, S_STOPPED, S_CLOSED, S_FAILED };
+
+struct xmlstream {
+	XML_Parser parser; /* NULL until needed, and while released */
+	struct xmlstream_callbacks cb;
+	void *ctx;
+	struct xmlstream_limits limits;
+	struct arena arena;	    /* the stanza being received */
+	struct xml_builder builder; /* builds it */
+	uint64_t fed;  /* bytes given to the current parser */
+	uint64_t mark; /* where the unit being received (stanza …) began */
+	size_t expat_bytes;
+	char *header; /* the root's start tag, replayed into a new parser */
+	size_t header_len;
+	const char *root_xmlns; /* default namespace declared on the root */
+	const char *error_text;
+	unsigned depth; /* open elements, the root included */
+	unsigned char state;
+	unsigned char error;
+	bool in_feed, reset_pending, replaying;
+};
+
+/* ---- expat memory, counted per stream ---------------------------------- */
+
+/* Expat's allocator hooks take no context: the stream whose parser is
+ * being called is noted here around every call into expat. */
+static _Thread_local struct xmlstream *accounted;
+
+static void account(size_t added, size_t removed)
+{
+	struct xmlstream *s = accounted;
+	if (!s)
+		return;
+	s->expat_bytes += added;
+	s->expat_bytes -= removed < s->expat_bytes ? removed : s->expat_bytes;
+}
+
+static void *expat_malloc(size_t size)
+{
+	void *p = malloc(size);
+	if (p)
+		account(malloc_usable_size(p), 0);
+	return p;
+}
+
+static void *expat_realloc(void *p, size_t size)
+{
+	size_t old = p ? malloc_usable_size(p) : 0;
+	void *q = realloc(p, size);
+	if (q)
+		account(malloc_usable_size(q), old);
+	return q;
+}
+
+static void expat_free(void *p)
+{
+	if (p)
+		account(0, malloc_usable_size(p));
+	free(p);
+}
+
+static const XML_Memory_Handling_Suite expat_memory = {
+	expat_malloc, expat_realloc, expat_free};
+
+/* ---- errors ------------------------------------------------------------ */
+
+static void fail(struct xmlstream *s, enum xmlstream_error error,
+		 const char *text)
+{
+	if (s->state == S_FAILED)
+		return;
+	s->state = S_FAILED;
+	s->error = (unsigned char)error;
+	s->error_text = text;
+	if (s->parser)
+		XML_StopParser(s->parser, XML_FALSE);
+}
+
+static void report_error(struct xmlstream *s)
+{
+	char text[200];
+	const char *what = s->error_text;
+	if (s->error == XMLSTREAM_NOT_WELL_FORMED && s->parser) {
+		snprintf(text, sizeof text, "%s, at line %lu column %lu", what,
+			 (unsigned long)XML_GetCurrentLineNumber(s->parser),
+			 (unsigned long)XML_GetCurrentColumnNumber(s->parser));
+		what = text;
+	}
+	if (s->cb.on_error)
+		s->cb.on_error(s->ctx, (enum xmlstream_error)s->error, what);
+}
+
+static void expat_failed(struct xmlstream *s)
+{
+	enum XML_Error code = XML_GetErrorCode(s->parser);
+	if (code == XML_ERROR_NO_MEMORY)
+		fail(s, XMLSTREAM_NO_MEMORY, "out of memory parsing the stream");
+	else if (code == XML_ERROR_UNDEFINED_ENTITY)
+		/* RFC 6120 §11.1: no entity references but the predefined */
+		fail(s, XMLSTREAM_RESTRICTED_XML, "entity reference");
+	else
+		fail(s, XMLSTREAM_NOT_WELL_FORMED, XML_ErrorString(code));
+}
+
+static bool over_size(const struct xmlstream *s, uint64_t end)
+{
+	return s->limits.max_stanza_size &&
+	       end - s->mark > s->limits.max_stanza_size;
+}
+
+static uint64_t event_end(XML_Parser p)
+{
+	return (uint64_t)XML_GetCurrentByteIndex(p) +
+	       (uint64_t)XML_GetCurrentByteCount(p);
+}
+
+/* ---- expat handlers ---------------------------------------------------- */
+
+static bool running(const struct xmlstream *s)
+{
+	/* Expat may still call a handler or two after XML_StopParser. */
+	return s->state <= S_OPEN;
+}
+
+static void XMLCALL on_namespace(void *ud, const char *prefix, const char *uri)
+{
+	struct xmlstream *s = ud;
+	if (running(s) && s->depth == 0 && !s->replaying && !prefix && uri &&
+	    !(s->root_xmlns = arena_strdup(&s->arena, uri)))
+		fail(s, XMLSTREAM_NO_MEMORY, "out of memory");
+}
+
+static void open_root(struct xmlstream *s, const char *name, const char **atts)
+{
+	XML_Parser p = s->parser;
+	struct xml_builder b = {.arena = &s->arena};
+	struct xml_node *root = xml_builder_start(&b, name, atts);
+	struct xml_attr *xmlns = arena_alloc(&s->arena, sizeof *xmlns);
+	int offset, size, count = XML_GetCurrentByteCount(p);
+	const char *context = XML_GetInputContext(p, &offset, &size);
+	if (!root || !xmlns)
+		return fail(s, XMLSTREAM_NO_MEMORY, "out of memory");
+	if (s->root_xmlns) { /* so that the caller can check it (§4.8.2) */
+		xmlns->ns = "";
+		xmlns->name = "xmlns";
+		xmlns->value = s->root_xmlns;
+		xmlns->next = root->attrs;
+		root->attrs = xmlns;
+	}
+	free(s->header);
+	s->header = NULL;
+	if (context && offset + count <= size &&
+	    (s->header = malloc((size_t)count))) {
+		memcpy(s->header, context + offset, (size_t)count);
+		s->header_len = (size_t)count;
+	}
+	XML_SetStartNamespaceDeclHandler(p, NULL);
+	s->depth = 1;
+	s->state = S_OPEN;
+	s->mark = event_end(p);
+	if (s->cb.on_open)
+		s->cb.on_open(s->ctx, root);
+	bool is_stream = xml_is(root, XML_NS_STREAM, "stream");
+	arena_reset(&s->arena);
+	s->root_xmlns = NULL;
+	if (!is_stream)
+		fail(s, XMLSTREAM_BAD_FORMAT,
+		     "the root element is not <stream> in " XML_NS_STREAM);
+}
+
+static void XMLCALL on_start(void *ud, const char *name, const char **atts)
+{
+	struct xmlstream *s = ud;
+	if (!running(s))
+		return;
+	if (s->replaying) { /* the header again, into a new parser */
+		s->depth = 1;
+		return;
+	}
+	if (s->depth == 0)
+		return open_root(s, name, atts);
+	if (s->depth == 1) {
+		s->mark = (uint64_t)XML_GetCurrentByteIndex(s->parser);
+		s->builder.cur = NULL;
+	}
+	if (s->limits.max_depth && s->depth > s->limits.max_depth)
+		return fail(s, XMLSTREAM_TOO_DEEP, "elements nested too deep");
+	if (over_size(s, event_end(s->parser)))
+		return fail(s, XMLSTREAM_TOO_BIG, "stanza too big");
+	if (!xml_builder_start(&s->builder, name, atts))
+		return fail(s, XMLSTREAM_NO_MEMORY, "out of memory");
+	s->depth++;
+}
+
+static void stanza_done(struct xmlstream *s)
+{
+	struct xml_node *stanza = xml_builder_end(&s->builder);
+	uint64_t end = event_end(s->parser);
+	if (over_size(s, end))
+		return fail(s, XMLSTREAM_TOO_BIG, "stanza too big");
+	s->mark = end;
+	int stop = s->cb.on_stanza ? s->cb.on_stanza(s->ctx, stanza, &s->arena)
+				   : 0;
+	arena_reset(&s->arena);
+	s->builder.cur = NULL;
+	if (stop && running(s)) {
+		s->state = S_STOPPED;
+		XML_StopParser(s->parser, XML_FALSE);
+	}
+}
+
+static void XMLCALL on_end(void *ud, const char *name)
+{
+	struct xmlstream *s = ud;
+	if (!running(s))
+		return;
+	s->depth--;
+	if (s->depth == 0) {
+		/* Whatever follows </stream:stream> is ignored. */
+		s->state = S_CLOSED;
+		XML_StopParser(s->parser, XML_FALSE);
+		if (s->cb.on_close)
+			s->cb.on_close(s->ctx);
+	} else if (s->depth == 1) {
+		stanza_done(s);
+	} else {
+		xml_builder_end(&s->builder);
+	}
+}
+
+static void XMLCALL on_text(void *ud, const char *text, int len)
+{
+	struct xmlstream *s = ud;
+	if (!running(s) || s->depth == 0)
+		return;
+	if (s->depth == 1) {
+		/* RFC 6120 §11.7: only whitespace between stanzas */
+		for (int i = 0; i < len; i++)
+			if (!strchr(" \t\r\n", text[i]))
+				return fail(s, XMLSTREAM_BAD_FORMAT,
+					    "text between stanzas");
+		s->mark = event_end(s->parser);
+		return;
+	}
+	if (over_size(s, event_end(s->parser)))
+		return fail(s, XMLSTREAM_TOO_BIG, "stanza too big");
+	if (xml_builder_text(&s->builder, text, (size_t)len) < 0)
+		fail(s, XMLSTREAM_NO_MEMORY, "out of memory");
+}
+
+/* RFC 6120 §11.1: restricted XML. */
+static void XMLCALL refuse_doctype(void *ud, const char *name,
+				   const char *sysid, const char *pubid,
+				   int has_internal_subset)
+{
+	fail(ud, XMLSTREAM_RESTRICTED_XML, "document type declaration");
+}
+
+static void XMLCALL refuse_entity(void *ud, const char *name, int pe,
+				  const char *value, int len, const char *base,
+				  const char *sysid, const char *pubid,
+				  const char *notation)
+{
+	fail(ud, XMLSTREAM_RESTRICTED_XML, "entity declaration");
+}
+
+static void XMLCALL refuse_pi(void *ud, const char *target, const char *data)
+{
+	fail(ud, XMLSTREAM_RESTRICTED_XML, "processing instruction");
+}
+
+static void XMLCALL refuse_comment(void *ud, const char *data)
+{
+	fail(ud, XMLSTREAM_RESTRICTED_XML, "comment");
+}
+
+/* ---- the parser's life ------------------------------------------------- */
+
+static void parser_close(struct xmlstream *s)
+{
+	if (!s->parser)
+		return;
+	XML_ParserFree(s->parser);
+	s->parser = NULL;
+	s->expat_bytes = 0;
+}
+
+/* A parser for the stream as it stands: fresh before the header, primed
+ * with the header's bytes once the stream is open. */
+static int parser_open(struct xmlstream *s)
+{
+	static const char separator[] = {XML_NS_SEP, '\0'};
+	XML_Parser p = XML_ParserCreate_MM("UTF-8", &expat_memory, separator);
+	if (!p)
+		return -1;
+	s->parser = p;
+	XML_SetUserData(p, s);
+	XML_SetElementHandler(p, on_start, on_end);
+	XML_SetCharacterDataHandler(p, on_text);
+	XML_SetStartDoctypeDeclHandler(p, refuse_doctype);
+	XML_SetEntityDeclHandler(p, refuse_entity);
+	XML_SetProcessingInstructionHandler(p, refuse_pi);
+	XML_SetCommentHandler(p, refuse_comment);
+	s->fed = s->mark = 0;
+	if (s->state == S_HEADER) {
+		XML_SetStartNamespaceDeclHandler(p, on_namespace);
+		return 0;
+	}
+	s->replaying = true;
+	enum XML_Status st = XML_Parse(p, s->header, (int)s->header_len, 0);
+	s->replaying = false;
+	if (st != XML_STATUS_OK || s->depth != 1) {
+		parser_close(s);
+		return -1;
+	}
+	s->fed = s->mark = s->header_len;
+	return 0;
+}
+
+struct xmlstream *xmlstream_new(const struct xmlstream_limits *limits,
+				const struct xmlstream_callbacks *callbacks,
+				void *ctx)
+{
+	struct xmlstream *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->limits = *limits;
+	s->cb = *callbacks;
+	s->ctx = ctx;
+	s->builder.arena = &s->arena;
+	return s;
+}
+
+static void start_over(struct xmlstream *s)
+{
+	parser_close(s);
+	arena_reset(&s->arena);
+	free(s->header);
+	s->header = NULL;
+	s->header_len = 0;
+	s->root_xmlns = NULL;
+	s->builder.cur = NULL;
+	s->depth = 0;
+	s->state = S_HEADER;
+	s->reset_pending = false;
+}
+
+int xmlstream_reset(struct xmlstream *s)
+{
+	struct xmlstream *outer = accounted;
+	accounted = s;
+	if (s->in_feed) {
+		/* From a callback: stop here, start over once out of expat. */
+		s->reset_pending = true;
+		if (running(s)) {
+			s->state = S_STOPPED;
+			XML_StopParser(s->parser, XML_FALSE);
+		}
+	} else {
+		start_over(s);
+	}
+	accounted = outer;
+	return 0;
+}
+
+int xmlstream_shrink(struct xmlstream *s)
+{
+	if (s->in_feed || s->state != S_OPEN || s->depth != 1 ||
+	    s->fed != s->mark || !s->header)
+		return -1;
+	struct xmlstream *outer = accounted;
+	accounted = s;
+	parser_close(s);
+	accounted = outer;
+	return 0;
+}
+
+size_t xmlstream_memory(const struct xmlstream *s)
+{
+	return malloc_usable_size((void *)s) + s->expat_bytes +
+	       (s->header ? malloc_usable_size(s->header) : 0);
+}
+
+static void feed_slices(struct xmlstream *s, const char *data, size_t len)
+{
+	if (!s->parser && parser_open(s) < 0)
+		return fail(s, XMLSTREAM_NO_MEMORY, "out of memory");
+	while (len > 0 && running(s)) {
+		size_t n = len < FEED_SLICE ? len : FEED_SLICE;
+		XML_Index consumed = XML_GetCurrentByteIndex(s->parser);
+		uint64_t pending = consumed < 0 ? s->fed : s->fed - (uint64_t)consumed;
+		XML_SetReparseDeferralEnabled(s->parser,
+					      pending > REPARSE_EAGER_MAX);
+		if (XML_Parse(s->parser, data, (int)n, 0) == XML_STATUS_ERROR) {
+			if (running(s))
+				expat_failed(s);
+			return;
+		}
+		s->fed += n;
+		data += n;
+		len -= n;
+		/* An element still arriving: a start tag or text expat holds. */
+		if (running(s) && over_size(s, s->fed))
+			fail(s, XMLSTREAM_TOO_BIG, "stanza too big");
+	}
+}
+
+int xmlstream_feed(struct xmlstream *s, const char *data, size_t len)
+{
+	if (s->in_feed || s->state == S_STOPPED || s->state == S_FAILED)
+		return -1;
+	if (s->state == S_CLOSED)
+		return 0;
+	struct xmlstream *outer = accounted;
+	accounted = s;
+	s->in_feed = true;
+	feed_slices(s, data, len);
+	s->in_feed = false;
+	int r = 0;
+	if (s->state == S_FAILED) {
+		report_error(s);
+		r = -1;
+	} else if (s->reset_pending) {
+		start_over(s);
+	} else if (s->expat_bytes > EXPAT_BYTES_MAX) {
+		xmlstream_shrink(s);
+	}
+	accounted = outer;
+	return r;
+}
+
+void xmlstream_free(struct xmlstream *s)
+{
+	if (!s)
+		return;
+	struct xmlstream *outer = accounted;
+	accounted = s;
+	start_over(s);
+	accounted = outer;
+	free(s);
+}
