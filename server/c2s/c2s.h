@@ -1,0 +1,210 @@
+/* c2s: the client-to-server component. This header is private to
+ * server/c2s/: the process state (struct c2s), one client connection
+ * (struct conn) and the entry points of each file.
+ *
+ *   c2s.c       the process: loop, signals, link to the router, shutdown
+ *   listener.c  TCP listeners (SO_REUSEPORT, shared by c2s processes)
+ *   conntab.c   connection id -> conn
+ *   conn.c      one client socket: read -> TLS -> xmlstream, writes, close
+ *   tls.c       OpenSSL over memory, per-host contexts, channel bindings
+ *   stream.c    RFC 6120 stream: header, features, errors, dispatch
+ *   sasl.c      RFC 6120 §6 SASL on libuv's worker pool
+ *   base64.c    the base64 of SASL payloads
+ *   bind.c      RFC 6120 §7 resource binding, legacy session iq
+ *   route.c     frames to and from the sm, backpressure */
+#ifndef PALABRE_C2S_H
+#define PALABRE_C2S_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "../../auth/auth.h"
+#include "../../lib/arena.h"
+#include "../../lib/buf.h"
+#include "../../lib/config.h"
+#include "../../lib/frame.h"
+#include "../../lib/link.h"
+#include "../../lib/xml.h"
+#include "../../lib/xmlstream.h"
+
+#define NS_STREAMS "urn:ietf:params:xml:ns:xmpp-streams"
+#define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
+#define NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
+#define NS_BIND "urn:ietf:params:xml:ns:xmpp-bind"
+#define NS_SESSION "urn:ietf:params:xml:ns:xmpp-session"
+#define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
+#define NS_SASL_CB "urn:xmpp:sasl-cb:0"
+
+#define C2S_READ_SIZE 65536
+#define C2S_MAX_AUTH_FAILURES 5
+#define C2S_CLOSE_TIMEOUT_MS 5000
+#define C2S_SHUTDOWN_TIMEOUT_MS 2000
+#define C2S_DEFAULT_AUTH_TIMEOUT 30
+
+struct tls_server;
+struct tls_conn;
+struct sasl_job;
+struct conn;
+
+struct listener {
+	uv_tcp_t tcp;
+	struct c2s *c2s;
+	const struct config_listener *cfg;
+};
+
+struct conntab {
+	struct conn **buckets;
+	size_t nbuckets; /* a power of two */
+	size_t count;
+};
+
+struct c2s {
+	uv_loop_t *loop;
+	const struct config *cfg;
+	const char *name;
+	struct link *link;
+	struct tls_server *tls;
+	struct listener listeners[CONFIG_MAX_LISTENERS];
+	size_t nlisteners;
+	struct conntab conns;
+	struct conn *all;    /* every open conn (prev/next) */
+	struct conn *paused; /* conns that wait for the link to drain */
+	struct conn *flush;  /* conns with bytes to write this iteration */
+	struct buf held;     /* encoded control frames the link refused */
+	uint64_t next_id;
+	uv_check_t flusher;
+	uv_signal_t sigterm, sigint;
+	uv_timer_t shutdown_timer;
+	bool stopping;
+	bool finished;
+	int exit_status;
+	struct buf scratch; /* stanza serialization, reused */
+	char readbuf[C2S_READ_SIZE];
+};
+
+enum conn_state {
+	CONN_NEGOTIATING,   /* before SASL success: STARTTLS, SASL */
+	CONN_AUTHENTICATED, /* SASL done, resource not bound yet */
+	CONN_BINDING,       /* SESSION_START sent, waiting for the sm */
+	CONN_BOUND,         /* stanzas flow */
+};
+
+struct conn {
+	struct c2s *c2s;
+	uint64_t id;
+	uv_tcp_t tcp;
+	uv_timer_t timer; /* auth timeout, then close timeout */
+	uv_write_t wreq;
+	struct conn *hash_next;
+	struct conn *prev, *next;             /* c2s->all */
+	struct conn *pause_prev, *pause_next; /* c2s->paused */
+	struct conn *flush_next;              /* c2s->flush */
+	struct tls_conn *tls;                 /* NULL: plain TCP so far */
+	struct xmlstream *xs;
+	struct buf out;  /* bytes to write (ciphertext once TLS runs) */
+	struct buf wbuf; /* bytes handed to uv_write */
+	struct buf held; /* encoded stanza frames the link refused */
+	const struct config_host *host; /* the stream's domain */
+	char *jid;     /* bare JID once authenticated, full JID once bound */
+	char *bind_id; /* id of the bind iq waiting for the sm */
+	struct sasl_job *job;      /* SASL step running on the worker pool */
+	struct auth_session *auth; /* SASL exchange in progress */
+	const char *mechanism;     /* of that exchange (a static string) */
+	struct arena hold;         /* stanzas received while binding */
+	struct xml_node *hold_first, *hold_last;
+	enum conn_state state;
+	unsigned refs; /* open handles + running job */
+	uint8_t auth_failures;
+	bool direct_tls;
+	bool header_sent;  /* our stream header of the current stream */
+	bool want_tls;     /* <proceed/> sent, TLS starts after this read */
+	bool writing;
+	bool closing;      /* no more input; close once written */
+	bool closed;       /* handles are closing */
+	bool session_started; /* SESSION_START sent to the sm */
+	bool session_ended;   /* SESSION_END sent or received */
+	bool in_flush;
+	bool paused;
+	bool sasl_abort; /* <abort/> arrived while a step was running */
+	char peer[64];
+};
+
+/* c2s.c */
+void c2s_stop(struct c2s *c2s, int status);
+void c2s_conn_gone(struct c2s *c2s);
+
+/* listener.c */
+int listener_start_all(struct c2s *c2s);
+void listener_close_all(struct c2s *c2s);
+
+/* conntab.c */
+int conntab_insert(struct conntab *t, struct conn *c);
+void conntab_remove(struct conntab *t, struct conn *c);
+struct conn *conntab_find(const struct conntab *t, uint64_t id);
+void conntab_free(struct conntab *t);
+
+/* conn.c */
+void conn_accept(struct listener *l);
+/* Queues bytes for the client (encrypted when TLS runs). */
+void conn_send(struct conn *c, const char *data, size_t len);
+void conn_send_str(struct conn *c, const char *s);
+void conn_send_buf(struct conn *c, const struct buf *b);
+/* Graceful: no more input, close_notify, write what is queued, close. */
+void conn_close(struct conn *c);
+/* At once: the handles close, what is queued is dropped. */
+void conn_abort(struct conn *c);
+void conn_pause(struct conn *c);
+void conn_resume(struct conn *c);
+void conn_want_flush(struct conn *c);
+void conn_flush_all(struct c2s *c2s);
+void conn_unref(struct conn *c);
+void conn_stop_timer(struct conn *c);
+bool conn_tls_active(const struct conn *c);
+const char *conn_domain(const struct conn *c);
+
+/* tls.c (see tls.h) */
+
+/* stream.c */
+extern const struct xmlstream_callbacks stream_callbacks;
+/* Sends our header if needed, the error, </stream:stream>, then closes. */
+void stream_error(struct conn *c, const char *condition, const char *text);
+/* Starts over after STARTTLS or SASL success. */
+void stream_restart(struct conn *c);
+/* Handles the stanzas kept while the session was being started. */
+void stream_replay_held(struct conn *c);
+void random_hex(char *out, size_t nbytes);
+
+/* sasl.c */
+void sasl_append_features(struct conn *c, struct buf *out);
+void sasl_handle(struct conn *c, struct xml_node *el, struct arena *a);
+void sasl_cancel(struct conn *c);
+
+/* base64.c */
+size_t base64_encoded_len(size_t len);
+int base64_encode(struct buf *out, const unsigned char *in, size_t len);
+/* Strict RFC 4648 decoding; out holds len * 3 / 4 + 1 bytes.
+ * Returns the decoded length or -1. */
+long base64_decode(const char *in, size_t len, unsigned char *out);
+
+/* bind.c */
+void bind_append_features(struct buf *out);
+/* Handles a bind or session iq; returns false when iq is neither. */
+bool bind_handle_iq(struct conn *c, struct xml_node *iq, struct arena *a);
+void bind_session_ok(struct conn *c, const char *jid, size_t len);
+void bind_session_refused(struct conn *c, const char *type,
+			  const char *condition);
+void bind_reply_error(struct conn *c, const char *id, const char *type,
+		      const char *condition);
+
+/* route.c */
+void route_stanza(struct conn *c, struct xml_node *stanza, struct arena *a);
+void route_on_frame(struct c2s *c2s, const struct frame *f);
+void route_on_drain(struct c2s *c2s);
+/* Sends a frame that must not be lost; kept when the link is full. */
+void route_send_control(struct c2s *c2s, const struct frame *f);
+void route_session_start(struct conn *c, const char *full_jid);
+void route_session_end(struct conn *c, const char *reason);
+
+#endif

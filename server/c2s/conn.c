@@ -1,0 +1,431 @@
+/* conn: one client connection. Bytes come in through one read buffer
+ * shared by the process, go through TLS when it runs, then to the
+ * stream parser; bytes go out through conn->out, written once per loop
+ * iteration (the flusher) so that many stanzas make one write. */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/log.h"
+#include "c2s.h"
+#include "tls.h"
+
+static void conn_write_out(struct conn *c);
+
+/* ------------------------------------------------------------------ */
+/* Reading */
+
+static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	struct conn *c = h->data;
+	(void)suggested;
+	/* Safe to share: each read is handled completely before the next. */
+	b->base = c->c2s->readbuf;
+	b->len = sizeof c->c2s->readbuf;
+}
+
+static void conn_start_tls(struct conn *c)
+{
+	c->want_tls = false;
+	c->tls = tls_conn_new(c->c2s->tls, &c->out);
+	if (!c->tls) {
+		log_error("conn %" PRIu64 ": cannot start TLS (out of memory)", c->id);
+		conn_abort(c);
+		return;
+	}
+	stream_restart(c);
+}
+
+/* Plaintext from the socket or from TLS. Returns non-zero to stop. */
+static int conn_on_plain(void *ctx, const char *data, size_t len)
+{
+	struct conn *c = ctx;
+	if (c->closing)
+		return 1;
+	if (xmlstream_feed(c->xs, data, len) < 0)
+		return 1; /* on_error has answered */
+	if (c->want_tls) {
+		/* RFC 6120 §5.4.3.3: TLS starts right after <proceed/>; what
+		 * else the client sent in this read is not part of it. */
+		conn_start_tls(c);
+		return 1;
+	}
+	return c->closing;
+}
+
+static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	struct conn *c = s->data;
+	if (n == 0)
+		return;
+	if (n < 0) {
+		if (n != UV_EOF)
+			log_debug("conn %" PRIu64 ": read: %s", c->id, uv_strerror((int)n));
+		conn_abort(c);
+		return;
+	}
+	if (c->closing)
+		return;
+	if (!c->tls) {
+		conn_on_plain(c, b->base, (size_t)n);
+	} else {
+		bool was_done = tls_conn_handshake_done(c->tls);
+		enum tls_status st = tls_conn_feed(c->tls, b->base, (size_t)n, conn_on_plain, c);
+		if (!was_done && tls_conn_handshake_done(c->tls)) {
+			char desc[128];
+			log_debug("conn %" PRIu64 ": TLS %s", c->id,
+				  tls_conn_describe(c->tls, desc, sizeof desc));
+		}
+		if (st == TLS_ERROR) {
+			log_info("conn %" PRIu64 " (%s): TLS error", c->id, c->peer);
+			conn_close(c); /* the alert, if any, goes out */
+		} else if (st == TLS_PEER_CLOSED) {
+			conn_close(c);
+		}
+	}
+	conn_want_flush(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing */
+
+void conn_send(struct conn *c, const char *data, size_t len)
+{
+	if (c->closing || len == 0)
+		return;
+	int r = c->tls ? tls_conn_write(c->tls, data, len)
+		       : buf_append(&c->out, data, len);
+	if (r < 0) {
+		log_warn("conn %" PRIu64 ": cannot queue %zu bytes", c->id, len);
+		conn_abort(c);
+		return;
+	}
+	conn_want_flush(c);
+}
+
+void conn_send_str(struct conn *c, const char *s)
+{
+	conn_send(c, s, strlen(s));
+}
+
+void conn_send_buf(struct conn *c, const struct buf *b)
+{
+	if (b->data)
+		conn_send(c, b->data, b->len);
+}
+
+void conn_want_flush(struct conn *c)
+{
+	if (c->in_flush || c->closed)
+		return;
+	c->in_flush = true;
+	c->flush_next = c->c2s->flush;
+	c->c2s->flush = c;
+}
+
+void conn_flush_all(struct c2s *c2s)
+{
+	struct conn *c;
+	while ((c = c2s->flush)) {
+		c2s->flush = c->flush_next;
+		c->flush_next = NULL;
+		c->in_flush = false;
+		conn_write_out(c);
+	}
+}
+
+static void conn_written(uv_write_t *req, int status)
+{
+	struct conn *c = req->data;
+	c->writing = false;
+	buf_clear(&c->wbuf);
+	if (status < 0) {
+		if (!c->closed)
+			log_debug("conn %" PRIu64 ": write: %s", c->id, uv_strerror(status));
+		conn_abort(c);
+		return;
+	}
+	conn_write_out(c);
+}
+
+static void conn_write_out(struct conn *c)
+{
+	if (c->closed || c->writing)
+		return;
+	if (c->out.len) {
+		uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
+		int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+		if (n < 0 && n != UV_EAGAIN) {
+			log_debug("conn %" PRIu64 ": write: %s", c->id, uv_strerror(n));
+			conn_abort(c);
+			return;
+		}
+		if (n > 0)
+			buf_consume(&c->out, (size_t)n);
+	}
+	if (c->out.len) {
+		struct buf t = c->wbuf;
+		c->wbuf = c->out;
+		c->out = t;
+		uv_buf_t b = uv_buf_init(c->wbuf.data, (unsigned)c->wbuf.len);
+		c->wreq.data = c;
+		int r = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, conn_written);
+		if (r < 0) {
+			conn_abort(c);
+			return;
+		}
+		c->writing = true;
+		return;
+	}
+	/* Idle: an idle session keeps no buffer (the memory budget). */
+	buf_free(&c->out);
+	buf_free(&c->wbuf);
+	if (c->closing)
+		conn_abort(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Backpressure */
+
+void conn_pause(struct conn *c)
+{
+	if (c->paused)
+		return;
+	c->paused = true;
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	c->pause_prev = NULL;
+	c->pause_next = c->c2s->paused;
+	if (c->pause_next)
+		c->pause_next->pause_prev = c;
+	c->c2s->paused = c;
+}
+
+static void conn_unpause(struct conn *c)
+{
+	if (!c->paused)
+		return;
+	c->paused = false;
+	if (c->pause_prev)
+		c->pause_prev->pause_next = c->pause_next;
+	else
+		c->c2s->paused = c->pause_next;
+	if (c->pause_next)
+		c->pause_next->pause_prev = c->pause_prev;
+	c->pause_prev = c->pause_next = NULL;
+}
+
+void conn_resume(struct conn *c)
+{
+	if (!c->paused)
+		return;
+	conn_unpause(c);
+	if (!c->closing)
+		uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read);
+}
+
+/* ------------------------------------------------------------------ */
+/* Closing */
+
+static void conn_timeout(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	if (c->closing) {
+		conn_abort(c); /* the client does not read what we close with */
+		return;
+	}
+	if (c->state != CONN_BOUND)
+		stream_error(c, "connection-timeout",
+			     "authentication and resource binding took too long");
+}
+
+void conn_stop_timer(struct conn *c)
+{
+	uv_timer_stop(&c->timer);
+}
+
+void conn_close(struct conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	conn_unpause(c);
+	buf_free(&c->held);
+	route_session_end(c, "closed");
+	sasl_cancel(c);
+	if (c->tls)
+		tls_conn_shutdown(c->tls);
+	uv_timer_stop(&c->timer);
+	uv_timer_start(&c->timer, conn_timeout, C2S_CLOSE_TIMEOUT_MS, 0);
+	conn_want_flush(c);
+}
+
+static void conn_free(struct conn *c)
+{
+	struct c2s *c2s = c->c2s;
+	tls_conn_free(c->tls);
+	if (c->xs)
+		xmlstream_free(c->xs);
+	if (c->auth)
+		auth_session_free(c->auth);
+	buf_free(&c->out);
+	buf_free(&c->wbuf);
+	buf_free(&c->held);
+	arena_reset(&c->hold);
+	free(c->jid);
+	free(c->bind_id);
+	free(c);
+	c2s_conn_gone(c2s);
+}
+
+void conn_unref(struct conn *c)
+{
+	if (--c->refs == 0)
+		conn_free(c);
+}
+
+static void conn_handle_closed(uv_handle_t *h)
+{
+	conn_unref(h->data);
+}
+
+static void conn_unlink(struct conn *c)
+{
+	struct c2s *c2s = c->c2s;
+	conntab_remove(&c2s->conns, c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (c2s->all == c)
+		c2s->all = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	if (c->in_flush) {
+		struct conn **p = &c2s->flush;
+		while (*p && *p != c)
+			p = &(*p)->flush_next;
+		if (*p)
+			*p = c->flush_next;
+		c->in_flush = false;
+	}
+}
+
+void conn_abort(struct conn *c)
+{
+	if (c->closed)
+		return;
+	if (!c->closing) {
+		c->closing = true;
+		route_session_end(c, "closed");
+		sasl_cancel(c);
+	}
+	c->closed = true;
+	conn_unpause(c);
+	conn_unlink(c);
+	log_info("conn %" PRIu64 " from %s closed%s%s", c->id, c->peer,
+		 c->jid ? ": " : "", c->jid ? c->jid : "");
+	uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+}
+
+/* ------------------------------------------------------------------ */
+/* Accepting */
+
+static void conn_peer_name(struct conn *c)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof ss;
+	char ip[INET6_ADDRSTRLEN] = "?";
+	snprintf(c->peer, sizeof c->peer, "?");
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		uv_ip6_name(a, ip, sizeof ip);
+		snprintf(c->peer, sizeof c->peer, "[%s]:%u", ip, ntohs(a->sin6_port));
+	} else if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		uv_ip4_name(a, ip, sizeof ip);
+		snprintf(c->peer, sizeof c->peer, "%s:%u", ip, ntohs(a->sin_port));
+	}
+}
+
+static int conn_setup(struct conn *c, bool direct_tls)
+{
+	struct c2s *c2s = c->c2s;
+	const struct config *cfg = c2s->cfg;
+	struct xmlstream_limits limits = {cfg->max_stanza_size, cfg->max_depth};
+	c->xs = xmlstream_new(&limits, &stream_callbacks, c);
+	if (!c->xs)
+		return -1;
+	if (direct_tls) {
+		c->direct_tls = true;
+		c->tls = tls_conn_new(c2s->tls, &c->out);
+		if (!c->tls)
+			return -1;
+	}
+	if (conntab_insert(&c2s->conns, c) < 0)
+		return -1;
+	c->next = c2s->all;
+	if (c->next)
+		c->next->prev = c;
+	c2s->all = c;
+	unsigned timeout = cfg->auth_timeout ? cfg->auth_timeout : C2S_DEFAULT_AUTH_TIMEOUT;
+	uv_timer_start(&c->timer, conn_timeout, (uint64_t)timeout * 1000, 0);
+	uv_tcp_nodelay(&c->tcp, 1);
+	return uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read) ? -1 : 0;
+}
+
+void conn_accept(struct listener *l)
+{
+	struct c2s *c2s = l->c2s;
+	struct conn *c = calloc(1, sizeof *c);
+	if (!c) {
+		/* Take the socket off the queue anyway, or libuv calls again. */
+		uv_tcp_t *t = malloc(sizeof *t);
+		if (t && uv_tcp_init(c2s->loop, t) == 0) {
+			uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)t);
+			uv_close((uv_handle_t *)t, (uv_close_cb)free);
+		} else {
+			free(t);
+		}
+		log_error("c2s: out of memory accepting a connection");
+		return;
+	}
+	c->c2s = c2s;
+	c->id = ++c2s->next_id;
+	uv_tcp_init(c2s->loop, &c->tcp);
+	uv_timer_init(c2s->loop, &c->timer);
+	c->tcp.data = c;
+	c->timer.data = c;
+	c->refs = 2;
+	if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&c->tcp) != 0) {
+		c->closing = c->closed = true;
+		uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+		uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+		return;
+	}
+	conn_peer_name(c);
+	log_info("conn %" PRIu64 " accepted from %s on port %d%s", c->id, c->peer,
+		 l->cfg->port, l->cfg->direct_tls ? " (direct TLS)" : "");
+	if (conn_setup(c, l->cfg->direct_tls) < 0) {
+		log_error("conn %" PRIu64 ": out of memory", c->id);
+		conn_abort(c);
+		return;
+	}
+	if (c2s->stopping)
+		conn_abort(c);
+}
+
+/* ------------------------------------------------------------------ */
+
+bool conn_tls_active(const struct conn *c)
+{
+	return c->tls && tls_conn_handshake_done(c->tls);
+}
+
+const char *conn_domain(const struct conn *c)
+{
+	return c->host ? c->host->domain : NULL;
+}
