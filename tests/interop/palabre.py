@@ -1,0 +1,300 @@
+"""A palabred under test: its directory, configuration, users and process.
+
+Each Palabre owns a temporary directory holding config.xml, the
+certificates, the router socket and the data directory. It starts
+build/palabred in the foreground with stderr going to palabred.log, and
+always stops it by its process id (and any component left behind by its
+own id).
+"""
+import os
+import signal
+import socket
+import subprocess
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PALABRED = os.path.join(ROOT, "build", "palabred")
+PALABRECTL = os.path.join(ROOT, "build", "palabrectl")
+
+START_TIMEOUT = 15.0
+STOP_TIMEOUT = 10.0
+
+# Every server made by the tests has these accounts.
+USERS = {
+    "alice@localhost": "alice-Secret-1",
+    "bob@localhost": "bob-Secret-2",
+    "carol@localhost": "carol-Secret-3",
+    "dave@localhost": "dave-Secret-4",
+    "erin@chat.example": "erin-Secret-5",
+}
+
+DEFAULT_MECHANISMS = ("SCRAM-SHA-256-PLUS SCRAM-SHA-1-PLUS SCRAM-SHA-256 "
+                      "SCRAM-SHA-1 PLAIN")
+
+
+def free_ports(count):
+    """Ports free on 127.0.0.1 right now (the kernel picks them)."""
+    sockets, ports = [], []
+    for _ in range(count):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        sockets.append(s)
+        ports.append(s.getsockname()[1])
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def make_certificate(directory, domain):
+    """A self-signed certificate for domain: DIR/DOMAIN.crt and .key."""
+    crt = os.path.join(directory, domain + ".crt")
+    key = os.path.join(directory, domain + ".key")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+         "-days", "30", "-subj", "/CN=" + domain,
+         "-addext", "subjectAltName=DNS:" + domain,
+         "-keyout", key, "-out", crt],
+        check=True, capture_output=True, timeout=60)
+    return crt, key
+
+
+def read(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError as e:
+        return "(cannot read %s: %s)" % (path, e)
+
+
+def proc_children(pid):
+    """Direct children of pid, from /proc/PID/task/*/children."""
+    children = []
+    task_dir = "/proc/%d/task" % pid
+    try:
+        tasks = os.listdir(task_dir)
+    except OSError:
+        return children
+    for task in tasks:
+        try:
+            with open(os.path.join(task_dir, task, "children")) as f:
+                children += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+    return children
+
+
+def proc_cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return [a.decode(errors="replace")
+                    for a in f.read().split(b"\0") if a]
+    except OSError:
+        return []
+
+
+def pid_alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+class Palabre:
+    """One palabred: config, certificates, users, process."""
+
+    def __init__(self, directory, certs, *, domains=("localhost",
+                                                     "chat.example"),
+                 mechanisms=DEFAULT_MECHANISMS, max_stanza_size=10000,
+                 require_starttls=True, resource_conflict="replace",
+                 processes=1, modules="disco ping", users=USERS):
+        self.dir = str(directory)
+        self.config = os.path.join(self.dir, "config.xml")
+        self.log = os.path.join(self.dir, "palabred.log")
+        self.ca_file = certs["ca_file"]
+        self.domains = domains
+        self.c2s_port, self.tls_port = free_ports(2)
+        self.proc = None
+        self._log_file = None
+        self._known_components = set()
+        for domain in domains:
+            for ext in ("crt", "key"):
+                src = certs[domain][ext]
+                dst = os.path.join(self.dir, "%s.%s" % (domain, ext))
+                with open(src, "rb") as f, open(dst, "wb") as g:
+                    g.write(f.read())
+                if ext == "key":
+                    os.chmod(dst, 0o600)
+        hosts = "".join(
+            '  <host domain="%s">\n'
+            '    <certificate>%s.crt</certificate>\n'
+            '    <key>%s.key</key>\n'
+            '    <auth backend="local"/>\n'
+            '  </host>\n' % (d, d, d) for d in domains)
+        self.write_config(
+            '<?xml version="1.0"?>\n'
+            '<palabred>\n'
+            '  <pidfile>palabred.pid</pidfile>\n'
+            '  <log level="debug"/>\n'
+            '  <router>\n'
+            '    <socket>router.sock</socket>\n'
+            '  </router>\n'
+            '  <storage>\n'
+            '    <path>data</path>\n'
+            '  </storage>\n'
+            + hosts +
+            '  <c2s>\n'
+            '    <listen address="127.0.0.1" port="%d"/>\n'
+            '    <listen address="127.0.0.1" port="%d" tls="direct"/>\n'
+            '    <require-starttls>%s</require-starttls>\n'
+            '    <max-stanza-size>%d</max-stanza-size>\n'
+            '    <max-depth>32</max-depth>\n'
+            '    <mechanisms>%s</mechanisms>\n'
+            '    <resource-conflict>%s</resource-conflict>\n'
+            '    <auth-timeout>30</auth-timeout>\n'
+            '    <processes>%d</processes>\n'
+            '  </c2s>\n'
+            '  <sm>\n'
+            '    <modules>%s</modules>\n'
+            '  </sm>\n'
+            '</palabred>\n'
+            % (self.c2s_port, self.tls_port,
+               "true" if require_starttls else "false", max_stanza_size,
+               mechanisms, resource_conflict, processes, modules))
+        for jid, password in users.items():
+            if jid.split("@")[1] in domains:
+                self.ctl_ok("user", "add", jid, stdin=password + "\n")
+
+    def write_config(self, text):
+        with open(self.config, "w") as f:
+            f.write(text)
+
+    # ---- palabrectl -----------------------------------------------------
+
+    def ctl(self, *args, stdin=""):
+        """Runs palabrectl -c CONFIG ARGS with stdin; returns the result."""
+        assert os.access(PALABRECTL, os.X_OK), \
+            "%s is missing: run make all" % PALABRECTL
+        return subprocess.run([PALABRECTL, "-c", self.config, *args],
+                              input=stdin, capture_output=True, text=True,
+                              timeout=30)
+
+    def ctl_ok(self, *args, stdin=""):
+        r = self.ctl(*args, stdin=stdin)
+        assert r.returncode == 0, (
+            "palabrectl %s exited %d\nstdout: %s\nstderr: %s"
+            % (" ".join(args), r.returncode, r.stdout, r.stderr))
+        return r
+
+    # ---- the process ----------------------------------------------------
+
+    def start(self):
+        assert os.access(PALABRED, os.X_OK), \
+            "%s is missing: run make all" % PALABRED
+        self._log_file = open(self.log, "ab")
+        self.proc = subprocess.Popen([PALABRED, "-c", self.config],
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=self._log_file,
+                                     stderr=self._log_file,
+                                     cwd=self.dir)
+        deadline = time.monotonic() + START_TIMEOUT
+        try:
+            for port in (self.c2s_port, self.tls_port):
+                self.wait_for_port(port, deadline)
+            self.remember_components()
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def wait_for_port(self, port, deadline):
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    "palabred exited with %d before listening on %d\n"
+                    "--- palabred.log ---\n%s"
+                    % (self.proc.returncode, port, self.log_text()))
+            try:
+                socket.create_connection(("127.0.0.1", port),
+                                         timeout=1).close()
+                return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    "palabred did not accept connections on port %d within "
+                    "%.0f s\n--- palabred.log ---\n%s"
+                    % (port, START_TIMEOUT, self.log_text()))
+            time.sleep(0.05)
+
+    def log_text(self, tail=20000):
+        return read(self.log)[-tail:]
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def components(self):
+        """{'sm': pid, 'c2s.1': pid, …}: palabred's live components."""
+        found = {}
+        for child in proc_children(self.pid):
+            argv = proc_cmdline(child)
+            if "--component" in argv and pid_alive(child):
+                i = argv.index("--component")
+                if i + 1 < len(argv):
+                    found[argv[i + 1]] = child
+        return found
+
+    def remember_components(self):
+        self._known_components |= set(self.components().values())
+
+    def wait_for_components(self, names, timeout=5.0, exclude=()):
+        """Waits until every name in names runs as a component whose pid is
+        not in exclude; returns {name: pid}."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.components()
+            self._known_components |= set(found.values())
+            ready = {n: found[n] for n in names
+                     if n in found and found[n] not in exclude}
+            if len(ready) == len(names):
+                return ready
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    "components %s not running within %.0f s (found %s)\n"
+                    "--- palabred.log ---\n%s"
+                    % (names, timeout, found, self.log_text()))
+            time.sleep(0.05)
+
+    def signal(self, sig):
+        os.kill(self.pid, sig)
+
+    def wait_exit(self, timeout):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self):
+        """Stops palabred by pid: SIGTERM, wait, SIGKILL; then any of its
+        components still running, each by its own pid."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.remember_components()
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=STOP_TIMEOUT)
+        deadline = time.monotonic() + 3
+        for pid in self._known_components:
+            # Only a process that still runs our config is ours.
+            while (pid_alive(pid) and self.config in proc_cmdline(pid)
+                   and time.monotonic() < deadline):
+                time.sleep(0.05)
+            if pid_alive(pid) and self.config in proc_cmdline(pid):
+                os.kill(pid, signal.SIGKILL)
+        if self._log_file:
+            self._log_file.close()
+            self._log_file = None
