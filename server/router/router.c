@@ -14,6 +14,8 @@
 #include "router_internal.h"
 
 #define ROUTER_BACKLOG 128
+/* A component that has not authenticated after this long is closed. */
+#define ROUTER_AUTH_TIMEOUT_MS 10000
 
 static void router_maybe_free(struct router *r)
 {
@@ -29,6 +31,15 @@ static void router_maybe_free(struct router *r)
 
 /* ---- one component's link ---- */
 
+static void component_free(uv_handle_t *timer)
+{
+	struct component *c = timer->data;
+	struct router *r = c->router;
+	free(c);
+	r->open--;
+	router_maybe_free(r);
+}
+
 static void component_on_close(struct link *l)
 {
 	struct component *c = link_data(l);
@@ -42,9 +53,7 @@ static void component_on_close(struct link *l)
 		r->components = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	free(c);
-	r->open--;
-	router_maybe_free(r);
+	uv_close((uv_handle_t *)&c->auth_timer, component_free);
 }
 
 /* Unregisters at once, so that no frame is routed to c while its link
@@ -91,6 +100,7 @@ static void component_authenticate(struct component *c, const struct frame *f)
 		return;
 	}
 	c->authenticated = true;
+	uv_timer_stop(&c->auth_timer);
 	log_info("router: component %s authenticated", c->name);
 	struct frame ok = {.type = FRAME_AUTH_OK};
 	frame_set_to(&ok, c->name);
@@ -127,6 +137,13 @@ static const struct link_callbacks component_callbacks = {
 	.on_close = component_on_close,
 	.on_drain = component_on_drain,
 };
+
+static void component_on_auth_timeout(uv_timer_t *t)
+{
+	log_warn("router: a component did not authenticate within %d s; "
+		 "closing", ROUTER_AUTH_TIMEOUT_MS / 1000);
+	component_close(t->data);
+}
 
 /* ---- accepting ---- */
 
@@ -170,6 +187,10 @@ static void router_on_connection(uv_stream_t *server, int status)
 		c->next->prev = c;
 	r->components = c;
 	r->open++;
+	uv_timer_init(r->loop, &c->auth_timer);
+	c->auth_timer.data = c;
+	uv_timer_start(&c->auth_timer, component_on_auth_timeout,
+		       ROUTER_AUTH_TIMEOUT_MS, 0);
 	log_debug("router: a component connected");
 	struct frame hello = {.type = FRAME_HELLO};
 	hello.payload = (const char *)c->nonce;

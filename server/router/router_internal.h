@@ -58,6 +58,7 @@ struct router {
 struct component {
 	struct router *router;
 	struct link *link;
+	uv_timer_t auth_timer; /* closes a link that does not authenticate */
 	struct component *prev, *next;
 	char name[FRAME_NAME_MAX + 1]; /* once authenticated */
 	size_t name_len;

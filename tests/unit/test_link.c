@@ -258,6 +258,19 @@ START_TEST(no_router)
 }
 END_TEST
 
+START_TEST(tcp_refused)
+{
+	struct client *c = client_new("c2s.1");
+	ck_assert_int_eq(link_client_connect(&loop, "127.0.0.1:1", "c2s.1",
+					     SECRET, NULL, &client_callbacks,
+					     c),
+			 0);
+	ck_assert(run_until(&c->closed));
+	ck_assert(!c->ready);
+	client_free(c);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
 	struct client *c = client_new("x");
@@ -540,6 +553,13 @@ START_TEST(backpressure_keeps_every_frame)
 	run_for(300);
 	ck_assert_int_lt(c2s->sent, c2s->to_send); /* the sender is held */
 	ck_assert_uint_lt(sm->nseen, 1);
+	/* inside the router: the c2s's frame waits for the sm's drain */
+	struct component *rc = router_table_get(&router->names, "c2s.1", 5);
+	struct component *rsm = router_table_get(&router->names, "sm", 2);
+	ck_assert_ptr_nonnull(rc);
+	ck_assert_ptr_eq(rc->blocked_on, rsm);
+	ck_assert_uint_gt(rc->held.len, 256 << 10);
+	ck_assert(link_full(rsm->link));
 	link_resume(sm->link);
 	ck_assert(run_until_seen(sm, 96));
 	ck_assert_int_eq(c2s->sent, 96);
@@ -691,6 +711,7 @@ int main(void)
 	tcase_add_test(tc, wrong_secret_refused);
 	tcase_add_test(tc, duplicate_name_refused);
 	tcase_add_test(tc, no_router);
+	tcase_add_test(tc, tcp_refused);
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, frames_before_auth_close);
 	tcase_add_test(tc, routing_between_two);
