@@ -1,0 +1,325 @@
+/* stream: the XML stream of one client (RFC 6120 §4): our header, the
+ * features of each negotiation step, stream errors, and which code a
+ * top-level element goes to. */
+#include <inttypes.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/jid.h"
+#include "../../lib/log.h"
+#include "c2s.h"
+#include "tls.h"
+
+void random_hex(char *out, size_t nbytes)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char bytes[64];
+	if (nbytes > sizeof bytes)
+		nbytes = sizeof bytes;
+	if (RAND_bytes(bytes, (int)nbytes) != 1)
+		uv_random(NULL, NULL, bytes, nbytes, 0, NULL);
+	for (size_t i = 0; i < nbytes; i++) {
+		out[2 * i] = hex[bytes[i] >> 4];
+		out[2 * i + 1] = hex[bytes[i] & 15];
+	}
+	out[2 * nbytes] = '\0';
+}
+
+/* ------------------------------------------------------------------ */
+/* What we send */
+
+static int stream_append_header(struct conn *c, struct buf *b)
+{
+	char id[33];
+	random_hex(id, 16);
+	int r = buf_printf(b, "<?xml version='1.0'?><stream:stream xmlns='%s' "
+			   "xmlns:stream='%s' id='%s'", XML_NS_CLIENT, XML_NS_STREAM, id);
+	if (c->host) {
+		r |= buf_append_str(b, " from='");
+		r |= buf_append_xml_escaped(b, c->host->domain, strlen(c->host->domain));
+		r |= buf_append_str(b, "'");
+	}
+	r |= buf_append_str(b, " version='1.0' xml:lang='en'>");
+	c->header_sent = true;
+	return r;
+}
+
+void stream_error(struct conn *c, const char *condition, const char *text)
+{
+	if (c->closing)
+		return;
+	log_info("conn %" PRIu64 " (%s): stream error %s%s%s", c->id, c->peer,
+		 condition, text ? ": " : "", text ? text : "");
+	if (c->tls && !tls_conn_handshake_done(c->tls)) {
+		conn_abort(c); /* nothing can be said before TLS is up */
+		return;
+	}
+	struct buf b = BUF_INIT;
+	int r = 0;
+	/* RFC 6120 §4.9.1.1: the header first if it was not sent yet. */
+	if (!c->header_sent)
+		r |= stream_append_header(c, &b);
+	r |= buf_printf(&b, "<stream:error><%s xmlns='%s'/>", condition, NS_STREAMS);
+	if (text) {
+		r |= buf_printf(&b, "<text xmlns='%s' xml:lang='en'>", NS_STREAMS);
+		r |= buf_append_xml_escaped(&b, text, strlen(text));
+		r |= buf_append_str(&b, "</text>");
+	}
+	r |= buf_append_str(&b, "</stream:error></stream:stream>");
+	if (r == 0)
+		conn_send_buf(c, &b);
+	buf_free(&b);
+	conn_close(c);
+}
+
+static void stream_answer_header(struct conn *c)
+{
+	struct buf b = BUF_INIT;
+	int r = stream_append_header(c, &b);
+	r |= buf_append_str(&b, "<stream:features>");
+	if (c->state == CONN_NEGOTIATING) {
+		/* RFC 6120 §5.3.1: STARTTLS is offered until TLS runs. */
+		if (!c->tls)
+			r |= buf_printf(&b, "<starttls xmlns='%s'>%s</starttls>", NS_TLS,
+					c->c2s->cfg->require_starttls ? "<required/>" : "");
+		sasl_append_features(c, &b);
+	} else {
+		bind_append_features(&b);
+	}
+	r |= buf_append_str(&b, "</stream:features>");
+	if (r == 0 && b.data)
+		conn_send_buf(c, &b);
+	else
+		stream_error(c, "resource-constraint", NULL);
+	buf_free(&b);
+}
+
+void stream_restart(struct conn *c)
+{
+	c->header_sent = false;
+	if (xmlstream_reset(c->xs) < 0)
+		stream_error(c, "resource-constraint", NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* The client's header (RFC 6120 §4.7, §4.8) */
+
+static unsigned long stream_version_major(const char *v)
+{
+	char *end;
+	if (!v || *v < '0' || *v > '9')
+		return 0;
+	unsigned long major = strtoul(v, &end, 10);
+	return *end == '.' ? major : 0;
+}
+
+static void stream_on_open(void *ctx, const struct xml_node *root)
+{
+	struct conn *c = ctx;
+	if (c->closing)
+		return;
+	/* §4.8.1: the stream namespace. */
+	if (!root->ns || strcmp(root->ns, XML_NS_STREAM) != 0) {
+		stream_error(c, "invalid-namespace",
+			     "the stream namespace is not " XML_NS_STREAM);
+		return;
+	}
+	if (strcmp(root->name, "stream") != 0) {
+		stream_error(c, "bad-format", "the root element is not <stream>");
+		return;
+	}
+	/* §4.8.2: the content namespace (xmlstream reports it as "xmlns"). */
+	const char *content_ns = xml_attr_get(root, "xmlns");
+	if (!content_ns || strcmp(content_ns, XML_NS_CLIENT) != 0) {
+		stream_error(c, "invalid-namespace",
+			     "the default namespace is not " XML_NS_CLIENT);
+		return;
+	}
+	/* §4.7.5: no version means a pre-1.0 entity; we speak 1.0 only. */
+	if (stream_version_major(xml_attr_get(root, "version")) < 1) {
+		stream_error(c, "unsupported-version", "version 1.0 is required");
+		return;
+	}
+	const char *to = xml_attr_get(root, "to");
+	char domain[JID_PART_MAX + 1];
+	const struct config_host *h = NULL;
+	if (to && jid_prep_domain(domain, to) == 0)
+		h = config_find_host(c->c2s->cfg, domain);
+	if (!h) {
+		stream_error(c, "host-unknown", NULL);
+		return;
+	}
+	if (c->state != CONN_NEGOTIATING && h != c->host) {
+		stream_error(c, "host-unknown", "the stream was authenticated for another domain");
+		return;
+	}
+	c->host = h;
+	stream_answer_header(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Top-level elements */
+
+static bool stream_is_stanza_name(const char *name)
+{
+	return strcmp(name, "message") == 0 || strcmp(name, "presence") == 0 ||
+	       strcmp(name, "iq") == 0;
+}
+
+static void stream_starttls(struct conn *c)
+{
+	if (c->tls) {
+		/* RFC 6120 §5.4.2.2: <failure/>, then close. */
+		conn_send_str(c, "<failure xmlns='" NS_TLS "'/></stream:stream>");
+		conn_close(c);
+		return;
+	}
+	conn_send_str(c, "<proceed xmlns='" NS_TLS "'/>");
+	c->want_tls = true; /* conn.c starts TLS once this read is parsed */
+}
+
+static void stream_hold(struct conn *c, struct xml_node *stanza)
+{
+	size_t max = c->c2s->cfg->max_stanza_size;
+	struct xml_node *copy = xml_copy(&c->hold, stanza);
+	if (!copy) {
+		stream_error(c, "resource-constraint", NULL);
+		return;
+	}
+	if (max && c->hold.used > 2 * max) {
+		stream_error(c, "policy-violation",
+			     "too many stanzas sent before the resource was bound");
+		return;
+	}
+	copy->next = NULL;
+	if (c->hold_last)
+		c->hold_last->next = copy;
+	else
+		c->hold_first = copy;
+	c->hold_last = copy;
+}
+
+static void stream_handle_stanza(struct conn *c, struct xml_node *st, struct arena *a)
+{
+	bool is_iq = strcmp(st->name, "iq") == 0;
+	switch (c->state) {
+	case CONN_NEGOTIATING:
+		break;
+	case CONN_AUTHENTICATED:
+		if (is_iq && bind_handle_iq(c, st, a))
+			return;
+		/* RFC 6120 §7.1: nothing but binding before a resource is bound. */
+		stream_error(c, "not-authorized", "bind a resource first");
+		return;
+	case CONN_BINDING:
+		/* The sm has not answered yet: keep them, in order. */
+		stream_hold(c, st);
+		return;
+	case CONN_BOUND:
+		if (is_iq && bind_handle_iq(c, st, a))
+			return;
+		route_stanza(c, st, a);
+		return;
+	}
+}
+
+void stream_replay_held(struct conn *c)
+{
+	struct xml_node *n = c->hold_first;
+	c->hold_first = c->hold_last = NULL;
+	while (n && !c->closing && c->state == CONN_BOUND) {
+		struct xml_node *next = n->next;
+		n->next = NULL;
+		stream_handle_stanza(c, n, &c->hold);
+		n = next;
+	}
+	arena_reset(&c->hold);
+}
+
+static void stream_handle(struct conn *c, struct xml_node *el, struct arena *a)
+{
+	const char *ns = el->ns ? el->ns : "";
+	if (c->state == CONN_NEGOTIATING) {
+		if (strcmp(ns, NS_TLS) == 0 && strcmp(el->name, "starttls") == 0)
+			stream_starttls(c);
+		else if (strcmp(ns, NS_SASL) == 0)
+			sasl_handle(c, el, a);
+		else /* RFC 6120 §4.9.3.12: anything else before authentication */
+			stream_error(c, "not-authorized", NULL);
+		return;
+	}
+	if (!stream_is_stanza_name(el->name)) {
+		/* RFC 6120 §4.9.3.23 */
+		stream_error(c, "unsupported-stanza-type", NULL);
+		return;
+	}
+	if (strcmp(ns, XML_NS_CLIENT) != 0) {
+		/* RFC 6120 §4.9.3.10: stanzas are qualified by jabber:client. */
+		stream_error(c, "invalid-namespace", "stanzas must be in " XML_NS_CLIENT);
+		return;
+	}
+	stream_handle_stanza(c, el, a);
+}
+
+static int stream_on_stanza(void *ctx, struct xml_node *el, struct arena *a)
+{
+	struct conn *c = ctx;
+	if (c->closing)
+		return 1;
+	stream_handle(c, el, a);
+	return c->closing || c->want_tls;
+}
+
+static void stream_on_close(void *ctx)
+{
+	struct conn *c = ctx;
+	if (c->closing)
+		return;
+	/* RFC 6120 §4.4: answer with our own close, then end the TCP
+	 * connection once it is written. */
+	conn_send_str(c, "</stream:stream>");
+	conn_close(c);
+}
+
+static void stream_on_error(void *ctx, enum xmlstream_error error, const char *text)
+{
+	struct conn *c = ctx;
+	const struct config *cfg = c->c2s->cfg;
+	char why[128];
+	if (c->closing)
+		return;
+	switch (error) {
+	case XMLSTREAM_NOT_WELL_FORMED:
+		stream_error(c, "not-well-formed", text);
+		break;
+	case XMLSTREAM_RESTRICTED_XML:
+		stream_error(c, "restricted-xml", text);
+		break;
+	case XMLSTREAM_TOO_BIG:
+		snprintf(why, sizeof why, "a stanza may have at most %zu bytes",
+			 cfg->max_stanza_size);
+		stream_error(c, "policy-violation", why);
+		break;
+	case XMLSTREAM_TOO_DEEP:
+		snprintf(why, sizeof why, "elements may be nested %u deep at most",
+			 cfg->max_depth);
+		stream_error(c, "policy-violation", why);
+		break;
+	case XMLSTREAM_BAD_FORMAT:
+		stream_error(c, "bad-format", text);
+		break;
+	case XMLSTREAM_NO_MEMORY:
+	default:
+		stream_error(c, "resource-constraint", NULL);
+		break;
+	}
+}
+
+const struct xmlstream_callbacks stream_callbacks = {
+	.on_open = stream_on_open,
+	.on_stanza = stream_on_stanza,
+	.on_close = stream_on_close,
+	.on_error = stream_on_error,
+};
