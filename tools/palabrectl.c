@@ -1,0 +1,314 @@
+/* palabrectl: administration of a palabre server.
+ *
+ *   palabrectl [-c config.xml] user add JID
+ *   palabrectl [-c config.xml] user del JID
+ *   palabrectl [-c config.xml] user passwd JID
+ *   palabrectl [-c config.xml] user list DOMAIN
+ *
+ * Accounts of the `local` backend live in <data_dir>/accounts.sqlite;
+ * SQLite's WAL mode and busy timeout let this run beside palabred.
+ * A password is read from standard input (one line) when it is not a
+ * terminal, else asked twice without echo; never from the command line,
+ * where other users could read it in the process list. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "../auth/local.h"
+#include "../lib/config.h"
+#include "../lib/jid.h"
+
+#define EXIT_USAGE 2
+#define PASSWORD_MAX 1024
+
+static const char usage_text[] =
+	"usage: palabrectl [-c config.xml] user add JID\n"
+	"       palabrectl [-c config.xml] user del JID\n"
+	"       palabrectl [-c config.xml] user passwd JID\n"
+	"       palabrectl [-c config.xml] user list DOMAIN\n"
+	"The password of add and passwd is read from standard input (one\n"
+	"line) when it is not a terminal, else asked twice.\n";
+
+static int usage(void)
+{
+	fputs(usage_text, stderr);
+	return EXIT_USAGE;
+}
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("palabrectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_FAILURE;
+}
+
+/* ---- passwords ------------------------------------------------------ */
+
+static int read_line(FILE *in, char *buf, size_t size)
+{
+	if (!fgets(buf, (int)size, in))
+		return -1;
+	size_t n = strlen(buf);
+	if (n == size - 1 && buf[n - 1] != '\n')
+		return -2; /* too long */
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	return 0;
+}
+
+static int prompt_hidden(FILE *tty, const char *prompt, char *buf,
+			 size_t size)
+{
+	struct termios saved, quiet;
+	fputs(prompt, stderr);
+	fflush(stderr);
+	int fd = fileno(tty);
+	bool restore = tcgetattr(fd, &saved) == 0;
+	if (restore) {
+		quiet = saved;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fd, TCSAFLUSH, &quiet);
+	}
+	int rc = read_line(tty, buf, size);
+	if (restore)
+		tcsetattr(fd, TCSAFLUSH, &saved);
+	fputc('\n', stderr);
+	return rc;
+}
+
+/* Fills buf with the new password; returns 0 or an exit status. */
+static int read_password(char *buf, size_t size)
+{
+	int rc;
+	if (!isatty(STDIN_FILENO)) {
+		rc = read_line(stdin, buf, size);
+		if (rc == -1)
+			return fail("no password on standard input");
+	} else {
+		char again[PASSWORD_MAX];
+		rc = prompt_hidden(stdin, "Password: ", buf, size);
+		if (rc == 0)
+			rc = prompt_hidden(stdin, "Password again: ", again,
+					   sizeof again);
+		if (rc == -1)
+			return fail("no password given");
+		if (rc == 0 && strcmp(buf, again) != 0) {
+			OPENSSL_cleanse(again, sizeof again);
+			return fail("the two passwords differ");
+		}
+		OPENSSL_cleanse(again, sizeof again);
+	}
+	if (rc == -2)
+		return fail("password longer than %d bytes", PASSWORD_MAX - 2);
+	if (!buf[0])
+		return fail("empty password");
+	return 0;
+}
+
+/* ---- accounts ------------------------------------------------------- */
+
+struct ctl {
+	struct config cfg;
+	struct local_db *db;
+};
+
+static int ctl_open_db(struct ctl *ctl)
+{
+	char err[1024];
+	char *path = config_data_path(&ctl->cfg, LOCAL_DB_FILE);
+	if (!path)
+		return fail("out of memory");
+	ctl->db = local_open(path, err, sizeof err);
+	free(path);
+	if (!ctl->db)
+		return fail("%s", err);
+	return 0;
+}
+
+/* The account named by arg: a bare JID of a configured domain. */
+static int ctl_account_jid(struct ctl *ctl, const char *arg, struct jid *j)
+{
+	if (jid_parse_str(j, arg) < 0)
+		return fail("'%s' is not a valid JID", arg);
+	if (!j->local[0] || j->resource[0])
+		return fail("'%s' is not a bare JID user@domain", arg);
+	const struct config_host *host = config_find_host(&ctl->cfg, j->domain);
+	if (!host)
+		return fail("unknown domain '%s': no <host> for it in %s",
+			    j->domain, ctl->cfg.path ? ctl->cfg.path : "config");
+	if (!host->auth_backend || strcmp(host->auth_backend, "local") != 0)
+		return fail("domain '%s' uses the '%s' account backend, not "
+			    "local: its accounts are not managed here",
+			    j->domain, host->auth_backend);
+	return ctl_open_db(ctl);
+}
+
+static int ctl_set_password(struct ctl *ctl, struct local_account *a)
+{
+	char password[PASSWORD_MAX], err[512];
+	int rc = read_password(password, sizeof password);
+	if (rc == 0 &&
+	    local_account_set_password(a, password,
+				       config_has_mechanism(&ctl->cfg,
+							    "DIGEST-MD5"),
+				       err, sizeof err) < 0)
+		rc = fail("%s", err);
+	OPENSSL_cleanse(password, sizeof password);
+	return rc;
+}
+
+static int user_add(struct ctl *ctl, const char *arg)
+{
+	struct jid j;
+	struct local_account a;
+	char err[1024];
+	int rc = ctl_account_jid(ctl, arg, &j);
+	if (rc)
+		return rc;
+	/* Say so before asking for a password that would be thrown away. */
+	switch (local_get(ctl->db, j.domain, j.local, &a, err, sizeof err)) {
+	case LOCAL_OK:
+		return fail("user %s@%s exists", j.local, j.domain);
+	case LOCAL_NOT_FOUND:
+		break;
+	default:
+		return fail("%s", err);
+	}
+	memset(&a, 0, sizeof a);
+	snprintf(a.domain, sizeof a.domain, "%s", j.domain);
+	snprintf(a.localpart, sizeof a.localpart, "%s", j.local);
+	if ((rc = ctl_set_password(ctl, &a)))
+		return rc;
+	switch (local_add(ctl->db, &a, err, sizeof err)) {
+	case LOCAL_OK:
+		return 0;
+	case LOCAL_EXISTS:
+		return fail("user %s@%s exists", j.local, j.domain);
+	default:
+		return fail("%s", err);
+	}
+}
+
+static int user_passwd(struct ctl *ctl, const char *arg)
+{
+	struct jid j;
+	struct local_account a;
+	char err[1024];
+	int rc = ctl_account_jid(ctl, arg, &j);
+	if (rc)
+		return rc;
+	switch (local_get(ctl->db, j.domain, j.local, &a, err, sizeof err)) {
+	case LOCAL_OK:
+		break;
+	case LOCAL_NOT_FOUND:
+		return fail("no such user %s@%s", j.local, j.domain);
+	default:
+		return fail("%s", err);
+	}
+	if ((rc = ctl_set_password(ctl, &a)))
+		return rc;
+	switch (local_update(ctl->db, &a, err, sizeof err)) {
+	case LOCAL_OK:
+		return 0;
+	case LOCAL_NOT_FOUND:
+		return fail("no such user %s@%s", j.local, j.domain);
+	default:
+		return fail("%s", err);
+	}
+}
+
+static int user_del(struct ctl *ctl, const char *arg)
+{
+	struct jid j;
+	char err[1024];
+	int rc = ctl_account_jid(ctl, arg, &j);
+	if (rc)
+		return rc;
+	switch (local_delete(ctl->db, j.domain, j.local, err, sizeof err)) {
+	case LOCAL_OK:
+		return 0;
+	case LOCAL_NOT_FOUND:
+		return fail("no such user %s@%s", j.local, j.domain);
+	default:
+		return fail("%s", err);
+	}
+}
+
+static void print_jid(void *ctx, const char *localpart)
+{
+	printf("%s@%s\n", localpart, (const char *)ctx);
+}
+
+static int user_list(struct ctl *ctl, const char *arg)
+{
+	char domain[JID_PART_MAX + 1], err[1024];
+	if (jid_prep_domain(domain, arg) < 0)
+		return fail("'%s' is not a valid domain", arg);
+	if (!config_find_host(&ctl->cfg, domain))
+		return fail("unknown domain '%s': no <host> for it in %s",
+			    domain, ctl->cfg.path ? ctl->cfg.path : "config");
+	int rc = ctl_open_db(ctl);
+	if (rc)
+		return rc;
+	if (local_list(ctl->db, domain, print_jid, domain, err, sizeof err) !=
+	    LOCAL_OK)
+		return fail("%s", err);
+	return fflush(stdout) == 0 ? 0 : fail("standard output: %s",
+					      strerror(errno));
+}
+
+/* ---- main ----------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *verb;
+		int (*run)(struct ctl *, const char *);
+	} commands[] = {
+		{ "add", user_add },
+		{ "del", user_del },
+		{ "passwd", user_passwd },
+		{ "list", user_list },
+	};
+	const char *config_path = "config.xml";
+	int opt;
+	while ((opt = getopt(argc, argv, "c:h")) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		default:
+			return usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 3 || strcmp(argv[0], "user") != 0)
+		return usage();
+	size_t i = 0;
+	while (i < sizeof commands / sizeof commands[0] &&
+	       strcmp(commands[i].verb, argv[1]) != 0)
+		i++;
+	if (i == sizeof commands / sizeof commands[0])
+		return usage();
+
+	struct ctl ctl = { 0 };
+	char err[1024];
+	if (config_load(&ctl.cfg, config_path, err, sizeof err) < 0)
+		return fail("%s", err);
+	int rc = commands[i].run(&ctl, argv[2]);
+	local_close(ctl.db);
+	config_free(&ctl.cfg);
+	return rc;
+}
