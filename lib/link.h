@@ -37,7 +37,8 @@ void link_set_callbacks(struct link *l, const struct link_callbacks *cb);
 
 /* Queues f. Returns 0, or -1 when the link is closed or its queue holds
  * LINK_QUEUE_MAX bytes (the caller keeps the frame and stops reading its
- * own source until on_drain). */
+ * own source until on_drain). -1 with !link_full(): closed, or f cannot
+ * be encoded (name longer than FRAME_NAME_MAX, frame too big). */
 int link_send(struct link *l, const struct frame *f);
 bool link_full(const struct link *l);
 size_t link_queued(const struct link *l);

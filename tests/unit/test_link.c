@@ -678,6 +678,51 @@ START_TEST(close_from_on_frame)
 }
 END_TEST
 
+/* Paused from on_frame: the frames already read wait, then come in
+ * order after link_resume. */
+static void pause_on_frame(struct link *l, const struct frame *f)
+{
+	client_on_frame(l, f);
+	link_pause(l);
+}
+
+START_TEST(pause_and_resume)
+{
+	int fds[2];
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	struct client *c = client_new("c");
+	uv_pipe_t *p = malloc(sizeof *p);
+	uv_pipe_init(&loop, p, 0);
+	ck_assert_int_eq(uv_pipe_open(p, fds[0]), 0);
+	static const struct link_callbacks cb = {
+		.on_frame = pause_on_frame,
+		.on_close = client_on_close,
+	};
+	c->link = link_new((uv_stream_t *)p, &cb, c);
+	struct buf b = BUF_INIT;
+	for (int i = 0; i < 3; i++) {
+		struct frame f = {.type = FRAME_STANZA, .conn = (uint64_t)i};
+		ck_assert_int_eq(frame_encode(&b, &f), 0);
+	}
+	ck_assert_int_eq(write(fds[1], b.data, b.len), (ssize_t)b.len);
+	ck_assert(run_until_seen(c, 1));
+	run_for(30);
+	ck_assert_uint_eq(c->nseen, 1);
+	for (size_t i = 1; i < 3; i++) {
+		link_resume(c->link);
+		ck_assert(run_until_seen(c, i + 1));
+		run_for(10);
+		ck_assert_uint_eq(c->nseen, i + 1);
+		ck_assert(c->seen[i].conn == i);
+	}
+	link_close(c->link);
+	ck_assert(run_until(&c->closed));
+	buf_free(&b);
+	close(fds[1]);
+	client_free(c);
+}
+END_TEST
+
 /* Frames queued just before link_close still go out. */
 START_TEST(close_flushes)
 {
@@ -731,6 +776,7 @@ int main(void)
 	tcase_add_test(tl, eof_closes_the_link);
 	tcase_add_test(tl, close_from_on_frame);
 	tcase_add_test(tl, close_flushes);
+	tcase_add_test(tl, pause_and_resume);
 	suite_add_tcase(s, tl);
 
 	SRunner *sr = srunner_create(s);
