@@ -12,9 +12,34 @@
 #include "../lib/log.h"
 
 /* One connection per worker thread (SQLite connections are not shared
- * between threads here), reopened when the configured path changes. */
-static _Thread_local struct local_db *thread_db;
-static _Thread_local char *thread_db_path;
+ * between threads here), reopened when the configured path changes and
+ * closed when the thread ends. */
+struct thread_db {
+	struct local_db *db;
+	char *path;
+};
+
+static pthread_key_t thread_db_key;
+static pthread_once_t thread_db_once = PTHREAD_ONCE_INIT;
+
+static void thread_db_drop(struct thread_db *t)
+{
+	local_close(t->db);
+	free(t->path);
+	t->db = NULL;
+	t->path = NULL;
+}
+
+static void thread_db_free(void *p)
+{
+	thread_db_drop(p);
+	free(p);
+}
+
+static void thread_db_key_init(void)
+{
+	pthread_key_create(&thread_db_key, thread_db_free);
+}
 
 static unsigned char fake_key[32];
 static pthread_once_t fake_key_once = PTHREAD_ONCE_INIT;
@@ -55,19 +80,29 @@ static void account_fake(const char *domain, const char *localpart,
 	RAND_bytes(out->digest_md5_ha1, DIGEST_MD5_HA1_LEN);
 }
 
-static struct local_db *thread_db_get(const struct config *cfg)
+static struct thread_db *thread_db_self(void)
+{
+	pthread_once(&thread_db_once, thread_db_key_init);
+	struct thread_db *t = pthread_getspecific(thread_db_key);
+	if (!t && (t = calloc(1, sizeof *t)) &&
+	    pthread_setspecific(thread_db_key, t) != 0) {
+		free(t);
+		t = NULL;
+	}
+	return t;
+}
+
+static struct local_db *thread_db_get(struct thread_db *t,
+				      const struct config *cfg)
 {
 	char *path = config_data_path(cfg, LOCAL_DB_FILE);
 	if (!path)
 		return NULL;
-	if (thread_db && strcmp(path, thread_db_path) == 0) {
+	if (t->db && strcmp(path, t->path) == 0) {
 		free(path);
-		return thread_db;
+		return t->db;
 	}
-	local_close(thread_db);
-	free(thread_db_path);
-	thread_db = NULL;
-	thread_db_path = NULL;
+	thread_db_drop(t);
 	char err[512];
 	struct local_db *db = local_open(path, err, sizeof err);
 	if (!db) {
@@ -75,8 +110,8 @@ static struct local_db *thread_db_get(const struct config *cfg)
 		free(path);
 		return NULL;
 	}
-	thread_db = db;
-	thread_db_path = path;
+	t->db = db;
+	t->path = path;
 	return db;
 }
 
@@ -84,7 +119,8 @@ enum account_status account_lookup(const struct config *cfg,
 				   const char *domain, const char *localpart,
 				   struct local_account *out)
 {
-	struct local_db *db = thread_db_get(cfg);
+	struct thread_db *t = thread_db_self();
+	struct local_db *db = t ? thread_db_get(t, cfg) : NULL;
 	if (db) {
 		char err[512];
 		switch (local_get(db, domain, localpart, out, err,
@@ -97,10 +133,7 @@ enum account_status account_lookup(const struct config *cfg,
 		default:
 			log_error("auth: %s", err);
 			/* Reopen next time: the file may have been replaced. */
-			local_close(thread_db);
-			free(thread_db_path);
-			thread_db = NULL;
-			thread_db_path = NULL;
+			thread_db_drop(t);
 			break;
 		}
 	}

@@ -2,6 +2,7 @@
  * database, the test playing the client (PLAIN, SCRAM-SHA-1/-256 with
  * and without channel binding, DIGEST-MD5). */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -564,6 +565,53 @@ START_TEST(digest_md5_exchange)
 }
 END_TEST
 
+/* ---- worker threads --------------------------------------------------- */
+
+/* c2s runs the steps on libuv's pool: several exchanges at once, each
+ * thread with its own database connection. No Check assertion here. */
+static void *exchange_loop(void *arg)
+{
+	long ok = 0;
+	for (int i = 0; i < 8; i++) {
+		struct scram_client c = { 0 };
+		unsigned char msg[1024];
+		struct auth_step step;
+		struct auth_session *s =
+			auth_session_new(&cfg, DOMAIN, true, bindings, 2);
+		const char *pw = (i % 4 == 3) ? "wrong" : PASSWORD;
+		size_t n = scram_first(&c, EVP_sha256(), "p=tls-exporter,,",
+				       "alice", msg);
+		memcpy(c.cbdata, exporter, 32);
+		c.cblen = 32;
+		auth_start(s, "SCRAM-SHA-256-PLUS", msg, n, &step);
+		if (step.result == AUTH_CONTINUE) {
+			n = scram_final(&c, pw, step.out, step.out_len, msg);
+			auth_step_clear(&step);
+			auth_continue(s, msg, n, &step);
+		}
+		if ((step.result == AUTH_SUCCESS) == (i % 4 != 3))
+			ok++;
+		auth_step_clear(&step);
+		auth_session_free(s);
+	}
+	return (void *)ok;
+}
+
+START_TEST(exchanges_in_parallel)
+{
+	pthread_t threads[4];
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&threads[i], NULL,
+						exchange_loop, NULL),
+				 0);
+	for (int i = 0; i < 4; i++) {
+		void *ok;
+		pthread_join(threads[i], &ok);
+		ck_assert_int_eq((long)ok, 8);
+	}
+}
+END_TEST
+
 /* ---- mechanisms, offers and failures ---------------------------------- */
 
 static void expect_mechs(const char *domain, bool tls, bool cb,
@@ -726,6 +774,7 @@ int main(void)
 	tcase_add_test(tc, scram_without_initial_response);
 	tcase_add_test(tc, scram_garbage);
 	tcase_add_test(tc, digest_md5_exchange);
+	tcase_add_test(tc, exchanges_in_parallel);
 	tcase_add_test(tc, database_unreadable);
 	tcase_add_test(tc, no_clear_password_stored);
 	tcase_add_test(tc, local_store_operations);
