@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@ struct palabred {
 	struct router *router;
 	struct supervisor *supervisor;
 	uv_signal_t sigterm, sigint, sighup;
+	uv_timer_t c2s_timer;
+	unsigned waited_ms;
 	const char *pidfile; /* written by -d, removed at exit */
 };
 
@@ -68,6 +71,8 @@ static void palabred_stopped(void *data)
 {
 	struct palabred *p = data;
 	router_stop(p->router);
+	if (!uv_is_closing((uv_handle_t *)&p->c2s_timer))
+		uv_close((uv_handle_t *)&p->c2s_timer, NULL);
 	uv_close((uv_handle_t *)&p->sigterm, NULL);
 	uv_close((uv_handle_t *)&p->sigint, NULL);
 	uv_close((uv_handle_t *)&p->sighup, NULL);
@@ -139,19 +144,48 @@ static void start_signal(struct palabred *p, uv_signal_t *h, int signum)
 	uv_signal_start(h, palabred_signal, signum);
 }
 
-/* The components of this configuration: the sm first, then each c2s. */
-static const char **component_names(const struct config *cfg)
+/* The sm starts first; each c2s once the sm serves every domain (so that
+ * no client logs in before its session can start), or after
+ * SM_READY_WAIT_MS anyway. */
+#define SM_READY_POLL_MS 20
+#define SM_READY_WAIT_MS 5000
+
+static bool sm_ready(const struct palabred *p)
 {
-	const char **names = calloc(cfg->c2s_processes + 2, sizeof *names);
-	if (!names)
-		return NULL;
-	names[0] = "sm";
-	for (unsigned i = 0; i < cfg->c2s_processes; i++) {
-		char *name = malloc(16);
-		snprintf(name, 16, "c2s.%u", i + 1);
-		names[i + 1] = name;
+	for (size_t i = 0; i < p->cfg->nhosts; i++)
+		if (!router_has_route(p->router, p->cfg->hosts[i].domain))
+			return false;
+	return true;
+}
+
+static void spawn_c2s(uv_timer_t *timer)
+{
+	struct palabred *p = timer->data;
+	p->waited_ms += SM_READY_POLL_MS;
+	if (!sm_ready(p) && p->waited_ms < SM_READY_WAIT_MS)
+		return;
+	if (!sm_ready(p))
+		log_warn("the sm does not serve every domain yet; starting c2s");
+	uv_timer_stop(timer);
+	uv_close((uv_handle_t *)timer, NULL);
+	for (unsigned i = 0; i < p->cfg->c2s_processes; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "c2s.%u", i + 1);
+		supervisor_spawn(p->supervisor, name);
 	}
-	return names;
+}
+
+static int start_components(struct palabred *p)
+{
+	p->supervisor = supervisor_new(p->loop, p->cfg,
+				       p->cfg->c2s_processes + 1,
+				       palabred_stopped, p);
+	if (!p->supervisor || supervisor_spawn(p->supervisor, "sm") < 0)
+		return -1;
+	uv_timer_init(p->loop, &p->c2s_timer);
+	p->c2s_timer.data = p;
+	return uv_timer_start(&p->c2s_timer, spawn_c2s, SM_READY_POLL_MS,
+			      SM_READY_POLL_MS);
 }
 
 static int run_supervisor(const struct config *cfg, int background)
@@ -178,11 +212,7 @@ static int run_supervisor(const struct config *cfg, int background)
 	p.router = router_start(p.loop, cfg, secret);
 	if (!p.router)
 		return 1;
-	const char **names = component_names(cfg);
-	p.supervisor = names ? supervisor_start(p.loop, cfg, names,
-						palabred_stopped, &p)
-			     : NULL;
-	if (!p.supervisor) {
+	if (start_components(&p) < 0) {
 		log_error("cannot start the components");
 		router_stop(p.router);
 		return 1;
@@ -194,9 +224,6 @@ static int run_supervisor(const struct config *cfg, int background)
 		 cfg->nhosts, cfg->c2s_processes);
 	uv_run(p.loop, UV_RUN_DEFAULT);
 	supervisor_free(p.supervisor);
-	for (unsigned i = 0; i < cfg->c2s_processes; i++)
-		free((char *)names[i + 1]);
-	free(names);
 	if (p.pidfile)
 		unlink(p.pidfile);
 	log_info("palabred stopped");

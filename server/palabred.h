@@ -2,6 +2,7 @@
 #ifndef PALABRE_PALABRED_H
 #define PALABRE_PALABRED_H
 
+#include <stdbool.h>
 #include <uv.h>
 
 #include "../lib/config.h"
@@ -16,6 +17,8 @@ struct router;
 struct router *router_start(uv_loop_t *loop, const struct config *cfg,
 			    const char *secret);
 void router_stop(struct router *r);
+/* Whether a component has bound `name` (a domain, or "*"). */
+bool router_has_route(const struct router *r, const char *name);
 
 /* Components: each runs its own loop until SIGTERM or until its link to
  * the router is lost, and returns the process exit status. `name` is the

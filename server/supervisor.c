@@ -29,7 +29,7 @@ struct supervisor {
 	const struct config *cfg;
 	char exe[4096];
 	struct child *children;
-	size_t nchildren;
+	size_t nchildren, max_children;
 	bool stopping;
 	uv_timer_t kill_timer;
 	void (*on_stopped)(void *data);
@@ -123,15 +123,12 @@ static void child_spawn(struct child *c)
 		c->delay_ms = RESTART_DELAY_MAX_MS;
 }
 
-struct supervisor *supervisor_start(uv_loop_t *loop, const struct config *cfg,
-				    const char *const *names,
-				    void (*on_stopped)(void *data), void *data)
+struct supervisor *supervisor_new(uv_loop_t *loop, const struct config *cfg,
+				  size_t max_children,
+				  void (*on_stopped)(void *data), void *data)
 {
 	struct supervisor *s = calloc(1, sizeof *s);
-	size_t n = 0;
-	while (names[n])
-		n++;
-	if (!s || !(s->children = calloc(n, sizeof *s->children))) {
+	if (!s || !(s->children = calloc(max_children, sizeof *s->children))) {
 		free(s);
 		return NULL;
 	}
@@ -143,20 +140,25 @@ struct supervisor *supervisor_start(uv_loop_t *loop, const struct config *cfg,
 	}
 	s->loop = loop;
 	s->cfg = cfg;
-	s->nchildren = n;
+	s->max_children = max_children;
 	s->on_stopped = on_stopped;
 	s->data = data;
 	uv_timer_init(loop, &s->kill_timer);
-	for (size_t i = 0; i < n; i++) {
-		struct child *c = &s->children[i];
-		c->owner = s;
-		snprintf(c->name, sizeof c->name, "%s", names[i]);
-		c->delay_ms = RESTART_DELAY_MIN_MS;
-		uv_timer_init(loop, &c->restart_timer);
-		c->restart_timer.data = c;
-		child_spawn(c);
-	}
 	return s;
+}
+
+int supervisor_spawn(struct supervisor *s, const char *name)
+{
+	if (s->nchildren == s->max_children || s->stopping)
+		return -1;
+	struct child *c = &s->children[s->nchildren++];
+	c->owner = s;
+	snprintf(c->name, sizeof c->name, "%s", name);
+	c->delay_ms = RESTART_DELAY_MIN_MS;
+	uv_timer_init(s->loop, &c->restart_timer);
+	c->restart_timer.data = c;
+	child_spawn(c);
+	return 0;
 }
 
 static void supervisor_kill_stragglers(uv_timer_t *timer)

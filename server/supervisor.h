@@ -9,12 +9,14 @@
 
 struct supervisor;
 
-/* Spawns each named component as `palabred -c CONFIG --component NAME`.
- * on_stopped is called once every child has exited after
- * supervisor_stop. */
-struct supervisor *supervisor_start(uv_loop_t *loop, const struct config *cfg,
-				    const char *const *names,
-				    void (*on_stopped)(void *data), void *data);
+/* A supervisor for up to max_children components. on_stopped is called
+ * once every child has exited after supervisor_stop. */
+struct supervisor *supervisor_new(uv_loop_t *loop, const struct config *cfg,
+				  size_t max_children,
+				  void (*on_stopped)(void *data), void *data);
+/* Spawns `palabred -c CONFIG --component NAME` and keeps it running.
+ * Returns 0, or -1 when max_children are already supervised. */
+int supervisor_spawn(struct supervisor *s, const char *name);
 /* SIGTERM to every child; SIGKILL to those still alive after a grace. */
 void supervisor_stop(struct supervisor *s);
 void supervisor_free(struct supervisor *s);

@@ -290,3 +290,8 @@ void router_stop(struct router *r)
 	for (struct component *c = r->components; c; c = c->next)
 		component_close(c);
 }
+
+bool router_has_route(const struct router *r, const char *name)
+{
+	return router_table_get(&r->binds, name, strlen(name)) != NULL;
+}
