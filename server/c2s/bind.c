@@ -1,0 +1,164 @@
+/* bind: RFC 6120 §7 resource binding, and the legacy session iq
+ * (RFC 3921 §3, kept as <optional/> by RFC 6121 Appendix E). The sm
+ * decides whether the full JID may have a session; c2s waits for its
+ * FRAME_SESSION_OK before answering the bind request. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/jid.h"
+#include "../../lib/log.h"
+#include "c2s.h"
+
+void bind_append_features(struct buf *out)
+{
+	buf_append_str(out, "<bind xmlns='" NS_BIND "'/>"
+			    "<session xmlns='" NS_SESSION "'><optional/></session>");
+}
+
+static int bind_append_id(struct buf *b, const char *id)
+{
+	int r = 0;
+	if (id) {
+		r |= buf_append_str(b, " id='");
+		r |= buf_append_xml_escaped(b, id, strlen(id));
+		r |= buf_append_str(b, "'");
+	}
+	return r;
+}
+
+void bind_reply_error(struct conn *c, const char *id, const char *type,
+		      const char *condition)
+{
+	struct buf b = BUF_INIT;
+	int r = buf_append_str(&b, "<iq type='error'");
+	r |= bind_append_id(&b, id);
+	r |= buf_printf(&b, "><error type='%s'><%s xmlns='%s'/></error></iq>",
+			type, condition, NS_STANZAS);
+	if (r == 0)
+		conn_send_buf(c, &b);
+	buf_free(&b);
+}
+
+static void bind_reply_result(struct conn *c, const char *id, const char *jid)
+{
+	struct buf b = BUF_INIT;
+	int r = buf_append_str(&b, "<iq type='result'");
+	r |= bind_append_id(&b, id);
+	if (jid) {
+		r |= buf_append_str(&b, "><bind xmlns='" NS_BIND "'><jid>");
+		r |= buf_append_xml_escaped(&b, jid, strlen(jid));
+		r |= buf_append_str(&b, "</jid></bind></iq>");
+	} else {
+		r |= buf_append_str(&b, "/>");
+	}
+	if (r == 0)
+		conn_send_buf(c, &b);
+	buf_free(&b);
+}
+
+/* RFC 6120 §7.6: the resource the client asked for, prepared, or one we
+ * make (§7.6.2.1). Returns 0, or -1 when the client's is not valid. */
+static int bind_resource(struct xml_node *bind, struct arena *a, char *out)
+{
+	struct xml_node *res = xml_child(bind, NS_BIND, "resource");
+	const char *wanted = res ? xml_text(a, res) : NULL;
+	if (wanted && *wanted)
+		return jid_prep_resource(out, wanted);
+	random_hex(out, 8);
+	return 0;
+}
+
+static void bind_request(struct conn *c, const char *id, struct xml_node *bind,
+			 struct arena *a)
+{
+	char resource[JID_PART_MAX + 1];
+	if (c->state != CONN_AUTHENTICATED) {
+		/* One resource per stream. */
+		bind_reply_error(c, id, "cancel", "not-allowed");
+		return;
+	}
+	if (bind_resource(bind, a, resource) < 0) {
+		/* RFC 6120 §7.7.2.1 */
+		bind_reply_error(c, id, "modify", "bad-request");
+		return;
+	}
+	size_t bare_len = strlen(c->jid), res_len = strlen(resource);
+	char *full = malloc(bare_len + 1 + res_len + 1);
+	char *saved_id = strdup(id ? id : "");
+	if (!full || !saved_id) {
+		free(full);
+		free(saved_id);
+		stream_error(c, "resource-constraint", NULL);
+		return;
+	}
+	memcpy(full, c->jid, bare_len);
+	full[bare_len] = '/';
+	memcpy(full + bare_len + 1, resource, res_len + 1);
+	free(c->bind_id);
+	c->bind_id = saved_id;
+	c->state = CONN_BINDING;
+	route_session_start(c, full);
+	free(full);
+}
+
+bool bind_handle_iq(struct conn *c, struct xml_node *iq, struct arena *a)
+{
+	struct xml_node *bind = xml_child(iq, NS_BIND, "bind");
+	struct xml_node *session = bind ? NULL : xml_child(iq, NS_SESSION, "session");
+	if (!bind && !session)
+		return false;
+	const char *to = xml_attr_get(iq, "to");
+	if (to && strcmp(to, conn_domain(c)) != 0)
+		return false; /* not for us: the sm's business */
+	const char *type = xml_attr_get(iq, "type");
+	const char *id = xml_attr_get(iq, "id");
+	if (type && (strcmp(type, "result") == 0 || strcmp(type, "error") == 0))
+		return true; /* never answer an answer */
+	if (!type || strcmp(type, "set") != 0 || !id) {
+		bind_reply_error(c, id, "modify", "bad-request");
+		return true;
+	}
+	if (session)
+		bind_reply_result(c, id, NULL);
+	else
+		bind_request(c, id, bind, a);
+	return true;
+}
+
+void bind_session_ok(struct conn *c, const char *jid, size_t len)
+{
+	if (c->state != CONN_BINDING)
+		return;
+	char *full = malloc(len + 1);
+	if (!full) {
+		stream_error(c, "resource-constraint", NULL);
+		return;
+	}
+	memcpy(full, jid, len);
+	full[len] = '\0';
+	free(c->jid);
+	c->jid = full;
+	c->state = CONN_BOUND;
+	conn_stop_timer(c);
+	bind_reply_result(c, c->bind_id, full);
+	free(c->bind_id);
+	c->bind_id = NULL;
+	log_info("conn %" PRIu64 " (%s): bound %s", c->id, c->peer, full);
+	stream_replay_held(c);
+}
+
+void bind_session_refused(struct conn *c, const char *type, const char *condition)
+{
+	if (c->state != CONN_BINDING)
+		return;
+	c->state = CONN_AUTHENTICATED;
+	c->session_started = false;
+	c->session_ended = false;
+	bind_reply_error(c, c->bind_id, type, condition);
+	free(c->bind_id);
+	c->bind_id = NULL;
+	/* What the client sent meanwhile assumed a session: drop it. */
+	c->hold_first = c->hold_last = NULL;
+	arena_reset(&c->hold);
+}

@@ -1,0 +1,166 @@
+/* c2s: the process. Connects to the router, opens the client ports once
+ * the link is up, and runs until SIGTERM (exit 0) or until the link is
+ * lost (exit 1: the supervisor starts a new c2s). */
+#include <signal.h>
+#include <string.h>
+
+#include "../../lib/log.h"
+#include "../palabred.h"
+#include "c2s.h"
+#include "tls.h"
+
+static void c2s_stop_loop(uv_timer_t *t)
+{
+	uv_stop(t->loop);
+}
+
+static void c2s_finish(struct c2s *c2s)
+{
+	if (c2s->finished)
+		return;
+	c2s->finished = true;
+	if (!c2s->link) {
+		uv_stop(c2s->loop);
+		return;
+	}
+	/* The SESSION_END frames of the closed clients go out first, then
+	 * the link's on_close stops the loop; the timer if the router hangs. */
+	link_close(c2s->link);
+	uv_timer_start(&c2s->shutdown_timer, c2s_stop_loop, 1000, 0);
+}
+
+static void c2s_shutdown_timeout(uv_timer_t *t)
+{
+	struct c2s *c2s = t->data;
+	struct conn *c, *next;
+	log_warn("c2s: clients still open after %d ms; closing them",
+		 C2S_SHUTDOWN_TIMEOUT_MS);
+	for (c = c2s->all; c; c = next) {
+		next = c->next;
+		conn_abort(c);
+	}
+	c2s_finish(c2s);
+}
+
+void c2s_conn_gone(struct c2s *c2s)
+{
+	if (c2s->stopping && !c2s->all)
+		c2s_finish(c2s);
+}
+
+void c2s_stop(struct c2s *c2s, int status)
+{
+	struct conn *c, *next;
+	if (c2s->stopping)
+		return;
+	c2s->stopping = true;
+	c2s->exit_status = status;
+	listener_close_all(c2s);
+	for (c = c2s->all; c; c = next) {
+		next = c->next;
+		stream_error(c, "system-shutdown", NULL);
+	}
+	uv_timer_start(&c2s->shutdown_timer, c2s_shutdown_timeout,
+		       C2S_SHUTDOWN_TIMEOUT_MS, 0);
+	c2s_conn_gone(c2s);
+}
+
+static void c2s_on_signal(uv_signal_t *s, int signum)
+{
+	struct c2s *c2s = s->data;
+	log_info("c2s: %s, stopping", strsignal(signum));
+	c2s_stop(c2s, 0);
+}
+
+static void c2s_on_check(uv_check_t *h)
+{
+	conn_flush_all(h->data);
+}
+
+/* ------------------------------------------------------------------ */
+/* The link to the router */
+
+static void c2s_on_ready(struct link *l)
+{
+	struct c2s *c2s = link_data(l);
+	c2s->link = l;
+	log_info("c2s: %s connected to the router", c2s->name);
+	if (listener_start_all(c2s) < 0)
+		c2s_stop(c2s, 1);
+}
+
+static void c2s_on_frame(struct link *l, const struct frame *f)
+{
+	route_on_frame(link_data(l), f);
+}
+
+static void c2s_on_drain(struct link *l)
+{
+	route_on_drain(link_data(l));
+}
+
+static void c2s_on_link_close(struct link *l)
+{
+	struct c2s *c2s = link_data(l);
+	bool was_ready = c2s->link != NULL;
+	c2s->link = NULL;
+	if (c2s->finished) {
+		uv_stop(c2s->loop);
+		return;
+	}
+	if (was_ready)
+		log_error("c2s: lost the link to the router; closing every client");
+	else
+		log_error("c2s: cannot connect to the router at %s", c2s->cfg->router_socket);
+	c2s_stop(c2s, 1);
+	c2s->exit_status = 1;
+}
+
+static const struct link_client_callbacks c2s_link_callbacks = {
+	.on_ready = c2s_on_ready,
+	.on_frame = c2s_on_frame,
+	.on_close = c2s_on_link_close,
+	.on_drain = c2s_on_drain,
+};
+
+/* ------------------------------------------------------------------ */
+
+int c2s_main(const struct config *cfg, const char *name, const char *secret)
+{
+	static struct c2s state; /* 64 KiB of read buffer: not on the stack */
+	static const char *const no_binds[] = {NULL};
+	struct c2s *c2s = &state;
+	char err[512];
+
+	signal(SIGPIPE, SIG_IGN);
+	c2s->loop = uv_default_loop();
+	c2s->cfg = cfg;
+	c2s->name = name;
+	if (auth_sasl_init(cfg, err, sizeof err) < 0) {
+		log_error("c2s: %s", err);
+		return 1;
+	}
+	if (!(c2s->tls = tls_server_new(cfg, secret, err, sizeof err))) {
+		log_error("c2s: %s", err);
+		return 1;
+	}
+	uv_check_init(c2s->loop, &c2s->flusher);
+	c2s->flusher.data = c2s;
+	uv_check_start(&c2s->flusher, c2s_on_check);
+	uv_unref((uv_handle_t *)&c2s->flusher);
+	uv_timer_init(c2s->loop, &c2s->shutdown_timer);
+	c2s->shutdown_timer.data = c2s;
+	uv_signal_init(c2s->loop, &c2s->sigterm);
+	uv_signal_init(c2s->loop, &c2s->sigint);
+	c2s->sigterm.data = c2s->sigint.data = c2s;
+	uv_signal_start(&c2s->sigterm, c2s_on_signal, SIGTERM);
+	uv_signal_start(&c2s->sigint, c2s_on_signal, SIGINT);
+	if (link_client_connect(c2s->loop, cfg->router_socket, name, secret,
+				no_binds, &c2s_link_callbacks, c2s) < 0) {
+		log_error("c2s: cannot connect to the router at %s", cfg->router_socket);
+		return 1;
+	}
+	uv_run(c2s->loop, UV_RUN_DEFAULT);
+	log_info("c2s: %s stopped", name);
+	return c2s->exit_status;
+}
