@@ -5,7 +5,7 @@ import ssl
 import pytest
 
 from palabre import USERS
-from rawstream import (NS, has, mechanisms, q, scram_login, show, tag,
+from rawstream import (NS, has, mechanisms, scram_login, show, tag,
                        StreamClosed)
 
 ALICE = "alice@localhost"
