@@ -216,6 +216,7 @@ static void session_finish(struct auth_session *s, struct auth_step *step,
 	}
 	step->result = AUTH_SUCCESS;
 	s->state = AUTH_STATE_DONE;
+	s->succeeded = true;
 	session_end_cyrus(s);
 }
 
@@ -513,6 +514,16 @@ void auth_start(struct auth_session *s, const char *mechanism,
 		const unsigned char *in, size_t in_len, struct auth_step *step)
 {
 	memset(step, 0, sizeof *step);
+	/* RFC 6120 §6.4.5: after a failure the client may try again on the
+	 * same stream; after a success it may not (§6.4.6). */
+	if (s->state == AUTH_STATE_DONE && !s->succeeded) {
+		session_end_cyrus(s);
+		s->state = AUTH_STATE_NEW;
+		s->mech = NULL;
+		s->scram_challenge_sent = false;
+		s->authzid[0] = '\0';
+		memset(&s->cbinding, 0, sizeof s->cbinding);
+	}
 	if (s->state != AUTH_STATE_NEW) {
 		step->result = AUTH_FAILURE;
 		step->condition = "malformed-request";

@@ -55,6 +55,7 @@ struct auth_session {
 	sasl_channel_binding_t cbinding; /* points into bindings[] */
 	const struct auth_mech *mech;
 	enum auth_state state;
+	bool succeeded;
 	/* SCRAM: server-first-message sent, so a failure now is about the
 	 * proof or the binding (cyrus reports both as SASL_BADPROT). */
 	bool scram_challenge_sent;

@@ -146,6 +146,29 @@ START_TEST(plain_fails)
 }
 END_TEST
 
+START_TEST(retry_after_failure)
+{
+	static const char bad[] = "\0alice\0wrong";
+	static const char good[] = "\0alice\0" PASSWORD;
+	struct auth_step step;
+	struct auth_session *s = session(true, 0);
+	auth_start(s, "PLAIN", (const unsigned char *)bad, sizeof bad - 1,
+		   &step);
+	ck_assert_str_eq(step.condition, "not-authorized");
+	auth_step_clear(&step);
+	auth_start(s, "PLAIN", (const unsigned char *)good, sizeof good - 1,
+		   &step);
+	ck_assert_int_eq(step.result, AUTH_SUCCESS);
+	auth_step_clear(&step);
+	/* Once authenticated, never again on this stream. */
+	auth_start(s, "PLAIN", (const unsigned char *)good, sizeof good - 1,
+		   &step);
+	ck_assert_int_eq(step.result, AUTH_FAILURE);
+	auth_step_clear(&step);
+	auth_session_free(s);
+}
+END_TEST
+
 START_TEST(plain_without_initial_response)
 {
 	struct auth_step step;
@@ -766,6 +789,7 @@ int main(void)
 	tcase_add_test(tc, plain_succeeds);
 	tcase_add_test(tc, plain_fails);
 	tcase_add_test(tc, plain_without_initial_response);
+	tcase_add_test(tc, retry_after_failure);
 	tcase_add_test(tc, scram_sha1_and_sha256);
 	tcase_add_test(tc, scram_wrong_password_or_user);
 	tcase_add_test(tc, scram_unknown_user_looks_like_a_user);
