@@ -92,11 +92,20 @@ struct auth_session *auth_session_new(const struct config *cfg,
 	s->cfg = cfg;
 	snprintf(s->domain, sizeof s->domain, "%s", domain);
 	s->tls = tls;
+	/* The type names are kept as our own static strings, so the
+	 * caller's may go once this returns. */
+	static const char *const types[] = { "tls-exporter", "tls-unique",
+					     "tls-server-end-point" };
 	for (size_t i = 0; i < nbindings && i < AUTH_MAX_BINDINGS; i++) {
-		if (!bindings[i].type || !bindings[i].len ||
-		    bindings[i].len > sizeof bindings[i].data)
+		const struct auth_channel_binding *b = &bindings[i];
+		if (!b->type || !b->len || b->len > sizeof b->data)
 			continue;
-		s->bindings[s->nbindings++] = bindings[i];
+		for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+			if (strcmp(b->type, types[t]) == 0) {
+				s->bindings[s->nbindings] = *b;
+				s->bindings[s->nbindings++].type = types[t];
+			}
+		}
 	}
 	s->noffered = auth_mechanisms(cfg, s->domain, tls,
 				      tls && s->nbindings > 0, s->offered,
