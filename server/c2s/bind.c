@@ -10,7 +10,7 @@
 #include "../../lib/log.h"
 #include "c2s.h"
 
-void bind_append_features(struct buf *out)
+void c2s_bind_append_features(struct buf *out)
 {
 	buf_append_str(out, "<bind xmlns='" NS_BIND "'/>"
 			    "<session xmlns='" NS_SESSION "'><optional/></session>");
@@ -27,7 +27,7 @@ static int bind_append_id(struct buf *b, const char *id)
 	return r;
 }
 
-void bind_reply_error(struct conn *c, const char *id, const char *type,
+void c2s_bind_reply_error(struct conn *c, const char *id, const char *type,
 		      const char *condition)
 {
 	struct buf b = BUF_INIT;
@@ -36,7 +36,7 @@ void bind_reply_error(struct conn *c, const char *id, const char *type,
 	r |= buf_printf(&b, "><error type='%s'><%s xmlns='%s'/></error></iq>",
 			type, condition, NS_STANZAS);
 	if (r == 0)
-		conn_send_buf(c, &b);
+		c2s_conn_send_buf(c, &b);
 	buf_free(&b);
 }
 
@@ -53,7 +53,7 @@ static void bind_reply_result(struct conn *c, const char *id, const char *jid)
 		r |= buf_append_str(&b, "/>");
 	}
 	if (r == 0)
-		conn_send_buf(c, &b);
+		c2s_conn_send_buf(c, &b);
 	buf_free(&b);
 }
 
@@ -65,7 +65,7 @@ static int bind_resource(struct xml_node *bind, struct arena *a, char *out)
 	const char *wanted = res ? xml_text(a, res) : NULL;
 	if (wanted && *wanted)
 		return jid_prep_resource(out, wanted);
-	random_hex(out, 8);
+	c2s_random_hex(out, 8);
 	return 0;
 }
 
@@ -75,12 +75,12 @@ static void bind_request(struct conn *c, const char *id, struct xml_node *bind,
 	char resource[JID_PART_MAX + 1];
 	if (c->state != CONN_AUTHENTICATED) {
 		/* One resource per stream. */
-		bind_reply_error(c, id, "cancel", "not-allowed");
+		c2s_bind_reply_error(c, id, "cancel", "not-allowed");
 		return;
 	}
 	if (bind_resource(bind, a, resource) < 0) {
 		/* RFC 6120 §7.7.2.1 */
-		bind_reply_error(c, id, "modify", "bad-request");
+		c2s_bind_reply_error(c, id, "modify", "bad-request");
 		return;
 	}
 	size_t bare_len = strlen(c->jid), res_len = strlen(resource);
@@ -89,7 +89,7 @@ static void bind_request(struct conn *c, const char *id, struct xml_node *bind,
 	if (!full || !saved_id) {
 		free(full);
 		free(saved_id);
-		stream_error(c, "resource-constraint", NULL);
+		c2s_stream_error(c, "resource-constraint", NULL);
 		return;
 	}
 	memcpy(full, c->jid, bare_len);
@@ -98,25 +98,25 @@ static void bind_request(struct conn *c, const char *id, struct xml_node *bind,
 	free(c->bind_id);
 	c->bind_id = saved_id;
 	c->state = CONN_BINDING;
-	route_session_start(c, full);
+	c2s_route_session_start(c, full);
 	free(full);
 }
 
-bool bind_handle_iq(struct conn *c, struct xml_node *iq, struct arena *a)
+bool c2s_bind_handle_iq(struct conn *c, struct xml_node *iq, struct arena *a)
 {
 	struct xml_node *bind = xml_child(iq, NS_BIND, "bind");
 	struct xml_node *session = bind ? NULL : xml_child(iq, NS_SESSION, "session");
 	if (!bind && !session)
 		return false;
 	const char *to = xml_attr_get(iq, "to");
-	if (to && strcmp(to, conn_domain(c)) != 0)
+	if (to && strcmp(to, c2s_conn_domain(c)) != 0)
 		return false; /* not for us: the sm's business */
 	const char *type = xml_attr_get(iq, "type");
 	const char *id = xml_attr_get(iq, "id");
 	if (type && (strcmp(type, "result") == 0 || strcmp(type, "error") == 0))
 		return true; /* never answer an answer */
 	if (!type || strcmp(type, "set") != 0 || !id) {
-		bind_reply_error(c, id, "modify", "bad-request");
+		c2s_bind_reply_error(c, id, "modify", "bad-request");
 		return true;
 	}
 	if (session)
@@ -126,13 +126,13 @@ bool bind_handle_iq(struct conn *c, struct xml_node *iq, struct arena *a)
 	return true;
 }
 
-void bind_session_ok(struct conn *c, const char *jid, size_t len)
+void c2s_bind_session_ok(struct conn *c, const char *jid, size_t len)
 {
 	if (c->state != CONN_BINDING)
 		return;
 	char *full = malloc(len + 1);
 	if (!full) {
-		stream_error(c, "resource-constraint", NULL);
+		c2s_stream_error(c, "resource-constraint", NULL);
 		return;
 	}
 	memcpy(full, jid, len);
@@ -140,22 +140,22 @@ void bind_session_ok(struct conn *c, const char *jid, size_t len)
 	free(c->jid);
 	c->jid = full;
 	c->state = CONN_BOUND;
-	conn_stop_timer(c);
+	c2s_conn_stop_timer(c);
 	bind_reply_result(c, c->bind_id, full);
 	free(c->bind_id);
 	c->bind_id = NULL;
 	log_info("conn %" PRIu64 " (%s): bound %s", c->id, c->peer, full);
-	stream_replay_held(c);
+	c2s_stream_replay_held(c);
 }
 
-void bind_session_refused(struct conn *c, const char *type, const char *condition)
+void c2s_bind_session_refused(struct conn *c, const char *type, const char *condition)
 {
 	if (c->state != CONN_BINDING)
 		return;
 	c->state = CONN_AUTHENTICATED;
 	c->session_started = false;
 	c->session_ended = false;
-	bind_reply_error(c, c->bind_id, type, condition);
+	c2s_bind_reply_error(c, c->bind_id, type, condition);
 	free(c->bind_id);
 	c->bind_id = NULL;
 	/* What the client sent meanwhile assumed a session: drop it. */

@@ -37,7 +37,7 @@ static void c2s_shutdown_timeout(uv_timer_t *t)
 		 C2S_SHUTDOWN_TIMEOUT_MS);
 	for (c = c2s->all; c; c = next) {
 		next = c->next;
-		conn_abort(c);
+		c2s_conn_abort(c);
 	}
 	c2s_finish(c2s);
 }
@@ -55,10 +55,10 @@ void c2s_stop(struct c2s *c2s, int status)
 		return;
 	c2s->stopping = true;
 	c2s->exit_status = status;
-	listener_close_all(c2s);
+	c2s_listener_close_all(c2s);
 	for (c = c2s->all; c; c = next) {
 		next = c->next;
-		stream_error(c, "system-shutdown", NULL);
+		c2s_stream_error(c, "system-shutdown", NULL);
 	}
 	uv_timer_start(&c2s->shutdown_timer, c2s_shutdown_timeout,
 		       C2S_SHUTDOWN_TIMEOUT_MS, 0);
@@ -74,7 +74,7 @@ static void c2s_on_signal(uv_signal_t *s, int signum)
 
 static void c2s_on_check(uv_check_t *h)
 {
-	conn_flush_all(h->data);
+	c2s_conn_flush_all(h->data);
 }
 
 /* ------------------------------------------------------------------ */
@@ -85,18 +85,18 @@ static void c2s_on_ready(struct link *l)
 	struct c2s *c2s = link_data(l);
 	c2s->link = l;
 	log_info("c2s: %s connected to the router", c2s->name);
-	if (listener_start_all(c2s) < 0)
+	if (c2s_listener_start_all(c2s) < 0)
 		c2s_stop(c2s, 1);
 }
 
 static void c2s_on_frame(struct link *l, const struct frame *f)
 {
-	route_on_frame(link_data(l), f);
+	c2s_route_on_frame(link_data(l), f);
 }
 
 static void c2s_on_drain(struct link *l)
 {
-	route_on_drain(link_data(l));
+	c2s_route_on_drain(link_data(l));
 }
 
 static void c2s_on_link_close(struct link *l)
@@ -140,7 +140,7 @@ int c2s_main(const struct config *cfg, const char *name, const char *secret)
 		log_error("c2s: %s", err);
 		return 1;
 	}
-	if (!(c2s->tls = tls_server_new(cfg, secret, err, sizeof err))) {
+	if (!(c2s->tls = c2s_tls_server_new(cfg, secret, err, sizeof err))) {
 		log_error("c2s: %s", err);
 		return 1;
 	}

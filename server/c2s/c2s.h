@@ -136,75 +136,75 @@ void c2s_stop(struct c2s *c2s, int status);
 void c2s_conn_gone(struct c2s *c2s);
 
 /* listener.c */
-int listener_start_all(struct c2s *c2s);
-void listener_close_all(struct c2s *c2s);
+int c2s_listener_start_all(struct c2s *c2s);
+void c2s_listener_close_all(struct c2s *c2s);
 
 /* conntab.c */
-int conntab_insert(struct conntab *t, struct conn *c);
-void conntab_remove(struct conntab *t, struct conn *c);
-struct conn *conntab_find(const struct conntab *t, uint64_t id);
-void conntab_free(struct conntab *t);
+int c2s_conntab_insert(struct conntab *t, struct conn *c);
+void c2s_conntab_remove(struct conntab *t, struct conn *c);
+struct conn *c2s_conntab_find(const struct conntab *t, uint64_t id);
+void c2s_conntab_free(struct conntab *t);
 
 /* conn.c */
-void conn_accept(struct listener *l);
+void c2s_conn_accept(struct listener *l);
 /* Queues bytes for the client (encrypted when TLS runs). */
-void conn_send(struct conn *c, const char *data, size_t len);
-void conn_send_str(struct conn *c, const char *s);
-void conn_send_buf(struct conn *c, const struct buf *b);
+void c2s_conn_send(struct conn *c, const char *data, size_t len);
+void c2s_conn_send_str(struct conn *c, const char *s);
+void c2s_conn_send_buf(struct conn *c, const struct buf *b);
 /* Graceful: no more input, close_notify, write what is queued, close. */
-void conn_close(struct conn *c);
+void c2s_conn_close(struct conn *c);
 /* At once: the handles close, what is queued is dropped. */
-void conn_abort(struct conn *c);
-void conn_pause(struct conn *c);
-void conn_resume(struct conn *c);
-void conn_want_flush(struct conn *c);
-void conn_flush_all(struct c2s *c2s);
-void conn_unref(struct conn *c);
-void conn_stop_timer(struct conn *c);
-bool conn_tls_active(const struct conn *c);
-const char *conn_domain(const struct conn *c);
+void c2s_conn_abort(struct conn *c);
+void c2s_conn_pause(struct conn *c);
+void c2s_conn_resume(struct conn *c);
+void c2s_conn_want_flush(struct conn *c);
+void c2s_conn_flush_all(struct c2s *c2s);
+void c2s_conn_unref(struct conn *c);
+void c2s_conn_stop_timer(struct conn *c);
+bool c2s_conn_tls_active(const struct conn *c);
+const char *c2s_conn_domain(const struct conn *c);
 
 /* tls.c (see tls.h) */
 
 /* stream.c */
-extern const struct xmlstream_callbacks stream_callbacks;
+extern const struct xmlstream_callbacks c2s_stream_callbacks;
 /* Sends our header if needed, the error, </stream:stream>, then closes. */
-void stream_error(struct conn *c, const char *condition, const char *text);
+void c2s_stream_error(struct conn *c, const char *condition, const char *text);
 /* Starts over after STARTTLS or SASL success. */
-void stream_restart(struct conn *c);
+void c2s_stream_restart(struct conn *c);
 /* Handles the stanzas kept while the session was being started. */
-void stream_replay_held(struct conn *c);
-void random_hex(char *out, size_t nbytes);
+void c2s_stream_replay_held(struct conn *c);
+void c2s_random_hex(char *out, size_t nbytes);
 
 /* sasl.c */
-void sasl_append_features(struct conn *c, struct buf *out);
-void sasl_handle(struct conn *c, struct xml_node *el, struct arena *a);
-void sasl_cancel(struct conn *c);
+void c2s_sasl_append_features(struct conn *c, struct buf *out);
+void c2s_sasl_handle(struct conn *c, struct xml_node *el, struct arena *a);
+void c2s_sasl_cancel(struct conn *c);
 
 /* base64.c */
-size_t base64_encoded_len(size_t len);
-int base64_encode(struct buf *out, const unsigned char *in, size_t len);
+size_t c2s_base64_encoded_len(size_t len);
+int c2s_base64_encode(struct buf *out, const unsigned char *in, size_t len);
 /* Strict RFC 4648 decoding; out holds len * 3 / 4 + 1 bytes.
  * Returns the decoded length or -1. */
-long base64_decode(const char *in, size_t len, unsigned char *out);
+long c2s_base64_decode(const char *in, size_t len, unsigned char *out);
 
 /* bind.c */
-void bind_append_features(struct buf *out);
+void c2s_bind_append_features(struct buf *out);
 /* Handles a bind or session iq; returns false when iq is neither. */
-bool bind_handle_iq(struct conn *c, struct xml_node *iq, struct arena *a);
-void bind_session_ok(struct conn *c, const char *jid, size_t len);
-void bind_session_refused(struct conn *c, const char *type,
+bool c2s_bind_handle_iq(struct conn *c, struct xml_node *iq, struct arena *a);
+void c2s_bind_session_ok(struct conn *c, const char *jid, size_t len);
+void c2s_bind_session_refused(struct conn *c, const char *type,
 			  const char *condition);
-void bind_reply_error(struct conn *c, const char *id, const char *type,
+void c2s_bind_reply_error(struct conn *c, const char *id, const char *type,
 		      const char *condition);
 
 /* route.c */
-void route_stanza(struct conn *c, struct xml_node *stanza, struct arena *a);
-void route_on_frame(struct c2s *c2s, const struct frame *f);
-void route_on_drain(struct c2s *c2s);
+void c2s_route_stanza(struct conn *c, struct xml_node *stanza, struct arena *a);
+void c2s_route_on_frame(struct c2s *c2s, const struct frame *f);
+void c2s_route_on_drain(struct c2s *c2s);
 /* Sends a frame that must not be lost; kept when the link is full. */
-void route_send_control(struct c2s *c2s, const struct frame *f);
-void route_session_start(struct conn *c, const char *full_jid);
-void route_session_end(struct conn *c, const char *reason);
+void c2s_route_send_control(struct c2s *c2s, const struct frame *f);
+void c2s_route_session_start(struct conn *c, const char *full_jid);
+void c2s_route_session_end(struct conn *c, const char *reason);
 
 #endif

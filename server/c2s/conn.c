@@ -28,13 +28,13 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 static void conn_start_tls(struct conn *c)
 {
 	c->want_tls = false;
-	c->tls = tls_conn_new(c->c2s->tls, &c->out);
+	c->tls = c2s_tls_conn_new(c->c2s->tls, &c->out);
 	if (!c->tls) {
 		log_error("conn %" PRIu64 ": cannot start TLS (out of memory)", c->id);
-		conn_abort(c);
+		c2s_conn_abort(c);
 		return;
 	}
-	stream_restart(c);
+	c2s_stream_restart(c);
 }
 
 /* Plaintext from the socket or from TLS. Returns non-zero to stop. */
@@ -62,7 +62,7 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	if (n < 0) {
 		if (n != UV_EOF)
 			log_debug("conn %" PRIu64 ": read: %s", c->id, uv_strerror((int)n));
-		conn_abort(c);
+		c2s_conn_abort(c);
 		return;
 	}
 	if (c->closing)
@@ -70,52 +70,52 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	if (!c->tls) {
 		conn_on_plain(c, b->base, (size_t)n);
 	} else {
-		bool was_done = tls_conn_handshake_done(c->tls);
-		enum tls_status st = tls_conn_feed(c->tls, b->base, (size_t)n, conn_on_plain, c);
-		if (!was_done && tls_conn_handshake_done(c->tls)) {
+		bool was_done = c2s_tls_conn_handshake_done(c->tls);
+		enum tls_status st = c2s_tls_conn_feed(c->tls, b->base, (size_t)n, conn_on_plain, c);
+		if (!was_done && c2s_tls_conn_handshake_done(c->tls)) {
 			char desc[128];
 			log_debug("conn %" PRIu64 ": TLS %s", c->id,
-				  tls_conn_describe(c->tls, desc, sizeof desc));
+				  c2s_tls_conn_describe(c->tls, desc, sizeof desc));
 		}
 		if (st == TLS_ERROR) {
 			log_info("conn %" PRIu64 " (%s): TLS error", c->id, c->peer);
-			conn_close(c); /* the alert, if any, goes out */
+			c2s_conn_close(c); /* the alert, if any, goes out */
 		} else if (st == TLS_PEER_CLOSED) {
-			conn_close(c);
+			c2s_conn_close(c);
 		}
 	}
-	conn_want_flush(c);
+	c2s_conn_want_flush(c);
 }
 
 /* ------------------------------------------------------------------ */
 /* Writing */
 
-void conn_send(struct conn *c, const char *data, size_t len)
+void c2s_conn_send(struct conn *c, const char *data, size_t len)
 {
 	if (c->closing || len == 0)
 		return;
-	int r = c->tls ? tls_conn_write(c->tls, data, len)
+	int r = c->tls ? c2s_tls_conn_write(c->tls, data, len)
 		       : buf_append(&c->out, data, len);
 	if (r < 0) {
 		log_warn("conn %" PRIu64 ": cannot queue %zu bytes", c->id, len);
-		conn_abort(c);
+		c2s_conn_abort(c);
 		return;
 	}
-	conn_want_flush(c);
+	c2s_conn_want_flush(c);
 }
 
-void conn_send_str(struct conn *c, const char *s)
+void c2s_conn_send_str(struct conn *c, const char *s)
 {
-	conn_send(c, s, strlen(s));
+	c2s_conn_send(c, s, strlen(s));
 }
 
-void conn_send_buf(struct conn *c, const struct buf *b)
+void c2s_conn_send_buf(struct conn *c, const struct buf *b)
 {
 	if (b->data)
-		conn_send(c, b->data, b->len);
+		c2s_conn_send(c, b->data, b->len);
 }
 
-void conn_want_flush(struct conn *c)
+void c2s_conn_want_flush(struct conn *c)
 {
 	if (c->in_flush || c->closed)
 		return;
@@ -124,7 +124,7 @@ void conn_want_flush(struct conn *c)
 	c->c2s->flush = c;
 }
 
-void conn_flush_all(struct c2s *c2s)
+void c2s_conn_flush_all(struct c2s *c2s)
 {
 	struct conn *c;
 	while ((c = c2s->flush)) {
@@ -143,7 +143,7 @@ static void conn_written(uv_write_t *req, int status)
 	if (status < 0) {
 		if (!c->closed)
 			log_debug("conn %" PRIu64 ": write: %s", c->id, uv_strerror(status));
-		conn_abort(c);
+		c2s_conn_abort(c);
 		return;
 	}
 	conn_write_out(c);
@@ -158,7 +158,7 @@ static void conn_write_out(struct conn *c)
 		int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
 		if (n < 0 && n != UV_EAGAIN) {
 			log_debug("conn %" PRIu64 ": write: %s", c->id, uv_strerror(n));
-			conn_abort(c);
+			c2s_conn_abort(c);
 			return;
 		}
 		if (n > 0)
@@ -172,7 +172,7 @@ static void conn_write_out(struct conn *c)
 		c->wreq.data = c;
 		int r = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, conn_written);
 		if (r < 0) {
-			conn_abort(c);
+			c2s_conn_abort(c);
 			return;
 		}
 		c->writing = true;
@@ -182,13 +182,13 @@ static void conn_write_out(struct conn *c)
 	buf_free(&c->out);
 	buf_free(&c->wbuf);
 	if (c->closing)
-		conn_abort(c);
+		c2s_conn_abort(c);
 }
 
 /* ------------------------------------------------------------------ */
 /* Backpressure */
 
-void conn_pause(struct conn *c)
+void c2s_conn_pause(struct conn *c)
 {
 	if (c->paused)
 		return;
@@ -215,7 +215,7 @@ static void conn_unpause(struct conn *c)
 	c->pause_prev = c->pause_next = NULL;
 }
 
-void conn_resume(struct conn *c)
+void c2s_conn_resume(struct conn *c)
 {
 	if (!c->paused)
 		return;
@@ -231,20 +231,20 @@ static void conn_timeout(uv_timer_t *t)
 {
 	struct conn *c = t->data;
 	if (c->closing) {
-		conn_abort(c); /* the client does not read what we close with */
+		c2s_conn_abort(c); /* the client does not read what we close with */
 		return;
 	}
 	if (c->state != CONN_BOUND)
-		stream_error(c, "connection-timeout",
+		c2s_stream_error(c, "connection-timeout",
 			     "authentication and resource binding took too long");
 }
 
-void conn_stop_timer(struct conn *c)
+void c2s_conn_stop_timer(struct conn *c)
 {
 	uv_timer_stop(&c->timer);
 }
 
-void conn_close(struct conn *c)
+void c2s_conn_close(struct conn *c)
 {
 	if (c->closing)
 		return;
@@ -252,19 +252,19 @@ void conn_close(struct conn *c)
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	conn_unpause(c);
 	buf_free(&c->held);
-	route_session_end(c, "closed");
-	sasl_cancel(c);
+	c2s_route_session_end(c, "closed");
+	c2s_sasl_cancel(c);
 	if (c->tls)
-		tls_conn_shutdown(c->tls);
+		c2s_tls_conn_shutdown(c->tls);
 	uv_timer_stop(&c->timer);
 	uv_timer_start(&c->timer, conn_timeout, C2S_CLOSE_TIMEOUT_MS, 0);
-	conn_want_flush(c);
+	c2s_conn_want_flush(c);
 }
 
 static void conn_free(struct conn *c)
 {
 	struct c2s *c2s = c->c2s;
-	tls_conn_free(c->tls);
+	c2s_tls_conn_free(c->tls);
 	if (c->xs)
 		xmlstream_free(c->xs);
 	if (c->auth)
@@ -279,7 +279,7 @@ static void conn_free(struct conn *c)
 	c2s_conn_gone(c2s);
 }
 
-void conn_unref(struct conn *c)
+void c2s_conn_unref(struct conn *c)
 {
 	if (--c->refs == 0)
 		conn_free(c);
@@ -287,13 +287,13 @@ void conn_unref(struct conn *c)
 
 static void conn_handle_closed(uv_handle_t *h)
 {
-	conn_unref(h->data);
+	c2s_conn_unref(h->data);
 }
 
 static void conn_unlink(struct conn *c)
 {
 	struct c2s *c2s = c->c2s;
-	conntab_remove(&c2s->conns, c);
+	c2s_conntab_remove(&c2s->conns, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else if (c2s->all == c)
@@ -311,14 +311,14 @@ static void conn_unlink(struct conn *c)
 	}
 }
 
-void conn_abort(struct conn *c)
+void c2s_conn_abort(struct conn *c)
 {
 	if (c->closed)
 		return;
 	if (!c->closing) {
 		c->closing = true;
-		route_session_end(c, "closed");
-		sasl_cancel(c);
+		c2s_route_session_end(c, "closed");
+		c2s_sasl_cancel(c);
 	}
 	c->closed = true;
 	conn_unpause(c);
@@ -356,16 +356,16 @@ static int conn_setup(struct conn *c, bool direct_tls)
 	struct c2s *c2s = c->c2s;
 	const struct config *cfg = c2s->cfg;
 	struct xmlstream_limits limits = {cfg->max_stanza_size, cfg->max_depth};
-	c->xs = xmlstream_new(&limits, &stream_callbacks, c);
+	c->xs = xmlstream_new(&limits, &c2s_stream_callbacks, c);
 	if (!c->xs)
 		return -1;
 	if (direct_tls) {
 		c->direct_tls = true;
-		c->tls = tls_conn_new(c2s->tls, &c->out);
+		c->tls = c2s_tls_conn_new(c2s->tls, &c->out);
 		if (!c->tls)
 			return -1;
 	}
-	if (conntab_insert(&c2s->conns, c) < 0)
+	if (c2s_conntab_insert(&c2s->conns, c) < 0)
 		return -1;
 	c->next = c2s->all;
 	if (c->next)
@@ -377,7 +377,7 @@ static int conn_setup(struct conn *c, bool direct_tls)
 	return uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read) ? -1 : 0;
 }
 
-void conn_accept(struct listener *l)
+void c2s_conn_accept(struct listener *l)
 {
 	struct c2s *c2s = l->c2s;
 	struct conn *c = calloc(1, sizeof *c);
@@ -411,21 +411,21 @@ void conn_accept(struct listener *l)
 		 l->cfg->port, l->cfg->direct_tls ? " (direct TLS)" : "");
 	if (conn_setup(c, l->cfg->direct_tls) < 0) {
 		log_error("conn %" PRIu64 ": out of memory", c->id);
-		conn_abort(c);
+		c2s_conn_abort(c);
 		return;
 	}
 	if (c2s->stopping)
-		conn_abort(c);
+		c2s_conn_abort(c);
 }
 
 /* ------------------------------------------------------------------ */
 
-bool conn_tls_active(const struct conn *c)
+bool c2s_conn_tls_active(const struct conn *c)
 {
-	return c->tls && tls_conn_handshake_done(c->tls);
+	return c->tls && c2s_tls_conn_handshake_done(c->tls);
 }
 
-const char *conn_domain(const struct conn *c)
+const char *c2s_conn_domain(const struct conn *c)
 {
 	return c->host ? c->host->domain : NULL;
 }

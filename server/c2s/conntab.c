@@ -33,7 +33,7 @@ static int conntab_grow(struct conntab *t)
 	return 0;
 }
 
-int conntab_insert(struct conntab *t, struct conn *c)
+int c2s_conntab_insert(struct conntab *t, struct conn *c)
 {
 	if (t->count >= t->nbuckets && conntab_grow(t) < 0 && t->nbuckets == 0)
 		return -1;
@@ -44,7 +44,7 @@ int conntab_insert(struct conntab *t, struct conn *c)
 	return 0;
 }
 
-void conntab_remove(struct conntab *t, struct conn *c)
+void c2s_conntab_remove(struct conntab *t, struct conn *c)
 {
 	if (!t->nbuckets)
 		return;
@@ -59,7 +59,7 @@ void conntab_remove(struct conntab *t, struct conn *c)
 	}
 }
 
-struct conn *conntab_find(const struct conntab *t, uint64_t id)
+struct conn *c2s_conntab_find(const struct conntab *t, uint64_t id)
 {
 	if (!t->nbuckets)
 		return NULL;
@@ -69,7 +69,7 @@ struct conn *conntab_find(const struct conntab *t, uint64_t id)
 	return c;
 }
 
-void conntab_free(struct conntab *t)
+void c2s_conntab_free(struct conntab *t)
 {
 	free(t->buckets);
 	t->buckets = NULL;

@@ -16,7 +16,7 @@ static void listener_on_connection(uv_stream_t *server, int status)
 		log_warn("c2s: accept on port %d: %s", l->cfg->port, uv_strerror(status));
 		return;
 	}
-	conn_accept(l);
+	c2s_conn_accept(l);
 }
 
 static int listener_socket(const struct config_listener *lc)
@@ -74,7 +74,7 @@ static int listener_open(struct c2s *c2s, struct listener *l,
 	return 0;
 }
 
-int listener_start_all(struct c2s *c2s)
+int c2s_listener_start_all(struct c2s *c2s)
 {
 	const struct config *cfg = c2s->cfg;
 	for (size_t i = 0; i < cfg->nlisteners && i < CONFIG_MAX_LISTENERS; i++)
@@ -84,7 +84,7 @@ int listener_start_all(struct c2s *c2s)
 	return 0;
 }
 
-void listener_close_all(struct c2s *c2s)
+void c2s_listener_close_all(struct c2s *c2s)
 {
 	for (size_t i = 0; i < c2s->nlisteners; i++)
 		uv_close((uv_handle_t *)&c2s->listeners[i].tcp, NULL);

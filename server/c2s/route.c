@@ -16,12 +16,12 @@ static void route_frame_init(struct frame *f, struct conn *c, uint8_t type)
 {
 	memset(f, 0, sizeof *f);
 	f->type = type;
-	frame_set_to(f, conn_domain(c));
+	frame_set_to(f, c2s_conn_domain(c));
 	frame_set_from(f, c->c2s->name);
 	f->conn = c->id;
 }
 
-void route_send_control(struct c2s *c2s, const struct frame *f)
+void c2s_route_send_control(struct c2s *c2s, const struct frame *f)
 {
 	if (!c2s->link)
 		return;
@@ -31,7 +31,7 @@ void route_send_control(struct c2s *c2s, const struct frame *f)
 		log_error("c2s: lost a control frame (type %u) for the router", f->type);
 }
 
-void route_session_start(struct conn *c, const char *full_jid)
+void c2s_route_session_start(struct conn *c, const char *full_jid)
 {
 	struct frame f;
 	route_frame_init(&f, c, FRAME_SESSION_START);
@@ -39,10 +39,10 @@ void route_session_start(struct conn *c, const char *full_jid)
 	f.payload_len = strlen(full_jid);
 	c->session_started = true;
 	c->session_ended = false;
-	route_send_control(c->c2s, &f);
+	c2s_route_send_control(c->c2s, &f);
 }
 
-void route_session_end(struct conn *c, const char *reason)
+void c2s_route_session_end(struct conn *c, const char *reason)
 {
 	if (!c->session_started || c->session_ended)
 		return;
@@ -51,7 +51,7 @@ void route_session_end(struct conn *c, const char *reason)
 	f.payload = reason;
 	f.payload_len = strlen(reason);
 	c->session_ended = true;
-	route_send_control(c->c2s, &f);
+	c2s_route_send_control(c->c2s, &f);
 }
 
 static void route_send_stanza(struct conn *c, const struct frame *f)
@@ -63,10 +63,10 @@ static void route_send_stanza(struct conn *c, const struct frame *f)
 	if (c->held.len == 0 && link_send(link, f) == 0)
 		return;
 	if (frame_encode(&c->held, f) < 0) {
-		stream_error(c, "resource-constraint", NULL);
+		c2s_stream_error(c, "resource-constraint", NULL);
 		return;
 	}
-	conn_pause(c);
+	c2s_conn_pause(c);
 }
 
 /* An error of c2s's own about a stanza the client sent (RFC 6120 §8.3). */
@@ -78,19 +78,19 @@ static void route_reply_error(struct conn *c, struct xml_node *st,
 	struct xml_node *err;
 	buf_clear(out);
 	if (xml_set_attr(a, st, "to", c->jid) < 0 ||
-	    xml_set_attr(a, st, "from", conn_domain(c)) < 0 ||
+	    xml_set_attr(a, st, "from", c2s_conn_domain(c)) < 0 ||
 	    xml_set_attr(a, st, "type", "error") < 0 ||
 	    !(err = xml_add_child(a, st, XML_NS_CLIENT, "error")) ||
 	    xml_set_attr(a, err, "type", type) < 0 ||
 	    !xml_add_child(a, err, NS_STANZAS, condition) ||
 	    xml_serialize(st, XML_NS_CLIENT, out) < 0) {
-		stream_error(c, "resource-constraint", NULL);
+		c2s_stream_error(c, "resource-constraint", NULL);
 		return;
 	}
-	conn_send_buf(c, out);
+	c2s_conn_send_buf(c, out);
 }
 
-void route_stanza(struct conn *c, struct xml_node *st, struct arena *a)
+void c2s_route_stanza(struct conn *c, struct xml_node *st, struct arena *a)
 {
 	const char *to = xml_attr_get(st, "to");
 	const char *type = xml_attr_get(st, "type");
@@ -110,7 +110,7 @@ void route_stanza(struct conn *c, struct xml_node *st, struct arena *a)
 	buf_clear(out);
 	if (xml_set_attr(a, st, "from", c->jid) < 0 ||
 	    xml_serialize(st, XML_NS_CLIENT, out) < 0) {
-		stream_error(c, "resource-constraint", NULL);
+		c2s_stream_error(c, "resource-constraint", NULL);
 		return;
 	}
 	struct frame f;
@@ -145,7 +145,7 @@ static int route_flush_held(struct link *link, struct buf *b)
 	return 0;
 }
 
-void route_on_drain(struct c2s *c2s)
+void c2s_route_on_drain(struct c2s *c2s)
 {
 	if (!c2s->link || route_flush_held(c2s->link, &c2s->held) < 0)
 		return;
@@ -153,7 +153,7 @@ void route_on_drain(struct c2s *c2s)
 	while ((c = c2s->paused)) {
 		if (route_flush_held(c2s->link, &c->held) < 0)
 			return;
-		conn_resume(c);
+		c2s_conn_resume(c);
 	}
 }
 
@@ -173,7 +173,7 @@ static const char *const route_stream_conditions[] = {
 
 static struct conn *route_find(struct c2s *c2s, const struct frame *f)
 {
-	struct conn *c = conntab_find(&c2s->conns, f->conn);
+	struct conn *c = c2s_conntab_find(&c2s->conns, f->conn);
 	if (!c || c->closing) {
 		log_debug("c2s: frame type %u for conn %" PRIu64 " that is gone; dropped",
 			  f->type, f->conn);
@@ -195,9 +195,9 @@ static void route_session_ended(struct c2s *c2s, const struct frame *f)
 	if (c->state == CONN_BINDING) {
 		/* The sm refuses the resource (resource-conflict refuse). */
 		if (strcmp(reason, "conflict") == 0)
-			bind_session_refused(c, "cancel", "conflict");
+			c2s_bind_session_refused(c, "cancel", "conflict");
 		else
-			bind_session_refused(c, "wait", "internal-server-error");
+			c2s_bind_session_refused(c, "wait", "internal-server-error");
 		return;
 	}
 	/* RFC 6120 §4.9.3.3: "conflict" when a new stream with the same full
@@ -207,7 +207,7 @@ static void route_session_ended(struct c2s *c2s, const struct frame *f)
 	for (size_t i = 0; route_stream_conditions[i]; i++)
 		if (strcmp(reason, route_stream_conditions[i]) == 0)
 			condition = route_stream_conditions[i];
-	stream_error(c, condition, strcmp(condition, "undefined-condition") == 0 ? reason : NULL);
+	c2s_stream_error(c, condition, strcmp(condition, "undefined-condition") == 0 ? reason : NULL);
 }
 
 /* The sm of a domain went away (FRAME_UNBOUND): its sessions are lost.
@@ -229,7 +229,7 @@ static void route_domain_gone(struct c2s *c2s, const struct frame *f)
 		if (c->state != CONN_BINDING && c->state != CONN_BOUND)
 			continue;
 		c->session_ended = true;
-		stream_error(c, "internal-server-error",
+		c2s_stream_error(c, "internal-server-error",
 			     "the session manager stopped; please reconnect");
 	}
 }
@@ -245,21 +245,21 @@ static void route_no_route(struct c2s *c2s, const struct frame *f)
 	if (c) {
 		log_warn("c2s: no session manager for %.*s", (int)f->to_len, f->to);
 		c->session_ended = true;
-		bind_session_refused(c, "wait", "internal-server-error");
+		c2s_bind_session_refused(c, "wait", "internal-server-error");
 	}
 }
 
-void route_on_frame(struct c2s *c2s, const struct frame *f)
+void c2s_route_on_frame(struct c2s *c2s, const struct frame *f)
 {
 	struct conn *c;
 	switch (f->type) {
 	case FRAME_STANZA:
 		if ((c = route_find(c2s, f)))
-			conn_send(c, f->payload, f->payload_len);
+			c2s_conn_send(c, f->payload, f->payload_len);
 		break;
 	case FRAME_SESSION_OK:
 		if ((c = route_find(c2s, f)))
-			bind_session_ok(c, f->payload, f->payload_len);
+			c2s_bind_session_ok(c, f->payload, f->payload_len);
 		break;
 	case FRAME_SESSION_END:
 		route_session_ended(c2s, f);

@@ -29,14 +29,14 @@ static size_t sasl_offer(const struct conn *c, const char **mechs, size_t max,
 			 struct auth_channel_binding *cb, size_t *ncb)
 {
 	const struct config *cfg = c->c2s->cfg;
-	bool tls = conn_tls_active(c);
-	*ncb = tls ? tls_conn_bindings(c->tls, cb) : 0;
+	bool tls = c2s_conn_tls_active(c);
+	*ncb = tls ? c2s_tls_conn_bindings(c->tls, cb) : 0;
 	if (!tls && cfg->require_starttls)
 		return 0;
-	return auth_mechanisms(cfg, conn_domain(c), tls, *ncb > 0, mechs, max);
+	return auth_mechanisms(cfg, c2s_conn_domain(c), tls, *ncb > 0, mechs, max);
 }
 
-void sasl_append_features(struct conn *c, struct buf *out)
+void c2s_sasl_append_features(struct conn *c, struct buf *out)
 {
 	const char *mechs[CONFIG_MAX_MECHANISMS];
 	struct auth_channel_binding cb[AUTH_MAX_BINDINGS];
@@ -87,15 +87,15 @@ static void sasl_failure(struct conn *c, const char *condition)
 	sasl_drop_session(c);
 	struct buf b = BUF_INIT;
 	if (buf_printf(&b, "<failure xmlns='%s'><%s/></failure>", NS_SASL, condition) == 0)
-		conn_send_buf(c, &b);
+		c2s_conn_send_buf(c, &b);
 	buf_free(&b);
 	if (strcmp(condition, "aborted") == 0)
 		return;
 	log_info("conn %" PRIu64 " (%s): authentication failed for domain %s "
-		 "with %s: %s", c->id, c->peer, conn_domain(c),
+		 "with %s: %s", c->id, c->peer, c2s_conn_domain(c),
 		 c->mechanism ? c->mechanism : "-", condition);
 	if (++c->auth_failures >= C2S_MAX_AUTH_FAILURES)
-		stream_error(c, "policy-violation", "too many failed authentication attempts");
+		c2s_stream_error(c, "policy-violation", "too many failed authentication attempts");
 }
 
 static void sasl_send_data(struct conn *c, const char *name,
@@ -107,19 +107,19 @@ static void sasl_send_data(struct conn *c, const char *name,
 		r = buf_printf(&b, "<%s xmlns='%s'/>", name, NS_SASL);
 	} else {
 		r = buf_printf(&b, "<%s xmlns='%s'>", name, NS_SASL);
-		r |= base64_encode(&b, data, len);
+		r |= c2s_base64_encode(&b, data, len);
 		r |= buf_printf(&b, "</%s>", name);
 	}
 	if (r == 0)
-		conn_send_buf(c, &b);
+		c2s_conn_send_buf(c, &b);
 	else
-		stream_error(c, "resource-constraint", NULL);
+		c2s_stream_error(c, "resource-constraint", NULL);
 	buf_free(&b);
 }
 
 static void sasl_success(struct conn *c, struct auth_step *step)
 {
-	const char *domain = conn_domain(c);
+	const char *domain = c2s_conn_domain(c);
 	size_t local_len = step->localpart ? strlen(step->localpart) : 0;
 	size_t domain_len = strlen(domain);
 	if (local_len == 0 || local_len > JID_PART_MAX) {
@@ -128,7 +128,7 @@ static void sasl_success(struct conn *c, struct auth_step *step)
 	}
 	char *jid = malloc(local_len + 1 + domain_len + 1);
 	if (!jid) {
-		stream_error(c, "resource-constraint", NULL);
+		c2s_stream_error(c, "resource-constraint", NULL);
 		return;
 	}
 	memcpy(jid, step->localpart, local_len);
@@ -144,7 +144,7 @@ static void sasl_success(struct conn *c, struct auth_step *step)
 	c->mechanism = NULL;
 	c->state = CONN_AUTHENTICATED;
 	/* RFC 6120 §6.4.6: a new stream, without closing the old one. */
-	stream_restart(c);
+	c2s_stream_restart(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -183,11 +183,11 @@ static void sasl_done(uv_work_t *req, int status)
 			sasl_failure(c, job->step.condition);
 			break;
 		}
-		conn_want_flush(c);
+		c2s_conn_want_flush(c);
 	}
 	auth_step_clear(&job->step);
 	free(job);
-	conn_unref(c);
+	c2s_conn_unref(c);
 }
 
 /* Decodes the element's text and queues a step. */
@@ -198,13 +198,13 @@ static void sasl_submit(struct conn *c, const char *mechanism,
 	size_t len = text ? strlen(text) : 0;
 	struct sasl_job *job = calloc(1, sizeof *job + len / 4 * 3 + 1);
 	if (!job) {
-		stream_error(c, "resource-constraint", NULL);
+		c2s_stream_error(c, "resource-constraint", NULL);
 		return;
 	}
 	/* RFC 6120 §6.4.2: no text is no initial response, "=" an empty one. */
 	job->has_in = !(mechanism && len == 0);
 	if (len > 0 && !(len == 1 && text[0] == '=')) {
-		long n = base64_decode(text, len, job->in);
+		long n = c2s_base64_decode(text, len, job->in);
 		if (n < 0) {
 			free(job);
 			sasl_failure(c, "incorrect-encoding");
@@ -239,7 +239,7 @@ static void sasl_auth(struct conn *c, struct xml_node *el, struct arena *a)
 
 	sasl_drop_session(c); /* a new <auth/> starts over */
 	c->mechanism = NULL;
-	if (!conn_tls_active(c) && cfg->require_starttls) {
+	if (!c2s_conn_tls_active(c) && cfg->require_starttls) {
 		sasl_failure(c, "encryption-required");
 		return;
 	}
@@ -252,7 +252,7 @@ static void sasl_auth(struct conn *c, struct xml_node *el, struct arena *a)
 		return;
 	}
 	c->mechanism = mechanism;
-	c->auth = auth_session_new(cfg, conn_domain(c), conn_tls_active(c), cb, ncb);
+	c->auth = auth_session_new(cfg, c2s_conn_domain(c), c2s_conn_tls_active(c), cb, ncb);
 	if (!c->auth) {
 		sasl_failure(c, "temporary-auth-failure");
 		return;
@@ -260,7 +260,7 @@ static void sasl_auth(struct conn *c, struct xml_node *el, struct arena *a)
 	sasl_submit(c, mechanism, el, a);
 }
 
-void sasl_handle(struct conn *c, struct xml_node *el, struct arena *a)
+void c2s_sasl_handle(struct conn *c, struct xml_node *el, struct arena *a)
 {
 	bool is_abort = strcmp(el->name, "abort") == 0;
 	if (c->job) {
@@ -269,7 +269,7 @@ void sasl_handle(struct conn *c, struct xml_node *el, struct arena *a)
 		if (is_abort)
 			c->sasl_abort = true;
 		else
-			stream_error(c, "policy-violation",
+			c2s_stream_error(c, "policy-violation",
 				     "a SASL step is still in progress");
 		return;
 	}
@@ -284,11 +284,11 @@ void sasl_handle(struct conn *c, struct xml_node *el, struct arena *a)
 		/* RFC 6120 §6.4.4 */
 		sasl_failure(c, "aborted");
 	} else {
-		stream_error(c, "not-authorized", NULL);
+		c2s_stream_error(c, "not-authorized", NULL);
 	}
 }
 
-void sasl_cancel(struct conn *c)
+void c2s_sasl_cancel(struct conn *c)
 {
 	/* A step already running finishes; sasl_done then finds the conn
 	 * closing and throws its result away. */

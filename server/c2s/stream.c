@@ -12,7 +12,7 @@
 #include "c2s.h"
 #include "tls.h"
 
-void random_hex(char *out, size_t nbytes)
+void c2s_random_hex(char *out, size_t nbytes)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char bytes[64];
@@ -33,7 +33,7 @@ void random_hex(char *out, size_t nbytes)
 static int stream_append_header(struct conn *c, struct buf *b)
 {
 	char id[33];
-	random_hex(id, 16);
+	c2s_random_hex(id, 16);
 	int r = buf_printf(b, "<?xml version='1.0'?><stream:stream xmlns='%s' "
 			   "xmlns:stream='%s' id='%s'", XML_NS_CLIENT, XML_NS_STREAM, id);
 	if (c->host) {
@@ -46,14 +46,14 @@ static int stream_append_header(struct conn *c, struct buf *b)
 	return r;
 }
 
-void stream_error(struct conn *c, const char *condition, const char *text)
+void c2s_stream_error(struct conn *c, const char *condition, const char *text)
 {
 	if (c->closing)
 		return;
 	log_info("conn %" PRIu64 " (%s): stream error %s%s%s", c->id, c->peer,
 		 condition, text ? ": " : "", text ? text : "");
-	if (c->tls && !tls_conn_handshake_done(c->tls)) {
-		conn_abort(c); /* nothing can be said before TLS is up */
+	if (c->tls && !c2s_tls_conn_handshake_done(c->tls)) {
+		c2s_conn_abort(c); /* nothing can be said before TLS is up */
 		return;
 	}
 	struct buf b = BUF_INIT;
@@ -69,9 +69,9 @@ void stream_error(struct conn *c, const char *condition, const char *text)
 	}
 	r |= buf_append_str(&b, "</stream:error></stream:stream>");
 	if (r == 0)
-		conn_send_buf(c, &b);
+		c2s_conn_send_buf(c, &b);
 	buf_free(&b);
-	conn_close(c);
+	c2s_conn_close(c);
 }
 
 static void stream_answer_header(struct conn *c)
@@ -84,23 +84,23 @@ static void stream_answer_header(struct conn *c)
 		if (!c->tls)
 			r |= buf_printf(&b, "<starttls xmlns='%s'>%s</starttls>", NS_TLS,
 					c->c2s->cfg->require_starttls ? "<required/>" : "");
-		sasl_append_features(c, &b);
+		c2s_sasl_append_features(c, &b);
 	} else {
-		bind_append_features(&b);
+		c2s_bind_append_features(&b);
 	}
 	r |= buf_append_str(&b, "</stream:features>");
 	if (r == 0 && b.data)
-		conn_send_buf(c, &b);
+		c2s_conn_send_buf(c, &b);
 	else
-		stream_error(c, "resource-constraint", NULL);
+		c2s_stream_error(c, "resource-constraint", NULL);
 	buf_free(&b);
 }
 
-void stream_restart(struct conn *c)
+void c2s_stream_restart(struct conn *c)
 {
 	c->header_sent = false;
 	if (xmlstream_reset(c->xs) < 0)
-		stream_error(c, "resource-constraint", NULL);
+		c2s_stream_error(c, "resource-constraint", NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -122,24 +122,24 @@ static void stream_on_open(void *ctx, const struct xml_node *root)
 		return;
 	/* §4.8.1: the stream namespace. */
 	if (!root->ns || strcmp(root->ns, XML_NS_STREAM) != 0) {
-		stream_error(c, "invalid-namespace",
+		c2s_stream_error(c, "invalid-namespace",
 			     "the stream namespace is not " XML_NS_STREAM);
 		return;
 	}
 	if (strcmp(root->name, "stream") != 0) {
-		stream_error(c, "bad-format", "the root element is not <stream>");
+		c2s_stream_error(c, "bad-format", "the root element is not <stream>");
 		return;
 	}
 	/* §4.8.2: the content namespace (xmlstream reports it as "xmlns"). */
 	const char *content_ns = xml_attr_get(root, "xmlns");
 	if (!content_ns || strcmp(content_ns, XML_NS_CLIENT) != 0) {
-		stream_error(c, "invalid-namespace",
+		c2s_stream_error(c, "invalid-namespace",
 			     "the default namespace is not " XML_NS_CLIENT);
 		return;
 	}
 	/* §4.7.5: no version means a pre-1.0 entity; we speak 1.0 only. */
 	if (stream_version_major(xml_attr_get(root, "version")) < 1) {
-		stream_error(c, "unsupported-version", "version 1.0 is required");
+		c2s_stream_error(c, "unsupported-version", "version 1.0 is required");
 		return;
 	}
 	const char *to = xml_attr_get(root, "to");
@@ -148,11 +148,11 @@ static void stream_on_open(void *ctx, const struct xml_node *root)
 	if (to && jid_prep_domain(domain, to) == 0)
 		h = config_find_host(c->c2s->cfg, domain);
 	if (!h) {
-		stream_error(c, "host-unknown", NULL);
+		c2s_stream_error(c, "host-unknown", NULL);
 		return;
 	}
 	if (c->state != CONN_NEGOTIATING && h != c->host) {
-		stream_error(c, "host-unknown", "the stream was authenticated for another domain");
+		c2s_stream_error(c, "host-unknown", "the stream was authenticated for another domain");
 		return;
 	}
 	c->host = h;
@@ -172,11 +172,11 @@ static void stream_starttls(struct conn *c)
 {
 	if (c->tls) {
 		/* RFC 6120 §5.4.2.2: <failure/>, then close. */
-		conn_send_str(c, "<failure xmlns='" NS_TLS "'/></stream:stream>");
-		conn_close(c);
+		c2s_conn_send_str(c, "<failure xmlns='" NS_TLS "'/></stream:stream>");
+		c2s_conn_close(c);
 		return;
 	}
-	conn_send_str(c, "<proceed xmlns='" NS_TLS "'/>");
+	c2s_conn_send_str(c, "<proceed xmlns='" NS_TLS "'/>");
 	c->want_tls = true; /* conn.c starts TLS once this read is parsed */
 }
 
@@ -185,11 +185,11 @@ static void stream_hold(struct conn *c, struct xml_node *stanza)
 	size_t max = c->c2s->cfg->max_stanza_size;
 	struct xml_node *copy = xml_copy(&c->hold, stanza);
 	if (!copy) {
-		stream_error(c, "resource-constraint", NULL);
+		c2s_stream_error(c, "resource-constraint", NULL);
 		return;
 	}
 	if (max && c->hold.used > 2 * max) {
-		stream_error(c, "policy-violation",
+		c2s_stream_error(c, "policy-violation",
 			     "too many stanzas sent before the resource was bound");
 		return;
 	}
@@ -208,24 +208,24 @@ static void stream_handle_stanza(struct conn *c, struct xml_node *st, struct are
 	case CONN_NEGOTIATING:
 		break;
 	case CONN_AUTHENTICATED:
-		if (is_iq && bind_handle_iq(c, st, a))
+		if (is_iq && c2s_bind_handle_iq(c, st, a))
 			return;
 		/* RFC 6120 §7.1: nothing but binding before a resource is bound. */
-		stream_error(c, "not-authorized", "bind a resource first");
+		c2s_stream_error(c, "not-authorized", "bind a resource first");
 		return;
 	case CONN_BINDING:
 		/* The sm has not answered yet: keep them, in order. */
 		stream_hold(c, st);
 		return;
 	case CONN_BOUND:
-		if (is_iq && bind_handle_iq(c, st, a))
+		if (is_iq && c2s_bind_handle_iq(c, st, a))
 			return;
-		route_stanza(c, st, a);
+		c2s_route_stanza(c, st, a);
 		return;
 	}
 }
 
-void stream_replay_held(struct conn *c)
+void c2s_stream_replay_held(struct conn *c)
 {
 	struct xml_node *n = c->hold_first;
 	c->hold_first = c->hold_last = NULL;
@@ -245,19 +245,19 @@ static void stream_handle(struct conn *c, struct xml_node *el, struct arena *a)
 		if (strcmp(ns, NS_TLS) == 0 && strcmp(el->name, "starttls") == 0)
 			stream_starttls(c);
 		else if (strcmp(ns, NS_SASL) == 0)
-			sasl_handle(c, el, a);
+			c2s_sasl_handle(c, el, a);
 		else /* RFC 6120 §4.9.3.12: anything else before authentication */
-			stream_error(c, "not-authorized", NULL);
+			c2s_stream_error(c, "not-authorized", NULL);
 		return;
 	}
 	if (!stream_is_stanza_name(el->name)) {
 		/* RFC 6120 §4.9.3.23 */
-		stream_error(c, "unsupported-stanza-type", NULL);
+		c2s_stream_error(c, "unsupported-stanza-type", NULL);
 		return;
 	}
 	if (strcmp(ns, XML_NS_CLIENT) != 0) {
 		/* RFC 6120 §4.9.3.10: stanzas are qualified by jabber:client. */
-		stream_error(c, "invalid-namespace", "stanzas must be in " XML_NS_CLIENT);
+		c2s_stream_error(c, "invalid-namespace", "stanzas must be in " XML_NS_CLIENT);
 		return;
 	}
 	stream_handle_stanza(c, el, a);
@@ -279,8 +279,8 @@ static void stream_on_close(void *ctx)
 		return;
 	/* RFC 6120 §4.4: answer with our own close, then end the TCP
 	 * connection once it is written. */
-	conn_send_str(c, "</stream:stream>");
-	conn_close(c);
+	c2s_conn_send_str(c, "</stream:stream>");
+	c2s_conn_close(c);
 }
 
 static void stream_on_error(void *ctx, enum xmlstream_error error, const char *text)
@@ -292,32 +292,32 @@ static void stream_on_error(void *ctx, enum xmlstream_error error, const char *t
 		return;
 	switch (error) {
 	case XMLSTREAM_NOT_WELL_FORMED:
-		stream_error(c, "not-well-formed", text);
+		c2s_stream_error(c, "not-well-formed", text);
 		break;
 	case XMLSTREAM_RESTRICTED_XML:
-		stream_error(c, "restricted-xml", text);
+		c2s_stream_error(c, "restricted-xml", text);
 		break;
 	case XMLSTREAM_TOO_BIG:
 		snprintf(why, sizeof why, "a stanza may have at most %zu bytes",
 			 cfg->max_stanza_size);
-		stream_error(c, "policy-violation", why);
+		c2s_stream_error(c, "policy-violation", why);
 		break;
 	case XMLSTREAM_TOO_DEEP:
 		snprintf(why, sizeof why, "elements may be nested %u deep at most",
 			 cfg->max_depth);
-		stream_error(c, "policy-violation", why);
+		c2s_stream_error(c, "policy-violation", why);
 		break;
 	case XMLSTREAM_BAD_FORMAT:
-		stream_error(c, "bad-format", text);
+		c2s_stream_error(c, "bad-format", text);
 		break;
 	case XMLSTREAM_NO_MEMORY:
 	default:
-		stream_error(c, "resource-constraint", NULL);
+		c2s_stream_error(c, "resource-constraint", NULL);
 		break;
 	}
 }
 
-const struct xmlstream_callbacks stream_callbacks = {
+const struct xmlstream_callbacks c2s_stream_callbacks = {
 	.on_open = stream_on_open,
 	.on_stanza = stream_on_stanza,
 	.on_close = stream_on_close,

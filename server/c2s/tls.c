@@ -25,7 +25,7 @@ struct tls_server {
 struct tls_conn {
 	SSL *ssl;
 	struct buf *out;
-	const char *in; /* ciphertext of the current tls_conn_feed */
+	const char *in; /* ciphertext of the current c2s_tls_conn_feed */
 	size_t in_len;
 };
 
@@ -211,7 +211,7 @@ fail:
 	return NULL;
 }
 
-struct tls_server *tls_server_new(const struct config *cfg,
+struct tls_server *c2s_tls_server_new(const struct config *cfg,
 				  const char *secret, char *err, size_t errlen)
 {
 	unsigned char keys[80];
@@ -234,7 +234,7 @@ struct tls_server *tls_server_new(const struct config *cfg,
 		s->hosts[i].domain = h->domain;
 		s->hosts[i].ctx = tls_ctx_new(s, h, keys, err, errlen);
 		if (!s->hosts[i].ctx) {
-			tls_server_free(s);
+			c2s_tls_server_free(s);
 			OPENSSL_cleanse(keys, sizeof keys);
 			return NULL;
 		}
@@ -244,7 +244,7 @@ struct tls_server *tls_server_new(const struct config *cfg,
 	return s;
 }
 
-void tls_server_free(struct tls_server *s)
+void c2s_tls_server_free(struct tls_server *s)
 {
 	if (!s)
 		return;
@@ -257,7 +257,7 @@ void tls_server_free(struct tls_server *s)
 /* ------------------------------------------------------------------ */
 /* Connections */
 
-struct tls_conn *tls_conn_new(struct tls_server *s, struct buf *out)
+struct tls_conn *c2s_tls_conn_new(struct tls_server *s, struct buf *out)
 {
 	struct tls_conn *t = calloc(1, sizeof *t);
 	if (!t)
@@ -277,7 +277,7 @@ struct tls_conn *tls_conn_new(struct tls_server *s, struct buf *out)
 	return t;
 }
 
-void tls_conn_free(struct tls_conn *t)
+void c2s_tls_conn_free(struct tls_conn *t)
 {
 	if (!t)
 		return;
@@ -285,7 +285,7 @@ void tls_conn_free(struct tls_conn *t)
 	free(t);
 }
 
-enum tls_status tls_conn_feed(struct tls_conn *t, const char *data,
+enum tls_status c2s_tls_conn_feed(struct tls_conn *t, const char *data,
 			      size_t len, tls_plain_fn fn, void *ctx)
 {
 	/* One record's plaintext at most; shared, as the loop is one thread. */
@@ -329,7 +329,7 @@ done:
 	return status;
 }
 
-int tls_conn_write(struct tls_conn *t, const char *data, size_t len)
+int c2s_tls_conn_write(struct tls_conn *t, const char *data, size_t len)
 {
 	size_t written;
 	if (len == 0)
@@ -343,19 +343,19 @@ int tls_conn_write(struct tls_conn *t, const char *data, size_t len)
 	return 0;
 }
 
-void tls_conn_shutdown(struct tls_conn *t)
+void c2s_tls_conn_shutdown(struct tls_conn *t)
 {
 	if (SSL_is_init_finished(t->ssl) && !(SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN))
 		SSL_shutdown(t->ssl);
 	ERR_clear_error();
 }
 
-bool tls_conn_handshake_done(const struct tls_conn *t)
+bool c2s_tls_conn_handshake_done(const struct tls_conn *t)
 {
 	return SSL_is_init_finished(t->ssl);
 }
 
-const char *tls_conn_describe(const struct tls_conn *t, char *out, size_t size)
+const char *c2s_tls_conn_describe(const struct tls_conn *t, char *out, size_t size)
 {
 	snprintf(out, size, "%s %s%s", SSL_get_version(t->ssl),
 		 SSL_get_cipher_name(t->ssl),
@@ -385,7 +385,7 @@ static int tls_server_end_point(SSL *ssl, struct auth_channel_binding *cb)
 	return 0;
 }
 
-size_t tls_conn_bindings(const struct tls_conn *t, struct auth_channel_binding *out)
+size_t c2s_tls_conn_bindings(const struct tls_conn *t, struct auth_channel_binding *out)
 {
 	static const char label[] = "EXPORTER-Channel-Binding";
 	SSL *ssl = t->ssl;
