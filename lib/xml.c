@@ -3,7 +3,10 @@
 #include "xml.h"
 
 #include <expat.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 static const char no_ns[] = "";
 static const char ns_xml[] = XML_NS_XML; /* interned: compared by address */
@@ -475,8 +478,12 @@ static void XMLCALL parse_start(void *ud, const char *name, const char **atts)
 static void XMLCALL parse_end(void *ud, const char *name)
 {
 	struct parse *p = ud;
-	if (!p->failed && --p->depth > 0)
+	if (p->failed)
+		return;
+	if (--p->depth > 0)
 		xml_builder_end(&p->builder);
+	else
+		parse_fail(p); /* the wrapper's end: "</r>" in the bytes */
 }
 
 static void XMLCALL parse_text(void *ud, const char *s, int len)
@@ -520,71 +527,114 @@ static void XMLCALL parse_refuse_comment(void *ud, const char *data)
 	parse_fail(ud);
 }
 
-/* One parser per thread, reset for each call: creating an expat parser
- * costs some twenty allocations, and this runs for every stanza. */
-static _Thread_local XML_Parser thread_parser;
+/* Each thread keeps an open document per default namespace, "<r
+ * xmlns='default_ns'>", and feeds it one element after another: opening
+ * and resetting an expat document costs more than parsing a stanza. A
+ * parser that saw an error, or enough bytes (its name tables grow with
+ * every new name), is replaced. */
+#define PARSER_BYTES_MAX (1024 * 1024)
 
-static XML_Parser parser_get(void)
+struct cached_parser {
+	XML_Parser parser;
+	char *default_ns;
+	uint64_t fed; /* bytes given to it, the wrapper included */
+};
+
+static _Thread_local struct cached_parser thread_parsers[2];
+static _Thread_local unsigned thread_next_victim;
+/* Expat draws a hash salt from getrandom() for every parser unless given
+ * one: one per thread keeps the hash-flooding defence, cheaper. */
+static _Thread_local unsigned long thread_salt;
+
+static void cached_drop(struct cached_parser *c)
 {
-	if (!thread_parser)
-		return thread_parser = XML_ParserCreateNS("UTF-8", XML_NS_SEP);
-	if (!XML_ParserReset(thread_parser, "UTF-8")) {
-		XML_ParserFree(thread_parser);
-		return thread_parser = XML_ParserCreateNS("UTF-8", XML_NS_SEP);
-	}
-	return thread_parser;
+	if (c->parser)
+		XML_ParserFree(c->parser);
+	free(c->default_ns);
+	*c = (struct cached_parser){0};
 }
 
 /* "<r xmlns='default_ns'>", so that unprefixed names get default_ns. */
-static size_t wrapper_open(char *out, size_t size, const char *default_ns)
+static int wrapper_open(struct buf *out, const char *default_ns)
 {
-	size_t n = 0;
-	const char *head = default_ns && *default_ns ? "<r xmlns='" : "<r";
-	for (const char *s = head; *s; s++)
-		out[n++] = *s;
-	if (!default_ns || !*default_ns) {
-		out[n++] = '>';
-		return n;
+	if (!*default_ns)
+		return buf_append_str(out, "<r>");
+	int r = buf_append_str(out, "<r xmlns='");
+	r |= put_escaped(out, default_ns, strlen(default_ns), true);
+	r |= buf_append_str(out, "'>");
+	return r;
+}
+
+static struct cached_parser *cached_open(struct cached_parser *c,
+					 const char *default_ns)
+{
+	struct buf open = BUF_INIT;
+	struct parse prime = {.parser = NULL};
+	c->parser = XML_ParserCreateNS("UTF-8", XML_NS_SEP);
+	c->default_ns = strdup(default_ns);
+	if (!c->parser || !c->default_ns || wrapper_open(&open, default_ns) < 0)
+		goto fail;
+	if (!thread_salt &&
+	    getrandom(&thread_salt, sizeof thread_salt, 0) != sizeof thread_salt)
+		thread_salt = 0; /* expat draws its own */
+	if (thread_salt)
+		XML_SetHashSalt(c->parser, thread_salt);
+	/* Never wait for more bytes to retry a token: there are no more. */
+	XML_SetReparseDeferralEnabled(c->parser, XML_FALSE);
+	XML_SetElementHandler(c->parser, parse_start, parse_end);
+	XML_SetCharacterDataHandler(c->parser, parse_text);
+	XML_SetStartDoctypeDeclHandler(c->parser, parse_refuse_doctype);
+	XML_SetEntityDeclHandler(c->parser, parse_refuse_entity);
+	XML_SetProcessingInstructionHandler(c->parser, parse_refuse_pi);
+	XML_SetCommentHandler(c->parser, parse_refuse_comment);
+	prime.parser = c->parser;
+	XML_SetUserData(c->parser, &prime);
+	if (XML_Parse(c->parser, open.data, (int)open.len, 0) != XML_STATUS_OK ||
+	    prime.depth != 1)
+		goto fail;
+	c->fed = open.len;
+	buf_free(&open);
+	return c;
+fail:
+	buf_free(&open);
+	cached_drop(c);
+	return NULL;
+}
+
+static struct cached_parser *cached_get(const char *default_ns)
+{
+	struct cached_parser *c = NULL;
+	for (unsigned i = 0; i < 2 && !c; i++)
+		if (thread_parsers[i].parser &&
+		    !strcmp(thread_parsers[i].default_ns, default_ns))
+			c = &thread_parsers[i];
+	if (c && c->fed < PARSER_BYTES_MAX)
+		return c;
+	if (!c) {
+		c = &thread_parsers[thread_next_victim];
+		thread_next_victim = (thread_next_victim + 1) % 2;
 	}
-	for (const char *s = default_ns; *s; s++) {
-		const char *rep = *s == '\'' ? "&apos;" : *s == '&' ? "&amp;"
-				: *s == '<'  ? "&lt;"
-					     : NULL;
-		size_t rlen = rep ? strlen(rep) : 1;
-		if (n + rlen + 3 > size)
-			return 0;
-		if (rep)
-			memcpy(out + n, rep, rlen);
-		else
-			out[n] = *s;
-		n += rlen;
-	}
-	out[n++] = '\'';
-	out[n++] = '>';
-	return n;
+	cached_drop(c);
+	return cached_open(c, default_ns);
 }
 
 struct xml_node *xml_parse(struct arena *a, const char *bytes, size_t len,
 			   const char *default_ns)
 {
-	char open[512];
-	size_t open_len = wrapper_open(open, sizeof open, default_ns);
-	XML_Parser parser = parser_get();
-	if (!open_len || !parser || len > (size_t)0x7fffffff)
+	/* Trailing whitespace means nothing; expat would hold a final \r. */
+	while (len > 0 && strchr(" \t\r\n", bytes[len - 1]) && bytes[len - 1])
+		len--;
+	struct cached_parser *c = cached_get(default_ns ? default_ns : "");
+	if (!c || len == 0 || len > (size_t)0x7fffffff)
 		return NULL;
-	struct parse p = {.parser = parser, .builder = {.arena = a}};
-	XML_SetUserData(parser, &p);
-	XML_SetElementHandler(parser, parse_start, parse_end);
-	XML_SetCharacterDataHandler(parser, parse_text);
-	XML_SetStartDoctypeDeclHandler(parser, parse_refuse_doctype);
-	XML_SetEntityDeclHandler(parser, parse_refuse_entity);
-	XML_SetProcessingInstructionHandler(parser, parse_refuse_pi);
-	XML_SetCommentHandler(parser, parse_refuse_comment);
-
-	if (XML_Parse(parser, open, (int)open_len, 0) == XML_STATUS_OK &&
-	    XML_Parse(parser, bytes, (int)len, 0) == XML_STATUS_OK &&
-	    XML_Parse(parser, "</r>", 4, 1) == XML_STATUS_OK && !p.failed &&
-	    p.elements == 1)
+	struct parse p = {.parser = c->parser, .builder = {.arena = a}, .depth = 1};
+	XML_SetUserData(c->parser, &p);
+	enum XML_Status st = XML_Parse(c->parser, bytes, (int)len, 0);
+	c->fed += len;
+	/* One element, closed, and no bytes left pending in expat. */
+	if (st == XML_STATUS_OK && !p.failed && p.elements == 1 && p.depth == 1 &&
+	    (uint64_t)XML_GetCurrentByteIndex(c->parser) == c->fed)
 		return p.root;
+	cached_drop(c);
 	return NULL;
 }

@@ -302,6 +302,26 @@ START_TEST(restricted_and_malformed_xml_is_refused)
 }
 END_TEST
 
+START_TEST(parses_follow_each_other_whatever_happened_before)
+{
+	char s[200];
+	for (int i = 0; i < 30000; i++) {
+		snprintf(s, sizeof s, "<message id='%d'><x%d xmlns='urn:%d'/></message>\r\n",
+			 i, i, i);
+		const char *ns = i % 3 ? XML_NS_CLIENT : XML_NS_SERVER;
+		struct xml_node *n = xml_parse(&arena, s, strlen(s), ns);
+		ck_assert_ptr_nonnull(n);
+		ck_assert(xml_is(n, ns, "message"));
+		if (i % 1000 == 0) {
+			ck_assert_ptr_null(parse("<message><body>"));
+			ck_assert_ptr_null(parse("</message>"));
+			ck_assert_ptr_null(xml_parse(&arena, "</r>", 4, XML_NS_SERVER));
+		}
+		arena_reset(&arena);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("xml");
@@ -322,6 +342,7 @@ int main(void)
 	tcase_add_test(tc, deep_trees_serialize_without_recursion);
 	tcase_add_test(tc, other_default_namespace);
 	tcase_add_test(tc, restricted_and_malformed_xml_is_refused);
+	tcase_add_test(tc, parses_follow_each_other_whatever_happened_before);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
