@@ -38,7 +38,8 @@ struct xml_node {
  * unprefixed names are in default_ns unless it declares its own.
  * Returns the element, or NULL when the bytes are not one well-formed
  * element. DOCTYPE, entity declarations and processing instructions are
- * refused. */
+ * refused. Whitespace around the element is ignored. Thread-safe: each
+ * thread keeps its own expat parser(s) open between calls, for speed. */
 struct xml_node *xml_parse(struct arena *a, const char *bytes, size_t len,
 			   const char *default_ns);
 
