@@ -14,9 +14,9 @@ int sm_init(struct sm *sm, const struct config *cfg, const char *name)
 	memset(sm, 0, sizeof *sm);
 	sm->cfg = cfg;
 	sm->name = name;
-	if (session_table_init(&sm->sessions) < 0)
+	if (sm_session_table_init(&sm->sessions) < 0)
 		return -1;
-	if (route_init(sm) < 0 || module_load_all(sm) < 0) {
+	if (sm_route_init(sm) < 0 || sm_module_load_all(sm) < 0) {
 		sm_free(sm);
 		return -1;
 	}
@@ -25,8 +25,8 @@ int sm_init(struct sm *sm, const struct config *cfg, const char *name)
 
 void sm_free(struct sm *sm)
 {
-	session_table_free(&sm->sessions);
-	module_registry_free(&sm->modules);
+	sm_session_table_free(&sm->sessions);
+	sm_module_registry_free(&sm->modules);
 	arena_reset(&sm->arena);
 	buf_free(&sm->out);
 }
@@ -68,25 +68,25 @@ static void send_session_end(struct sm *sm, const struct session *s,
 /* Ends s: if it was available, its unavailable presence goes out as if
  * the client had sent it (RFC 6121 §4.5: the server does so for a client
  * that went away without it); then modules hear of the end. */
-static void session_end(struct sm *sm, struct session *s)
+static void sm_session_end(struct sm *sm, struct session *s)
 {
 	log_info("sm: session %s ended", s->jid);
-	if (session_available(s)) {
+	if (sm_session_available(s)) {
 		struct xml_node *p = xml_node_new(&sm->arena, XML_NS_CLIENT,
 						  "presence");
 		struct stanza st;
 		if (p && xml_set_attr(&sm->arena, p, "from", s->jid) == 0 &&
 		    xml_set_attr(&sm->arena, p, "type", "unavailable") == 0 &&
-		    stanza_init(&st, &sm->arena, p) == 0)
-			route_stanza(sm, &st, s);
+		    sm_stanza_init(&st, &sm->arena, p) == 0)
+			sm_route_stanza(sm, &st, s);
 	}
 	struct sm_event ev = {.type = SM_EV_SESSION_ENDED, .session = s};
-	module_fire(sm, &ev);
-	session_remove(&sm->sessions, s);
+	sm_module_fire(sm, &ev);
+	sm_session_remove(&sm->sessions, s);
 }
 
 /* FRAME_SESSION_START: c2s bound a resource (payload: the full JID). */
-static void session_start(struct sm *sm, const struct frame *f)
+static void sm_session_start(struct sm *sm, const struct frame *f)
 {
 	struct jid j;
 	if (jid_parse(&j, f->payload, f->payload_len) < 0 ||
@@ -99,14 +99,14 @@ static void session_start(struct sm *sm, const struct frame *f)
 			"bad-jid", 7);
 		return;
 	}
-	struct session *old = session_find_conn(&sm->sessions, f->from,
+	struct session *old = sm_session_find_conn(&sm->sessions, f->from,
 						f->from_len, f->conn);
 	if (old)
-		session_end(sm, old); /* a second start on one connection */
+		sm_session_end(sm, old); /* a second start on one connection */
 
 	char bare[JID_MAX + 1];
 	jid_format_bare(&j, bare);
-	old = session_find(session_user_find(&sm->sessions, bare), j.resource);
+	old = sm_session_find(sm_session_user_find(&sm->sessions, bare), j.resource);
 	if (old) {
 		/* RFC 6120 §7.7.2.2: a resource in use; config says whether
 		 * the new session replaces the old or is refused. */
@@ -119,9 +119,9 @@ static void session_start(struct sm *sm, const struct frame *f)
 		}
 		log_info("sm: resource conflict for %s: replaced", old->jid);
 		send_session_end(sm, old, "conflict");
-		session_end(sm, old);
+		sm_session_end(sm, old);
 	}
-	struct session *s = session_add(&sm->sessions, &j, f->from,
+	struct session *s = sm_session_add(&sm->sessions, &j, f->from,
 					f->from_len, f->conn);
 	if (!s) {
 		log_error("sm: out of memory starting a session");
@@ -134,25 +134,25 @@ static void session_start(struct sm *sm, const struct frame *f)
 	sm_send(sm, FRAME_SESSION_OK, s->c2s, strlen(s->c2s), s->conn,
 		s->jid, strlen(s->jid));
 	struct sm_event ev = {.type = SM_EV_SESSION_STARTED, .session = s};
-	module_fire(sm, &ev);
+	sm_module_fire(sm, &ev);
 }
 
 /* FRAME_SESSION_END from c2s: the client went away. */
-static void session_closed(struct sm *sm, const struct frame *f)
+static void sm_session_closed(struct sm *sm, const struct frame *f)
 {
-	struct session *s = session_find_conn(&sm->sessions, f->from,
+	struct session *s = sm_session_find_conn(&sm->sessions, f->from,
 					      f->from_len, f->conn);
 	if (s)
-		session_end(sm, s);
+		sm_session_end(sm, s);
 }
 
 /* FRAME_UNBOUND: if `to` was a c2s, all its clients are gone. */
 static void component_gone(struct sm *sm, const struct frame *f)
 {
 	struct session *s;
-	while ((s = session_first_of_component(&sm->sessions, f->to,
+	while ((s = sm_session_first_of_component(&sm->sessions, f->to,
 					       f->to_len)) != NULL) {
-		session_end(sm, s);
+		sm_session_end(sm, s);
 		arena_reset(&sm->arena);
 	}
 }
@@ -161,19 +161,19 @@ void sm_handle_frame(struct sm *sm, const struct frame *f)
 {
 	switch (f->type) {
 	case FRAME_SESSION_START:
-		session_start(sm, f);
+		sm_session_start(sm, f);
 		break;
 	case FRAME_SESSION_END:
-		session_closed(sm, f);
+		sm_session_closed(sm, f);
 		break;
 	case FRAME_UNBOUND:
 		component_gone(sm, f);
 		break;
 	case FRAME_STANZA:
-		route_frame_stanza(sm, f);
+		sm_route_frame_stanza(sm, f);
 		break;
 	case FRAME_NO_ROUTE:
-		route_frame_no_route(sm, f);
+		sm_route_frame_no_route(sm, f);
 		break;
 	default:
 		log_debug("sm: ignored frame type %u", f->type);

@@ -1,6 +1,6 @@
 /* disco: XEP-0030 Service Discovery for the server and, on their
  * behalf, for its users' accounts. disco#info lists exactly the
- * features of the modules that are on (module_add_feature). */
+ * features of the modules that are on (sm_module_add_feature). */
 #include <string.h>
 
 #include "module.h"
@@ -33,17 +33,17 @@ static struct xml_node *query_result(struct sm_event *ev, const char *ns,
 				     struct xml_node **query)
 {
 	struct stanza *st = ev->st;
-	if (!stanza_is_type(st, "get")) {
-		route_error(ev->sm, st, "bad-request");
+	if (!sm_stanza_is_type(st, "get")) {
+		sm_route_error(ev->sm, st, "bad-request");
 		return NULL;
 	}
 	const char *node = xml_attr_get(st->payload, "node");
 	if (node) {
 		/* No nodes here yet. */
-		route_error(ev->sm, st, "item-not-found");
+		sm_route_error(ev->sm, st, "item-not-found");
 		return NULL;
 	}
-	struct xml_node *r = stanza_result_new(st);
+	struct xml_node *r = sm_stanza_result_new(st);
 	*query = r ? xml_add_child(st->arena, r, ns, "query") : NULL;
 	return *query ? r : NULL;
 }
@@ -55,11 +55,11 @@ static enum sm_verdict info_host(struct sm_event *ev, void *data)
 	struct xml_node *q, *r = query_result(ev, NS_DISCO_INFO, &q);
 	if (!r || !identity_add(a, q, "server", "im"))
 		return SM_DONE;
-	const struct module_registry *m = &ev->sm->modules;
+	const struct sm_module_registry *m = &ev->sm->modules;
 	for (size_t i = 0; i < m->nfeatures; i++)
 		if (feature_add(a, q, m->features[i]) < 0)
 			return SM_DONE;
-	route_xml(ev->sm, r);
+	sm_route_xml(ev->sm, r);
 	return SM_DONE;
 }
 
@@ -67,7 +67,7 @@ static enum sm_verdict items_host(struct sm_event *ev, void *data)
 {
 	struct xml_node *q, *r = query_result(ev, NS_DISCO_ITEMS, &q);
 	if (r)
-		route_xml(ev->sm, r);
+		sm_route_xml(ev->sm, r);
 	return SM_DONE;
 }
 
@@ -76,8 +76,8 @@ static enum sm_verdict items_host(struct sm_event *ev, void *data)
  * others learn nothing of it. */
 static enum sm_verdict info_account(struct sm_event *ev, void *data)
 {
-	if (!stanza_to_self(ev->st)) {
-		route_error(ev->sm, ev->st, "service-unavailable");
+	if (!sm_stanza_to_self(ev->st)) {
+		sm_route_error(ev->sm, ev->st, "service-unavailable");
 		return SM_DONE;
 	}
 	struct arena *a = ev->st->arena;
@@ -85,35 +85,35 @@ static enum sm_verdict info_account(struct sm_event *ev, void *data)
 	if (!r || !identity_add(a, q, "account", "registered") ||
 	    feature_add(a, q, NS_DISCO_INFO) < 0)
 		return SM_DONE;
-	route_xml(ev->sm, r);
+	sm_route_xml(ev->sm, r);
 	return SM_DONE;
 }
 
 static enum sm_verdict items_account(struct sm_event *ev, void *data)
 {
-	if (!stanza_to_self(ev->st)) {
-		route_error(ev->sm, ev->st, "service-unavailable");
+	if (!sm_stanza_to_self(ev->st)) {
+		sm_route_error(ev->sm, ev->st, "service-unavailable");
 		return SM_DONE;
 	}
 	struct xml_node *q, *r = query_result(ev, NS_DISCO_ITEMS, &q);
 	if (r)
-		route_xml(ev->sm, r);
+		sm_route_xml(ev->sm, r);
 	return SM_DONE;
 }
 
 static int disco_init(struct sm *sm)
 {
-	if (module_hook(sm, SM_EV_IQ_HOST, NS_DISCO_INFO, 0, info_host,
+	if (sm_module_hook(sm, SM_EV_IQ_HOST, NS_DISCO_INFO, 0, info_host,
 			NULL) < 0 ||
-	    module_hook(sm, SM_EV_IQ_HOST, NS_DISCO_ITEMS, 0, items_host,
+	    sm_module_hook(sm, SM_EV_IQ_HOST, NS_DISCO_ITEMS, 0, items_host,
 			NULL) < 0 ||
-	    module_hook(sm, SM_EV_IQ_BARE, NS_DISCO_INFO, 0, info_account,
+	    sm_module_hook(sm, SM_EV_IQ_BARE, NS_DISCO_INFO, 0, info_account,
 			NULL) < 0 ||
-	    module_hook(sm, SM_EV_IQ_BARE, NS_DISCO_ITEMS, 0, items_account,
+	    sm_module_hook(sm, SM_EV_IQ_BARE, NS_DISCO_ITEMS, 0, items_account,
 			NULL) < 0)
 		return -1;
-	if (module_add_feature(sm, NS_DISCO_INFO) < 0 ||
-	    module_add_feature(sm, NS_DISCO_ITEMS) < 0)
+	if (sm_module_add_feature(sm, NS_DISCO_INFO) < 0 ||
+	    sm_module_add_feature(sm, NS_DISCO_ITEMS) < 0)
 		return -1;
 	return 0;
 }

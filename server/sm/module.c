@@ -27,10 +27,10 @@ static const struct sm_module *const all_modules[] = {
 	&sm_module_ping,
 };
 
-int module_hook(struct sm *sm, enum sm_event_type type, const char *ns,
+int sm_module_hook(struct sm *sm, enum sm_event_type type, const char *ns,
 		int priority, sm_hook_fn fn, void *data)
 {
-	struct module_registry *r = &sm->modules;
+	struct sm_module_registry *r = &sm->modules;
 	struct sm_hook *h = calloc(1, sizeof *h);
 	if (!h || (ns && !(h->ns = strdup(ns)))) {
 		free(h);
@@ -49,9 +49,9 @@ int module_hook(struct sm *sm, enum sm_event_type type, const char *ns,
 	return 0;
 }
 
-int module_add_feature(struct sm *sm, const char *var)
+int sm_module_add_feature(struct sm *sm, const char *var)
 {
-	struct module_registry *r = &sm->modules;
+	struct sm_module_registry *r = &sm->modules;
 	for (size_t i = 0; i < r->nfeatures; i++)
 		if (strcmp(r->features[i], var) == 0)
 			return 0;
@@ -75,7 +75,7 @@ static const char *event_ns(const struct sm_event *ev)
 	return ev->st->payload->ns;
 }
 
-enum sm_verdict module_fire(struct sm *sm, struct sm_event *ev)
+enum sm_verdict sm_module_fire(struct sm *sm, struct sm_event *ev)
 {
 	const char *ns = event_ns(ev);
 	ev->sm = sm;
@@ -88,7 +88,7 @@ enum sm_verdict module_fire(struct sm *sm, struct sm_event *ev)
 	return SM_NEXT;
 }
 
-static const struct sm_module *module_find(const char *name)
+static const struct sm_module *sm_module_find(const char *name)
 {
 	for (size_t i = 0; i < sizeof all_modules / sizeof *all_modules; i++)
 		if (strcmp(all_modules[i]->name, name) == 0)
@@ -96,11 +96,11 @@ static const struct sm_module *module_find(const char *name)
 	return NULL;
 }
 
-int module_load_all(struct sm *sm)
+int sm_module_load_all(struct sm *sm)
 {
 	const struct config *cfg = sm->cfg;
 	for (size_t i = 0; i < cfg->nmodules; i++) {
-		const struct sm_module *m = module_find(cfg->modules[i]);
+		const struct sm_module *m = sm_module_find(cfg->modules[i]);
 		if (!m) {
 			log_warn("%s: sm/modules: no module '%s'; skipped",
 				 cfg->path ? cfg->path : "config",
@@ -116,7 +116,7 @@ int module_load_all(struct sm *sm)
 	return 0;
 }
 
-void module_registry_free(struct module_registry *r)
+void sm_module_registry_free(struct sm_module_registry *r)
 {
 	for (int t = 0; t < SM_EV_MAX; t++) {
 		struct sm_hook *h = r->hooks[t];

@@ -88,7 +88,7 @@ typedef enum sm_verdict (*sm_hook_fn)(struct sm_event *ev, void *data);
 
 struct sm_hook;
 
-struct module_registry {
+struct sm_module_registry {
 	struct sm_hook *hooks[SM_EV_MAX];
 	char **features;
 	size_t nfeatures;
@@ -104,17 +104,17 @@ struct sm_module {
 /* Hooks fn on an event. ns, for SM_EV_IQ_HOST and SM_EV_IQ_BARE, limits
  * it to iqs whose child is in that namespace (NULL: every iq).
  * Returns 0, or -1 (memory). */
-int module_hook(struct sm *sm, enum sm_event_type type, const char *ns,
+int sm_module_hook(struct sm *sm, enum sm_event_type type, const char *ns,
 		int priority, sm_hook_fn fn, void *data);
 /* Declares a disco#info feature of the server (XEP-0030 'var'). */
-int module_add_feature(struct sm *sm, const char *var);
+int sm_module_add_feature(struct sm *sm, const char *var);
 
 /* Runs the handlers of ev->type. Returns SM_DONE when one stopped it. */
-enum sm_verdict module_fire(struct sm *sm, struct sm_event *ev);
+enum sm_verdict sm_module_fire(struct sm *sm, struct sm_event *ev);
 
 /* Starts the modules that cfg->modules names. Returns 0, or -1 when one
  * failed (unknown names are logged and skipped). */
-int module_load_all(struct sm *sm);
-void module_registry_free(struct module_registry *r);
+int sm_module_load_all(struct sm *sm);
+void sm_module_registry_free(struct sm_module_registry *r);
 
 #endif

@@ -10,21 +10,21 @@
  * result. A set means nothing here. */
 static enum sm_verdict ping_host(struct sm_event *ev, void *data)
 {
-	if (!stanza_is_type(ev->st, "get")) {
-		route_error(ev->sm, ev->st, "bad-request");
+	if (!sm_stanza_is_type(ev->st, "get")) {
+		sm_route_error(ev->sm, ev->st, "bad-request");
 		return SM_DONE;
 	}
-	struct xml_node *r = stanza_result_new(ev->st);
+	struct xml_node *r = sm_stanza_result_new(ev->st);
 	if (r)
-		route_xml(ev->sm, r);
+		sm_route_xml(ev->sm, r);
 	return SM_DONE;
 }
 
 static int ping_init(struct sm *sm)
 {
-	if (module_hook(sm, SM_EV_IQ_HOST, NS_PING, 0, ping_host, NULL) < 0)
+	if (sm_module_hook(sm, SM_EV_IQ_HOST, NS_PING, 0, ping_host, NULL) < 0)
 		return -1;
-	return module_add_feature(sm, NS_PING);
+	return sm_module_add_feature(sm, NS_PING);
 }
 
 const struct sm_module sm_module_ping = {"ping", ping_init};

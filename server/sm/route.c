@@ -1,6 +1,6 @@
 /* route: the delivery rules of RFC 6121 §8 and RFC 6120 §10.
  *
- * route_stanza() only decides which event a stanza is (to the server, to
+ * sm_route_stanza() only decides which event a stanza is (to the server, to
  * a bare JID, to a connected full JID …); what then happens to it is the
  * handlers' business: the core's defaults below, at
  * SM_PRIORITY_DEFAULT, and any module hooked above them. */
@@ -17,7 +17,7 @@
 
 /* ------------------------------------------------------------ sending */
 
-int route_deliver_bytes(struct sm *sm, struct session *s, const char *bytes,
+int sm_route_deliver_bytes(struct sm *sm, struct session *s, const char *bytes,
 			size_t len)
 {
 	return sm_send(sm, FRAME_STANZA, s->c2s, strlen(s->c2s), s->conn,
@@ -36,17 +36,17 @@ static int serialize(struct sm *sm, const struct xml_node *xml)
 	return 0;
 }
 
-int route_deliver(struct sm *sm, struct session *s,
+int sm_route_deliver(struct sm *sm, struct session *s,
 		  const struct xml_node *xml)
 {
 	if (serialize(sm, xml) < 0)
 		return -1;
-	return route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
+	return sm_route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
 }
 
 /* Another domain: the router knows who serves it (muc, a component,
  * s2s for the rest) or answers FRAME_NO_ROUTE. */
-int route_remote(struct sm *sm, const char *domain,
+int sm_route_remote(struct sm *sm, const char *domain,
 		 const struct xml_node *xml)
 {
 	if (serialize(sm, xml) < 0)
@@ -55,44 +55,44 @@ int route_remote(struct sm *sm, const char *domain,
 		       sm->out.data, sm->out.len);
 }
 
-void route_xml(struct sm *sm, struct xml_node *xml)
+void sm_route_xml(struct sm *sm, struct xml_node *xml)
 {
 	struct stanza st;
-	if (!xml || stanza_init(&st, &sm->arena, xml) != 0) {
+	if (!xml || sm_stanza_init(&st, &sm->arena, xml) != 0) {
 		log_warn("sm: dropped a stanza of the server's own making "
 			 "(not a stanza or bad JID)");
 		return;
 	}
-	route_stanza(sm, &st, NULL);
+	sm_route_stanza(sm, &st, NULL);
 }
 
-void route_error(struct sm *sm, const struct stanza *st,
+void sm_route_error(struct sm *sm, const struct stanza *st,
 		 const char *condition)
 {
-	/* stanza_error_new() is NULL for a stanza of type error: RFC 6120
+	/* sm_stanza_error_new() is NULL for a stanza of type error: RFC 6120
 	 * §8.3.1, an error is never answered with an error. */
-	struct xml_node *e = stanza_error_new(st, condition);
+	struct xml_node *e = sm_stanza_error_new(st, condition);
 	if (!e)
 		return;
 	log_debug("sm: %s error for a %s", condition, st->xml->name);
-	route_xml(sm, e);
+	sm_route_xml(sm, e);
 }
 
 static enum sm_verdict fire(struct sm *sm, enum sm_event_type type,
 			    struct stanza *st, struct session *origin)
 {
 	struct sm_event ev = {.type = type, .st = st, .session = origin};
-	return module_fire(sm, &ev);
+	return sm_module_fire(sm, &ev);
 }
 
 /* ------------------------------------------------------------ checks */
 
 static bool is_subscription(const struct stanza *st)
 {
-	return stanza_is_type(st, "subscribe") ||
-	       stanza_is_type(st, "subscribed") ||
-	       stanza_is_type(st, "unsubscribe") ||
-	       stanza_is_type(st, "unsubscribed");
+	return sm_stanza_is_type(st, "subscribe") ||
+	       sm_stanza_is_type(st, "subscribed") ||
+	       sm_stanza_is_type(st, "unsubscribe") ||
+	       sm_stanza_is_type(st, "unsubscribed");
 }
 
 /* RFC 6120 §8.2.3: the 'id' attribute is REQUIRED for IQ stanzas; the
@@ -102,28 +102,28 @@ static bool is_subscription(const struct stanza *st)
  * iq without id has none either. */
 static bool iq_valid(const struct stanza *st)
 {
-	if (stanza_is_type(st, "error"))
+	if (sm_stanza_is_type(st, "error"))
 		return true;
 	if (!st->id)
 		return false;
-	if (stanza_is_type(st, "get") || stanza_is_type(st, "set"))
+	if (sm_stanza_is_type(st, "get") || sm_stanza_is_type(st, "set"))
 		return st->payload && !xml_next(st->payload, NULL, NULL);
-	if (stanza_is_type(st, "result"))
+	if (sm_stanza_is_type(st, "result"))
 		return !st->payload || !xml_next(st->payload, NULL, NULL);
 	return false;
 }
 
 static bool iq_is_request(const struct stanza *st)
 {
-	return stanza_is_type(st, "get") || stanza_is_type(st, "set");
+	return sm_stanza_is_type(st, "get") || sm_stanza_is_type(st, "set");
 }
 
 /* RFC 6121 §4.7.1: presence types; an unknown one gets bad-request. */
 static bool presence_valid(const struct stanza *st)
 {
-	return !st->type[0] || stanza_is_type(st, "unavailable") ||
-	       is_subscription(st) || stanza_is_type(st, "probe") ||
-	       stanza_is_type(st, "error");
+	return !st->type[0] || sm_stanza_is_type(st, "unavailable") ||
+	       is_subscription(st) || sm_stanza_is_type(st, "probe") ||
+	       sm_stanza_is_type(st, "error");
 }
 
 /* RFC 6121 §4.7.2.3: an integer from -128 to +127, 0 when absent. */
@@ -147,24 +147,24 @@ static int presence_priority(struct stanza *st)
  * subscribed to the sending entity's presence". The session's state
  * (available or not, priority, last presence) changes here, whoever
  * then does the fan-out. */
-static void route_broadcast(struct sm *sm, struct stanza *st,
+static void sm_route_broadcast(struct sm *sm, struct stanza *st,
 			    struct session *origin)
 {
-	bool was_available = session_available(origin);
+	bool was_available = sm_session_available(origin);
 	bool initial = false;
 
 	if (!st->type[0]) {
 		int priority = presence_priority(st);
 		if (serialize(sm, st->xml) < 0 ||
-		    session_set_presence(origin, sm->out.data, sm->out.len,
+		    sm_session_set_presence(origin, sm->out.data, sm->out.len,
 					 priority) < 0)
 			return;
 		initial = !was_available;
 		origin->initial_presence_sent = true;
-	} else if (stanza_is_type(st, "unavailable")) {
+	} else if (sm_stanza_is_type(st, "unavailable")) {
 		if (!was_available)
 			return; /* nothing was announced */
-		session_set_presence(origin, NULL, 0, 0);
+		sm_session_set_presence(origin, NULL, 0, 0);
 	} else {
 		/* Subscription presence needs a 'to'; probe and error too. */
 		log_debug("sm: dropped presence type '%s' without 'to'",
@@ -175,25 +175,25 @@ static void route_broadcast(struct sm *sm, struct stanza *st,
 			      .st = st,
 			      .session = origin,
 			      .initial = initial};
-	module_fire(sm, &ev);
+	sm_module_fire(sm, &ev);
 }
 
 /* ------------------------------------------------------------ routing */
 
 /* Stanzas without 'to' from a local session. */
-static void route_no_to(struct sm *sm, struct stanza *st,
+static void sm_route_no_to(struct sm *sm, struct stanza *st,
 			struct session *origin)
 {
 	if (!st->from)
 		return;
 	if (st->kind == STANZA_PRESENCE) {
 		if (origin)
-			route_broadcast(sm, st, origin);
+			sm_route_broadcast(sm, st, origin);
 		return;
 	}
 	char bare[JID_MAX + 1];
 	jid_format_bare(st->from, bare);
-	st->to_user = session_user_find(&sm->sessions, bare);
+	st->to_user = sm_session_user_find(&sm->sessions, bare);
 	if (st->kind == STANZA_IQ) {
 		/* RFC 6120 §10.3.3: "If the server receives an IQ stanza
 		 * with no 'to' attribute, it MUST process the stanza on
@@ -217,7 +217,7 @@ static void route_no_to(struct sm *sm, struct stanza *st,
 }
 
 /* To a served domain itself. */
-static void route_host(struct sm *sm, struct stanza *st,
+static void sm_route_host(struct sm *sm, struct stanza *st,
 		       struct session *origin)
 {
 	static const enum sm_event_type events[] = {
@@ -229,7 +229,7 @@ static void route_host(struct sm *sm, struct stanza *st,
 }
 
 /* RFC 6121 §8.5.3: to localpart@domainpart/resourcepart. */
-static void route_full(struct sm *sm, struct stanza *st,
+static void sm_route_full(struct sm *sm, struct stanza *st,
 		       struct session *origin)
 {
 	if (st->to_session) {
@@ -247,7 +247,7 @@ static void route_full(struct sm *sm, struct stanza *st,
 			fire(sm, SM_EV_IQ_FULL, st, origin);
 			break;
 		case STANZA_PRESENCE:
-			if (is_subscription(st) || stanza_is_type(st, "probe"))
+			if (is_subscription(st) || sm_stanza_is_type(st, "probe"))
 				fire(sm, SM_EV_PRESENCE_BARE, st, origin);
 			else
 				fire(sm, SM_EV_PRESENCE_FULL, st, origin);
@@ -262,16 +262,16 @@ static void route_full(struct sm *sm, struct stanza *st,
 		 * either (a) treat it as addressed to the bare JID or (b)
 		 * return <service-unavailable/>; we take (a). groupchat:
 		 * <service-unavailable/>. error: silently ignore. */
-		if (stanza_is_type(st, "groupchat"))
-			route_error(sm, st, "service-unavailable");
-		else if (!stanza_is_type(st, "error"))
+		if (sm_stanza_is_type(st, "groupchat"))
+			sm_route_error(sm, st, "service-unavailable");
+		else if (!sm_stanza_is_type(st, "error"))
 			fire(sm, SM_EV_MESSAGE_BARE, st, origin);
 		break;
 	case STANZA_PRESENCE:
 		/* §8.5.3.2.2: no type or "unavailable": silently ignore;
 		 * subscription-related: as if to the bare JID; probe: the
 		 * server answers (§4.3). */
-		if (is_subscription(st) || stanza_is_type(st, "probe"))
+		if (is_subscription(st) || sm_stanza_is_type(st, "probe"))
 			fire(sm, SM_EV_PRESENCE_BARE, st, origin);
 		break;
 	case STANZA_IQ:
@@ -279,24 +279,24 @@ static void route_full(struct sm *sm, struct stanza *st,
 		 * <service-unavailable/> to the sender; results and
 		 * errors have nobody to go to. */
 		if (iq_is_request(st))
-			route_error(sm, st, "service-unavailable");
+			sm_route_error(sm, st, "service-unavailable");
 		break;
 	}
 }
 
 /* RFC 6121 §8.5: to a local user. */
-static void route_local(struct sm *sm, struct stanza *st,
+static void sm_route_local(struct sm *sm, struct stanza *st,
 			struct session *origin)
 {
 	char bare[JID_MAX + 1];
 	jid_format_bare(st->to, bare);
-	st->to_user = session_user_find(&sm->sessions, bare);
+	st->to_user = sm_session_user_find(&sm->sessions, bare);
 	if (st->to->resource[0])
-		st->to_session = session_find(st->to_user, st->to->resource);
+		st->to_session = sm_session_find(st->to_user, st->to->resource);
 	if (fire(sm, SM_EV_STANZA_IN, st, origin) == SM_DONE)
 		return;
 	if (st->to->resource[0]) {
-		route_full(sm, st, origin);
+		sm_route_full(sm, st, origin);
 		return;
 	}
 	/* §8.5.2: to localpart@domainpart. */
@@ -308,24 +308,24 @@ static void route_local(struct sm *sm, struct stanza *st,
 	fire(sm, events[st->kind], st, origin);
 }
 
-void route_stanza(struct sm *sm, struct stanza *st, struct session *origin)
+void sm_route_stanza(struct sm *sm, struct stanza *st, struct session *origin)
 {
 	if (origin &&
 	    fire(sm, SM_EV_STANZA_OUT, st, origin) == SM_DONE)
 		return;
 	if ((st->kind == STANZA_IQ && !iq_valid(st)) ||
 	    (st->kind == STANZA_PRESENCE && !presence_valid(st))) {
-		route_error(sm, st, "bad-request");
+		sm_route_error(sm, st, "bad-request");
 		return;
 	}
 	if (!st->to)
-		route_no_to(sm, st, origin);
+		sm_route_no_to(sm, st, origin);
 	else if (!sm_serves(sm, st->to->domain))
-		route_remote(sm, st->to->domain, st->xml);
+		sm_route_remote(sm, st->to->domain, st->xml);
 	else if (!st->to->local[0])
-		route_host(sm, st, origin);
+		sm_route_host(sm, st, origin);
 	else
-		route_local(sm, st, origin);
+		sm_route_local(sm, st, origin);
 }
 
 /* ------------------------------------------------------------ defaults */
@@ -336,20 +336,20 @@ void route_stanza(struct sm *sm, struct stanza *st, struct session *origin)
 static enum sm_verdict default_iq(struct sm_event *ev, void *data)
 {
 	if (iq_is_request(ev->st))
-		route_error(ev->sm, ev->st, "service-unavailable");
+		sm_route_error(ev->sm, ev->st, "service-unavailable");
 	return SM_DONE;
 }
 
 static enum sm_verdict default_deliver(struct sm_event *ev, void *data)
 {
-	route_deliver(ev->sm, ev->st->to_session, ev->st->xml);
+	sm_route_deliver(ev->sm, ev->st->to_session, ev->st->xml);
 	return SM_DONE;
 }
 
 /* A message to the server itself: nobody reads it. */
 static enum sm_verdict default_message_host(struct sm_event *ev, void *data)
 {
-	route_error(ev->sm, ev->st, "service-unavailable");
+	sm_route_error(ev->sm, ev->st, "service-unavailable");
 	return SM_DONE;
 }
 
@@ -379,17 +379,17 @@ static enum sm_verdict default_message_bare(struct sm_event *ev, void *data)
 {
 	struct sm *sm = ev->sm;
 	struct stanza *st = ev->st;
-	if (stanza_is_type(st, "groupchat")) {
-		route_error(sm, st, "service-unavailable");
+	if (sm_stanza_is_type(st, "groupchat")) {
+		sm_route_error(sm, st, "service-unavailable");
 		return SM_DONE;
 	}
-	if (stanza_is_type(st, "error"))
+	if (sm_stanza_is_type(st, "error"))
 		return SM_DONE;
-	bool headline = stanza_is_type(st, "headline");
+	bool headline = sm_stanza_is_type(st, "headline");
 	int best = -1;
 	struct user *u = st->to_user;
 	for (struct session *s = u ? u->sessions : NULL; s; s = s->next)
-		if (session_available(s) && s->priority > best)
+		if (sm_session_available(s) && s->priority > best)
 			best = s->priority;
 	if (best < 0) {
 		if (!headline)
@@ -399,9 +399,9 @@ static enum sm_verdict default_message_bare(struct sm_event *ev, void *data)
 	if (serialize(sm, st->xml) < 0)
 		return SM_DONE;
 	for (struct session *s = u->sessions; s; s = s->next)
-		if (session_available(s) &&
+		if (sm_session_available(s) &&
 		    (headline ? s->priority >= 0 : s->priority == best))
-			route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
+			sm_route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
 	return SM_DONE;
 }
 
@@ -413,7 +413,7 @@ static enum sm_verdict default_message_bare(struct sm_event *ev, void *data)
 static enum sm_verdict default_message_offline(struct sm_event *ev,
 					       void *data)
 {
-	route_error(ev->sm, ev->st, "service-unavailable");
+	sm_route_error(ev->sm, ev->st, "service-unavailable");
 	return SM_DONE;
 }
 
@@ -426,13 +426,13 @@ static enum sm_verdict default_presence_bare(struct sm_event *ev, void *data)
 {
 	struct sm *sm = ev->sm;
 	struct stanza *st = ev->st;
-	if (stanza_is_type(st, "probe") || !st->to_user)
+	if (sm_stanza_is_type(st, "probe") || !st->to_user)
 		return SM_DONE;
 	if (serialize(sm, st->xml) < 0)
 		return SM_DONE;
 	for (struct session *s = st->to_user->sessions; s; s = s->next)
-		if (session_available(s))
-			route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
+		if (sm_session_available(s))
+			sm_route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
 	return SM_DONE;
 }
 
@@ -454,17 +454,17 @@ static enum sm_verdict default_broadcast(struct sm_event *ev, void *data)
 	    serialize(sm, ev->st->xml) < 0)
 		return SM_DONE;
 	for (struct session *s = u->sessions; s; s = s->next)
-		if (session_available(s))
-			route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
+		if (sm_session_available(s))
+			sm_route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
 	if (ev->initial)
 		for (struct session *s = u->sessions; s; s = s->next)
-			if (s != origin && session_available(s))
-				route_deliver_bytes(sm, origin, s->presence,
+			if (s != origin && sm_session_available(s))
+				sm_route_deliver_bytes(sm, origin, s->presence,
 						    strlen(s->presence));
 	return SM_DONE;
 }
 
-int route_init(struct sm *sm)
+int sm_route_init(struct sm *sm)
 {
 	static const struct {
 		enum sm_event_type type;
@@ -483,7 +483,7 @@ int route_init(struct sm *sm)
 		{SM_EV_PRESENCE_BROADCAST, default_broadcast},
 	};
 	for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
-		if (module_hook(sm, defaults[i].type, NULL,
+		if (sm_module_hook(sm, defaults[i].type, NULL,
 				SM_PRIORITY_DEFAULT, defaults[i].fn, NULL) < 0)
 			return -1;
 	return 0;
@@ -491,11 +491,11 @@ int route_init(struct sm *sm)
 
 /* ------------------------------------------------------------ frames */
 
-void route_frame_stanza(struct sm *sm, const struct frame *f)
+void sm_route_frame_stanza(struct sm *sm, const struct frame *f)
 {
 	struct session *origin = NULL;
 	if (f->conn) {
-		origin = session_find_conn(&sm->sessions, f->from, f->from_len,
+		origin = sm_session_find_conn(&sm->sessions, f->from, f->from_len,
 					   f->conn);
 		if (!origin) {
 			log_debug("sm: stanza from %.*s conn %llu: no session",
@@ -507,7 +507,7 @@ void route_frame_stanza(struct sm *sm, const struct frame *f)
 	struct xml_node *xml = xml_parse(&sm->arena, f->payload,
 					 f->payload_len, XML_NS_CLIENT);
 	struct stanza st;
-	int rc = stanza_init(&st, &sm->arena, xml);
+	int rc = sm_stanza_init(&st, &sm->arena, xml);
 	if (rc == -1) {
 		log_warn("sm: from %.*s: a frame whose payload is not a "
 			 "stanza", (int)f->from_len, f->from);
@@ -523,21 +523,21 @@ void route_frame_stanza(struct sm *sm, const struct frame *f)
 	if (rc == -2) {
 		/* RFC 6120 §8.3.3.8 jid-malformed, if the sender is known;
 		 * the bad 'to' cannot be the error's 'from'. */
-		struct xml_node *e = st.from ? stanza_error_new(
+		struct xml_node *e = st.from ? sm_stanza_error_new(
 						       &st, "jid-malformed")
 					     : NULL;
 		if (e && xml_set_attr(st.arena, e, "from", NULL) == 0)
-			route_xml(sm, e);
+			sm_route_xml(sm, e);
 		return;
 	}
-	route_stanza(sm, &st, origin);
+	sm_route_stanza(sm, &st, origin);
 }
 
-void route_frame_no_route(struct sm *sm, const struct frame *f)
+void sm_route_frame_no_route(struct sm *sm, const struct frame *f)
 {
 	if (f->flags != FRAME_STANZA)
 		return;
-	if (session_known_component(&sm->sessions, f->to, f->to_len)) {
+	if (sm_session_known_component(&sm->sessions, f->to, f->to_len)) {
 		/* A c2s went away; FRAME_UNBOUND ends its sessions. */
 		log_debug("sm: %.*s is gone; stanza dropped", (int)f->to_len,
 			  f->to);
@@ -546,9 +546,9 @@ void route_frame_no_route(struct sm *sm, const struct frame *f)
 	struct xml_node *xml = xml_parse(&sm->arena, f->payload,
 					 f->payload_len, XML_NS_CLIENT);
 	struct stanza st;
-	if (stanza_init(&st, &sm->arena, xml) != 0 || !st.from)
+	if (sm_stanza_init(&st, &sm->arena, xml) != 0 || !st.from)
 		return;
 	log_info("sm: no route to %.*s: remote-server-not-found",
 		 (int)f->to_len, f->to);
-	route_error(sm, &st, "remote-server-not-found");
+	sm_route_error(sm, &st, "remote-server-not-found");
 }

@@ -13,27 +13,27 @@ struct session;
 struct stanza;
 
 /* Hooks the core's default handlers (the delivery rules). */
-int route_init(struct sm *sm);
+int sm_route_init(struct sm *sm);
 
 /* Routes st; origin is the local session that sent it, or NULL. */
-void route_stanza(struct sm *sm, struct stanza *st, struct session *origin);
+void sm_route_stanza(struct sm *sm, struct stanza *st, struct session *origin);
 /* Routes a stanza built by the server (a result, an error, a push) from
  * the server: xml must live in sm->arena or outlive the call. */
-void route_xml(struct sm *sm, struct xml_node *xml);
+void sm_route_xml(struct sm *sm, struct xml_node *xml);
 /* Answers st with an error (nothing when st is an error). */
-void route_error(struct sm *sm, const struct stanza *st,
+void sm_route_error(struct sm *sm, const struct stanza *st,
 		 const char *condition);
 
 /* Sends xml to a local session's client / to another domain. */
-int route_deliver(struct sm *sm, struct session *s,
+int sm_route_deliver(struct sm *sm, struct session *s,
 		  const struct xml_node *xml);
-int route_deliver_bytes(struct sm *sm, struct session *s, const char *bytes,
+int sm_route_deliver_bytes(struct sm *sm, struct session *s, const char *bytes,
 			size_t len);
-int route_remote(struct sm *sm, const char *domain,
+int sm_route_remote(struct sm *sm, const char *domain,
 		 const struct xml_node *xml);
 
 /* Frames: a stanza from the router; a stanza that found no route. */
-void route_frame_stanza(struct sm *sm, const struct frame *f);
-void route_frame_no_route(struct sm *sm, const struct frame *f);
+void sm_route_frame_stanza(struct sm *sm, const struct frame *f);
+void sm_route_frame_no_route(struct sm *sm, const struct frame *f);
 
 #endif

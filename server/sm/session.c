@@ -8,8 +8,8 @@
 
 /* The c2s component names seen so far: a handful, kept for the process's
  * life so that every session points at one copy. */
-struct session_name {
-	struct session_name *next;
+struct sm_session_name {
+	struct sm_session_name *next;
 	size_t len;
 	char name[];
 };
@@ -35,7 +35,7 @@ static uint64_t hash_conn(const char *c2s, size_t len, uint64_t conn)
 	return hash_bytes((const char *)&conn, sizeof conn, h);
 }
 
-int session_table_init(struct session_table *t)
+int sm_session_table_init(struct sm_session_table *t)
 {
 	memset(t, 0, sizeof *t);
 	t->users = calloc(INITIAL_BUCKETS, sizeof *t->users);
@@ -49,7 +49,7 @@ int session_table_init(struct session_table *t)
 	return 0;
 }
 
-static void user_free(struct session_table *t, struct user *u)
+static void user_free(struct sm_session_table *t, struct user *u)
 {
 	for (unsigned i = 0; i < t->nslots; i++)
 		if (u->slots[i] && t->slot_free[i])
@@ -58,7 +58,7 @@ static void user_free(struct session_table *t, struct user *u)
 	free(u);
 }
 
-void session_table_free(struct session_table *t)
+void sm_session_table_free(struct sm_session_table *t)
 {
 	for (size_t i = 0; i < t->user_buckets; i++) {
 		struct user *u = t->users[i];
@@ -77,7 +77,7 @@ void session_table_free(struct session_table *t)
 		}
 	}
 	while (t->names) {
-		struct session_name *n = t->names->next;
+		struct sm_session_name *n = t->names->next;
 		free(t->names);
 		t->names = n;
 	}
@@ -86,7 +86,7 @@ void session_table_free(struct session_table *t)
 	memset(t, 0, sizeof *t);
 }
 
-int session_slot_register(struct session_table *t, void (*free_fn)(void *))
+int sm_session_slot_register(struct sm_session_table *t, void (*free_fn)(void *))
 {
 	if (t->nslots == SESSION_USER_SLOTS)
 		return -1;
@@ -96,7 +96,7 @@ int session_slot_register(struct session_table *t, void (*free_fn)(void *))
 
 /* ------------------------------------------------------------ lookups */
 
-struct user *session_user_find(const struct session_table *t,
+struct user *sm_session_user_find(const struct sm_session_table *t,
 			       const char *bare)
 {
 	struct user *u = t->users[hash_str(bare) & (t->user_buckets - 1)];
@@ -105,7 +105,7 @@ struct user *session_user_find(const struct session_table *t,
 	return u;
 }
 
-struct session *session_find(const struct user *u, const char *resource)
+struct session *sm_session_find(const struct user *u, const char *resource)
 {
 	if (!u)
 		return NULL;
@@ -115,12 +115,12 @@ struct session *session_find(const struct user *u, const char *resource)
 	return s;
 }
 
-static bool name_is(const struct session_name *n, const char *s, size_t len)
+static bool name_is(const struct sm_session_name *n, const char *s, size_t len)
 {
 	return n->len == len && memcmp(n->name, s, len) == 0;
 }
 
-struct session *session_find_conn(const struct session_table *t,
+struct session *sm_session_find_conn(const struct sm_session_table *t,
 				  const char *c2s, size_t c2s_len,
 				  uint64_t conn)
 {
@@ -132,16 +132,16 @@ struct session *session_find_conn(const struct session_table *t,
 	return s;
 }
 
-bool session_known_component(const struct session_table *t, const char *name,
+bool sm_session_known_component(const struct sm_session_table *t, const char *name,
 			     size_t len)
 {
-	for (const struct session_name *n = t->names; n; n = n->next)
+	for (const struct sm_session_name *n = t->names; n; n = n->next)
 		if (name_is(n, name, len))
 			return true;
 	return false;
 }
 
-struct session *session_first_of_component(const struct session_table *t,
+struct session *sm_session_first_of_component(const struct sm_session_table *t,
 					   const char *name, size_t len)
 {
 	for (size_t i = 0; i < t->conn_buckets; i++)
@@ -154,7 +154,7 @@ struct session *session_first_of_component(const struct session_table *t,
 
 /* ------------------------------------------------------------ growth */
 
-static int grow_users(struct session_table *t)
+static int grow_users(struct sm_session_table *t)
 {
 	size_t n = t->user_buckets * 2;
 	struct user **b = calloc(n, sizeof *b);
@@ -176,7 +176,7 @@ static int grow_users(struct session_table *t)
 	return 0;
 }
 
-static int grow_conns(struct session_table *t)
+static int grow_conns(struct sm_session_table *t)
 {
 	size_t n = t->conn_buckets * 2;
 	struct session **b = calloc(n, sizeof *b);
@@ -201,13 +201,13 @@ static int grow_conns(struct session_table *t)
 
 /* ------------------------------------------------------------ changes */
 
-static const char *intern_name(struct session_table *t, const char *s,
+static const char *intern_name(struct sm_session_table *t, const char *s,
 			       size_t len)
 {
-	for (struct session_name *n = t->names; n; n = n->next)
+	for (struct sm_session_name *n = t->names; n; n = n->next)
 		if (name_is(n, s, len))
 			return n->name;
-	struct session_name *n = malloc(sizeof *n + len + 1);
+	struct sm_session_name *n = malloc(sizeof *n + len + 1);
 	if (!n)
 		return NULL;
 	memcpy(n->name, s, len);
@@ -218,9 +218,9 @@ static const char *intern_name(struct session_table *t, const char *s,
 	return n->name;
 }
 
-static struct user *user_get(struct session_table *t, const char *bare)
+static struct user *user_get(struct sm_session_table *t, const char *bare)
 {
-	struct user *u = session_user_find(t, bare);
+	struct user *u = sm_session_user_find(t, bare);
 	if (u)
 		return u;
 	if (t->nusers >= t->user_buckets && grow_users(t) < 0)
@@ -237,7 +237,7 @@ static struct user *user_get(struct session_table *t, const char *bare)
 	return u;
 }
 
-static void user_unlink(struct session_table *t, struct user *u)
+static void user_unlink(struct sm_session_table *t, struct user *u)
 {
 	struct user **p = &t->users[hash_str(u->jid) & (t->user_buckets - 1)];
 	while (*p != u)
@@ -247,7 +247,7 @@ static void user_unlink(struct session_table *t, struct user *u)
 	user_free(t, u);
 }
 
-struct session *session_add(struct session_table *t, const struct jid *j,
+struct session *sm_session_add(struct sm_session_table *t, const struct jid *j,
 			    const char *c2s, size_t c2s_len, uint64_t conn)
 {
 	char bare[JID_MAX + 1], full[JID_MAX + 1];
@@ -282,7 +282,7 @@ struct session *session_add(struct session_table *t, const struct jid *j,
 	return s;
 }
 
-void session_remove(struct session_table *t, struct session *s)
+void sm_session_remove(struct sm_session_table *t, struct session *s)
 {
 	size_t k = hash_conn(s->c2s, strlen(s->c2s), s->conn) &
 		   (t->conn_buckets - 1);
@@ -303,7 +303,7 @@ void session_remove(struct session_table *t, struct session *s)
 		user_unlink(t, u);
 }
 
-int session_set_presence(struct session *s, const char *xml, size_t len,
+int sm_session_set_presence(struct session *s, const char *xml, size_t len,
 			 int priority)
 {
 	char *copy = NULL;

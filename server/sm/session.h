@@ -40,58 +40,58 @@ struct user {
 	void *slots[SESSION_USER_SLOTS];
 };
 
-struct session_name; /* an interned component name */
+struct sm_session_name; /* an interned component name */
 
-struct session_table {
+struct sm_session_table {
 	struct user **users;
 	size_t user_buckets, nusers;
 	struct session **conns;
 	size_t conn_buckets, nsessions;
-	struct session_name *names;
+	struct sm_session_name *names;
 	uint64_t serial;
 	void (*slot_free[SESSION_USER_SLOTS])(void *);
 	unsigned nslots;
 };
 
 /* Returns 0, or -1 when memory is exhausted. */
-int session_table_init(struct session_table *t);
+int sm_session_table_init(struct sm_session_table *t);
 /* Frees every session and user, without any notification. */
-void session_table_free(struct session_table *t);
+void sm_session_table_free(struct sm_session_table *t);
 
 /* A module asks for a per-user slot; free_fn (may be NULL) is called on
  * a non-NULL slot when its user goes away. Returns the slot, or -1. */
-int session_slot_register(struct session_table *t, void (*free_fn)(void *));
+int sm_session_slot_register(struct sm_session_table *t, void (*free_fn)(void *));
 
-struct user *session_user_find(const struct session_table *t,
+struct user *sm_session_user_find(const struct sm_session_table *t,
 			       const char *bare);
-struct session *session_find(const struct user *u, const char *resource);
-struct session *session_find_conn(const struct session_table *t,
+struct session *sm_session_find(const struct user *u, const char *resource);
+struct session *sm_session_find_conn(const struct sm_session_table *t,
 				  const char *c2s, size_t c2s_len,
 				  uint64_t conn);
 /* Whether some session is reached through component c2s. */
-bool session_known_component(const struct session_table *t, const char *name,
+bool sm_session_known_component(const struct sm_session_table *t, const char *name,
 			     size_t len);
 
 /* Creates the session of full JID j (the caller has checked that the
  * resource is free). NULL when memory is exhausted. */
-struct session *session_add(struct session_table *t, const struct jid *j,
+struct session *sm_session_add(struct sm_session_table *t, const struct jid *j,
 			    const char *c2s, size_t c2s_len, uint64_t conn);
 /* Frees s, and its user when it was the last session. */
-void session_remove(struct session_table *t, struct session *s);
+void sm_session_remove(struct sm_session_table *t, struct session *s);
 
 /* The session is available once it sent available presence. */
-static inline bool session_available(const struct session *s)
+static inline bool sm_session_available(const struct session *s)
 {
 	return s->presence != NULL;
 }
 /* Stores the last available presence (copied), or with xml NULL makes
  * the session unavailable. Returns 0 or -1 (memory). */
-int session_set_presence(struct session *s, const char *xml, size_t len,
+int sm_session_set_presence(struct session *s, const char *xml, size_t len,
 			 int priority);
 
 /* The first session (in the index) reached through component name, or
  * NULL: end them one by one when that component goes away. */
-struct session *session_first_of_component(const struct session_table *t,
+struct session *sm_session_first_of_component(const struct sm_session_table *t,
 					   const char *name, size_t len);
 
 #endif

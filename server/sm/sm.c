@@ -76,7 +76,6 @@ int sm_main(const struct config *cfg, const char *name, const char *secret)
 	uv_loop_t loop;
 	uv_signal_t sigterm, sigint;
 
-	log_init(name, cfg->log_level);
 	if (uv_loop_init(&loop) < 0 || sm_init(&sm, cfg, name) < 0) {
 		log_error("sm: cannot start (out of memory or a module "
 			  "failed)");

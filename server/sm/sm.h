@@ -17,8 +17,8 @@ struct link;
 struct sm {
 	const struct config *cfg;
 	const char *name; /* our component name on the router */
-	struct session_table sessions;
-	struct module_registry modules;
+	struct sm_session_table sessions;
+	struct sm_module_registry modules;
 	/* Sends one frame: through the link to the router, or into a
 	 * recorder in the unit tests. Returns 0 or -1. */
 	int (*send)(struct sm *sm, const struct frame *f);

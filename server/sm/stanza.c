@@ -17,7 +17,7 @@ static int parse_jid_attr(struct stanza *st, const char *name,
 	return 0;
 }
 
-int stanza_init(struct stanza *st, struct arena *a, struct xml_node *xml)
+int sm_stanza_init(struct stanza *st, struct arena *a, struct xml_node *xml)
 {
 	memset(st, 0, sizeof *st);
 	st->arena = a;
@@ -45,12 +45,12 @@ int stanza_init(struct stanza *st, struct arena *a, struct xml_node *xml)
 	return 0;
 }
 
-bool stanza_is_type(const struct stanza *st, const char *type)
+bool sm_stanza_is_type(const struct stanza *st, const char *type)
 {
 	return strcmp(st->type, type) == 0;
 }
 
-bool stanza_to_self(const struct stanza *st)
+bool sm_stanza_to_self(const struct stanza *st)
 {
 	if (!st->to)
 		return true;
@@ -59,7 +59,7 @@ bool stanza_to_self(const struct stanza *st)
 }
 
 /* RFC 6120 §8.3.3, the type each condition's definition gives. */
-const char *stanza_error_type(const char *condition)
+const char *sm_stanza_error_type(const char *condition)
 {
 	static const struct {
 		const char *condition, *type;
@@ -112,10 +112,10 @@ static struct xml_node *reply_new(const struct stanza *st, const char *type)
 	return r;
 }
 
-struct xml_node *stanza_error_new(const struct stanza *st,
+struct xml_node *sm_stanza_error_new(const struct stanza *st,
 				  const char *condition)
 {
-	if (stanza_is_type(st, "error"))
+	if (sm_stanza_is_type(st, "error"))
 		return NULL;
 	struct xml_node *r = reply_new(st, "error");
 	if (!r)
@@ -123,14 +123,14 @@ struct xml_node *stanza_error_new(const struct stanza *st,
 	struct xml_node *e = xml_add_child(st->arena, r, XML_NS_CLIENT,
 					   "error");
 	if (!e ||
-	    xml_set_attr(st->arena, e, "type", stanza_error_type(condition)) <
+	    xml_set_attr(st->arena, e, "type", sm_stanza_error_type(condition)) <
 		    0 ||
 	    !xml_add_child(st->arena, e, NS_STANZAS, condition))
 		return NULL;
 	return r;
 }
 
-struct xml_node *stanza_result_new(const struct stanza *st)
+struct xml_node *sm_stanza_result_new(const struct stanza *st)
 {
 	return reply_new(st, "result");
 }

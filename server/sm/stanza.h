@@ -11,7 +11,7 @@
 
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 
-enum stanza_kind { STANZA_MESSAGE, STANZA_PRESENCE, STANZA_IQ };
+enum sm_stanza_kind { STANZA_MESSAGE, STANZA_PRESENCE, STANZA_IQ };
 
 struct user;
 struct session;
@@ -19,7 +19,7 @@ struct session;
 struct stanza {
 	struct arena *arena; /* where xml and everything below live */
 	struct xml_node *xml;
-	enum stanza_kind kind;
+	enum sm_stanza_kind kind;
 	const char *type; /* the 'type' attribute, "" when absent */
 	const char *id;   /* NULL when absent */
 	struct jid *from; /* NULL when absent */
@@ -33,22 +33,22 @@ struct stanza {
 
 /* Fills st from xml (a message, presence or iq). Returns 0, -1 when xml
  * is not a stanza, -2 when 'to' or 'from' is not a valid JID. */
-int stanza_init(struct stanza *st, struct arena *a, struct xml_node *xml);
+int sm_stanza_init(struct stanza *st, struct arena *a, struct xml_node *xml);
 
-bool stanza_is_type(const struct stanza *st, const char *type);
+bool sm_stanza_is_type(const struct stanza *st, const char *type);
 /* No 'to', or 'to' is the sender's own bare JID. */
-bool stanza_to_self(const struct stanza *st);
+bool sm_stanza_to_self(const struct stanza *st);
 
 /* RFC 6120 §8.3.3: the error type that goes with a defined condition. */
-const char *stanza_error_type(const char *condition);
+const char *sm_stanza_error_type(const char *condition);
 
 /* The error answering st (RFC 6120 §8.3.1: to/from swapped, same id,
  * type 'error', an <error/> with the condition in NS_STANZAS), or NULL
  * when st is itself an error (never answer an error with an error) or
  * memory ran out. */
-struct xml_node *stanza_error_new(const struct stanza *st,
+struct xml_node *sm_stanza_error_new(const struct stanza *st,
 				  const char *condition);
 /* The empty iq result answering iq get/set st; add children to it. */
-struct xml_node *stanza_result_new(const struct stanza *st);
+struct xml_node *sm_stanza_result_new(const struct stanza *st);
 
 #endif

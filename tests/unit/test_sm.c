@@ -145,7 +145,7 @@ static void assert_error(struct xml_node *n, const char *condition)
 	ck_assert_ptr_nonnull(e);
 	ck_assert_ptr_nonnull(xml_child(e, NS_STANZAS, condition));
 	ck_assert_str_eq(xml_attr_get(e, "type"),
-			 stanza_error_type(condition));
+			 sm_stanza_error_type(condition));
 }
 
 #define ALICE1 "alice@localhost/one"
@@ -154,7 +154,7 @@ static void assert_error(struct xml_node *n, const char *condition)
 
 /* ------------------------------------------------------------ sessions */
 
-START_TEST(session_start_is_confirmed)
+START_TEST(sm_session_start_is_confirmed)
 {
 	bind_session(1, ALICE1);
 	ck_assert_uint_eq(nsent, 1);
@@ -162,7 +162,7 @@ START_TEST(session_start_is_confirmed)
 	ck_assert_str_eq(sent[0].to, "c2s.1");
 	ck_assert_uint_eq(sent[0].conn, 1);
 	ck_assert_str_eq(sent[0].payload, ALICE1);
-	ck_assert_ptr_nonnull(session_find_conn(&sm.sessions, "c2s.1", 5, 1));
+	ck_assert_ptr_nonnull(sm_session_find_conn(&sm.sessions, "c2s.1", 5, 1));
 }
 END_TEST
 
@@ -177,7 +177,7 @@ START_TEST(resource_conflict_replaces_the_old_session)
 	ck_assert_str_eq(sent[0].payload, "conflict");
 	ck_assert_int_eq(sent[1].type, FRAME_SESSION_OK);
 	ck_assert_uint_eq(sent[1].conn, 2);
-	ck_assert_ptr_null(session_find_conn(&sm.sessions, "c2s.1", 5, 1));
+	ck_assert_ptr_null(sm_session_find_conn(&sm.sessions, "c2s.1", 5, 1));
 }
 END_TEST
 
@@ -192,11 +192,11 @@ START_TEST(resource_conflict_refuses_the_new_session)
 	ck_assert_int_eq(sent[0].type, FRAME_SESSION_END);
 	ck_assert_uint_eq(sent[0].conn, 2);
 	ck_assert_str_eq(sent[0].payload, "conflict");
-	ck_assert_ptr_nonnull(session_find_conn(&sm.sessions, "c2s.1", 5, 1));
+	ck_assert_ptr_nonnull(sm_session_find_conn(&sm.sessions, "c2s.1", 5, 1));
 }
 END_TEST
 
-START_TEST(session_for_a_foreign_domain_is_refused)
+START_TEST(sm_session_for_a_foreign_domain_is_refused)
 {
 	bind_session(1, "alice@elsewhere.net/x");
 	ck_assert_uint_eq(nsent, 1);
@@ -217,7 +217,7 @@ START_TEST(end_of_available_session_tells_the_other_resources)
 	ck_assert_str_eq(xml_attr_get(p, "type"), "unavailable");
 	ck_assert_str_eq(xml_attr_get(p, "from"), ALICE1);
 	ck_assert_uint_eq(count_to_conn(1), 0);
-	ck_assert_ptr_null(session_find_conn(&sm.sessions, "c2s.1", 5, 1));
+	ck_assert_ptr_null(sm_session_find_conn(&sm.sessions, "c2s.1", 5, 1));
 }
 END_TEST
 
@@ -241,8 +241,8 @@ START_TEST(initial_presence_goes_to_own_resources_and_back)
 	available(2, ALICE2, 3);
 	clear_sent();
 	available(1, ALICE1, 1);
-	struct session *s = session_find_conn(&sm.sessions, "c2s.1", 5, 1);
-	ck_assert(session_available(s));
+	struct session *s = sm_session_find_conn(&sm.sessions, "c2s.1", 5, 1);
+	ck_assert(sm_session_available(s));
 	ck_assert_int_eq(s->priority, 1);
 	/* the sender gets its own presence, then its sibling's */
 	struct sent *one[8];
@@ -553,7 +553,7 @@ END_TEST
 
 /* ------------------------------------------------------------ elsewhere */
 
-START_TEST(stanza_for_another_domain_goes_to_the_router)
+START_TEST(sm_stanza_for_another_domain_goes_to_the_router)
 {
 	bind_session(3, BOB);
 	clear_sent();
@@ -619,8 +619,8 @@ START_TEST(higher_priority_hook_can_stop_delivery)
 	bind_session(3, BOB);
 	available(1, ALICE1, 0);
 	calls = 0;
-	module_hook(&sm, SM_EV_STANZA_IN, NULL, 100, count_only, NULL);
-	module_hook(&sm, SM_EV_STANZA_IN, NULL, 50, block_all, NULL);
+	sm_module_hook(&sm, SM_EV_STANZA_IN, NULL, 100, count_only, NULL);
+	sm_module_hook(&sm, SM_EV_STANZA_IN, NULL, 50, block_all, NULL);
 	clear_sent();
 	client_sends(3, "<message from='" BOB "' to='alice@localhost'>"
 			"<body>hi</body></message>");
@@ -633,7 +633,7 @@ START_TEST(offline_event_can_take_over_the_bounce)
 {
 	bind_session(3, BOB);
 	calls = 0;
-	module_hook(&sm, SM_EV_MESSAGE_OFFLINE, NULL, 0, block_all, NULL);
+	sm_module_hook(&sm, SM_EV_MESSAGE_OFFLINE, NULL, 0, block_all, NULL);
 	clear_sent();
 	client_sends(3, "<message from='" BOB "' to='alice@localhost'>"
 			"<body>hi</body></message>");
@@ -654,10 +654,10 @@ int main(void)
 	TCase *tc = tcase_create("sm");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_checked_fixture(tc, NULL, arena_teardown);
-	tcase_add_test(tc, session_start_is_confirmed);
+	tcase_add_test(tc, sm_session_start_is_confirmed);
 	tcase_add_test(tc, resource_conflict_replaces_the_old_session);
 	tcase_add_test(tc, resource_conflict_refuses_the_new_session);
-	tcase_add_test(tc, session_for_a_foreign_domain_is_refused);
+	tcase_add_test(tc, sm_session_for_a_foreign_domain_is_refused);
 	tcase_add_test(tc, end_of_available_session_tells_the_other_resources);
 	tcase_add_test(tc, unbound_c2s_ends_all_its_sessions);
 	tcase_add_test(tc, initial_presence_goes_to_own_resources_and_back);
@@ -680,7 +680,7 @@ int main(void)
 	tcase_add_test(tc, disco_info_lists_enabled_features);
 	tcase_add_test(tc, disabled_module_is_neither_listed_nor_answering);
 	tcase_add_test(tc, disco_of_an_account_only_to_itself);
-	tcase_add_test(tc, stanza_for_another_domain_goes_to_the_router);
+	tcase_add_test(tc, sm_stanza_for_another_domain_goes_to_the_router);
 	tcase_add_test(tc, second_served_domain_is_local);
 	tcase_add_test(tc, no_route_bounces_remote_server_not_found);
 	tcase_add_test(tc, higher_priority_hook_can_stop_delivery);
