@@ -72,6 +72,11 @@ static void c2s_on_signal(uv_signal_t *s, int signum)
 	c2s_stop(c2s, 0);
 }
 
+static void c2s_on_idle_sweep(uv_timer_t *t)
+{
+	c2s_conn_sweep_idle(t->data);
+}
+
 static void c2s_on_check(uv_check_t *h)
 {
 	c2s_conn_flush_all(h->data);
@@ -149,6 +154,10 @@ int c2s_main(const struct config *cfg, const char *name, const char *secret)
 	uv_check_start(&c2s->flusher, c2s_on_check);
 	uv_unref((uv_handle_t *)&c2s->flusher);
 	uv_timer_init(c2s->loop, &c2s->shutdown_timer);
+	uv_timer_init(c2s->loop, &c2s->idle_timer);
+	c2s->idle_timer.data = c2s;
+	uv_timer_start(&c2s->idle_timer, c2s_on_idle_sweep, C2S_IDLE_SWEEP_MS, C2S_IDLE_SWEEP_MS);
+	uv_unref((uv_handle_t *)&c2s->idle_timer);
 	c2s->shutdown_timer.data = c2s;
 	uv_signal_init(c2s->loop, &c2s->sigterm);
 	uv_signal_init(c2s->loop, &c2s->sigint);

@@ -42,6 +42,7 @@
 #define C2S_CLOSE_TIMEOUT_MS 5000
 #define C2S_SHUTDOWN_TIMEOUT_MS 2000
 #define C2S_DEFAULT_AUTH_TIMEOUT 30
+#define C2S_IDLE_SWEEP_MS 5000
 
 struct tls_server;
 struct tls_conn;
@@ -77,6 +78,7 @@ struct c2s {
 	uv_check_t flusher;
 	uv_signal_t sigterm, sigint;
 	uv_timer_t shutdown_timer;
+	uv_timer_t idle_timer; /* shrinks the parsers of quiet conns */
 	bool stopping;
 	bool finished;
 	int exit_status;
@@ -128,6 +130,7 @@ struct conn {
 	bool in_flush;
 	bool paused;
 	bool sasl_abort; /* <abort/> arrived while a step was running */
+	bool active;     /* read something since the last idle sweep */
 	char peer[64];
 };
 
@@ -159,6 +162,8 @@ void c2s_conn_pause(struct conn *c);
 void c2s_conn_resume(struct conn *c);
 void c2s_conn_want_flush(struct conn *c);
 void c2s_conn_flush_all(struct c2s *c2s);
+/* Frees the parser state of conns quiet since the last call. */
+void c2s_conn_sweep_idle(struct c2s *c2s);
 void c2s_conn_unref(struct conn *c);
 void c2s_conn_stop_timer(struct conn *c);
 bool c2s_conn_tls_active(const struct conn *c);

@@ -67,6 +67,7 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	}
 	if (c->closing)
 		return;
+	c->active = true;
 	if (!c->tls) {
 		conn_on_plain(c, b->base, (size_t)n);
 	} else {
@@ -183,6 +184,18 @@ static void conn_write_out(struct conn *c)
 	buf_free(&c->wbuf);
 	if (c->closing)
 		c2s_conn_abort(c);
+}
+
+/* An expat parser in the middle of a stream holds about 10 KiB: a conn
+ * quiet for a sweep period gives it back (the memory budget), and the
+ * next read makes a new one. Busy conns keep theirs. */
+void c2s_conn_sweep_idle(struct c2s *c2s)
+{
+	for (struct conn *c = c2s->all; c; c = c->next) {
+		if (!c->active && !c->closing)
+			xmlstream_shrink(c->xs);
+		c->active = false;
+	}
 }
 
 /* ------------------------------------------------------------------ */
