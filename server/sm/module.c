@@ -21,6 +21,12 @@ struct sm_hook {
  * feature adds its file and one line here. */
 extern const struct sm_module sm_module_disco;
 extern const struct sm_module sm_module_ping;
+extern const struct sm_module sm_module_legacy_session;
+
+/* Always on: what older clients cannot do without. */
+static const struct sm_module *const core_modules[] = {
+	&sm_module_legacy_session,
+};
 
 static const struct sm_module *const all_modules[] = {
 	&sm_module_disco,
@@ -99,6 +105,9 @@ static const struct sm_module *sm_module_find(const char *name)
 int sm_module_load_all(struct sm *sm)
 {
 	const struct config *cfg = sm->cfg;
+	for (size_t i = 0; i < sizeof core_modules / sizeof *core_modules; i++)
+		if (core_modules[i]->init(sm) < 0)
+			return -1;
 	for (size_t i = 0; i < cfg->nmodules; i++) {
 		const struct sm_module *m = sm_module_find(cfg->modules[i]);
 		if (!m) {

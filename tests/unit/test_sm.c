@@ -11,6 +11,7 @@
 
 #include "../../server/sm/core.c"
 #include "../../server/sm/disco.c"
+#include "../../server/sm/legacy_session.c"
 #include "../../server/sm/module.c"
 #include "../../server/sm/ping.c"
 #include "../../server/sm/route.c"
