@@ -164,7 +164,7 @@ static int parse_path(struct loader *l, const struct cnode *n,
 	if (!*value)
 		return fail(l, n, setting, "a path is required");
 	free(*out);
-	if (value[0] == '/' || !l->dir[0])
+	if (value[0] == '/')
 		*out = strdup(value);
 	else if (asprintf(out, "%s/%s", l->dir, value) < 0)
 		*out = NULL;
@@ -640,7 +640,7 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	cfg->path = strdup(path);
 	const char *slash = strrchr(path, '/');
 	struct loader l = {cfg, path,
-			   slash ? xstrndup(path, (size_t)(slash - path + 1)) : strdup(""),
+			   slash ? xstrndup(path, (size_t)(slash - path + 1)) : strdup("."),
 			   err, errlen};
 	if (slash)
 		l.dir[slash - path] = '\0';
