@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "jid.h"
 #include "log.h"
@@ -723,6 +724,15 @@ bool config_has_mechanism(const struct config *cfg, const char *mech)
 bool config_has_module(const struct config *cfg, const char *module)
 {
 	return word_in(cfg->modules, cfg->nmodules, module);
+}
+
+int config_make_data_dir(const struct config *cfg, char *err, size_t errlen)
+{
+	if (mkdir(cfg->data_dir, 0700) == 0 || errno == EEXIST)
+		return 0;
+	snprintf(err, errlen, "%s: storage/path: cannot create %s: %s",
+		 cfg->path, cfg->data_dir, strerror(errno));
+	return -1;
 }
 
 char *config_data_path(const struct config *cfg, const char *file)

@@ -64,6 +64,9 @@ const struct config_host *config_find_host(const struct config *cfg,
 					   const char *domain);
 bool config_has_mechanism(const struct config *cfg, const char *mech);
 bool config_has_module(const struct config *cfg, const char *module);
+/* Creates data_dir (mode 0700) unless it exists. Returns 0, or -1 with
+ * a message naming the setting. */
+int config_make_data_dir(const struct config *cfg, char *err, size_t errlen);
 /* Path of a file inside data_dir, malloc'd. */
 char *config_data_path(const struct config *cfg, const char *file);
 

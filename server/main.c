@@ -101,15 +101,6 @@ static int make_secret(char *out, size_t size)
 	return 0;
 }
 
-static int ensure_data_dir(const struct config *cfg)
-{
-	if (mkdir(cfg->data_dir, 0700) == 0 || errno == EEXIST)
-		return 0;
-	fprintf(stderr, "%s: storage/path: cannot create %s: %s\n", cfg->path,
-		cfg->data_dir, strerror(errno));
-	return -1;
-}
-
 static int daemonize(const char *pidfile)
 {
 	pid_t pid = fork();
@@ -192,8 +183,11 @@ static int run_supervisor(const struct config *cfg, int background)
 {
 	char secret[65];
 	log_init("palabred", cfg->log_level);
-	if (ensure_data_dir(cfg) < 0)
+	char err[1024];
+	if (config_make_data_dir(cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "palabred: %s\n", err);
 		return 1;
+	}
 	if (background && daemonize(cfg->pidfile) < 0) {
 		fprintf(stderr, "%s: pidfile: cannot write %s: %s\n", cfg->path,
 			cfg->pidfile, strerror(errno));

@@ -126,6 +126,8 @@ struct ctl {
 static int ctl_open_db(struct ctl *ctl)
 {
 	char err[1024];
+	if (config_make_data_dir(&ctl->cfg, err, sizeof err) < 0)
+		return fail("%s", err);
 	char *path = config_data_path(&ctl->cfg, LOCAL_DB_FILE);
 	if (!path)
 		return fail("out of memory");

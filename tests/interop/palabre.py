@@ -109,7 +109,8 @@ class Palabre:
                                                      "chat.example"),
                  mechanisms=DEFAULT_MECHANISMS, max_stanza_size=10000,
                  require_starttls=True, resource_conflict="replace",
-                 processes=1, modules="disco ping", users=USERS):
+                 processes=1, modules="disco ping", users=USERS,
+                 make_data_dir=True):
         self.dir = str(directory)
         self.config = os.path.join(self.dir, "config.xml")
         self.log = os.path.join(self.dir, "palabred.log")
@@ -163,6 +164,9 @@ class Palabre:
             % (self.c2s_port, self.tls_port,
                "true" if require_starttls else "false", max_stanza_size,
                mechanisms, resource_conflict, processes, modules))
+        if make_data_dir:
+            # test_palabrectl checks that palabrectl makes it when missing.
+            os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
         for jid, password in users.items():
             if jid.split("@")[1] in domains:
                 self.ctl_ok("user", "add", jid, stdin=password + "\n")

@@ -97,6 +97,15 @@ def test_no_clear_password_is_stored(server):
             assert b"Very-Distinctive-Pw-42" not in f.read(), name
 
 
+def test_first_user_add_makes_the_data_directory(tmp_path, certs):
+    # As after `make run`: config.xml and certificates, no data/ yet.
+    from palabre import Palabre
+    s = Palabre(tmp_path, certs, users={}, make_data_dir=False)
+    assert not os.path.exists(tmp_path / "data")
+    s.ctl_ok("user", "add", "peggy@localhost", stdin="peggy-pw\n")
+    assert "peggy" in s.ctl_ok("user", "list", "localhost").stdout
+
+
 def test_users_added_while_stopped_are_known_when_started(tmp_path, certs,
                                                           clients):
     from palabre import Palabre
