@@ -9,6 +9,15 @@
 #include "../palabred.h"
 #include "sm.h"
 
+/* On SIGTERM the sm waits this long at most for the c2s processes,
+ * stopped at the same time, to close their sessions: until then their
+ * clients still get service (and the system-shutdown stream error from
+ * c2s, not a "session manager gone" one). Under the supervisor's
+ * grace period before SIGKILL. */
+#define SM_STOP_GRACE_MS 3000
+
+static uv_timer_t stop_timer;
+
 static int link_sender(struct sm *sm, const struct frame *f)
 {
 	if (!sm->link)
@@ -29,11 +38,22 @@ static void on_ready(struct link *l)
 	log_info("sm: linked to the router as '%s'", sm->name);
 }
 
+static void stop_now(struct sm *sm)
+{
+	uv_timer_stop(&stop_timer);
+	if (sm->link)
+		link_close(sm->link); /* flushes; on_close stops the loop */
+	else
+		uv_stop(sm->loop);
+}
+
 static void on_frame(struct link *l, const struct frame *f)
 {
 	struct sm *sm = link_data(l);
 	sm->link = l;
 	sm_handle_frame(sm, f);
+	if (sm->stopping && sm->sessions.nsessions == 0)
+		stop_now(sm);
 }
 
 static void on_close(struct link *l)
@@ -53,15 +73,27 @@ static void on_drain(struct link *l)
 	link_resume(l);
 }
 
+static void on_stop_timer(uv_timer_t *t)
+{
+	struct sm *sm = t->data;
+	log_info("sm: %zu sessions still open; stopping anyway",
+		 sm->sessions.nsessions);
+	stop_now(sm);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct sm *sm = h->data;
+	if (sm->stopping)
+		return;
 	log_info("sm: signal %d, stopping", signum);
 	sm->stopping = true;
-	if (sm->link)
-		link_close(sm->link); /* flushes; on_close stops the loop */
-	else
-		uv_stop(sm->loop);
+	if (!sm->link || sm->sessions.nsessions == 0) {
+		stop_now(sm);
+		return;
+	}
+	stop_timer.data = sm;
+	uv_timer_start(&stop_timer, on_stop_timer, SM_STOP_GRACE_MS, 0);
 }
 
 static void close_handle(uv_handle_t *h, void *arg)
@@ -84,6 +116,7 @@ int sm_main(const struct config *cfg, const char *name, const char *secret)
 	sm.loop = &loop;
 	sm.send = link_sender;
 
+	uv_timer_init(&loop, &stop_timer);
 	uv_signal_init(&loop, &sigterm);
 	uv_signal_init(&loop, &sigint);
 	sigterm.data = sigint.data = &sm;
