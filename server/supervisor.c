@@ -46,6 +46,20 @@ static size_t running_children(const struct supervisor *s)
 	return n;
 }
 
+/* Children stop one by one in the reverse order of their start: each
+ * c2s before the sm, so that clients hear system-shutdown from a c2s
+ * whose sm is still there. */
+static void supervisor_stop_next(struct supervisor *s)
+{
+	for (size_t i = s->nchildren; i-- > 0;) {
+		struct child *c = &s->children[i];
+		if (c->running && !uv_is_closing((uv_handle_t *)&c->process)) {
+			uv_process_kill(&c->process, SIGTERM);
+			return;
+		}
+	}
+}
+
 static void child_restart(uv_timer_t *timer)
 {
 	struct child *c = timer->data;
@@ -62,6 +76,8 @@ static void child_process_closed(uv_handle_t *handle)
 		if (running_children(s) == 0) {
 			uv_timer_stop(&s->kill_timer);
 			s->on_stopped(s->data);
+		} else {
+			supervisor_stop_next(s);
 		}
 		return;
 	}
@@ -179,12 +195,9 @@ void supervisor_stop(struct supervisor *s)
 	if (s->stopping)
 		return;
 	s->stopping = true;
-	for (size_t i = 0; i < s->nchildren; i++) {
-		struct child *c = &s->children[i];
-		uv_timer_stop(&c->restart_timer);
-		if (c->running && !uv_is_closing((uv_handle_t *)&c->process))
-			uv_process_kill(&c->process, SIGTERM);
-	}
+	for (size_t i = 0; i < s->nchildren; i++)
+		uv_timer_stop(&s->children[i].restart_timer);
+	supervisor_stop_next(s);
 	if (running_children(s) == 0) {
 		s->on_stopped(s->data);
 		return;

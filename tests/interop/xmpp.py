@@ -69,7 +69,10 @@ class Clients:
 
     def close(self):
         for client in self.all:
-            client.xmpp.abort()
+            try:
+                client.xmpp.abort()
+            except AttributeError:
+                pass  # asyncio's transport was half torn down already
         self.loop.run_until_complete(asyncio.sleep(0.05))
         for task in asyncio.all_tasks(self.loop):
             task.cancel()
