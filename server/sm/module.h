@@ -12,7 +12,28 @@
  * RFC 6121 §8, the service-unavailable answer …) are the default
  * handlers, hooked at SM_PRIORITY_DEFAULT, below any module: a module
  * takes a case over by hooking above and returning SM_DONE, e.g.
- * blocking.c on SM_EV_STANZA_IN, offline.c on SM_EV_MESSAGE_OFFLINE. */
+ * blocking.c on SM_EV_STANZA_IN, offline.c on SM_EV_MESSAGE_OFFLINE.
+ *
+ * A whole module (ping.c is one):
+ *
+ *	static enum sm_verdict ping_host(struct sm_event *ev, void *data)
+ *	{
+ *		struct xml_node *r = sm_stanza_result_new(ev->st);
+ *		if (r)
+ *			sm_route_xml(ev->sm, r);  // routed like any stanza
+ *		return SM_DONE;
+ *	}
+ *	static int ping_init(struct sm *sm)
+ *	{
+ *		if (sm_module_hook(sm, SM_EV_IQ_HOST, "urn:xmpp:ping", 0,
+ *				   ping_host, NULL) < 0)
+ *			return -1;
+ *		return sm_module_add_feature(sm, "urn:xmpp:ping");
+ *	}
+ *	const struct sm_module sm_module_ping = {"ping", ping_init};
+ *
+ * Stanzas a handler builds live in ev->st->arena (freed after the frame);
+ * per-user state goes in a slot (sm_session_slot_register). */
 #ifndef PALABRE_SM_MODULE_H
 #define PALABRE_SM_MODULE_H
 
