@@ -643,6 +643,39 @@ START_TEST(offline_event_can_take_over_the_bounce)
 }
 END_TEST
 
+static enum sm_verdict count_session_event(struct sm_event *ev, void *data)
+{
+	ck_assert_ptr_nonnull(ev->session);
+	calls += ev->type == SM_EV_SESSION_STARTED ? 1 : 100;
+	return SM_NEXT;
+}
+
+START_TEST(modules_hear_sessions_start_and_end)
+{
+	calls = 0;
+	sm_module_hook(&sm, SM_EV_SESSION_STARTED, NULL, 0,
+		       count_session_event, NULL);
+	sm_module_hook(&sm, SM_EV_SESSION_ENDED, NULL, 0, count_session_event,
+		       NULL);
+	bind_session(1, ALICE1);
+	bind_session(2, ALICE1); /* replaces the first */
+	frame_in(FRAME_SESSION_END, "c2s.1", 2, "localhost", "closed");
+	ck_assert_int_eq(calls, 202);
+}
+END_TEST
+
+START_TEST(legacy_session_iq_gets_a_result)
+{
+	bind_session(3, BOB);
+	clear_sent();
+	client_sends(3, "<iq from='" BOB "' type='set' id='s'><session "
+			"xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>");
+	struct xml_node *r = only_stanza_to(3);
+	ck_assert_str_eq(xml_attr_get(r, "type"), "result");
+	ck_assert_str_eq(xml_attr_get(r, "id"), "s");
+}
+END_TEST
+
 static void arena_teardown(void)
 {
 	arena_reset(&test_arena);
@@ -686,6 +719,8 @@ int main(void)
 	tcase_add_test(tc, no_route_bounces_remote_server_not_found);
 	tcase_add_test(tc, higher_priority_hook_can_stop_delivery);
 	tcase_add_test(tc, offline_event_can_take_over_the_bounce);
+	tcase_add_test(tc, modules_hear_sessions_start_and_end);
+	tcase_add_test(tc, legacy_session_iq_gets_a_result);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
