@@ -33,13 +33,20 @@ def run_palabred(tmp_path, certs, lines):
     config = tmp_path / "config.xml"
     config.write_text("\n".join(lines) + "\n")
     assert os.access(PALABRED, os.X_OK), "%s is missing" % PALABRED
+    proc = subprocess.Popen([PALABRED, "-c", str(config)], cwd=tmp_path,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     try:
-        return subprocess.run([PALABRED, "-c", str(config)], cwd=tmp_path,
-                              stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=10)
-    except subprocess.TimeoutExpired as e:
-        raise AssertionError("palabred ran on with a bad config: %s"
-                             % e.stderr) from None
+        out, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.terminate()  # by pid; palabred stops its components
+        try:
+            out, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        raise AssertionError("palabred ran on with a bad config:\n%s" % err)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 @pytest.mark.parametrize("port,problem", [("abc", "abc"), ("70000", "70000"),

@@ -155,6 +155,7 @@ def test_direct_tls_offers_mechanisms_and_no_starttls(raw):
     assert "PLAIN" in mechanisms(features), show(features)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_tls_older_than_1_2_is_refused(server):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False

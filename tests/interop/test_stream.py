@@ -29,7 +29,8 @@ def test_bad_xml_closes_that_stream_and_others_keep_chatting(clients, raw):
 
 def test_bad_xml_before_tls_is_not_well_formed(raw):
     s = raw()
-    s.send(HEADER + "<<>")
+    s.open()
+    s.send("<<>")
     s.expect_stream_error("not-well-formed")
 
 
