@@ -110,7 +110,7 @@ class Palabre:
                  mechanisms=DEFAULT_MECHANISMS, max_stanza_size=10000,
                  require_starttls=True, resource_conflict="replace",
                  processes=1, modules="disco ping", users=USERS,
-                 make_data_dir=True):
+                 auth_timeout=30, make_data_dir=True):
         self.dir = str(directory)
         self.config = os.path.join(self.dir, "config.xml")
         self.log = os.path.join(self.dir, "palabred.log")
@@ -154,7 +154,7 @@ class Palabre:
             '    <max-depth>32</max-depth>\n'
             '    <mechanisms>%s</mechanisms>\n'
             '    <resource-conflict>%s</resource-conflict>\n'
-            '    <auth-timeout>30</auth-timeout>\n'
+            '    <auth-timeout>%d</auth-timeout>\n'
             '    <processes>%d</processes>\n'
             '  </c2s>\n'
             '  <sm>\n'
@@ -163,7 +163,8 @@ class Palabre:
             '</palabred>\n'
             % (self.c2s_port, self.tls_port,
                "true" if require_starttls else "false", max_stanza_size,
-               mechanisms, resource_conflict, processes, modules))
+               mechanisms, resource_conflict, auth_timeout, processes,
+               modules))
         if make_data_dir:
             # test_palabrectl checks that palabrectl makes it when missing.
             os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
@@ -234,7 +235,8 @@ class Palabre:
             time.sleep(0.05)
 
     def log_text(self, tail=20000):
-        return read(self.log)[-tail:]
+        text = read(self.log)
+        return text[-tail:] if tail else text
 
     @property
     def pid(self):

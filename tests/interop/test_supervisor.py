@@ -63,11 +63,41 @@ def test_killed_sm_is_restarted_and_clients_log_in_again(fresh_server,
 
 def test_restart_is_logged(fresh_server):
     old = fresh_server.wait_for_components(["sm"])["sm"]
+    before = len(fresh_server.log_text(tail=None))
     os.kill(old, signal.SIGKILL)
-    fresh_server.wait_for_components(["sm"], timeout=RESTART_WITHIN,
-                                     exclude={old})
-    log = fresh_server.log_text()
-    assert "sm" in log and str(old) in log, log
+    new = fresh_server.wait_for_components(["sm"], timeout=RESTART_WITHIN,
+                                           exclude={old})["sm"]
+    time.sleep(0.2)
+    log = fresh_server.log_text(tail=None)[before:]
+    # one line says the old sm died, one that the new one started
+    assert any("sm" in line and str(old) in line
+               for line in log.splitlines()), log
+    assert any("sm" in line and str(new) in line
+               for line in log.splitlines()), log
+
+
+def test_several_c2s_processes_share_the_ports(tmp_path, certs):
+    from palabre import Palabre
+    from xmpp import Clients
+    server = Palabre(tmp_path, certs, processes=2)
+    clients = None
+    try:
+        server.start()
+        found = server.wait_for_components(["sm", "c2s.1", "c2s.2"])
+        assert found["c2s.1"] != found["c2s.2"]
+        clients = Clients(server)
+        # enough connections that both processes get some (SO_REUSEPORT
+        # spreads them by a hash of the source port)
+        alices = [clients.login(ALICE + "/r%d" % i) for i in range(8)]
+        bob = clients.login(BOB + "/phone")
+        for a in alices:
+            a.send_message(mto=BOB + "/phone", mbody=a.jid)
+        got = {bob.next_message()["body"] for _ in alices}
+        assert got == {a.jid for a in alices}
+    finally:
+        if clients:
+            clients.close()
+        server.stop()
 
 
 def test_sigterm_sends_system_shutdown_and_stops_everything(fresh_server,
