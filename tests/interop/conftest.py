@@ -88,7 +88,9 @@ def clients(request):
 def server_of(request):
     name = "fresh_server" if "fresh_server" in request.fixturenames \
         else "server"
-    return request.getfixturevalue(name)
+    server = request.getfixturevalue(name)
+    request.node.palabre_server = server  # for the log in a failure report
+    return server
 
 
 @pytest.fixture
@@ -114,8 +116,8 @@ def pytest_runtest_makereport(item, call):
     """Appends the palabred log to a failing test's report."""
     if call.when != "call" or call.excinfo is None:
         return
-    for name in ("server", "fresh_server"):
-        s = item.funcargs.get(name) if hasattr(item, "funcargs") else None
-        if s is not None:
-            item.add_report_section("call", "palabred.log",
-                                    s.log_text(8000))
+    server = getattr(item, "palabre_server", None)
+    funcargs = getattr(item, "funcargs", {})
+    server = server or funcargs.get("server") or funcargs.get("fresh_server")
+    if server is not None:
+        item.add_report_section("call", "palabred.log", server.log_text(8000))

@@ -5,7 +5,7 @@ import ssl
 import pytest
 
 from palabre import USERS
-from rawstream import (NS, has, mechanisms, scram_login, show, tag,
+from rawstream import (NS, has, mechanisms, q, scram_login, show, tag,
                        StreamClosed)
 
 ALICE = "alice@localhost"
@@ -37,6 +37,35 @@ def test_login_with_channel_binding_tls_exporter_over_tls13(raw, mech):
     assert mech in mechanisms(features), show(features)
     answer = scram_login(s, mech, "alice", USERS[ALICE], cb_type="tls-exporter")
     assert answer.tag == tag("sasl:success"), show(answer)
+
+
+@pytest.mark.parametrize("max_tls,types", [
+    (ssl.TLSVersion.TLSv1_2, {"tls-unique", "tls-server-end-point"}),
+    (ssl.TLSVersion.TLSv1_3, {"tls-exporter", "tls-server-end-point"})])
+def test_channel_binding_types_are_advertised(raw, max_tls, types):
+    # XEP-0440, with the types that exist for the TLS version in use.
+    s = raw(max_tls=max_tls)
+    features = s.starttls()
+    advertised = {cb.get("type") for cb in features.findall(
+        q("sasl-cb:sasl-channel-binding/sasl-cb:channel-binding"))}
+    assert advertised == types, show(features)
+
+
+@pytest.mark.parametrize("max_tls", [ssl.TLSVersion.TLSv1_2,
+                                     ssl.TLSVersion.TLSv1_3])
+def test_login_with_channel_binding_tls_server_end_point(raw, max_tls):
+    # RFC 5929 §4: the hash of the server's certificate.
+    s = raw(max_tls=max_tls)
+    s.starttls()
+    answer = scram_login(s, "SCRAM-SHA-256-PLUS", "alice", USERS[ALICE],
+                         cb_type="tls-server-end-point")
+    assert answer.tag == tag("sasl:success"), show(answer)
+
+
+def test_client_left_to_choose_its_mechanism_logs_in(clients):
+    # slixmpp picks the best it knows (and falls back when that fails).
+    alice = clients.login(ALICE + "/laptop", mech=None)
+    assert alice.jid == ALICE + "/laptop"
 
 
 def test_channel_binding_of_another_connection_is_refused(raw):

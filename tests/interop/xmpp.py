@@ -23,6 +23,7 @@ from slixmpp.xmlstream.matcher import MatchXPath
 from palabre import USERS
 
 WAIT = 5.0  # seconds for anything the server should do at once
+DEFAULT_MECH = "SCRAM-SHA-256"
 
 logging.getLogger("slixmpp").setLevel(logging.CRITICAL)
 
@@ -49,7 +50,13 @@ class Clients:
         self.loop.run_until_complete(asyncio.sleep(seconds))
 
     def connect(self, jid, password=None, **options):
-        """A client that starts connecting; see Client for options."""
+        """A client that starts connecting; see Client for options.
+
+        Unless told (mech=None: slixmpp's own choice), clients use
+        SCRAM-SHA-256 without channel binding: slixmpp left to itself tries
+        -PLUS with tls-unique, which TLS 1.3 does not have (RFC 9266), and
+        fails twice before it falls back."""
+        options.setdefault("mech", DEFAULT_MECH)
         if password is None:
             password = USERS[jid.split("/")[0]]
         client = Client(self, jid, password, **options)
