@@ -37,8 +37,10 @@ def run_palabred(tmp_path, certs, lines):
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        out, err = proc.communicate(timeout=10)
+        out, err = proc.communicate(timeout=5)
     except subprocess.TimeoutExpired:
+        out = None
+    if out is None:
         proc.terminate()  # by pid; palabred stops its components
         try:
             out, err = proc.communicate(timeout=10)
