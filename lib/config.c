@@ -343,16 +343,32 @@ static struct config_host *current_host(struct loader *l)
 	return &l->cfg->hosts[l->cfg->nhosts - 1];
 }
 
+/* A path to a file palabred must be able to read at start. */
+static int parse_readable_file(struct loader *l, const struct cnode *n,
+			       const char *setting, const char *value,
+			       char **out)
+{
+	if (parse_path(l, n, setting, value, out) < 0)
+		return -1;
+	FILE *f = fopen(*out, "r");
+	if (!f)
+		return fail(l, n, setting, "cannot read %s: %s", *out,
+			    strerror(errno));
+	fclose(f);
+	return 0;
+}
+
 static int load_host_certificate(struct loader *l, struct cnode *n,
 				 const char *path)
 {
-	return parse_path(l, n, path, cnode_value(n),
-			  &current_host(l)->certificate);
+	return parse_readable_file(l, n, path, cnode_value(n),
+				   &current_host(l)->certificate);
 }
 
 static int load_host_key(struct loader *l, struct cnode *n, const char *path)
 {
-	return parse_path(l, n, path, cnode_value(n), &current_host(l)->key);
+	return parse_readable_file(l, n, path, cnode_value(n),
+				   &current_host(l)->key);
 }
 
 static int load_host_auth(struct loader *l, struct cnode *n, const char *path)

@@ -111,6 +111,14 @@ START_TEST(malformed_file_names_line)
 }
 END_TEST
 
+START_TEST(unreadable_certificate_is_an_error)
+{
+	assert_error("<palabred>\n<host domain='a'>\n"
+		     "<certificate>nothere.pem</certificate></host></palabred>",
+		     "3: host/certificate: cannot read ");
+}
+END_TEST
+
 START_TEST(bad_domain_is_an_error)
 {
 	assert_error("<palabred>\n<host domain='a b'/></palabred>",
@@ -125,6 +133,11 @@ int main(void)
 		return EXIT_FAILURE;
 	}
 	snprintf(path, sizeof path, "%s/config.xml", dir);
+	char pem[300];
+	snprintf(pem, sizeof pem, "%s/c.pem", dir);
+	fclose(fopen(pem, "w"));
+	snprintf(pem, sizeof pem, "%s/k.pem", dir);
+	fclose(fopen(pem, "w"));
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("config");
 	tcase_add_test(tc, defaults_are_filled_in);
@@ -135,12 +148,17 @@ int main(void)
 	tcase_add_test(tc, unknown_mechanism_is_an_error);
 	tcase_add_test(tc, malformed_file_names_line);
 	tcase_add_test(tc, bad_domain_is_an_error);
+	tcase_add_test(tc, unreadable_certificate_is_an_error);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	unlink(path);
+	snprintf(pem, sizeof pem, "%s/c.pem", dir);
+	unlink(pem);
+	snprintf(pem, sizeof pem, "%s/k.pem", dir);
+	unlink(pem);
 	rmdir(dir);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
