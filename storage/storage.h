@@ -1,0 +1,90 @@
+/* storage: palabre's persistent data, asynchronous (ARCHITECTURE.md §6).
+ *
+ * Data is kept per user (a bare JID) in named stores. A store is a map
+ * from keys to opaque values (roster items keyed by contact JID, the
+ * block list keyed by JID, a roster version under one fixed key …) or
+ * an ordered list (offline messages: storage_batch_append gives each
+ * value a key that sorts in arrival order).
+ *
+ * Every request runs on the storage thread, in the order submitted, and
+ * its completion is called on the loop that opened the storage. A read
+ * submitted after a write sees that write. A write's completion comes
+ * only once its transaction is durable (SQLite, WAL, synchronous=FULL):
+ * reply to the client then and not before, so that what palabre
+ * acknowledged survives kill -9. Writes waiting together are committed in
+ * one transaction (group commit); each batch is atomic.
+ *
+ * Backends: sqlite (storage/sqlite.c). The loop never waits on disk. */
+#ifndef PALABRE_STORAGE_H
+#define PALABRE_STORAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct storage;
+struct storage_batch;
+
+enum storage_status {
+	STORAGE_OK = 0,
+	STORAGE_ERROR = -1, /* the database failed: details were logged */
+};
+
+struct storage_item {
+	const char *key;
+	const void *value;
+	size_t value_len;
+};
+
+/* A read's result: items in key order (list stores: arrival order).
+ * Valid during the callback only. */
+struct storage_items {
+	size_t count;
+	const struct storage_item *items;
+};
+
+typedef void (*storage_read_cb)(void *ctx, enum storage_status status,
+				const struct storage_items *result);
+typedef void (*storage_write_cb)(void *ctx, enum storage_status status);
+
+/* Opens (creating it if needed) the database at path, applies the schema
+ * migrations it lacks (synchronously: this is called once at start) and
+ * starts the storage thread. NULL with a message in err on failure. */
+struct storage *storage_open(uv_loop_t *loop, const char *path, char *err,
+			     size_t errlen);
+/* Finishes every submitted request (their completions run), then stops
+ * the thread and closes the database. */
+void storage_close(struct storage *s);
+
+/* Every item of (user, store). */
+int storage_load(struct storage *s, const char *user, const char *store,
+		 storage_read_cb cb, void *ctx);
+/* One item: result->count is 0 or 1. */
+int storage_get(struct storage *s, const char *user, const char *store,
+		const char *key, storage_read_cb cb, void *ctx);
+/* How many items (user, store) holds: result->count, no items. */
+int storage_count(struct storage *s, const char *user, const char *store,
+		  storage_read_cb cb, void *ctx);
+
+/* A batch of writes, committed atomically. NULL when out of memory. */
+struct storage_batch *storage_batch_new(struct storage *s);
+/* Sets key to value (replacing it). */
+int storage_batch_put(struct storage_batch *b, const char *user,
+		      const char *store, const char *key, const void *value,
+		      size_t value_len);
+/* Removes key; key NULL removes every item of (user, store). */
+int storage_batch_delete(struct storage_batch *b, const char *user,
+			 const char *store, const char *key);
+/* Adds value at the end of the list (user, store). */
+int storage_batch_append(struct storage_batch *b, const char *user,
+			 const char *store, const void *value,
+			 size_t value_len);
+/* Submits the batch (which is then owned by the storage); cb may be
+ * NULL. Returns 0, or -1 when the batch could not be queued (its
+ * operations are dropped and cb is not called). */
+int storage_batch_commit(struct storage_batch *b, storage_write_cb cb,
+			 void *ctx);
+/* Drops a batch without committing it. */
+void storage_batch_free(struct storage_batch *b);
+
+#endif
