@@ -1,5 +1,6 @@
 /* account: per-thread database connection and made-up secrets. */
 #include "account.h"
+#include "auth.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -139,4 +140,19 @@ enum account_status account_lookup(const struct config *cfg,
 	}
 	account_fake(domain, localpart, out);
 	return ACCOUNT_ERROR;
+}
+
+enum auth_user_status auth_user_exists(const struct config *cfg,
+				       const char *domain,
+				       const char *localpart)
+{
+	struct local_account a;
+	switch (account_lookup(cfg, domain, localpart, &a)) {
+	case ACCOUNT_FOUND:
+		return AUTH_USER_EXISTS;
+	case ACCOUNT_UNKNOWN:
+		return AUTH_USER_UNKNOWN;
+	default:
+		return AUTH_USER_ERROR;
+	}
 }

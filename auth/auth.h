@@ -70,4 +70,11 @@ void auth_continue(struct auth_session *s, const unsigned char *in,
 void auth_step_clear(struct auth_step *step);
 void auth_session_free(struct auth_session *s);
 
+/* Whether localpart@domain (both prepared) has an account. Blocking:
+ * call it on a worker thread. */
+enum auth_user_status { AUTH_USER_EXISTS, AUTH_USER_UNKNOWN, AUTH_USER_ERROR };
+enum auth_user_status auth_user_exists(const struct config *cfg,
+				       const char *domain,
+				       const char *localpart);
+
 #endif

@@ -546,7 +546,8 @@ static int load_c2s(struct loader *l, struct cnode *n, const char *path)
 	return load_children(l, n, path, settings);
 }
 
-static const char *const known_modules[] = {"disco", "ping", NULL};
+static const char *const known_modules[] = {
+	"roster", "presence", "offline", "blocking", "disco", "ping", NULL};
 
 static int load_sm_modules(struct loader *l, struct cnode *n, const char *path)
 {
