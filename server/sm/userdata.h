@@ -1,0 +1,45 @@
+/* userdata: a local user's persistent state (roster, block list …),
+ * loaded from storage before any stanza that concerns the user is
+ * handled, so that module handlers stay synchronous.
+ *
+ * A module registers the stores it needs, each with a slot of struct
+ * user (session.h) and a parse function that fills the slot from the
+ * loaded items. Before the core fires the events of a stanza it makes
+ * sure that the local users it concerns (the sending user, the local
+ * recipient's bare JID) are loaded: the stanza waits (in arrival order)
+ * until then. A user stays in memory while it has sessions or waiting
+ * stanzas; then it is evicted and its slots freed.
+ *
+ * Modules write through: they change the slot at once and submit a
+ * storage batch; what must wait for durability (a roster push, an iq
+ * result) is sent from the batch's completion. */
+#ifndef PALABRE_SM_USERDATA_H
+#define PALABRE_SM_USERDATA_H
+
+#include <stdbool.h>
+
+#include "../../storage/storage.h"
+
+struct sm;
+struct user;
+
+/* Fills the module's slot of u from the items of its store (u's bare
+ * JID, store). Called once per load, on the loop. Returns 0 or -1. */
+typedef int (*sm_userdata_parse_fn)(struct sm *sm, struct user *u,
+				    const struct storage_items *items,
+				    void *data);
+
+/* Declares that `store` is loaded for every user into `slot` (from
+ * sm_session_slot_register) through parse. Call from a module's init. */
+int sm_userdata_register(struct sm *sm, const char *store, int slot,
+			 sm_userdata_parse_fn parse, void *data);
+
+/* Whether the account of a loaded user exists (auth_user_exists, run on
+ * the worker pool during the load). A stanza for a local user with no
+ * account gets the answers of RFC 6121 §8.5.1 from the core. */
+bool sm_userdata_account_exists(const struct user *u);
+
+/* The storage the sm opened at start (<storage/path>/sm.sqlite). */
+struct storage *sm_storage(struct sm *sm);
+
+#endif
