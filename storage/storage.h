@@ -14,7 +14,12 @@
  * acknowledged survives kill -9. Writes waiting together are committed in
  * one transaction (group commit); each batch is atomic.
  *
- * Backends: sqlite (storage/sqlite.c). The loop never waits on disk. */
+ * Backends: sqlite (storage/sqlite.c). The loop never waits on disk.
+ *
+ * Memory is bounded: requests submitted and not yet completed may hold
+ * STORAGE_QUEUE_MAX_BYTES; past it a submission returns -1 (a flood of
+ * writes is refused, it does not grow the process). Every function is
+ * called on the loop's thread. */
 #ifndef PALABRE_STORAGE_H
 #define PALABRE_STORAGE_H
 
@@ -24,6 +29,13 @@
 
 struct storage;
 struct storage_batch;
+
+/* A put or append of a longer value fails on the storage thread: its
+ * batch is rolled back and completes with STORAGE_ERROR. */
+#define STORAGE_VALUE_MAX (16u * 1024 * 1024)
+/* What the requests not yet completed may hold (their keys and values,
+ * not the results of reads). */
+#define STORAGE_QUEUE_MAX_BYTES (64u * 1024 * 1024)
 
 enum storage_status {
 	STORAGE_OK = 0,
@@ -37,7 +49,9 @@ struct storage_item {
 };
 
 /* A read's result: items in key order (list stores: arrival order).
- * Valid during the callback only. */
+ * Valid during the callback only. Keys compare as bytes (memcmp); each
+ * value is followed by a NUL byte that value_len does not count, so a
+ * text value can be read as a C string. On STORAGE_ERROR, count is 0. */
 struct storage_items {
 	size_t count;
 	const struct storage_item *items;
@@ -52,9 +66,17 @@ typedef void (*storage_write_cb)(void *ctx, enum storage_status status);
  * starts the storage thread. NULL with a message in err on failure. */
 struct storage *storage_open(uv_loop_t *loop, const char *path, char *err,
 			     size_t errlen);
-/* Finishes every submitted request (their completions run), then stops
- * the thread and closes the database. */
+/* Finishes every submitted request (their completions run before it
+ * returns; what they submit then is refused), then stops the thread and
+ * closes the database. This waits for the last transaction: call it at
+ * shutdown. s is freed once its uv_async_t handle is closed, on the
+ * loop: run the loop again (uv_run(loop, UV_RUN_DEFAULT) returns once
+ * nothing else is active) before uv_loop_close. */
 void storage_close(struct storage *s);
+
+/* The reads return 0, or -1 when the request could not be queued (the
+ * storage is closing, the queue is full, memory is short): then cb is
+ * not called. */
 
 /* Every item of (user, store). */
 int storage_load(struct storage *s, const char *user, const char *store,
@@ -75,16 +97,31 @@ int storage_batch_put(struct storage_batch *b, const char *user,
 /* Removes key; key NULL removes every item of (user, store). */
 int storage_batch_delete(struct storage_batch *b, const char *user,
 			 const char *store, const char *key);
-/* Adds value at the end of the list (user, store). */
+/* Adds value at the end of the list (user, store), under a new key: 20
+ * decimal digits, increasing (across restarts too) in arrival order. */
 int storage_batch_append(struct storage_batch *b, const char *user,
 			 const char *store, const void *value,
 			 size_t value_len);
 /* Submits the batch (which is then owned by the storage); cb may be
  * NULL. Returns 0, or -1 when the batch could not be queued (its
- * operations are dropped and cb is not called). */
+ * operations are dropped, the batch is freed and cb is not called): the
+ * storage is closing, the queue is full (STORAGE_QUEUE_MAX_BYTES), or an
+ * earlier put, delete or append of the batch returned -1 (out of
+ * memory), so that a batch is never committed with a hole in it. An
+ * empty batch completes after every request submitted before it. */
 int storage_batch_commit(struct storage_batch *b, storage_write_cb cb,
 			 void *ctx);
 /* Drops a batch without committing it. */
 void storage_batch_free(struct storage_batch *b);
+
+/* What the storage did since it was opened. */
+struct storage_stats {
+	uint64_t transactions;	 /* committed: one WAL fsync each */
+	uint64_t batches;	 /* committed */
+	uint64_t batches_failed; /* rolled back: STORAGE_ERROR */
+	uint64_t reads;
+	size_t queued_bytes; /* see STORAGE_QUEUE_MAX_BYTES */
+};
+void storage_get_stats(struct storage *s, struct storage_stats *out);
 
 #endif
