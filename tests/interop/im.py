@@ -326,10 +326,14 @@ class IM:
             "roster remove of %s failed: %s" % (jid, show(answer))
         return answer
 
-    def next_push(self, jid=None, timeout=WAIT):
-        """The next roster push (about jid, when given) as a Roster."""
+    def next_push(self, jid=None, where=None, timeout=WAIT):
+        """The next roster push (about jid, when given; whose item for jid
+        satisfies where(item), when given) as a Roster."""
         def about(iq):
-            return jid is None or Roster(iq).state(jid) is not None
+            if jid is None:
+                return True
+            item = Roster(iq).items.get(jid)
+            return item is not None and (where is None or where(item))
         iq = self.run(self.pushes.take(about), timeout,
                       "a roster push%s for %s (got: %s)"
                       % (" about " + jid if jid else "", self.jid,
@@ -488,3 +492,47 @@ def settle(*ims):
     for im in ims:
         im.ping()
     ims[0].clients.sleep(SETTLE)
+
+
+def subscribe(user, contact):
+    """user asks for contact's presence and contact approves (RFC 6121
+    §3.1); returns once user's roster push says 'to' or 'both'."""
+    user.send_presence(contact.bare, "subscribe")
+    contact.next_presence("subscribe", from_=user.bare)
+    contact.send_presence(user.bare, "subscribed")
+    user.next_push(contact.bare, where=lambda item: item.subscription in
+                   ("to", "both") and item.ask is None)
+
+
+def befriend(a, b):
+    """A mutual subscription (both sides 'both'), then a clean slate: the
+    pushes and presences it brought are forgotten."""
+    a.roster_set(b.bare)
+    subscribe(a, b)
+    subscribe(b, a)
+    a.next_push(b.bare, where=lambda item: item.subscription == "both")
+    forget(a, b)
+
+
+def forget(*ims):
+    """Lets the server finish, then forgets what the clients got."""
+    settle(*ims)
+    for one in ims:
+        one.pushes.drain()
+        one.presences.drain()
+        one.messages.drain()
+        one.block_pushes.drain()
+
+
+def stream_features(server, jid):
+    """The <stream:features/> offered to jid after authentication (where
+    rosterver and pre-approval are announced), read with a raw stream."""
+    from rawstream import RawStream
+    s = RawStream(server.c2s_port, ca_file=server.ca_file)
+    try:
+        s.starttls()
+        answer = s.auth_plain(jid.split("@")[0], PASSWORD)
+        assert answer.tag.endswith("}success"), show(answer)
+        return s.open()
+    finally:
+        s.close()

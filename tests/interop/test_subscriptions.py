@@ -285,21 +285,11 @@ def accounts(server):
 
 
 @pytest.fixture(scope="module")
-def pre_approval(server, certs):
+def pre_approval(server):
     """Whether the server offers pre-approval (RFC 6121 §3.4): the
     stream feature urn:xmpp:features:pre-approval."""
-    from rawstream import RawStream
-    jid = Accounts(server).new("probe")
-    s = RawStream(server.c2s_port, ca_file=server.ca_file)
-    try:
-        s.starttls()
-        assert s.auth_plain(jid.split("@")[0], im.PASSWORD).tag.endswith(
-            "success")
-        features = s.open()
-        return features.find(
-            "{urn:xmpp:features:pre-approval}sub") is not None
-    finally:
-        s.close()
+    features = im.stream_features(server, Accounts(server).new("probe"))
+    return features.find("{urn:xmpp:features:pre-approval}sub") is not None
 
 
 ROWS = [(state, who, event)

@@ -1,0 +1,299 @@
+"""Rosters (RFC 6121 §2) and roster versioning (XEP-0237).
+
+Every test makes its own users on the module's server.
+"""
+import pytest
+
+import im
+from im import Accounts, forget, roster_item_xml, show
+
+SERVER_OPTIONS = {"modules": im.IM_MODULES}
+
+
+@pytest.fixture
+def accounts(server):
+    return Accounts(server)
+
+
+@pytest.fixture
+def alice(clients, accounts):
+    return im.login(clients, accounts.new("alice"))
+
+
+def error_condition(answer):
+    assert answer.get("type") == "error", \
+        "expected an error, got %s" % show(answer)
+    return im.error_of(answer)[1]
+
+
+# ---- get, set, update, remove --------------------------------------------------
+
+def test_new_user_has_an_empty_roster(alice):
+    roster = alice.roster()
+    assert roster.query is not None, \
+        "a roster result carries <query/> (RFC 6121 §2.1.4): %s" % roster
+    assert roster.items == {}
+
+
+def test_added_contact_is_pushed_to_every_interested_resource(
+        clients, accounts):
+    jid = accounts.new("alice")
+    pc = im.login(clients, jid, "pc")
+    phone = im.login(clients, jid, "phone")
+    bob = accounts.new("bob")
+    answer = pc.roster_set_iq(roster_item_xml(bob, "Bob", ["Friends",
+                                                           "Work"]))
+    assert answer.get("type") == "result", show(answer)
+    for resource in (pc, phone):
+        push = resource.next_push(bob)
+        assert push.iq.get("from") in (None, jid), \
+            "a push comes from the account itself: %s" % push
+        item = push.item(bob)
+        assert (item.name, item.groups, item.subscription, item.ask) == \
+            ("Bob", ["Friends", "Work"], "none", None), push
+
+
+def test_a_resource_that_never_asked_for_the_roster_gets_no_push(
+        clients, accounts):
+    jid = accounts.new("alice")
+    pc = im.login(clients, jid, "pc")
+    tablet = im.login(clients, jid, "tablet", roster=False)
+    pc.roster_set(accounts.new("bob"))
+    pc.next_push()
+    im.settle(pc, tablet)
+    assert tablet.pushes.items == [], \
+        "pushes go to interested resources only (RFC 6121 §2.2): %s" % (
+            [show(p) for p in tablet.pushes.items])
+
+
+def test_added_contact_is_in_the_roster(alice, accounts):
+    bob = accounts.new("bob")
+    carol = accounts.new("carol")
+    alice.roster_set(bob, "Bob", ["Friends"])
+    alice.roster_set(carol)
+    roster = alice.roster()
+    assert sorted(roster.items) == sorted([bob, carol])
+    assert roster.item(bob) == im.Item(bob, "Bob", "none", None, None,
+                                       ["Friends"])
+    assert roster.item(carol).name in (None, "")
+    assert roster.item(carol).groups == []
+
+
+def test_update_replaces_name_and_groups(alice, accounts):
+    bob = accounts.new("bob")
+    alice.roster_set(bob, "Bob", ["Friends", "Work"])
+    alice.next_push(bob)
+    alice.roster_set(bob, "Robert", ["Family"])
+    item = alice.next_push(bob).item(bob)
+    assert (item.name, item.groups) == ("Robert", ["Family"])
+    item = alice.roster().item(bob)
+    assert (item.name, item.groups) == ("Robert", ["Family"])
+
+
+def test_update_keeps_the_subscription(clients, accounts):
+    alice = im.login(clients, accounts.new("alice"))
+    bob = im.login(clients, accounts.new("bob"))
+    im.befriend(alice, bob)
+    alice.roster_set(bob.bare, "Bobby", ["Pals"])
+    item = alice.next_push(bob.bare).item(bob.bare)
+    assert (item.name, item.subscription) == ("Bobby", "both")
+    assert alice.roster().item(bob.bare).subscription == "both"
+
+
+def test_removed_contact_is_pushed_with_subscription_remove(clients,
+                                                            accounts):
+    jid = accounts.new("alice")
+    pc = im.login(clients, jid, "pc")
+    phone = im.login(clients, jid, "phone")
+    bob = accounts.new("bob")
+    pc.roster_set(bob, "Bob")
+    pc.next_push(bob)
+    phone.next_push(bob)
+    pc.roster_remove(bob)
+    for resource in (pc, phone):
+        assert resource.next_push(bob).item(bob).subscription == "remove"
+    assert bob not in pc.roster().items
+
+
+def test_removing_a_contact_not_in_the_roster_is_item_not_found(
+        alice, accounts):
+    # RFC 6121 §2.5.3
+    answer = alice.roster_set_iq(roster_item_xml(accounts.new("nobody"),
+                                                 subscription="remove"))
+    assert error_condition(answer) == "item-not-found"
+
+
+def test_removing_a_contact_cancels_both_subscriptions(clients, accounts):
+    # RFC 6121 §2.5.2: the server sends unsubscribe and unsubscribed to
+    # the contact, who sees the user go offline and loses the item's
+    # subscription.
+    alice = im.login(clients, accounts.new("alice"))
+    bob = im.login(clients, accounts.new("bob"))
+    im.befriend(alice, bob)
+    alice.roster_remove(bob.bare)
+    assert alice.next_push(bob.bare).item(bob.bare).subscription == "remove"
+    bob.next_presence("unsubscribe", from_=alice.bare)
+    bob.next_presence("unsubscribed", from_=alice.bare)
+    bob.next_presence("unavailable", from_=alice.jid)
+    item = bob.next_push(alice.bare, where=lambda i: i.subscription ==
+                         "none").item(alice.bare)
+    assert item.ask is None
+    assert bob.roster().state(alice.bare) == ("none", None)
+    assert bob.bare not in alice.roster().items
+
+
+# ---- errors ----------------------------------------------------------------------
+
+def test_two_items_in_one_set_are_bad_request(alice, accounts):
+    # RFC 6121 §2.3.3
+    bob, carol = accounts.new("bob"), accounts.new("carol")
+    answer = alice.roster_set_iq(roster_item_xml(bob), roster_item_xml(carol))
+    assert error_condition(answer) == "bad-request"
+    assert alice.roster().items == {}
+
+
+def test_item_without_jid_is_bad_request(alice):
+    answer = alice.roster_set_iq(roster_item_xml(None, name="nobody"))
+    assert error_condition(answer) == "bad-request"
+    assert alice.roster().items == {}
+
+
+def test_malformed_jid_is_refused(alice):
+    answer = alice.roster_set_iq(roster_item_xml("bob@loc@host"))
+    assert error_condition(answer) in ("jid-malformed", "bad-request")
+    assert alice.roster().items == {}
+
+
+def test_duplicate_groups_are_bad_request(alice, accounts):
+    answer = alice.roster_set_iq(roster_item_xml(accounts.new("bob"),
+                                                 groups=["Same", "Same"]))
+    assert error_condition(answer) == "bad-request"
+
+
+def test_empty_group_is_not_acceptable(alice, accounts):
+    answer = alice.roster_set_iq(roster_item_xml(accounts.new("bob"),
+                                                 groups=[""]))
+    assert error_condition(answer) == "not-acceptable"
+
+
+def test_own_jid_cannot_be_added(alice):
+    answer = alice.roster_set_iq(roster_item_xml(alice.bare, "me"))
+    assert error_condition(answer) in ("not-allowed", "bad-request",
+                                       "not-acceptable", "forbidden")
+    assert alice.roster().items == {}
+
+
+def test_subscription_cannot_be_set_by_the_client(alice, accounts):
+    # RFC 6121 §2.1.2.5: a subscription other than "remove" in a roster
+    # set is ignored; the client cannot grant itself a subscription.
+    bob = accounts.new("bob")
+    answer = alice.roster_set_iq(roster_item_xml(bob, subscription="both"))
+    if answer.get("type") == "result":
+        assert alice.roster().state(bob) == ("none", None)
+    else:
+        assert bob not in alice.roster().items
+
+
+def test_ask_cannot_be_set_by_the_client(alice, accounts):
+    bob = accounts.new("bob")
+    item = roster_item_xml(bob)
+    item.set("ask", "subscribe")
+    answer = alice.roster_set_iq(item)
+    if answer.get("type") == "result":
+        assert alice.roster().state(bob) == ("none", None)
+
+
+def test_another_users_roster_cannot_be_read_or_changed(clients, accounts):
+    alice = im.login(clients, accounts.new("alice"))
+    bob = im.login(clients, accounts.new("bob"))
+    bob.roster_set(accounts.new("carol"), "secret friend")
+    query = im.ET.Element("{%s}query" % im.ROSTER)
+    answer = alice.iq("get", query, to=bob.bare)
+    assert error_condition(answer) in ("forbidden", "service-unavailable",
+                                       "not-authorized"), show(answer)
+    query = im.ET.Element("{%s}query" % im.ROSTER)
+    query.append(roster_item_xml(alice.bare, "planted"))
+    answer = alice.iq("set", query, to=bob.bare)
+    assert error_condition(answer) == "forbidden"
+    assert alice.bare not in bob.roster().items
+
+
+# ---- XEP-0237 roster versioning ----------------------------------------------------
+
+def test_roster_versioning_is_advertised(server, accounts):
+    features = im.stream_features(server, accounts.new("alice"))
+    assert features.find("{urn:xmpp:features:rosterver}ver") is not None, \
+        show(features)
+
+
+def test_roster_result_carries_a_version(alice):
+    roster = alice.roster(ver="")
+    assert roster.ver is not None, \
+        "a client that asked with ver gets a ver (XEP-0237): %s" % roster
+
+
+def test_get_with_the_current_version_is_an_empty_result(alice, accounts):
+    alice.roster_set(accounts.new("bob"), "Bob")
+    alice.next_push()
+    current = alice.roster(ver="").ver
+    answer = alice.roster_get_iq(ver=current)
+    assert answer.get("type") == "result", show(answer)
+    assert len(answer) == 0, \
+        "the roster did not change: an empty result (XEP-0237 §2.4): %s" \
+        % show(answer)
+    im.settle(alice)
+    assert alice.pushes.items == []
+
+
+def test_pushes_carry_a_new_version(alice, accounts):
+    before = alice.roster(ver="").ver
+    bob = accounts.new("bob")
+    alice.roster_set(bob, "Bob")
+    first = alice.next_push(bob).ver
+    alice.roster_remove(bob)
+    second = alice.next_push(bob).ver
+    assert first and second, "pushes carry ver (XEP-0237 §2.3)"
+    assert len({before, first, second}) == 3, (before, first, second)
+    # the version of the last push is the current one
+    assert len(alice.roster_get_iq(ver=second)) == 0
+    assert alice.roster(ver="").ver == second
+
+
+def test_get_with_an_old_version_brings_the_client_up_to_date(alice,
+                                                               accounts):
+    bob, carol, dave = (accounts.new(n) for n in ("bob", "carol", "dave"))
+    alice.roster_set(bob, "Bob")
+    alice.roster_set(carol, "Carol")
+    forget(alice)
+    old = alice.roster(ver="").ver
+    alice.roster_set(dave, "Dave")
+    alice.roster_set(carol, "Caroline")
+    alice.roster_remove(bob)
+    forget(alice)
+    current = alice.roster(ver="").ver
+    answer = alice.roster_get_iq(ver=old)
+    assert answer.get("type") == "result", show(answer)
+    if len(answer):
+        # the whole roster, with the current version
+        roster = im.Roster(answer)
+        assert sorted(roster.items) == sorted([carol, dave])
+        assert roster.item(carol).name == "Caroline"
+        assert roster.ver == current
+    else:
+        # an empty result, then the changes as pushes (XEP-0237 §2.4)
+        known = {}
+        last_ver = None
+        for _ in range(3):
+            push = alice.next_push()
+            known.update(push.items)
+            last_ver = push.ver
+        assert known[bob].subscription == "remove"
+        assert known[carol].name == "Caroline"
+        assert known[dave].name == "Dave"
+        assert last_ver == current
+
+
+def test_unchanged_roster_keeps_its_version(alice, accounts):
+    alice.roster_set(accounts.new("bob"))
+    alice.next_push()
+    assert alice.roster(ver="").ver == alice.roster(ver="").ver
