@@ -37,7 +37,8 @@ static void teardown(void)
 		unlink(p);
 	}
 	rmdir(dir);
-	uv_loop_close(&loop);
+	/* storage_close and a loop run leave no handle behind */
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 
 /* ---- helpers: submit, then run the loop until the completion ---- */
@@ -438,8 +439,8 @@ START_TEST(group_commit)
 	storage_get_stats(s, &st);
 	ck_assert_uint_eq(st.batches, N);
 	/* the first batch may go alone, the others wait for its fsync and
-	 * go together */
-	ck_assert_msg(st.transactions <= 10,
+	 * go together: a few transactions (2 or 3 here, 11 under valgrind) */
+	ck_assert_msg(st.transactions <= N / 10,
 		      "%" PRIu64 " transactions for %d batches",
 		      st.transactions, N);
 	ck_assert_uint_eq(st.queued_bytes, 0);
