@@ -348,11 +348,6 @@ bool link_full(const struct link *l)
 	return l->want_drain || link_buf_queued(l) >= LINK_QUEUE_MAX;
 }
 
-size_t link_queued(const struct link *l)
-{
-	return link_buf_queued(l);
-}
-
 /* ---- backpressure on the peer ---- */
 
 void link_pause(struct link *l)

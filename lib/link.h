@@ -41,7 +41,6 @@ void link_set_callbacks(struct link *l, const struct link_callbacks *cb);
  * be encoded (name longer than FRAME_NAME_MAX, frame too big). */
 int link_send(struct link *l, const struct frame *f);
 bool link_full(const struct link *l);
-size_t link_queued(const struct link *l);
 /* Queues f even past LINK_QUEUE_MAX: only for the few small control
  * frames whose loss would leave the peer wrong about the routes
  * (BIND_OK, UNBOUND ...), never for stanzas. -1 when closed. */

@@ -20,6 +20,7 @@ struct child {
 	uv_process_t process;
 	uv_timer_t restart_timer;
 	bool running;
+	bool term_sent;
 	uint64_t started_at;
 	uint64_t delay_ms; /* next restart delay */
 };
@@ -37,6 +38,7 @@ struct supervisor {
 };
 
 static void child_spawn(struct child *c);
+static void supervisor_kill_stragglers(uv_timer_t *timer);
 
 static size_t running_children(const struct supervisor *s)
 {
@@ -46,18 +48,29 @@ static size_t running_children(const struct supervisor *s)
 	return n;
 }
 
-/* Children stop one by one in the reverse order of their start: each
- * c2s before the sm, so that clients hear system-shutdown from a c2s
- * whose sm is still there. */
+/* Children stop in two steps: every c2s together, then the sm once no
+ * c2s is left, so that clients hear system-shutdown from a c2s whose sm
+ * is still there. Each step has its own grace period before SIGKILL. */
 static void supervisor_stop_next(struct supervisor *s)
 {
+	bool signalled = false;
 	for (size_t i = s->nchildren; i-- > 0;) {
 		struct child *c = &s->children[i];
-		if (c->running && !uv_is_closing((uv_handle_t *)&c->process)) {
+		if (!c->running || uv_is_closing((uv_handle_t *)&c->process))
+			continue;
+		if (i == 0 && signalled)
+			break; /* the sm waits for the others */
+		if (!c->term_sent) {
 			uv_process_kill(&c->process, SIGTERM);
-			return;
+			c->term_sent = true;
+			signalled = true;
+		} else {
+			return; /* this step is still running */
 		}
 	}
+	if (signalled)
+		uv_timer_start(&s->kill_timer, supervisor_kill_stragglers,
+			       STOP_GRACE_MS, 0);
 }
 
 static void child_restart(uv_timer_t *timer)
@@ -182,7 +195,8 @@ static void supervisor_kill_stragglers(uv_timer_t *timer)
 	struct supervisor *s = timer->data;
 	for (size_t i = 0; i < s->nchildren; i++) {
 		struct child *c = &s->children[i];
-		if (c->running && !uv_is_closing((uv_handle_t *)&c->process)) {
+		if (c->running && c->term_sent &&
+		    !uv_is_closing((uv_handle_t *)&c->process)) {
 			log_warn("component %s did not stop in time; killing it",
 				 c->name);
 			uv_process_kill(&c->process, SIGKILL);
@@ -197,14 +211,11 @@ void supervisor_stop(struct supervisor *s)
 	s->stopping = true;
 	for (size_t i = 0; i < s->nchildren; i++)
 		uv_timer_stop(&s->children[i].restart_timer);
-	supervisor_stop_next(s);
-	if (running_children(s) == 0) {
-		s->on_stopped(s->data);
-		return;
-	}
 	s->kill_timer.data = s;
-	uv_timer_start(&s->kill_timer, supervisor_kill_stragglers,
-		       STOP_GRACE_MS, 0);
+	if (running_children(s) == 0)
+		s->on_stopped(s->data);
+	else
+		supervisor_stop_next(s);
 }
 
 void supervisor_free(struct supervisor *s)

@@ -34,7 +34,6 @@ struct component *router_table_get(const struct router_table *t,
 /* Sets name's owner (adds the entry or replaces the owner). -1: no memory. */
 int router_table_put(struct router_table *t, const char *name, size_t len,
 		     struct component *owner);
-void router_table_del(struct router_table *t, const char *name, size_t len);
 /* Removes every entry of owner, calling fn on each name first. */
 void router_table_del_owner(struct router_table *t,
 			    const struct component *owner,

@@ -103,17 +103,6 @@ int router_table_put(struct router_table *t, const char *name, size_t len,
 	return 0;
 }
 
-void router_table_del(struct router_table *t, const char *name, size_t len)
-{
-	struct router_table_entry **e = router_table_slot(t, name, len);
-	if (!e || !*e)
-		return;
-	struct router_table_entry *dead = *e;
-	*e = dead->next;
-	free(dead);
-	t->count--;
-}
-
 void router_table_del_owner(struct router_table *t,
 			    const struct component *owner,
 			    void (*fn)(const char *name, size_t len, void *ctx),

@@ -8,6 +8,7 @@
 #include "session.h"
 #include "sm.h"
 #include "stanza.h"
+#include "userdata.h"
 
 int sm_init(struct sm *sm, const struct config *cfg, const char *name)
 {
@@ -16,7 +17,8 @@ int sm_init(struct sm *sm, const struct config *cfg, const char *name)
 	sm->name = name;
 	if (sm_session_table_init(&sm->sessions) < 0)
 		return -1;
-	if (sm_route_init(sm) < 0 || sm_module_load_all(sm) < 0) {
+	if (sm_userdata_init(sm) < 0 || sm_route_init(sm) < 0 ||
+	    sm_module_load_all(sm) < 0) {
 		sm_free(sm);
 		return -1;
 	}
@@ -25,6 +27,7 @@ int sm_init(struct sm *sm, const struct config *cfg, const char *name)
 
 void sm_free(struct sm *sm)
 {
+	sm_userdata_free(sm);
 	sm_session_table_free(&sm->sessions);
 	sm_module_registry_free(&sm->modules);
 	arena_reset(&sm->arena);
@@ -82,15 +85,26 @@ static void sm_session_end(struct sm *sm, struct session *s)
 	}
 	struct sm_event ev = {.type = SM_EV_SESSION_ENDED, .session = s};
 	sm_module_fire(sm, &ev);
+	if (s->user->sessions == s && !s->next)
+		sm_userdata_keep(sm, s->user);
 	sm_session_remove(&sm->sessions, s);
 }
 
-/* FRAME_SESSION_START: c2s bound a resource (payload: the full JID). */
+/* FRAME_SESSION_START: c2s bound a resource (payload: the full JID).
+ * The user's data is loaded first (userdata.c), so that modules find
+ * it from SESSION_STARTED on. */
 static void sm_session_start(struct sm *sm, const struct frame *f)
 {
 	struct jid j;
-	if (jid_parse(&j, f->payload, f->payload_len) < 0 ||
-	    !j.local[0] || !j.resource[0] || !sm_serves(sm, j.domain)) {
+	char bare[JID_MAX + 1];
+	bool valid = jid_parse(&j, f->payload, f->payload_len) == 0 &&
+		     j.local[0] && j.resource[0] && sm_serves(sm, j.domain);
+	const char *need = bare;
+	if (valid)
+		jid_format_bare(&j, bare);
+	if (sm_userdata_hold(sm, f, &need, valid ? 1 : 0))
+		return;
+	if (!valid) {
 		log_warn("sm: %.*s conn %llu: refused session for '%.*s'",
 			 (int)f->from_len, f->from,
 			 (unsigned long long)f->conn, (int)f->payload_len,
@@ -104,8 +118,6 @@ static void sm_session_start(struct sm *sm, const struct frame *f)
 	if (old)
 		sm_session_end(sm, old); /* a second start on one connection */
 
-	char bare[JID_MAX + 1];
-	jid_format_bare(&j, bare);
 	old = sm_session_find(sm_session_user_find(&sm->sessions, bare), j.resource);
 	if (old) {
 		/* RFC 6120 §7.7.2.2: a resource in use; config says whether
@@ -157,20 +169,48 @@ static void component_gone(struct sm *sm, const struct frame *f)
 	}
 }
 
-void sm_handle_frame(struct sm *sm, const struct frame *f)
+/* FRAME_STANZA: parsed here, so that its recipient can be loaded
+ * before it is handled. */
+static void sm_stanza_frame(struct sm *sm, const struct frame *f)
+{
+	struct stanza st;
+	struct session *origin;
+	if (sm_route_frame_parse(sm, f, &st, &origin) < 0)
+		return;
+	char bare[JID_MAX + 1];
+	const char *need = bare;
+	size_t n = 0;
+	if (st.to && st.to->local[0] && sm_serves(sm, st.to->domain)) {
+		jid_format_bare(st.to, bare);
+		n = 1;
+	}
+	/* The sender, if local, is loaded: it has a session. */
+	if (sm_userdata_hold(sm, f, &need, n))
+		return;
+	sm_route_stanza(sm, &st, origin);
+}
+
+void sm_dispatch_frame(struct sm *sm, const struct frame *f)
 {
 	switch (f->type) {
 	case FRAME_SESSION_START:
 		sm_session_start(sm, f);
+		return;
+	case FRAME_STANZA:
+		sm_stanza_frame(sm, f);
+		return;
+	default:
 		break;
+	}
+	/* Frames about no user wait only behind others (arrival order). */
+	if (sm_userdata_hold(sm, f, NULL, 0))
+		return;
+	switch (f->type) {
 	case FRAME_SESSION_END:
 		sm_session_closed(sm, f);
 		break;
 	case FRAME_UNBOUND:
 		component_gone(sm, f);
-		break;
-	case FRAME_STANZA:
-		sm_route_frame_stanza(sm, f);
 		break;
 	case FRAME_NO_ROUTE:
 		sm_route_frame_no_route(sm, f);
@@ -179,5 +219,10 @@ void sm_handle_frame(struct sm *sm, const struct frame *f)
 		log_debug("sm: ignored frame type %u", f->type);
 		break;
 	}
+}
+
+void sm_handle_frame(struct sm *sm, const struct frame *f)
+{
+	sm_dispatch_frame(sm, f);
 	arena_reset(&sm->arena);
 }

@@ -491,9 +491,11 @@ int sm_route_init(struct sm *sm)
 
 /* ------------------------------------------------------------ frames */
 
-void sm_route_frame_stanza(struct sm *sm, const struct frame *f)
+int sm_route_frame_parse(struct sm *sm, const struct frame *f,
+			 struct stanza *st, struct session **origin_out)
 {
 	struct session *origin = NULL;
+	*origin_out = NULL;
 	if (f->conn) {
 		origin = sm_session_find_conn(&sm->sessions, f->from, f->from_len,
 					   f->conn);
@@ -501,36 +503,36 @@ void sm_route_frame_stanza(struct sm *sm, const struct frame *f)
 			log_debug("sm: stanza from %.*s conn %llu: no session",
 				  (int)f->from_len, f->from,
 				  (unsigned long long)f->conn);
-			return;
+			return -1;
 		}
 	}
 	struct xml_node *xml = xml_parse(&sm->arena, f->payload,
 					 f->payload_len, XML_NS_CLIENT);
-	struct stanza st;
-	int rc = sm_stanza_init(&st, &sm->arena, xml);
+	int rc = sm_stanza_init(st, &sm->arena, xml);
 	if (rc == -1) {
 		log_warn("sm: from %.*s: a frame whose payload is not a "
 			 "stanza", (int)f->from_len, f->from);
-		return;
+		return -1;
 	}
-	if (origin && rc == 0 && !st.from) {
+	if (origin && rc == 0 && !st->from) {
 		/* c2s stamps 'from'; be safe if it did not. */
-		st.from = arena_alloc(st.arena, sizeof *st.from);
-		if (!st.from || jid_parse_str(st.from, origin->jid) < 0 ||
-		    xml_set_attr(st.arena, xml, "from", origin->jid) < 0)
-			return;
+		st->from = arena_alloc(st->arena, sizeof *st->from);
+		if (!st->from || jid_parse_str(st->from, origin->jid) < 0 ||
+		    xml_set_attr(st->arena, xml, "from", origin->jid) < 0)
+			return -1;
 	}
 	if (rc == -2) {
 		/* RFC 6120 §8.3.3.8 jid-malformed, if the sender is known;
 		 * the bad 'to' cannot be the error's 'from'. */
-		struct xml_node *e = st.from ? sm_stanza_error_new(
-						       &st, "jid-malformed")
-					     : NULL;
-		if (e && xml_set_attr(st.arena, e, "from", NULL) == 0)
+		struct xml_node *e = st->from ? sm_stanza_error_new(
+							st, "jid-malformed")
+					      : NULL;
+		if (e && xml_set_attr(st->arena, e, "from", NULL) == 0)
 			sm_route_xml(sm, e);
-		return;
+		return -1;
 	}
-	sm_route_stanza(sm, &st, origin);
+	*origin_out = origin;
+	return 0;
 }
 
 void sm_route_frame_no_route(struct sm *sm, const struct frame *f)

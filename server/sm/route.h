@@ -32,8 +32,12 @@ int sm_route_deliver_bytes(struct sm *sm, struct session *s, const char *bytes,
 int sm_route_remote(struct sm *sm, const char *domain,
 		 const struct xml_node *xml);
 
-/* Frames: a stanza from the router; a stanza that found no route. */
-void sm_route_frame_stanza(struct sm *sm, const struct frame *f);
+/* Frames: a stanza from the router, parsed into st with its origin
+ * (the local session that sent it, or NULL): 0, or -1 when it was
+ * dropped or answered (not a stanza, no session, bad JID); then a
+ * stanza that found no route. */
+int sm_route_frame_parse(struct sm *sm, const struct frame *f,
+			 struct stanza *st, struct session **origin);
 void sm_route_frame_no_route(struct sm *sm, const struct frame *f);
 
 #endif

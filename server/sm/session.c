@@ -58,6 +58,16 @@ static void user_free(struct sm_session_table *t, struct user *u)
 	free(u);
 }
 
+static void session_free(struct session *s)
+{
+	for (size_t i = 0; i < s->ndirected; i++)
+		free(s->directed[i]);
+	free(s->directed);
+	free(s->jid);
+	free(s->presence);
+	free(s);
+}
+
 void sm_session_table_free(struct sm_session_table *t)
 {
 	for (size_t i = 0; i < t->user_buckets; i++) {
@@ -67,9 +77,7 @@ void sm_session_table_free(struct sm_session_table *t)
 			struct session *s = u->sessions;
 			while (s) {
 				struct session *next = s->next;
-				free(s->jid);
-				free(s->presence);
-				free(s);
+				session_free(s);
 				s = next;
 			}
 			user_free(t, u);
@@ -218,7 +226,7 @@ static const char *intern_name(struct sm_session_table *t, const char *s,
 	return n->name;
 }
 
-static struct user *user_get(struct sm_session_table *t, const char *bare)
+struct user *sm_session_user_get(struct sm_session_table *t, const char *bare)
 {
 	struct user *u = sm_session_user_find(t, bare);
 	if (u)
@@ -258,14 +266,13 @@ struct session *sm_session_add(struct sm_session_table *t, const struct jid *j,
 	if (t->nsessions >= t->conn_buckets && grow_conns(t) < 0)
 		return NULL;
 	const char *name = intern_name(t, c2s, c2s_len);
-	struct user *u = name ? user_get(t, bare) : NULL;
+	struct user *u = name ? sm_session_user_get(t, bare) : NULL;
 	if (!u)
 		return NULL;
 	struct session *s = calloc(1, sizeof *s);
 	if (!s || !(s->jid = strdup(full))) {
 		free(s);
-		if (!u->sessions)
-			user_unlink(t, u);
+		sm_session_user_drop_unused(t, u);
 		return NULL;
 	}
 	s->user = u;
@@ -296,10 +303,13 @@ void sm_session_remove(struct sm_session_table *t, struct session *s)
 	for (p = &u->sessions; *p != s; p = &(*p)->next)
 		;
 	*p = s->next;
-	free(s->jid);
-	free(s->presence);
-	free(s);
-	if (!u->sessions)
+	session_free(s);
+	sm_session_user_drop_unused(t, u);
+}
+
+void sm_session_user_drop_unused(struct sm_session_table *t, struct user *u)
+{
+	if (!u->sessions && u->refs == 0)
 		user_unlink(t, u);
 }
 

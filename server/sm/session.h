@@ -1,7 +1,9 @@
 /* session: the sm's table of users and their connected resources.
  *
  * A user (bare JID) exists while at least one of its resources has a
- * session. Two indexes: users by bare JID, and sessions by the c2s
+ * session, or while something holds it (refs: a stanza waiting for its
+ * data, a load in flight, the cache of recent offline users: see
+ * userdata.c). Two indexes: users by bare JID, and sessions by the c2s
  * component name and connection id that frames from c2s carry.
  * Budget (ARCHITECTURE.md §9): <= 2 KiB per idle session, roster aside:
  * one struct session, its full JID and its last presence. */
@@ -31,6 +33,12 @@ struct session {
 	uint64_t serial;           /* start order: larger is more recent */
 	int priority;              /* RFC 6121 §4.7.2.3: -128 .. 127 */
 	bool initial_presence_sent;
+	/* RFC 6121 §2.2: an "interested resource" gets roster pushes. */
+	bool roster_requested;
+	/* RFC 6121 §4.6: entities that got directed available presence
+	 * from this session and must get its unavailable (presence.c). */
+	char **directed;
+	size_t ndirected;
 };
 
 struct user {
@@ -38,6 +46,13 @@ struct user {
 	struct user *next;    /* hash chain */
 	struct session *sessions;
 	void *slots[SESSION_USER_SLOTS];
+	/* userdata.c: loading the slots and the account check. */
+	unsigned refs;          /* held while > 0, even without sessions */
+	unsigned loads_pending; /* stores and account check in flight */
+	bool loaded;            /* slots filled, account checked */
+	bool account_exists;
+	bool cached;            /* in userdata's cache of offline users */
+	struct user *cache_prev, *cache_next;
 };
 
 struct sm_session_name; /* an interned component name */
@@ -64,6 +79,11 @@ int sm_session_slot_register(struct sm_session_table *t, void (*free_fn)(void *)
 
 struct user *sm_session_user_find(const struct sm_session_table *t,
 			       const char *bare);
+/* Finds or creates the user of bare (created unloaded, with no
+ * sessions: hold it with refs). NULL when memory is exhausted. */
+struct user *sm_session_user_get(struct sm_session_table *t, const char *bare);
+/* Frees u if nothing keeps it any more (no session, refs 0). */
+void sm_session_user_drop_unused(struct sm_session_table *t, struct user *u);
 struct session *sm_session_find(const struct user *u, const char *resource);
 struct session *sm_session_find_conn(const struct sm_session_table *t,
 				  const char *c2s, size_t c2s_len,
@@ -76,7 +96,8 @@ bool sm_session_known_component(const struct sm_session_table *t, const char *na
  * resource is free). NULL when memory is exhausted. */
 struct session *sm_session_add(struct sm_session_table *t, const struct jid *j,
 			    const char *c2s, size_t c2s_len, uint64_t conn);
-/* Frees s, and its user when it was the last session. */
+/* Frees s, and its user when it was the last session and nothing holds
+ * the user. */
 void sm_session_remove(struct sm_session_table *t, struct session *s);
 
 /* The session is available once it sent available presence. */

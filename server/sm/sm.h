@@ -9,10 +9,13 @@
 #include "../../lib/buf.h"
 #include "../../lib/config.h"
 #include "../../lib/frame.h"
+#include "../../auth/auth.h"
 #include "module.h"
 #include "session.h"
 
 struct link;
+struct storage;
+struct sm_userdata;
 
 struct sm {
 	const struct config *cfg;
@@ -25,6 +28,16 @@ struct sm {
 	void *send_data;
 	struct arena arena; /* per incoming frame, reset after it */
 	struct buf out;     /* serialization, reused */
+	/* userdata.c: stores, users loading, stanzas waiting for them. */
+	struct sm_userdata *userdata;
+	/* Opened by sm.c (NULL in unit tests that need none: loads then
+	 * complete at once, with empty stores). */
+	struct storage *storage;
+	/* The account check, run on the worker pool of loop (auth.h's
+	 * auth_user_exists; NULL: every account exists, checked at once). */
+	enum auth_user_status (*user_exists)(const struct config *cfg,
+					     const char *domain,
+					     const char *localpart);
 	/* sm.c only */
 	uv_loop_t *loop;
 	struct link *link;
@@ -40,8 +53,11 @@ void sm_free(struct sm *sm);
 /* Whether this sm serves domain (prepared). */
 bool sm_serves(const struct sm *sm, const char *domain);
 
-/* One frame from the router (core.c). */
+/* One frame from the router (core.c): handled now, or held (userdata.c)
+ * until the users it concerns are loaded. */
 void sm_handle_frame(struct sm *sm, const struct frame *f);
+/* Handles f now (core.c); userdata.c calls it for a held frame. */
+void sm_dispatch_frame(struct sm *sm, const struct frame *f);
 
 /* Sends a frame with to = name, conn and payload, from us. */
 int sm_send(struct sm *sm, uint8_t type, const char *to, size_t to_len,

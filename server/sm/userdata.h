@@ -39,7 +39,37 @@ int sm_userdata_register(struct sm *sm, const char *store, int slot,
  * account gets the answers of RFC 6121 §8.5.1 from the core. */
 bool sm_userdata_account_exists(const struct user *u);
 
-/* The storage the sm opened at start (<storage/path>/sm.sqlite). */
+/* The storage the sm opened at start (<storage/path>/sm.sqlite). NULL
+ * in unit tests without one: modules then skip their writes (a batch
+ * "commits" at once). */
 struct storage *sm_storage(struct sm *sm);
+
+/* ------------------------------------------------ the core's side */
+
+struct frame;
+struct stanza;
+
+int sm_userdata_init(struct sm *sm);
+/* Before the sm is freed: no more dispatching; waits (running the loop)
+ * for the loads in flight, then closes the storage. */
+void sm_userdata_shutdown(struct sm *sm);
+void sm_userdata_free(struct sm *sm);
+
+/* Whether frame f must wait: the local users named in bare[] (bare JIDs,
+ * prepared) are not all loaded yet, or earlier frames are waiting. If
+ * so f is copied into the queue, the loads start, and it is handled
+ * (sm_dispatch_frame) once its turn comes. */
+bool sm_userdata_hold(struct sm *sm, const struct frame *f,
+		      const char *const *bare, size_t n);
+/* A stanza of the server's own making (origin NULL) for local user
+ * `bare`, not loaded: it is queued like a frame from the sm itself. */
+void sm_userdata_defer(struct sm *sm, const struct stanza *st,
+		       const char *bare);
+/* The loaded user of bare, or NULL when it is not (loaded) in memory. */
+struct user *sm_userdata_user(struct sm *sm, const char *bare);
+/* u is losing its last session: keep it a while in the cache of recent
+ * offline users, so that a quick return or a contact's stanza does not
+ * load it again. */
+void sm_userdata_keep(struct sm *sm, struct user *u);
 
 #endif

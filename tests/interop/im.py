@@ -536,3 +536,30 @@ def stream_features(server, jid):
         return s.open()
     finally:
         s.close()
+
+
+def c2s_of(server, one):
+    """The name of the c2s component ('c2s.1', 'c2s.2' …) that holds
+    one's connection: the server side of its TCP connection, found in
+    /proc/net/tcp, is a socket that process has open."""
+    port = one.client.xmpp.transport.get_extra_info("sockname")[1]
+    wanted = None
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local, remote, inode = fields[1], fields[2], fields[9]
+            if (local.endswith(":%04X" % server.c2s_port)
+                    and remote.endswith(":%04X" % port)):
+                wanted = "socket:[%s]" % inode
+    assert wanted, "no server side for the connection from port %d" % port
+    for name, pid in server.components().items():
+        if not name.startswith("c2s"):
+            continue
+        fd_dir = "/proc/%d/fd" % pid
+        for fd in os.listdir(fd_dir):
+            try:
+                if os.readlink(os.path.join(fd_dir, fd)) == wanted:
+                    return name
+            except OSError:
+                pass
+    raise AssertionError("no c2s process holds %s" % wanted)
