@@ -3,6 +3,7 @@
 #include "auth.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,12 +44,22 @@ static void thread_db_key_init(void)
 }
 
 static unsigned char fake_key[32];
+static bool fake_key_set;
 static pthread_once_t fake_key_once = PTHREAD_ONCE_INIT;
 
 static void fake_key_init(void)
 {
-	if (RAND_bytes(fake_key, sizeof fake_key) != 1)
+	if (!fake_key_set && RAND_bytes(fake_key, sizeof fake_key) != 1)
 		log_error("auth: no randomness for the unknown-user salts");
+}
+
+void auth_set_secret(const char *secret)
+{
+	static const char label[] = "palabre unknown-user salts\n";
+	unsigned int len;
+	HMAC(EVP_sha256(), secret, (int)strlen(secret),
+	     (const unsigned char *)label, sizeof label - 1, fake_key, &len);
+	fake_key_set = true;
 }
 
 static void fake_secret(enum scram_hash hash, const char *domain,

@@ -42,6 +42,12 @@ struct auth_step {
 
 struct auth_session;
 
+/* Before auth_sasl_init: a secret shared by every c2s process (the
+ * router link's), from which the made-up salts of unknown users are
+ * derived, so that they do not differ between processes (which would
+ * tell an unknown user from a real one, whose salt never changes). */
+void auth_set_secret(const char *secret);
+
 /* Once per process, before any session. Returns 0, or -1 with a message. */
 int auth_sasl_init(const struct config *cfg, char *err, size_t errlen);
 

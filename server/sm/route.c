@@ -14,6 +14,7 @@
 #include "session.h"
 #include "sm.h"
 #include "stanza.h"
+#include "userdata.h"
 
 /* ------------------------------------------------------------ sending */
 
@@ -191,9 +192,14 @@ static void sm_route_no_to(struct sm *sm, struct stanza *st,
 			sm_route_broadcast(sm, st, origin);
 		return;
 	}
-	char bare[JID_MAX + 1];
-	jid_format_bare(st->from, bare);
-	st->to_user = sm_session_user_find(&sm->sessions, bare);
+	st->to_user = origin ? origin->user : NULL;
+	if (!st->to_user) {
+		char bare[JID_MAX + 1];
+		jid_format_bare(st->from, bare);
+		st->to_user = sm_userdata_user(sm, bare);
+	}
+	if (!st->to_user)
+		return; /* not from a local user: nobody to answer for */
 	if (st->kind == STANZA_IQ) {
 		/* RFC 6120 §10.3.3: "If the server receives an IQ stanza
 		 * with no 'to' attribute, it MUST process the stanza on
@@ -284,13 +290,76 @@ static void sm_route_full(struct sm *sm, struct stanza *st,
 	}
 }
 
+/* RFC 6121 §8.5.1: "If the user account identified by the 'to'
+ * attribute does not exist, how the stanza is processed depends on the
+ * stanza type":
+ * - iq: "the server MUST return a <service-unavailable/> stanza error";
+ * - message: "either (a) silently ignore the message or (b) return a
+ *   <service-unavailable/> stanza error": (b), errors aside;
+ * - presence without type or unavailable: "silently ignore";
+ * - subscribe: "either (a) silently ignore the subscription request or
+ *   (b) return a presence stanza of type "unsubscribed"": (b), as
+ *   §3.1.3 also says ("the contact's server ... SHOULD return a
+ *   presence stanza of type "unsubscribed" to the user");
+ * - probe: §4.3.2, "If the contact account does not exist ... SHOULD
+ *   return a presence stanza of type "unsubscribed"";
+ * - subscribed, unsubscribe, unsubscribed: "silently ignore". */
+static void sm_route_no_such_user(struct sm *sm, struct stanza *st)
+{
+	log_debug("sm: %s for %s@%s: no such user", st->xml->name,
+		  st->to->local, st->to->domain);
+	switch (st->kind) {
+	case STANZA_IQ:
+		if (iq_is_request(st))
+			sm_route_error(sm, st, "service-unavailable");
+		return;
+	case STANZA_MESSAGE:
+		sm_route_error(sm, st, "service-unavailable");
+		return;
+	case STANZA_PRESENCE:
+		break;
+	}
+	if (!st->from || !(sm_stanza_is_type(st, "subscribe") ||
+			   sm_stanza_is_type(st, "probe")))
+		return;
+	char to[JID_MAX + 1], from[JID_MAX + 1];
+	jid_format_bare(st->to, from);
+	jid_format_bare(st->from, to);
+	struct xml_node *p = xml_node_new(st->arena, XML_NS_CLIENT, "presence");
+	if (p && xml_set_attr(st->arena, p, "from", from) == 0 &&
+	    xml_set_attr(st->arena, p, "to", to) == 0 &&
+	    xml_set_attr(st->arena, p, "type", "unsubscribed") == 0)
+		sm_route_xml(sm, p);
+}
+
+/* A stanza the server made for a local user that is not in memory (not
+ * loaded means no session). Presence without type or unavailable has
+ * nobody to go to (§8.5.2.2.2: silently ignore); the rest waits for the
+ * user's data. */
+static void sm_route_unloaded(struct sm *sm, struct stanza *st,
+			   const char *bare)
+{
+	if (st->kind == STANZA_PRESENCE &&
+	    (!st->type[0] || sm_stanza_is_type(st, "unavailable")))
+		return;
+	sm_userdata_defer(sm, st, bare);
+}
+
 /* RFC 6121 §8.5: to a local user. */
 static void sm_route_local(struct sm *sm, struct stanza *st,
 			struct session *origin)
 {
 	char bare[JID_MAX + 1];
 	jid_format_bare(st->to, bare);
-	st->to_user = sm_session_user_find(&sm->sessions, bare);
+	st->to_user = sm_userdata_user(sm, bare);
+	if (!st->to_user) {
+		sm_route_unloaded(sm, st, bare);
+		return;
+	}
+	if (!sm_userdata_account_exists(st->to_user)) {
+		sm_route_no_such_user(sm, st);
+		return;
+	}
 	if (st->to->resource[0])
 		st->to_session = sm_session_find(st->to_user, st->to->resource);
 	if (fire(sm, SM_EV_STANZA_IN, st, origin) == SM_DONE)

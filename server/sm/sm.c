@@ -7,7 +7,9 @@
 #include "../../lib/link.h"
 #include "../../lib/log.h"
 #include "../palabred.h"
+#include "../../storage/storage.h"
 #include "sm.h"
+#include "userdata.h"
 
 /* On SIGTERM the sm waits this long at most for the c2s processes,
  * stopped at the same time, to close their sessions: until then their
@@ -115,6 +117,18 @@ int sm_main(const struct config *cfg, const char *name, const char *secret)
 	}
 	sm.loop = &loop;
 	sm.send = link_sender;
+	sm.user_exists = auth_user_exists;
+	char *db = config_data_path(cfg, "sm.sqlite");
+	char err[256] = "out of memory";
+	if (!db || !(sm.storage = storage_open(&loop, db, err, sizeof err))) {
+		log_error("sm: cannot open the storage %s: %s",
+			  db ? db : "sm.sqlite", err);
+		free(db);
+		sm_free(&sm);
+		uv_loop_close(&loop);
+		return 1;
+	}
+	free(db);
 
 	uv_timer_init(&loop, &stop_timer);
 	uv_signal_init(&loop, &sigterm);
@@ -144,6 +158,7 @@ int sm_main(const struct config *cfg, const char *name, const char *secret)
 	}
 	int status = sm.exit_status;
 
+	sm_userdata_shutdown(&sm); /* the storage's last completions */
 	sm_free(&sm);
 	uv_walk(&loop, close_handle, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);

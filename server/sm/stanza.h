@@ -27,7 +27,7 @@ struct stanza {
 	/* iq: its first child element (the one child of a get/set) */
 	struct xml_node *payload;
 	/* Set by routing for stanzas to local users: */
-	struct user *to_user;       /* NULL while the user has no session */
+	struct user *to_user;       /* the recipient, loaded (userdata.h) */
 	struct session *to_session; /* the addressed full JID's session */
 };
 
