@@ -496,10 +496,12 @@ def settle(*ims):
 
 def subscribe(user, contact):
     """user asks for contact's presence and contact approves (RFC 6121
-    §3.1); returns once user's roster push says 'to' or 'both'."""
+    §3.1); returns once both have the roster pushes that say so."""
     user.send_presence(contact.bare, "subscribe")
     contact.next_presence("subscribe", from_=user.bare)
     contact.send_presence(user.bare, "subscribed")
+    contact.next_push(user.bare, where=lambda item: item.subscription in
+                      ("from", "both"))
     user.next_push(contact.bare, where=lambda item: item.subscription in
                    ("to", "both") and item.ask is None)
 
@@ -510,7 +512,6 @@ def befriend(a, b):
     a.roster_set(b.bare)
     subscribe(a, b)
     subscribe(b, a)
-    a.next_push(b.bare, where=lambda item: item.subscription == "both")
     forget(a, b)
 
 

@@ -404,3 +404,47 @@ def test_appendix_a(clients, accounts, pre_approval, row):
         assert got == expected, \
             "bob's roster has %s for alice, expected %s (%s)" % (
                 got, expected, MIRROR[new])
+
+
+# ---- kept across a restart ---------------------------------------------------------
+
+@pytest.fixture
+def fresh_server(tmp_path_factory, certs):
+    s = im.make_server(tmp_path_factory.mktemp("subscriptions"), certs)
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()
+
+
+def test_every_state_survives_a_restart(fresh_server, clients):
+    accounts = Accounts(fresh_server)
+    pairs = {state: pair_in_state(clients, accounts, state)
+             for state in STATES}
+    names = {state: (pair.alice.bare, pair.bob.bare)
+             for state, pair in pairs.items()}
+    bob_items = {state: pair.bob_has_item for state, pair in pairs.items()}
+
+    im.restart(fresh_server)
+
+    for state in STATES:
+        alice_jid, bob_jid = names[state]
+        alice = im.login_retrying(clients, alice_jid, "again")
+        bob = im.login(clients, bob_jid, "again")
+        assert alice.roster().state(bob_jid) == ROSTER_VIEW[state], state
+        view = ROSTER_VIEW[MIRROR[state]]
+        got = bob.roster().state(alice_jid)
+        if not bob_items[state] and view == ("none", None):
+            assert got in (None, ("none", None)), (state, got)
+        else:
+            assert got == view, (state, got, view)
+        # pending requests come again to whoever has one waiting
+        settle(alice, bob)
+        for me, other, my_state in ((alice, bob, state),
+                                    (bob, alice, MIRROR[state])):
+            requests = [p.get("type") for p in
+                        me.subscription_presences(other.bare)]
+            waiting = my_state in (NONE_IN, NONE_OUT_IN, TO_IN)
+            assert requests == (["subscribe"] if waiting else []), \
+                "%s, %s got %s" % (state, me.bare, requests)
