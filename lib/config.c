@@ -566,10 +566,22 @@ static int load_sm_modules(struct loader *l, struct cnode *n, const char *path)
 	return 0;
 }
 
+static int load_sm_offline_quota(struct loader *l, struct cnode *n,
+				 const char *path)
+{
+	long v;
+	if (parse_number(l, n, path, cnode_value(n), 1, 100000, &v) < 0)
+		return -1;
+	l->cfg->offline_quota = (unsigned)v;
+	return 0;
+}
+
 static int load_sm(struct loader *l, struct cnode *n, const char *path)
 {
 	static const struct setting settings[] = {
-		{"modules", load_sm_modules}, {NULL, NULL}};
+		{"modules", load_sm_modules},
+		{"offline-quota", load_sm_offline_quota},
+		{NULL, NULL}};
 	return load_children(l, n, path, settings);
 }
 
@@ -589,6 +601,7 @@ static int set_defaults(struct loader *l)
 	cfg->resource_conflict_replace = true;
 	cfg->c2s_processes = 1;
 	cfg->auth_timeout = 30;
+	cfg->offline_quota = 1000;
 	for (size_t i = 0; i < 5; i++)
 		cfg->mechanisms[cfg->nmechanisms++] = strdup(mechanisms[i]);
 	for (size_t i = 0; i < 2; i++)

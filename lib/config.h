@@ -51,6 +51,7 @@ struct config {
 	/* sm */
 	char *modules[CONFIG_MAX_MODULES];
 	size_t nmodules;
+	unsigned offline_quota; /* messages stored per user (offline.c) */
 };
 
 /* Reads path into cfg. On error returns -1 and writes one line such as
