@@ -67,12 +67,19 @@ struct storage_backend {
 
 /* ---- errors ---- */
 
+/* "storage <file>: <operation> [(<user>, <store>)]: <SQLite's message>
+ * [(<the system's>)]" */
 static void backend_log(struct storage_backend *b, const char *what,
 			const char *user, const char *store)
 {
-	log_error("storage %s: %s (%s, %s): %s", b->path, what,
-		  user ? user : "-", store ? store : "-",
-		  sqlite3_errmsg(b->sql));
+	char where[512] = "", system[128] = "";
+	int errnum = sqlite3_system_errno(b->sql);
+	if (user && store)
+		snprintf(where, sizeof where, " (%s, %s)", user, store);
+	if (errnum)
+		snprintf(system, sizeof system, " (%s)", strerror(errnum));
+	log_error("storage %s: %s%s: %s%s", b->path, what, where,
+		  sqlite3_errmsg(b->sql), system);
 }
 
 /* ---- statements ---- */

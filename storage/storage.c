@@ -93,6 +93,22 @@ static void storage_fail_requests(struct storage_request *from,
 	}
 }
 
+/* Runs a batch in the group's transaction, beginning it (*txn: the
+ * first request it holds) if need be. */
+static void storage_run_write(struct storage_backend *db,
+			      struct storage_request *r,
+			      struct storage_request **txn)
+{
+	if (!*txn && storage_backend_begin(db) < 0) {
+		r->status = STORAGE_ERROR;
+		return;
+	}
+	if (!*txn)
+		*txn = r;
+	if (storage_run_batch(db, r->batch) < 0)
+		r->status = STORAGE_ERROR;
+}
+
 /* Runs a group of requests; returns the address of its last next. */
 static struct storage_request **storage_run_group(struct storage *s,
 						  struct storage_request *group,
@@ -101,23 +117,14 @@ static struct storage_request **storage_run_group(struct storage *s,
 	struct storage_request *txn = NULL, **tail = &group;
 	for (struct storage_request *r = group; r; r = r->next) {
 		tail = &r->next;
-		if (!r->batch) {
+		if (r->batch)
+			storage_run_write(s->db, r, &txn);
+		else
 			storage_run_read(s->db, r);
-			continue;
-		}
-		if (!txn && storage_backend_begin(s->db) < 0) {
-			r->status = STORAGE_ERROR;
-			continue;
-		}
-		if (!txn)
-			txn = r;
-		if (storage_run_batch(s->db, r->batch) == 0)
-			continue;
-		r->status = STORAGE_ERROR;
 		/* An I/O error or a full disk rolls back the whole
 		 * transaction: what it held failed too; start again. */
-		if (!storage_backend_in_transaction(s->db)) {
-			storage_fail_requests(txn, r);
+		if (txn && !storage_backend_in_transaction(s->db)) {
+			storage_fail_requests(txn, r->next);
 			txn = NULL;
 		}
 	}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -414,6 +415,59 @@ START_TEST(batch_with_a_refused_operation_is_not_committed)
 }
 END_TEST
 
+/* A write error (here the file size limit, as a full disk would) rolls
+ * SQLite's whole transaction back: each batch of the group then reports
+ * what really happened to it, and the storage goes on afterwards. */
+START_TEST(disk_error_fails_the_group_and_storage_recovers)
+{
+	struct storage *s = open_storage();
+	ck_assert_int_eq(put(s, A, "roster", "before@x", "1"), STORAGE_OK);
+	char wal[160];
+	struct stat st;
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	ck_assert_int_eq(stat(wal, &st), 0);
+	struct rlimit old, low;
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)st.st_size;
+	signal(SIGXFSZ, SIG_IGN); /* write(2) fails with EFBIG instead */
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &low), 0);
+
+	size_t len = 1u << 20;
+	char *value = calloc(1, len);
+	struct written w[3] = {{0}};
+	const char *keys[3] = {"a@x", "b@x", "c@x"};
+	for (int i = 0; i < 3; i++) {
+		struct storage_batch *b = storage_batch_new(s);
+		storage_batch_put(b, A, "roster", keys[i], value,
+				  i == 1 ? len : 1);
+		ck_assert_int_eq(storage_batch_commit(b, on_written, &w[i]),
+				 0);
+	}
+	run_until(&w[2].calls, 1);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	free(value);
+	ck_assert_int_eq(w[1].status, STORAGE_ERROR);
+
+	/* the storage works again; what was acknowledged is there, what
+	 * failed is not */
+	ck_assert_int_eq(put(s, A, "roster", "after@x", "2"), STORAGE_OK);
+	struct got g;
+	for (int i = 0; i < 3; i++) {
+		get(s, A, "roster", keys[i], &g);
+		ck_assert_uint_eq(g.count, w[i].status == STORAGE_OK ? 1 : 0);
+	}
+	close_storage(s);
+	s = open_storage();
+	get(s, A, "roster", "before@x", &g);
+	ck_assert_uint_eq(g.count, 1);
+	get(s, A, "roster", "after@x", &g);
+	ck_assert_uint_eq(g.count, 1);
+	close_storage(s);
+}
+END_TEST
+
 /* ---- group commit ---- */
 
 START_TEST(group_commit)
@@ -767,6 +821,7 @@ int main(void)
 	tcase_add_test(tc, read_sees_the_write_before_it);
 	tcase_add_test(tc, failing_batch_is_rolled_back_alone);
 	tcase_add_test(tc, batch_with_a_refused_operation_is_not_committed);
+	tcase_add_test(tc, disk_error_fails_the_group_and_storage_recovers);
 	tcase_add_test(tc, group_commit);
 	tcase_add_test(tc, reopen_keeps_data_and_file_is_private);
 	tcase_add_test(tc, newer_schema_is_refused);
