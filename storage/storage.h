@@ -107,7 +107,8 @@ int storage_batch_append(struct storage_batch *b, const char *user,
  * operations are dropped, the batch is freed and cb is not called): the
  * storage is closing, the queue is full (STORAGE_QUEUE_MAX_BYTES), or an
  * earlier put, delete or append of the batch returned -1 (out of
- * memory), so that a batch is never committed with a hole in it. An
+ * memory, a NULL user, store or put key), so that a batch is never
+ * committed with a hole in it. An
  * empty batch completes after every request submitted before it. */
 int storage_batch_commit(struct storage_batch *b, storage_write_cb cb,
 			 void *ctx);
