@@ -22,6 +22,8 @@ struct sm_hook {
 extern const struct sm_module sm_module_disco;
 extern const struct sm_module sm_module_ping;
 extern const struct sm_module sm_module_legacy_session;
+extern const struct sm_module sm_module_offline;
+extern const struct sm_module sm_module_blocking;
 
 /* Always on: what older clients cannot do without. */
 static const struct sm_module *const core_modules[] = {
@@ -31,6 +33,8 @@ static const struct sm_module *const core_modules[] = {
 static const struct sm_module *const all_modules[] = {
 	&sm_module_disco,
 	&sm_module_ping,
+	&sm_module_offline,
+	&sm_module_blocking,
 };
 
 int sm_module_hook(struct sm *sm, enum sm_event_type type, const char *ns,

@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../server/sm/blocking.c"
 #include "../../server/sm/core.c"
 #include "../../server/sm/disco.c"
 #include "../../server/sm/legacy_session.c"
 #include "../../server/sm/module.c"
+#include "../../server/sm/offline.c"
 #include "../../server/sm/ping.c"
 #include "../../server/sm/route.c"
 #include "../../server/sm/session.c"
