@@ -24,6 +24,8 @@ extern const struct sm_module sm_module_ping;
 extern const struct sm_module sm_module_legacy_session;
 extern const struct sm_module sm_module_offline;
 extern const struct sm_module sm_module_blocking;
+extern const struct sm_module sm_module_roster;
+extern const struct sm_module sm_module_presence;
 
 /* Always on: what older clients cannot do without. */
 static const struct sm_module *const core_modules[] = {
@@ -35,6 +37,8 @@ static const struct sm_module *const all_modules[] = {
 	&sm_module_ping,
 	&sm_module_offline,
 	&sm_module_blocking,
+	&sm_module_roster,
+	&sm_module_presence,
 };
 
 int sm_module_hook(struct sm *sm, enum sm_event_type type, const char *ns,

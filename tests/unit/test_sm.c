@@ -16,6 +16,8 @@
 #include "../../server/sm/module.c"
 #include "../../server/sm/offline.c"
 #include "../../server/sm/ping.c"
+#include "../../server/sm/presence.c"
+#include "../../server/sm/roster.c"
 #include "../../server/sm/route.c"
 #include "../../server/sm/session.c"
 #include "../../server/sm/stanza.c"
