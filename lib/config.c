@@ -592,7 +592,8 @@ static int set_defaults(struct loader *l)
 	static const char *const mechanisms[] = {
 		"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",
 		"SCRAM-SHA-1", "PLAIN"};
-	static const char *const modules[] = {"disco", "ping"};
+	static const char *const modules[] = {"roster", "presence", "disco",
+					       "ping"};
 	struct config *cfg = l->cfg;
 	cfg->log_level = LOG_INFO;
 	cfg->require_starttls = true;
@@ -604,7 +605,7 @@ static int set_defaults(struct loader *l)
 	cfg->offline_quota = 1000;
 	for (size_t i = 0; i < 5; i++)
 		cfg->mechanisms[cfg->nmechanisms++] = strdup(mechanisms[i]);
-	for (size_t i = 0; i < 2; i++)
+	for (size_t i = 0; i < sizeof modules / sizeof *modules; i++)
 		cfg->modules[cfg->nmodules++] = strdup(modules[i]);
 	if (parse_path(l, NULL, "pidfile", "palabred.pid", &cfg->pidfile) < 0 ||
 	    parse_path(l, NULL, "router/socket", "router.sock",
