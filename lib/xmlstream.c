@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Input goes to expat in slices, so that an element over the size limit is
  * cut off within one slice of it, however large the caller's buffer. */
@@ -21,6 +22,10 @@
 /* Past this much expat memory (its name tables grow with every new
  * element or attribute name), an idle stream gets a fresh parser. */
 #define EXPAT_BYTES_MAX (32 * 1024)
+/* Expat's blocks come from one mapping per parser (see "expat memory"):
+ * freed at once, a parser leaves no holes in the heap. */
+#define REGION_SIZE EXPAT_BYTES_MAX
+#define REGION_ALIGN 16
 
 enum state { S_HEADER, S_OPEN, S_STOPPED, S_CLOSED, S_FAILED };
 
@@ -34,6 +39,8 @@ struct xmlstream {
 	uint64_t fed;  /* bytes given to the current parser */
 	uint64_t mark; /* where the unit being received (stanza …) began */
 	size_t expat_bytes;
+	char *region;	     /* REGION_SIZE bytes mapped, or NULL */
+	size_t region_used;  /* bump pointer into region */
 	char *header; /* the root's start tag, replayed into a new parser */
 	size_t header_len;
 	const char *root_xmlns; /* default namespace declared on the root */
@@ -47,8 +54,26 @@ struct xmlstream {
 /* ---- expat memory, counted per stream ---------------------------------- */
 
 /* Expat's allocator hooks take no context: the stream whose parser is
- * being called is noted here around every call into expat. */
+ * being called is noted here around every call into expat.
+ *
+ * An expat parser makes about 25 blocks (8 KiB fresh, 10-11 KiB in the
+ * middle of a stream) and keeps most of them for its life. From malloc,
+ * those blocks end up between the long-lived blocks (OpenSSL's) of the
+ * connections accepted meanwhile, and when an idle stream frees its parser
+ * they become holes of a few hundred bytes to a few KiB that malloc cannot
+ * give back: the idle sweep then saved no resident memory at all. So the
+ * blocks of a parser are carved out of one private mapping (a bump
+ * allocator: a block freed is reused only when it is the last one), which
+ * xmlstream_shrink unmaps as a whole; a reset keeps it for the next
+ * stream's parser. What does not fit, or when the mapping cannot be made,
+ * comes from malloc. Both are counted in expat_bytes, the waste of freed
+ * blocks included, so EXPAT_BYTES_MAX still bounds a stream. */
 static _Thread_local struct xmlstream *accounted;
+
+struct region_block {
+	size_t size; /* usable bytes after this header */
+	size_t pad;
+};
 
 static void account(size_t added, size_t removed)
 {
@@ -59,9 +84,43 @@ static void account(size_t added, size_t removed)
 	s->expat_bytes -= removed < s->expat_bytes ? removed : s->expat_bytes;
 }
 
+static struct region_block *region_block_of(void *p)
+{
+	struct xmlstream *s = accounted;
+	if (!s || !s->region || (char *)p < s->region ||
+	    (char *)p >= s->region + REGION_SIZE)
+		return NULL;
+	return (struct region_block *)p - 1;
+}
+
+static bool region_is_last(const struct xmlstream *s,
+			   const struct region_block *b)
+{
+	return (char *)(b + 1) + b->size == s->region + s->region_used;
+}
+
+static void *region_alloc(size_t size)
+{
+	struct xmlstream *s = accounted;
+	if (!s || !s->region || size > REGION_SIZE)
+		return NULL;
+	size_t rounded = (size + REGION_ALIGN - 1) & ~(size_t)(REGION_ALIGN - 1);
+	size_t need = sizeof(struct region_block) + rounded;
+	if (REGION_SIZE - s->region_used < need)
+		return NULL;
+	struct region_block *b = (struct region_block *)(s->region + s->region_used);
+	b->size = rounded;
+	s->region_used += need;
+	account(need, 0);
+	return b + 1;
+}
+
 static void *expat_malloc(size_t size)
 {
-	void *p = malloc(size);
+	void *p = region_alloc(size);
+	if (p)
+		return p;
+	p = malloc(size);
 	if (p)
 		account(malloc_usable_size(p), 0);
 	return p;
@@ -69,6 +128,27 @@ static void *expat_malloc(size_t size)
 
 static void *expat_realloc(void *p, size_t size)
 {
+	struct region_block *b = p ? region_block_of(p) : NULL;
+	if (b) {
+		struct xmlstream *s = accounted;
+		if (size <= b->size)
+			return p;
+		if (region_is_last(s, b)) {
+			size_t rounded = (size + REGION_ALIGN - 1) &
+					 ~(size_t)(REGION_ALIGN - 1);
+			size_t end = (size_t)((char *)(b + 1) - s->region) + rounded;
+			if (end <= REGION_SIZE) {
+				account(rounded - b->size, 0);
+				s->region_used = end;
+				b->size = rounded;
+				return p;
+			}
+		}
+		void *q = expat_malloc(size);
+		if (q)
+			memcpy(q, p, b->size); /* size > b->size */
+		return q; /* the old block stays until the parser goes */
+	}
 	size_t old = p ? malloc_usable_size(p) : 0;
 	void *q = realloc(p, size);
 	if (q)
@@ -78,9 +158,28 @@ static void *expat_realloc(void *p, size_t size)
 
 static void expat_free(void *p)
 {
-	if (p)
-		account(0, malloc_usable_size(p));
+	if (!p)
+		return;
+	struct region_block *b = region_block_of(p);
+	if (b) {
+		struct xmlstream *s = accounted;
+		if (region_is_last(s, b)) {
+			size_t freed = sizeof *b + b->size;
+			s->region_used -= freed;
+			account(0, freed);
+		}
+		return;
+	}
+	account(0, malloc_usable_size(p));
 	free(p);
+}
+
+static void region_unmap(struct xmlstream *s)
+{
+	if (s->region)
+		munmap(s->region, REGION_SIZE);
+	s->region = NULL;
+	s->region_used = 0;
 }
 
 static const XML_Memory_Handling_Suite expat_memory = {
@@ -307,6 +406,7 @@ static void parser_close(struct xmlstream *s)
 	XML_ParserFree(s->parser);
 	s->parser = NULL;
 	s->expat_bytes = 0;
+	s->region_used = 0; /* every block of the region was the parser's */
 }
 
 /* A parser for the stream as it stands: fresh before the header, primed
@@ -314,6 +414,12 @@ static void parser_close(struct xmlstream *s)
 static int parser_open(struct xmlstream *s)
 {
 	static const char separator[] = {XML_NS_SEP, '\0'};
+	if (!s->region) {
+		void *r = mmap(NULL, REGION_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		s->region = r == MAP_FAILED ? NULL : r; /* NULL: malloc only */
+		s->region_used = 0;
+	}
 	XML_Parser p = XML_ParserCreate_MM("UTF-8", &expat_memory, separator);
 	if (!p)
 		return -1;
@@ -395,6 +501,7 @@ int xmlstream_shrink(struct xmlstream *s)
 	struct xmlstream *outer = accounted;
 	accounted = s;
 	parser_close(s);
+	region_unmap(s);
 	accounted = outer;
 	return 0;
 }
@@ -460,6 +567,7 @@ void xmlstream_free(struct xmlstream *s)
 	struct xmlstream *outer = accounted;
 	accounted = s;
 	start_over(s);
+	region_unmap(s);
 	accounted = outer;
 	free(s);
 }
