@@ -77,7 +77,7 @@ async def main():
     ctx.verify_mode = ssl.CERT_NONE
     procs = components(pid)
     before = {name: rss_kib(p) for name, p in procs.items()}
-    sem = asyncio.Semaphore(50)
+    sem = asyncio.Semaphore(int(os.environ.get("CONCURRENCY", "50")))
 
     async def one(i):
         async with sem:
