@@ -85,6 +85,12 @@ enum sm_event_type {
 	 * tells initial presence). Default: to the user's available
 	 * resources (RFC 6121 §4.2.2, §4.4.2, §4.5.2). */
 	SM_EV_PRESENCE_BROADCAST,
+	/* A stanza the server made on behalf of a local user (its 'from'
+	 * is at a served domain: presence broadcast, probe answers …),
+	 * about to be routed by sm_route_xml. ev->session is NULL. A
+	 * handler returning SM_DONE drops it (blocking.c: XEP-0191 §3.3,
+	 * no presence to a blocked contact). */
+	SM_EV_STANZA_FROM_LOCAL,
 	SM_EV_MAX
 };
 

@@ -56,6 +56,9 @@ int sm_route_remote(struct sm *sm, const char *domain,
 		       sm->out.data, sm->out.len);
 }
 
+static enum sm_verdict fire(struct sm *sm, enum sm_event_type type,
+			    struct stanza *st, struct session *origin);
+
 void sm_route_xml(struct sm *sm, struct xml_node *xml)
 {
 	struct stanza st;
@@ -64,6 +67,9 @@ void sm_route_xml(struct sm *sm, struct xml_node *xml)
 			 "(not a stanza or bad JID)");
 		return;
 	}
+	if (st.from && st.from->local[0] && sm_serves(sm, st.from->domain) &&
+	    fire(sm, SM_EV_STANZA_FROM_LOCAL, &st, NULL) == SM_DONE)
+		return;
 	sm_route_stanza(sm, &st, NULL);
 }
 
