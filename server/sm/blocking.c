@@ -11,6 +11,7 @@
 
 #include "../../lib/log.h"
 #include "module.h"
+#include "roster.h"
 #include "route.h"
 #include "session.h"
 #include "sm.h"
@@ -334,32 +335,111 @@ static int blocking_strv_push(char ***v, size_t *n, const char *s)
 	return 0;
 }
 
-/* Presence to a (un)blocked JID, from every available resource:
- * XEP-0191 §3.3 "the user's server MUST send unavailable presence
- * information to the contact", §3.4 "MUST send the user's current
- * presence information to the contact", both "only if the contact is
- * allowed to receive presence notifications from the user". Unavailable
- * presence tells nothing, so it goes to a blocked user or full JID
- * whatever the roster says (not to a whole domain). The current presence
- * on unblocking needs the roster's subscription state, which this
- * module does not see yet: not sent (the contact learns it at the
- * user's next presence change). */
-static void blocking_presence_on_block(struct sm *sm, struct user *u, const char *jid)
+/* Routes presence from session s to `to`: its last presence (type
+ * NULL) or one of that type. Straight to sm_route_stanza: the filter of
+ * SM_EV_STANZA_FROM_LOCAL is for the fan-out of other modules. */
+static void blocking_send_presence(struct sm *sm, const struct session *s,
+				   const char *to, const char *type)
 {
-	struct jid j;
-	if (jid_parse_str(&j, jid) < 0 || !j.local[0])
+	struct xml_node *p =
+		type ? xml_node_new(&sm->arena, XML_NS_CLIENT, "presence")
+		     : xml_parse(&sm->arena, s->presence, strlen(s->presence),
+				 XML_NS_CLIENT);
+	struct stanza st;
+	if (p && xml_set_attr(&sm->arena, p, "from", s->jid) == 0 &&
+	    xml_set_attr(&sm->arena, p, "to", to) == 0 &&
+	    (!type || xml_set_attr(&sm->arena, p, "type", type) == 0) &&
+	    sm_stanza_init(&st, &sm->arena, p) == 0)
+		sm_route_stanza(sm, &st, NULL);
+}
+
+/* Whether the list entry `entry` covers jid (XEP-0191 matching). */
+static bool blocking_entry_covers(const char *entry, const struct jid *jid)
+{
+	struct blocklist one = {.jids = (char **)&entry, .n = 1};
+	return blocklist_matches(&one, jid);
+}
+
+/* XEP-0191 §3.3: "When the user blocks communications with the contact,
+ * the user's server MUST send unavailable presence information to the
+ * contact (but only if the contact is allowed to receive presence
+ * notifications from the user ...)"; §3.4, on unblocking, "the user's
+ * current presence information". Allowed: roster items with a
+ * subscription "from" or "both", and what got directed presence from a
+ * session (RFC 6121 §4.6). Without the roster module, unavailable
+ * presence (which tells nothing) goes to a blocked user or full JID,
+ * current presence to nobody. type: "unavailable", or NULL for the
+ * current presence. l: the list as it now is (unblocking: a contact
+ * still covered by another entry gets nothing). */
+static void blocking_presence_for(struct sm *sm, struct user *u,
+				  const char *entry, const char *type,
+				  const struct blocklist *l)
+{
+	struct jid e;
+	if (jid_parse_str(&e, entry) < 0)
 		return;
+	struct roster *r = sm_roster_of(u);
 	for (struct session *s = u->sessions; s; s = s->next) {
 		if (!sm_session_available(s))
 			continue;
-		struct xml_node *p = xml_node_new(&sm->arena, XML_NS_CLIENT,
-						  "presence");
-		if (!p || xml_set_attr(&sm->arena, p, "from", s->jid) < 0 ||
-		    xml_set_attr(&sm->arena, p, "to", jid) < 0 ||
-		    xml_set_attr(&sm->arena, p, "type", "unavailable") < 0)
-			return;
-		sm_route_xml(sm, p);
+		if (e.local[0]) {
+			char bare[JID_MAX + 1];
+			jid_format_bare(&e, bare);
+			struct roster_item *it = r ? sm_roster_find(r, bare)
+						   : NULL;
+			bool allowed = r ? it && it->sub & ROSTER_SUB_FROM
+					 : type != NULL;
+			if (allowed && (type || !blocklist_matches(l, &e)))
+				blocking_send_presence(sm, s, entry, type);
+		}
+		/* A domain entry: every allowed contact there. */
+		for (struct roster_item *it = r && !e.local[0]
+						      ? sm_roster_next(r, NULL)
+						      : NULL;
+		     it; it = sm_roster_next(r, it)) {
+			struct jid c;
+			if (!(it->sub & ROSTER_SUB_FROM) ||
+			    jid_parse_str(&c, it->jid) < 0 ||
+			    !blocking_entry_covers(entry, &c) ||
+			    (!type && blocklist_matches(l, &c)))
+				continue;
+			blocking_send_presence(sm, s, it->jid, type);
+		}
+		for (size_t i = 0; i < s->ndirected; i++) {
+			struct jid d;
+			if (jid_parse_str(&d, s->directed[i]) < 0 ||
+			    !blocking_entry_covers(entry, &d) ||
+			    (!type && blocklist_matches(l, &d)))
+				continue;
+			struct roster_item *it = NULL;
+			char bare[JID_MAX + 1];
+			jid_format_bare(&d, bare);
+			if (r && (it = sm_roster_find(r, bare)) &&
+			    it->sub & ROSTER_SUB_FROM)
+				continue; /* done above */
+			blocking_send_presence(sm, s, s->directed[i], type);
+		}
 	}
+}
+
+/* XEP-0191 §3.3: no presence of the user's to a blocked JID, whoever
+ * fans it out (presence.c's broadcast, probe answers). The unavailable
+ * presence sent on blocking goes around this (blocking_send_presence). */
+static enum sm_verdict blocking_from_local(struct sm_event *ev, void *data)
+{
+	struct blocking *mod = data;
+	struct stanza *st = ev->st;
+	if (st->kind != STANZA_PRESENCE || !st->to ||
+	    jid_equal_bare(st->from, st->to))
+		return SM_NEXT;
+	char bare[JID_MAX + 1];
+	jid_format_bare(st->from, bare);
+	struct user *u = sm_userdata_user(ev->sm, bare);
+	const struct blocklist *l = blocklist_of(mod, u, false);
+	if (!blocklist_matches(l, st->to))
+		return SM_NEXT;
+	log_debug("blocking: presence of %s to a blocked JID dropped", bare);
+	return SM_DONE;
 }
 
 /* XEP-0191 §3.3, §3.4, §3.5: "The server MUST also send an IQ-set to all
@@ -424,8 +504,10 @@ static void blocking_change_finish(struct blocking_change *c, enum storage_statu
 			sm_route_deliver(sm, s, r);
 		if (u && l)
 			blocking_change_push(mod, u, c, l);
-		for (size_t i = 0; u && c->block && i < c->nchanged; i++)
-			blocking_presence_on_block(sm, u, c->changed[i]);
+		for (size_t i = 0; u && l && i < c->nchanged; i++)
+			blocking_presence_for(sm, u, c->changed[i],
+					      c->block ? "unavailable" : NULL,
+					      l);
 	}
 	blocking_change_free(c);
 }
@@ -607,6 +689,8 @@ static int blocking_init(struct sm *sm)
 		    0 ||
 	    sm_module_hook(sm, SM_EV_STANZA_OUT, NULL, 100, blocking_out,
 			   mod) < 0 ||
+	    sm_module_hook(sm, SM_EV_STANZA_FROM_LOCAL, NULL, 100,
+			   blocking_from_local, mod) < 0 ||
 	    sm_module_hook(sm, SM_EV_IQ_BARE, NS_BLOCKING, 0, blocking_iq,
 			   mod) < 0 ||
 	    sm_module_hook(sm, SM_EV_SESSION_ENDED, NULL, 0,
