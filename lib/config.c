@@ -592,8 +592,8 @@ static int set_defaults(struct loader *l)
 	static const char *const mechanisms[] = {
 		"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",
 		"SCRAM-SHA-1", "PLAIN"};
-	static const char *const modules[] = {"roster", "presence", "disco",
-					       "ping"};
+	static const char *const modules[] = {"roster", "presence", "offline",
+					       "blocking", "disco", "ping"};
 	struct config *cfg = l->cfg;
 	cfg->log_level = LOG_INFO;
 	cfg->require_starttls = true;
