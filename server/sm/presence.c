@@ -23,16 +23,19 @@
 
 /* ------------------------------------------------------------ helpers */
 
-/* Writes and pushes it (which may be freed here). */
+/* Writes it (which may be freed here), and pushes it if what the
+ * roster shows of it changed from view `before` (sm_roster_item_view). */
 static void commit_item(struct sm *sm, struct user *u, struct roster_item *it,
-			bool was_shown)
+			unsigned before)
 {
+	bool was_shown = before & 16u;
 	struct roster_change *c = sm_roster_change_new(sm, u);
 	if (!c) {
 		log_error("sm: %s: out of memory changing the roster", u->jid);
 		return;
 	}
-	sm_roster_change_item(c, it, was_shown);
+	sm_roster_change_item(c, it, was_shown,
+			      sm_roster_item_view(it) != before);
 	sm_roster_change_commit(c);
 }
 
@@ -112,7 +115,7 @@ static enum sm_verdict outbound_subscription(struct sm *sm, struct stanza *st,
 {
 	struct roster *r = sm_roster_of(u);
 	struct roster_item *it = sm_roster_find(r, contact);
-	bool was_shown = it && it->shown;
+	unsigned before = sm_roster_item_view(it);
 
 	if (presence_is_type(st, "subscribe")) {
 		/* §3.1.2: the contact goes in the roster with ask, and the
@@ -123,10 +126,10 @@ static enum sm_verdict outbound_subscription(struct sm *sm, struct stanza *st,
 		if (!(it->sub & ROSTER_SUB_TO) && !it->ask) {
 			it->ask = true;
 			it->shown = true;
-			commit_item(sm, u, it, was_shown);
+			commit_item(sm, u, it, before);
 		} else if (!it->shown) {
 			it->shown = true;
-			commit_item(sm, u, it, was_shown);
+			commit_item(sm, u, it, before);
 		}
 		return SM_NEXT;
 	}
@@ -135,7 +138,7 @@ static enum sm_verdict outbound_subscription(struct sm *sm, struct stanza *st,
 		if (it && (it->sub & ROSTER_SUB_TO || it->ask)) {
 			it->sub &= ~ROSTER_SUB_TO;
 			it->ask = false;
-			commit_item(sm, u, it, was_shown);
+			commit_item(sm, u, it, before);
 		}
 		return SM_NEXT;
 	}
@@ -147,7 +150,7 @@ static enum sm_verdict outbound_subscription(struct sm *sm, struct stanza *st,
 			it->pending_in = it->approved = false;
 			it->shown = true;
 			sm_roster_set_request(it, NULL);
-			commit_item(sm, u, it, was_shown);
+			commit_item(sm, u, it, before);
 			sm_route_stanza(sm, st, NULL);
 			send_resources(sm, u, contact, NULL);
 			return SM_DONE;
@@ -162,7 +165,7 @@ static enum sm_verdict outbound_subscription(struct sm *sm, struct stanza *st,
 		if (!it->approved || !it->shown) {
 			it->approved = true;
 			it->shown = true;
-			commit_item(sm, u, it, was_shown);
+			commit_item(sm, u, it, before);
 		}
 		return SM_DONE;
 	}
@@ -173,7 +176,7 @@ static enum sm_verdict outbound_subscription(struct sm *sm, struct stanza *st,
 		it->sub &= ~ROSTER_SUB_FROM;
 		it->pending_in = it->approved = false;
 		sm_roster_set_request(it, NULL);
-		commit_item(sm, u, it, was_shown);
+		commit_item(sm, u, it, before);
 	}
 	sm_route_stanza(sm, st, NULL);
 	/* §3.2.2: "the user's server MUST then send unavailable presence
@@ -247,20 +250,19 @@ static void inbound_subscribe(struct sm *sm, struct stanza *st, struct user *u,
 			      struct roster *r, const char *contact)
 {
 	struct roster_item *it = sm_roster_find(r, contact);
-	bool was_shown = it && it->shown;
+	unsigned before = sm_roster_item_view(it);
 	if (it && it->sub & ROSTER_SUB_FROM) {
 		/* Already subscribed: "the contact's server MUST
 		 * auto-reply on behalf of the contact by sending a
 		 * presence stanza of type subscribed". */
 		send_presence(sm, u->jid, contact, "subscribed");
-		send_resources(sm, u, contact, NULL);
 		return;
 	}
 	if (it && it->approved) {
 		/* §3.4: pre-approved: subscribed at once, no question. */
 		it->sub |= ROSTER_SUB_FROM;
 		it->approved = false;
-		commit_item(sm, u, it, was_shown);
+		commit_item(sm, u, it, before);
 		send_presence(sm, u->jid, contact, "subscribed");
 		send_resources(sm, u, contact, NULL);
 		return;
@@ -279,7 +281,7 @@ static void inbound_subscribe(struct sm *sm, struct stanza *st, struct user *u,
 	it->pending_in = true;
 	sm_roster_set_request(it, b.len <= 16384 ? b.data : NULL);
 	buf_free(&b);
-	commit_item(sm, u, it, was_shown);
+	commit_item(sm, u, it, before);
 	deliver_available(sm, u, st->xml);
 }
 
@@ -290,7 +292,7 @@ static void inbound_answer(struct sm *sm, struct stanza *st, struct user *u,
 	struct roster_item *it = sm_roster_find(r, contact);
 	if (!it)
 		return; /* no state change: silently ignored */
-	bool was_shown = it->shown;
+	unsigned before = sm_roster_item_view(it);
 	if (presence_is_type(st, "subscribed")) {
 		/* A.2.3: only an awaited answer counts. */
 		if (!it->ask)
@@ -319,7 +321,7 @@ static void inbound_answer(struct sm *sm, struct stanza *st, struct user *u,
 			send_resources(sm, u, contact, "unavailable");
 	}
 	deliver_available(sm, u, st->xml);
-	commit_item(sm, u, it, was_shown);
+	commit_item(sm, u, it, before);
 }
 
 /* RFC 6121 §4.3.2: a probe for u from `from` (bare: contact). */

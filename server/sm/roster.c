@@ -406,8 +406,16 @@ struct roster_change *sm_roster_change_new(struct sm *sm, struct user *u)
 	return c;
 }
 
+unsigned sm_roster_item_view(const struct roster_item *it)
+{
+	if (!it)
+		return 0;
+	return it->sub | (it->ask ? 4u : 0) | (it->approved ? 8u : 0) |
+	       (it->shown ? 16u : 0);
+}
+
 int sm_roster_change_item(struct roster_change *c, struct roster_item *it,
-			  bool was_shown)
+			  bool was_shown, bool push)
 {
 	struct user *u = sm_userdata_user(c->sm, c->user);
 	struct roster *r = u ? sm_roster_of(u) : NULL;
@@ -439,7 +447,7 @@ int sm_roster_change_item(struct roster_change *c, struct roster_item *it,
 	}
 	buf_clear(&b);
 	/* RFC 6121 §2.1.6: a push for every change of a roster item. */
-	if (rc == 0 && (was_shown || it->shown)) {
+	if (rc == 0 && push && (was_shown || it->shown)) {
 		struct push *p = calloc(1, sizeof *p);
 		if (!p || roster_item_xml(it, !it->shown, &b) < 0) {
 			free(p);
@@ -758,6 +766,14 @@ static void roster_set(struct sm *sm, struct stanza *st, struct session *s,
 			roster_send_subscription(sm, st, u->jid, jid, "unsubscribe");
 		if (it->sub & ROSTER_SUB_FROM || it->pending_in)
 			roster_send_subscription(sm, st, u->jid, jid, "unsubscribed");
+		/* §3.2.2: a contact that loses its subscription gets
+		 * unavailable presence from each available resource. */
+		if (it->sub & ROSTER_SUB_FROM)
+			for (struct session *o = u->sessions; o; o = o->next)
+				if (sm_session_available(o))
+					roster_send_subscription(sm, st, o->jid,
+								 jid,
+								 "unavailable");
 		it->sub = 0;
 		it->ask = it->pending_in = it->approved = it->shown = false;
 		sm_roster_set_request(it, NULL);
@@ -768,7 +784,7 @@ static void roster_set(struct sm *sm, struct stanza *st, struct session *s,
 	} else {
 		it->shown = true;
 	}
-	sm_roster_change_item(c, it, was_shown);
+	sm_roster_change_item(c, it, was_shown, true);
 	sm_roster_change_reply(c, s, sm_stanza_result_new(st),
 			       sm_stanza_error_new(st, "internal-server-error"));
 	sm_roster_change_commit(c);

@@ -61,11 +61,14 @@ int sm_roster_set_request(struct roster_item *it, const char *xml);
 struct roster_change;
 /* A change of u's roster. NULL when memory is exhausted. */
 struct roster_change *sm_roster_change_new(struct sm *sm, struct user *u);
-/* Records it as it now is (written, version bumped, pushed if it is or
- * was shown). An item left with nothing (not shown, not pending) is
- * deleted and freed here. Returns 0 or -1 (memory). */
+/* Records it as it now is (written, version bumped; pushed when push
+ * is true and it is or was shown: a change that the roster does not
+ * show, pending in, is not pushed). An item left with nothing (not
+ * shown, not pending) is deleted and freed here. Returns 0 or -1. */
 int sm_roster_change_item(struct roster_change *c, struct roster_item *it,
-			  bool was_shown);
+			  bool was_shown, bool push);
+/* What a push shows of an item, to compare before and after. */
+unsigned sm_roster_item_view(const struct roster_item *it);
 /* xml (a reply to s's client) goes out once the change is durable;
  * error_xml (may be NULL) instead if the write fails. */
 int sm_roster_change_reply(struct roster_change *c, const struct session *s,
