@@ -583,6 +583,53 @@ START_TEST(offline_user_blocks_too)
 }
 END_TEST
 
+/* With the roster: presence goes only to those allowed to see it, and
+ * the user's broadcasts skip a blocked contact. */
+START_TEST(presence_follows_the_roster)
+{
+	stop_sm();
+	static char *with_roster[] = {"roster", "presence", "blocking"};
+	for (size_t i = 0; i < 3; i++)
+		cfg.modules[i] = with_roster[i];
+	cfg.nmodules = 3;
+	start_sm();
+	everyone_online();
+	/* bob subscribes to alice, alice approves: bob is "from" */
+	client_sends(3, "<presence from='" BOB "' to='alice@localhost' "
+			"type='subscribe'/>");
+	client_sends(1, "<presence from='" ALICE1 "' to='bob@localhost' "
+			"type='subscribed'/>");
+	clear_sent();
+	block(1, ALICE1, "<item jid='bob@localhost'/><item jid='" CAROL
+			 "'/>");
+	struct xml_node *x[8];
+	size_t n = stanzas_to(3, x, 8);
+	ck_assert_uint_eq(n, 2); /* one unavailable per resource */
+	for (size_t i = 0; i < n; i++)
+		ck_assert_str_eq(xml_attr_get(x[i], "type"), "unavailable");
+	/* carol is not subscribed: nothing */
+	ck_assert_uint_eq(stanzas_to(4, x, 8), 0);
+	/* alice's broadcast skips bob */
+	clear_sent();
+	available(1, ALICE1, 1);
+	ck_assert_uint_eq(stanzas_to(3, x, 8), 0);
+	ck_assert_uint_ge(stanzas_to(2, x, 8), 1);
+	/* unblocking: bob gets alice's current presence again */
+	clear_sent();
+	unblock(1, ALICE1, "<item jid='bob@localhost'/>");
+	n = stanzas_to(3, x, 8);
+	ck_assert_uint_eq(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_str_eq(x[i]->name, "presence");
+		ck_assert_ptr_null(xml_attr_get(x[i], "type"));
+	}
+	ck_assert_uint_eq(stanzas_to(4, x, 8), 0);
+	clear_sent();
+	available(1, ALICE1, 2);
+	ck_assert_uint_eq(stanzas_to(3, x, 8), 1);
+}
+END_TEST
+
 int main(void)
 {
 	log_init("test_sm_blocking", LOG_WARN);
@@ -602,6 +649,7 @@ int main(void)
 	tcase_add_test(tc, blocking_sends_unavailable_presence_to_the_contact);
 	tcase_add_test(tc, blocklist_survives_a_restart);
 	tcase_add_test(tc, offline_user_blocks_too);
+	tcase_add_test(tc, presence_follows_the_roster);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
