@@ -253,7 +253,7 @@ static enum sm_verdict blocking_out(struct sm_event *ev, void *data)
 /* ------------------------------------------------------------ replies */
 
 static struct xml_node *blocking_iq_new(struct arena *a, const char *type,
-			       const char *to, const char *id)
+					const char *to, const char *id)
 {
 	struct xml_node *iq = xml_node_new(a, XML_NS_CLIENT, "iq");
 	if (!iq || xml_set_attr(a, iq, "type", type) < 0 ||
@@ -263,12 +263,12 @@ static struct xml_node *blocking_iq_new(struct arena *a, const char *type,
 	return iq;
 }
 
-static int blocking_items_add(struct arena *a, struct xml_node *parent, char **jids,
-		     size_t n)
+static int blocking_items_add(struct arena *a, struct xml_node *parent,
+			      char **jids, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct xml_node *it = xml_add_child(a, parent, NS_BLOCKING,
-						    "item");
+		struct xml_node *it =
+		    xml_add_child(a, parent, NS_BLOCKING, "item");
 		if (!it || xml_set_attr(a, it, "jid", jids[i]) < 0)
 			return -1;
 	}
@@ -281,9 +281,8 @@ static void blocklist_get(struct blocking *mod, struct sm_event *ev)
 	struct stanza *st = ev->st;
 	struct blocklist *l = blocklist_of(mod, ev->session->user, true);
 	struct xml_node *r = sm_stanza_result_new(st);
-	struct xml_node *q = r ? xml_add_child(st->arena, r, NS_BLOCKING,
-					       "blocklist")
-			       : NULL;
+	struct xml_node *q =
+	    r ? xml_add_child(st->arena, r, NS_BLOCKING, "blocklist") : NULL;
 	if (!l || !q || blocking_items_add(st->arena, q, l->jids, l->n) < 0 ||
 	    blocklist_interested_add(l, ev->session->serial) < 0) {
 		sm_route_error(ev->sm, st, "internal-server-error");
@@ -297,13 +296,13 @@ static void blocklist_get(struct blocking *mod, struct sm_event *ev)
 /* A block or unblock waiting for its commit. */
 struct blocking_change {
 	struct blocking *mod;
-	char *user;     /* bare JID */
+	char *user;	/* bare JID */
 	char *resource; /* of the session that asked */
 	uint64_t serial;
 	char *id; /* of its iq */
 	bool block;
-	bool all;      /* <unblock/> with no items */
-	char **jids;   /* as asked, prepared, without duplicates */
+	bool all;    /* <unblock/> with no items */
+	char **jids; /* as asked, prepared, without duplicates */
 	size_t njids;
 	char **changed; /* what was added or removed */
 	size_t nchanged;
@@ -342,9 +341,9 @@ static void blocking_send_presence(struct sm *sm, const struct session *s,
 				   const char *to, const char *type)
 {
 	struct xml_node *p =
-		type ? xml_node_new(&sm->arena, XML_NS_CLIENT, "presence")
-		     : xml_parse(&sm->arena, s->presence, strlen(s->presence),
-				 XML_NS_CLIENT);
+	    type ? xml_node_new(&sm->arena, XML_NS_CLIENT, "presence")
+		 : xml_parse(&sm->arena, s->presence, strlen(s->presence),
+			     XML_NS_CLIENT);
 	struct stanza st;
 	if (p && xml_set_attr(&sm->arena, p, "from", s->jid) == 0 &&
 	    xml_set_attr(&sm->arena, p, "to", to) == 0 &&
@@ -385,17 +384,16 @@ static void blocking_presence_for(struct sm *sm, struct user *u,
 		if (e.local[0]) {
 			char bare[JID_MAX + 1];
 			jid_format_bare(&e, bare);
-			struct roster_item *it = r ? sm_roster_find(r, bare)
-						   : NULL;
-			bool allowed = r ? it && it->sub & ROSTER_SUB_FROM
-					 : type != NULL;
+			struct roster_item *it =
+			    r ? sm_roster_find(r, bare) : NULL;
+			bool allowed =
+			    r ? it && it->sub & ROSTER_SUB_FROM : type != NULL;
 			if (allowed && (type || !blocklist_matches(l, &e)))
 				blocking_send_presence(sm, s, entry, type);
 		}
 		/* A domain entry: every allowed contact there. */
-		for (struct roster_item *it = r && !e.local[0]
-						      ? sm_roster_next(r, NULL)
-						      : NULL;
+		for (struct roster_item *it =
+			 r && !e.local[0] ? sm_roster_next(r, NULL) : NULL;
 		     it; it = sm_roster_next(r, it)) {
 			struct jid c;
 			if (!(it->sub & ROSTER_SUB_FROM) ||
@@ -445,7 +443,8 @@ static enum sm_verdict blocking_from_local(struct sm_event *ev, void *data)
 /* XEP-0191 §3.3, §3.4, §3.5: "The server MUST also send an IQ-set to all
  * of the user's resources that have requested the blocklist". */
 static void blocking_change_push(struct blocking *mod, struct user *u,
-			const struct blocking_change *c, const struct blocklist *l)
+				 const struct blocking_change *c,
+				 const struct blocklist *l)
 {
 	struct sm *sm = mod->sm;
 	for (struct session *s = u->sessions; s; s = s->next) {
@@ -453,13 +452,14 @@ static void blocking_change_push(struct blocking *mod, struct user *u,
 			continue;
 		char id[32];
 		snprintf(id, sizeof id, "block-push-%u", ++mod->push_seq);
-		struct xml_node *iq = blocking_iq_new(&sm->arena, "set", s->jid, id);
+		struct xml_node *iq =
+		    blocking_iq_new(&sm->arena, "set", s->jid, id);
 		struct xml_node *q =
-			iq ? xml_add_child(&sm->arena, iq, NS_BLOCKING,
-					   c->block ? "block" : "unblock")
-			   : NULL;
-		if (!q || (!c->all &&
-			   blocking_items_add(&sm->arena, q, c->jids, c->njids) < 0))
+		    iq ? xml_add_child(&sm->arena, iq, NS_BLOCKING,
+				       c->block ? "block" : "unblock")
+		       : NULL;
+		if (!q || (!c->all && blocking_items_add(&sm->arena, q, c->jids,
+							 c->njids) < 0))
 			return;
 		sm_route_deliver(sm, s, iq);
 	}
@@ -468,7 +468,8 @@ static void blocking_change_push(struct blocking *mod, struct user *u,
 /* The commit is done: on success the result, the pushes and the
  * presence; on failure the list in memory goes back and the client gets
  * an error. */
-static void blocking_change_finish(struct blocking_change *c, enum storage_status status)
+static void blocking_change_finish(struct blocking_change *c,
+				   enum storage_status status)
 {
 	struct blocking *mod = c->mod;
 	struct sm *sm = mod->sm;
@@ -486,20 +487,20 @@ static void blocking_change_finish(struct blocking_change *c, enum storage_statu
 			else if (!blocklist_has(l, c->changed[i]))
 				blocklist_add(l, c->changed[i]);
 		}
-		struct xml_node *e = s ? blocking_iq_new(&sm->arena, "error", s->jid,
-						c->id)
-				       : NULL;
+		struct xml_node *e =
+		    s ? blocking_iq_new(&sm->arena, "error", s->jid, c->id)
+		      : NULL;
 		struct xml_node *err =
-			e ? xml_add_child(&sm->arena, e, XML_NS_CLIENT, "error")
-			  : NULL;
+		    e ? xml_add_child(&sm->arena, e, XML_NS_CLIENT, "error")
+		      : NULL;
 		if (err && xml_set_attr(&sm->arena, err, "type", "wait") == 0 &&
 		    xml_add_child(&sm->arena, err, NS_STANZAS,
 				  "internal-server-error"))
 			sm_route_deliver(sm, s, e);
 	} else {
-		struct xml_node *r = s ? blocking_iq_new(&sm->arena, "result", s->jid,
-						c->id)
-				       : NULL;
+		struct xml_node *r =
+		    s ? blocking_iq_new(&sm->arena, "result", s->jid, c->id)
+		      : NULL;
 		if (r)
 			sm_route_deliver(sm, s, r);
 		if (u && l)
@@ -523,10 +524,10 @@ static void blocking_change_done(void *ctx, enum storage_status status)
 /* The <item jid=''/> of a block or unblock, prepared and without
  * duplicates, into c->jids. Returns 0, or the error condition. */
 static const char *blocking_read_items(struct blocking_change *c,
-				     const struct xml_node *payload)
+				       const struct xml_node *payload)
 {
-	for (const struct xml_node *it = xml_child(payload, NS_BLOCKING,
-						   "item");
+	for (const struct xml_node *it =
+		 xml_child(payload, NS_BLOCKING, "item");
 	     it; it = xml_next(it, NS_BLOCKING, "item")) {
 		const char *v = xml_attr_get(it, "jid");
 		struct jid j;
@@ -544,8 +545,9 @@ static const char *blocking_read_items(struct blocking_change *c,
 }
 
 /* Applies c to the list in memory and to batch. */
-static const char *blocking_change_apply(struct blocking_change *c, struct blocklist *l,
-				struct storage_batch *batch)
+static const char *blocking_change_apply(struct blocking_change *c,
+					 struct blocklist *l,
+					 struct storage_batch *batch)
 {
 	if (c->block) {
 		size_t fresh = 0;
@@ -556,8 +558,8 @@ static const char *blocking_change_apply(struct blocking_change *c, struct block
 		for (size_t i = 0; i < c->njids; i++) {
 			if (blocklist_has(l, c->jids[i]))
 				continue;
-			if (blocking_strv_push(&c->changed, &c->nchanged, c->jids[i]) <
-				    0 ||
+			if (blocking_strv_push(&c->changed, &c->nchanged,
+					       c->jids[i]) < 0 ||
 			    storage_batch_put(batch, c->user, BLOCKLIST_STORE,
 					      c->jids[i], "", 0) < 0 ||
 			    blocklist_add(l, c->jids[i]) < 0)
@@ -571,7 +573,7 @@ static const char *blocking_change_apply(struct blocking_change *c, struct block
 			return "internal-server-error";
 		while (l->n) {
 			if (blocking_strv_push(&c->changed, &c->nchanged,
-				      l->jids[l->n - 1]) < 0)
+					       l->jids[l->n - 1]) < 0)
 				return "internal-server-error";
 			free(l->jids[--l->n]);
 		}
@@ -580,7 +582,8 @@ static const char *blocking_change_apply(struct blocking_change *c, struct block
 	for (size_t i = 0; i < c->njids; i++) {
 		if (!blocklist_has(l, c->jids[i]))
 			continue;
-		if (blocking_strv_push(&c->changed, &c->nchanged, c->jids[i]) < 0 ||
+		if (blocking_strv_push(&c->changed, &c->nchanged, c->jids[i]) <
+			0 ||
 		    storage_batch_delete(batch, c->user, BLOCKLIST_STORE,
 					 c->jids[i]) < 0)
 			return "internal-server-error";
@@ -655,8 +658,7 @@ static enum sm_verdict blocking_iq(struct sm_event *ev, void *data)
 	bool get = sm_stanza_is_type(st, "get");
 	if (strcmp(name, "blocklist") == 0 && get)
 		blocklist_get(mod, ev);
-	else if ((strcmp(name, "block") == 0 ||
-		  strcmp(name, "unblock") == 0) &&
+	else if ((strcmp(name, "block") == 0 || strcmp(name, "unblock") == 0) &&
 		 sm_stanza_is_type(st, "set"))
 		blocklist_set(mod, ev);
 	else if (get || sm_stanza_is_type(st, "set"))
@@ -668,7 +670,7 @@ static enum sm_verdict blocking_session_ended(struct sm_event *ev, void *data)
 {
 	struct blocking *mod = data;
 	blocklist_interested_remove(blocklist_of(mod, ev->session->user, false),
-			  ev->session->serial);
+				    ev->session->serial);
 	return SM_NEXT;
 }
 
@@ -686,9 +688,9 @@ static int blocking_init(struct sm *sm)
 	    sm_userdata_register(sm, BLOCKLIST_STORE, mod->slot,
 				 blocklist_parse, mod) < 0 ||
 	    sm_module_hook(sm, SM_EV_STANZA_IN, NULL, 100, blocking_in, mod) <
-		    0 ||
-	    sm_module_hook(sm, SM_EV_STANZA_OUT, NULL, 100, blocking_out,
-			   mod) < 0 ||
+		0 ||
+	    sm_module_hook(sm, SM_EV_STANZA_OUT, NULL, 100, blocking_out, mod) <
+		0 ||
 	    sm_module_hook(sm, SM_EV_STANZA_FROM_LOCAL, NULL, 100,
 			   blocking_from_local, mod) < 0 ||
 	    sm_module_hook(sm, SM_EV_IQ_BARE, NS_BLOCKING, 0, blocking_iq,

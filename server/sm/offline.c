@@ -89,9 +89,11 @@ static uint64_t offline_hash(const char *s)
 	return h;
 }
 
-static struct offline_box *offline_box_find(struct offline *mod, const char *jid)
+static struct offline_box *offline_box_find(struct offline *mod,
+					    const char *jid)
 {
-	struct offline_box *b = mod->buckets[offline_hash(jid) & (mod->nbuckets - 1)];
+	struct offline_box *b =
+	    mod->buckets[offline_hash(jid) & (mod->nbuckets - 1)];
 	while (b && strcmp(b->jid, jid) != 0)
 		b = b->next;
 	return b;
@@ -149,7 +151,8 @@ static void offline_box_release(struct offline_box *b)
 	    b->delivery_wanted || (b->counted && b->count > 0))
 		return;
 	struct offline *mod = b->mod;
-	struct offline_box **p = &mod->buckets[offline_hash(b->jid) & (mod->nbuckets - 1)];
+	struct offline_box **p =
+	    &mod->buckets[offline_hash(b->jid) & (mod->nbuckets - 1)];
 	while (*p != b)
 		p = &(*p)->next;
 	*p = b->next;
@@ -164,10 +167,9 @@ static void offline_box_release(struct offline_box *b)
 /* Answers the message in bytes (one we could not store) with an error,
  * from its recipient. RFC 6120 §8.3.1: never for an error. */
 static void offline_bounce(struct sm *sm, const char *bytes, size_t len,
-			 const char *condition, const char *text)
+			   const char *condition, const char *text)
 {
-	struct xml_node *xml = xml_parse(&sm->arena, bytes, len,
-					 XML_NS_CLIENT);
+	struct xml_node *xml = xml_parse(&sm->arena, bytes, len, XML_NS_CLIENT);
 	struct stanza st;
 	if (!xml || sm_stanza_init(&st, &sm->arena, xml) != 0 || !st.from)
 		return;
@@ -176,10 +178,10 @@ static void offline_bounce(struct sm *sm, const char *bytes, size_t len,
 	if (!err)
 		return;
 	if (text) {
-		struct xml_node *t = xml_add_child(&sm->arena, err,
-						   NS_STANZAS, "text");
-		if (!t || xml_append_text(&sm->arena, t, text,
-					  strlen(text)) < 0)
+		struct xml_node *t =
+		    xml_add_child(&sm->arena, err, NS_STANZAS, "text");
+		if (!t ||
+		    xml_append_text(&sm->arena, t, text, strlen(text)) < 0)
 			return;
 	}
 	sm_route_xml(sm, e);
@@ -205,7 +207,7 @@ static void offline_append_done(void *ctx, enum storage_status status)
 			  b->jid);
 		b->count--;
 		offline_bounce(sm, a->bytes, a->len, "service-unavailable",
-			     NULL);
+			       NULL);
 		arena_reset(&sm->arena);
 	}
 	free(a);
@@ -216,15 +218,16 @@ static void offline_append_done(void *ctx, enum storage_status status)
  * sender gets service-unavailable (XEP-0160 §2: "if not (e.g., because
  * the recipient's offline message queue is full), the server returns a
  * <service-unavailable/> error to the sender"). */
-static void offline_box_append(struct offline_box *b, const char *bytes, size_t len)
+static void offline_box_append(struct offline_box *b, const char *bytes,
+			       size_t len)
 {
 	struct offline *mod = b->mod;
 	struct sm *sm = mod->sm;
 	if (b->count >= mod->quota) {
-		log_info("offline: %s has %zu messages stored: bounced",
-			 b->jid, b->count);
+		log_info("offline: %s has %zu messages stored: bounced", b->jid,
+			 b->count);
 		offline_bounce(sm, bytes, len, "service-unavailable",
-			     OFFLINE_FULL_TEXT);
+			       OFFLINE_FULL_TEXT);
 		return;
 	}
 	struct storage *s = sm_storage(sm);
@@ -232,7 +235,7 @@ static void offline_box_append(struct offline_box *b, const char *bytes, size_t 
 	struct offline_append *a = malloc(sizeof *a + len);
 	if (!batch || !a ||
 	    storage_batch_append(batch, b->jid, OFFLINE_STORE, bytes, len) <
-		    0) {
+		0) {
 		if (batch)
 			storage_batch_free(batch);
 		free(a);
@@ -252,10 +255,10 @@ static void offline_box_append(struct offline_box *b, const char *bytes, size_t 
 }
 
 static void offline_start_delivery(struct offline_box *b, const char *resource,
-			       uint64_t serial);
+				   uint64_t serial);
 
 static void offline_count_done(void *ctx, enum storage_status status,
-		       const struct storage_items *result)
+			       const struct storage_items *result)
 {
 	struct offline_box *b = ctx;
 	struct sm *sm = b->mod->sm;
@@ -268,8 +271,8 @@ static void offline_count_done(void *ctx, enum storage_status status,
 	if (status == STORAGE_OK) {
 		b->counted = true;
 		b->count = result->count >= b->deleted_while_counting
-				   ? result->count - b->deleted_while_counting
-				   : 0;
+			       ? result->count - b->deleted_while_counting
+			       : 0;
 	} else {
 		log_error("offline: cannot count the messages of %s", b->jid);
 	}
@@ -280,7 +283,7 @@ static void offline_count_done(void *ctx, enum storage_status status,
 			offline_box_append(b, w->bytes, w->len);
 		else
 			offline_bounce(sm, w->bytes, w->len,
-				     "service-unavailable", NULL);
+				       "service-unavailable", NULL);
 		arena_reset(&sm->arena);
 		free(w);
 		w = next;
@@ -295,7 +298,8 @@ static void offline_count_done(void *ctx, enum storage_status status,
 }
 
 /* Stores bytes for b, counting b's store first if needed. */
-static void offline_box_store(struct offline_box *b, const char *bytes, size_t len)
+static void offline_box_store(struct offline_box *b, const char *bytes,
+			      size_t len)
 {
 	struct offline *mod = b->mod;
 	if (b->counted) {
@@ -304,12 +308,13 @@ static void offline_box_store(struct offline_box *b, const char *bytes, size_t l
 	}
 	if (b->nwaiting >= mod->quota) {
 		offline_bounce(mod->sm, bytes, len, "service-unavailable",
-			     OFFLINE_FULL_TEXT);
+			       OFFLINE_FULL_TEXT);
 		return;
 	}
 	struct offline_waiting *w = malloc(sizeof *w + len);
 	if (!w) {
-		offline_bounce(mod->sm, bytes, len, "service-unavailable", NULL);
+		offline_bounce(mod->sm, bytes, len, "service-unavailable",
+			       NULL);
 		return;
 	}
 	w->next = NULL;
@@ -317,11 +322,11 @@ static void offline_box_store(struct offline_box *b, const char *bytes, size_t l
 	memcpy(w->bytes, bytes, len);
 	if (!b->counting) {
 		struct storage *s = sm_storage(mod->sm);
-		if (!s || storage_count(s, b->jid, OFFLINE_STORE, offline_count_done,
-					b) < 0) {
+		if (!s || storage_count(s, b->jid, OFFLINE_STORE,
+					offline_count_done, b) < 0) {
 			free(w);
 			offline_bounce(mod->sm, bytes, len,
-				     "service-unavailable", NULL);
+				       "service-unavailable", NULL);
 			return;
 		}
 		b->counting = true;
@@ -362,8 +367,8 @@ static int offline_add_delay(struct stanza *st, const char *domain)
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	struct xml_node *d = xml_add_child(st->arena, st->xml, NS_DELAY,
-					   "delay");
+	struct xml_node *d =
+	    xml_add_child(st->arena, st->xml, NS_DELAY, "delay");
 	static const char text[] = "Offline Storage";
 	if (!d || xml_set_attr(st->arena, d, "from", domain) < 0 ||
 	    xml_set_attr(st->arena, d, "stamp", stamp) < 0 ||
@@ -389,19 +394,22 @@ static enum sm_verdict offline_message(struct sm_event *ev, void *data)
 	bool store_hint = xml_child(st->xml, NS_HINTS, "store") != NULL;
 	if (!store_hint && offline_only_chat_states(st->xml)) {
 		/* XEP-0085 §5.5 alike: dropped, not bounced. */
-		log_debug("offline: chat state for %s dropped", st->to_user->jid);
+		log_debug("offline: chat state for %s dropped",
+			  st->to_user->jid);
 		return SM_DONE;
 	}
-	if (!store_hint && (xml_child(st->xml, NS_HINTS, "no-store") ||
-			    xml_child(st->xml, NS_HINTS, "no-permanent-store"))) {
+	if (!store_hint &&
+	    (xml_child(st->xml, NS_HINTS, "no-store") ||
+	     xml_child(st->xml, NS_HINTS, "no-permanent-store"))) {
 		/* XEP-0334 §4: not to be stored, "e.g. for later delivery
 		 * to an offline client": not delivered either. */
 		sm_route_error(ev->sm, st, "service-unavailable");
 		return SM_DONE;
 	}
 	struct offline_box *b = offline_box_get(mod, st->to_user->jid);
-	if (!b || (!xml_attr_get(st->xml, "to") &&
-		   xml_set_attr(st->arena, st->xml, "to", st->to_user->jid) < 0) ||
+	if (!b ||
+	    (!xml_attr_get(st->xml, "to") &&
+	     xml_set_attr(st->arena, st->xml, "to", st->to_user->jid) < 0) ||
 	    offline_add_delay(st, st->to->domain) < 0) {
 		log_error("offline: out of memory storing a message");
 		sm_route_error(ev->sm, st, "service-unavailable");
@@ -435,7 +443,8 @@ static void offline_delete_done(void *ctx, enum storage_status status)
 	if (status != STORAGE_OK) {
 		/* Delivered but still stored: delivered again next time. */
 		log_error("offline: %zu delivered messages of %s could not be "
-			  "deleted", d->n, b->jid);
+			  "deleted",
+			  d->n, b->jid);
 		if (b->counted)
 			b->count += d->n;
 	}
@@ -447,7 +456,8 @@ static void offline_delete_done(void *ctx, enum storage_status status)
  * and eligible, else the most available one (highest priority, then most
  * recent), else none. */
 static struct session *offline_delivery_target(struct sm *sm, const char *jid,
-				       const char *resource, uint64_t serial)
+					       const char *resource,
+					       uint64_t serial)
 {
 	struct user *u = sm_session_user_find(&sm->sessions, jid);
 	struct session *s = sm_session_find(u, resource);
@@ -473,17 +483,17 @@ struct offline_load {
 /* Sends every stored message, in order, then deletes exactly those
  * that were sent: what came meanwhile stays for the next time. */
 static void offline_load_done(void *ctx, enum storage_status status,
-		      const struct storage_items *result)
+			      const struct storage_items *result)
 {
 	struct offline_load *l = ctx;
 	struct offline_box *b = l->box;
 	struct sm *sm = b->mod->sm;
 	b->busy--;
 	b->delivering = false;
-	struct session *s = status == STORAGE_OK
-				    ? offline_delivery_target(sm, b->jid, l->resource,
-						      l->serial)
-				    : NULL;
+	struct session *s =
+	    status == STORAGE_OK
+		? offline_delivery_target(sm, b->jid, l->resource, l->serial)
+		: NULL;
 	if (status != STORAGE_OK)
 		log_error("offline: cannot read the messages of %s", b->jid);
 	size_t sent = 0;
@@ -504,14 +514,15 @@ static void offline_load_done(void *ctx, enum storage_status status,
 		if (ok) {
 			d->box = b;
 			d->n = sent;
-			ok = storage_batch_commit(batch, offline_delete_done, d) == 0;
+			ok = storage_batch_commit(batch, offline_delete_done,
+						  d) == 0;
 			batch = NULL; /* owned by the storage now */
 		}
 		if (ok) {
 			b->busy++;
 			if (b->counted)
-				b->count = b->count >= sent ? b->count - sent
-							    : 0;
+				b->count =
+				    b->count >= sent ? b->count - sent : 0;
 			else if (b->counting)
 				b->deleted_while_counting += sent;
 		} else {
@@ -528,7 +539,7 @@ static void offline_load_done(void *ctx, enum storage_status status,
 }
 
 static void offline_start_delivery(struct offline_box *b, const char *resource,
-			       uint64_t serial)
+				   uint64_t serial)
 {
 	if (b->delivering)
 		return; /* the load in flight serves this session too */
@@ -565,10 +576,12 @@ static void offline_start_delivery(struct offline_box *b, const char *resource,
 
 /* ------------------------------------------------------------ presence */
 
-static struct offline_eligible *offline_eligible_of(struct offline *mod, struct user *u)
+static struct offline_eligible *offline_eligible_of(struct offline *mod,
+						    struct user *u)
 {
 	if (!u->slots[mod->slot])
-		u->slots[mod->slot] = calloc(1, sizeof(struct offline_eligible));
+		u->slots[mod->slot] =
+		    calloc(1, sizeof(struct offline_eligible));
 	return u->slots[mod->slot];
 }
 
@@ -580,7 +593,8 @@ static void offline_eligible_free(void *p)
 }
 
 /* Records whether s is eligible now; returns whether it was before. */
-static bool offline_eligible_update(struct offline_eligible *e, const struct session *s)
+static bool offline_eligible_update(struct offline_eligible *e,
+				    const struct session *s)
 {
 	bool now = sm_session_available(s) && s->priority >= 0;
 	for (size_t i = 0; i < e->n; i++)
@@ -650,8 +664,9 @@ static int offline_init(struct sm *sm)
 	mod->nbuckets = 64;
 	mod->sm = sm;
 	mod->quota = sm->cfg->offline_quota ? sm->cfg->offline_quota
-					 : OFFLINE_QUOTA_DEFAULT;
-	mod->slot = sm_session_slot_register(&sm->sessions, offline_eligible_free);
+					    : OFFLINE_QUOTA_DEFAULT;
+	mod->slot =
+	    sm_session_slot_register(&sm->sessions, offline_eligible_free);
 	/* Above the core's bounce; offline_presence lets the broadcast go
 	 * on. */
 	if (mod->slot < 0 ||
