@@ -98,7 +98,6 @@ struct conn {
 	uint64_t id;
 	uv_tcp_t tcp;
 	uv_timer_t timer; /* auth timeout, then close timeout */
-	uv_write_t wreq;
 	struct conn *hash_next;
 	struct conn *prev, *next;             /* c2s->all */
 	struct conn *pause_prev, *pause_next; /* c2s->paused */

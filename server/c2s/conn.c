@@ -139,6 +139,7 @@ void c2s_conn_flush_all(struct c2s *c2s)
 static void conn_written(uv_write_t *req, int status)
 {
 	struct conn *c = req->data;
+	free(req);
 	c->writing = false;
 	buf_clear(&c->wbuf);
 	if (status < 0) {
@@ -170,9 +171,17 @@ static void conn_write_out(struct conn *c)
 		c->wbuf = c->out;
 		c->out = t;
 		uv_buf_t b = uv_buf_init(c->wbuf.data, (unsigned)c->wbuf.len);
-		c->wreq.data = c;
-		int r = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, conn_written);
+		/* Only while the kernel does not take it all: not in the conn,
+		 * where an idle session would keep it (the memory budget). */
+		uv_write_t *req = malloc(sizeof *req);
+		if (!req) {
+			c2s_conn_abort(c);
+			return;
+		}
+		req->data = c;
+		int r = uv_write(req, (uv_stream_t *)&c->tcp, &b, 1, conn_written);
 		if (r < 0) {
+			free(req);
 			c2s_conn_abort(c);
 			return;
 		}
