@@ -136,8 +136,6 @@ static void cache_unlink(struct sm_userdata *ud, struct user *u)
 	ud->ncache--;
 }
 
-static void user_release(struct sm *sm, struct user *u);
-
 void sm_userdata_keep(struct sm *sm, struct user *u)
 {
 	struct sm_userdata *ud = sm->userdata;
@@ -157,9 +155,12 @@ void sm_userdata_keep(struct sm *sm, struct user *u)
 	ud->cache_head = u;
 	ud->ncache++;
 	if (ud->ncache > USERDATA_CACHE) {
+		/* The oldest goes; not through user_release, which would
+		 * put it back. */
 		struct user *old = ud->cache_tail;
 		cache_unlink(ud, old);
-		user_release(sm, old);
+		old->refs--;
+		sm_session_user_drop_unused(&sm->sessions, old);
 	}
 }
 

@@ -867,6 +867,29 @@ START_TEST(held_stanzas_keep_their_order)
 }
 END_TEST
 
+/* Offline users loaded for stanzas stay in a bounded cache. */
+START_TEST(offline_users_cache_is_bounded)
+{
+	login(1, ALICE1);
+	for (int i = 0; i < USERDATA_CACHE + 50; i++) {
+		char xml[256];
+		snprintf(xml, sizeof xml,
+			 "<iq type='get' id='c%d' from='%s' to='u%d@localhost'>"
+			 "<query xmlns='jabber:iq:version'/></iq>",
+			 i, ALICE1, i);
+		frame_from("c2s.1", FRAME_STANZA, 1, xml, false);
+		if (i % 64 == 63) {
+			settle();
+			clear_sent();
+		}
+	}
+	settle();
+	ck_assert_uint_le(sm.sessions.nusers, USERDATA_CACHE + 1);
+	ck_assert_uint_eq(sm.userdata->ncache, USERDATA_CACHE);
+	ck_assert_ptr_nonnull(sm_userdata_user(&sm, ALICE));
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("sm_presence");
@@ -889,6 +912,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, removing_a_contact_cancels_both_ways);
 	tcase_add_test(tc, no_such_user);
 	tcase_add_test(tc, held_stanzas_keep_their_order);
+	tcase_add_test(tc, offline_users_cache_is_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }
