@@ -269,6 +269,12 @@ static void inbound_subscribe(struct sm *sm, struct stanza *st, struct user *u,
 	}
 	if (it && it->pending_in)
 		return; /* A.2.1: no state change; asked already */
+	if (!it && r->count - r->shown >= ROSTER_MAX_PENDING) {
+		/* Strangers' requests are bounded: the rest are dropped. */
+		log_warn("sm: %s: too many pending requests; one from %s "
+			 "dropped", u->jid, contact);
+		return;
+	}
 	struct buf b = BUF_INIT;
 	if (!(it = sm_roster_get(r, contact)) ||
 	    xml_serialize(st->xml, XML_NS_CLIENT, &b) < 0) {
@@ -278,8 +284,20 @@ static void inbound_subscribe(struct sm *sm, struct stanza *st, struct user *u,
 	/* "the contact's server MUST keep a record of the subscription
 	 * request and deliver it when the contact next becomes
 	 * available" (§3.1.3), and to the available resources now. */
+	if (b.len > ROSTER_MAX_REQUEST) {
+		/* Kept without its extras (status …) when they are large. */
+		buf_clear(&b);
+		if (buf_append_str(&b, "<presence type='subscribe' from='") < 0 ||
+		    buf_append_xml_escaped(&b, contact, strlen(contact)) < 0 ||
+		    buf_append_str(&b, "' to='") < 0 ||
+		    buf_append_xml_escaped(&b, u->jid, strlen(u->jid)) < 0 ||
+		    buf_append_str(&b, "'/>") < 0) {
+			buf_free(&b);
+			return;
+		}
+	}
 	it->pending_in = true;
-	sm_roster_set_request(it, b.len <= 16384 ? b.data : NULL);
+	sm_roster_set_request(it, b.data);
 	buf_free(&b);
 	commit_item(sm, u, it, before);
 	deliver_available(sm, u, st->xml);

@@ -24,12 +24,6 @@
  * profiles), so never a contact's key. */
 #define VER_KEY "\x01ver"
 
-/* Limits (RFC 6121 §2.1.2.2, §2.1.2.3, §2.3.3: a server may limit the
- * name and groups and the roster's size). */
-#define ROSTER_MAX_ITEMS 1000
-#define ROSTER_MAX_GROUPS 32
-#define ROSTER_MAX_TEXT 1023  /* bytes of a name or a group */
-#define ROSTER_MAX_REQUEST 16384 /* a stored subscribe request */
 
 #define ITEM_FORMAT 1
 

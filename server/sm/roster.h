@@ -16,6 +16,14 @@
 
 #define NS_ROSTER "jabber:iq:roster"
 
+/* Limits (RFC 6121 §2.1.2.2, §2.1.2.3, §2.3.3: a server may limit the
+ * name and groups and the roster's size). */
+#define ROSTER_MAX_ITEMS 1000    /* items shown */
+#define ROSTER_MAX_PENDING 1000  /* requests waiting, not shown */
+#define ROSTER_MAX_GROUPS 32
+#define ROSTER_MAX_TEXT 1023      /* bytes of a name or a group */
+#define ROSTER_MAX_REQUEST 16384  /* a stored subscribe request */
+
 /* Subscription bits: the user receives the contact's presence (to),
  * the contact receives the user's (from); both bits: "both". */
 #define ROSTER_SUB_TO 1u
