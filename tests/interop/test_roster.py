@@ -176,6 +176,63 @@ def test_empty_group_is_not_acceptable(alice, accounts):
     assert error_condition(answer) == "not-acceptable"
 
 
+# server/sm/roster.h: 1000 items, 32 groups per item, 1023 bytes of a name
+# or group (RFC 6121 §2.3.3: a server may limit them).
+MAX_ITEMS, MAX_GROUPS, MAX_TEXT = 1000, 32, 1023
+
+
+def test_over_long_name_is_not_acceptable(alice, accounts):
+    bob = accounts.new("bob")
+    answer = alice.roster_set_iq(roster_item_xml(bob, "n" * (MAX_TEXT + 1)))
+    assert error_condition(answer) == "not-acceptable"
+    assert bob not in alice.roster().items
+    # the longest name allowed is kept whole
+    alice.roster_set(bob, "n" * MAX_TEXT)
+    assert alice.roster().item(bob).name == "n" * MAX_TEXT
+
+
+def test_over_long_group_is_not_acceptable(alice, accounts):
+    answer = alice.roster_set_iq(roster_item_xml(accounts.new("bob"),
+                                                 groups=["g" * (MAX_TEXT
+                                                                + 1)]))
+    assert error_condition(answer) == "not-acceptable"
+
+
+def test_too_many_groups_are_refused(alice, accounts):
+    bob = accounts.new("bob")
+    groups = ["group %d" % i for i in range(MAX_GROUPS + 1)]
+    answer = alice.roster_set_iq(roster_item_xml(bob, groups=groups))
+    assert error_condition(answer) in ("policy-violation", "not-acceptable",
+                                       "resource-constraint")
+    assert bob not in alice.roster().items
+    alice.roster_set(bob, groups=groups[:MAX_GROUPS])
+    assert len(alice.roster().item(bob).groups) == MAX_GROUPS
+
+
+def test_a_full_roster_refuses_one_more_contact(alice):
+    answers = {}
+    done = im.asyncio.Event()
+
+    def on_iq(iq):
+        if (iq["id"] or "").startswith("fill-"):
+            answers[iq["id"]] = iq["type"]
+            if len(answers) == MAX_ITEMS:
+                done.set()
+    alice.client.xmpp.register_handler(im.Callback(
+        "fill", im.MatchXPath("{jabber:client}iq"), on_iq))
+    for i in range(MAX_ITEMS):
+        alice.send("<iq type='set' id='fill-%d'><query xmlns='%s'><item "
+                   "jid='c%d@example.net'/></query></iq>" % (i, im.ROSTER, i))
+    alice.run(done.wait(), 30, "%d roster set results" % MAX_ITEMS)
+    assert set(answers.values()) == {"result"}
+    answer = alice.roster_set_iq(roster_item_xml("one-more@example.net"))
+    assert error_condition(answer) in ("policy-violation",
+                                       "resource-constraint", "not-allowed")
+    # changing a contact already there is still fine
+    alice.roster_set("c0@example.net", "still editable")
+    assert len(alice.roster().items) == MAX_ITEMS
+
+
 def test_own_jid_cannot_be_added(alice):
     answer = alice.roster_set_iq(roster_item_xml(alice.bare, "me"))
     assert error_condition(answer) in ("not-allowed", "bad-request",
@@ -214,7 +271,7 @@ def test_another_users_roster_cannot_be_read_or_changed(clients, accounts):
     query = im.ET.Element("{%s}query" % im.ROSTER)
     query.append(roster_item_xml(alice.bare, "planted"))
     answer = alice.iq("set", query, to=bob.bare)
-    assert error_condition(answer) == "forbidden"
+    assert error_condition(answer) in ("forbidden", "service-unavailable")
     assert alice.bare not in bob.roster().items
 
 

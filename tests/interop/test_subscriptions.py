@@ -312,15 +312,32 @@ def subscribed_to(state):
     return state in (TO, TO_IN, BOTH)
 
 
-def availability_expected(before, after):
-    """What the change of a subscription to someone's presence brings
-    (RFC 6121 §3.1.5: their current presence; §3.2.2, §3.3.3: their
-    unavailable presence), as a list of presence types."""
+def check_availability(got, before, after, event):
+    """got: the types of the non-subscription presences a side received
+    from the other after the event; before/after: that side's state.
+
+    Gaining a subscription brings the contact's current presence (RFC 6121
+    §3.1.5); having it cancelled (unsubscribed) brings its unavailable
+    presence first (§3.2.2, a MUST); unsubscribing oneself may bring one
+    (§3.3.3). Otherwise a duplicate of what the side already knows is
+    harmless, but never an available presence from someone it does not
+    follow (a leak) nor an unavailable one from someone it follows (the
+    contact would look offline)."""
     if subscribed_to(after) and not subscribed_to(before):
-        return ["available"]
-    if subscribed_to(before) and not subscribed_to(after):
-        return ["unavailable"]
-    return []
+        assert "available" in got and set(got) == {"available"}, \
+            "expected the contact's presence, got %s" % got
+    elif subscribed_to(before) and not subscribed_to(after):
+        if event == "unsubscribed":
+            assert "unavailable" in got and set(got) == {"unavailable"}, \
+                "expected unavailable presence, got %s" % got
+        else:
+            assert set(got) <= {"unavailable"}, got
+    elif subscribed_to(after):
+        assert set(got) <= {"available"}, \
+            "a followed contact must not look offline: %s" % got
+    else:
+        assert set(got) <= {"unavailable"}, \
+            "presence leaked to a non-subscriber: %s" % got
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row_id(r) for r in ROWS])
@@ -358,10 +375,12 @@ def test_appendix_a(clients, accounts, pre_approval, row):
             side is receiver else "not to be delivered")
         availability = [p.get("type", "available") for p in got
                         if p.get("type") not in im.SUBSCRIPTION_TYPES]
-        assert availability == availability_expected(before, after), \
-            "%s got presence %s from %s, expected %s (%s → %s)" % (
-                name, availability, "bob" if name == "alice" else "alice",
-                availability_expected(before, after), before, after)
+        try:
+            check_availability(availability, before, after, event)
+        except AssertionError as e:
+            raise AssertionError("%s, from %s (%s → %s): %s" % (
+                name, "bob" if name == "alice" else "alice", before, after,
+                e)) from None
 
     # roster pushes: every one carries the new state; one at least if
     # the state shown in the roster changed
@@ -380,7 +399,12 @@ def test_appendix_a(clients, accounts, pre_approval, row):
         elif has_item and ROSTER_VIEW[after] != ROSTER_VIEW[before]:
             assert pushes, "%s got no roster push (expected %s: %s)" % (
                 name, after, ROSTER_VIEW[after])
-        assert all(v == ROSTER_VIEW[after] for v in views), \
+        allowed = [ROSTER_VIEW[after]]
+        if not has_item:
+            # a pending request dropped: some servers say it with a
+            # removal of an item the client never saw, which is harmless
+            allowed.append(("remove", None))
+        assert all(v in allowed for v in views), \
             "%s's pushes say %s, expected %s (%s)" % (
                 name, views, ROSTER_VIEW[after], after)
 
