@@ -472,3 +472,29 @@ def test_every_state_survives_a_restart(fresh_server, clients):
             waiting = my_state in (NONE_IN, NONE_OUT_IN, TO_IN)
             assert requests == (["subscribe"] if waiting else []), \
                 "%s, %s got %s" % (state, me.bare, requests)
+
+
+# ---- pre-approval (RFC 6121 §3.4) -------------------------------------------------
+
+def test_pre_approval_does_what_the_stream_features_say(clients, accounts,
+                                                        pre_approval):
+    """Advertised: a contact alice approved in advance is subscribed at
+    once when asking, and alice is not asked. Not advertised: the early
+    'subscribed' is dropped and the later request reaches alice."""
+    alice = im.login(clients, accounts.new("alice"))
+    bob = im.login(clients, accounts.new("bob"))
+    alice.roster_set(bob.bare)
+    alice.send_presence(bob.bare, "subscribed")   # before any request
+    settle(alice, bob)
+    assert bob.subscription_presences(alice.bare) == [], \
+        "an early 'subscribed' is never routed (RFC 6121 A.2.3)"
+    bob.send_presence(alice.bare, "subscribe")
+    if pre_approval:
+        bob.next_presence("subscribed", from_=alice.bare)
+        alice.next_push(bob.bare, where=lambda i: i.subscription == "from")
+        settle(alice)
+        assert alice.subscription_presences(bob.bare) == []
+    else:
+        alice.next_presence("subscribe", from_=bob.bare)
+        assert alice.roster().item(bob.bare).approved in (None, "false"), \
+            "pre-approval is not advertised, yet it was recorded"
