@@ -3,6 +3,8 @@
 Each test has a palabred of its own (fresh_server), since it stops or
 kills it.
 """
+import os
+import signal
 import time
 
 import pytest
@@ -13,7 +15,7 @@ import im
 from im import Accounts, settle, subscribe
 
 BURST = 200
-KILL_AFTER = 20  # acknowledged sets before the kill
+KILL_AFTER = 10  # acknowledged sets before the kill
 
 
 @pytest.fixture
@@ -63,15 +65,19 @@ def test_roster_and_pending_subscriptions_survive_a_restart(
     carol.next_presence("subscribe", from_=alice_jid)
 
 
-def burst_of_roster_sets(alice, count):
-    """Sends count roster sets without waiting; returns the set of the
-    indexes whose result came back so far (it grows as results arrive)."""
+def burst_of_roster_sets(alice, count, kill_after, kill):
+    """Sends count roster sets without waiting; calls kill() from the
+    handler of the kill_after-th result, so that the kill falls in the
+    middle of the burst. Returns the set of the indexes whose result came
+    back (it grows as results arrive)."""
     acknowledged = set()
 
     def on_iq(iq):
         id_ = iq["id"] or ""
         if iq["type"] == "result" and id_.startswith("burst-"):
             acknowledged.add(int(id_[len("burst-"):]))
+            if len(acknowledged) == kill_after:
+                kill()
     alice.client.xmpp.register_handler(Callback(
         "burst results", MatchXPath("{jabber:client}iq"), on_iq))
     for i in range(count):
@@ -88,23 +94,37 @@ def wait_until(clients, condition, timeout, what):
         clients.sleep(0.005)
 
 
+def sigkill(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 @pytest.mark.parametrize("how", ["kill-sm", "kill-everything"])
 def test_acknowledged_roster_sets_survive_kill_9(fresh_server, clients,
                                                  accounts, how):
     alice_jid = accounts.new("alice")
     alice = im.login(clients, alice_jid)
-    acknowledged = burst_of_roster_sets(alice, BURST)
+    components = fresh_server.wait_for_components(["sm", "c2s.1"])
+    if how == "kill-sm":
+        victims = [components["sm"]]
+    else:
+        victims = [components["sm"], components["c2s.1"], fresh_server.pid]
+
+    acknowledged = burst_of_roster_sets(alice, BURST, KILL_AFTER,
+                                        lambda: sigkill(victims))
+    # results already on their way when the kill came still count
     wait_until(clients, lambda: len(acknowledged) >= KILL_AFTER, 10,
                "%d results of %d roster sets" % (KILL_AFTER, BURST))
-
-    if how == "kill-sm":
-        im.kill_component(fresh_server, "sm")
-    else:
-        im.kill_everything(fresh_server)
-    # results already on their way still count as acknowledged
     clients.sleep(0.5)
     acked = set(acknowledged)
-    if how == "kill-everything":
+    if how == "kill-sm":
+        fresh_server.wait_for_components(["sm"], timeout=10,
+                                         exclude=set(victims))
+    else:
+        fresh_server.proc.wait(timeout=10)
         fresh_server.start()
 
     alice = im.login_retrying(clients, alice_jid, "again")
