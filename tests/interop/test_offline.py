@@ -207,6 +207,9 @@ def test_full_quota_gives_the_sender_a_clear_error(tmp_path, certs):
         assert im.error_of(error)[1] in ("service-unavailable",
                                          "resource-constraint"), \
             im.show(error)
+        # docs/configuration.md, sm/offline-quota: the sender is told why
+        text = error.findtext("{jabber:client}error/{%s}text" % im.STANZAS)
+        assert text and "full" in text, im.show(error)
         assert_nothing_more(alice)
         bob = im.login(clients, bob_jid)
         assert [body(bob.next_message()) for _ in range(OFFLINE_QUOTA)] == \
