@@ -10,10 +10,27 @@
 #include "../../lib/log.h"
 #include "c2s.h"
 
-void c2s_bind_append_features(struct buf *out)
+/* The features of the stream after SASL: binding, the legacy session,
+ * and what the sm's modules offer at stream level (XEP-0237 roster
+ * versioning, RFC 6121 §3.4 pre-approval). */
+void c2s_bind_append_features(const struct config *cfg, struct buf *out)
 {
 	buf_append_str(out, "<bind xmlns='" NS_BIND "'/>"
 			    "<session xmlns='" NS_SESSION "'><optional/></session>");
+	if (config_has_module(cfg, "roster"))
+		buf_append_str(out, "<ver xmlns='urn:xmpp:features:rosterver'/>");
+	if (config_has_module(cfg, "presence"))
+		buf_append_str(out, "<sub xmlns='urn:xmpp:features:pre-approval'/>");
+}
+
+/* Whether the iq's 'to' is absent or names our domain itself. */
+static bool bind_to_is_server(struct conn *c, const char *to)
+{
+	struct jid j;
+	if (!to)
+		return true;
+	return jid_parse_str(&j, to) == 0 && !j.local[0] && !j.resource[0] &&
+	       strcmp(j.domain, c2s_conn_domain(c)) == 0;
 }
 
 static int bind_append_id(struct buf *b, const char *id)
@@ -108,8 +125,7 @@ bool c2s_bind_handle_iq(struct conn *c, struct xml_node *iq, struct arena *a)
 	struct xml_node *session = bind ? NULL : xml_child(iq, NS_SESSION, "session");
 	if (!bind && !session)
 		return false;
-	const char *to = xml_attr_get(iq, "to");
-	if (to && strcmp(to, c2s_conn_domain(c)) != 0)
+	if (!bind_to_is_server(c, xml_attr_get(iq, "to")))
 		return false; /* not for us: the sm's business */
 	const char *type = xml_attr_get(iq, "type");
 	const char *id = xml_attr_get(iq, "id");

@@ -141,6 +141,7 @@ int c2s_main(const struct config *cfg, const char *name, const char *secret)
 	c2s->loop = uv_default_loop();
 	c2s->cfg = cfg;
 	c2s->name = name;
+	auth_set_secret(secret);
 	if (auth_sasl_init(cfg, err, sizeof err) < 0) {
 		log_error("c2s: %s", err);
 		return 1;

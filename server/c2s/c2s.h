@@ -130,6 +130,7 @@ struct conn {
 	bool paused;
 	bool sasl_abort; /* <abort/> arrived while a step was running */
 	bool active;     /* read something since the last idle sweep */
+	bool overflowed; /* too much output waited: closing with an error */
 	char peer[64];
 };
 
@@ -193,7 +194,7 @@ int c2s_base64_encode(struct buf *out, const unsigned char *in, size_t len);
 long c2s_base64_decode(const char *in, size_t len, unsigned char *out);
 
 /* bind.c */
-void c2s_bind_append_features(struct buf *out);
+void c2s_bind_append_features(const struct config *cfg, struct buf *out);
 /* Handles a bind or session iq; returns false when iq is neither. */
 bool c2s_bind_handle_iq(struct conn *c, struct xml_node *iq, struct arena *a);
 void c2s_bind_session_ok(struct conn *c, const char *jid, size_t len);

@@ -91,10 +91,32 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 /* ------------------------------------------------------------------ */
 /* Writing */
 
+/* Bytes that may wait for a client that does not read: past this, the
+ * client is closed rather than letting one slow reader take the
+ * process's memory (and with it every other user's session). */
+#define C2S_KEEPALIVE_S 60
+
+static size_t conn_output_max(const struct conn *c)
+{
+	size_t four_stanzas = 4 * c->c2s->cfg->max_stanza_size;
+	return four_stanzas > (1u << 20) ? four_stanzas : (1u << 20);
+}
+
 void c2s_conn_send(struct conn *c, const char *data, size_t len)
 {
 	if (c->closing || len == 0)
 		return;
+	if (!c->overflowed && c->out.len + c->wbuf.len > conn_output_max(c)) {
+		/* Once: the stream error itself still goes out, and the
+		 * stream is closing after it. */
+		c->overflowed = true;
+		log_warn("conn %" PRIu64 " (%s): %zu bytes wait for a client "
+			 "that does not read", c->id, c->peer,
+			 c->out.len + c->wbuf.len);
+		c2s_stream_error(c, "policy-violation",
+				 "too much data waits for you to read it");
+		return;
+	}
 	int r = c->tls ? c2s_tls_conn_write(c->tls, data, len)
 		       : buf_append(&c->out, data, len);
 	if (r < 0) {
@@ -429,6 +451,9 @@ void c2s_conn_accept(struct listener *l)
 		return;
 	}
 	conn_peer_name(c);
+	/* A client that vanished without a FIN (a phone off the network)
+	 * is found by TCP keepalive rather than kept available for ever. */
+	uv_tcp_keepalive(&c->tcp, 1, C2S_KEEPALIVE_S);
 	log_info("conn %" PRIu64 " accepted from %s on port %d%s", c->id, c->peer,
 		 l->cfg->port, l->cfg->direct_tls ? " (direct TLS)" : "");
 	if (conn_setup(c, l->cfg->direct_tls) < 0) {

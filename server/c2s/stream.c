@@ -86,7 +86,7 @@ static void stream_answer_header(struct conn *c)
 					c->c2s->cfg->require_starttls ? "<required/>" : "");
 		c2s_sasl_append_features(c, &b);
 	} else {
-		c2s_bind_append_features(&b);
+		c2s_bind_append_features(c->c2s->cfg, &b);
 	}
 	r |= buf_append_str(&b, "</stream:features>");
 	if (r == 0 && b.data)
@@ -170,8 +170,10 @@ static bool stream_is_stanza_name(const char *name)
 
 static void stream_starttls(struct conn *c)
 {
-	if (c->tls) {
-		/* RFC 6120 §5.4.2.2: <failure/>, then close. */
+	if (c->tls || c->job || c->auth) {
+		/* RFC 6120 §5.4.2.2: <failure/>, then close. Also in the middle
+		 * of a SASL exchange: an exchange begun in clear must not go on
+		 * inside TLS. */
 		c2s_conn_send_str(c, "<failure xmlns='" NS_TLS "'/></stream:stream>");
 		c2s_conn_close(c);
 		return;
