@@ -22,6 +22,8 @@ STORAGE_OBJ = $(STORAGE_SRC:%.c=$(B)/%.o)
 SERVER_OBJ = $(SERVER_SRC:%.c=$(B)/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 CORE_A = $(B)/libpalabre.a
+# The components without main.c: unit tests link them.
+SERVER_A = $(B)/libpalabred.a
 
 .PHONY: all run check unit interop deps deps-test clean
 all: $(B)/palabred $(B)/palabrectl
@@ -34,13 +36,17 @@ $(CORE_A): $(LIB_OBJ) $(AUTH_OBJ) $(STORAGE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+$(SERVER_A): $(filter-out $(B)/server/main.o,$(SERVER_OBJ))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
 $(B)/palabred: $(SERVER_OBJ) $(CORE_A)
 	$(CC) $(CFLAGS) -o $@ $(SERVER_OBJ) $(CORE_A) $(LDLIBS)
 
 $(B)/palabrectl: $(B)/tools/palabrectl.o $(CORE_A)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/%: $(B)/tests/unit/%.o $(CORE_A)
+$(B)/tests/%: $(B)/tests/unit/%.o $(SERVER_A) $(CORE_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(TEST_LDLIBS)
 

@@ -21,16 +21,10 @@ struct sm_hook {
  * feature adds its file and one line here. */
 extern const struct sm_module sm_module_disco;
 extern const struct sm_module sm_module_ping;
-extern const struct sm_module sm_module_legacy_session;
 extern const struct sm_module sm_module_offline;
 extern const struct sm_module sm_module_blocking;
 extern const struct sm_module sm_module_roster;
 extern const struct sm_module sm_module_presence;
-
-/* Always on: what older clients cannot do without. */
-static const struct sm_module *const core_modules[] = {
-	&sm_module_legacy_session,
-};
 
 static const struct sm_module *const all_modules[] = {
 	&sm_module_disco,
@@ -113,9 +107,6 @@ static const struct sm_module *sm_module_find(const char *name)
 int sm_module_load_all(struct sm *sm)
 {
 	const struct config *cfg = sm->cfg;
-	for (size_t i = 0; i < sizeof core_modules / sizeof *core_modules; i++)
-		if (core_modules[i]->init(sm) < 0)
-			return -1;
 	for (size_t i = 0; i < cfg->nmodules; i++) {
 		const struct sm_module *m = sm_module_find(cfg->modules[i]);
 		if (!m) {

@@ -25,8 +25,6 @@
 #include "sm.h"
 #include "stanza.h"
 
-/* Offline users kept loaded after their last use. */
-#define USERDATA_CACHE 256
 /* Frames waiting at most; beyond, new ones are dropped (logged). */
 #define USERDATA_HELD_MAX 100000
 #define HELD_USERS 2
@@ -458,4 +456,12 @@ void sm_userdata_free(struct sm *sm)
 		free(ud->stores[i].name);
 	free(ud);
 	sm->userdata = NULL;
+}
+
+void sm_userdata_get_stats(const struct sm *sm, struct sm_userdata_stats *st)
+{
+	const struct sm_userdata *ud = sm->userdata;
+	st->held = ud ? ud->nheld : 0;
+	st->works = ud ? ud->works : 0;
+	st->cached = ud ? ud->ncache : 0;
 }

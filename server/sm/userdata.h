@@ -72,4 +72,17 @@ struct user *sm_userdata_user(struct sm *sm, const char *bare);
  * load it again. */
 void sm_userdata_keep(struct sm *sm, struct user *u);
 
+/* Offline users kept loaded after their last use. */
+#define USERDATA_CACHE 256
+
+/* What the userdata layer holds, for statistics and tests: frames
+ * waiting for their users, account checks running on the worker pool,
+ * users without sessions kept in the cache. */
+struct sm_userdata_stats {
+	size_t held;
+	unsigned works;
+	size_t cached;
+};
+void sm_userdata_get_stats(const struct sm *sm, struct sm_userdata_stats *st);
+
 #endif

@@ -10,10 +10,8 @@
 #include "../../lib/link.h"
 #include "../../lib/log.h"
 #include "../../server/palabred.h"
+#include "../../server/router/router_internal.h"
 /* The router goes into palabred only: build it into the test. */
-#include "../../server/router/router.c"
-#include "../../server/router/router_route.c"
-#include "../../server/router/router_table.c"
 
 #define SECRET "s3cret-of-this-run"
 #define MAX_SEEN 2048

@@ -8,20 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../../lib/log.h"
+#include "../../lib/xml.h"
+#include "../../server/sm/roster.h"
+#include "../../server/sm/route.h"
+#include "../../server/sm/session.h"
+#include "../../server/sm/sm.h"
+#include "../../server/sm/stanza.h"
+#include "../../server/sm/userdata.h"
 
-#include "../../server/sm/blocking.c"
-#include "../../server/sm/core.c"
-#include "../../server/sm/disco.c"
-#include "../../server/sm/legacy_session.c"
-#include "../../server/sm/module.c"
-#include "../../server/sm/offline.c"
-#include "../../server/sm/ping.c"
-#include "../../server/sm/presence.c"
-#include "../../server/sm/roster.c"
-#include "../../server/sm/route.c"
-#include "../../server/sm/session.c"
-#include "../../server/sm/stanza.c"
-#include "../../server/sm/userdata.c"
+#define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
+#define NS_PING "urn:xmpp:ping"
+
 
 /* ------------------------------------------------------------ harness */
 
@@ -671,18 +669,6 @@ START_TEST(modules_hear_sessions_start_and_end)
 }
 END_TEST
 
-START_TEST(legacy_session_iq_gets_a_result)
-{
-	bind_session(3, BOB);
-	clear_sent();
-	client_sends(3, "<iq from='" BOB "' type='set' id='s'><session "
-			"xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>");
-	struct xml_node *r = only_stanza_to(3);
-	ck_assert_str_eq(xml_attr_get(r, "type"), "result");
-	ck_assert_str_eq(xml_attr_get(r, "id"), "s");
-}
-END_TEST
-
 static void arena_teardown(void)
 {
 	arena_reset(&test_arena);
@@ -727,7 +713,6 @@ int main(void)
 	tcase_add_test(tc, higher_priority_hook_can_stop_delivery);
 	tcase_add_test(tc, offline_event_can_take_over_the_bounce);
 	tcase_add_test(tc, modules_hear_sessions_start_and_end);
-	tcase_add_test(tc, legacy_session_iq_gets_a_result);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -11,20 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "../../lib/log.h"
+#include "../../lib/xml.h"
+#include "../../server/sm/roster.h"
+#include "../../server/sm/route.h"
+#include "../../server/sm/session.h"
+#include "../../server/sm/sm.h"
+#include "../../server/sm/stanza.h"
+#include "../../server/sm/userdata.h"
 
-#include "../../server/sm/blocking.c"
-#include "../../server/sm/core.c"
-#include "../../server/sm/disco.c"
-#include "../../server/sm/legacy_session.c"
-#include "../../server/sm/module.c"
-#include "../../server/sm/offline.c"
-#include "../../server/sm/ping.c"
-#include "../../server/sm/presence.c"
-#include "../../server/sm/roster.c"
-#include "../../server/sm/route.c"
-#include "../../server/sm/session.c"
-#include "../../server/sm/stanza.c"
-#include "../../server/sm/userdata.c"
 
 /* ------------------------------------------------------------ harness */
 
@@ -146,11 +141,15 @@ static void settle(void)
 		struct storage_batch *batch = storage_batch_new(sm.storage);
 		ck_assert_int_eq(storage_batch_commit(batch, on_barrier, &done),
 				 0);
-		while (!done || sm.userdata->works > 0)
+		struct sm_userdata_stats ud;
+		sm_userdata_get_stats(&sm, &ud);
+		while (!done || ud.works > 0) {
 			uv_run(&loop, UV_RUN_ONCE);
+			sm_userdata_get_stats(&sm, &ud);
+		}
 		storage_get_stats(sm.storage, &b);
 		if (b.reads == a.reads && b.batches == a.batches + 1 &&
-		    !sm.userdata->head)
+		    ud.held == 0)
 			return;
 	}
 }
@@ -885,7 +884,9 @@ START_TEST(offline_users_cache_is_bounded)
 	}
 	settle();
 	ck_assert_uint_le(sm.sessions.nusers, USERDATA_CACHE + 1);
-	ck_assert_uint_eq(sm.userdata->ncache, USERDATA_CACHE);
+	struct sm_userdata_stats ud;
+	sm_userdata_get_stats(&sm, &ud);
+	ck_assert_uint_eq(ud.cached, USERDATA_CACHE);
 	ck_assert_ptr_nonnull(sm_userdata_user(&sm, ALICE));
 }
 END_TEST
