@@ -175,6 +175,21 @@ def test_blocked_contact_sees_the_user_go_offline(clients, accounts):
     assert [p.get("type") for p in bob.presences_from(alice.bare)] == []
 
 
+def test_blocked_contact_does_not_learn_presence_at_login(clients,
+                                                          accounts):
+    # XEP-0191 §3.5: probes from a blocked contact go unanswered.
+    alice = im.login(clients, accounts.new("alice"), status="hidden")
+    bob_jid = accounts.new("bob")
+    bob = im.login(clients, bob_jid)
+    befriend(alice, bob)
+    block(alice, bob_jid)
+    bob.logout()
+    bob = im.login(clients, bob_jid, "laptop")
+    settle(alice, bob)
+    assert [p.get("type") for p in bob.presences_from(alice.bare)
+            if p.get("type") is None] == []
+
+
 def test_unblocked_contact_gets_presence_again(clients, accounts):
     # XEP-0191 §3.4: on unblock the server sends the user's presence.
     alice = im.login(clients, accounts.new("alice"), status="hello again")

@@ -114,6 +114,21 @@ def test_offline_messages_wait_for_available_presence(clients, accounts):
     assert body(bob.next_message()) == "when you are back"
 
 
+def test_only_negative_priority_resources_count_as_offline(clients,
+                                                          accounts):
+    # RFC 6121 §8.5.2.1.1: a negative priority resource never gets
+    # messages for the bare JID; they wait for a resource that does.
+    alice = im.login(clients, accounts.new("alice"))
+    bob_jid = accounts.new("bob")
+    bot = im.login(clients, bob_jid, "bot", priority=-1)
+    alice.send_message(bob_jid, "for a human", id_="h1")
+    assert_nothing_more(alice)
+    assert_nothing_more(bot)
+    human = im.login(clients, bob_jid, "desk")
+    assert body(human.next_message()) == "for a human"
+    assert_nothing_more(bot)
+
+
 def test_message_to_a_gone_resource_of_an_offline_user_is_stored(
         clients, accounts):
     # RFC 6121 §8.5.3.2.1: handled as if sent to the bare JID.

@@ -174,3 +174,33 @@ def test_subscription_survives_kill_9(fresh_server, clients, accounts):
     presence = alice.next_presence("available", from_=bob_jid)
     assert presence.findtext("{jabber:client}status") == \
         "back after the crash"
+
+
+def test_roster_version_carries_on_across_a_restart(fresh_server, clients,
+                                                    accounts):
+    # XEP-0237: a version names one roster. After a restart the same
+    # roster keeps its version, and the next change gets a version no
+    # client has seen (a counter that starts again would hand out an old
+    # version for a new roster, and the client would never learn).
+    alice_jid = accounts.new("alice")
+    alice = im.login(clients, alice_jid)
+    alice.roster_set(accounts.new("bob"), "Bob")
+    alice.roster_set(accounts.new("carol"), "Carol")
+    seen = set()
+    for _ in range(2):
+        seen.add(alice.next_push().ver)
+    current = alice.roster(ver="").ver
+    seen.add(current)
+
+    im.restart(fresh_server)
+
+    alice = im.login_retrying(clients, alice_jid, roster=False)
+    assert len(alice.roster_get_iq(ver=current)) == 0, \
+        "the roster did not change, its version must still be current"
+    alice.roster(ver=current)  # now interested
+    dave = accounts.new("dave")
+    alice.roster_set(dave, "Dave")
+    push = alice.next_push(dave)
+    assert push.ver not in seen, (push.ver, seen)
+    answer = alice.roster_get_iq(ver=current)
+    assert len(answer) > 0 or alice.next_push(dave) is not None

@@ -142,6 +142,19 @@ def test_removing_a_contact_cancels_both_subscriptions(clients, accounts):
     assert bob.bare not in alice.roster().items
 
 
+def test_subscription_changes_are_pushed_to_every_interested_resource(
+        clients, accounts):
+    alice_jid = accounts.new("alice")
+    pc = im.login(clients, alice_jid, "pc")
+    phone = im.login(clients, alice_jid, "phone")
+    bob = im.login(clients, accounts.new("bob"))
+    pc.roster_set(bob.bare)
+    im.subscribe(pc, bob)
+    for resource in (pc, phone):
+        resource.next_push(bob.bare, where=lambda i: i.ask == "subscribe")
+    phone.next_push(bob.bare, where=lambda i: i.subscription == "to")
+
+
 # ---- errors ----------------------------------------------------------------------
 
 def test_two_items_in_one_set_are_bad_request(alice, accounts):
