@@ -106,6 +106,25 @@ def test_login_brings_the_current_presence_of_followed_contacts(clients,
         "alice does not follow carol (RFC 6121 §4.3.2): %s" % leaked
 
 
+def test_login_does_not_show_a_contact_who_left_as_available(clients,
+                                                             accounts):
+    # RFC 6121 §4.3.2: a probe for a contact with no available resource
+    # never gets an available presence back (at most unavailable).
+    alice_jid = accounts.new("alice")
+    alice = login(clients, alice_jid)
+    bob = login(clients, accounts.new("bob"), status="here for now")
+    befriend(alice, bob)
+    alice.logout()
+    bob.logout()
+
+    alice = login(clients, alice_jid, "laptop")
+
+    settle(alice)
+    got = [p.get("type", "available") for p in
+           alice.presences_from(bob.bare)]
+    assert set(got) <= {"unavailable"}, got
+
+
 def test_new_resource_learns_the_presence_of_contacts_and_own_resources(
         clients, accounts):
     alice_jid = accounts.new("alice")
