@@ -8,6 +8,10 @@
   stop it.
 - `clients` (function): a factory of slixmpp clients on one event loop.
 - `raw` (function): opens RawStream connections to `server` and closes them.
+- `ldap_directory` (session): the data every slapd serves (slapd.py).
+- `slapd` (module): one running slapd shared by the tests of a module.
+- `slapds` (function): slapds() → a new running slapd of the same data, for
+  tests that stop, pause or kill it (failover); all stopped after the test.
 
 A missing dependency (palabred not built, openssl missing) fails the test;
 nothing here skips. Every test is stopped after TEST_TIMEOUT seconds.
@@ -22,6 +26,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from palabre import Palabre, make_certificate  # noqa: E402
 from rawstream import RawStream  # noqa: E402
+from slapd import Directory, Slapd  # noqa: E402
 from xmpp import Clients  # noqa: E402
 
 TEST_TIMEOUT = 60
@@ -121,3 +126,52 @@ def pytest_runtest_makereport(item, call):
     server = server or funcargs.get("server") or funcargs.get("fresh_server")
     if server is not None:
         item.add_report_section("call", "palabred.log", server.log_text(8000))
+    for name in ("slapd", "slapds"):
+        for s in getattr(funcargs.get(name), "started", [funcargs.get(name)]):
+            if isinstance(s, Slapd):
+                item.add_report_section("call", "slapd.log %s" % s.uri,
+                                        s.log_text(3000))
+
+
+# ---- a real slapd (LDAP account backend) -----------------------------------
+
+@pytest.fixture(scope="session")
+def ldap_directory(tmp_path_factory):
+    return Directory(tmp_path_factory.mktemp("ldap"))
+
+
+@pytest.fixture(scope="module")
+def slapd(ldap_directory, tmp_path_factory):
+    s = Slapd(tmp_path_factory.mktemp("slapd"), ldap_directory)
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()
+
+
+class SlapdFactory:
+    """slapds() starts one more slapd; .started lists them all."""
+
+    def __init__(self, data, tmp_path_factory):
+        self.data = data
+        self.tmp = tmp_path_factory
+        self.started = []
+
+    def __call__(self):
+        s = Slapd(self.tmp.mktemp("slapd"), self.data)
+        self.started.append(s)
+        return s.start()
+
+    def stop_all(self):
+        for s in self.started:
+            s.stop()
+
+
+@pytest.fixture
+def slapds(ldap_directory, tmp_path_factory):
+    factory = SlapdFactory(ldap_directory, tmp_path_factory)
+    try:
+        yield factory
+    finally:
+        factory.stop_all()
