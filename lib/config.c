@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "jid.h"
@@ -117,6 +118,12 @@ struct loader {
 	char *dir;        /* for relative paths */
 	char *err;
 	size_t errlen;
+	/* <auth directory="…"> of each host, resolved once every <ldap>
+	 * is read, with the line to blame. */
+	struct {
+		char *id;
+		int line;
+	} host_directory[CONFIG_MAX_HOSTS];
 };
 
 static int fail(struct loader *l, const struct cnode *n, const char *setting,
@@ -371,18 +378,313 @@ static int load_host_key(struct loader *l, struct cnode *n, const char *path)
 				   &current_host(l)->key);
 }
 
+static int load_host_auth_base(struct loader *l, struct cnode *n,
+			       const char *path)
+{
+	const char *v = cnode_value(n);
+	if (!*v || strlen(v) > 1024)
+		return fail(l, n, path, "a DN is required (e.g. "
+			    "ou=people,dc=example,dc=org)");
+	free(current_host(l)->ldap_base);
+	current_host(l)->ldap_base = strdup(v);
+	return 0;
+}
+
+/* RFC 4515 filter template: parenthesised, balanced, with %u (the
+ * prepared local part) and optionally %d (the domain); both are escaped
+ * when the filter is built (auth/ldap_filter.c). */
+static int check_filter_template(struct loader *l, struct cnode *n,
+				 const char *path, const char *v)
+{
+	int depth = 0;
+	bool has_user = false, closed = false;
+	if (v[0] != '(' || strlen(v) > 1024)
+		return fail(l, n, path, "'%s' is not an LDAP filter in "
+			    "parentheses, e.g. (mail=%%u@%%d)", v);
+	for (const char *p = v; *p && !closed; p++) {
+		if (*p == '%') {
+			if (p[1] == 'u')
+				has_user = true;
+			else if (p[1] != 'd' && p[1] != '%')
+				return fail(l, n, path, "'%%%c' is not %%u, "
+					    "%%d or %%%%", p[1] ? p[1] : ' ');
+			p++;
+		} else if (*p == '(') {
+			depth++;
+		} else if (*p == ')' && --depth == 0) {
+			closed = p[1] == '\0';
+			if (!closed)
+				depth = -1;
+		}
+		if (depth < 0)
+			break;
+	}
+	if (!closed)
+		return fail(l, n, path, "'%s': unbalanced parentheses, or "
+			    "more than one filter", v);
+	if (!has_user)
+		return fail(l, n, path, "'%s' has no %%u (the user's local "
+			    "part)", v);
+	return 0;
+}
+
+static int load_host_auth_filter(struct loader *l, struct cnode *n,
+				 const char *path)
+{
+	const char *v = cnode_value(n);
+	if (check_filter_template(l, n, path, v) < 0)
+		return -1;
+	free(current_host(l)->ldap_filter);
+	current_host(l)->ldap_filter = strdup(v);
+	return 0;
+}
+
 static int load_host_auth(struct loader *l, struct cnode *n, const char *path)
 {
-	static const char *const attrs[] = {"backend", NULL};
+	static const char *const attrs[] = {"backend", "directory", NULL};
+	static const struct setting ldap_settings[] = {
+		{"base", load_host_auth_base},
+		{"filter", load_host_auth_filter},
+		{NULL, NULL}};
+	static const struct setting no_settings[] = {{NULL, NULL}};
 	if (check_attrs(l, n, path, attrs) < 0)
 		return -1;
+	struct config_host *h = current_host(l);
 	const char *backend = cnode_attr(n, "backend");
-	if (!backend || strcmp(backend, "local") != 0)
+	const char *directory = cnode_attr(n, "directory");
+	bool ldap = backend && strcmp(backend, "ldap") == 0;
+	if (!backend || (!ldap && strcmp(backend, "local") != 0))
 		return fail(l, n, "host/auth/@backend",
-			    "'%s' is not a known account backend (local)",
-			    backend ? backend : "");
-	free(current_host(l)->auth_backend);
-	current_host(l)->auth_backend = strdup(backend);
+			    "'%s' is not a known account backend (local, "
+			    "ldap)", backend ? backend : "");
+	free(h->auth_backend);
+	h->auth_backend = strdup(backend);
+	if (!ldap) {
+		if (directory)
+			return fail(l, n, "host/auth/@directory",
+				    "only for backend=\"ldap\"");
+		return load_children(l, n, path, no_settings);
+	}
+	if (!directory || !*directory)
+		return fail(l, n, "host/auth/@directory",
+			    "missing: the id of an <ldap> directory");
+	size_t i = l->cfg->nhosts - 1;
+	free(l->host_directory[i].id);
+	l->host_directory[i].id = strdup(directory);
+	l->host_directory[i].line = n->line;
+	if (load_children(l, n, path, ldap_settings) < 0)
+		return -1;
+	if (!h->ldap_base)
+		return fail(l, n, "host/auth/base", "missing for '%s' (the "
+			    "search base of its users)", h->domain);
+	if (!h->ldap_filter)
+		return fail(l, n, "host/auth/filter", "missing for '%s' (e.g. "
+			    "(mail=%%u@%%d))", h->domain);
+	return 0;
+}
+
+/* ---- <ldap id="…"> directories ------------------------------------ */
+
+static struct config_ldap *current_directory(struct loader *l)
+{
+	return &l->cfg->directories[l->cfg->ndirectories - 1];
+}
+
+static int load_ldap_uri(struct loader *l, struct cnode *n, const char *path)
+{
+	struct config_ldap *d = current_directory(l);
+	const char *v = cnode_value(n);
+	if (strncasecmp(v, "ldap://", 7) != 0 &&
+	    strncasecmp(v, "ldaps://", 8) != 0)
+		return fail(l, n, path, "'%s' is not an ldap:// or ldaps:// "
+			    "URI", v);
+	const char *host = v + (v[4] == ':' ? 7 : 8);
+	if (!*host || *host == '/' || strpbrk(v, " \t,"))
+		return fail(l, n, path, "'%s' names no server (one URI per "
+			    "<uri>, e.g. ldap://ldap.example.org:389)", v);
+	if (d->nuris == CONFIG_MAX_LDAP_URIS)
+		return fail(l, n, path, "more than %d URIs",
+			    CONFIG_MAX_LDAP_URIS);
+	d->uris[d->nuris++] = strdup(v);
+	return 0;
+}
+
+static int load_ldap_starttls(struct loader *l, struct cnode *n,
+			      const char *path)
+{
+	return parse_bool(l, n, path, cnode_value(n),
+			  &current_directory(l)->starttls);
+}
+
+static int load_ldap_ca_file(struct loader *l, struct cnode *n,
+			     const char *path)
+{
+	return parse_readable_file(l, n, path, cnode_value(n),
+				   &current_directory(l)->ca_file);
+}
+
+static int load_ldap_bind_dn(struct loader *l, struct cnode *n,
+			     const char *path)
+{
+	const char *v = cnode_value(n);
+	if (!*v || !strchr(v, '='))
+		return fail(l, n, path, "'%s' is not a DN", v);
+	free(current_directory(l)->bind_dn);
+	current_directory(l)->bind_dn = strdup(v);
+	return 0;
+}
+
+static int load_ldap_bind_password_file(struct loader *l, struct cnode *n,
+					const char *path)
+{
+	char *file = NULL, secret[1024] = "";
+	if (parse_path(l, n, path, cnode_value(n), &file) < 0)
+		return -1;
+	FILE *f = fopen(file, "r");
+	if (!f) {
+		fail(l, n, path, "cannot read %s: %s", file, strerror(errno));
+		free(file);
+		return -1;
+	}
+	if (!fgets(secret, sizeof secret, f))
+		secret[0] = '\0';
+	fclose(f);
+	secret[strcspn(secret, "\r\n")] = '\0';
+	if (!secret[0]) {
+		/* An empty password is an unauthenticated bind (RFC 4513
+		 * §5.1.2): never what an administrator means. */
+		fail(l, n, path, "%s is empty (its first line is the "
+			    "password of bind-dn)", file);
+		free(file);
+		return -1;
+	}
+	free(file);
+	struct config_ldap *d = current_directory(l);
+	free(d->bind_password);
+	d->bind_password = strdup(secret);
+	memset(secret, 0, sizeof secret);
+	return 0;
+}
+
+static int load_ldap_timeout(struct loader *l, struct cnode *n,
+			     const char *path)
+{
+	long v;
+	if (parse_number(l, n, path, cnode_value(n), 1, 300, &v) < 0)
+		return -1;
+	current_directory(l)->timeout = (unsigned)v;
+	return 0;
+}
+
+static int load_ldap_pool(struct loader *l, struct cnode *n, const char *path)
+{
+	long v;
+	if (parse_number(l, n, path, cnode_value(n), 1, 64, &v) < 0)
+		return -1;
+	current_directory(l)->pool = (unsigned)v;
+	return 0;
+}
+
+static int load_ldap_password_access(struct loader *l, struct cnode *n,
+				     const char *path)
+{
+	static const struct {
+		const char *word;
+		unsigned bit;
+	} words[] = {{"bind", CONFIG_LDAP_BIND},
+		     {"auth-password", CONFIG_LDAP_AUTH_PASSWORD},
+		     {"clear-password", CONFIG_LDAP_CLEAR_PASSWORD}};
+	char *list[8];
+	size_t count = 0;
+	unsigned access = 0;
+	int rc = parse_words(l, n, path, cnode_value(n), list, 8, &count);
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		size_t w = 0;
+		while (w < 3 && strcmp(words[w].word, list[i]) != 0)
+			w++;
+		if (w == 3)
+			rc = fail(l, n, path, "'%s' is not bind, auth-password "
+				  "or clear-password", list[i]);
+		else
+			access |= words[w].bit;
+	}
+	for (size_t i = 0; i < count; i++)
+		free(list[i]);
+	if (rc == 0 && !access)
+		rc = fail(l, n, path, "empty (bind, auth-password and/or "
+			  "clear-password)");
+	if (rc == 0)
+		current_directory(l)->password_access = access;
+	return rc;
+}
+
+static int load_ldap(struct loader *l, struct cnode *n, const char *path)
+{
+	static const char *const attrs[] = {"id", NULL};
+	static const struct setting settings[] = {
+		{"uri", load_ldap_uri},
+		{"starttls", load_ldap_starttls},
+		{"ca-file", load_ldap_ca_file},
+		{"bind-dn", load_ldap_bind_dn},
+		{"bind-password-file", load_ldap_bind_password_file},
+		{"timeout", load_ldap_timeout},
+		{"pool", load_ldap_pool},
+		{"password-access", load_ldap_password_access},
+		{NULL, NULL}};
+	struct config *cfg = l->cfg;
+	if (check_attrs(l, n, path, attrs) < 0)
+		return -1;
+	const char *id = cnode_attr(n, "id");
+	if (!id || !*id)
+		return fail(l, n, "ldap/@id", "missing (the name hosts use in "
+			    "<auth backend=\"ldap\" directory=\"…\">)");
+	for (size_t i = 0; i < cfg->ndirectories; i++)
+		if (strcmp(cfg->directories[i].id, id) == 0)
+			return fail(l, n, "ldap/@id", "'%s' is defined twice",
+				    id);
+	if (cfg->ndirectories == CONFIG_MAX_DIRECTORIES)
+		return fail(l, n, path, "more than %d directories",
+			    CONFIG_MAX_DIRECTORIES);
+	struct config_ldap *d = &cfg->directories[cfg->ndirectories++];
+	d->id = strdup(id);
+	d->timeout = 5;
+	d->pool = 4;
+	d->password_access = CONFIG_LDAP_BIND;
+	if (load_children(l, n, path, settings) < 0)
+		return -1;
+	if (!d->nuris)
+		return fail(l, n, "ldap/uri", "missing for directory '%s'",
+			    id);
+	if (!d->bind_dn != !d->bind_password)
+		return fail(l, n, d->bind_dn ? "ldap/bind-password-file"
+					     : "ldap/bind-dn",
+			    "bind-dn and bind-password-file go together");
+	if ((d->password_access & ~CONFIG_LDAP_BIND) && !d->bind_dn)
+		return fail(l, n, "ldap/password-access",
+			    "auth-password and clear-password need a service "
+			    "account (bind-dn) allowed to read them");
+	return 0;
+}
+
+/* After the whole file: each ldap host's directory exists. */
+static int resolve_directories(struct loader *l)
+{
+	struct config *cfg = l->cfg;
+	for (size_t i = 0; i < cfg->nhosts; i++) {
+		struct config_host *h = &cfg->hosts[i];
+		h->directory = -1;
+		const char *id = l->host_directory[i].id;
+		if (!id)
+			continue;
+		for (size_t d = 0; d < cfg->ndirectories; d++)
+			if (strcmp(cfg->directories[d].id, id) == 0)
+				h->directory = (int)d;
+		if (h->directory < 0) {
+			struct cnode at = {.line = l->host_directory[i].line};
+			return fail(l, &at, "host/auth/@directory",
+				    "no <ldap id=\"%s\"> is defined", id);
+		}
+	}
 	return 0;
 }
 
@@ -521,6 +823,40 @@ static int load_c2s_auth_timeout(struct loader *l, struct cnode *n,
 	return 0;
 }
 
+static int load_c2s_auth_throttle(struct loader *l, struct cnode *n,
+				  const char *path)
+{
+	static const char *const attrs[] = {"per-address", "per-account",
+					    "period", "delay", NULL};
+	static const struct {
+		const char *attr;
+		long min, max;
+	} limits[] = {{"per-address", 0, 100000},
+		      {"per-account", 0, 100000},
+		      {"period", 1, 86400},
+		      {"delay", 0, 30}};
+	struct config *cfg = l->cfg;
+	unsigned *fields[] = {&cfg->throttle_per_address,
+			      &cfg->throttle_per_account,
+			      &cfg->throttle_period, &cfg->throttle_delay_ms};
+	if (check_attrs(l, n, path, attrs) < 0)
+		return -1;
+	for (size_t i = 0; i < 4; i++) {
+		const char *v = cnode_attr(n, limits[i].attr);
+		char setting[64];
+		long value;
+		if (!v)
+			continue;
+		snprintf(setting, sizeof setting, "%s/@%s", path,
+			 limits[i].attr);
+		if (parse_number(l, n, setting, v, limits[i].min,
+				 limits[i].max, &value) < 0)
+			return -1;
+		*fields[i] = (unsigned)value * (i == 3 ? 1000 : 1);
+	}
+	return 0;
+}
+
 static int load_c2s_processes(struct loader *l, struct cnode *n,
 			      const char *path)
 {
@@ -541,6 +877,7 @@ static int load_c2s(struct loader *l, struct cnode *n, const char *path)
 		{"mechanisms", load_c2s_mechanisms},
 		{"resource-conflict", load_c2s_resource_conflict},
 		{"auth-timeout", load_c2s_auth_timeout},
+		{"auth-throttle", load_c2s_auth_throttle},
 		{"processes", load_c2s_processes},
 		{NULL, NULL}};
 	return load_children(l, n, path, settings);
@@ -602,6 +939,10 @@ static int set_defaults(struct loader *l)
 	cfg->resource_conflict_replace = true;
 	cfg->c2s_processes = 1;
 	cfg->auth_timeout = 30;
+	cfg->throttle_per_address = 30;
+	cfg->throttle_per_account = 10;
+	cfg->throttle_period = 60;
+	cfg->throttle_delay_ms = 2000;
 	cfg->offline_quota = 1000;
 	for (size_t i = 0; i < 5; i++)
 		cfg->mechanisms[cfg->nmechanisms++] = strdup(mechanisms[i]);
@@ -671,9 +1012,14 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	memset(cfg, 0, sizeof *cfg);
 	cfg->path = strdup(path);
 	const char *slash = strrchr(path, '/');
-	struct loader l = {cfg, path,
-			   slash ? xstrndup(path, (size_t)(slash - path + 1)) : strdup("."),
-			   err, errlen};
+	static const struct loader blank;
+	struct loader l = blank;
+	l.cfg = cfg;
+	l.file = path;
+	l.dir = slash ? xstrndup(path, (size_t)(slash - path + 1))
+		      : strdup(".");
+	l.err = err;
+	l.errlen = errlen;
 	if (slash)
 		l.dir[slash - path] = '\0';
 	if (slash == path)
@@ -681,7 +1027,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	static const struct setting settings[] = {
 		{"pidfile", load_pidfile}, {"log", load_log},
 		{"router", load_router},   {"storage", load_storage},
-		{"host", load_host},       {"c2s", load_c2s},
+		{"host", load_host},       {"ldap", load_ldap},
+		{"c2s", load_c2s},
 		{"sm", load_sm},           {NULL, NULL}};
 	int rc = -1;
 	struct cnode *root = read_tree(&l, path);
@@ -693,6 +1040,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	}
 	if (set_defaults(&l) < 0 || load_children(&l, root, "", settings) < 0)
 		goto out;
+	if (resolve_directories(&l) < 0)
+		goto out;
 	if (!cfg->nhosts) {
 		fail(&l, root, "host", "no <host> is configured");
 		goto out;
@@ -703,6 +1052,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 out:
 	cnode_free(root);
 	free(l.dir);
+	for (size_t i = 0; i < CONFIG_MAX_HOSTS; i++)
+		free(l.host_directory[i].id);
 	if (rc < 0)
 		config_free(cfg);
 	return rc;
@@ -720,6 +1071,20 @@ void config_free(struct config *cfg)
 		free(cfg->hosts[i].certificate);
 		free(cfg->hosts[i].key);
 		free(cfg->hosts[i].auth_backend);
+		free(cfg->hosts[i].ldap_base);
+		free(cfg->hosts[i].ldap_filter);
+	}
+	for (size_t i = 0; i < cfg->ndirectories; i++) {
+		struct config_ldap *d = &cfg->directories[i];
+		free(d->id);
+		for (size_t u = 0; u < d->nuris; u++)
+			free(d->uris[u]);
+		free(d->ca_file);
+		free(d->bind_dn);
+		if (d->bind_password) {
+			memset(d->bind_password, 0, strlen(d->bind_password));
+			free(d->bind_password);
+		}
 	}
 	for (size_t i = 0; i < cfg->nlisteners; i++)
 		free(cfg->listeners[i].address);
@@ -737,6 +1102,16 @@ const struct config_host *config_find_host(const struct config *cfg,
 		if (strcmp(cfg->hosts[i].domain, domain) == 0)
 			return &cfg->hosts[i];
 	return NULL;
+}
+
+const struct config_ldap *config_host_directory(const struct config *cfg,
+						const struct config_host *host)
+{
+	if (!host || !host->auth_backend ||
+	    strcmp(host->auth_backend, "ldap") != 0 || host->directory < 0 ||
+	    (size_t)host->directory >= cfg->ndirectories)
+		return NULL;
+	return &cfg->directories[host->directory];
 }
 
 static bool word_in(char *const *words, size_t n, const char *word)

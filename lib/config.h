@@ -10,12 +10,46 @@
 #define CONFIG_MAX_LISTENERS 16
 #define CONFIG_MAX_MECHANISMS 16
 #define CONFIG_MAX_MODULES 64
+#define CONFIG_MAX_DIRECTORIES 16
+#define CONFIG_MAX_LDAP_URIS 8
+
+/* What a directory lets palabre verify (<ldap><password-access>): each
+ * bit makes some SASL mechanisms possible for the domains that use it. */
+enum config_ldap_access {
+	/* PLAIN: search the entry, bind as it with the password. */
+	CONFIG_LDAP_BIND = 1 << 0,
+	/* SCRAM-SHA-1/-256: RFC 5803 authPassword values the service
+	 * account reads. */
+	CONFIG_LDAP_AUTH_PASSWORD = 1 << 1,
+	/* DIGEST-MD5 and SCRAM: the clear userPassword the service account
+	 * reads. */
+	CONFIG_LDAP_CLEAR_PASSWORD = 1 << 2,
+};
+
+/* One <ldap id="…"> directory, shared by the hosts that name it. */
+struct config_ldap {
+	char *id;
+	char *uris[CONFIG_MAX_LDAP_URIS]; /* tried in order */
+	size_t nuris;
+	bool starttls;       /* for ldap:// URIs */
+	char *ca_file;       /* NULL: the system's trust store */
+	char *bind_dn;       /* NULL: anonymous searches */
+	char *bind_password; /* read from bind-password-file */
+	unsigned timeout;    /* seconds: connect, and each operation */
+	unsigned pool;       /* connections for searches, and for binds */
+	unsigned password_access; /* enum config_ldap_access bits */
+};
 
 struct config_host {
 	char *domain;      /* prepared (nameprep) */
 	char *certificate; /* PEM file, chain first */
 	char *key;         /* PEM private key */
-	char *auth_backend; /* "local" */
+	char *auth_backend; /* "local" or "ldap" */
+	/* ldap: index into config.directories, the search base and the
+	 * filter template (%u local part, %d domain, %% a percent sign). */
+	int directory;
+	char *ldap_base;
+	char *ldap_filter;
 };
 
 struct config_listener {
@@ -34,6 +68,9 @@ struct config {
 	char *router_secret; /* from router/secret-file; NULL: random per run */
 	/* storage */
 	char *data_dir;
+	/* directories (before the hosts that use them) */
+	struct config_ldap directories[CONFIG_MAX_DIRECTORIES];
+	size_t ndirectories;
 	/* hosts */
 	struct config_host hosts[CONFIG_MAX_HOSTS];
 	size_t nhosts;
@@ -48,6 +85,13 @@ struct config {
 	bool resource_conflict_replace; /* false: refuse the new one */
 	unsigned c2s_processes;
 	unsigned auth_timeout; /* seconds from connect to bound session */
+	/* <auth-throttle>: failed authentications allowed per period, per
+	 * source address and per account (0: no limit), and how long a
+	 * throttled attempt waits for its answer. */
+	unsigned throttle_per_address;
+	unsigned throttle_per_account;
+	unsigned throttle_period;   /* seconds */
+	unsigned throttle_delay_ms;
 	/* sm */
 	char *modules[CONFIG_MAX_MODULES];
 	size_t nmodules;
@@ -63,6 +107,9 @@ void config_free(struct config *cfg);
 
 const struct config_host *config_find_host(const struct config *cfg,
 					   const char *domain);
+/* The directory of an ldap host, NULL for another backend. */
+const struct config_ldap *config_host_directory(const struct config *cfg,
+						const struct config_host *host);
 bool config_has_mechanism(const struct config *cfg, const char *mech);
 bool config_has_module(const struct config *cfg, const char *module);
 /* Creates data_dir (mode 0700) unless it exists. Returns 0, or -1 with
