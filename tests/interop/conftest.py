@@ -12,6 +12,7 @@
 - `slapd` (module): one running slapd shared by the tests of a module.
 - `slapds` (function): slapds() → a new running slapd of the same data, for
   tests that stop, pause or kill it (failover); all stopped after the test.
+  slapds(require_tls=True): one that serves nothing without StartTLS.
 
 A missing dependency (palabred not built, openssl missing) fails the test;
 nothing here skips. Every test is stopped after TEST_TIMEOUT seconds.
@@ -158,8 +159,8 @@ class SlapdFactory:
         self.tmp = tmp_path_factory
         self.started = []
 
-    def __call__(self):
-        s = Slapd(self.tmp.mktemp("slapd"), self.data)
+    def __call__(self, **options):
+        s = Slapd(self.tmp.mktemp("slapd"), self.data, **options)
         self.started.append(s)
         return s.start()
 

@@ -343,6 +343,7 @@ TLSCertificateKeyFile {key}
 
 # Hashes new passwords the way the LDIF does.
 password-hash {{SSHA}}
+{security}
 
 database mdb
 suffix "{suffix}"
@@ -376,9 +377,12 @@ database monitor
 class Slapd:
     """One slapd process serving a Directory on 127.0.0.1:port."""
 
-    def __init__(self, directory, data, port=None):
+    def __init__(self, directory, data, port=None, require_tls=False):
+        """require_tls: slapd refuses every operation but StartTLS on a
+        connection without TLS (to see that palabred does use it)."""
         self.dir = str(directory)
         self.data = data
+        self.require_tls = require_tls
         self.port = port or free_ports(1)[0]
         self.uri = "ldap://127.0.0.1:%d/" % self.port
         self.conf = os.path.join(self.dir, "slapd.conf")
@@ -393,7 +397,8 @@ class Slapd:
                 dir=self.dir, modules=MODULE_DIR, ca=data.ca_file,
                 cert=data.cert_file, key=data.key_file, suffix=SUFFIX,
                 admin_dn=ADMIN_DN, admin_password=ssha(ADMIN_PASSWORD),
-                service_dn=SERVICE_DN))
+                service_dn=SERVICE_DN,
+                security="security tls=1" if require_tls else ""))
         r = subprocess.run([SLAPADD, "-q", "-f", self.conf, "-l", data.ldif],
                            capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, "slapadd exited %d:\n%s%s" % (
@@ -493,8 +498,10 @@ class Slapd:
         env["LDAPTLS_REQCERT"] = "demand"
         return env
 
-    def bind(self, dn, password, starttls=False, ca_file=None, timeout=10):
+    def bind(self, dn, password, starttls=None, ca_file=None, timeout=10):
         """A simple bind (ldapwhoami); returns the CompletedProcess."""
+        if starttls is None:
+            starttls = self.require_tls
         argv = [LDAPWHOAMI, "-x", "-o", "nettimeout=5", "-H", self.uri,
                 "-D", dn, "-w", password] + (["-ZZ"] if starttls else [])
         return subprocess.run(argv, capture_output=True, text=True,
@@ -509,7 +516,7 @@ class Slapd:
             return False
 
     def search(self, filter, *attrs, base=SUFFIX, bind_dn=SERVICE_DN,
-               password=SERVICE_PASSWORD, starttls=False, ca_file=None,
+               password=SERVICE_PASSWORD, starttls=None, ca_file=None,
                check=True, timeout=10):
         """ldapsearch as bind_dn (None: anonymous); returns the
         CompletedProcess (stdout: LDIF, no line wrapping)."""
@@ -517,7 +524,7 @@ class Slapd:
                 "-o", "nettimeout=5", "-H", self.uri, "-b", base]
         if bind_dn is not None:
             argv += ["-D", bind_dn, "-w", password]
-        if starttls:
+        if starttls or (starttls is None and self.require_tls):
             argv.append("-ZZ")
         argv += [filter, *attrs]
         r = subprocess.run(argv, capture_output=True, text=True,

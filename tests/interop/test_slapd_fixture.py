@@ -192,3 +192,10 @@ def test_stop_ends_the_process_even_when_paused(slapds):
     s.stop()
     assert not pid_alive(pid)
     assert os.path.exists(s.log)
+
+
+def test_slapd_requiring_tls_refuses_a_clear_search(slapds):
+    s = slapds(require_tls=True)
+    assert s.search("(cn=palabre)", "cn", starttls=False,
+                    check=False).returncode == 13  # confidentialityRequired
+    assert s.search("(cn=palabre)", "cn", starttls=True).returncode == 0
