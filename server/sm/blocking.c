@@ -32,6 +32,8 @@ struct blocklist {
 	size_t ninterested, icap;
 };
 
+extern const struct sm_module sm_module_blocking;
+
 struct blocking {
 	struct sm *sm;
 	int slot;
@@ -682,6 +684,7 @@ static int blocking_init(struct sm *sm)
 	if (!mod)
 		return -1;
 	mod->sm = sm;
+	sm_module_set_data(sm, &sm_module_blocking, mod);
 	mod->slot = sm_session_slot_register(&sm->sessions, blocklist_free);
 	/* Blocking comes before any other module sees the stanza. */
 	if (mod->slot < 0 ||
@@ -701,4 +704,12 @@ static int blocking_init(struct sm *sm)
 	return sm_module_add_feature(sm, NS_BLOCKING);
 }
 
-const struct sm_module sm_module_blocking = {"blocking", blocking_init};
+/* The block lists are per user (slots, freed with the users). */
+static void blocking_free(struct sm *sm)
+{
+	free(sm_module_data(sm, &sm_module_blocking));
+	sm_module_set_data(sm, &sm_module_blocking, NULL);
+}
+
+const struct sm_module sm_module_blocking = {"blocking", blocking_init,
+					     blocking_free};

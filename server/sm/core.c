@@ -27,36 +27,18 @@ int sm_init(struct sm *sm, const struct config *cfg, const char *name)
 
 void sm_free(struct sm *sm)
 {
-	sm_userdata_free(sm);
+	sm_userdata_free(sm); /* the storage's last completions run here */
+	sm_module_free_all(sm);
 	sm_session_table_free(&sm->sessions);
 	sm_module_registry_free(&sm->modules);
 	arena_reset(&sm->arena);
 	buf_free(&sm->out);
+	buf_free(&sm->backlog);
 }
 
 bool sm_serves(const struct sm *sm, const char *domain)
 {
 	return config_find_host(sm->cfg, domain) != NULL;
-}
-
-int sm_send(struct sm *sm, uint8_t type, const char *to, size_t to_len,
-	    uint64_t conn, const char *payload, size_t payload_len)
-{
-	struct frame f = {
-		.type = type,
-		.conn = conn,
-		.to = to,
-		.to_len = to_len,
-		.payload = payload,
-		.payload_len = payload_len,
-	};
-	frame_set_from(&f, sm->name);
-	if (sm->send(sm, &f) < 0) {
-		log_warn("sm: frame to %.*s dropped (link full or closed)",
-			 (int)to_len, to);
-		return -1;
-	}
-	return 0;
 }
 
 static void send_session_end(struct sm *sm, const struct session *s,

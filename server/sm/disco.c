@@ -118,4 +118,4 @@ static int disco_init(struct sm *sm)
 	return 0;
 }
 
-const struct sm_module sm_module_disco = {"disco", disco_init};
+const struct sm_module sm_module_disco = {"disco", disco_init, NULL};

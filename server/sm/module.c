@@ -104,9 +104,33 @@ static const struct sm_module *sm_module_find(const char *name)
 	return NULL;
 }
 
+static struct sm_module_loaded *
+sm_module_loaded_find(const struct sm_module_registry *r,
+		      const struct sm_module *m)
+{
+	for (size_t i = 0; i < r->nloaded; i++)
+		if (r->loaded[i].module == m)
+			return &r->loaded[i];
+	return NULL;
+}
+
+void sm_module_set_data(struct sm *sm, const struct sm_module *m, void *data)
+{
+	struct sm_module_loaded *l = sm_module_loaded_find(&sm->modules, m);
+	if (l)
+		l->data = data;
+}
+
+void *sm_module_data(const struct sm *sm, const struct sm_module *m)
+{
+	struct sm_module_loaded *l = sm_module_loaded_find(&sm->modules, m);
+	return l ? l->data : NULL;
+}
+
 int sm_module_load_all(struct sm *sm)
 {
 	const struct config *cfg = sm->cfg;
+	struct sm_module_registry *r = &sm->modules;
 	for (size_t i = 0; i < cfg->nmodules; i++) {
 		const struct sm_module *m = sm_module_find(cfg->modules[i]);
 		if (!m) {
@@ -115,6 +139,19 @@ int sm_module_load_all(struct sm *sm)
 				 cfg->modules[i]);
 			continue;
 		}
+		if (sm_module_loaded_find(r, m))
+			continue; /* named twice */
+		struct sm_module_loaded *l =
+		    realloc(r->loaded, (r->nloaded + 1) * sizeof *l);
+		if (!l) {
+			log_error("sm: out of memory loading module '%s'",
+				  m->name);
+			return -1;
+		}
+		r->loaded = l;
+		/* Recorded before init, so that a module whose init fails
+		 * half-way is freed too. */
+		r->loaded[r->nloaded++] = (struct sm_module_loaded){m, NULL};
 		if (m->init(sm) < 0) {
 			log_error("sm: module '%s' failed to start", m->name);
 			return -1;
@@ -122,6 +159,17 @@ int sm_module_load_all(struct sm *sm)
 		log_debug("sm: module '%s' on", m->name);
 	}
 	return 0;
+}
+
+void sm_module_free_all(struct sm *sm)
+{
+	struct sm_module_registry *r = &sm->modules;
+	for (size_t i = r->nloaded; i-- > 0;)
+		if (r->loaded[i].module->free)
+			r->loaded[i].module->free(sm);
+	free(r->loaded);
+	r->loaded = NULL;
+	r->nloaded = 0;
 }
 
 void sm_module_registry_free(struct sm_module_registry *r)
@@ -138,5 +186,6 @@ void sm_module_registry_free(struct sm_module_registry *r)
 	for (size_t i = 0; i < r->nfeatures; i++)
 		free(r->features[i]);
 	free(r->features);
+	free(r->loaded);
 	memset(r, 0, sizeof *r);
 }

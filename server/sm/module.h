@@ -30,7 +30,10 @@
  *			return -1;
  *		return sm_module_add_feature(sm, "urn:xmpp:ping");
  *	}
- *	const struct sm_module sm_module_ping = {"ping", ping_init};
+ *	const struct sm_module sm_module_ping = {"ping", ping_init, NULL};
+ *
+ * A module with state of its own (offline.c's boxes …) keeps it with
+ * sm_module_set_data and gives a free function: {"x", x_init, x_free}.
  *
  * Stanzas a handler builds live in ev->st->arena (freed after the frame);
  * per-user state goes in a slot (sm_session_slot_register). */
@@ -114,18 +117,32 @@ struct sm_event {
 typedef enum sm_verdict (*sm_hook_fn)(struct sm_event *ev, void *data);
 
 struct sm_hook;
+struct sm_module;
+
+/* A module that init ran for, and the state it left (sm_module_set_data). */
+struct sm_module_loaded {
+	const struct sm_module *module;
+	void *data;
+};
 
 struct sm_module_registry {
 	struct sm_hook *hooks[SM_EV_MAX];
 	char **features;
 	size_t nfeatures;
 	unsigned seq;
+	struct sm_module_loaded *loaded;
+	size_t nloaded;
 };
 
 struct sm_module {
 	const char *name; /* as written in config.xml */
 	/* Hooks events and adds features. Returns 0, or -1 to refuse. */
 	int (*init)(struct sm *sm);
+	/* Optional: frees what init and the module's life left (its
+	 * sm_module_data), at sm_free, once the storage's last completions
+	 * have run and before the users and sessions go. Called for every
+	 * module whose init ran, even one that failed. */
+	void (*free)(struct sm *sm);
 };
 
 /* Hooks fn on an event. ns, for SM_EV_IQ_HOST and SM_EV_IQ_BARE, limits
@@ -136,12 +153,19 @@ int sm_module_hook(struct sm *sm, enum sm_event_type type, const char *ns,
 /* Declares a disco#info feature of the server (XEP-0030 'var'). */
 int sm_module_add_feature(struct sm *sm, const char *var);
 
+/* A module's own state, for its free function (and for handlers that
+ * are not given it as hook data). Set from init; NULL when unset. */
+void sm_module_set_data(struct sm *sm, const struct sm_module *m, void *data);
+void *sm_module_data(const struct sm *sm, const struct sm_module *m);
+
 /* Runs the handlers of ev->type. Returns SM_DONE when one stopped it. */
 enum sm_verdict sm_module_fire(struct sm *sm, struct sm_event *ev);
 
 /* Starts the modules that cfg->modules names. Returns 0, or -1 when one
  * failed (unknown names are logged and skipped). */
 int sm_module_load_all(struct sm *sm);
+/* Calls the free function of every module loaded, last loaded first. */
+void sm_module_free_all(struct sm *sm);
 void sm_module_registry_free(struct sm_module_registry *r);
 
 #endif

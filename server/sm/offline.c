@@ -61,6 +61,8 @@ struct offline_box {
 	unsigned busy; /* requests in flight whose ctx is this box */
 };
 
+extern const struct sm_module sm_module_offline;
+
 struct offline {
 	struct sm *sm;
 	size_t quota;
@@ -663,6 +665,7 @@ static int offline_init(struct sm *sm)
 	}
 	mod->nbuckets = 64;
 	mod->sm = sm;
+	sm_module_set_data(sm, &sm_module_offline, mod);
 	mod->quota = sm->cfg->offline_quota ? sm->cfg->offline_quota
 					    : OFFLINE_QUOTA_DEFAULT;
 	mod->slot =
@@ -681,4 +684,34 @@ static int offline_init(struct sm *sm)
 	return sm_module_add_feature(sm, "msgoffline");
 }
 
-const struct sm_module sm_module_offline = {"offline", offline_init};
+/* At sm_free: the storage is closed and its completions have run, so
+ * no request refers to a box any more; what is left is the counts of
+ * non-empty boxes (and, after a failed write, messages still waiting). */
+static void offline_free(struct sm *sm)
+{
+	struct offline *mod = sm_module_data(sm, &sm_module_offline);
+	if (!mod)
+		return;
+	for (size_t i = 0; i < mod->nbuckets; i++) {
+		struct offline_box *b = mod->buckets[i];
+		while (b) {
+			struct offline_box *next = b->next;
+			while (b->waiting) {
+				struct offline_waiting *w = b->waiting;
+				b->waiting = w->next;
+				free(w);
+			}
+			free(b->want_resource);
+			free(b->jid);
+			free(b);
+			b = next;
+		}
+	}
+	free(mod->buckets);
+	buf_free(&mod->out);
+	free(mod);
+	sm_module_set_data(sm, &sm_module_offline, NULL);
+}
+
+const struct sm_module sm_module_offline = {"offline", offline_init,
+					    offline_free};

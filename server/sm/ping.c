@@ -27,4 +27,4 @@ static int ping_init(struct sm *sm)
 	return sm_module_add_feature(sm, NS_PING);
 }
 
-const struct sm_module sm_module_ping = {"ping", ping_init};
+const struct sm_module sm_module_ping = {"ping", ping_init, NULL};

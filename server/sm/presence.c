@@ -413,8 +413,11 @@ static void send_copy(struct sm *sm, const struct stanza *st, const char *to)
  * subscription to (§4.2.2: "the user's server MUST also send presence
  * probes ... to each contact ... with a subscription state of To or
  * Both") and the pending requests (§3.1.3); at unavailable, to the
- * entities that got directed presence (§4.6.3). The user's own
- * resources are the core's (route.c). */
+ * entities that got directed presence (§4.6.3). A contact's copy is
+ * addressed to its bare JID (§4.2.2's examples: to='romeo@example.net';
+ * its server then delivers to each available resource, §4.2.3); a
+ * directed-presence target's to the full JID it was sent to. The
+ * user's own resources are the core's (route.c). */
 static enum sm_verdict presence_broadcast(struct sm_event *ev, void *data)
 {
 	struct sm *sm = ev->sm;
@@ -474,4 +477,5 @@ static int presence_init(struct sm *sm)
 	return 0;
 }
 
-const struct sm_module sm_module_presence = {"presence", presence_init};
+const struct sm_module sm_module_presence = {"presence", presence_init,
+					     NULL};

@@ -825,4 +825,13 @@ static int roster_init(struct sm *sm)
 			      NULL);
 }
 
-const struct sm_module sm_module_roster = {"roster", roster_init};
+/* The slot number is the module's only state outside the users: an sm
+ * made later without the roster module must not read another module's
+ * slot as a roster. */
+static void roster_module_free(struct sm *sm)
+{
+	roster_slot = -1;
+}
+
+const struct sm_module sm_module_roster = {"roster", roster_init,
+					   roster_module_free};

@@ -517,25 +517,38 @@ static enum sm_verdict default_presence_bare(struct sm_event *ev, void *data)
  * including the resource that generated the presence notification in
  * the first place (i.e., an entity is implicitly subscribed to its own
  * presence)"; the same for updates (§4.4.2) and unavailable presence
- * (§4.5.2), which the now unavailable sender does not get back. On
+ * (§4.5.2), which the now unavailable sender does not get back. The
+ * server delivers to each resource: each copy is addressed to that
+ * resource's full JID, as Prosody does (the client sent no 'to'). On
  * initial presence the new resource also learns its siblings' presence,
- * as a probe of its own bare JID would (§4.3.2). */
+ * as a probe of its own bare JID would (§4.3.2), addressed to it. */
+static void deliver_to_resource(struct sm *sm, struct session *s,
+				struct arena *a, struct xml_node *xml)
+{
+	if (xml_set_attr(a, xml, "to", s->jid) == 0 &&
+	    serialize(sm, xml) == 0)
+		sm_route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
+}
+
 static enum sm_verdict default_broadcast(struct sm_event *ev, void *data)
 {
 	struct sm *sm = ev->sm;
 	struct session *origin = ev->session;
 	struct user *u = origin->user;
-	if (xml_set_attr(ev->st->arena, ev->st->xml, "to", u->jid) < 0 ||
-	    serialize(sm, ev->st->xml) < 0)
-		return SM_DONE;
 	for (struct session *s = u->sessions; s; s = s->next)
 		if (sm_session_available(s))
-			sm_route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
-	if (ev->initial)
-		for (struct session *s = u->sessions; s; s = s->next)
-			if (s != origin && sm_session_available(s))
-				sm_route_deliver_bytes(sm, origin, s->presence,
-						    strlen(s->presence));
+			deliver_to_resource(sm, s, ev->st->arena, ev->st->xml);
+	if (!ev->initial)
+		return SM_DONE;
+	for (struct session *s = u->sessions; s; s = s->next) {
+		if (s == origin || !sm_session_available(s))
+			continue;
+		struct xml_node *p = xml_parse(&sm->arena, s->presence,
+					       strlen(s->presence),
+					       XML_NS_CLIENT);
+		if (p)
+			deliver_to_resource(sm, origin, &sm->arena, p);
+	}
 	return SM_DONE;
 }
 

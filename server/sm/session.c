@@ -1,18 +1,29 @@
 /* session: the table of users and sessions (see session.h). */
 #include "session.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define INITIAL_BUCKETS 64
 
 /* The c2s component names seen so far: a handful, kept for the process's
- * life so that every session points at one copy. */
+ * life so that every session points at one copy, with the list of the
+ * sessions each one carries. */
 struct sm_session_name {
 	struct sm_session_name *next;
+	struct session *sessions; /* through c2s_next */
 	size_t len;
 	char name[];
 };
+
+/* The record of an interned name (session->c2s points into it). */
+static struct sm_session_name *name_record(const char *interned)
+{
+	return (struct sm_session_name *)(void *)(interned -
+						  offsetof(struct sm_session_name,
+							   name));
+}
 
 /* FNV-1a. */
 static uint64_t hash_bytes(const char *s, size_t len, uint64_t h)
@@ -134,7 +145,7 @@ struct session *sm_session_find_conn(const struct sm_session_table *t,
 {
 	uint64_t h = hash_conn(c2s, c2s_len, conn);
 	struct session *s = t->conns[h & (t->conn_buckets - 1)];
-	while (s && !(s->conn == conn && strlen(s->c2s) == c2s_len &&
+	while (s && !(s->conn == conn && name_record(s->c2s)->len == c2s_len &&
 		      memcmp(s->c2s, c2s, c2s_len) == 0))
 		s = s->conn_next;
 	return s;
@@ -152,11 +163,9 @@ bool sm_session_known_component(const struct sm_session_table *t, const char *na
 struct session *sm_session_first_of_component(const struct sm_session_table *t,
 					   const char *name, size_t len)
 {
-	for (size_t i = 0; i < t->conn_buckets; i++)
-		for (struct session *s = t->conns[i]; s; s = s->conn_next)
-			if (strlen(s->c2s) == len &&
-			    memcmp(s->c2s, name, len) == 0)
-				return s;
+	for (const struct sm_session_name *n = t->names; n; n = n->next)
+		if (name_is(n, name, len))
+			return n->sessions;
 	return NULL;
 }
 
@@ -221,6 +230,7 @@ static const char *intern_name(struct sm_session_table *t, const char *s,
 	memcpy(n->name, s, len);
 	n->name[len] = '\0';
 	n->len = len;
+	n->sessions = NULL;
 	n->next = t->names;
 	t->names = n;
 	return n->name;
@@ -285,6 +295,11 @@ struct session *sm_session_add(struct sm_session_table *t, const struct jid *j,
 	size_t k = hash_conn(name, c2s_len, conn) & (t->conn_buckets - 1);
 	s->conn_next = t->conns[k];
 	t->conns[k] = s;
+	struct sm_session_name *n = name_record(name);
+	s->c2s_next = n->sessions;
+	if (n->sessions)
+		n->sessions->c2s_prev = s;
+	n->sessions = s;
 	t->nsessions++;
 	return s;
 }
@@ -298,6 +313,13 @@ void sm_session_remove(struct sm_session_table *t, struct session *s)
 		p = &(*p)->conn_next;
 	*p = s->conn_next;
 	t->nsessions--;
+
+	if (s->c2s_prev)
+		s->c2s_prev->c2s_next = s->c2s_next;
+	else
+		name_record(s->c2s)->sessions = s->c2s_next;
+	if (s->c2s_next)
+		s->c2s_next->c2s_prev = s->c2s_prev;
 
 	struct user *u = s->user;
 	for (p = &u->sessions; *p != s; p = &(*p)->next)

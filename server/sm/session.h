@@ -4,7 +4,8 @@
  * session, or while something holds it (refs: a stanza waiting for its
  * data, a load in flight, the cache of recent offline users: see
  * userdata.c). Two indexes: users by bare JID, and sessions by the c2s
- * component name and connection id that frames from c2s carry.
+ * component name and connection id that frames from c2s carry; and each
+ * c2s name's list of its sessions.
  * Budget (ARCHITECTURE.md §9): <= 2 KiB per idle session, roster aside:
  * one struct session, its full JID and its last presence. */
 #ifndef PALABRE_SM_SESSION_H
@@ -25,6 +26,9 @@ struct session {
 	struct user *user;
 	struct session *next;      /* the user's next session */
 	struct session *conn_next; /* chain in the (c2s, conn) index */
+	/* The sessions of one c2s component (its name record's list), to
+	 * end them all when it goes without scanning the index. */
+	struct session *c2s_prev, *c2s_next;
 	const char *c2s;           /* c2s component name, interned */
 	uint64_t conn;             /* its connection id */
 	char *jid;                 /* full JID, prepared */
@@ -110,8 +114,8 @@ static inline bool sm_session_available(const struct session *s)
 int sm_session_set_presence(struct session *s, const char *xml, size_t len,
 			 int priority);
 
-/* The first session (in the index) reached through component name, or
- * NULL: end them one by one when that component goes away. */
+/* The first session reached through component name, or NULL: end them
+ * one by one when that component goes away. O(number of c2s names). */
 struct session *sm_session_first_of_component(const struct sm_session_table *t,
 					   const char *name, size_t len);
 

@@ -18,19 +18,55 @@
  * grace period before SIGKILL. */
 #define SM_STOP_GRACE_MS 3000
 
-static uv_timer_t stop_timer;
+/* The longest the sm stops reading from the router while its own
+ * frames wait (send.c): past it, it reads again, so that a cycle
+ * through the router (a frame bounced back to the sm while the
+ * router->sm queue is full because the sm is not reading) cannot hold
+ * both sides for ever. The backlog's cap then sheds the load. */
+#define SM_PAUSE_MAX_MS 2000
+
+static uv_timer_t stop_timer, pause_timer;
+static bool closing; /* the last frames go out, past the link's cap */
 
 static int link_sender(struct sm *sm, const struct frame *f)
 {
 	if (!sm->link)
-		return -1;
-	if (link_send(sm->link, f) < 0) {
-		/* Backpressure: stop taking work from the router until the
-		 * queue drains (ARCHITECTURE.md §2). */
+		return SM_SEND_FAILED;
+	/* At the end, what waits goes whatever the queue holds: the link
+	 * flushes it before closing. */
+	if (closing)
+		return link_send_control(sm->link, f) == 0 ? SM_SEND_OK
+							    : SM_SEND_FAILED;
+	if (link_send(sm->link, f) == 0)
+		return SM_SEND_OK;
+	return link_full(sm->link) ? SM_SEND_FULL : SM_SEND_FAILED;
+}
+
+static void on_pause_timer(uv_timer_t *t)
+{
+	struct sm *sm = t->data;
+	log_warn("sm: the router link has been full for %d ms; reading from "
+		 "the router again (%zu bytes wait)",
+		 SM_PAUSE_MAX_MS, sm_send_backlog(sm));
+	if (sm->link)
+		link_resume(sm->link);
+}
+
+/* Backpressure (ARCHITECTURE.md §2): no new work from the router while
+ * the sm's own frames wait for the link. */
+static void set_reading(struct sm *sm, bool on)
+{
+	if (!sm->link)
+		return;
+	if (on) {
+		uv_timer_stop(&pause_timer);
+		link_resume(sm->link);
+	} else {
 		link_pause(sm->link);
-		return -1;
+		pause_timer.data = sm;
+		uv_timer_start(&pause_timer, on_pause_timer, SM_PAUSE_MAX_MS,
+			       0);
 	}
-	return 0;
 }
 
 static void on_ready(struct link *l)
@@ -43,10 +79,14 @@ static void on_ready(struct link *l)
 static void stop_now(struct sm *sm)
 {
 	uv_timer_stop(&stop_timer);
-	if (sm->link)
+	uv_timer_stop(&pause_timer);
+	if (sm->link) {
+		closing = true;
+		sm_send_drained(sm); /* the backlog, into the link's queue */
 		link_close(sm->link); /* flushes; on_close stops the loop */
-	else
+	} else {
 		uv_stop(sm->loop);
+	}
 }
 
 static void on_frame(struct link *l, const struct frame *f)
@@ -72,7 +112,7 @@ static void on_close(struct link *l)
 
 static void on_drain(struct link *l)
 {
-	link_resume(l);
+	sm_send_drained(link_data(l)); /* then reads again, if emptied */
 }
 
 static void on_stop_timer(uv_timer_t *t)
@@ -117,12 +157,13 @@ int sm_main(const struct config *cfg, const char *name, const char *secret)
 	}
 	sm.loop = &loop;
 	sm.send = link_sender;
+	sm.set_reading = set_reading;
 	sm.user_exists = auth_user_exists;
 	char *db = config_data_path(cfg, "sm.sqlite");
-	char err[256] = "out of memory";
+	char err[256] = "sm.sqlite: out of memory";
 	if (!db || !(sm.storage = storage_open(&loop, db, err, sizeof err))) {
-		log_error("sm: cannot open the storage %s: %s",
-			  db ? db : "sm.sqlite", err);
+		/* storage_open's message names the file. */
+		log_error("sm: cannot open the storage: %s", err);
 		free(db);
 		sm_free(&sm);
 		uv_loop_close(&loop);
@@ -131,6 +172,7 @@ int sm_main(const struct config *cfg, const char *name, const char *secret)
 	free(db);
 
 	uv_timer_init(&loop, &stop_timer);
+	uv_timer_init(&loop, &pause_timer);
 	uv_signal_init(&loop, &sigterm);
 	uv_signal_init(&loop, &sigint);
 	sigterm.data = sigint.data = &sm;

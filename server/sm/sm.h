@@ -17,15 +17,40 @@ struct link;
 struct storage;
 struct sm_userdata;
 
+/* What sm->send answers. */
+enum sm_send_status {
+	SM_SEND_OK = 0,
+	/* The link's queue is full: the sm keeps the frame (send.c) and
+	 * hands it again after sm_send_drained. */
+	SM_SEND_FULL = 1,
+	/* Closed, or a frame that cannot be encoded: dropped. */
+	SM_SEND_FAILED = -1,
+};
+
+/* Frames the router link refused wait in the sm's backlog (send.c), up
+ * to this many bytes; past it, messages and iq requests are bounced to
+ * their local sender with resource-constraint, and the rest dropped. */
+#define SM_BACKLOG_MAX (4u << 20)
+/* Room beyond SM_BACKLOG_MAX for those bounces (small: no payload). */
+#define SM_BACKLOG_BOUNCES (1u << 20)
+
 struct sm {
 	const struct config *cfg;
 	const char *name; /* our component name on the router */
 	struct sm_session_table sessions;
 	struct sm_module_registry modules;
 	/* Sends one frame: through the link to the router, or into a
-	 * recorder in the unit tests. Returns 0 or -1. */
+	 * recorder in the unit tests. Returns an enum sm_send_status. */
 	int (*send)(struct sm *sm, const struct frame *f);
 	void *send_data;
+	/* Stops (false) or starts again (true) the reading of frames from
+	 * the router while frames wait in the backlog (sm.c: link_pause,
+	 * link_resume). NULL: nothing to do (unit tests). */
+	void (*set_reading)(struct sm *sm, bool on);
+	/* send.c: the frames refused, encoded, in order; while it holds
+	 * any, every new frame queues behind them. */
+	struct buf backlog;
+	size_t backlog_bounced, backlog_dropped; /* since it started */
 	struct arena arena; /* per incoming frame, reset after it */
 	struct buf out;     /* serialization, reused */
 	/* userdata.c: stores, users loading, stanzas waiting for them. */
@@ -59,8 +84,15 @@ void sm_handle_frame(struct sm *sm, const struct frame *f);
 /* Handles f now (core.c); userdata.c calls it for a held frame. */
 void sm_dispatch_frame(struct sm *sm, const struct frame *f);
 
-/* Sends a frame with to = name, conn and payload, from us. */
+/* Sends a frame with to = name, conn and payload, from us (send.c).
+ * Returns 0 when it went or waits in the backlog, -1 when it was
+ * dropped or bounced. */
 int sm_send(struct sm *sm, uint8_t type, const char *to, size_t to_len,
 	    uint64_t conn, const char *payload, size_t payload_len);
+/* The router link can take frames again: hands it the backlog, as much
+ * as it takes; once it is empty, reading starts again. */
+void sm_send_drained(struct sm *sm);
+/* Bytes waiting in the backlog. */
+size_t sm_send_backlog(const struct sm *sm);
 
 #endif

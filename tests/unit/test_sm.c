@@ -238,8 +238,55 @@ START_TEST(unbound_c2s_ends_all_its_sessions)
 }
 END_TEST
 
+/* The sessions of a c2s are listed under its name: ending them when it
+ * goes does not walk the whole index, and touches no other c2s's. */
+START_TEST(unbound_c2s_ends_only_its_own_sessions)
+{
+	bind_session(1, ALICE1);
+	bind_session(2, ALICE2);
+	bind_session(3, BOB);
+	frame_in(FRAME_SESSION_START, "c2s.2", 1, "localhost",
+		 "carol@localhost/desk");
+	frame_in(FRAME_SESSION_START, "c2s.2", 2, "localhost",
+		 "dave@localhost/desk");
+	/* one from the middle of c2s.1's list first */
+	frame_in(FRAME_SESSION_END, "c2s.1", 2, "localhost", "closed");
+	ck_assert_uint_eq(sm.sessions.nsessions, 4);
+	frame_in(FRAME_UNBOUND, "router", 0, "c2s.1", "");
+	ck_assert_uint_eq(sm.sessions.nsessions, 2);
+	ck_assert_ptr_null(
+	    sm_session_first_of_component(&sm.sessions, "c2s.1", 5));
+	ck_assert_ptr_null(sm_session_find_conn(&sm.sessions, "c2s.1", 5, 3));
+	struct session *carol =
+	    sm_session_find_conn(&sm.sessions, "c2s.2", 5, 1);
+	ck_assert_ptr_nonnull(carol);
+	ck_assert_str_eq(carol->jid, "carol@localhost/desk");
+	ck_assert_ptr_nonnull(
+	    sm_session_first_of_component(&sm.sessions, "c2s.2", 5));
+	/* c2s.1 comes back: its name is known, its list starts empty */
+	bind_session(4, BOB);
+	ck_assert_ptr_eq(
+	    sm_session_first_of_component(&sm.sessions, "c2s.1", 5),
+	    sm_session_find_conn(&sm.sessions, "c2s.1", 5, 4));
+	frame_in(FRAME_UNBOUND, "router", 0, "c2s.2", "");
+	ck_assert_uint_eq(sm.sessions.nsessions, 1);
+	frame_in(FRAME_UNBOUND, "router", 0, "c2s.1", "");
+	ck_assert_uint_eq(sm.sessions.nsessions, 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------ presence */
 
+static struct xml_node *parse_sent(const struct sent *r)
+{
+	struct xml_node *n = xml_parse(&test_arena, r->payload,
+				       strlen(r->payload), XML_NS_CLIENT);
+	ck_assert_ptr_nonnull(n);
+	return n;
+}
+
+/* RFC 6121 §4.2.2: the server delivers the user's presence to each of
+ * its available resources; each copy is addressed to that resource. */
 START_TEST(initial_presence_goes_to_own_resources_and_back)
 {
 	bind_session(1, ALICE1);
@@ -250,17 +297,41 @@ START_TEST(initial_presence_goes_to_own_resources_and_back)
 	struct session *s = sm_session_find_conn(&sm.sessions, "c2s.1", 5, 1);
 	ck_assert(sm_session_available(s));
 	ck_assert_int_eq(s->priority, 1);
-	/* the sender gets its own presence, then its sibling's */
+	/* the sender gets its own presence, then its sibling's, both
+	 * addressed to it */
 	struct sent *one[8];
 	ck_assert_uint_eq(to_conn(1, one, 8), 2);
-	ck_assert_ptr_nonnull(strstr(one[0]->payload, "from='" ALICE1 "'") ?
-				      one[0]->payload :
-				      strstr(one[0]->payload,
-					     "from=\"" ALICE1 "\""));
-	ck_assert_ptr_nonnull(strstr(one[1]->payload, ALICE2));
+	struct xml_node *own = parse_sent(one[0]);
+	ck_assert_str_eq(xml_attr_get(own, "from"), ALICE1);
+	ck_assert_str_eq(xml_attr_get(own, "to"), ALICE1);
+	struct xml_node *sibling = parse_sent(one[1]);
+	ck_assert_str_eq(xml_attr_get(sibling, "from"), ALICE2);
+	ck_assert_str_eq(xml_attr_get(sibling, "to"), ALICE1);
+	ck_assert_ptr_nonnull(xml_child(sibling, XML_NS_CLIENT, "priority"));
 	struct xml_node *p = only_stanza_to(2);
 	ck_assert_str_eq(xml_attr_get(p, "from"), ALICE1);
-	ck_assert_str_eq(xml_attr_get(p, "to"), "alice@localhost");
+	ck_assert_str_eq(xml_attr_get(p, "to"), ALICE2);
+}
+END_TEST
+
+/* §4.4.2, §4.5.2: updates and unavailable presence the same way. */
+START_TEST(presence_update_and_unavailable_are_addressed_to_each_resource)
+{
+	bind_session(1, ALICE1);
+	bind_session(2, ALICE2);
+	available(1, ALICE1, 0);
+	available(2, ALICE2, 0);
+	clear_sent();
+	client_sends(1, "<presence from='" ALICE1 "'><show>away</show>"
+			"</presence>");
+	ck_assert_str_eq(xml_attr_get(only_stanza_to(1), "to"), ALICE1);
+	ck_assert_str_eq(xml_attr_get(only_stanza_to(2), "to"), ALICE2);
+	clear_sent();
+	client_sends(1, "<presence from='" ALICE1 "' type='unavailable'/>");
+	ck_assert_uint_eq(count_to_conn(1), 0);
+	struct xml_node *p = only_stanza_to(2);
+	ck_assert_str_eq(xml_attr_get(p, "type"), "unavailable");
+	ck_assert_str_eq(xml_attr_get(p, "to"), ALICE2);
 }
 END_TEST
 
@@ -669,6 +740,28 @@ START_TEST(modules_hear_sessions_start_and_end)
 }
 END_TEST
 
+/* A module's state ends with its sm (module.h's free): the roster's
+ * slot number does not outlive it, so that a later sm without the
+ * roster does not take another module's slot for a roster. */
+START_TEST(module_state_ends_with_the_sm)
+{
+	static char *with_roster[] = {"roster"};
+	static char *with_blocking[] = {"blocking"};
+	sm_free(&sm);
+	start_sm(with_roster, 1, true);
+	bind_session(1, ALICE1);
+	ck_assert_ptr_nonnull(sm_roster_of(
+	    sm_session_user_find(&sm.sessions, "alice@localhost")));
+	clear_sent();
+	sm_free(&sm);
+	start_sm(with_blocking, 1, true);
+	bind_session(1, ALICE1);
+	struct user *u = sm_session_user_find(&sm.sessions, "alice@localhost");
+	ck_assert_ptr_nonnull(u);
+	ck_assert_ptr_null(sm_roster_of(u));
+}
+END_TEST
+
 static void arena_teardown(void)
 {
 	arena_reset(&test_arena);
@@ -687,7 +780,10 @@ int main(void)
 	tcase_add_test(tc, sm_session_for_a_foreign_domain_is_refused);
 	tcase_add_test(tc, end_of_available_session_tells_the_other_resources);
 	tcase_add_test(tc, unbound_c2s_ends_all_its_sessions);
+	tcase_add_test(tc, unbound_c2s_ends_only_its_own_sessions);
 	tcase_add_test(tc, initial_presence_goes_to_own_resources_and_back);
+	tcase_add_test(
+	    tc, presence_update_and_unavailable_are_addressed_to_each_resource);
 	tcase_add_test(tc, presence_to_bare_jid_reaches_available_resources);
 	tcase_add_test(tc, presence_to_unknown_resource_is_dropped);
 	tcase_add_test(tc, unknown_presence_type_is_a_bad_request);
@@ -713,6 +809,7 @@ int main(void)
 	tcase_add_test(tc, higher_priority_hook_can_stop_delivery);
 	tcase_add_test(tc, offline_event_can_take_over_the_bounce);
 	tcase_add_test(tc, modules_hear_sessions_start_and_end);
+	tcase_add_test(tc, module_state_ends_with_the_sm);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
