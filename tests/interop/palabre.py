@@ -13,8 +13,10 @@ import subprocess
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-PALABRED = os.path.join(ROOT, "build", "palabred")
-PALABRECTL = os.path.join(ROOT, "build", "palabrectl")
+# make check-asan runs the suite against the sanitizer build.
+BUILD = os.path.join(ROOT, os.environ.get("PALABRE_BUILD", "build"))
+PALABRED = os.path.join(BUILD, "palabred")
+PALABRECTL = os.path.join(BUILD, "palabrectl")
 
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
