@@ -541,9 +541,15 @@ def stream_features(server, jid):
 
 def c2s_of(server, one):
     """The name of the c2s component ('c2s.1', 'c2s.2' …) that holds
-    one's connection: the server side of its TCP connection, found in
-    /proc/net/tcp, is a socket that process has open."""
+    one's connection."""
     port = one.client.xmpp.transport.get_extra_info("sockname")[1]
+    return c2s_holding(server, port)
+
+
+def c2s_holding(server, port):
+    """The name of the c2s component that holds the connection from
+    127.0.0.1:port: the server side of that TCP connection, found in
+    /proc/net/tcp, is a socket that process has open."""
     wanted = None
     with open("/proc/net/tcp") as f:
         for line in f.readlines()[1:]:
