@@ -2,10 +2,10 @@
 
 CC ?= cc
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 	  -Wshadow -Wstrict-prototypes -pthread -MMD -MP
 LDLIBS = -luv -lcares -lssl -lcrypto -lsasl2 -lexpat -lsqlite3 -lidn \
-	 -lpthread
+	 -lldap -llber -lpthread
 TEST_LDLIBS = $(LDLIBS) $(shell pkg-config --libs check 2>/dev/null)
 PYTHON = /usr/bin/python3
 B = build
@@ -25,7 +25,7 @@ CORE_A = $(B)/libpalabre.a
 # The components without main.c: unit tests link them.
 SERVER_A = $(B)/libpalabred.a
 
-.PHONY: all run check unit interop deps deps-test clean
+.PHONY: all run check check-asan unit interop deps deps-test clean
 all: $(B)/palabred $(B)/palabrectl
 
 $(B)/%.o: %.c
@@ -67,9 +67,18 @@ interop: all
 
 check: deps-test
 	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory unit B=build-asan CFLAGS="$(ASAN_CFLAGS)"
 	@$(MAKE) --no-print-directory interop
 
+# The unit tests above also run under ASan and UBSan; this runs the whole
+# interop suite against a sanitizer build of palabred too.
+ASAN_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	      -fno-sanitize-recover=undefined
+check-asan: deps-test
+	@$(MAKE) --no-print-directory all unit B=build-asan CFLAGS="$(ASAN_CFLAGS)"
+	PALABRE_BUILD=build-asan $(PYTHON) -m pytest -q tests/interop
+
 clean:
-	rm -rf $(B)
+	rm -rf $(B) build-asan
 
 -include $(wildcard $(B)/*/*.d $(B)/*/*/*.d $(B)/*/*/*/*.d)
