@@ -15,6 +15,8 @@ AUTH_SRC = $(wildcard auth/*.c)
 STORAGE_SRC = $(wildcard storage/*.c)
 SERVER_SRC = $(wildcard server/*.c server/*/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
+# Helpers shared by unit tests: every tests/unit/*.c that is not a test.
+UNIT_SUPPORT_SRC = $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 AUTH_OBJ = $(AUTH_SRC:%.c=$(B)/%.o)
@@ -24,6 +26,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 CORE_A = $(B)/libpalabre.a
 # The components without main.c: unit tests link them.
 SERVER_A = $(B)/libpalabred.a
+UNIT_SUPPORT_A = $(B)/libunit.a
 
 .PHONY: all run check check-asan unit interop deps deps-test clean
 all: $(B)/palabred $(B)/palabrectl
@@ -46,7 +49,11 @@ $(B)/palabred: $(SERVER_OBJ) $(CORE_A)
 $(B)/palabrectl: $(B)/tools/palabrectl.o $(CORE_A)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/%: $(B)/tests/unit/%.o $(SERVER_A) $(CORE_A)
+$(UNIT_SUPPORT_A): $(UNIT_SUPPORT_SRC:%.c=$(B)/%.o)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(UNIT_SUPPORT_A) $(SERVER_A) $(CORE_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(TEST_LDLIBS)
 
