@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "../lib/log.h"
+#include "ldap.h"
 
 /* One connection per worker thread (SQLite connections are not shared
  * between threads here), reopened when the configured path changes and
@@ -92,6 +94,14 @@ static void account_fake(const char *domain, const char *localpart,
 	RAND_bytes(out->digest_md5_ha1, DIGEST_MD5_HA1_LEN);
 }
 
+enum account_status account_made_up(const char *domain,
+				    const char *localpart,
+				    struct local_account *out)
+{
+	account_fake(domain, localpart, out);
+	return ACCOUNT_UNKNOWN;
+}
+
 static struct thread_db *thread_db_self(void)
 {
 	pthread_once(&thread_db_once, thread_db_key_init);
@@ -127,9 +137,10 @@ static struct local_db *thread_db_get(struct thread_db *t,
 	return db;
 }
 
-enum account_status account_lookup(const struct config *cfg,
-				   const char *domain, const char *localpart,
-				   struct local_account *out)
+static enum account_status local_lookup(const struct config *cfg,
+				       const char *domain,
+				       const char *localpart,
+				       struct local_account *out)
 {
 	struct thread_db *t = thread_db_self();
 	struct local_db *db = t ? thread_db_get(t, cfg) : NULL;
@@ -153,12 +164,69 @@ enum account_status account_lookup(const struct config *cfg,
 	return ACCOUNT_ERROR;
 }
 
+enum account_status account_lookup(const struct config *cfg,
+				   const char *domain, const char *localpart,
+				   struct local_account *out)
+{
+	const struct config_host *host = config_find_host(cfg, domain);
+	const struct config_ldap *dir = config_host_directory(cfg, host);
+	if (!dir)
+		return local_lookup(cfg, domain, localpart, out);
+	/* Made-up first: the directory replaces what it has, and a secret
+	 * it lacks fails like a wrong password. */
+	account_fake(domain, localpart, out);
+	enum account_status st = ldap_account_lookup(host, dir, localpart, out);
+	if (st != ACCOUNT_FOUND)
+		account_fake(domain, localpart, out);
+	return st;
+}
+
+/* local: RFC 5802 §3 keys recomputed from the SASLprep'd password. */
+static enum account_status local_check_password(const struct config *cfg,
+						const char *domain,
+						const char *localpart,
+						const char *password)
+{
+	struct local_account a;
+	char *prepared = NULL;
+	enum account_status st = local_lookup(cfg, domain, localpart, &a);
+	bool ok = false;
+	if (scram_saslprep(password, false, &prepared) == 0)
+		ok = scram_secret_check(SCRAM_SHA_256, &a.sha256, prepared);
+	if (prepared) {
+		OPENSSL_cleanse(prepared, strlen(prepared));
+		free(prepared);
+	}
+	OPENSSL_cleanse(&a, sizeof a);
+	if (st == ACCOUNT_FOUND && !ok)
+		st = ACCOUNT_UNKNOWN;
+	return st;
+}
+
+enum account_status account_check_password(const struct config *cfg,
+					   const char *domain,
+					   const char *localpart,
+					   const char *password)
+{
+	const struct config_host *host = config_find_host(cfg, domain);
+	const struct config_ldap *dir = config_host_directory(cfg, host);
+	if (dir)
+		return ldap_account_check_password(host, dir, localpart,
+						   password);
+	return local_check_password(cfg, domain, localpart, password);
+}
+
 enum auth_user_status auth_user_exists(const struct config *cfg,
 				       const char *domain,
 				       const char *localpart)
 {
+	const struct config_host *host = config_find_host(cfg, domain);
+	const struct config_ldap *dir = config_host_directory(cfg, host);
 	struct local_account a;
-	switch (account_lookup(cfg, domain, localpart, &a)) {
+	enum account_status st =
+		dir ? ldap_account_exists(host, dir, localpart)
+		    : local_lookup(cfg, domain, localpart, &a);
+	switch (st) {
 	case ACCOUNT_FOUND:
 		return AUTH_USER_EXISTS;
 	case ACCOUNT_UNKNOWN:

@@ -1,7 +1,8 @@
-/* account: how the SASL path finds the secrets of one user.
+/* account: how the SASL path finds the secrets of one user, whatever
+ * the domain's backend: `local` (local.h, one SQLite connection per
+ * worker thread) or `ldap` (ldap.h, pooled directory connections).
  *
- * Runs on worker threads: each thread keeps its own connection to the
- * account database. An unknown user gets made-up secrets (a salt that
+ * Runs on worker threads only: every call may block. An unknown user gets made-up secrets (a salt that
  * stays the same for that name during the process's life, random keys)
  * so that the exchange runs to its last step and fails there exactly as
  * a wrong password does (RFC 5802 §5.1: do not reveal whether the
@@ -20,5 +21,19 @@ enum account_status { ACCOUNT_FOUND, ACCOUNT_UNKNOWN, ACCOUNT_ERROR };
 enum account_status account_lookup(const struct config *cfg,
 				   const char *domain, const char *localpart,
 				   struct local_account *out);
+
+/* Fills *out with the made-up secrets of an unknown user, without asking
+ * any backend. Returns ACCOUNT_UNKNOWN. */
+enum account_status account_made_up(const char *domain,
+				    const char *localpart,
+				    struct local_account *out);
+
+/* PLAIN: whether password (NUL-terminated) is localpart@domain's.
+ * ACCOUNT_FOUND: it is; ACCOUNT_UNKNOWN: no such account, or a wrong
+ * password; ACCOUNT_ERROR: the backend could not be asked (logged). */
+enum account_status account_check_password(const struct config *cfg,
+					   const char *domain,
+					   const char *localpart,
+					   const char *password);
 
 #endif

@@ -16,8 +16,13 @@
  *   "alice" or "alice@domain", into the prepared local part (RFC 7622
  *   nodeprep), so that every later lookup uses one spelling.
  *
+ * Both come from account.c, whatever the domain's backend (`local`, or
+ * `ldap`: authPassword values as stored, or derived from a readable
+ * clear userPassword).
+ *
  * PLAIN is verified by session.c's SASL_CB_SERVER_USERDB_CHECKPASS
- * callback, which recomputes the SCRAM-SHA-256 keys from the password. */
+ * callback, through account_check_password (the local keys recomputed
+ * from the password, or a bind to the directory). */
 #include "session.h"
 
 #include <pthread.h>
@@ -320,11 +325,26 @@ int auth_sasl_init(const struct config *cfg, char *err, size_t errlen)
 
 /* ---- what to offer -------------------------------------------------- */
 
-/* Which mechanisms an account backend can serve (ARCHITECTURE §5):
- * `local` has every secret; others are not written yet. */
-static bool backend_serves(const char *backend, const struct auth_mech *m)
+/* Which mechanisms a domain's account backend can serve (ARCHITECTURE
+ * §5): `local` keeps every secret; a directory what its
+ * <password-access> lets palabre read (lib/config.h). */
+static bool backend_serves(const struct config *cfg,
+			   const struct config_host *host,
+			   const struct auth_mech *m)
 {
-	return backend && strcmp(backend, "local") == 0;
+	const struct config_ldap *dir = config_host_directory(cfg, host);
+	if (!dir)
+		return host->auth_backend &&
+		       strcmp(host->auth_backend, "local") == 0;
+	unsigned access = dir->password_access;
+	if (strcmp(m->plugin, "PLAIN") == 0)
+		return access & CONFIG_LDAP_BIND;
+	if (m->scram)
+		return access & (CONFIG_LDAP_AUTH_PASSWORD |
+				 CONFIG_LDAP_CLEAR_PASSWORD);
+	if (strcmp(m->plugin, "DIGEST-MD5") == 0)
+		return access & CONFIG_LDAP_CLEAR_PASSWORD;
+	return false;
 }
 
 size_t auth_mechanisms(const struct config *cfg, const char *domain, bool tls,
@@ -338,7 +358,7 @@ size_t auth_mechanisms(const struct config *cfg, const char *domain, bool tls,
 		const struct auth_mech *m = auth_mech_find(cfg->mechanisms[i]);
 		if (!m || (m->needs_tls && !tls) ||
 		    (m->plus && !channel_binding) ||
-		    !backend_serves(host->auth_backend, m) ||
+		    !backend_serves(cfg, host, m) ||
 		    (sasl_ready && !plugin_loaded[m - mechs]))
 			continue;
 		out[n++] = m->name;

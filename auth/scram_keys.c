@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -105,6 +106,124 @@ size_t scram_secret_format(enum scram_hash hash,
 	if (n < 0 || (size_t)n >= outlen)
 		return 0;
 	return (size_t)n;
+}
+
+/* Strict RFC 4648 §4 base64 of in[0..len) into out (max bytes).
+ * Returns the decoded length or -1. */
+static long base64_decode_strict(const char *in, size_t len,
+				 unsigned char *out, size_t max)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	if (len == 0 || len % 4)
+		return -1;
+	size_t n = 0;
+	for (size_t i = 0; i < len; i += 4) {
+		unsigned v = 0;
+		int pad = 0;
+		for (size_t j = 0; j < 4; j++) {
+			char c = in[i + j];
+			const char *at = c ? strchr(alphabet, c) : NULL;
+			if (c == '=' && i + 4 == len && j >= 2 &&
+			    (j == 3 || in[i + 3] == '=')) {
+				pad++;
+				v <<= 6;
+			} else if (at && !pad) {
+				v = v << 6 | (unsigned)(at - alphabet);
+			} else {
+				return -1;
+			}
+		}
+		unsigned char bytes[3] = {(unsigned char)(v >> 16),
+					  (unsigned char)(v >> 8),
+					  (unsigned char)v};
+		if ((pad == 2 && bytes[1]) || (pad >= 1 && bytes[2]))
+			return -1; /* non-canonical trailing bits */
+		for (int k = 0; k < 3 - pad; k++) {
+			if (n == max)
+				return -1;
+			out[n++] = bytes[k];
+		}
+	}
+	return (long)n;
+}
+
+/* Splits s[0..len) at the first sep into two trimmed (spaces) parts. */
+static int split_at(const char *s, size_t len, char sep, const char **a,
+		    size_t *alen, const char **b, size_t *blen)
+{
+	const char *at = memchr(s, sep, len);
+	if (!at)
+		return -1;
+	*a = s;
+	*alen = (size_t)(at - s);
+	*b = at + 1;
+	*blen = len - *alen - 1;
+	while (*alen && (*a)[*alen - 1] == ' ')
+		(*alen)--;
+	while (*blen && **b == ' ') {
+		(*b)++;
+		(*blen)--;
+	}
+	return 0;
+}
+
+int scram_secret_parse(const char *value, size_t len, enum scram_hash *hash,
+		       struct scram_secret *secret)
+{
+	const char *scheme, *rest, *info, *keys, *iter, *salt, *stored,
+		*server;
+	size_t scheme_len, rest_len, info_len, keys_len, iter_len, salt_len,
+		stored_len, server_len;
+	while (len && *value == ' ') {
+		value++;
+		len--;
+	}
+	while (len && value[len - 1] == ' ')
+		len--;
+	if (split_at(value, len, '$', &scheme, &scheme_len, &rest,
+		     &rest_len) < 0 ||
+	    split_at(rest, rest_len, '$', &info, &info_len, &keys,
+		     &keys_len) < 0 ||
+	    split_at(info, info_len, ':', &iter, &iter_len, &salt,
+		     &salt_len) < 0 ||
+	    split_at(keys, keys_len, ':', &stored, &stored_len, &server,
+		     &server_len) < 0)
+		return -1;
+	/* RFC 3112 §3: the scheme is case-insensitive. */
+	if (scheme_len == 11 && strncasecmp(scheme, "SCRAM-SHA-1", 11) == 0)
+		*hash = SCRAM_SHA_1;
+	else if (scheme_len == 13 &&
+		 strncasecmp(scheme, "SCRAM-SHA-256", 13) == 0)
+		*hash = SCRAM_SHA_256;
+	else
+		return -1;
+	unsigned long iterations = 0;
+	if (iter_len == 0 || iter_len > 8)
+		return -1;
+	for (size_t i = 0; i < iter_len; i++) {
+		if (iter[i] < '0' || iter[i] > '9')
+			return -1;
+		iterations = iterations * 10 + (unsigned long)(iter[i] - '0');
+	}
+	if (iterations < SCRAM_MIN_ITERATIONS || iterations > 10000000)
+		return -1;
+	memset(secret, 0, sizeof *secret);
+	secret->iterations = (unsigned)iterations;
+	size_t hlen = scram_hash_len(*hash);
+	long n = base64_decode_strict(salt, salt_len, secret->salt,
+				      sizeof secret->salt);
+	if (n <= 0)
+		return -1;
+	secret->salt_len = (size_t)n;
+	if (base64_decode_strict(stored, stored_len, secret->stored_key,
+				 sizeof secret->stored_key) != (long)hlen ||
+	    base64_decode_strict(server, server_len, secret->server_key,
+				 sizeof secret->server_key) != (long)hlen) {
+		OPENSSL_cleanse(secret, sizeof *secret);
+		return -1;
+	}
+	return 0;
 }
 
 void digest_md5_ha1(const char *user, const char *realm, const char *password,

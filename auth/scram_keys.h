@@ -62,6 +62,16 @@ size_t scram_secret_format(enum scram_hash hash,
 			   const struct scram_secret *secret, char *out,
 			   size_t outlen);
 
+/* The inverse of scram_secret_format, for values read from a directory:
+ * RFC 5803 §3 (with RFC 3112 §3's optional spaces around "$"):
+ * "<scheme>$<iterations>:<b64 salt>$<b64 StoredKey>:<b64 ServerKey>"
+ * of len bytes. Fills *hash and *secret. Returns 0, or -1 for another
+ * scheme, an iteration count below SCRAM_MIN_ITERATIONS (or above
+ * 10,000,000), bad base64, a salt of 0 or more than SCRAM_SALT_MAX
+ * bytes, or keys not of the hash's length. */
+int scram_secret_parse(const char *value, size_t len, enum scram_hash *hash,
+		       struct scram_secret *secret);
+
 /* HA1 of DIGEST-MD5 for user in realm. */
 void digest_md5_ha1(const char *user, const char *realm, const char *password,
 		    unsigned char out[DIGEST_MD5_HA1_LEN]);

@@ -18,30 +18,44 @@
 
 /* ---- callbacks cyrus-sasl calls on this session's connection ---------- */
 
-/* SASL_CB_SERVER_USERDB_CHECKPASS: PLAIN's password, checked against the
- * stored SCRAM-SHA-256 keys (RFC 5802 §3 recomputed from the password,
- * SASLprep'd as SCRAM clients do). */
+/* Notes the user the mechanism names and asks the gate (c2s's throttle)
+ * whether it may be tried: before any secret is read or compared. */
+static bool session_user_allowed(struct auth_session *s,
+				 const char *localpart)
+{
+	snprintf(s->user, sizeof s->user, "%s", localpart);
+	if (s->gate && !s->gate(s->gate_ctx, s->domain, localpart))
+		s->gated = true;
+	return !s->gated;
+}
+
+/* SASL_CB_SERVER_USERDB_CHECKPASS: PLAIN's password, checked by the
+ * domain's backend (account.c): the local keys recomputed, or a bind to
+ * the directory. */
 static int session_checkpass(sasl_conn_t *conn, void *context,
 			     const char *user, const char *pass,
 			     unsigned passlen, struct propctx *propctx)
 {
 	struct auth_session *s = context;
-	const struct local_account *a = auth_session_account(s, user);
-	char *password = strndup(pass, passlen), *prepared = NULL;
-	bool ok = false;
-	if (password && strlen(password) == passlen &&
-	    scram_saslprep(password, false, &prepared) == 0)
-		ok = scram_secret_check(SCRAM_SHA_256, &a->sha256, prepared);
+	if (!session_user_allowed(s, user))
+		return SASL_BADAUTH;
+	char *password = strndup(pass, passlen);
+	enum account_status st = ACCOUNT_ERROR;
+	if (password && strlen(password) != passlen)
+		st = ACCOUNT_UNKNOWN; /* a NUL inside */
+	else if (password)
+		st = account_check_password(s->cfg, s->domain, user, password);
 	if (password) {
 		OPENSSL_cleanse(password, passlen);
 		free(password);
 	}
-	if (prepared) {
-		OPENSSL_cleanse(prepared, strlen(prepared));
-		free(prepared);
-	}
-	return ok && s->account_status == ACCOUNT_FOUND ? SASL_OK
-							: SASL_BADAUTH;
+	/* What session_finish and condition_of read. */
+	OPENSSL_cleanse(&s->account, sizeof s->account);
+	snprintf(s->account.localpart, sizeof s->account.localpart, "%s",
+		 user);
+	s->account_status = st;
+	s->account_loaded = true;
+	return st == ACCOUNT_FOUND ? SASL_OK : SASL_BADAUTH;
 }
 
 /* SASL_CB_PROXY_POLICY: cyrus's default refuses any authzid that is not
@@ -72,11 +86,32 @@ const struct local_account *auth_session_account(struct auth_session *s,
 						 const char *localpart)
 {
 	if (!s->account_loaded || strcmp(s->account.localpart, localpart)) {
-		s->account_status = account_lookup(s->cfg, s->domain,
-						   localpart, &s->account);
+		if (session_user_allowed(s, localpart))
+			s->account_status = account_lookup(
+				s->cfg, s->domain, localpart, &s->account);
+		else
+			s->account_status = account_made_up(
+				s->domain, localpart, &s->account);
 		s->account_loaded = true;
 	}
 	return &s->account;
+}
+
+void auth_session_set_gate(struct auth_session *s, auth_gate_fn gate,
+			   void *ctx)
+{
+	s->gate = gate;
+	s->gate_ctx = ctx;
+}
+
+bool auth_session_gated(const struct auth_session *s)
+{
+	return s->gated;
+}
+
+const char *auth_session_user(const struct auth_session *s)
+{
+	return s->user[0] ? s->user : NULL;
 }
 
 /* ---- life ----------------------------------------------------------- */
@@ -530,6 +565,8 @@ void auth_start(struct auth_session *s, const char *mechanism,
 		s->state = AUTH_STATE_NEW;
 		s->mech = NULL;
 		s->scram_challenge_sent = false;
+		s->gated = false;
+		s->user[0] = '\0';
 		s->authzid[0] = '\0';
 		memset(&s->cbinding, 0, sizeof s->cbinding);
 	}

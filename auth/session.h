@@ -63,6 +63,13 @@ struct auth_session {
 	/* The authzid as the client sent it (RFC 6120 §6.3.8). */
 	char authzid[JID_MAX + 1];
 
+	/* The user the mechanism named (prepared), and whether the gate
+	 * refused it. */
+	char user[JID_PART_MAX + 1];
+	auth_gate_fn gate;
+	void *gate_ctx;
+	bool gated;
+
 	/* Looked up once, by whichever of cyrus's callbacks asks first. */
 	bool account_loaded;
 	enum account_status account_status;

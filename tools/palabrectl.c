@@ -138,6 +138,28 @@ static int ctl_open_db(struct ctl *ctl)
 	return 0;
 }
 
+/* Accounts of an ldap domain live in the directory: palabrectl neither
+ * makes nor changes them. Returns -1 (with a message) for such a host. */
+static int ctl_refuse_directory(struct ctl *ctl, const struct config_host *host)
+{
+	const struct config_ldap *dir = config_host_directory(&ctl->cfg, host);
+	if (dir) {
+		fail("domain '%s' authenticates against the LDAP directory "
+		     "'%s' (%s): its accounts live in the directory; add, "
+		     "remove or change them there (ldapadd, ldapmodify, "
+		     "ldappasswd, or your directory's own tools)",
+		     host->domain, dir->id, dir->uris[0]);
+		return -1;
+	}
+	if (!host->auth_backend || strcmp(host->auth_backend, "local") != 0) {
+		fail("domain '%s' uses the '%s' account backend, not local: "
+		     "its accounts are not managed here", host->domain,
+		     host->auth_backend ? host->auth_backend : "?");
+		return -1;
+	}
+	return 0;
+}
+
 /* The account named by arg: a bare JID of a configured domain. */
 static int ctl_account_jid(struct ctl *ctl, const char *arg, struct jid *j)
 {
@@ -149,10 +171,8 @@ static int ctl_account_jid(struct ctl *ctl, const char *arg, struct jid *j)
 	if (!host)
 		return fail("unknown domain '%s': no <host> for it in %s",
 			    j->domain, ctl->cfg.path ? ctl->cfg.path : "config");
-	if (!host->auth_backend || strcmp(host->auth_backend, "local") != 0)
-		return fail("domain '%s' uses the '%s' account backend, not "
-			    "local: its accounts are not managed here",
-			    j->domain, host->auth_backend);
+	if (ctl_refuse_directory(ctl, host) < 0)
+		return 1;
 	return ctl_open_db(ctl);
 }
 
@@ -257,9 +277,12 @@ static int user_list(struct ctl *ctl, const char *arg)
 	char domain[JID_PART_MAX + 1], err[1024];
 	if (jid_prep_domain(domain, arg) < 0)
 		return fail("'%s' is not a valid domain", arg);
-	if (!config_find_host(&ctl->cfg, domain))
+	const struct config_host *host = config_find_host(&ctl->cfg, domain);
+	if (!host)
 		return fail("unknown domain '%s': no <host> for it in %s",
 			    domain, ctl->cfg.path ? ctl->cfg.path : "config");
+	if (ctl_refuse_directory(ctl, host) < 0)
+		return 1;
 	int rc = ctl_open_db(ctl);
 	if (rc)
 		return rc;

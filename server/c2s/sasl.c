@@ -1,8 +1,16 @@
 /* sasl: RFC 6120 §6 on libuv's worker pool. auth/ may block (databases,
  * directories), so each step runs in a worker; the conn holds a
  * reference until the step comes back, and a step that comes back to a
- * closed conn is thrown away. Payloads are never logged. */
+ * closed conn is thrown away. Payloads are never logged.
+ *
+ * Failed attempts are counted per source address and per account
+ * (throttle.c, <c2s><auth-throttle>). Past a limit, an <auth/> from that
+ * address, or an exchange naming that account, is answered
+ * temporary-auth-failure after a delay (a timer on the loop, not a
+ * worker), without the password being checked: the directory, or the
+ * local backend's PBKDF2, is not asked at all. */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +27,34 @@ struct sasl_job {
 	bool has_in;
 	size_t in_len;
 	struct auth_step step;
+	/* A throttled answer waiting for its delay (instead of a step). */
+	bool delayed;
+	uv_timer_t timer;
+	const char *condition;
 	unsigned char in[]; /* decoded */
 };
+
+/* Throttle tables of this process, made from the first conn's config. */
+#define THROTTLE_CAPACITY 16384
+static struct throttle *address_throttle, *account_throttle;
+static bool throttles_made;
+
+static void sasl_make_throttles(const struct config *cfg)
+{
+	if (throttles_made)
+		return;
+	throttles_made = true;
+	address_throttle = throttle_new(cfg->throttle_per_address,
+					cfg->throttle_period, THROTTLE_CAPACITY);
+	account_throttle = throttle_new(cfg->throttle_per_account,
+					cfg->throttle_period, THROTTLE_CAPACITY);
+}
+
+static uint64_t sasl_now_ms(void)
+{
+	/* uv_hrtime: monotonic, and safe on worker threads too. */
+	return uv_hrtime() / 1000000;
+}
 
 /* ------------------------------------------------------------------ */
 /* Features */
@@ -80,7 +114,8 @@ static void sasl_drop_session(struct conn *c)
 
 /* RFC 6120 §6.4.5: a failure ends the exchange, not the stream; the
  * client may try again, up to C2S_MAX_AUTH_FAILURES times. */
-static void sasl_failure(struct conn *c, const char *condition)
+static void sasl_failure_send(struct conn *c, const char *condition,
+			      bool log)
 {
 	if (!sasl_is_condition(condition))
 		condition = "not-authorized";
@@ -91,11 +126,18 @@ static void sasl_failure(struct conn *c, const char *condition)
 	buf_free(&b);
 	if (strcmp(condition, "aborted") == 0)
 		return;
-	log_info("conn %" PRIu64 " (%s): authentication failed for domain %s "
-		 "with %s: %s", c->id, c->peer, c2s_conn_domain(c),
-		 c->mechanism ? c->mechanism : "-", condition);
+	if (log)
+		log_info("conn %" PRIu64 " (%s): authentication failed for "
+			 "domain %s with %s: %s", c->id, c->peer,
+			 c2s_conn_domain(c), c->mechanism ? c->mechanism : "-",
+			 condition);
 	if (++c->auth_failures >= C2S_MAX_AUTH_FAILURES)
 		c2s_stream_error(c, "policy-violation", "too many failed authentication attempts");
+}
+
+static void sasl_failure(struct conn *c, const char *condition)
+{
+	sasl_failure_send(c, condition, true);
 }
 
 static void sasl_send_data(struct conn *c, const char *name,
@@ -148,6 +190,142 @@ static void sasl_success(struct conn *c, struct auth_step *step)
 }
 
 /* ------------------------------------------------------------------ */
+/* Throttling */
+
+static void sasl_address_key(const struct conn *c, char *key, size_t len)
+{
+	if (throttle_address_key(c->peer, key, len) < 0)
+		snprintf(key, len, "%s", c->peer);
+}
+
+/* The gate auth/ asks on a worker thread once a mechanism names its
+ * user, before any secret is read. */
+static bool sasl_account_allowed(void *ctx, const char *domain,
+				 const char *localpart)
+{
+	char key[2 * JID_PART_MAX + 2];
+	snprintf(key, sizeof key, "%s@%s", localpart, domain);
+	switch (throttle_check(account_throttle, key, sasl_now_ms())) {
+	case THROTTLE_OPEN:
+		return true;
+	case THROTTLE_CLOSED_FIRST:
+		log_warn("auth: throttling %s: %u failed "
+			 "authentications within %u s", key,
+			 ((const struct config *)ctx)->throttle_per_account,
+			 ((const struct config *)ctx)->throttle_period);
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* RFC 6120 §6.5: these say the credentials were tried and were wrong;
+ * temporary-auth-failure (the directory is down), malformed-request and
+ * the like count for nothing. */
+static bool sasl_counts_as_failure(const char *condition)
+{
+	return condition && (strcmp(condition, "not-authorized") == 0 ||
+			     strcmp(condition, "invalid-authzid") == 0);
+}
+
+static void sasl_count_failure(struct conn *c, const char *user)
+{
+	char key[2 * JID_PART_MAX + 2];
+	uint64_t now = sasl_now_ms();
+	sasl_address_key(c, key, sizeof key);
+	throttle_fail(address_throttle, key, now);
+	if (user) {
+		snprintf(key, sizeof key, "%s@%s", user, c2s_conn_domain(c));
+		throttle_fail(account_throttle, key, now);
+	}
+}
+
+static void sasl_delay_closed(uv_handle_t *h)
+{
+	struct sasl_job *job = h->data;
+	struct conn *c = job->conn;
+	free(job);
+	c2s_conn_unref(c);
+}
+
+static void sasl_delay_answer(struct sasl_job *job)
+{
+	struct conn *c = job->conn;
+	if (c->job == job)
+		c->job = NULL;
+	if (c->closing)
+		return;
+	if (c->sasl_abort) {
+		c->sasl_abort = false;
+		sasl_failure(c, "aborted");
+	} else {
+		sasl_failure_send(c, job->condition, false);
+	}
+	/* Timers run before the loop's poll; the flusher (a check handle)
+	 * only after it: write now rather than at the next event. */
+	c2s_conn_flush_all(c->c2s);
+}
+
+static void sasl_delay_fire(uv_timer_t *t)
+{
+	struct sasl_job *job = t->data;
+	sasl_delay_answer(job);
+	uv_close((uv_handle_t *)t, sasl_delay_closed);
+}
+
+/* Answers condition after the configured delay, on a timer. job: the
+ * finished step's (its reference to the conn is kept), or NULL. */
+static void sasl_delay_failure(struct conn *c, struct sasl_job *job,
+			       const char *condition)
+{
+	if (!job) {
+		job = calloc(1, sizeof *job);
+		if (!job) {
+			sasl_failure_send(c, condition, false);
+			return;
+		}
+		job->conn = c;
+		c->refs++;
+	}
+	auth_step_clear(&job->step);
+	job->delayed = true;
+	job->condition = condition;
+	job->timer.data = job;
+	c->job = job;
+	if (uv_timer_init(c->c2s->loop, &job->timer) != 0) {
+		sasl_delay_answer(job);
+		free(job);
+		c2s_conn_unref(c);
+		return;
+	}
+	if (uv_timer_start(&job->timer, sasl_delay_fire,
+			   c->c2s->cfg->throttle_delay_ms, 0) != 0) {
+		sasl_delay_answer(job);
+		uv_close((uv_handle_t *)&job->timer, sasl_delay_closed);
+	}
+}
+
+/* At <auth/>: whether the source address is throttled (logged once per
+ * window). */
+static bool sasl_address_throttled(struct conn *c)
+{
+	char key[80];
+	sasl_address_key(c, key, sizeof key);
+	switch (throttle_check(address_throttle, key, sasl_now_ms())) {
+	case THROTTLE_OPEN:
+		return false;
+	case THROTTLE_CLOSED_FIRST:
+		log_warn("conn %" PRIu64 " (%s): throttling address %s: "
+			 "%u failed authentications within %u s", c->id,
+			 c->peer, key, c->c2s->cfg->throttle_per_address,
+			 c->c2s->cfg->throttle_period);
+		return true;
+	default:
+		return true;
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* Worker pool */
 
 static void sasl_work(uv_work_t *req)
@@ -167,6 +345,11 @@ static void sasl_done(uv_work_t *req, int status)
 	c->job = NULL;
 	if (c->closing || status != 0) {
 		/* The client left, or the loop cancelled the step. */
+	} else if (job->step.result == AUTH_FAILURE && c->auth &&
+		   auth_session_gated(c->auth)) {
+		/* The account is throttled: nothing was checked. */
+		sasl_delay_failure(c, job, "temporary-auth-failure");
+		return;
 	} else if (c->sasl_abort) {
 		c->sasl_abort = false;
 		sasl_failure(c, "aborted");
@@ -180,6 +363,8 @@ static void sasl_done(uv_work_t *req, int status)
 			break;
 		case AUTH_FAILURE:
 		default:
+			if (sasl_counts_as_failure(job->step.condition))
+				sasl_count_failure(c, c->auth ? auth_session_user(c->auth) : NULL);
 			sasl_failure(c, job->step.condition);
 			break;
 		}
@@ -243,6 +428,11 @@ static void sasl_auth(struct conn *c, struct xml_node *el, struct arena *a)
 		sasl_failure(c, "encryption-required");
 		return;
 	}
+	sasl_make_throttles(cfg);
+	if (sasl_address_throttled(c)) {
+		sasl_delay_failure(c, NULL, "temporary-auth-failure");
+		return;
+	}
 	size_t n = sasl_offer(c, mechs, CONFIG_MAX_MECHANISMS, cb, &ncb);
 	for (size_t i = 0; wanted && i < n; i++)
 		if (strcmp(mechs[i], wanted) == 0)
@@ -257,6 +447,7 @@ static void sasl_auth(struct conn *c, struct xml_node *el, struct arena *a)
 		sasl_failure(c, "temporary-auth-failure");
 		return;
 	}
+	auth_session_set_gate(c->auth, sasl_account_allowed, (void *)cfg);
 	sasl_submit(c, mechanism, el, a);
 }
 
@@ -292,6 +483,14 @@ void c2s_sasl_cancel(struct conn *c)
 {
 	/* A step already running finishes; sasl_done then finds the conn
 	 * closing and throws its result away. */
-	if (c->job)
+	if (!c->job)
+		return;
+	if (!c->job->delayed) {
 		uv_cancel((uv_req_t *)&c->job->req);
+	} else {
+		struct sasl_job *job = c->job;
+		c->job = NULL;
+		uv_timer_stop(&job->timer);
+		uv_close((uv_handle_t *)&job->timer, sasl_delay_closed);
+	}
 }

@@ -1,0 +1,302 @@
+/* ldap: searches and binds for the `ldap` account backend. */
+#include "ldap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldap.h>
+#include <openssl/crypto.h>
+
+#include "../lib/log.h"
+#include "ldap_filter.h"
+#include "ldap_pool.h"
+
+#define LDAP_PASSWORD_MAX 1024
+
+/* Reads what it needs of the one entry found, while its result lives. */
+typedef void (*ldap_entry_fn)(LDAP *ld, LDAPMessage *entry, void *ctx);
+
+static enum account_status search_result(const struct config_host *host,
+					 const struct config_ldap *dir,
+					 LDAP *ld, int rc, LDAPMessage *res,
+					 ldap_entry_fn fn, void *ctx,
+					 char **dn)
+{
+	int count = rc == LDAP_SUCCESS ? ldap_count_entries(ld, res) : 0;
+	if (rc == LDAP_SIZELIMIT_EXCEEDED || count > 1) {
+		log_warn("ldap %s: the filter of %s finds several entries "
+			 "under %s: no one logs in with that name",
+			 dir->id, host->domain, host->ldap_base);
+		return ACCOUNT_UNKNOWN;
+	}
+	if (rc == LDAP_NO_SUCH_OBJECT) {
+		log_error("ldap %s: the base %s of %s does not exist", dir->id,
+			  host->ldap_base, host->domain);
+		return ACCOUNT_ERROR;
+	}
+	if (rc != LDAP_SUCCESS) {
+		log_error("ldap %s: search for %s: %s", dir->id, host->domain,
+			  ldap_err2string(rc));
+		return ACCOUNT_ERROR;
+	}
+	if (count != 1)
+		return ACCOUNT_UNKNOWN;
+	LDAPMessage *entry = ldap_first_entry(ld, res);
+	char *found = entry ? ldap_get_dn(ld, entry) : NULL;
+	if (!found || !*found) {
+		/* An empty DN would make the user's bind anonymous. */
+		ldap_memfree(found);
+		return ACCOUNT_UNKNOWN;
+	}
+	if (fn)
+		fn(ld, entry, ctx);
+	if (dn)
+		*dn = strdup(found);
+	ldap_memfree(found);
+	return dn && !*dn ? ACCOUNT_ERROR : ACCOUNT_FOUND;
+}
+
+/* The entry of localpart under host's base: exactly one, or none. */
+static enum account_status ldap_find(const struct config_host *host,
+				     const struct config_ldap *dir,
+				     const char *localpart, char **attrs,
+				     ldap_entry_fn fn, void *ctx, char **dn)
+{
+	char filter[LDAP_FILTER_MAX];
+	if (ldap_filter_build(host->ldap_filter, localpart, host->domain,
+			      filter, sizeof filter) < 0)
+		return ACCOUNT_UNKNOWN;
+	struct ldap_pool *p = ldap_pool_of(dir);
+	if (!p)
+		return ACCOUNT_ERROR;
+	/* Once more when a pooled connection turns out broken (the
+	 * directory restarted, a firewall forgot it). */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct ldap_pool_conn *c = ldap_pool_acquire(p, LDAP_POOL_SEARCH);
+		if (!c)
+			return ACCOUNT_ERROR;
+		LDAPMessage *res = NULL;
+		struct timeval tv = {.tv_sec = dir->timeout};
+		/* Size limit 2: enough to tell one entry from several. */
+		int rc = ldap_search_ext_s(c->ld, host->ldap_base,
+					   LDAP_SCOPE_SUBTREE, filter, attrs,
+					   0, NULL, NULL, &tv, 2, &res);
+		if (ldap_pool_conn_failed(rc)) {
+			bool retry = !c->fresh && rc != LDAP_TIMEOUT;
+			log_warn("ldap %s: search: %s%s", dir->id,
+				 ldap_err2string(rc),
+				 retry ? ", trying a new connection" : "");
+			ldap_msgfree(res);
+			ldap_pool_release(p, c, true);
+			if (!retry)
+				return ACCOUNT_ERROR;
+			continue;
+		}
+		enum account_status st = search_result(host, dir, c->ld, rc,
+						       res, fn, ctx, dn);
+		ldap_msgfree(res);
+		ldap_pool_release(p, c, false);
+		return st;
+	}
+	return ACCOUNT_ERROR;
+}
+
+/* ---- PLAIN: a bind as the user -------------------------------------- */
+
+static enum account_status bind_result(const struct config_ldap *dir,
+				       int rc)
+{
+	switch (rc) {
+	case LDAP_SUCCESS:
+		return ACCOUNT_FOUND;
+	case LDAP_INVALID_CREDENTIALS:   /* wrong password */
+	case LDAP_INAPPROPRIATE_AUTH:    /* an entry without a password */
+	case LDAP_UNWILLING_TO_PERFORM:  /* e.g. a disabled account */
+	case LDAP_CONSTRAINT_VIOLATION:  /* e.g. a locked account (ppolicy) */
+	case LDAP_INSUFFICIENT_ACCESS:
+		return ACCOUNT_UNKNOWN;
+	default:
+		log_error("ldap %s: user bind: %s", dir->id,
+			  ldap_err2string(rc));
+		return ACCOUNT_ERROR;
+	}
+}
+
+enum account_status ldap_account_check_password(const struct config_host *host,
+						const struct config_ldap *dir,
+						const char *localpart,
+						const char *password)
+{
+	size_t len = strlen(password);
+	/* RFC 4513 §5.1.2: a simple bind with a DN and an empty password
+	 * is an unauthenticated bind, which many directories accept. */
+	if (len == 0 || len > LDAP_PASSWORD_MAX)
+		return ACCOUNT_UNKNOWN;
+	static char *no_attrs[] = {LDAP_NO_ATTRS, NULL};
+	char *dn = NULL;
+	enum account_status st =
+		ldap_find(host, dir, localpart, no_attrs, NULL, NULL, &dn);
+	if (st != ACCOUNT_FOUND) {
+		free(dn);
+		return st;
+	}
+	struct ldap_pool *p = ldap_pool_of(dir);
+	st = ACCOUNT_ERROR;
+	for (int attempt = 0; p && attempt < 2; attempt++) {
+		struct ldap_pool_conn *c = ldap_pool_acquire(p, LDAP_POOL_BIND);
+		if (!c)
+			break;
+		struct berval cred = {.bv_val = (char *)password,
+				      .bv_len = len};
+		int rc = ldap_sasl_bind_s(c->ld, dn, LDAP_SASL_SIMPLE, &cred,
+					  NULL, NULL, NULL);
+		if (ldap_pool_conn_failed(rc)) {
+			bool retry = !c->fresh && rc != LDAP_TIMEOUT;
+			log_warn("ldap %s: user bind: %s%s", dir->id,
+				 ldap_err2string(rc),
+				 retry ? ", trying a new connection" : "");
+			ldap_pool_release(p, c, true);
+			if (!retry)
+				break;
+			continue;
+		}
+		st = bind_result(dir, rc);
+		/* A bound connection keeps no password; the next user's
+		 * bind replaces this identity. */
+		ldap_pool_release(p, c, false);
+		break;
+	}
+	free(dn);
+	return st;
+}
+
+enum account_status ldap_account_exists(const struct config_host *host,
+					const struct config_ldap *dir,
+					const char *localpart)
+{
+	static char *no_attrs[] = {LDAP_NO_ATTRS, NULL};
+	return ldap_find(host, dir, localpart, no_attrs, NULL, NULL, NULL);
+}
+
+/* ---- secrets for SCRAM and DIGEST-MD5 ------------------------------- */
+
+struct secrets {
+	const struct config_host *host;
+	const struct config_ldap *dir;
+	struct local_account *out;
+	bool have_sha1, have_sha256;
+};
+
+static void read_auth_passwords(LDAP *ld, LDAPMessage *entry,
+				struct secrets *s)
+{
+	struct berval **values = ldap_get_values_len(ld, entry,
+						     "authPassword");
+	for (size_t i = 0; values && values[i]; i++) {
+		enum scram_hash hash;
+		struct scram_secret secret;
+		if (scram_secret_parse(values[i]->bv_val, values[i]->bv_len,
+				       &hash, &secret) < 0)
+			continue; /* another scheme, or not RFC 5803 */
+		if (hash == SCRAM_SHA_1 && !s->have_sha1) {
+			s->out->sha1 = secret;
+			s->have_sha1 = true;
+		} else if (hash == SCRAM_SHA_256 && !s->have_sha256) {
+			s->out->sha256 = secret;
+			s->have_sha256 = true;
+		}
+		OPENSSL_cleanse(&secret, sizeof secret);
+	}
+	ldap_value_free_len(values);
+}
+
+/* A clear userPassword: not "{SSHA}…" or another hashed form. */
+static bool is_clear_password(const struct berval *v)
+{
+	if (v->bv_len == 0 || v->bv_len > LDAP_PASSWORD_MAX ||
+	    memchr(v->bv_val, '\0', v->bv_len))
+		return false;
+	if (v->bv_val[0] != '{')
+		return true;
+	size_t i = 1;
+	while (i < v->bv_len &&
+	       ((v->bv_val[i] >= 'A' && v->bv_val[i] <= 'Z') ||
+		(v->bv_val[i] >= 'a' && v->bv_val[i] <= 'z') ||
+		(v->bv_val[i] >= '0' && v->bv_val[i] <= '9') ||
+		v->bv_val[i] == '-' || v->bv_val[i] == '.'))
+		i++;
+	return !(i > 1 && i < v->bv_len && v->bv_val[i] == '}');
+}
+
+/* SCRAM keys the entry lacks, from the clear password, with the salt
+ * account.c made up for this name (stable, and the same as an unknown
+ * user's would be), and DIGEST-MD5's HA1 (realm: the domain). */
+static void use_clear_password(struct secrets *s, const char *password)
+{
+	struct local_account *a = s->out;
+	char *prepared = NULL;
+	if (scram_saslprep(password, false, &prepared) == 0) {
+		if (!s->have_sha1)
+			s->have_sha1 = scram_secret_derive(SCRAM_SHA_1, prepared,
+							   &a->sha1) == 0;
+		if (!s->have_sha256)
+			s->have_sha256 = scram_secret_derive(
+				SCRAM_SHA_256, prepared, &a->sha256) == 0;
+		OPENSSL_cleanse(prepared, strlen(prepared));
+		free(prepared);
+	}
+	digest_md5_ha1(a->localpart, a->domain, password, a->digest_md5_ha1);
+	a->has_digest_md5 = true;
+}
+
+static void read_clear_password(LDAP *ld, LDAPMessage *entry,
+				struct secrets *s)
+{
+	struct berval **values = ldap_get_values_len(ld, entry,
+						     "userPassword");
+	size_t i = 0;
+	while (values && values[i] && !is_clear_password(values[i]))
+		i++;
+	if (values && values[i]) {
+		char password[LDAP_PASSWORD_MAX + 1];
+		memcpy(password, values[i]->bv_val, values[i]->bv_len);
+		password[values[i]->bv_len] = '\0';
+		use_clear_password(s, password);
+		OPENSSL_cleanse(password, sizeof password);
+	} else if (values) {
+		log_debug("ldap %s: the userPassword of a user of %s is "
+			  "hashed: no DIGEST-MD5 or SCRAM from it",
+			  s->dir->id, s->host->domain);
+	}
+	for (size_t j = 0; values && values[j]; j++)
+		OPENSSL_cleanse(values[j]->bv_val, values[j]->bv_len);
+	ldap_value_free_len(values);
+}
+
+static void read_secrets(LDAP *ld, LDAPMessage *entry, void *ctx)
+{
+	struct secrets *s = ctx;
+	if (s->dir->password_access & CONFIG_LDAP_AUTH_PASSWORD)
+		read_auth_passwords(ld, entry, s);
+	/* Also when authPassword gave both SCRAM keys: DIGEST-MD5. */
+	if (s->dir->password_access & CONFIG_LDAP_CLEAR_PASSWORD)
+		read_clear_password(ld, entry, s);
+}
+
+enum account_status ldap_account_lookup(const struct config_host *host,
+					const struct config_ldap *dir,
+					const char *localpart,
+					struct local_account *out)
+{
+	char *attrs[3];
+	size_t n = 0;
+	if (dir->password_access & CONFIG_LDAP_AUTH_PASSWORD)
+		attrs[n++] = "authPassword";
+	if (dir->password_access & CONFIG_LDAP_CLEAR_PASSWORD)
+		attrs[n++] = "userPassword";
+	if (n == 0)
+		attrs[n++] = LDAP_NO_ATTRS;
+	attrs[n] = NULL;
+	struct secrets s = {.host = host, .dir = dir, .out = out};
+	return ldap_find(host, dir, localpart, attrs, read_secrets, &s, NULL);
+}

@@ -1,0 +1,212 @@
+/* throttle: failed authentications counted per key (a source address,
+ * an account) in fixed windows, so that passwords cannot be guessed
+ * through palabre faster than <c2s><auth-throttle> allows.
+ *
+ * A key's window opens at its first failure and lasts `period` seconds;
+ * once it holds `limit` failures, the key is throttled until the window
+ * ends. A table holds at most `capacity` keys: a new key takes the slot
+ * of an expired one, or else of the one whose window opened first.
+ * Lookups are a scan of 64-bit hashes (keyed with a random seed, so no
+ * one chooses collisions): a few microseconds for thousands of keys.
+ *
+ * The account table is read by SASL steps on worker threads, so every
+ * call takes the table's mutex. Time comes from the caller (now_ms), for
+ * the unit tests. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
+
+#include "c2s.h"
+
+struct throttle_entry {
+	uint64_t hash;
+	char *key;
+	uint64_t window_start; /* ms */
+	unsigned failures;
+	bool logged; /* the refusal of this window was logged */
+};
+
+struct throttle {
+	uv_mutex_t lock;
+	unsigned limit;
+	uint64_t period_ms;
+	size_t capacity, count;
+	uint64_t seed;
+	struct throttle_entry *entries;
+};
+
+struct throttle *throttle_new(unsigned limit, unsigned period_s,
+			      size_t capacity)
+{
+	if (limit == 0 || period_s == 0 || capacity == 0)
+		return NULL; /* no limit: every call below says "open" */
+	struct throttle *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	t->entries = calloc(capacity, sizeof *t->entries);
+	if (!t->entries || uv_mutex_init(&t->lock) != 0) {
+		free(t->entries);
+		free(t);
+		return NULL;
+	}
+	t->limit = limit;
+	t->period_ms = (uint64_t)period_s * 1000;
+	t->capacity = capacity;
+	if (RAND_bytes((unsigned char *)&t->seed, sizeof t->seed) != 1)
+		t->seed = 0x9e3779b97f4a7c15u;
+	return t;
+}
+
+void throttle_free(struct throttle *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->count; i++)
+		free(t->entries[i].key);
+	uv_mutex_destroy(&t->lock);
+	free(t->entries);
+	free(t);
+}
+
+static uint64_t throttle_hash(const struct throttle *t, const char *key)
+{
+	/* FNV-1a from a random offset. */
+	uint64_t h = 0xcbf29ce484222325u ^ t->seed;
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3u;
+	}
+	return h ^ (h >> 29);
+}
+
+static bool entry_expired(const struct throttle *t,
+			  const struct throttle_entry *e, uint64_t now_ms)
+{
+	return now_ms - e->window_start >= t->period_ms ||
+	       now_ms < e->window_start;
+}
+
+static struct throttle_entry *throttle_find(struct throttle *t,
+					    const char *key, uint64_t hash)
+{
+	for (size_t i = 0; i < t->count; i++) {
+		struct throttle_entry *e = &t->entries[i];
+		if (e->hash == hash && strcmp(e->key, key) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* A slot for a new key: a free one, an expired one, or the oldest. */
+static struct throttle_entry *throttle_slot(struct throttle *t,
+					    uint64_t now_ms)
+{
+	if (t->count < t->capacity)
+		return &t->entries[t->count++];
+	struct throttle_entry *oldest = &t->entries[0];
+	for (size_t i = 0; i < t->count; i++) {
+		struct throttle_entry *e = &t->entries[i];
+		if (entry_expired(t, e, now_ms))
+			return e;
+		if (e->window_start < oldest->window_start)
+			oldest = e;
+	}
+	return oldest;
+}
+
+enum throttle_state throttle_check(struct throttle *t, const char *key,
+				   uint64_t now_ms)
+{
+	if (!t)
+		return THROTTLE_OPEN;
+	enum throttle_state state = THROTTLE_OPEN;
+	uint64_t hash = throttle_hash(t, key);
+	uv_mutex_lock(&t->lock);
+	struct throttle_entry *e = throttle_find(t, key, hash);
+	if (e && !entry_expired(t, e, now_ms) && e->failures >= t->limit) {
+		state = e->logged ? THROTTLE_CLOSED : THROTTLE_CLOSED_FIRST;
+		e->logged = true;
+	}
+	uv_mutex_unlock(&t->lock);
+	return state;
+}
+
+void throttle_fail(struct throttle *t, const char *key, uint64_t now_ms)
+{
+	if (!t)
+		return;
+	uint64_t hash = throttle_hash(t, key);
+	uv_mutex_lock(&t->lock);
+	struct throttle_entry *e = throttle_find(t, key, hash);
+	if (!e) {
+		char *copy = strdup(key);
+		if (!copy) {
+			uv_mutex_unlock(&t->lock);
+			return;
+		}
+		e = throttle_slot(t, now_ms);
+		free(e->key);
+		e->key = copy;
+		e->hash = hash;
+		e->failures = 0;
+	} else if (!entry_expired(t, e, now_ms)) {
+		if (e->failures < UINT32_MAX)
+			e->failures++;
+		uv_mutex_unlock(&t->lock);
+		return;
+	}
+	e->window_start = now_ms;
+	e->failures = 1;
+	e->logged = false;
+	uv_mutex_unlock(&t->lock);
+}
+
+size_t throttle_count(struct throttle *t)
+{
+	if (!t)
+		return 0;
+	uv_mutex_lock(&t->lock);
+	size_t n = t->count;
+	uv_mutex_unlock(&t->lock);
+	return n;
+}
+
+int throttle_address_key(const char *peer, char *out, size_t outlen)
+{
+	/* c2s's peer names: "1.2.3.4:5678" or "[2001:db8::1]:5678". */
+	char ip[INET6_ADDRSTRLEN + 1];
+	const char *end;
+	if (peer[0] == '[') {
+		end = strchr(peer, ']');
+		peer++;
+	} else {
+		end = strrchr(peer, ':');
+	}
+	size_t len = end ? (size_t)(end - peer) : strlen(peer);
+	if (len == 0 || len >= sizeof ip)
+		return -1;
+	memcpy(ip, peer, len);
+	ip[len] = '\0';
+	unsigned char a6[16];
+	struct in_addr a4;
+	if (inet_pton(AF_INET6, ip, a6) == 1 &&
+	    IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a6)) {
+		/* A dual-stack socket's IPv4 client: its own address. */
+		if (!inet_ntop(AF_INET, a6 + 12, ip, sizeof ip))
+			return -1;
+	} else if (inet_pton(AF_INET6, ip, a6) == 1) {
+		/* One IPv6 host usually has a whole /64 (RFC 7421). */
+		memset(a6 + 8, 0, 8);
+		if (!inet_ntop(AF_INET6, a6, ip, sizeof ip))
+			return -1;
+		int n = snprintf(out, outlen, "%s/64", ip);
+		return n < 0 || (size_t)n >= outlen ? -1 : 0;
+	}
+	if (inet_pton(AF_INET, ip, &a4) != 1)
+		return -1;
+	int n = snprintf(out, outlen, "%s", ip);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
