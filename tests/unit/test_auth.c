@@ -13,6 +13,7 @@
 
 #include "../../auth/auth.h"
 #include "../../auth/local.h"
+#include "unit.h"
 
 #define DOMAIN "example.org"
 #define PASSWORD "correct horse battery staple"
@@ -804,14 +805,11 @@ int main(void)
 	tcase_add_test(tc, local_store_operations);
 	suite_add_tcase(suite, tc);
 
-	SRunner *runner = srunner_create(suite);
-	srunner_run_all(runner, CK_NORMAL);
-	int failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
+	int status = unit_run(suite);
 
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", data_dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", data_dir);
-	return failed ? 1 : 0;
+	return status;
 }

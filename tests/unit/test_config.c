@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "../../lib/config.h"
+#include "unit.h"
 
 static char dir[] = "/tmp/palabre-config-XXXXXX";
 static char path[256];
@@ -150,15 +151,12 @@ int main(void)
 	tcase_add_test(tc, bad_domain_is_an_error);
 	tcase_add_test(tc, unreadable_certificate_is_an_error);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int status = unit_run(s);
 	unlink(path);
 	snprintf(pem, sizeof pem, "%s/c.pem", dir);
 	unlink(pem);
 	snprintf(pem, sizeof pem, "%s/k.pem", dir);
 	unlink(pem);
 	rmdir(dir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return status;
 }

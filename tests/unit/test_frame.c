@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../../lib/frame.h"
+#include "unit.h"
 
 static struct frame stanza(void)
 {
@@ -225,9 +226,5 @@ int main(void)
 	tcase_add_test(tc, too_big_refused);
 	tcase_add_test(tc, name_equals);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

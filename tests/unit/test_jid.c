@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../../lib/jid.h"
+#include "unit.h"
 
 static void assert_parses(const char *s, const char *local,
 			  const char *domain, const char *resource)
@@ -424,9 +425,5 @@ int main(void)
 	tcase_add_test(tc, equal_compares_prepared_parts);
 	tcase_add_test(tc, parts_prepare_alone);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -11,6 +11,7 @@
 #include "../../lib/log.h"
 #include "../../server/palabred.h"
 #include "../../server/router/router_internal.h"
+#include "unit.h"
 /* The router goes into palabred only: build it into the test. */
 
 #define SECRET "s3cret-of-this-run"
@@ -777,9 +778,5 @@ int main(void)
 	tcase_add_test(tl, pause_and_resume);
 	suite_add_tcase(s, tl);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

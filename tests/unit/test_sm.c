@@ -16,6 +16,8 @@
 #include "../../server/sm/sm.h"
 #include "../../server/sm/stanza.h"
 #include "../../server/sm/userdata.h"
+#include "sm_harness.h"
+#include "unit.h"
 
 #define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
 #define NS_PING "urn:xmpp:ping"
@@ -23,94 +25,25 @@
 
 /* ------------------------------------------------------------ harness */
 
-struct sent {
-	uint8_t type;
-	char to[256];
-	uint64_t conn;
-	char *payload;
-};
-
-#define MAX_SENT 64
-static struct sent sent[MAX_SENT];
-static size_t nsent;
-static struct sm sm;
-static struct config cfg;
+static char *hosts[] = {"localhost", "example.org"};
 static char *modules_on[] = {"disco", "ping"};
-static char host1[] = "localhost", host2[] = "example.org";
 
-static int record(struct sm *s, const struct frame *f)
+static void start_sm_with(char **modules, size_t nmodules, bool replace)
 {
-	ck_assert_uint_lt(nsent, MAX_SENT);
-	struct sent *r = &sent[nsent++];
-	r->type = f->type;
-	snprintf(r->to, sizeof r->to, "%.*s", (int)f->to_len, f->to);
-	r->conn = f->conn;
-	r->payload = strndup(f->payload, f->payload_len);
-	return 0;
-}
-
-static void clear_sent(void)
-{
-	for (size_t i = 0; i < nsent; i++)
-		free(sent[i].payload);
-	nsent = 0;
-}
-
-static void start_sm(char **modules, size_t nmodules, bool replace)
-{
-	memset(&cfg, 0, sizeof cfg);
-	cfg.hosts[0].domain = host1;
-	cfg.hosts[1].domain = host2;
-	cfg.nhosts = 2;
-	for (size_t i = 0; i < nmodules; i++)
-		cfg.modules[i] = modules[i];
-	cfg.nmodules = nmodules;
+	config_reset(hosts, 2, modules, nmodules);
 	cfg.resource_conflict_replace = replace;
-	ck_assert_int_eq(sm_init(&sm, &cfg, "sm"), 0);
-	sm.send = record;
+	start_sm_recording();
 }
 
 static void setup(void)
 {
-	start_sm(modules_on, 2, true);
+	start_sm_with(modules_on, 2, true);
 }
 
 static void teardown(void)
 {
 	clear_sent();
 	sm_free(&sm);
-}
-
-static void frame_in(uint8_t type, const char *from, uint64_t conn,
-		     const char *to, const char *payload)
-{
-	struct frame f = {.type = type, .conn = conn};
-	frame_set_from(&f, from);
-	frame_set_to(&f, to);
-	f.payload = payload;
-	f.payload_len = strlen(payload);
-	sm_handle_frame(&sm, &f);
-}
-
-/* A client bound on c2s.1 connection conn. */
-static void bind_session(uint64_t conn, const char *jid)
-{
-	frame_in(FRAME_SESSION_START, "c2s.1", conn, "localhost", jid);
-}
-
-/* A stanza from the client on conn; `from` is stamped as c2s would. */
-static void client_sends(uint64_t conn, const char *xml)
-{
-	frame_in(FRAME_STANZA, "c2s.1", conn, "localhost", xml);
-}
-
-static void available(uint64_t conn, const char *jid, int priority)
-{
-	char xml[512];
-	snprintf(xml, sizeof xml,
-		 "<presence from='%s'><priority>%d</priority></presence>",
-		 jid, priority);
-	client_sends(conn, xml);
 }
 
 /* The frames that went to one client connection, in order. */
@@ -131,15 +64,11 @@ static size_t count_to_conn(uint64_t conn)
 }
 
 /* The one stanza that went to conn, parsed. */
-static struct arena test_arena;
 static struct xml_node *only_stanza_to(uint64_t conn)
 {
 	struct sent *s[MAX_SENT];
 	ck_assert_uint_eq(to_conn(conn, s, MAX_SENT), 1);
-	struct xml_node *n = xml_parse(&test_arena, s[0]->payload,
-				       strlen(s[0]->payload), XML_NS_CLIENT);
-	ck_assert_ptr_nonnull(n);
-	return n;
+	return parse_sent(s[0]);
 }
 
 static void assert_error(struct xml_node *n, const char *condition)
@@ -188,7 +117,7 @@ END_TEST
 START_TEST(resource_conflict_refuses_the_new_session)
 {
 	sm_free(&sm);
-	start_sm(modules_on, 2, false);
+	start_sm_with(modules_on, 2, false);
 	bind_session(1, ALICE1);
 	clear_sent();
 	bind_session(2, ALICE1);
@@ -215,7 +144,7 @@ START_TEST(end_of_available_session_tells_the_other_resources)
 	available(1, ALICE1, 0);
 	available(2, ALICE2, 0);
 	clear_sent();
-	frame_in(FRAME_SESSION_END, "c2s.1", 1, "localhost", "closed");
+	hand_frame(FRAME_SESSION_END, "c2s.1", 1, "localhost", "closed");
 	struct xml_node *p = only_stanza_to(2);
 	ck_assert_str_eq(p->name, "presence");
 	ck_assert_str_eq(xml_attr_get(p, "type"), "unavailable");
@@ -229,8 +158,8 @@ START_TEST(unbound_c2s_ends_all_its_sessions)
 {
 	bind_session(1, ALICE1);
 	bind_session(2, BOB);
-	frame_in(FRAME_STANZA, "c2s.2", 0, "localhost", "<x/>"); /* noise */
-	frame_in(FRAME_UNBOUND, "router", 0, "c2s.1", "");
+	hand_frame(FRAME_STANZA, "c2s.2", 0, "localhost", "<x/>"); /* noise */
+	hand_frame(FRAME_UNBOUND, "router", 0, "c2s.1", "");
 	ck_assert_uint_eq(sm.sessions.nsessions, 0);
 	/* the users stay a while in userdata's cache, without sessions */
 	struct user *u = sm_session_user_find(&sm.sessions, "alice@localhost");
@@ -245,14 +174,14 @@ START_TEST(unbound_c2s_ends_only_its_own_sessions)
 	bind_session(1, ALICE1);
 	bind_session(2, ALICE2);
 	bind_session(3, BOB);
-	frame_in(FRAME_SESSION_START, "c2s.2", 1, "localhost",
-		 "carol@localhost/desk");
-	frame_in(FRAME_SESSION_START, "c2s.2", 2, "localhost",
-		 "dave@localhost/desk");
+	hand_frame(FRAME_SESSION_START, "c2s.2", 1, "localhost",
+		  "carol@localhost/desk");
+	hand_frame(FRAME_SESSION_START, "c2s.2", 2, "localhost",
+		  "dave@localhost/desk");
 	/* one from the middle of c2s.1's list first */
-	frame_in(FRAME_SESSION_END, "c2s.1", 2, "localhost", "closed");
+	hand_frame(FRAME_SESSION_END, "c2s.1", 2, "localhost", "closed");
 	ck_assert_uint_eq(sm.sessions.nsessions, 4);
-	frame_in(FRAME_UNBOUND, "router", 0, "c2s.1", "");
+	hand_frame(FRAME_UNBOUND, "router", 0, "c2s.1", "");
 	ck_assert_uint_eq(sm.sessions.nsessions, 2);
 	ck_assert_ptr_null(
 	    sm_session_first_of_component(&sm.sessions, "c2s.1", 5));
@@ -268,22 +197,14 @@ START_TEST(unbound_c2s_ends_only_its_own_sessions)
 	ck_assert_ptr_eq(
 	    sm_session_first_of_component(&sm.sessions, "c2s.1", 5),
 	    sm_session_find_conn(&sm.sessions, "c2s.1", 5, 4));
-	frame_in(FRAME_UNBOUND, "router", 0, "c2s.2", "");
+	hand_frame(FRAME_UNBOUND, "router", 0, "c2s.2", "");
 	ck_assert_uint_eq(sm.sessions.nsessions, 1);
-	frame_in(FRAME_UNBOUND, "router", 0, "c2s.1", "");
+	hand_frame(FRAME_UNBOUND, "router", 0, "c2s.1", "");
 	ck_assert_uint_eq(sm.sessions.nsessions, 0);
 }
 END_TEST
 
 /* ------------------------------------------------------------ presence */
-
-static struct xml_node *parse_sent(const struct sent *r)
-{
-	struct xml_node *n = xml_parse(&test_arena, r->payload,
-				       strlen(r->payload), XML_NS_CLIENT);
-	ck_assert_ptr_nonnull(n);
-	return n;
-}
 
 /* RFC 6121 §4.2.2: the server delivers the user's presence to each of
  * its available resources; each copy is addressed to that resource. */
@@ -594,7 +515,7 @@ START_TEST(disabled_module_is_neither_listed_nor_answering)
 {
 	sm_free(&sm);
 	char *only_disco[] = {"disco"};
-	start_sm(only_disco, 1, true);
+	start_sm_with(only_disco, 1, true);
 	bind_session(3, BOB);
 	clear_sent();
 	client_sends(3, "<iq from='" BOB "' to='localhost' type='get' "
@@ -648,8 +569,8 @@ END_TEST
 START_TEST(second_served_domain_is_local)
 {
 	bind_session(3, BOB);
-	frame_in(FRAME_SESSION_START, "c2s.1", 4, "example.org",
-		 "dave@example.org/r");
+	hand_frame(FRAME_SESSION_START, "c2s.1", 4, "example.org",
+		  "dave@example.org/r");
 	available(4, "dave@example.org/r", 0);
 	clear_sent();
 	client_sends(3, "<message from='" BOB "' to='dave@example.org'>"
@@ -735,7 +656,7 @@ START_TEST(modules_hear_sessions_start_and_end)
 		       NULL);
 	bind_session(1, ALICE1);
 	bind_session(2, ALICE1); /* replaces the first */
-	frame_in(FRAME_SESSION_END, "c2s.1", 2, "localhost", "closed");
+	hand_frame(FRAME_SESSION_END, "c2s.1", 2, "localhost", "closed");
 	ck_assert_int_eq(calls, 202);
 }
 END_TEST
@@ -748,13 +669,13 @@ START_TEST(module_state_ends_with_the_sm)
 	static char *with_roster[] = {"roster"};
 	static char *with_blocking[] = {"blocking"};
 	sm_free(&sm);
-	start_sm(with_roster, 1, true);
+	start_sm_with(with_roster, 1, true);
 	bind_session(1, ALICE1);
 	ck_assert_ptr_nonnull(sm_roster_of(
 	    sm_session_user_find(&sm.sessions, "alice@localhost")));
 	clear_sent();
 	sm_free(&sm);
-	start_sm(with_blocking, 1, true);
+	start_sm_with(with_blocking, 1, true);
 	bind_session(1, ALICE1);
 	struct user *u = sm_session_user_find(&sm.sessions, "alice@localhost");
 	ck_assert_ptr_nonnull(u);
@@ -811,9 +732,5 @@ int main(void)
 	tcase_add_test(tc, modules_hear_sessions_start_and_end);
 	tcase_add_test(tc, module_state_ends_with_the_sm);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -13,24 +13,13 @@
 #include "../../server/sm/session.h"
 #include "../../server/sm/sm.h"
 #include "../../server/sm/stanza.h"
+#include "sm_harness.h"
+#include "unit.h"
 
 /* ------------------------------------------------------------ harness */
 
-struct sent {
-	uint8_t type;
-	char to[256];
-	uint64_t conn;
-	char *payload;
-};
-
-#define MAX_SENT 256
-static struct sent sent[MAX_SENT];
-static size_t nsent;
-static struct sm sm;
-static struct config cfg;
+static char *hosts[] = {"localhost"};
 static char *modules_on[] = {"disco", "ping"};
-static char host1[] = "localhost";
-static struct arena test_arena;
 
 /* The link: full while `full`; reading as the sm last asked. */
 static bool full;
@@ -44,13 +33,7 @@ static int record(struct sm *s, const struct frame *f)
 		refused++;
 		return SM_SEND_FULL;
 	}
-	ck_assert_uint_lt(nsent, MAX_SENT);
-	struct sent *r = &sent[nsent++];
-	r->type = f->type;
-	snprintf(r->to, sizeof r->to, "%.*s", (int)f->to_len, f->to);
-	r->conn = f->conn;
-	r->payload = strndup(f->payload, f->payload_len);
-	return SM_SEND_OK;
+	return record_sent(s, f);
 }
 
 static void set_reading(struct sm *s, bool on)
@@ -62,22 +45,10 @@ static void set_reading(struct sm *s, bool on)
 	reading = on;
 }
 
-static void clear_sent(void)
-{
-	for (size_t i = 0; i < nsent; i++)
-		free(sent[i].payload);
-	nsent = 0;
-}
-
 static void setup(void)
 {
-	memset(&cfg, 0, sizeof cfg);
-	cfg.hosts[0].domain = host1;
-	cfg.nhosts = 1;
-	cfg.modules[0] = modules_on[0];
-	cfg.modules[1] = modules_on[1];
-	cfg.nmodules = 2;
-	ck_assert_int_eq(sm_init(&sm, &cfg, "sm"), 0);
+	config_reset(hosts, 1, modules_on, 2);
+	start_sm_recording();
 	sm.send = record;
 	sm.set_reading = set_reading;
 	full = false;
@@ -93,42 +64,6 @@ static void teardown(void)
 	arena_reset(&test_arena);
 }
 
-static void frame_in(uint8_t type, uint64_t conn, const char *payload,
-		     size_t len)
-{
-	struct frame f = {.type = type, .conn = conn};
-	frame_set_from(&f, "c2s.1");
-	frame_set_to(&f, "localhost");
-	f.payload = payload;
-	f.payload_len = len;
-	sm_handle_frame(&sm, &f);
-}
-
-static void client_sends(uint64_t conn, const char *xml)
-{
-	frame_in(FRAME_STANZA, conn, xml, strlen(xml));
-}
-
-static void bind_session(uint64_t conn, const char *jid)
-{
-	frame_in(FRAME_SESSION_START, conn, jid, strlen(jid));
-}
-
-static void available(uint64_t conn, const char *jid)
-{
-	char xml[256];
-	snprintf(xml, sizeof xml, "<presence from='%s'/>", jid);
-	client_sends(conn, xml);
-}
-
-static struct xml_node *parse(const struct sent *r)
-{
-	struct xml_node *n = xml_parse(&test_arena, r->payload,
-				       strlen(r->payload), XML_NS_CLIENT);
-	ck_assert_ptr_nonnull(n);
-	return n;
-}
-
 #define ALICE "alice@localhost/one"
 #define BOB "bob@localhost/home"
 
@@ -137,8 +72,8 @@ static void two_users(void)
 {
 	bind_session(1, ALICE);
 	bind_session(3, BOB);
-	available(1, ALICE);
-	available(3, BOB);
+	available_no_priority(1, ALICE);
+	available_no_priority(3, BOB);
 	clear_sent();
 }
 
@@ -172,8 +107,8 @@ START_TEST(refused_frames_wait_and_go_out_in_order_at_the_drain)
 	full = false;
 	sm_send_drained(&sm);
 	ck_assert_uint_eq(nsent, 2);
-	ck_assert_str_eq(xml_attr_get(parse(&sent[0]), "id"), "m1");
-	ck_assert_str_eq(xml_attr_get(parse(&sent[1]), "id"), "m2");
+	ck_assert_str_eq(xml_attr_get(parse_sent(&sent[0]), "id"), "m1");
+	ck_assert_str_eq(xml_attr_get(parse_sent(&sent[1]), "id"), "m2");
 	ck_assert_uint_eq(sent[0].conn, 1);
 	ck_assert_str_eq(sent[0].to, "c2s.1");
 	ck_assert_uint_eq(sm_send_backlog(&sm), 0);
@@ -199,7 +134,7 @@ START_TEST(nothing_overtakes_the_backlog)
 	ck_assert_int_eq(sent[0].type, FRAME_STANZA);
 	ck_assert_int_eq(sent[1].type, FRAME_SESSION_OK);
 	ck_assert_uint_eq(sent[1].conn, 2);
-	ck_assert_str_eq(xml_attr_get(parse(&sent[2]), "id"), "m2");
+	ck_assert_str_eq(xml_attr_get(parse_sent(&sent[2]), "id"), "m2");
 }
 END_TEST
 
@@ -231,9 +166,9 @@ START_TEST(a_partial_drain_keeps_the_rest)
 	sm.send = record;
 	sm_send_drained(&sm);
 	ck_assert_uint_eq(nsent, 3);
-	ck_assert_str_eq(xml_attr_get(parse(&sent[0]), "id"), "m1");
-	ck_assert_str_eq(xml_attr_get(parse(&sent[1]), "id"), "m2");
-	ck_assert_str_eq(xml_attr_get(parse(&sent[2]), "id"), "m3");
+	ck_assert_str_eq(xml_attr_get(parse_sent(&sent[0]), "id"), "m1");
+	ck_assert_str_eq(xml_attr_get(parse_sent(&sent[1]), "id"), "m2");
+	ck_assert_str_eq(xml_attr_get(parse_sent(&sent[2]), "id"), "m3");
 	ck_assert(reading);
 }
 END_TEST
@@ -323,7 +258,7 @@ START_TEST(past_the_cap_messages_and_iqs_bounce_the_rest_is_dropped)
 	/* the bounces, to Bob, from their recipient, in order */
 	for (size_t i = filled; i < filled + 3; i++) {
 		ck_assert_uint_eq(sent[i].conn, 3);
-		struct xml_node *n = parse(&sent[i]);
+		struct xml_node *n = parse_sent(&sent[i]);
 		ck_assert_str_eq(xml_attr_get(n, "type"), "error");
 		ck_assert_str_eq(xml_attr_get(n, "to"), BOB);
 		ck_assert_str_eq(xml_attr_get(n, "from"), ALICE);
@@ -333,10 +268,12 @@ START_TEST(past_the_cap_messages_and_iqs_bounce_the_rest_is_dropped)
 		ck_assert_ptr_nonnull(
 		    xml_child(e, NS_STANZAS, "resource-constraint"));
 	}
-	ck_assert_str_eq(parse(&sent[filled + 1])->name, "message");
-	ck_assert_str_eq(xml_attr_get(parse(&sent[filled + 1]), "id"), "over");
-	ck_assert_str_eq(parse(&sent[filled + 2])->name, "iq");
-	ck_assert_str_eq(xml_attr_get(parse(&sent[filled + 2]), "id"), "q1");
+	ck_assert_str_eq(parse_sent(&sent[filled + 1])->name, "message");
+	ck_assert_str_eq(xml_attr_get(parse_sent(&sent[filled + 1]), "id"),
+			 "over");
+	ck_assert_str_eq(parse_sent(&sent[filled + 2])->name, "iq");
+	ck_assert_str_eq(xml_attr_get(parse_sent(&sent[filled + 2]), "id"),
+			 "q1");
 	ck_assert_uint_eq(sm.backlog_bounced + sm.backlog_dropped, 0);
 	ck_assert(reading);
 }
@@ -393,9 +330,5 @@ int main(void)
 	tcase_add_test(tc, past_the_cap_a_remote_senders_stanza_is_dropped);
 	tcase_add_test(tc, past_the_cap_session_frames_still_wait);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

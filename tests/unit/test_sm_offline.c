@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "../../lib/log.h"
 #include "../../lib/xml.h"
 #include "../../server/sm/roster.h"
@@ -17,6 +16,8 @@
 #include "../../server/sm/sm.h"
 #include "../../server/sm/stanza.h"
 #include "../../server/sm/userdata.h"
+#include "sm_harness.h"
+#include "unit.h"
 
 #define NS_DELAY "urn:xmpp:delay"
 #define NS_CHATSTATES "http://jabber.org/protocol/chatstates"
@@ -26,148 +27,16 @@
 
 /* ------------------------------------------------------------ harness */
 
-struct sent {
-	uint8_t type;
-	char to[256];
-	uint64_t conn;
-	char *payload;
-};
-
-#define MAX_SENT 256
-static struct sent sent[MAX_SENT];
-static size_t nsent;
-static struct sm sm;
-static struct config cfg;
+static char *hosts[] = {"localhost"};
 static char *modules_on[] = {"disco", "offline"};
-static char host1[] = "localhost";
-static uv_loop_t loop;
-static char dir[64], db[128];
-static struct arena test_arena;
-
-static int record(struct sm *s, const struct frame *f)
-{
-	ck_assert_uint_lt(nsent, MAX_SENT);
-	struct sent *r = &sent[nsent++];
-	r->type = f->type;
-	snprintf(r->to, sizeof r->to, "%.*s", (int)f->to_len, f->to);
-	r->conn = f->conn;
-	r->payload = strndup(f->payload, f->payload_len);
-	return 0;
-}
-
-static void clear_sent(void)
-{
-	for (size_t i = 0; i < nsent; i++)
-		free(sent[i].payload);
-	nsent = 0;
-}
-
-static void start_sm(void)
-{
-	char err[256];
-	ck_assert_int_eq(sm_init(&sm, &cfg, "sm"), 0);
-	sm.send = record;
-	sm.loop = &loop;
-	sm.storage = storage_open(&loop, db, err, sizeof err);
-	ck_assert_msg(sm.storage != NULL, "storage_open: %s", err);
-}
-
-static void stop_sm(void)
-{
-	sm_free(&sm); /* closes the storage */
-	ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
-}
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/palabre-offline-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(db, sizeof db, "%s/sm.sqlite", dir);
-	ck_assert_int_eq(uv_loop_init(&loop), 0);
-	memset(&cfg, 0, sizeof cfg);
-	cfg.hosts[0].domain = host1;
-	cfg.nhosts = 1;
-	for (size_t i = 0; i < 2; i++)
-		cfg.modules[i] = modules_on[i];
-	cfg.nmodules = 2;
+	make_temp_store("offline");
+	config_reset(hosts, 1, modules_on, 2);
 	cfg.resource_conflict_replace = true;
 	cfg.offline_quota = 1000;
 	start_sm();
-}
-
-static void teardown(void)
-{
-	clear_sent();
-	stop_sm();
-	ck_assert_int_eq(uv_loop_close(&loop), 0);
-	const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-	for (int i = 0; i < 4; i++) {
-		char p[160];
-		snprintf(p, sizeof p, "%s%s", db, suffixes[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-	arena_reset(&test_arena);
-}
-
-static void on_barrier(void *ctx, enum storage_status status)
-{
-	*(int *)ctx = 1;
-}
-
-/* Runs the loop until the storage and the held frames are quiet: a
- * barrier (an empty batch completes after every earlier request) until
- * nothing but the barrier itself went through. */
-static void settle(void)
-{
-	for (;;) {
-		struct storage_stats a, b;
-		storage_get_stats(sm.storage, &a);
-		int done = 0;
-		struct storage_batch *batch = storage_batch_new(sm.storage);
-		ck_assert_int_eq(storage_batch_commit(batch, on_barrier, &done),
-				 0);
-		struct sm_userdata_stats ud;
-		sm_userdata_get_stats(&sm, &ud);
-		while (!done || ud.works > 0) {
-			uv_run(&loop, UV_RUN_ONCE);
-			sm_userdata_get_stats(&sm, &ud);
-		}
-		storage_get_stats(sm.storage, &b);
-		if (b.reads == a.reads && b.batches == a.batches + 1 &&
-		    ud.held == 0)
-			return;
-	}
-}
-
-static void frame_in(uint8_t type, uint64_t conn, const char *payload)
-{
-	struct frame f = {.type = type, .conn = conn};
-	frame_set_from(&f, "c2s.1");
-	frame_set_to(&f, "localhost");
-	f.payload = payload;
-	f.payload_len = strlen(payload);
-	sm_handle_frame(&sm, &f);
-	settle();
-}
-
-static void bind_session(uint64_t conn, const char *jid)
-{
-	frame_in(FRAME_SESSION_START, conn, jid);
-}
-
-static void client_sends(uint64_t conn, const char *xml)
-{
-	frame_in(FRAME_STANZA, conn, xml);
-}
-
-static void available(uint64_t conn, const char *jid, int priority)
-{
-	char xml[512];
-	snprintf(xml, sizeof xml,
-		 "<presence from='%s'><priority>%d</priority></presence>",
-		 jid, priority);
-	client_sends(conn, xml);
 }
 
 /* Message stanzas (parsed) that went to conn, in order. */
@@ -177,10 +46,7 @@ static size_t messages_to(uint64_t conn, struct xml_node **out, size_t max)
 	for (size_t i = 0; i < nsent && n < max; i++) {
 		if (sent[i].type != FRAME_STANZA || sent[i].conn != conn)
 			continue;
-		struct xml_node *x = xml_parse(&test_arena, sent[i].payload,
-					       strlen(sent[i].payload),
-					       XML_NS_CLIENT);
-		ck_assert_ptr_nonnull(x);
+		struct xml_node *x = parse_sent(&sent[i]);
 		if (strcmp(x->name, "message") == 0)
 			out[n++] = x;
 	}
@@ -201,35 +67,10 @@ static void assert_error(struct xml_node *n, const char *condition)
 	ck_assert_ptr_nonnull(xml_child(e, NS_STANZAS, condition));
 }
 
-struct stored {
-	int done;
-	size_t count;
-	char values[16][1024];
-};
-
-static void on_loaded(void *ctx, enum storage_status status,
-		      const struct storage_items *items)
-{
-	struct stored *s = ctx;
-	ck_assert_int_eq(status, STORAGE_OK);
-	s->count = items->count;
-	for (size_t i = 0; i < items->count && i < 16; i++)
-		snprintf(s->values[i], sizeof s->values[i], "%s",
-			 (const char *)items->items[i].value);
-	s->done = 1;
-}
-
 /* The "offline" store of a user, as it is on disk. */
 static struct stored *stored_for(const char *user)
 {
-	static struct stored s;
-	memset(&s, 0, sizeof s);
-	ck_assert_int_eq(storage_load(sm.storage, user, "offline", on_loaded,
-				      &s),
-			 0);
-	while (!s.done)
-		uv_run(&loop, UV_RUN_ONCE);
-	return &s;
+	return load_stored(user, "offline");
 }
 
 #define ALICE "alice@localhost/home"
@@ -571,7 +412,7 @@ int main(void)
 	Suite *s = suite_create("sm_offline");
 	TCase *tc = tcase_create("offline");
 	tcase_set_timeout(tc, 30);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, teardown_stored_sm);
 	tcase_add_test(tc, message_to_offline_user_is_stored_with_delay);
 	tcase_add_test(tc, normal_and_untyped_messages_are_stored);
 	tcase_add_test(tc, headline_groupchat_and_error_are_not_stored);
@@ -588,9 +429,5 @@ int main(void)
 	tcase_add_test(tc, message_to_own_account_while_offline_is_stored);
 	tcase_add_test(tc, disco_lists_msgoffline);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

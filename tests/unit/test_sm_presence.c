@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "../../lib/log.h"
 #include "../../lib/xml.h"
 #include "../../server/sm/roster.h"
@@ -19,27 +18,14 @@
 #include "../../server/sm/sm.h"
 #include "../../server/sm/stanza.h"
 #include "../../server/sm/userdata.h"
+#include "sm_harness.h"
+#include "unit.h"
 
 
 /* ------------------------------------------------------------ harness */
 
-struct sent {
-	uint8_t type;
-	char to[256];
-	uint64_t conn;
-	char *payload;
-};
-
-#define MAX_SENT 512
-static struct sent sent[MAX_SENT];
-static size_t nsent;
-static struct sm sm;
-static struct config cfg;
+static char *hosts[] = {"localhost"};
 static char *modules_on[] = {"roster", "presence"};
-static char host1[] = "localhost";
-static uv_loop_t loop;
-static char dir[64], db[128];
-static struct arena test_arena;
 
 #define ALICE "alice@localhost"
 #define BOB "bob@localhost"
@@ -48,24 +34,6 @@ static struct arena test_arena;
 #define ALICE2 ALICE "/two"
 #define BOB1 BOB "/one"
 #define CAROL1 CAROL "/one"
-
-static int record(struct sm *s, const struct frame *f)
-{
-	ck_assert_uint_lt(nsent, MAX_SENT);
-	struct sent *r = &sent[nsent++];
-	r->type = f->type;
-	snprintf(r->to, sizeof r->to, "%.*s", (int)f->to_len, f->to);
-	r->conn = f->conn;
-	r->payload = strndup(f->payload, f->payload_len);
-	return 0;
-}
-
-static void clear_sent(void)
-{
-	for (size_t i = 0; i < nsent; i++)
-		free(sent[i].payload);
-	nsent = 0;
-}
 
 /* The account check, on the worker pool like auth_user_exists: every
  * account exists but nobody@. */
@@ -77,109 +45,21 @@ static enum auth_user_status fake_user_exists(const struct config *c,
 					    : AUTH_USER_EXISTS;
 }
 
-static void start_sm(void)
-{
-	char err[256];
-	ck_assert_int_eq(sm_init(&sm, &cfg, "sm"), 0);
-	sm.send = record;
-	sm.loop = &loop;
-	sm.user_exists = fake_user_exists;
-	sm.storage = storage_open(&loop, db, err, sizeof err);
-	ck_assert_msg(sm.storage != NULL, "storage_open: %s", err);
-}
-
-static void stop_sm(void)
-{
-	sm_free(&sm); /* closes the storage */
-	ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
-}
-
 static void setup(void)
 {
-	strcpy(dir, "/tmp/palabre-presence-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(db, sizeof db, "%s/sm.sqlite", dir);
-	ck_assert_int_eq(uv_loop_init(&loop), 0);
-	memset(&cfg, 0, sizeof cfg);
-	cfg.hosts[0].domain = host1;
-	cfg.nhosts = 1;
-	for (size_t i = 0; i < 2; i++)
-		cfg.modules[i] = modules_on[i];
-	cfg.nmodules = 2;
+	make_temp_store("presence");
+	config_reset(hosts, 1, modules_on, 2);
 	cfg.resource_conflict_replace = true;
+	account_check = fake_user_exists;
 	start_sm();
-}
-
-static void teardown(void)
-{
-	clear_sent();
-	stop_sm();
-	ck_assert_int_eq(uv_loop_close(&loop), 0);
-	const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-	for (int i = 0; i < 4; i++) {
-		char p[160];
-		snprintf(p, sizeof p, "%s%s", db, suffixes[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-	arena_reset(&test_arena);
-}
-
-static void on_barrier(void *ctx, enum storage_status status)
-{
-	*(int *)ctx = 1;
-}
-
-/* Runs the loop until the storage, the account checks and the held
- * frames are quiet. */
-static void settle(void)
-{
-	for (;;) {
-		struct storage_stats a, b;
-		storage_get_stats(sm.storage, &a);
-		int done = 0;
-		struct storage_batch *batch = storage_batch_new(sm.storage);
-		ck_assert_int_eq(storage_batch_commit(batch, on_barrier, &done),
-				 0);
-		struct sm_userdata_stats ud;
-		sm_userdata_get_stats(&sm, &ud);
-		while (!done || ud.works > 0) {
-			uv_run(&loop, UV_RUN_ONCE);
-			sm_userdata_get_stats(&sm, &ud);
-		}
-		storage_get_stats(sm.storage, &b);
-		if (b.reads == a.reads && b.batches == a.batches + 1 &&
-		    ud.held == 0)
-			return;
-	}
 }
 
 static void frame_from(const char *c2s, uint8_t type, uint64_t conn,
 		       const char *payload, bool wait)
 {
-	struct frame f = {.type = type, .conn = conn};
-	frame_set_from(&f, c2s);
-	frame_set_to(&f, "localhost");
-	f.payload = payload;
-	f.payload_len = strlen(payload);
-	sm_handle_frame(&sm, &f);
+	hand_frame(type, c2s, conn, "localhost", payload);
 	if (wait)
 		settle();
-}
-
-static void frame_in(uint8_t type, uint64_t conn, const char *payload)
-{
-	frame_from("c2s.1", type, conn, payload, true);
-}
-
-static void bind_session(uint64_t conn, const char *jid)
-{
-	frame_in(FRAME_SESSION_START, conn, jid);
-}
-
-static void client_sends(uint64_t conn, const char *xml)
-{
-	frame_in(FRAME_STANZA, conn, xml);
 }
 
 static void clientf(uint64_t conn, const char *fmt, const char *a,
@@ -188,11 +68,6 @@ static void clientf(uint64_t conn, const char *fmt, const char *a,
 	char xml[1024];
 	snprintf(xml, sizeof xml, fmt, a, b);
 	client_sends(conn, xml);
-}
-
-static void available(uint64_t conn, const char *jid)
-{
-	clientf(conn, "<presence from='%s'%s/>", jid, "");
 }
 
 static void client_roster_get(uint64_t conn, const char *jid)
@@ -208,15 +83,7 @@ static void login(uint64_t conn, const char *jid)
 {
 	bind_session(conn, jid);
 	client_roster_get(conn, jid);
-	available(conn, jid);
-}
-
-static struct xml_node *parse(const struct sent *s)
-{
-	struct xml_node *x = xml_parse(&test_arena, s->payload,
-				       strlen(s->payload), XML_NS_CLIENT);
-	ck_assert_ptr_nonnull(x);
-	return x;
+	available_no_priority(conn, jid);
 }
 
 /* Stanzas that went to conn with element name `name`, in order. */
@@ -228,7 +95,7 @@ static size_t stanzas_to(uint64_t conn, const char *name,
 		if (sent[i].type != FRAME_STANZA || sent[i].conn != conn ||
 		    strncmp(sent[i].to, "c2s.", 4) != 0)
 			continue;
-		struct xml_node *x = parse(&sent[i]);
+		struct xml_node *x = parse_sent(&sent[i]);
 		if (strcmp(x->name, name) == 0)
 			out[n++] = x;
 	}
@@ -697,7 +564,7 @@ START_TEST(pending_request_is_delivered_at_the_next_login)
 	start_sm();
 	bind_session(1, ALICE1);
 	ck_assert_uint_eq(presence_count(1, "subscribe", BOB), 0);
-	available(1, ALICE1);
+	available_no_priority(1, ALICE1);
 	ck_assert_uint_eq(presence_count(1, "subscribe", BOB), 1);
 	/* a request is not a roster item (RFC 6121 §3.1.3) */
 	ck_assert(!item_of(ALICE, BOB)->shown);
@@ -712,7 +579,7 @@ START_TEST(initial_presence_probes_and_broadcasts)
 	clear_sent();
 	/* alice's second resource comes */
 	bind_session(3, ALICE2);
-	available(3, ALICE2);
+	available_no_priority(3, ALICE2);
 	/* it learns bob's presence (probe answered, §4.3.2) */
 	ck_assert_uint_eq(presence_count(3, "", BOB1), 1);
 	/* bob learns its presence (§4.2.2) */
@@ -756,7 +623,7 @@ START_TEST(probe_of_an_offline_contact_gets_unavailable)
 	frame_in(FRAME_SESSION_END, 2, "closed");
 	clear_sent();
 	bind_session(3, ALICE2);
-	available(3, ALICE2);
+	available_no_priority(3, ALICE2);
 	ck_assert_uint_eq(presence_count(3, "unavailable", BOB), 1);
 }
 END_TEST
@@ -896,7 +763,7 @@ static Suite *suite(void)
 	Suite *s = suite_create("sm_presence");
 	TCase *tc = tcase_create("presence");
 	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, teardown_stored_sm);
 	tcase_add_loop_test(tc, appendix_a, 0, NSTATES * NEVENTS * 2);
 	tcase_add_loop_test(tc, every_state_survives_a_restart, 0, NSTATES);
 	tcase_add_test(tc, roster_set_is_answered_after_the_write_and_pushed);
@@ -920,9 +787,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *r = srunner_create(suite());
-	srunner_run_all(r, CK_NORMAL);
-	int failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(suite());
 }

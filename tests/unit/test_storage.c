@@ -17,6 +17,7 @@
 
 #include "../../storage/schema.h"
 #include "../../storage/storage.h"
+#include "unit.h"
 
 static uv_loop_t loop;
 static char dir[64], path[128];
@@ -830,9 +831,5 @@ int main(void)
 	tcase_add_test(tc, full_queue_refuses_then_recovers);
 	tcase_add_test(tc, acknowledged_batches_survive_kill_9);
 	suite_add_tcase(suite, tc);
-	SRunner *sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(suite);
 }

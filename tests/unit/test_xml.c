@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../../lib/xml.h"
+#include "unit.h"
 
 static struct arena arena = ARENA_INIT;
 
@@ -344,9 +345,5 @@ int main(void)
 	tcase_add_test(tc, restricted_and_malformed_xml_is_refused);
 	tcase_add_test(tc, parses_follow_each_other_whatever_happened_before);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

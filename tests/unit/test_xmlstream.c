@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../../lib/xmlstream.h"
+#include "unit.h"
 
 #define HEADER                                                             \
 	"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "           \
@@ -532,9 +533,5 @@ int main(void)
 	tcase_add_test(tc, memory_per_stream);
 	tcase_add_test(tc, new_names_do_not_grow_memory_forever);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }
