@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../../auth/scram_keys.h"
+#include "unit.h"
 
 /* RFC 7677 §3's exchange (user "user", password "pencil"), stored. */
 #define SHA256_VALUE                                                        \
@@ -155,9 +156,5 @@ int main(void)
 	tcase_add_test(tc, a_nul_inside_is_refused);
 	tcase_add_test(tc, salt_longer_than_kept_is_refused);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

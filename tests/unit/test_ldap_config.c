@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../../lib/config.h"
+#include "unit.h"
 
 static char dir[] = "/tmp/palabre-ldapconf-XXXXXX";
 static char path[256], secret[256], empty[256];
@@ -237,13 +238,10 @@ int main(void)
 	tcase_add_test(tc, host_auth_errors);
 	tcase_add_test(tc, auth_throttle_is_read_and_checked);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int status = unit_run(s);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
-		failed++;
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+		status = EXIT_FAILURE;
+	return status;
 }

@@ -5,6 +5,7 @@
 
 #include "../../auth/ldap_filter.h"
 #include "../../lib/jid.h"
+#include "unit.h"
 
 static void assert_escapes(const char *in, size_t len, const char *want)
 {
@@ -116,9 +117,5 @@ int main(void)
 	tcase_add_test(tc, longest_local_part_fits);
 	tcase_add_test(tc, unknown_percent_sequences_are_refused);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../../server/c2s/c2s.h"
+#include "unit.h"
 
 START_TEST(a_key_is_throttled_at_its_limit_until_the_window_ends)
 {
@@ -133,9 +134,5 @@ int main(void)
 	tcase_add_test(tc, many_keys_stay_within_capacity);
 	tcase_add_test(tc, address_keys_drop_the_port_and_keep_an_ipv6_64);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }
