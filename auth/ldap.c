@@ -69,8 +69,10 @@ static enum account_status ldap_find(const struct config_host *host,
 	struct ldap_pool *p = ldap_pool_of(dir);
 	if (!p)
 		return ACCOUNT_ERROR;
-	/* Once more when a pooled connection turns out broken (the
-	 * directory restarted, a firewall forgot it). */
+	/* Once more when a pooled connection turns out broken or silent
+	 * (the directory restarted or hangs, a firewall forgot it): the new
+	 * connection tries the URIs in order, so a hung first directory
+	 * costs one timeout on the old connection and one on the new. */
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct ldap_pool_conn *c = ldap_pool_acquire(p, LDAP_POOL_SEARCH);
 		if (!c)
@@ -82,7 +84,7 @@ static enum account_status ldap_find(const struct config_host *host,
 					   LDAP_SCOPE_SUBTREE, filter, attrs,
 					   0, NULL, NULL, &tv, 2, &res);
 		if (ldap_pool_conn_failed(rc)) {
-			bool retry = !c->fresh && rc != LDAP_TIMEOUT;
+			bool retry = !c->fresh;
 			log_warn("ldap %s: search: %s%s", dir->id,
 				 ldap_err2string(rc),
 				 retry ? ", trying a new connection" : "");
@@ -151,7 +153,7 @@ enum account_status ldap_account_check_password(const struct config_host *host,
 		int rc = ldap_sasl_bind_s(c->ld, dn, LDAP_SASL_SIMPLE, &cred,
 					  NULL, NULL, NULL);
 		if (ldap_pool_conn_failed(rc)) {
-			bool retry = !c->fresh && rc != LDAP_TIMEOUT;
+			bool retry = !c->fresh;
 			log_warn("ldap %s: user bind: %s%s", dir->id,
 				 ldap_err2string(rc),
 				 retry ? ", trying a new connection" : "");

@@ -22,6 +22,8 @@ struct ldap_pool {
 	pthread_cond_t freed;
 	struct ldap_slot *slots[2]; /* [role][dir->pool] */
 	unsigned size;
+	/* A URI that failed is skipped until then (unless all fail). */
+	time_t down_until[CONFIG_MAX_LDAP_URIS];
 };
 
 static struct ldap_pool *pools;
@@ -123,6 +125,19 @@ static LDAP *open_uri(const struct config_ldap *d, const char *uri,
 		what = "bind as the service account";
 		rc = ldap_sasl_bind_s(ld, d->bind_dn, LDAP_SASL_SIMPLE,
 				      &cred, NULL, NULL, NULL);
+	} else if (rc == LDAP_SUCCESS) {
+		/* A TCP connection is no proof: a hung server accepts them.
+		 * Any answer to a read of the root DSE is. */
+		static char *no_attrs[] = {LDAP_NO_ATTRS, NULL};
+		struct timeval tv = {.tv_sec = d->timeout};
+		LDAPMessage *res = NULL;
+		what = "read the root DSE";
+		rc = ldap_search_ext_s(ld, "", LDAP_SCOPE_BASE,
+				       "(objectClass=*)", no_attrs, 0, NULL,
+				       NULL, &tv, 1, &res);
+		ldap_msgfree(res);
+		if (!ldap_pool_conn_failed(rc))
+			rc = LDAP_SUCCESS;
 	}
 	if (rc == LDAP_SUCCESS)
 		return ld;
@@ -138,12 +153,35 @@ static LDAP *open_uri(const struct config_ldap *d, const char *uri,
 	return NULL;
 }
 
-static int open_conn(const struct config_ldap *d, enum ldap_pool_role role,
-		     struct ldap_pool_conn *c)
+static bool uri_down(struct ldap_pool *p, size_t i, time_t now)
 {
-	for (size_t i = 0; i < d->nuris; i++) {
-		LDAP *ld = open_uri(d, d->uris[i], role);
-		if (ld) {
+	pthread_mutex_lock(&p->lock);
+	bool down = p->down_until[i] > now;
+	pthread_mutex_unlock(&p->lock);
+	return down;
+}
+
+static void uri_set_down(struct ldap_pool *p, size_t i, bool down)
+{
+	pthread_mutex_lock(&p->lock);
+	p->down_until[i] = down ? time(NULL) + LDAP_POOL_DOWN_FOR : 0;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* The URIs in order, those that failed lately last: each failed one
+ * would cost a timeout before the next is tried. */
+static int open_conn(struct ldap_pool *p, const struct config_ldap *d,
+		     enum ldap_pool_role role, struct ldap_pool_conn *c)
+{
+	time_t now = time(NULL);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < d->nuris; i++) {
+			if (uri_down(p, i, now) != (pass == 1))
+				continue;
+			LDAP *ld = open_uri(d, d->uris[i], role);
+			uri_set_down(p, i, !ld);
+			if (!ld)
+				continue;
 			if (i > 0)
 				log_info("ldap %s: failed over to %s", d->id,
 					 d->uris[i]);
@@ -199,22 +237,41 @@ struct ldap_pool_conn *ldap_pool_acquire(struct ldap_pool *p,
 	pthread_mutex_unlock(&p->lock);
 
 	slot->conn.fresh = false;
-	if (!slot->conn.ld && open_conn(d, role, &slot->conn) < 0) {
+	if (!slot->conn.ld && open_conn(p, d, role, &slot->conn) < 0) {
 		ldap_pool_release(p, &slot->conn, true);
 		return NULL;
 	}
 	return &slot->conn;
 }
 
+/* Under p->lock: closes the idle connections to uri, which the failure
+ * of one of them makes suspect (each would cost a timeout to find out). */
+static void close_idle_to(struct ldap_pool *p, size_t uri)
+{
+	for (int role = 0; role < 2; role++) {
+		for (unsigned i = 0; i < p->size; i++) {
+			struct ldap_slot *s = &p->slots[role][i];
+			if (!s->busy && s->conn.ld && s->conn.uri == uri)
+				close_conn(&s->conn);
+		}
+	}
+}
+
 void ldap_pool_release(struct ldap_pool *p, struct ldap_pool_conn *c,
 		       bool broken)
 {
+	size_t uri = c->uri;
+	bool had = c->ld != NULL;
 	/* Failover, then return: a connection to a later URI lives
 	 * LDAP_POOL_RETURN_AFTER seconds. */
 	if (broken || (c->ld && c->uri > 0 &&
 		       time(NULL) - c->opened >= LDAP_POOL_RETURN_AFTER))
 		close_conn(c);
 	pthread_mutex_lock(&p->lock);
+	if (broken && had) {
+		close_idle_to(p, uri);
+		p->down_until[uri] = time(NULL) + LDAP_POOL_DOWN_FOR;
+	}
 	struct ldap_slot *slot = (struct ldap_slot *)c;
 	slot->busy = false;
 	pthread_cond_signal(&p->freed);

@@ -5,7 +5,10 @@
  * connection's identity, so the two never mix). A connection is opened
  * on the first URI that answers, in order (failover); one opened on a
  * later URI is closed after LDAP_POOL_RETURN_AFTER seconds so that the
- * next one tries the first URI again (return).
+ * next one tries the first URI again (return). A URI that failed (no
+ * connection, no answer within the timeout, a pooled connection that
+ * broke) is tried after the others for LDAP_POOL_DOWN_FOR seconds: a
+ * hung directory costs one timeout, not one per new connection.
  *
  * Every call blocks (up to the directory's <timeout> for a free
  * connection, and as much per URI to open one): call them from worker
@@ -21,6 +24,7 @@
 #include "../lib/config.h"
 
 #define LDAP_POOL_RETURN_AFTER 60
+#define LDAP_POOL_DOWN_FOR 30
 
 enum ldap_pool_role { LDAP_POOL_SEARCH, LDAP_POOL_BIND };
 
