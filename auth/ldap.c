@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ldap.h>
 #include <openssl/crypto.h>
@@ -301,4 +302,95 @@ enum account_status ldap_account_lookup(const struct config_host *host,
 	attrs[n] = NULL;
 	struct secrets s = {.host = host, .dir = dir, .out = out};
 	return ldap_find(host, dir, localpart, attrs, read_secrets, &s, NULL);
+}
+
+/* ---- attributes for directory vCards -------------------------------- */
+
+struct attr_values {
+	const char *const *attrs;
+	size_t nattrs;
+	char ***values;
+	bool failed;
+};
+
+static char **read_values(LDAP *ld, LDAPMessage *entry, const char *attr,
+			  bool *failed)
+{
+	struct berval **v = ldap_get_values_len(ld, entry, attr);
+	size_t n = v ? ldap_count_values_len(v) : 0;
+	if (n == 0) {
+		ldap_value_free_len(v);
+		return NULL;
+	}
+	char **out = calloc(n + 1, sizeof *out);
+	size_t k = 0;
+	for (size_t i = 0; out && i < n; i++) {
+		if (memchr(v[i]->bv_val, '\0', v[i]->bv_len))
+			continue;
+		if (!(out[k] = strndup(v[i]->bv_val, v[i]->bv_len)))
+			break;
+		k++;
+	}
+	ldap_value_free_len(v);
+	if (!out)
+		*failed = true;
+	return out;
+}
+
+static void read_attributes(LDAP *ld, LDAPMessage *entry, void *ctx)
+{
+	struct attr_values *a = ctx;
+	for (size_t i = 0; i < a->nattrs; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcasecmp(a->attrs[i], a->attrs[j]) == 0;
+		if (!seen)
+			a->values[i] = read_values(ld, entry, a->attrs[i],
+						   &a->failed);
+	}
+}
+
+enum account_status ldap_account_attributes(const struct config_host *host,
+					    const struct config_ldap *dir,
+					    const char *localpart,
+					    const char *const *attrs,
+					    size_t nattrs, char ****values)
+{
+	*values = NULL;
+	char **list = calloc(nattrs + 2, sizeof *list);
+	char ***v = calloc(nattrs + 1, sizeof *v);
+	if (!list || !v) {
+		free(list);
+		free(v);
+		return ACCOUNT_ERROR;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < nattrs; i++)
+		list[n++] = (char *)attrs[i];
+	if (n == 0)
+		list[n++] = LDAP_NO_ATTRS;
+	struct attr_values a = {.attrs = attrs, .nattrs = nattrs, .values = v};
+	enum account_status st = ldap_find(host, dir, localpart, list,
+					   read_attributes, &a, NULL);
+	free(list);
+	if (st == ACCOUNT_FOUND && a.failed)
+		st = ACCOUNT_ERROR;
+	if (st != ACCOUNT_FOUND) {
+		ldap_attribute_values_free(v, nattrs);
+		return st;
+	}
+	*values = v;
+	return st;
+}
+
+void ldap_attribute_values_free(char ***values, size_t nattrs)
+{
+	if (!values)
+		return;
+	for (size_t i = 0; i < nattrs; i++) {
+		for (char **p = values[i]; p && *p; p++)
+			free(*p);
+		free(values[i]);
+	}
+	free(values);
 }

@@ -44,4 +44,18 @@ enum account_status ldap_account_exists(const struct config_host *host,
 					const struct config_ldap *dir,
 					const char *localpart);
 
+/* The values of the attributes attrs[0..nattrs-1] of the user's entry
+ * (for directory vCards): on ACCOUNT_FOUND, (*values)[i] is a
+ * NULL-terminated array of the values of attrs[i] (NULL when it has
+ * none, or the same attribute already came earlier in attrs), each a
+ * string (a value holding a NUL byte is left out); free them with
+ * ldap_attribute_values_free. ACCOUNT_UNKNOWN: no such entry;
+ * ACCOUNT_ERROR: the directory could not be asked (logged). */
+enum account_status ldap_account_attributes(const struct config_host *host,
+					    const struct config_ldap *dir,
+					    const char *localpart,
+					    const char *const *attrs,
+					    size_t nattrs, char ****values);
+void ldap_attribute_values_free(char ***values, size_t nattrs);
+
 #endif

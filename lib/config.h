@@ -26,6 +26,28 @@ enum config_ldap_access {
 	CONFIG_LDAP_CLEAR_PASSWORD = 1 << 2,
 };
 
+/* The vCard fields a directory's entries can fill (<ldap><vcard>,
+ * server/sm/vcard.c), in vcard-temp (XEP-0054) element names. */
+enum config_vcard_field {
+	CONFIG_VCARD_FN,
+	CONFIG_VCARD_GIVEN,    /* N/GIVEN */
+	CONFIG_VCARD_FAMILY,   /* N/FAMILY */
+	CONFIG_VCARD_MIDDLE,   /* N/MIDDLE */
+	CONFIG_VCARD_NICKNAME,
+	CONFIG_VCARD_EMAIL,    /* EMAIL/USERID, one per value */
+	CONFIG_VCARD_TEL,      /* TEL/NUMBER with VOICE, WORK; one per value */
+	CONFIG_VCARD_MOBILE,   /* TEL/NUMBER with CELL, WORK; one per value */
+	CONFIG_VCARD_ORGNAME,  /* ORG/ORGNAME */
+	CONFIG_VCARD_ORGUNIT,  /* ORG/ORGUNIT, one per value */
+	CONFIG_VCARD_TITLE,
+	CONFIG_VCARD_ROLE,
+	CONFIG_VCARD_URL,
+	CONFIG_VCARD_DESC,
+	CONFIG_VCARD_NFIELDS
+};
+/* Their names in <field name="…">, by enum config_vcard_field. */
+extern const char *const config_vcard_field_names[CONFIG_VCARD_NFIELDS];
+
 /* One <ldap id="…"> directory, shared by the hosts that name it. */
 struct config_ldap {
 	char *id;
@@ -38,6 +60,10 @@ struct config_ldap {
 	unsigned timeout;    /* seconds: connect, and each operation */
 	unsigned pool;       /* connections for searches, and for binds */
 	unsigned password_access; /* enum config_ldap_access bits */
+	/* <vcard>: users' vCards come from their entries; the attribute of
+	 * each field (NULL: that field stays empty). */
+	bool vcard;
+	char *vcard_map[CONFIG_VCARD_NFIELDS];
 };
 
 struct config_host {

@@ -25,6 +25,7 @@ extern const struct sm_module sm_module_offline;
 extern const struct sm_module sm_module_blocking;
 extern const struct sm_module sm_module_roster;
 extern const struct sm_module sm_module_presence;
+extern const struct sm_module sm_module_vcard;
 
 static const struct sm_module *const all_modules[] = {
 	&sm_module_disco,
@@ -33,6 +34,7 @@ static const struct sm_module *const all_modules[] = {
 	&sm_module_blocking,
 	&sm_module_roster,
 	&sm_module_presence,
+	&sm_module_vcard,
 };
 
 int sm_module_hook(struct sm *sm, enum sm_event_type type, const char *ns,

@@ -1,0 +1,389 @@
+/* vcard: directory vCards (XEP-0054 vcard-temp), read-only.
+ *
+ * For a user of a domain whose auth backend is ldap and whose directory
+ * has a <vcard> map, an iq get of vcard-temp to the user's bare JID
+ * (from anyone; without 'to', the user's own) is answered from the
+ * user's entry, searched with the domain's base and filter by the
+ * service account (auth/ldap.h) on the worker pool: the sm loop never
+ * waits, the iq is kept (serialized) until the completion answers it.
+ * A set is refused (not-allowed: the directory is the source). Other
+ * domains: SM_NEXT, so the core's service-unavailable stays. */
+#include "vcard.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <uv.h>
+
+#include "../../auth/ldap.h"
+#include "../../lib/buf.h"
+#include "../../lib/log.h"
+#include "module.h"
+#include "route.h"
+#include "sm.h"
+#include "stanza.h"
+
+/* Lookups waiting or running on the worker pool at once; past it, an
+ * iq gets resource-constraint (wait) rather than queueing behind a
+ * directory that hangs and starving the account checks. */
+#define VCARD_PENDING_MAX 32
+
+struct vcard_mod {
+	struct sm *sm;
+	unsigned pending;
+	bool closing;
+};
+
+struct vcard_req {
+	uv_work_t work;
+	struct vcard_mod *mod;
+	const struct config_host *host;
+	const struct config_ldap *dir;
+	char *localpart;
+	char *jid; /* bare, for JABBERID */
+	/* The distinct attributes asked, and each field's index in them. */
+	const char *attrs[CONFIG_VCARD_NFIELDS];
+	size_t nattrs;
+	int field_attr[CONFIG_VCARD_NFIELDS]; /* -1: field off */
+	enum account_status status;
+	char ***values;
+	char *iq; /* the request, serialized */
+	size_t iq_len;
+};
+
+/* ------------------------------------------------------------ building */
+
+/* UTF-8 (RFC 3629), without the C0 controls XML 1.0 forbids. */
+static bool text_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	if (!*p)
+		return false;
+	while (*p) {
+		unsigned c = *p;
+		size_t n;
+		unsigned cp;
+		if (c < 0x80) {
+			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+				return false;
+			p++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		for (size_t i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		static const unsigned min[] = {0, 0x80, 0x800, 0x10000};
+		if (cp < min[n] || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe ||
+		    cp == 0xffff)
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+/* The first usable value of field f, or NULL. */
+static const char *first(char **const values[], enum config_vcard_field f)
+{
+	for (char **v = values[f]; v && *v; v++)
+		if (text_ok(*v))
+			return *v;
+	return NULL;
+}
+
+static int add_text(struct arena *a, struct xml_node *parent,
+		    const char *name, const char *text)
+{
+	struct xml_node *n = xml_add_child(a, parent, NS_VCARD, name);
+	return n && xml_append_text(a, n, text, strlen(text)) == 0 ? 0 : -1;
+}
+
+/* <TEL><type…/><NUMBER>v</NUMBER></TEL> per usable value. */
+static int add_tels(struct arena *a, struct xml_node *vc, char **values,
+		    const char *kind)
+{
+	for (char **v = values; v && *v; v++) {
+		if (!text_ok(*v))
+			continue;
+		struct xml_node *t = xml_add_child(a, vc, NS_VCARD, "TEL");
+		if (!t || !xml_add_child(a, t, NS_VCARD, kind) ||
+		    !xml_add_child(a, t, NS_VCARD, "WORK") ||
+		    add_text(a, t, "NUMBER", *v) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct xml_node *sm_vcard_build(struct arena *a,
+				char **const values[CONFIG_VCARD_NFIELDS],
+				const char *jid)
+{
+	struct xml_node *vc = xml_node_new(a, NS_VCARD, "vCard");
+	if (!vc)
+		return NULL;
+	const char *s;
+	/* XEP-0054 §3's order: FN, N, NICKNAME, URL, TEL, EMAIL, JABBERID,
+	 * TITLE, ROLE, ORG, DESC. */
+	if ((s = first(values, CONFIG_VCARD_FN)) && add_text(a, vc, "FN", s) < 0)
+		return NULL;
+	const char *family = first(values, CONFIG_VCARD_FAMILY);
+	const char *given = first(values, CONFIG_VCARD_GIVEN);
+	const char *middle = first(values, CONFIG_VCARD_MIDDLE);
+	if (family || given || middle) {
+		struct xml_node *n = xml_add_child(a, vc, NS_VCARD, "N");
+		if (!n || (family && add_text(a, n, "FAMILY", family) < 0) ||
+		    (given && add_text(a, n, "GIVEN", given) < 0) ||
+		    (middle && add_text(a, n, "MIDDLE", middle) < 0))
+			return NULL;
+	}
+	if ((s = first(values, CONFIG_VCARD_NICKNAME)) &&
+	    add_text(a, vc, "NICKNAME", s) < 0)
+		return NULL;
+	if ((s = first(values, CONFIG_VCARD_URL)) &&
+	    add_text(a, vc, "URL", s) < 0)
+		return NULL;
+	if (add_tels(a, vc, values[CONFIG_VCARD_TEL], "VOICE") < 0 ||
+	    add_tels(a, vc, values[CONFIG_VCARD_MOBILE], "CELL") < 0)
+		return NULL;
+	for (char **v = values[CONFIG_VCARD_EMAIL]; v && *v; v++) {
+		if (!text_ok(*v))
+			continue;
+		struct xml_node *e = xml_add_child(a, vc, NS_VCARD, "EMAIL");
+		if (!e || !xml_add_child(a, e, NS_VCARD, "INTERNET") ||
+		    add_text(a, e, "USERID", *v) < 0)
+			return NULL;
+	}
+	if (jid && add_text(a, vc, "JABBERID", jid) < 0)
+		return NULL;
+	if ((s = first(values, CONFIG_VCARD_TITLE)) &&
+	    add_text(a, vc, "TITLE", s) < 0)
+		return NULL;
+	if ((s = first(values, CONFIG_VCARD_ROLE)) &&
+	    add_text(a, vc, "ROLE", s) < 0)
+		return NULL;
+	const char *orgname = first(values, CONFIG_VCARD_ORGNAME);
+	const char *unit = first(values, CONFIG_VCARD_ORGUNIT);
+	if (orgname || unit) {
+		struct xml_node *o = xml_add_child(a, vc, NS_VCARD, "ORG");
+		/* The DTD wants ORGNAME first, even when only units are
+		 * known. */
+		if (!o || add_text(a, o, "ORGNAME", orgname ? orgname : "") < 0)
+			return NULL;
+		for (char **v = values[CONFIG_VCARD_ORGUNIT]; v && *v; v++)
+			if (text_ok(*v) && add_text(a, o, "ORGUNIT", *v) < 0)
+				return NULL;
+	}
+	if ((s = first(values, CONFIG_VCARD_DESC)) &&
+	    add_text(a, vc, "DESC", s) < 0)
+		return NULL;
+	return vc;
+}
+
+/* ------------------------------------------------------------ answers */
+
+static void answer_error(struct sm *sm, const struct stanza *st,
+			 const char *condition, const char *text)
+{
+	struct xml_node *e = sm_stanza_error_new(st, condition);
+	struct xml_node *err = e ? xml_child(e, XML_NS_CLIENT, "error") : NULL;
+	if (!err)
+		return;
+	if (text) {
+		struct xml_node *t = xml_add_child(st->arena, err, NS_STANZAS,
+						   "text");
+		if (!t || xml_append_text(st->arena, t, text, strlen(text)) < 0)
+			return;
+	}
+	sm_route_xml(sm, e);
+}
+
+static void req_free(struct vcard_req *r)
+{
+	ldap_attribute_values_free(r->values, r->nattrs);
+	free(r->localpart);
+	free(r->jid);
+	free(r->iq);
+	free(r);
+}
+
+static void lookup_work(uv_work_t *w)
+{
+	struct vcard_req *r = w->data;
+	r->status = ldap_account_attributes(r->host, r->dir, r->localpart,
+					    r->attrs, r->nattrs, &r->values);
+}
+
+static void reply(struct sm *sm, struct vcard_req *r)
+{
+	struct arena *a = &sm->arena;
+	struct xml_node *xml = xml_parse(a, r->iq, r->iq_len, XML_NS_CLIENT);
+	struct stanza st;
+	if (!xml || sm_stanza_init(&st, a, xml) != 0)
+		return;
+	switch (r->status) {
+	case ACCOUNT_FOUND: {
+		char **values[CONFIG_VCARD_NFIELDS];
+		for (size_t f = 0; f < CONFIG_VCARD_NFIELDS; f++)
+			values[f] = r->field_attr[f] < 0
+					    ? NULL
+					    : r->values[r->field_attr[f]];
+		struct xml_node *res = sm_stanza_result_new(&st);
+		struct xml_node *vc = res ? sm_vcard_build(a, values, r->jid)
+					  : NULL;
+		if (!vc) {
+			answer_error(sm, &st, "internal-server-error", NULL);
+			break;
+		}
+		xml_append_child(res, vc);
+		sm_route_xml(sm, res);
+		break;
+	}
+	case ACCOUNT_UNKNOWN:
+		answer_error(sm, &st, "item-not-found", NULL);
+		break;
+	default:
+		/* RFC 6120 §8.3.3.16: a service needed to fulfil the request
+		 * (the directory) could not be reached in time; type wait,
+		 * the client may retry later. */
+		answer_error(sm, &st, "remote-server-timeout",
+			     "The directory does not answer; try again later");
+		break;
+	}
+}
+
+static void lookup_done(uv_work_t *w, int status)
+{
+	struct vcard_req *r = w->data;
+	struct vcard_mod *m = r->mod;
+	m->pending--;
+	if (status < 0)
+		r->status = ACCOUNT_ERROR;
+	log_debug("vcard: %s from the directory: %s", r->jid,
+		  r->status == ACCOUNT_FOUND	 ? "found"
+		  : r->status == ACCOUNT_UNKNOWN ? "no such entry"
+						 : "unreachable");
+	if (!m->closing) {
+		reply(m->sm, r);
+		arena_reset(&m->sm->arena);
+	}
+	req_free(r);
+}
+
+/* ------------------------------------------------------------ the iq */
+
+static enum sm_verdict vcard_bare(struct sm_event *ev, void *data)
+{
+	struct vcard_mod *m = data;
+	struct sm *sm = ev->sm;
+	struct stanza *st = ev->st;
+	const struct jid *user = st->to ? st->to : st->from;
+	if (!user || !user->local[0] ||
+	    !xml_is(st->payload, NS_VCARD, "vCard"))
+		return SM_NEXT;
+	const struct config_host *host = config_find_host(sm->cfg, user->domain);
+	const struct config_ldap *dir =
+	    host ? config_host_directory(sm->cfg, host) : NULL;
+	if (!dir || !dir->vcard)
+		return SM_NEXT;
+	if (sm_stanza_is_type(st, "set")) {
+		answer_error(sm, st, "not-allowed",
+			     "vCards of this domain come from the organisation's "
+			     "directory; change them there");
+		return SM_DONE;
+	}
+	if (!sm_stanza_is_type(st, "get"))
+		return SM_NEXT;
+	if (m->pending >= VCARD_PENDING_MAX) {
+		log_warn("vcard: %u directory lookups pending; refusing one",
+			 m->pending);
+		answer_error(sm, st, "resource-constraint", NULL);
+		return SM_DONE;
+	}
+	struct vcard_req *r = calloc(1, sizeof *r);
+	struct buf out = {0};
+	if (!r || xml_serialize(st->xml, XML_NS_CLIENT, &out) < 0)
+		goto fail;
+	r->mod = m;
+	r->host = host;
+	r->dir = dir;
+	r->iq = out.data;
+	r->iq_len = out.len;
+	out.data = NULL;
+	r->localpart = strdup(user->local);
+	size_t jl = strlen(user->local) + 1 + strlen(user->domain) + 1;
+	if (!r->localpart || !(r->jid = malloc(jl)))
+		goto fail;
+	snprintf(r->jid, jl, "%s@%s", user->local, user->domain);
+	for (size_t f = 0; f < CONFIG_VCARD_NFIELDS; f++) {
+		const char *attr = dir->vcard_map[f];
+		r->field_attr[f] = -1;
+		if (!attr)
+			continue;
+		size_t i = 0;
+		while (i < r->nattrs && strcasecmp(r->attrs[i], attr) != 0)
+			i++;
+		if (i == r->nattrs)
+			r->attrs[r->nattrs++] = attr;
+		r->field_attr[f] = (int)i;
+	}
+	r->work.data = r;
+	if (!sm->loop) {
+		/* Unit tests: no pool; ask at once. */
+		m->pending++;
+		lookup_work(&r->work);
+		lookup_done(&r->work, 0);
+		return SM_DONE;
+	}
+	if (uv_queue_work(sm->loop, &r->work, lookup_work, lookup_done) < 0)
+		goto fail;
+	m->pending++;
+	return SM_DONE;
+fail:
+	buf_free(&out);
+	if (r)
+		req_free(r);
+	sm_route_error(sm, st, "internal-server-error");
+	return SM_DONE;
+}
+
+static int vcard_init(struct sm *sm);
+static void vcard_free(struct sm *sm);
+const struct sm_module sm_module_vcard = {"vcard", vcard_init, vcard_free};
+
+static int vcard_init(struct sm *sm)
+{
+	struct vcard_mod *m = calloc(1, sizeof *m);
+	if (!m)
+		return -1;
+	m->sm = sm;
+	sm_module_set_data(sm, &sm_module_vcard, m);
+	if (sm_module_hook(sm, SM_EV_IQ_BARE, NS_VCARD, 0, vcard_bare, m) < 0)
+		return -1;
+	return sm_module_add_feature(sm, NS_VCARD);
+}
+
+static void vcard_free(struct sm *sm)
+{
+	struct vcard_mod *m = sm_module_data(sm, &sm_module_vcard);
+	if (!m)
+		return;
+	/* The lookups use the configuration: wait for them (each is
+	 * bounded by the directory's timeout), answering nobody. */
+	m->closing = true;
+	while (m->pending > 0 && sm->loop)
+		uv_run(sm->loop, UV_RUN_ONCE);
+	free(m);
+}
