@@ -1,0 +1,287 @@
+#include "config_reader.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- <ldap id="…"> directories ------------------------------------ */
+
+static struct config_ldap *current_directory(struct loader *l)
+{
+	return &l->cfg->directories[l->cfg->ndirectories - 1];
+}
+
+static int load_ldap_uri(struct loader *l, struct cnode *n, const char *path)
+{
+	struct config_ldap *d = current_directory(l);
+	const char *v = cnode_value(n);
+	if (strncasecmp(v, "ldap://", 7) != 0 &&
+	    strncasecmp(v, "ldaps://", 8) != 0)
+		return fail(l, n, path, "'%s' is not an ldap:// or ldaps:// "
+			    "URI", v);
+	const char *host = v + (v[4] == ':' ? 7 : 8);
+	if (!*host || *host == '/' || strpbrk(v, " \t,"))
+		return fail(l, n, path, "'%s' names no server (one URI per "
+			    "<uri>, e.g. ldap://ldap.example.org:389)", v);
+	if (d->nuris == CONFIG_MAX_LDAP_URIS)
+		return fail(l, n, path, "more than %d URIs",
+			    CONFIG_MAX_LDAP_URIS);
+	d->uris[d->nuris++] = strdup(v);
+	return 0;
+}
+
+static int load_ldap_starttls(struct loader *l, struct cnode *n,
+			      const char *path)
+{
+	return parse_bool(l, n, path, cnode_value(n),
+			  &current_directory(l)->starttls);
+}
+
+static int load_ldap_ca_file(struct loader *l, struct cnode *n,
+			     const char *path)
+{
+	return parse_readable_file(l, n, path, cnode_value(n),
+				   &current_directory(l)->ca_file);
+}
+
+static int load_ldap_bind_dn(struct loader *l, struct cnode *n,
+			     const char *path)
+{
+	const char *v = cnode_value(n);
+	if (!*v || !strchr(v, '='))
+		return fail(l, n, path, "'%s' is not a DN", v);
+	free(current_directory(l)->bind_dn);
+	current_directory(l)->bind_dn = strdup(v);
+	return 0;
+}
+
+static int load_ldap_bind_password_file(struct loader *l, struct cnode *n,
+					const char *path)
+{
+	char *file = NULL, secret[1024] = "";
+	if (parse_first_line(l, n, path, cnode_value(n), &file, secret,
+			     sizeof secret) < 0) {
+		free(file);
+		return -1;
+	}
+	if (!secret[0]) {
+		/* An empty password is an unauthenticated bind (RFC 4513
+		 * §5.1.2): never what an administrator means. */
+		fail(l, n, path, "%s is empty (its first line is the "
+			    "password of bind-dn)", file);
+		free(file);
+		return -1;
+	}
+	free(file);
+	struct config_ldap *d = current_directory(l);
+	free(d->bind_password);
+	d->bind_password = strdup(secret);
+	memset(secret, 0, sizeof secret);
+	return 0;
+}
+
+static int load_ldap_timeout(struct loader *l, struct cnode *n,
+			     const char *path)
+{
+	return parse_unsigned(l, n, path, cnode_value(n), 1, 300,
+			      &current_directory(l)->timeout);
+}
+
+static int load_ldap_pool(struct loader *l, struct cnode *n, const char *path)
+{
+	return parse_unsigned(l, n, path, cnode_value(n), 1, 64,
+			      &current_directory(l)->pool);
+}
+
+static int load_ldap_password_access(struct loader *l, struct cnode *n,
+				     const char *path)
+{
+	static const struct {
+		const char *word;
+		unsigned bit;
+	} words[] = {{"bind", CONFIG_LDAP_BIND},
+		     {"auth-password", CONFIG_LDAP_AUTH_PASSWORD},
+		     {"clear-password", CONFIG_LDAP_CLEAR_PASSWORD}};
+	char *list[8];
+	size_t count = 0;
+	unsigned access = 0;
+	int rc = parse_words(l, n, path, cnode_value(n), list, 8, &count);
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		size_t w = 0;
+		while (w < 3 && strcmp(words[w].word, list[i]) != 0)
+			w++;
+		if (w == 3)
+			rc = fail(l, n, path, "'%s' is not bind, auth-password "
+				  "or clear-password", list[i]);
+		else
+			access |= words[w].bit;
+	}
+	for (size_t i = 0; i < count; i++)
+		free(list[i]);
+	if (rc == 0 && !access)
+		rc = fail(l, n, path, "empty (bind, auth-password and/or "
+			  "clear-password)");
+	if (rc == 0)
+		current_directory(l)->password_access = access;
+	return rc;
+}
+/* RFC 4512 §1.4: a descriptor (a letter, then letters, digits,
+ * hyphens) or a numeric OID. */
+static bool ldap_attribute_ok(const char *a)
+{
+	size_t len = strlen(a);
+	if (len == 0 || len > 64)
+		return false;
+	bool oid = a[0] >= '0' && a[0] <= '9';
+	for (const char *p = a; *p; p++) {
+		char c = *p;
+		bool digit = c >= '0' && c <= '9';
+		bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+		if (oid ? !(digit || c == '.') : !(digit || letter || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static int load_ldap_vcard_field(struct loader *l, struct cnode *n,
+				 const char *path)
+{
+	static const char *const attrs[] = {"name", "attribute", NULL};
+	if (check_attrs(l, n, path, attrs) < 0)
+		return -1;
+	const char *name = cnode_attr(n, "name");
+	const char *attr = cnode_attr(n, "attribute");
+	char setting[300];
+	snprintf(setting, sizeof setting, "%s/@name", path);
+	if (!name)
+		return fail(l, n, setting, "missing (FN, GIVEN, FAMILY, EMAIL, "
+			    "TEL, ORGUNIT …)");
+	size_t f = 0;
+	while (f < CONFIG_VCARD_NFIELDS &&
+	       strcmp(config_vcard_field_names[f], name) != 0)
+		f++;
+	if (f == CONFIG_VCARD_NFIELDS)
+		return fail(l, n, setting, "'%s' is not a vCard field of FN, "
+			    "GIVEN, FAMILY, MIDDLE, NICKNAME, EMAIL, TEL, "
+			    "MOBILE, ORGNAME, ORGUNIT, TITLE, ROLE, URL, DESC",
+			    name);
+	snprintf(setting, sizeof setting, "%s/@attribute", path);
+	if (!attr)
+		return fail(l, n, setting, "missing (an LDAP attribute, or "
+			    "\"\" for none)");
+	if (*attr && !ldap_attribute_ok(attr))
+		return fail(l, n, setting, "'%s' is not an LDAP attribute name",
+			    attr);
+	struct config_ldap *d = current_directory(l);
+	free(d->vcard_map[f]);
+	d->vcard_map[f] = *attr ? strdup(attr) : NULL;
+	return 0;
+}
+
+static int load_ldap_vcard(struct loader *l, struct cnode *n, const char *path)
+{
+	static const char *const attrs[] = {"defaults", NULL};
+	static const struct setting settings[] = {
+		{"field", load_ldap_vcard_field},
+		{NULL, NULL}};
+	static const char *const defaults[CONFIG_VCARD_NFIELDS] = {
+		[CONFIG_VCARD_FN] = "cn",
+		[CONFIG_VCARD_GIVEN] = "givenName",
+		[CONFIG_VCARD_FAMILY] = "sn",
+		[CONFIG_VCARD_EMAIL] = "mail",
+		[CONFIG_VCARD_TEL] = "telephoneNumber",
+		[CONFIG_VCARD_MOBILE] = "mobile",
+		[CONFIG_VCARD_ORGUNIT] = "ou",
+		[CONFIG_VCARD_TITLE] = "title",
+	};
+	if (check_attrs(l, n, path, attrs) < 0)
+		return -1;
+	struct config_ldap *d = current_directory(l);
+	if (d->vcard)
+		return fail(l, n, path, "given twice");
+	const char *def = cnode_attr(n, "defaults");
+	bool use_defaults = true;
+	if (def && strcmp(def, "true") != 0) {
+		if (strcmp(def, "false") != 0)
+			return fail(l, n, "ldap/vcard/@defaults",
+				    "'%s' is not true or false", def);
+		use_defaults = false;
+	}
+	d->vcard = true;
+	for (size_t f = 0; use_defaults && f < CONFIG_VCARD_NFIELDS; f++)
+		if (defaults[f] && !(d->vcard_map[f] = strdup(defaults[f])))
+			return fail(l, n, path, "out of memory");
+	return load_children(l, n, path, settings);
+}
+
+int config_ldap_load(struct loader *l, struct cnode *n, const char *path)
+{
+	static const char *const attrs[] = {"id", NULL};
+	static const struct setting settings[] = {
+		{"uri", load_ldap_uri},
+		{"starttls", load_ldap_starttls},
+		{"ca-file", load_ldap_ca_file},
+		{"bind-dn", load_ldap_bind_dn},
+		{"bind-password-file", load_ldap_bind_password_file},
+		{"timeout", load_ldap_timeout},
+		{"pool", load_ldap_pool},
+		{"password-access", load_ldap_password_access},
+		{"vcard", load_ldap_vcard},
+		{NULL, NULL}};
+	struct config *cfg = l->cfg;
+	if (check_attrs(l, n, path, attrs) < 0)
+		return -1;
+	const char *id = cnode_attr(n, "id");
+	if (!id || !*id)
+		return fail(l, n, "ldap/@id", "missing (the name hosts use in "
+			    "<auth backend=\"ldap\" directory=\"…\">)");
+	for (size_t i = 0; i < cfg->ndirectories; i++)
+		if (strcmp(cfg->directories[i].id, id) == 0)
+			return fail(l, n, "ldap/@id", "'%s' is defined twice",
+				    id);
+	if (cfg->ndirectories == CONFIG_MAX_DIRECTORIES)
+		return fail(l, n, path, "more than %d directories",
+			    CONFIG_MAX_DIRECTORIES);
+	struct config_ldap *d = &cfg->directories[cfg->ndirectories++];
+	d->id = strdup(id);
+	d->timeout = 5;
+	d->pool = 4;
+	d->password_access = CONFIG_LDAP_BIND;
+	if (load_children(l, n, path, settings) < 0)
+		return -1;
+	if (!d->nuris)
+		return fail(l, n, "ldap/uri", "missing for directory '%s'",
+			    id);
+	if (!d->bind_dn != !d->bind_password)
+		return fail(l, n, d->bind_dn ? "ldap/bind-password-file"
+					     : "ldap/bind-dn",
+			    "bind-dn and bind-password-file go together");
+	if ((d->password_access & ~CONFIG_LDAP_BIND) && !d->bind_dn)
+		return fail(l, n, "ldap/password-access",
+			    "auth-password and clear-password need a service "
+			    "account (bind-dn) allowed to read them");
+	return 0;
+}
+
+/* After the whole file: each ldap host's directory exists. */
+int config_ldap_resolve(struct loader *l)
+{
+	struct config *cfg = l->cfg;
+	for (size_t i = 0; i < cfg->nhosts; i++) {
+		struct config_host *h = &cfg->hosts[i];
+		h->directory = -1;
+		const char *id = l->host_directory[i].id;
+		if (!id)
+			continue;
+		for (size_t d = 0; d < cfg->ndirectories; d++)
+			if (strcmp(cfg->directories[d].id, id) == 0)
+				h->directory = (int)d;
+		if (h->directory < 0) {
+			struct cnode at = {.line = l->host_directory[i].line};
+			return fail(l, &at, "host/auth/@directory",
+				    "no <ldap id=\"%s\"> is defined", id);
+		}
+	}
+	return 0;
+}
