@@ -176,3 +176,18 @@ def slapds(ldap_directory, tmp_path_factory):
         yield factory
     finally:
         factory.stop_all()
+
+
+@pytest.fixture
+def chat(request):
+    """chat(server) → Clients of that server (one per test)."""
+    made = []
+
+    def make(server):
+        assert not made, "one Clients per test (one event loop)"
+        request.node.palabre_server = server
+        made.append(Clients(server))
+        return made[0]
+    yield make
+    for c in made:
+        c.close()

@@ -14,7 +14,6 @@ import pytest
 from palabre import Palabre, make_certificate
 from rawstream import RawStream, mechanisms, scram_login, show, tag
 from slapd import BASES, MAIN_DOMAIN, RESEARCH_DOMAIN
-from xmpp import Clients
 
 DOMAINS = (MAIN_DOMAIN, RESEARCH_DOMAIN)
 FILTERS = {MAIN_DOMAIN: "(mail=%u@%d)",
@@ -128,21 +127,6 @@ def shared(tmp_path_factory, domain_certs, ldap_directory, slapd):
         yield s
     finally:
         s.stop()
-
-
-@pytest.fixture
-def chat(request):
-    """chat(server) → Clients of that server (one per test)."""
-    made = []
-
-    def make(server):
-        assert not made, "one Clients per test (one event loop)"
-        request.node.palabre_server = server
-        made.append(Clients(server))
-        return made[0]
-    yield make
-    for c in made:
-        c.close()
 
 
 def raw_stream(server, domain):

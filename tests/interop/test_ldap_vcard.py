@@ -65,20 +65,6 @@ def shared(tmp_path_factory, domain_certs, ldap_directory, slapd):
         s.stop()
 
 
-@pytest.fixture
-def chat(request):
-    made = []
-
-    def make(server):
-        assert not made, "one Clients per test (one event loop)"
-        request.node.palabre_server = server
-        made.append(Clients(server))
-        return made[0]
-    yield make
-    for c in made:
-        c.close()
-
-
 def vcard_iq(client, to=None, stype="get", payload=None):
     """What Gajim sends: <iq type='get' to='bare'><vCard
     xmlns='vcard-temp'/></iq>; returns the answer's XML."""
