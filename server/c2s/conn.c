@@ -71,12 +71,12 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	if (!c->tls) {
 		conn_on_plain(c, b->base, (size_t)n);
 	} else {
-		bool was_done = c2s_tls_conn_handshake_done(c->tls);
-		enum tls_status st = c2s_tls_conn_feed(c->tls, b->base, (size_t)n, conn_on_plain, c);
-		if (!was_done && c2s_tls_conn_handshake_done(c->tls)) {
+		bool was_done = tls_conn_handshake_done(c->tls);
+		enum tls_status st = tls_conn_feed(c->tls, b->base, (size_t)n, conn_on_plain, c);
+		if (!was_done && tls_conn_handshake_done(c->tls)) {
 			char desc[128];
 			log_debug("conn %" PRIu64 ": TLS %s", c->id,
-				  c2s_tls_conn_describe(c->tls, desc, sizeof desc));
+				  tls_conn_describe(c->tls, desc, sizeof desc));
 		}
 		if (st == TLS_ERROR) {
 			log_info("conn %" PRIu64 " (%s): TLS error", c->id, c->peer);
@@ -117,7 +117,7 @@ void c2s_conn_send(struct conn *c, const char *data, size_t len)
 				 "too much data waits for you to read it");
 		return;
 	}
-	int r = c->tls ? c2s_tls_conn_write(c->tls, data, len)
+	int r = c->tls ? tls_conn_write(c->tls, data, len)
 		       : buf_append(&c->out, data, len);
 	if (r < 0) {
 		log_warn("conn %" PRIu64 ": cannot queue %zu bytes", c->id, len);
@@ -299,7 +299,7 @@ void c2s_conn_close(struct conn *c)
 	c2s_route_session_end(c, "closed");
 	c2s_sasl_cancel(c);
 	if (c->tls)
-		c2s_tls_conn_shutdown(c->tls);
+		tls_conn_shutdown(c->tls);
 	uv_timer_stop(&c->timer);
 	uv_timer_start(&c->timer, conn_timeout, C2S_CLOSE_TIMEOUT_MS, 0);
 	c2s_conn_want_flush(c);
@@ -308,7 +308,7 @@ void c2s_conn_close(struct conn *c)
 static void conn_free(struct conn *c)
 {
 	struct c2s *c2s = c->c2s;
-	c2s_tls_conn_free(c->tls);
+	tls_conn_free(c->tls);
 	if (c->xs)
 		xmlstream_free(c->xs);
 	if (c->auth)
@@ -469,7 +469,7 @@ void c2s_conn_accept(struct listener *l)
 
 bool c2s_conn_tls_active(const struct conn *c)
 {
-	return c->tls && c2s_tls_conn_handshake_done(c->tls);
+	return c->tls && tls_conn_handshake_done(c->tls);
 }
 
 const char *c2s_conn_domain(const struct conn *c)

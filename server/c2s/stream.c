@@ -52,7 +52,7 @@ void c2s_stream_error(struct conn *c, const char *condition, const char *text)
 		return;
 	log_info("conn %" PRIu64 " (%s): stream error %s%s%s", c->id, c->peer,
 		 condition, text ? ": " : "", text ? text : "");
-	if (c->tls && !c2s_tls_conn_handshake_done(c->tls)) {
+	if (c->tls && !tls_conn_handshake_done(c->tls)) {
 		c2s_conn_abort(c); /* nothing can be said before TLS is up */
 		return;
 	}
