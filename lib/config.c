@@ -255,31 +255,39 @@ static int load_host(struct loader *l, struct cnode *n, const char *path)
 	return 0;
 }
 
-static int load_c2s_listen(struct loader *l, struct cnode *n, const char *path)
+int parse_listen(struct loader *l, struct cnode *n, const char *path,
+		 struct config_listener *listeners, size_t *count)
 {
 	static const char *const attrs[] = {"address", "port", "tls", NULL};
+	char setting[64];
 	if (check_attrs(l, n, path, attrs) < 0)
 		return -1;
-	struct config *cfg = l->cfg;
-	if (cfg->nlisteners == CONFIG_MAX_LISTENERS)
+	if (*count == CONFIG_MAX_LISTENERS)
 		return fail(l, n, path, "more than %d listeners",
 			    CONFIG_MAX_LISTENERS);
 	const char *port = cnode_attr(n, "port");
 	const char *tls = cnode_attr(n, "tls");
 	const char *address = cnode_attr(n, "address");
 	long v;
+	snprintf(setting, sizeof setting, "%s/@port", path);
 	if (!port)
-		return fail(l, n, "c2s/listen/@port", "missing");
-	if (parse_number(l, n, "c2s/listen/@port", port, 1, 65535, &v) < 0)
+		return fail(l, n, setting, "missing");
+	if (parse_number(l, n, setting, port, 1, 65535, &v) < 0)
 		return -1;
+	snprintf(setting, sizeof setting, "%s/@tls", path);
 	if (tls && strcmp(tls, "direct") != 0 && strcmp(tls, "starttls") != 0)
-		return fail(l, n, "c2s/listen/@tls",
-			    "'%s' is not starttls or direct", tls);
-	struct config_listener *li = &cfg->listeners[cfg->nlisteners++];
+		return fail(l, n, setting, "'%s' is not starttls or direct",
+			    tls);
+	struct config_listener *li = &listeners[(*count)++];
 	li->address = strdup(address ? address : "0.0.0.0");
 	li->port = (int)v;
 	li->direct_tls = tls && strcmp(tls, "direct") == 0;
 	return 0;
+}
+
+static int load_c2s_listen(struct loader *l, struct cnode *n, const char *path)
+{
+	return parse_listen(l, n, path, l->cfg->listeners, &l->cfg->nlisteners);
 }
 
 static int load_c2s_require_starttls(struct loader *l, struct cnode *n,
@@ -500,7 +508,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		{"router", load_router},   {"storage", load_storage},
 		{"host", load_host},       {"ldap", config_ldap_load},
 		{"c2s", load_c2s},
-		{"sm", load_sm},           {NULL, NULL}};
+		{"sm", load_sm},           {"s2s", config_s2s_load},
+		{NULL, NULL}};
 	int rc = -1;
 	struct cnode *root = read_tree(&l, path);
 	if (!root)
@@ -561,6 +570,7 @@ void config_free(struct config *cfg)
 	}
 	for (size_t i = 0; i < cfg->nlisteners; i++)
 		free(cfg->listeners[i].address);
+	config_s2s_free(&cfg->s2s);
 	for (size_t i = 0; i < cfg->nmechanisms; i++)
 		free(cfg->mechanisms[i]);
 	for (size_t i = 0; i < cfg->nmodules; i++)

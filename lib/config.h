@@ -84,6 +84,25 @@ struct config_listener {
 	bool direct_tls; /* XEP-0368: TLS from the first byte (5223) */
 };
 
+/* <s2s>: federation (server/s2s/, docs/federation.md). */
+struct config_s2s {
+	bool enabled; /* the section exists */
+	struct config_listener listeners[CONFIG_MAX_LISTENERS];
+	size_t nlisteners;
+	char *resolver;    /* a DNS server's address; NULL: resolv.conf */
+	int resolver_port; /* 0: 53 */
+	bool require_tls;  /* no stream without TLS, either way */
+	/* Only peers whose certificate verifies (SASL EXTERNAL); no
+	 * dialback. */
+	bool require_valid_certificate;
+	char *ca_file; /* trust anchors; NULL with ca_path: the system's */
+	char *ca_path;
+	unsigned connect_timeout; /* seconds for a route to come up */
+	unsigned idle_timeout;    /* seconds before a quiet stream closes */
+	unsigned queue_size;      /* stanzas waiting per route */
+	size_t max_stanza_size;
+};
+
 struct config {
 	char *path;
 	/* process */
@@ -122,6 +141,7 @@ struct config {
 	char *modules[CONFIG_MAX_MODULES];
 	size_t nmodules;
 	unsigned offline_quota; /* messages stored per user (offline.c) */
+	struct config_s2s s2s;
 };
 
 /* Reads path into cfg. On error returns -1 and writes one line such as

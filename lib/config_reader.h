@@ -83,6 +83,10 @@ int check_words(struct loader *l, const struct cnode *n, const char *setting,
 int check_attrs(struct loader *l, const struct cnode *n, const char *setting,
 		const char *const *allowed);
 
+/* A <listen address port tls> element, appended to listeners. */
+int parse_listen(struct loader *l, struct cnode *n, const char *path,
+		 struct config_listener *listeners, size_t *count);
+
 /* ---- Sections -------------------------------------------------------- */
 
 typedef int (*section_fn)(struct loader *l, struct cnode *n, const char *path);
@@ -102,5 +106,10 @@ int load_children(struct loader *l, struct cnode *n, const char *path,
 int config_ldap_load(struct loader *l, struct cnode *n, const char *path);
 /* After the whole file: each ldap host's directory exists. */
 int config_ldap_resolve(struct loader *l);
+
+/* ---- config_s2s.c: <s2s> ------------------------------------------- */
+
+int config_s2s_load(struct loader *l, struct cnode *n, const char *path);
+void config_s2s_free(struct config_s2s *s);
 
 #endif
