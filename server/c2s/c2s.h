@@ -10,7 +10,6 @@
  *   stream.c    RFC 6120 stream: header, features, errors, dispatch
  *   sasl.c      RFC 6120 §6 SASL on libuv's worker pool
  *   throttle.c  failed authentications counted per address and account
- *   base64.c    the base64 of SASL payloads
  *   bind.c      RFC 6120 §7 resource binding, legacy session iq
  *   route.c     frames to and from the sm, backpressure */
 #ifndef PALABRE_C2S_H
@@ -205,13 +204,6 @@ size_t throttle_count(struct throttle *t);
 /* The address part of a peer name ("ip:port", "[ipv6]:port"); an IPv6
  * address as its /64. Returns 0, or -1. */
 int throttle_address_key(const char *peer, char *out, size_t outlen);
-
-/* base64.c */
-size_t c2s_base64_encoded_len(size_t len);
-int c2s_base64_encode(struct buf *out, const unsigned char *in, size_t len);
-/* Strict RFC 4648 decoding; out holds len * 3 / 4 + 1 bytes.
- * Returns the decoded length or -1. */
-long c2s_base64_decode(const char *in, size_t len, unsigned char *out);
 
 /* bind.c */
 void c2s_bind_append_features(const struct config *cfg, struct buf *out);

@@ -2,12 +2,13 @@
  * shared by the process, go through TLS when it runs, then to the
  * stream parser; bytes go out through conn->out, written once per loop
  * iteration (the flusher) so that many stanzas make one write. */
-#include <arpa/inet.h>
+#include <stdio.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../lib/log.h"
+#include "../../lib/net.h"
 #include "c2s.h"
 #include "tls.h"
 
@@ -380,19 +381,9 @@ static void conn_peer_name(struct conn *c)
 {
 	struct sockaddr_storage ss;
 	int len = sizeof ss;
-	char ip[INET6_ADDRSTRLEN] = "?";
 	snprintf(c->peer, sizeof c->peer, "?");
-	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
-		return;
-	if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		uv_ip6_name(a, ip, sizeof ip);
-		snprintf(c->peer, sizeof c->peer, "[%s]:%u", ip, ntohs(a->sin6_port));
-	} else if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		uv_ip4_name(a, ip, sizeof ip);
-		snprintf(c->peer, sizeof c->peer, "%s:%u", ip, ntohs(a->sin_port));
-	}
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+		net_addr_name((struct sockaddr *)&ss, c->peer, sizeof c->peer);
 }
 
 static int conn_setup(struct conn *c, bool direct_tls)

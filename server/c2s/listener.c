@@ -1,12 +1,7 @@
 /* listener: the client ports. Each c2s process opens its own sockets
  * with SO_REUSEPORT, and the kernel spreads connections among them. */
-#include <errno.h>
-#include <netinet/in.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include "../../lib/log.h"
+#include "../../lib/net.h"
 #include "c2s.h"
 
 static void listener_on_connection(uv_stream_t *server, int status)
@@ -19,43 +14,15 @@ static void listener_on_connection(uv_stream_t *server, int status)
 	c2s_conn_accept(l);
 }
 
-static int listener_socket(const struct config_listener *lc)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	memset(&ss, 0, sizeof ss);
-	if (uv_ip4_addr(lc->address, lc->port, (struct sockaddr_in *)&ss) == 0) {
-		len = sizeof(struct sockaddr_in);
-	} else if (uv_ip6_addr(lc->address, lc->port, (struct sockaddr_in6 *)&ss) == 0) {
-		len = sizeof(struct sockaddr_in6);
-	} else {
-		log_error("c2s: listen address '%s' is not an IPv4 or IPv6 address",
-			  lc->address);
-		return -1;
-	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		log_error("c2s: socket for %s port %d: %s", lc->address, lc->port, strerror(errno));
-		return -1;
-	}
-	int one = 1;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
-	    bind(fd, (struct sockaddr *)&ss, len) < 0) {
-		log_error("c2s: cannot listen on %s port %d: %s", lc->address,
-			  lc->port, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static int listener_open(struct c2s *c2s, struct listener *l,
 			 const struct config_listener *lc)
 {
-	int fd = listener_socket(lc);
-	if (fd < 0)
+	char err[256];
+	int fd = net_bound_socket(lc->address, lc->port, err, sizeof err);
+	if (fd < 0) {
+		log_error("c2s: %s", err);
 		return -1;
+	}
 	l->c2s = c2s;
 	l->cfg = lc;
 	uv_tcp_init(c2s->loop, &l->tcp);

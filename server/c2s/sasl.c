@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../lib/base64.h"
 #include "../../lib/jid.h"
 #include "../../lib/log.h"
 #include "c2s.h"
@@ -149,7 +150,7 @@ static void sasl_send_data(struct conn *c, const char *name,
 		r = buf_printf(&b, "<%s xmlns='%s'/>", name, NS_SASL);
 	} else {
 		r = buf_printf(&b, "<%s xmlns='%s'>", name, NS_SASL);
-		r |= c2s_base64_encode(&b, data, len);
+		r |= base64_encode(&b, data, len);
 		r |= buf_printf(&b, "</%s>", name);
 	}
 	if (r == 0)
@@ -389,7 +390,7 @@ static void sasl_submit(struct conn *c, const char *mechanism,
 	/* RFC 6120 §6.4.2: no text is no initial response, "=" an empty one. */
 	job->has_in = !(mechanism && len == 0);
 	if (len > 0 && !(len == 1 && text[0] == '=')) {
-		long n = c2s_base64_decode(text, len, job->in);
+		long n = base64_decode(text, len, job->in);
 		if (n < 0) {
 			free(job);
 			sasl_failure(c, "incorrect-encoding");

@@ -1,18 +1,18 @@
 /* base64 (RFC 4648 §4) for SASL payloads: RFC 6120 §6.4.2 wants strict
  * decoding, with padding and without whitespace. */
-#include "c2s.h"
+#include "base64.h"
 
 static const char base64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-size_t c2s_base64_encoded_len(size_t len)
+size_t base64_encoded_len(size_t len)
 {
 	return (len + 2) / 3 * 4;
 }
 
-int c2s_base64_encode(struct buf *out, const unsigned char *in, size_t len)
+int base64_encode(struct buf *out, const unsigned char *in, size_t len)
 {
-	if (buf_reserve(out, c2s_base64_encoded_len(len)) < 0)
+	if (buf_reserve(out, base64_encoded_len(len)) < 0)
 		return -1;
 	char *p = out->data + out->len;
 	size_t i = 0;
@@ -52,7 +52,7 @@ static int base64_value(char ch)
 	return -1;
 }
 
-long c2s_base64_decode(const char *in, size_t len, unsigned char *out)
+long base64_decode(const char *in, size_t len, unsigned char *out)
 {
 	if (len % 4)
 		return -1;

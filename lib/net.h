@@ -1,0 +1,16 @@
+/* net: sockets shared by c2s and s2s. */
+#ifndef PALABRE_NET_H
+#define PALABRE_NET_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+/* A bound, non-blocking TCP socket on address (IPv4 or IPv6) and port,
+ * with SO_REUSEADDR and SO_REUSEPORT (processes may share the port).
+ * Returns the descriptor, or -1 with a message in err. */
+int net_bound_socket(const char *address, int port, char *err, size_t errlen);
+
+/* "1.2.3.4:5" or "[::1]:5" into out. */
+void net_addr_name(const struct sockaddr *sa, char *out, size_t size);
+
+#endif
