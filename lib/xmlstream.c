@@ -571,3 +571,58 @@ void xmlstream_free(struct xmlstream *s)
 	accounted = outer;
 	free(s);
 }
+
+const char *xmlstream_error_condition(enum xmlstream_error error)
+{
+	switch (error) {
+	case XMLSTREAM_NOT_WELL_FORMED:
+		return "not-well-formed";
+	case XMLSTREAM_RESTRICTED_XML:
+		return "restricted-xml";
+	case XMLSTREAM_TOO_BIG:
+	case XMLSTREAM_TOO_DEEP:
+		return "policy-violation";
+	case XMLSTREAM_BAD_FORMAT:
+		return "bad-format";
+	case XMLSTREAM_NO_MEMORY:
+	default:
+		return "resource-constraint";
+	}
+}
+
+static unsigned long version_major(const char *v)
+{
+	char *end;
+	if (!v || *v < '0' || *v > '9')
+		return 0;
+	unsigned long major = strtoul(v, &end, 10);
+	return *end == '.' ? major : 0;
+}
+
+const char *xmlstream_check_header(const struct xml_node *root,
+				   const char *content_ns, const char **text)
+{
+	/* §4.8.1: the stream namespace. */
+	if (!root->ns || strcmp(root->ns, XML_NS_STREAM) != 0) {
+		*text = "the stream namespace is not " XML_NS_STREAM;
+		return "invalid-namespace";
+	}
+	if (strcmp(root->name, "stream") != 0) {
+		*text = "the root element is not <stream>";
+		return "bad-format";
+	}
+	/* §4.8.2: the content namespace (reported as "xmlns"). */
+	const char *ns = xml_attr_get(root, "xmlns");
+	if (!ns || strcmp(ns, content_ns) != 0) {
+		*text = strcmp(content_ns, XML_NS_CLIENT) == 0
+				? "the default namespace is not " XML_NS_CLIENT
+				: "the default namespace is not " XML_NS_SERVER;
+		return "invalid-namespace";
+	}
+	/* §4.7.5: no version means a pre-1.0 entity; we speak 1.0 only. */
+	if (version_major(xml_attr_get(root, "version")) < 1) {
+		*text = "version 1.0 is required";
+		return "unsupported-version";
+	}
+	return NULL;
+}

@@ -86,6 +86,16 @@ void xmlstream_free(struct xmlstream *s);
  * done). The stream also does this by itself when expat holds more than
  * 32 KiB (its name tables grow with every new name) at the end of a feed. */
 int xmlstream_shrink(struct xmlstream *s);
+/* The stream error condition (RFC 6120 §4.9.3) that answers error. */
+const char *xmlstream_error_condition(enum xmlstream_error error);
+
+/* Checks a stream header (on_open's root) against RFC 6120 §4.8 and
+ * §4.7.5: the stream namespace, <stream>, content_ns as the default
+ * namespace, version 1.0 or later. Returns NULL when it is fine, else the
+ * stream error condition, with an explanation in *text. */
+const char *xmlstream_check_header(const struct xml_node *root,
+				   const char *content_ns, const char **text);
+
 /* Heap bytes held by s (the struct, expat, the saved header), for stats. */
 size_t xmlstream_memory(const struct xmlstream *s);
 

@@ -106,40 +106,15 @@ void c2s_stream_restart(struct conn *c)
 /* ------------------------------------------------------------------ */
 /* The client's header (RFC 6120 §4.7, §4.8) */
 
-static unsigned long stream_version_major(const char *v)
-{
-	char *end;
-	if (!v || *v < '0' || *v > '9')
-		return 0;
-	unsigned long major = strtoul(v, &end, 10);
-	return *end == '.' ? major : 0;
-}
-
 static void stream_on_open(void *ctx, const struct xml_node *root)
 {
 	struct conn *c = ctx;
 	if (c->closing)
 		return;
-	/* §4.8.1: the stream namespace. */
-	if (!root->ns || strcmp(root->ns, XML_NS_STREAM) != 0) {
-		c2s_stream_error(c, "invalid-namespace",
-			     "the stream namespace is not " XML_NS_STREAM);
-		return;
-	}
-	if (strcmp(root->name, "stream") != 0) {
-		c2s_stream_error(c, "bad-format", "the root element is not <stream>");
-		return;
-	}
-	/* §4.8.2: the content namespace (xmlstream reports it as "xmlns"). */
-	const char *content_ns = xml_attr_get(root, "xmlns");
-	if (!content_ns || strcmp(content_ns, XML_NS_CLIENT) != 0) {
-		c2s_stream_error(c, "invalid-namespace",
-			     "the default namespace is not " XML_NS_CLIENT);
-		return;
-	}
-	/* §4.7.5: no version means a pre-1.0 entity; we speak 1.0 only. */
-	if (stream_version_major(xml_attr_get(root, "version")) < 1) {
-		c2s_stream_error(c, "unsupported-version", "version 1.0 is required");
+	const char *why;
+	const char *condition = xmlstream_check_header(root, XML_NS_CLIENT, &why);
+	if (condition) {
+		c2s_stream_error(c, condition, why);
 		return;
 	}
 	const char *to = xml_attr_get(root, "to");
@@ -293,30 +268,23 @@ static void stream_on_error(void *ctx, enum xmlstream_error error, const char *t
 	if (c->closing)
 		return;
 	switch (error) {
-	case XMLSTREAM_NOT_WELL_FORMED:
-		c2s_stream_error(c, "not-well-formed", text);
-		break;
-	case XMLSTREAM_RESTRICTED_XML:
-		c2s_stream_error(c, "restricted-xml", text);
-		break;
 	case XMLSTREAM_TOO_BIG:
 		snprintf(why, sizeof why, "a stanza may have at most %zu bytes",
 			 cfg->max_stanza_size);
-		c2s_stream_error(c, "policy-violation", why);
+		text = why;
 		break;
 	case XMLSTREAM_TOO_DEEP:
 		snprintf(why, sizeof why, "elements may be nested %u deep at most",
 			 cfg->max_depth);
-		c2s_stream_error(c, "policy-violation", why);
-		break;
-	case XMLSTREAM_BAD_FORMAT:
-		c2s_stream_error(c, "bad-format", text);
+		text = why;
 		break;
 	case XMLSTREAM_NO_MEMORY:
+		text = NULL;
+		break;
 	default:
-		c2s_stream_error(c, "resource-constraint", NULL);
 		break;
 	}
+	c2s_stream_error(c, xmlstream_error_condition(error), text);
 }
 
 const struct xmlstream_callbacks c2s_stream_callbacks = {
