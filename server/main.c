@@ -36,7 +36,7 @@ static void usage(FILE *out)
 		"       palabred -c CONFIG --component NAME\n"
 		"  -c CONFIG         the configuration file (config.xml)\n"
 		"  -d                run in the background, with a pidfile\n"
-		"  --component NAME  run one component alone: sm, c2s or c2s.N\n");
+		"  --component NAME  run one component alone: sm, c2s, c2s.N or s2s\n");
 }
 
 /* ---- One component ---------------------------------------------------- */
@@ -60,6 +60,8 @@ static int run_component(const struct config *cfg, const char *name)
 		return sm_main(cfg, name, secret);
 	if (strcmp(name, "c2s") == 0 || strncmp(name, "c2s.", 4) == 0)
 		return c2s_main(cfg, name, secret);
+	if (strcmp(name, "s2s") == 0)
+		return s2s_main(cfg, name, secret);
 	fprintf(stderr, "palabred: unknown component '%s'\n", name);
 	usage(stderr);
 	return 2;
@@ -164,12 +166,14 @@ static void spawn_c2s(uv_timer_t *timer)
 		snprintf(name, sizeof name, "c2s.%u", i + 1);
 		supervisor_spawn(p->supervisor, name);
 	}
+	if (p->cfg->s2s.enabled)
+		supervisor_spawn(p->supervisor, "s2s");
 }
 
 static int start_components(struct palabred *p)
 {
 	p->supervisor = supervisor_new(p->loop, p->cfg,
-				       p->cfg->c2s_processes + 1,
+				       p->cfg->c2s_processes + 2,
 				       palabred_stopped, p);
 	if (!p->supervisor || supervisor_spawn(p->supervisor, "sm") < 0)
 		return -1;

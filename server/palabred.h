@@ -25,5 +25,6 @@ bool router_has_route(const struct router *r, const char *name);
  * component's unique name on the router (e.g. "c2s.1", "sm"). */
 int c2s_main(const struct config *cfg, const char *name, const char *secret);
 int sm_main(const struct config *cfg, const char *name, const char *secret);
+int s2s_main(const struct config *cfg, const char *name, const char *secret);
 
 #endif

@@ -1,0 +1,279 @@
+/* dialback: Server Dialback (XEP-0220) with XEP-0185 keys.
+ *
+ * Three roles:
+ *  - originating (outgoing stream): we send <db:result> with a key for
+ *    (peer, us, the peer's stream id) and wait for type='valid';
+ *  - receiving (incoming stream): a peer sends <db:result>; we ask the
+ *    authoritative server of its domain, over our own outgoing stream
+ *    to that domain, with <db:verify>, and answer the peer;
+ *  - authoritative (any stream): a peer asks us with <db:verify>
+ *    whether a key is ours; we recompute it. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/log.h"
+#include "dialback_key.h"
+#include "s2s.h"
+
+/* XEP-0220 §2.4: the error conditions of a failed verification. */
+static const char *condition_type(const char *condition)
+{
+	return strcmp(condition, "remote-server-timeout") == 0 ? "wait"
+								: "cancel";
+}
+
+static void send_result(struct s2s_conn *c, const char *from, const char *to,
+			const char *type, const char *condition)
+{
+	struct buf b = BUF_INIT;
+	int r = buf_printf(&b, "<db:result from='%s' to='%s' type='%s'", from,
+			   to, type);
+	if (condition)
+		r |= buf_printf(&b, "><error type='%s'><%s xmlns='%s'/></error>"
+				"</db:result>", condition_type(condition),
+				condition, NS_STANZAS);
+	else
+		r |= buf_append_str(&b, "/>");
+	if (r == 0)
+		s2s_conn_send_buf(c, &b);
+	buf_free(&b);
+}
+
+static int prep_domain(const char *in, char *out)
+{
+	char prepped[JID_PART_MAX + 1];
+	if (!in || jid_prep_domain(prepped, in) < 0 ||
+	    strlen(prepped) > S2S_DOMAIN_MAX)
+		return -1;
+	strcpy(out, prepped);
+	return 0;
+}
+
+/* The key of a dialback element, without surrounding white space. */
+static const char *key_text(struct arena *a, const struct xml_node *el,
+			    size_t *len)
+{
+	const char *t = xml_text(a, el);
+	if (!t)
+		return NULL;
+	while (*t == ' ' || *t == '\t' || *t == '\r' || *t == '\n')
+		t++;
+	size_t n = strlen(t);
+	while (n && (t[n - 1] == ' ' || t[n - 1] == '\t' || t[n - 1] == '\r' ||
+		     t[n - 1] == '\n'))
+		n--;
+	*len = n;
+	return t;
+}
+
+/* ------------------------------------------------------------------ */
+/* Originating */
+
+void s2s_dialback_send_result(struct s2s_conn *c)
+{
+	char key[DIALBACK_KEY_LEN + 1];
+	if (!c->stream_id[0] ||
+	    dialback_key(c->s2s->dialback_secret, c->remote, c->local,
+			 c->stream_id, key) < 0) {
+		log_info("s2s conn %" PRIu64 ": %s gave no stream id; no "
+			 "dialback", c->id, c->remote);
+		s2s_conn_close(c);
+		return;
+	}
+	struct buf b = BUF_INIT;
+	if (buf_printf(&b, "<db:result from='%s' to='%s'>%s</db:result>",
+		       c->local, c->remote, key) == 0)
+		s2s_conn_send_buf(c, &b);
+	buf_free(&b);
+}
+
+static void out_result(struct s2s_conn *c, struct xml_node *el)
+{
+	const char *type = xml_attr_get(el, "type");
+	if (type && strcmp(type, "valid") == 0) {
+		c->authenticated = true;
+		log_info("s2s conn %" PRIu64 ": %s accepted us (%s) by dialback",
+			 c->id, c->remote, c->local);
+		if (c->route)
+			s2s_route_up(c->route);
+		return;
+	}
+	log_info("s2s conn %" PRIu64 ": %s refused us (%s) by dialback (%s)",
+		 c->id, c->remote, c->local, type ? type : "no type");
+	if (c->header_sent)
+		s2s_conn_send_str(c, "</stream:stream>");
+	s2s_conn_close(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Receiving: the answers to our db:verify */
+
+static void answer_waiting(struct s2s *s2s, const struct s2s_verify *v,
+			   const char *local, const char *remote,
+			   const char *type, const char *condition)
+{
+	struct s2s_conn *in = s2s_conn_find(s2s, v->conn_id);
+	if (!in || in->closing || strcmp(in->stream_id, v->stream_id) != 0)
+		return; /* gone, or restarted since */
+	if (strcmp(type, "valid") == 0)
+		s2s_in_authorize(in, local, remote);
+	else
+		log_info("s2s conn %" PRIu64 ": dialback of %s refused (%s)",
+			 in->id, remote, condition ? condition : type);
+	send_result(in, local, remote, type, condition);
+}
+
+static void out_verify(struct s2s_conn *c, struct xml_node *el)
+{
+	struct s2s_route *r = c->route;
+	const char *id = xml_attr_get(el, "id");
+	const char *type = xml_attr_get(el, "type");
+	if (!r || !id)
+		return;
+	for (struct s2s_verify **p = &r->verifies; *p; p = &(*p)->next) {
+		struct s2s_verify *v = *p;
+		if (strcmp(v->stream_id, id) != 0)
+			continue;
+		*p = v->next;
+		answer_waiting(c->s2s, v, r->local, r->remote,
+			       type && strcmp(type, "valid") == 0 ? "valid"
+								  : "invalid",
+			       NULL);
+		free(v);
+		return;
+	}
+}
+
+void s2s_dialback_out(struct s2s_conn *c, struct xml_node *el)
+{
+	if (strcmp(el->name, "result") == 0)
+		out_result(c, el);
+	else if (strcmp(el->name, "verify") == 0)
+		out_verify(c, el);
+}
+
+void s2s_dialback_flush_verifies(struct s2s_route *r)
+{
+	struct s2s_conn *c = r->conn;
+	if (!c || c->closing)
+		return;
+	for (struct s2s_verify *v = r->verifies; v; v = v->next) {
+		if (v->sent)
+			continue;
+		struct buf b = BUF_INIT;
+		if (buf_printf(&b, "<db:verify from='%s' to='%s' id='%s'>%s"
+			       "</db:verify>", r->local, r->remote,
+			       v->stream_id, v->key) == 0)
+			s2s_conn_send_buf(c, &b);
+		buf_free(&b);
+		v->sent = true;
+	}
+}
+
+void s2s_dialback_fail_verifies(struct s2s_route *r, const char *condition)
+{
+	struct s2s_verify *v;
+	while ((v = r->verifies)) {
+		r->verifies = v->next;
+		answer_waiting(r->s2s, v, r->local, r->remote, "error",
+			       condition);
+		free(v);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Receiving: a peer's db:result on its stream to us */
+
+static int queue_verify(struct s2s_conn *c, const char *local,
+			const char *remote, const char *key, size_t key_len)
+{
+	struct s2s_verify *v = calloc(1, sizeof *v);
+	if (!v || key_len >= sizeof v->key) {
+		free(v);
+		return -1;
+	}
+	v->conn_id = c->id;
+	snprintf(v->stream_id, sizeof v->stream_id, "%s", c->stream_id);
+	memcpy(v->key, key, key_len);
+	struct s2s_route *r = s2s_route_get(c->s2s, local, remote);
+	if (!r) {
+		free(v);
+		return -1;
+	}
+	v->next = r->verifies;
+	r->verifies = v;
+	s2s_dialback_flush_verifies(r);
+	return 0;
+}
+
+static void in_result(struct s2s_conn *c, struct xml_node *el, struct arena *a)
+{
+	char from[S2S_DOMAIN_MAX + 1] = "", to[S2S_DOMAIN_MAX + 1] = "";
+	size_t key_len = 0;
+	const char *key = key_text(a, el, &key_len);
+	if (prep_domain(xml_attr_get(el, "from"), from) < 0) {
+		s2s_stream_error(c, "invalid-from", NULL);
+		return;
+	}
+	if (prep_domain(xml_attr_get(el, "to"), to) < 0 ||
+	    !config_find_host(c->s2s->cfg, to)) {
+		/* XEP-0220 §2.4: a domain we do not serve. */
+		send_result(c, to[0] ? to : c->local, from, "error",
+			    "item-not-found");
+		return;
+	}
+	if (c->s2s->sc->require_valid_certificate) {
+		send_result(c, to, from, "error", "policy-violation");
+		return;
+	}
+	/* XEP-0344 §2.4: a certificate that proves the domain makes the
+	 * round trip to the authoritative server needless. */
+	if (s2s_tls_peer_proves(c, from)) {
+		s2s_in_authorize(c, to, from);
+		send_result(c, to, from, "valid", NULL);
+		return;
+	}
+	if (!key || !key_len || queue_verify(c, to, from, key, key_len) < 0)
+		send_result(c, to, from, "error", "internal-server-error");
+}
+
+/* ------------------------------------------------------------------ */
+/* Authoritative */
+
+static void in_verify(struct s2s_conn *c, struct xml_node *el, struct arena *a)
+{
+	char from[S2S_DOMAIN_MAX + 1] = "", to[S2S_DOMAIN_MAX + 1] = "";
+	const char *id = xml_attr_get(el, "id");
+	size_t key_len = 0;
+	const char *key = key_text(a, el, &key_len);
+	if (prep_domain(xml_attr_get(el, "from"), from) < 0 ||
+	    prep_domain(xml_attr_get(el, "to"), to) < 0 || !id) {
+		s2s_stream_error(c, "improper-addressing", "db:verify needs "
+				 "from, to and id");
+		return;
+	}
+	/* The key we gave as originating server `to` when connecting to the
+	 * receiving server `from`, over the stream it named `id`. */
+	bool valid = config_find_host(c->s2s->cfg, to) && key &&
+		     dialback_key_valid(c->s2s->dialback_secret, from, to, id,
+					key, key_len);
+	struct buf b = BUF_INIT;
+	int r = buf_printf(&b, "<db:verify from='%s' to='%s' id='", to, from);
+	r |= buf_append_xml_escaped(&b, id, strlen(id));
+	r |= buf_printf(&b, "' type='%s'/>", valid ? "valid" : "invalid");
+	if (r == 0)
+		s2s_conn_send_buf(c, &b);
+	buf_free(&b);
+}
+
+void s2s_dialback_in(struct s2s_conn *c, struct xml_node *el,
+		     struct arena *a)
+{
+	if (strcmp(el->name, "result") == 0 && !xml_attr_get(el, "type"))
+		in_result(c, el, a);
+	else if (strcmp(el->name, "verify") == 0 && !xml_attr_get(el, "type"))
+		in_verify(c, el, a);
+	else
+		s2s_stream_error(c, "unsupported-stanza-type", NULL);
+}

@@ -1,0 +1,244 @@
+/* route: our outgoing routes, one per (local domain, remote domain).
+ *
+ * A stanza for a remote domain finds its route or makes one: the route
+ * resolves the domain (resolve.c), tries each target in order until a
+ * stream authenticates, and meanwhile keeps the stanzas in a bounded
+ * queue. When every target fails, or the route takes longer than
+ * s2s/connect-timeout, the queued stanzas bounce (RFC 6120 §8.3.3.15,
+ * §8.3.3.16). An established route lives as long as its stream. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/log.h"
+#include "s2s.h"
+
+static void route_resolved(void *ctx, enum resolve_status status,
+			   const struct resolve_target *targets, size_t n);
+
+static void route_unlink(struct s2s_route *r)
+{
+	struct s2s *s2s = r->s2s;
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		s2s->routes = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+}
+
+/* Ends r: what waits bounces with condition, verifications fail. */
+static void route_fail(struct s2s_route *r, const char *condition)
+{
+	struct s2s_queued *q;
+	struct s2s_conn *c = r->conn;
+	if (r->nqueued || r->verifies)
+		log_info("s2s: route %s -> %s failed (%s): %zu stanza(s) bounced",
+			 r->local, r->remote, condition, r->nqueued);
+	route_unlink(r);
+	if (r->req)
+		resolve_cancel(r->req);
+	while ((q = r->head)) {
+		r->head = q->next;
+		s2s_bounce(r->s2s, q->data, q->len, condition);
+		free(q);
+	}
+	s2s_dialback_fail_verifies(r, condition);
+	r->conn = NULL;
+	if (c) {
+		c->route = NULL;
+		s2s_conn_abort(c);
+	}
+	free(r);
+}
+
+static void route_try_next(struct s2s_route *r)
+{
+	while (r->next_target < r->ntargets) {
+		const struct resolve_target *t = &r->targets[r->next_target++];
+		r->conn = s2s_conn_connect(r, t);
+		if (r->conn) {
+			r->state = ROUTE_CONNECTING;
+			return;
+		}
+	}
+	route_fail(r, "remote-server-not-found");
+}
+
+static void route_resolved(void *ctx, enum resolve_status status,
+			   const struct resolve_target *targets, size_t n)
+{
+	struct s2s_route *r = ctx;
+	r->req = NULL;
+	if (status != RESOLVE_OK || n == 0) {
+		log_info("s2s: %s: %s", r->remote,
+			 status == RESOLVE_FAILED ? "DNS lookup failed"
+						  : "no server found in DNS");
+		route_fail(r, status == RESOLVE_FAILED ? "remote-server-timeout"
+						       : "remote-server-not-found");
+		return;
+	}
+	if (n > RESOLVE_MAX_TARGETS)
+		n = RESOLVE_MAX_TARGETS;
+	memcpy(r->targets, targets, n * sizeof *targets);
+	r->ntargets = n;
+	route_try_next(r);
+}
+
+struct s2s_route *s2s_route_get(struct s2s *s2s, const char *local,
+				const char *remote)
+{
+	struct s2s_route *r;
+	for (r = s2s->routes; r; r = r->next)
+		if (strcmp(r->remote, remote) == 0 && strcmp(r->local, local) == 0)
+			return r;
+	if (s2s->stopping || !(r = calloc(1, sizeof *r)))
+		return NULL;
+	r->s2s = s2s;
+	snprintf(r->local, sizeof r->local, "%s", local);
+	snprintf(r->remote, sizeof r->remote, "%s", remote);
+	r->state = ROUTE_RESOLVING;
+	r->started_at = uv_now(s2s->loop);
+	r->next = s2s->routes;
+	if (r->next)
+		r->next->prev = r;
+	s2s->routes = r;
+	log_info("s2s: new route %s -> %s", local, remote);
+	r->req = resolver_lookup(s2s->resolver, remote, route_resolved, r);
+	if (!r->req) {
+		route_fail(r, "internal-server-error");
+		return NULL;
+	}
+	return r;
+}
+
+void s2s_route_up(struct s2s_route *r)
+{
+	struct s2s_queued *q;
+	if (r->state == ROUTE_UP)
+		return;
+	r->state = ROUTE_UP;
+	log_info("s2s: route %s -> %s is up (%zu stanza(s) waited)", r->local,
+		 r->remote, r->nqueued);
+	while ((q = r->head)) {
+		r->head = q->next;
+		s2s_out_send_stanza(r->conn, q->data, q->len);
+		free(q);
+	}
+	r->tail = NULL;
+	r->nqueued = 0;
+}
+
+void s2s_route_conn_lost(struct s2s_route *r, struct s2s_conn *c,
+			 const char *why)
+{
+	if (r->conn != c)
+		return;
+	r->conn = NULL;
+	if (r->state == ROUTE_UP) {
+		/* Its stanzas went out; the next one makes a new route. */
+		log_info("s2s: route %s -> %s closed: %s", r->local, r->remote, why);
+		route_fail(r, "remote-server-not-found");
+		return;
+	}
+	log_info("s2s: route %s -> %s: %s at %s", r->local, r->remote, why,
+		 c->peer);
+	/* Verifications sent on the lost stream are asked again. */
+	for (struct s2s_verify *v = r->verifies; v; v = v->next)
+		v->sent = false;
+	route_try_next(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Stanzas from the router */
+
+static void route_enqueue(struct s2s_route *r, const struct frame *f)
+{
+	if (r->nqueued >= r->s2s->sc->queue_size) {
+		s2s_bounce(r->s2s, f->payload, f->payload_len,
+			   "resource-constraint");
+		return;
+	}
+	struct s2s_queued *q = malloc(sizeof *q + f->payload_len);
+	if (!q) {
+		s2s_bounce(r->s2s, f->payload, f->payload_len,
+			   "resource-constraint");
+		return;
+	}
+	q->next = NULL;
+	q->len = f->payload_len;
+	memcpy(q->data, f->payload, f->payload_len);
+	if (r->tail)
+		r->tail->next = q;
+	else
+		r->head = q;
+	r->tail = q;
+	r->nqueued++;
+}
+
+/* The local domain a stanza comes from: its 'from', which the sm set. */
+static int stanza_local_domain(struct s2s *s2s, const struct frame *f,
+			       char *out)
+{
+	struct xml_node *st = xml_parse(&s2s->arena, f->payload,
+					f->payload_len, XML_NS_CLIENT);
+	const char *from = st ? xml_attr_get(st, "from") : NULL;
+	struct jid j;
+	if (!from || jid_parse_str(&j, from) < 0 ||
+	    !config_find_host(s2s->cfg, j.domain))
+		return -1;
+	strcpy(out, j.domain);
+	return 0;
+}
+
+void s2s_route_on_frame(struct s2s *s2s, const struct frame *f)
+{
+	char local[JID_PART_MAX + 1], remote[S2S_DOMAIN_MAX + 1];
+	if (stanza_local_domain(s2s, f, local) < 0) {
+		log_warn("s2s: a stanza for %.*s not from one of our domains; "
+			 "dropped", (int)f->to_len, f->to);
+		return;
+	}
+	if (f->to_len > S2S_DOMAIN_MAX || f->to_len == 0 ||
+	    memchr(f->to, '\0', f->to_len)) {
+		s2s_bounce(s2s, f->payload, f->payload_len,
+			   "remote-server-not-found");
+		return;
+	}
+	memcpy(remote, f->to, f->to_len);
+	remote[f->to_len] = '\0';
+	struct s2s_route *r = s2s_route_get(s2s, local, remote);
+	if (!r) {
+		s2s_bounce(s2s, f->payload, f->payload_len,
+			   s2s->stopping ? "remote-server-timeout"
+					 : "internal-server-error");
+		return;
+	}
+	if (r->state == ROUTE_UP)
+		s2s_out_send_stanza(r->conn, f->payload, f->payload_len);
+	else
+		route_enqueue(r, f);
+}
+
+/* ------------------------------------------------------------------ */
+
+void s2s_route_sweep(struct s2s *s2s)
+{
+	uint64_t now = uv_now(s2s->loop);
+	uint64_t limit = (uint64_t)s2s->sc->connect_timeout * 1000;
+	struct s2s_route *r, *next;
+	for (r = s2s->routes; r; r = next) {
+		next = r->next;
+		if (r->state != ROUTE_UP && now - r->started_at >= limit) {
+			log_info("s2s: route %s -> %s not up after %u s",
+				 r->local, r->remote, s2s->sc->connect_timeout);
+			route_fail(r, "remote-server-timeout");
+		}
+	}
+}
+
+void s2s_route_free_all(struct s2s *s2s)
+{
+	while (s2s->routes)
+		route_fail(s2s->routes, "remote-server-timeout");
+}

@@ -1,0 +1,126 @@
+/* tls: the TLS contexts of s2s and what a peer's certificate proves.
+ *
+ * Both sides present the certificate of the local domain of the stream
+ * (the accepting side by SNI), and both ask for the peer's: the
+ * initiating server's certificate is what SASL EXTERNAL rests on
+ * (XEP-0178). A chain that does not verify does not fail the handshake:
+ * the stream can still authenticate by dialback, unless the
+ * configuration requires valid certificates. */
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
+#include <stdio.h>
+
+#include "../../lib/log.h"
+#include "identity.h"
+#include "s2s.h"
+
+/* XEP-0368 §2: direct TLS between servers uses ALPN "xmpp-server". */
+static const unsigned char s2s_alpn[] = "\x0bxmpp-server";
+
+static int accept_any_chain(int preverify_ok, X509_STORE_CTX *ctx)
+{
+	(void)preverify_ok;
+	(void)ctx;
+	return 1; /* judged after the handshake: s2s_tls_peer_verified */
+}
+
+static int alpn_select(SSL *ssl, const unsigned char **out,
+		       unsigned char *outlen, const unsigned char *in,
+		       unsigned int inlen, void *arg)
+{
+	(void)ssl;
+	(void)arg;
+	return tls_alpn_select(s2s_alpn, sizeof s2s_alpn - 1, out, outlen, in,
+			       inlen);
+}
+
+static int load_trust(SSL_CTX *ctx, const struct config_s2s *sc, char *err,
+		      size_t errlen)
+{
+	int ok = sc->ca_file || sc->ca_path
+			 ? SSL_CTX_load_verify_locations(ctx, sc->ca_file,
+							 sc->ca_path)
+			 : SSL_CTX_set_default_verify_paths(ctx);
+	if (ok == 1)
+		return 0;
+	char ssl_err[256] = "unknown error";
+	ERR_error_string_n(ERR_peek_last_error(), ssl_err, sizeof ssl_err);
+	snprintf(err, errlen, "s2s/ca-file: cannot load the trust anchors: %s",
+		 ssl_err);
+	ERR_clear_error();
+	return -1;
+}
+
+static int setup_accept(SSL_CTX *ctx, const struct config_host *h, void *arg,
+			char *err, size_t errlen)
+{
+	const struct config_s2s *sc = arg;
+	(void)h;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_chain);
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	return load_trust(ctx, sc, err, errlen);
+}
+
+static int setup_connect(SSL_CTX *ctx, const struct config_host *h, void *arg,
+			 char *err, size_t errlen)
+{
+	const struct config_s2s *sc = arg;
+	(void)h;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_chain);
+	SSL_CTX_set_alpn_protos(ctx, s2s_alpn, sizeof s2s_alpn - 1);
+	return load_trust(ctx, sc, err, errlen);
+}
+
+int s2s_tls_init(struct s2s *s2s, char *err, size_t errlen)
+{
+	void *sc = (void *)s2s->sc;
+	if (tls_hosts_init(&s2s->tls_accept, s2s->cfg, true, setup_accept, sc,
+			   err, errlen) < 0)
+		return -1;
+	if (tls_hosts_init(&s2s->tls_connect, s2s->cfg, false, setup_connect,
+			   sc, err, errlen) < 0) {
+		tls_hosts_free(&s2s->tls_accept);
+		return -1;
+	}
+	return 0;
+}
+
+void s2s_tls_free(struct s2s *s2s)
+{
+	tls_hosts_free(&s2s->tls_accept);
+	tls_hosts_free(&s2s->tls_connect);
+}
+
+struct tls_conn *s2s_tls_new(struct s2s_conn *c)
+{
+	struct s2s *s2s = c->s2s;
+	if (c->dir == S2S_IN)
+		return tls_conn_new(s2s->tls_accept.ctx[0], true, &c->out);
+	SSL_CTX *ctx = tls_hosts_find(&s2s->tls_connect, c->local);
+	struct tls_conn *t = tls_conn_new(ctx ? ctx : s2s->tls_connect.ctx[0],
+					  false, &c->out);
+	if (!t)
+		return NULL;
+	SSL *ssl = tls_conn_ssl(t);
+	/* RFC 6120 §13.7.2.1 and RFC 6125: the name we expect is the
+	 * remote domain, sent as SNI. */
+	SSL_set_tlsext_host_name(ssl, c->remote);
+	return t;
+}
+
+bool s2s_tls_peer_verified(const struct s2s_conn *c)
+{
+	SSL *ssl = tls_conn_ssl(c->tls);
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	return cert && SSL_get_verify_result(ssl) == X509_V_OK;
+}
+
+bool s2s_tls_peer_proves(const struct s2s_conn *c, const char *domain)
+{
+	if (!c->tls || !c->tls_handshaken || !c->cert_valid)
+		return false;
+	X509 *cert = SSL_get0_peer_certificate(tls_conn_ssl(c->tls));
+	return cert && s2s_identity_matches(cert, domain);
+}
