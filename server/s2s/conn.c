@@ -104,11 +104,17 @@ void s2s_conn_start_tls_later(struct s2s_conn *c)
 	c->want_tls = true;
 }
 
+static void conn_tls_ready(struct s2s_conn *c);
+
 static int conn_on_plain(void *ctx, const char *data, size_t len)
 {
 	struct s2s_conn *c = ctx;
 	if (c->closing)
 		return 1;
+	/* The first plaintext can come in the read that ends the handshake:
+	 * what the certificate proves must be known before it is parsed. */
+	if (c->tls && !c->tls_handshaken)
+		conn_tls_ready(c);
 	if (xmlstream_feed(c->xs, data, len) < 0)
 		return 1;
 	if (c->want_tls) {
@@ -123,6 +129,8 @@ static int conn_on_plain(void *ctx, const char *data, size_t len)
 static void conn_tls_ready(struct s2s_conn *c)
 {
 	char desc[128];
+	if (c->tls_handshaken)
+		return;
 	c->tls_handshaken = true;
 	c->cert_valid = s2s_tls_peer_verified(c);
 	log_debug("s2s conn %" PRIu64 ": TLS %s, peer certificate %s", c->id,
@@ -152,8 +160,7 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	} else {
 		enum tls_status st = tls_conn_feed(c->tls, b->base, (size_t)n,
 						   conn_on_plain, c);
-		if (!c->tls_handshaken && !c->closing &&
-		    tls_conn_handshake_done(c->tls))
+		if (!c->closing && tls_conn_handshake_done(c->tls))
 			conn_tls_ready(c);
 		if (st == TLS_ERROR) {
 			log_info("s2s conn %" PRIu64 " (%s): TLS error", c->id,
