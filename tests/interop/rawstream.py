@@ -33,6 +33,8 @@ NS = {
     "client": "jabber:client",
     "stanzas": "urn:ietf:params:xml:ns:xmpp-stanzas",
     "sasl-cb": "urn:xmpp:sasl-cb:0",
+    "server": "jabber:server",
+    "db": "jabber:server:dialback",
 }
 
 STREAM_HEADER = ("<?xml version='1.0'?><stream:stream to='%s' version='1.0' "
@@ -75,12 +77,13 @@ class StreamClosed(AssertionError):
 
 class RawStream:
     def __init__(self, port, *, direct_tls=False, server_name="localhost",
-                 ca_file=None, timeout=5.0, max_tls=None):
+                 ca_file=None, timeout=5.0, max_tls=None,
+                 address="127.0.0.1"):
         self.timeout = timeout
         self.server_name = server_name
         self.ca_file = ca_file
         self.max_tls = max_tls
-        self.sock = socket.create_connection(("127.0.0.1", port),
+        self.sock = socket.create_connection((address, port),
                                              timeout=timeout)
         self.closed = False
         self.header = None
@@ -244,11 +247,14 @@ class RawStream:
 
     # ---- the usual steps ------------------------------------------------
 
+    def stream_header(self, to):
+        return STREAM_HEADER % to
+
     def open(self, to="localhost"):
         """Opens a stream to `to`; returns its <stream:features/>."""
         self._new_parser()
         self.header = None
-        self.send(STREAM_HEADER % to)
+        self.send(self.stream_header(to))
         self.expect_header()
         return self.expect("stream:features")
 

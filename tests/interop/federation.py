@@ -1,0 +1,107 @@
+"""Federation test setups: palabred servers for domains under .test, each
+on its own loopback address, found through SRV records that a real
+dnsmasq (the servers' `resolver`) publishes.
+
+    dns = Dnsmasq(tmp / "dns")
+    a = Peer(tmp / "a", "a.test", "127.0.0.2", dns, certificate=(crt, key),
+             ca_file=ca)
+    b = Peer(tmp / "b", "b.test", "127.0.0.3", dns, …)
+    dns.start(); a.start(); b.start()
+    alice = a.login(clients, "alice")         # an im.IM on a.test
+
+Clients of every server share one slixmpp event loop (one Clients), so a
+test can wait on one user while another's client keeps running.
+"""
+import base64
+
+import im
+from palabre import Palabre, free_ports
+from rawstream import RawStream
+
+S2S_HEADER = ("<?xml version='1.0'?><stream:stream from='%s' to='%s' "
+              "version='1.0' xmlns='jabber:server' "
+              "xmlns:db='jabber:server:dialback' "
+              "xmlns:stream='http://etherx.jabber.org/streams'>")
+
+
+def s2s_section(address, port, dns, *, connect_timeout=10, options=""):
+    return ('  <s2s>\n'
+            '    <listen address="%s" port="%d"/>\n'
+            '    <resolver address="%s" port="%d"/>\n'
+            '    <connect-timeout>%d</connect-timeout>\n'
+            '%s'
+            '  </s2s>\n' % (address, port, dns.address, dns.port,
+                            connect_timeout, options))
+
+
+class Peer:
+    """A palabred serving `domain`, its s2s port on `address`, published
+    in dns (SRV _xmpp-server._tcp and an A record) when made."""
+
+    def __init__(self, directory, domain, address, dns, *, certificate,
+                 ca_file, s2s_ca_file=None, connect_timeout=10,
+                 s2s_options="", publish=True):
+        self.domain = domain
+        self.address = address
+        self.s2s_port = free_ports(1, address)[0]
+        options = s2s_options
+        if s2s_ca_file:
+            options += "    <ca-file>%s</ca-file>\n" % s2s_ca_file
+        self.server = im.make_server(
+            directory, {}, domains=(domain,), users={},
+            certificates={domain: certificate}, ca_file=ca_file,
+            extra_config=s2s_section(address, self.s2s_port, dns,
+                                     connect_timeout=connect_timeout,
+                                     options=options))
+        self.accounts = im.Accounts(self.server, domain)
+        if publish:
+            dns.add_host(domain, address)
+            dns.add_srv("_xmpp-server._tcp", domain, domain, self.s2s_port)
+
+    def start(self):
+        self.server.start()
+        self.server.wait_for_components(["sm", "c2s.1", "s2s"])
+        return self
+
+    def stop(self):
+        self.server.stop()
+
+    def login(self, clients, name):
+        """A new account name-N@domain, logged in as Gajim would."""
+        clients.server = self.server
+        return im.login(clients, self.accounts.new(name))
+
+    def log_text(self, tail=20000):
+        return self.server.log_text(tail)
+
+
+class RawS2S(RawStream):
+    """A scripted server-to-server stream to a Peer, as domain `local`;
+    certificate (crt, key) is presented as the TLS client certificate."""
+
+    def __init__(self, peer, local, *, certificate=None, timeout=5.0):
+        self.local = local
+        self.remote = peer.domain
+        self.certificate = certificate
+        super().__init__(peer.s2s_port, address=peer.address,
+                         server_name=peer.domain, timeout=timeout)
+
+    def tls_context(self):
+        ctx = super().tls_context()
+        if self.certificate:
+            ctx.load_cert_chain(*self.certificate)
+        return ctx
+
+    def stream_header(self, to):
+        return S2S_HEADER % (self.local, to)
+
+    def external(self):
+        """STARTTLS, then SASL EXTERNAL as `local`; returns the answer."""
+        features = self.starttls(self.remote)
+        assert "EXTERNAL" in [m.text for m in features.iter()
+                              if m.tag.endswith("}mechanism")], \
+            "no EXTERNAL offered: %s" % self.dump()
+        self.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                  "mechanism='EXTERNAL'>%s</auth>"
+                  % base64.b64encode(self.local.encode()).decode())
+        return self.read_element()
