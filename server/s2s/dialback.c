@@ -156,7 +156,7 @@ void s2s_dialback_out(struct s2s_conn *c, struct xml_node *el)
 void s2s_dialback_flush_verifies(struct s2s_route *r)
 {
 	struct s2s_conn *c = r->conn;
-	if (!c || c->closing)
+	if (!c || c->closing || !c->verify_ready)
 		return;
 	for (struct s2s_verify *v = r->verifies; v; v = v->next) {
 		if (v->sent)

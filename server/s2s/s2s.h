@@ -142,6 +142,7 @@ struct s2s_conn {
 	bool dialback_errors; /* the peer understands XEP-0220 errors */
 	bool peer_dialback;   /* the peer offers dialback */
 	bool authenticated;   /* outgoing: stanzas may flow */
+	bool verify_ready;    /* outgoing: open (and secured), db:verify may go */
 	bool writing;
 	bool in_flush;
 	bool closing;

@@ -124,6 +124,7 @@ static void out_features(struct s2s_conn *c, const struct xml_node *features)
 		c->peer_dialback = true;
 		c->dialback_errors = xml_child(db, NULL, "errors") != NULL;
 	}
+	c->verify_ready = true;
 	if (c->route)
 		s2s_dialback_flush_verifies(c->route);
 	if (c->authenticated) {
