@@ -24,38 +24,50 @@ S2S_HEADER = ("<?xml version='1.0'?><stream:stream from='%s' to='%s' "
               "xmlns:stream='http://etherx.jabber.org/streams'>")
 
 
-def s2s_section(address, port, dns, *, connect_timeout=10, options=""):
+def s2s_section(address, ports, dns, *, connect_timeout=10, options=""):
+    """ports: (STARTTLS port, direct TLS port or None)."""
+    listen = '    <listen address="%s" port="%d"/>\n' % (address, ports[0])
+    if ports[1]:
+        listen += ('    <listen address="%s" port="%d" tls="direct"/>\n'
+                   % (address, ports[1]))
     return ('  <s2s>\n'
-            '    <listen address="%s" port="%d"/>\n'
+            '%s'
             '    <resolver address="%s" port="%d"/>\n'
             '    <connect-timeout>%d</connect-timeout>\n'
             '%s'
-            '  </s2s>\n' % (address, port, dns.address, dns.port,
-                            connect_timeout, options))
+            '  </s2s>\n' % (listen, dns.address, dns.port, connect_timeout,
+                            options))
 
 
 class Peer:
     """A palabred serving `domain`, its s2s port on `address`, published
-    in dns (SRV _xmpp-server._tcp and an A record) when made."""
+    in dns (SRV _xmpp-server._tcp and an A record) when made. With
+    direct_tls, a direct TLS port too (XEP-0368), and only that one is
+    published (_xmpps-server._tcp)."""
 
     def __init__(self, directory, domain, address, dns, *, certificate,
                  ca_file, s2s_ca_file=None, connect_timeout=10,
-                 s2s_options="", publish=True):
+                 s2s_options="", publish=True, direct_tls=False):
         self.domain = domain
         self.address = address
-        self.s2s_port = free_ports(1, address)[0]
+        self.s2s_port, tls_port = free_ports(2, address)
+        self.s2s_tls_port = tls_port if direct_tls else None
         options = s2s_options
         if s2s_ca_file:
             options += "    <ca-file>%s</ca-file>\n" % s2s_ca_file
         self.server = im.make_server(
             directory, {}, domains=(domain,), users={},
             certificates={domain: certificate}, ca_file=ca_file,
-            extra_config=s2s_section(address, self.s2s_port, dns,
+            extra_config=s2s_section(address,
+                                     (self.s2s_port, self.s2s_tls_port), dns,
                                      connect_timeout=connect_timeout,
                                      options=options))
         self.accounts = im.Accounts(self.server, domain)
         if publish:
             dns.add_host(domain, address)
+        if publish and direct_tls:
+            dns.add_srv("_xmpps-server._tcp", domain, domain, tls_port)
+        elif publish:
             dns.add_srv("_xmpp-server._tcp", domain, domain, self.s2s_port)
 
     def start(self):

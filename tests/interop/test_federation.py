@@ -75,13 +75,14 @@ def dialback_world(tmp_path_factory):
     try:
         w.a = w.peer("a.test", "127.0.0.2")
         w.b = w.peer("b.test", "127.0.0.3")
+        w.f = w.peer("f.test", "127.0.0.8", direct_tls=True)
         # A domain whose server is published but does not listen.
         w.dns.add_host("dead.test", "127.0.0.9")
         w.dns.add_srv("_xmpp-server._tcp", "dead.test", "dead.test", 9)
         w.dns.add_no_service("_xmpp-server._tcp", "noservice.test")
         w.dns.start()
-        w.a.start()
-        w.b.start()
+        for p in (w.a, w.b, w.f):
+            p.start()
         yield w
     finally:
         w.stop()
@@ -125,6 +126,17 @@ def test_chat_both_ways_by_dialback(dialback_world, clients):
     chat(bob, alice, "hello back from b.test")
     assert "by dialback" in w.a.log_text(0)
     assert "by dialback" in w.b.log_text(0)
+
+
+def test_direct_tls_peer_found_by_xmpps_server_srv(dialback_world, clients):
+    """f.test publishes only _xmpps-server._tcp (XEP-0368): TLS from the
+    first byte, both ways."""
+    w = dialback_world
+    alice = w.a.login(clients, "alice")
+    frank = w.f.login(clients, "frank")
+    chat(alice, frank, "over direct TLS")
+    chat(frank, alice, "indeed")
+    assert "direct TLS" in w.a.log_text(0)
 
 
 def test_many_messages_keep_their_order(dialback_world, clients):
