@@ -127,6 +127,80 @@ START_TEST(bad_domain_is_an_error)
 }
 END_TEST
 
+START_TEST(s2s_is_off_without_its_section)
+{
+	struct config cfg;
+	char err[512];
+	ck_assert_int_eq(load("<palabred>\n" HOST "</palabred>\n", &cfg, err,
+			      sizeof err), 0);
+	ck_assert(!cfg.s2s.enabled);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(s2s_defaults_are_filled_in)
+{
+	struct config cfg;
+	char err[512];
+	ck_assert_int_eq(load("<palabred>\n" HOST "<s2s/></palabred>\n", &cfg,
+			      err, sizeof err), 0);
+	ck_assert(cfg.s2s.enabled);
+	ck_assert_int_eq(cfg.s2s.nlisteners, 1);
+	ck_assert_int_eq(cfg.s2s.listeners[0].port, 5269);
+	ck_assert_str_eq(cfg.s2s.listeners[0].address, "0.0.0.0");
+	ck_assert(cfg.s2s.require_tls);
+	ck_assert(!cfg.s2s.require_valid_certificate);
+	ck_assert_ptr_null(cfg.s2s.resolver);
+	ck_assert_ptr_null(cfg.s2s.ca_file);
+	ck_assert_int_eq(cfg.s2s.connect_timeout, 30);
+	ck_assert_int_eq(cfg.s2s.idle_timeout, 300);
+	ck_assert_int_eq(cfg.s2s.queue_size, 1000);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(s2s_settings_are_read)
+{
+	struct config cfg;
+	char err[512];
+	ck_assert_int_eq(
+		load("<palabred>\n" HOST
+		     "<s2s><listen address='127.0.0.2' port='15269'/>\n"
+		     "<listen address='127.0.0.2' port='15270' tls='direct'/>\n"
+		     "<resolver address='127.0.0.1' port='5353'/>\n"
+		     "<require-valid-certificate>true</require-valid-certificate>\n"
+		     "<ca-file>c.pem</ca-file><connect-timeout>5</connect-timeout>\n"
+		     "<idle-timeout>60</idle-timeout><queue-size>10</queue-size>\n"
+		     "</s2s></palabred>\n", &cfg, err, sizeof err), 0);
+	ck_assert_int_eq(cfg.s2s.nlisteners, 2);
+	ck_assert(cfg.s2s.listeners[1].direct_tls);
+	ck_assert_str_eq(cfg.s2s.resolver, "127.0.0.1");
+	ck_assert_int_eq(cfg.s2s.resolver_port, 5353);
+	ck_assert(cfg.s2s.require_valid_certificate);
+	ck_assert_int_eq(cfg.s2s.connect_timeout, 5);
+	ck_assert_int_eq(cfg.s2s.idle_timeout, 60);
+	ck_assert_int_eq(cfg.s2s.queue_size, 10);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(s2s_errors_name_line_and_setting)
+{
+	assert_error("<palabred>\n" HOST "<s2s>\n<resolver address='dns.example'/>"
+		     "</s2s></palabred>", "4: s2s/resolver/@address: "
+		     "'dns.example' is not an IPv4 or IPv6 address");
+	assert_error("<palabred>\n" HOST "<s2s>\n\n<listen address='::1'/>"
+		     "</s2s></palabred>", "5: s2s/listen/@port: missing");
+	assert_error("<palabred>\n" HOST "<s2s><max-stanza-size>5000"
+		     "</max-stanza-size></s2s></palabred>",
+		     "3: s2s/max-stanza-size: ");
+	assert_error("<palabred>\n" HOST "<s2s><ca-file>nothere.pem</ca-file>"
+		     "</s2s></palabred>", "3: s2s/ca-file: cannot read ");
+	assert_error("<palabred>\n" HOST "<s2s/>\n<s2s/></palabred>",
+		     "4: s2s: <s2s> is given twice");
+}
+END_TEST
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -150,6 +224,10 @@ int main(void)
 	tcase_add_test(tc, malformed_file_names_line);
 	tcase_add_test(tc, bad_domain_is_an_error);
 	tcase_add_test(tc, unreadable_certificate_is_an_error);
+	tcase_add_test(tc, s2s_is_off_without_its_section);
+	tcase_add_test(tc, s2s_defaults_are_filled_in);
+	tcase_add_test(tc, s2s_settings_are_read);
+	tcase_add_test(tc, s2s_errors_name_line_and_setting);
 	suite_add_tcase(s, tc);
 	int status = unit_run(s);
 	unlink(path);
