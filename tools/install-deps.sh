@@ -6,7 +6,8 @@ set -e
 BUILD="build-essential pkg-config libexpat1-dev libssl-dev libsasl2-dev
 libsasl2-modules libldap-dev libuv1-dev libc-ares-dev libsqlite3-dev
 libidn-dev openssl"
-TEST="check python3 python3-pytest python3-slixmpp slapd ldap-utils"
+TEST="check python3 python3-pytest python3-slixmpp slapd ldap-utils dnsmasq-base
+prosody lua-unbound python3-pycares"
 
 case "$1" in
 build) want="$BUILD" ;;

@@ -34,12 +34,12 @@ DEFAULT_MECHANISMS = ("SCRAM-SHA-256-PLUS SCRAM-SHA-1-PLUS SCRAM-SHA-256 "
                       "SCRAM-SHA-1 PLAIN")
 
 
-def free_ports(count):
-    """Ports free on 127.0.0.1 right now (the kernel picks them)."""
+def free_ports(count, address="127.0.0.1"):
+    """Ports free on address right now (the kernel picks them)."""
     sockets, ports = [], []
     for _ in range(count):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.bind(("127.0.0.1", 0))
+        s.bind((address, 0))
         sockets.append(s)
         ports.append(s.getsockname()[1])
     for s in sockets:
@@ -105,31 +105,57 @@ def pid_alive(pid):
 
 
 class Palabre:
-    """One palabred: config, certificates, users, process."""
+    """One palabred: config, certificates, users, process.
+
+    address: the loopback address its listeners use (federation tests give
+    each server its own, e.g. 127.0.0.4). extra_config: XML inserted just
+    before </palabred> (e.g. an <s2s> section). certificates: {domain:
+    (crt, key)} used instead of the certs fixture's for those domains
+    (CA-issued or self-signed ones); clients then check the server against
+    ca_file, by default the certs fixture's CA file plus those
+    certificates (enough for self-signed ones; give the test CA's file as
+    ca_file for CA-issued ones)."""
 
     def __init__(self, directory, certs, *, domains=("localhost",
                                                      "chat.example"),
                  mechanisms=DEFAULT_MECHANISMS, max_stanza_size=10000,
                  require_starttls=True, resource_conflict="replace",
                  processes=1, modules="disco ping", users=USERS,
-                 auth_timeout=30, make_data_dir=True):
+                 auth_timeout=30, make_data_dir=True, address="127.0.0.1",
+                 extra_config="", certificates=None, ca_file=None):
         self.dir = str(directory)
+        os.makedirs(self.dir, exist_ok=True)
         self.config = os.path.join(self.dir, "config.xml")
         self.log = os.path.join(self.dir, "palabred.log")
-        self.ca_file = certs["ca_file"]
+        certificates = dict(certificates or {})
+        self.address = address
         self.domains = domains
-        self.c2s_port, self.tls_port = free_ports(2)
+        self.c2s_port, self.tls_port = free_ports(2, address)
         self.proc = None
         self._log_file = None
         self._known_components = set()
         for domain in domains:
+            if domain in certificates:
+                sources = dict(zip(("crt", "key"), certificates[domain]))
+            else:
+                sources = certs[domain]
             for ext in ("crt", "key"):
-                src = certs[domain][ext]
                 dst = os.path.join(self.dir, "%s.%s" % (domain, ext))
-                with open(src, "rb") as f, open(dst, "wb") as g:
+                with open(sources[ext], "rb") as f, open(dst, "wb") as g:
                     g.write(f.read())
                 if ext == "key":
                     os.chmod(dst, 0o600)
+        if ca_file:
+            self.ca_file = ca_file
+        elif certificates:
+            self.ca_file = os.path.join(self.dir, "clients-ca.pem")
+            with open(self.ca_file, "w") as out:
+                for path in ([certs["ca_file"]] if certs else []) + [
+                        crt for crt, _ in certificates.values()]:
+                    with open(path) as f:
+                        out.write(f.read().rstrip("\n") + "\n")
+        else:
+            self.ca_file = certs["ca_file"]
         hosts = "".join(
             '  <host domain="%s">\n'
             '    <certificate>%s.crt</certificate>\n'
@@ -149,8 +175,8 @@ class Palabre:
             '  </storage>\n'
             + hosts +
             '  <c2s>\n'
-            '    <listen address="127.0.0.1" port="%d"/>\n'
-            '    <listen address="127.0.0.1" port="%d" tls="direct"/>\n'
+            '    <listen address="%s" port="%d"/>\n'
+            '    <listen address="%s" port="%d" tls="direct"/>\n'
             '    <require-starttls>%s</require-starttls>\n'
             '    <max-stanza-size>%d</max-stanza-size>\n'
             '    <max-depth>32</max-depth>\n'
@@ -162,11 +188,12 @@ class Palabre:
             '  <sm>\n'
             '    <modules>%s</modules>\n'
             '  </sm>\n'
-            '</palabred>\n'
-            % (self.c2s_port, self.tls_port,
+            % (address, self.c2s_port, address, self.tls_port,
                "true" if require_starttls else "false", max_stanza_size,
                mechanisms, resource_conflict, auth_timeout, processes,
-               modules))
+               modules)
+            + extra_config +
+            '</palabred>\n')
         if make_data_dir:
             # test_palabrectl checks that palabrectl makes it when missing.
             os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
@@ -220,20 +247,21 @@ class Palabre:
         while True:
             if self.proc.poll() is not None:
                 raise AssertionError(
-                    "palabred exited with %d before listening on %d\n"
+                    "palabred exited with %d before listening on %s:%d\n"
                     "--- palabred.log ---\n%s"
-                    % (self.proc.returncode, port, self.log_text()))
+                    % (self.proc.returncode, self.address, port,
+                       self.log_text()))
             try:
-                socket.create_connection(("127.0.0.1", port),
+                socket.create_connection((self.address, port),
                                          timeout=1).close()
                 return
             except OSError:
                 pass
             if time.monotonic() > deadline:
                 raise AssertionError(
-                    "palabred did not accept connections on port %d within "
+                    "palabred did not accept connections on %s:%d within "
                     "%.0f s\n--- palabred.log ---\n%s"
-                    % (port, START_TIMEOUT, self.log_text()))
+                    % (self.address, port, START_TIMEOUT, self.log_text()))
             time.sleep(0.05)
 
     def log_text(self, tail=20000):
