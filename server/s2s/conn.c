@@ -288,15 +288,15 @@ static void conn_timeout(uv_timer_t *t)
 	s2s_conn_abort(t->data); /* the peer does not read what we close with */
 }
 
-/* An outgoing connection that ends takes its route with it: stanzas
+/* An outgoing connection that ends takes its routes with it: stanzas
  * that come later must not be written to a closing stream. */
 static void conn_leave_route(struct s2s_conn *c, const char *why)
 {
-	struct s2s_route *r = c->route;
-	if (!r)
+	if (c->dir != S2S_OUT || c->left_routes)
 		return;
+	c->left_routes = true;
 	c->route = NULL;
-	s2s_route_conn_lost(r, c, why);
+	s2s_route_conn_gone(c->s2s, c, why);
 }
 
 void s2s_conn_close(struct s2s_conn *c)

@@ -70,11 +70,11 @@ static const char *key_text(struct arena *a, const struct xml_node *el,
 /* ------------------------------------------------------------------ */
 /* Originating */
 
-void s2s_dialback_send_result(struct s2s_conn *c)
+void s2s_dialback_send_result(struct s2s_conn *c, const char *local)
 {
 	char key[DIALBACK_KEY_LEN + 1];
 	if (!c->stream_id[0] ||
-	    dialback_key(c->s2s->dialback_secret, c->remote, c->local,
+	    dialback_key(c->s2s->dialback_secret, c->remote, local,
 			 c->stream_id, key) < 0) {
 		log_info("s2s conn %" PRIu64 ": %s gave no stream id; no "
 			 "dialback", c->id, c->remote);
@@ -83,27 +83,46 @@ void s2s_dialback_send_result(struct s2s_conn *c)
 	}
 	struct buf b = BUF_INIT;
 	if (buf_printf(&b, "<db:result from='%s' to='%s'>%s</db:result>",
-		       c->local, c->remote, key) == 0)
+		       local, c->remote, key) == 0)
 		s2s_conn_send_buf(c, &b);
 	buf_free(&b);
+}
+
+/* The route an answer is about: its 'to' is our domain, its 'from' the
+ * peer's. Answers without them are about the stream's own route. */
+static struct s2s_route *answer_route(struct s2s_conn *c,
+				      const struct xml_node *el)
+{
+	const char *from = xml_attr_get(el, "from");
+	const char *to = xml_attr_get(el, "to");
+	char local[S2S_DOMAIN_MAX + 1], remote[S2S_DOMAIN_MAX + 1];
+	if (prep_domain(to, local) < 0 || prep_domain(from, remote) < 0)
+		return c->route;
+	struct s2s_route *r = s2s_route_find(c->s2s, local, remote);
+	return r && r->conn == c ? r : NULL;
 }
 
 static void out_result(struct s2s_conn *c, struct xml_node *el)
 {
 	const char *type = xml_attr_get(el, "type");
-	if (type && strcmp(type, "valid") == 0) {
-		c->authenticated = true;
-		log_info("s2s conn %" PRIu64 ": %s accepted us (%s) by dialback",
-			 c->id, c->remote, c->local);
-		if (c->route)
-			s2s_route_up(c->route);
+	struct s2s_route *r = answer_route(c, el);
+	bool valid = type && strcmp(type, "valid") == 0;
+	if (!r)
 		return;
+	log_info("s2s conn %" PRIu64 ": %s %s us (%s) by dialback%s%s", c->id,
+		 c->remote, valid ? "accepted" : "refused", r->local,
+		 valid ? "" : ": ", valid ? "" : (type ? type : "no type"));
+	if (valid) {
+		if (r == c->route)
+			c->authenticated = true;
+		s2s_route_up(r);
+	} else if (r != c->route) {
+		s2s_route_refused(r);
+	} else {
+		if (c->header_sent)
+			s2s_conn_send_str(c, "</stream:stream>");
+		s2s_conn_close(c);
 	}
-	log_info("s2s conn %" PRIu64 ": %s refused us (%s) by dialback (%s)",
-		 c->id, c->remote, c->local, type ? type : "no type");
-	if (c->header_sent)
-		s2s_conn_send_str(c, "</stream:stream>");
-	s2s_conn_close(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -126,7 +145,7 @@ static void answer_waiting(struct s2s *s2s, const struct s2s_verify *v,
 
 static void out_verify(struct s2s_conn *c, struct xml_node *el)
 {
-	struct s2s_route *r = c->route;
+	struct s2s_route *r = answer_route(c, el);
 	const char *id = xml_attr_get(el, "id");
 	const char *type = xml_attr_get(el, "type");
 	if (!r || !id)

@@ -45,7 +45,7 @@ static void route_fail(struct s2s_route *r, const char *condition)
 	}
 	s2s_dialback_fail_verifies(r, condition);
 	r->conn = NULL;
-	if (c) {
+	if (c && c->route == r) {
 		c->route = NULL;
 		s2s_conn_abort(c);
 	}
@@ -85,31 +85,83 @@ static void route_resolved(void *ctx, enum resolve_status status,
 	route_try_next(r);
 }
 
+struct s2s_route *s2s_route_find(struct s2s *s2s, const char *local,
+				 const char *remote)
+{
+	for (struct s2s_route *r = s2s->routes; r; r = r->next)
+		if (strcmp(r->remote, remote) == 0 && strcmp(r->local, local) == 0)
+			return r;
+	return NULL;
+}
+
+static void route_resolve(struct s2s_route *r)
+{
+	r->piggyback = false;
+	r->conn = NULL;
+	r->state = ROUTE_RESOLVING;
+	r->req = resolver_lookup(r->s2s->resolver, r->remote, route_resolved, r);
+	if (!r->req)
+		route_fail(r, "internal-server-error");
+}
+
+/* XEP-0220 §2.6: an authenticated stream to the same peer can carry
+ * dialback for another of our domains, when the peer said it handles
+ * dialback errors (which such a request may end with). */
+static struct s2s_conn *route_shared_stream(struct s2s *s2s,
+					    const struct s2s_route *r)
+{
+	if (s2s->sc->require_valid_certificate)
+		return NULL;
+	for (struct s2s_route *o = s2s->routes; o; o = o->next) {
+		struct s2s_conn *c = o->conn;
+		if (o != r && o->state == ROUTE_UP && !o->piggyback && c &&
+		    strcmp(o->remote, r->remote) == 0 && c->authenticated &&
+		    c->dialback_errors && !c->closing)
+			return c;
+	}
+	return NULL;
+}
+
 struct s2s_route *s2s_route_get(struct s2s *s2s, const char *local,
 				const char *remote)
 {
-	struct s2s_route *r;
-	for (r = s2s->routes; r; r = r->next)
-		if (strcmp(r->remote, remote) == 0 && strcmp(r->local, local) == 0)
-			return r;
+	struct s2s_route *r = s2s_route_find(s2s, local, remote);
+	if (r)
+		return r;
 	if (s2s->stopping || !(r = calloc(1, sizeof *r)))
 		return NULL;
 	r->s2s = s2s;
 	snprintf(r->local, sizeof r->local, "%s", local);
 	snprintf(r->remote, sizeof r->remote, "%s", remote);
-	r->state = ROUTE_RESOLVING;
 	r->started_at = uv_now(s2s->loop);
 	r->next = s2s->routes;
 	if (r->next)
 		r->next->prev = r;
 	s2s->routes = r;
-	log_info("s2s: new route %s -> %s", local, remote);
-	r->req = resolver_lookup(s2s->resolver, remote, route_resolved, r);
-	if (!r->req) {
-		route_fail(r, "internal-server-error");
-		return NULL;
+	struct s2s_conn *shared = route_shared_stream(s2s, r);
+	if (shared) {
+		log_info("s2s: new route %s -> %s, over the stream of conn %"
+			 PRIu64, local, remote, shared->id);
+		r->piggyback = true;
+		r->conn = shared;
+		r->state = ROUTE_CONNECTING;
+		s2s_dialback_send_result(shared, local);
+		return r;
 	}
-	return r;
+	log_info("s2s: new route %s -> %s", local, remote);
+	route_resolve(r);
+	return s2s_route_find(s2s, local, remote);
+}
+
+void s2s_route_refused(struct s2s_route *r)
+{
+	if (!r->piggyback) {
+		route_fail(r, "remote-server-not-found");
+		return;
+	}
+	log_info("s2s: %s refused %s over a shared stream; connecting on its "
+		 "own", r->remote, r->local);
+	route_resolve(r);
 }
 
 void s2s_route_up(struct s2s_route *r)
@@ -129,13 +181,11 @@ void s2s_route_up(struct s2s_route *r)
 	r->nqueued = 0;
 }
 
-void s2s_route_conn_lost(struct s2s_route *r, struct s2s_conn *c,
-			 const char *why)
+static void route_conn_lost(struct s2s_route *r, struct s2s_conn *c,
+			    const char *why)
 {
-	if (r->conn != c)
-		return;
 	r->conn = NULL;
-	if (r->state == ROUTE_UP) {
+	if (r->state == ROUTE_UP || r->piggyback) {
 		/* Its stanzas went out; the next one makes a new route. */
 		log_info("s2s: route %s -> %s closed: %s", r->local, r->remote, why);
 		route_fail(r, "remote-server-not-found");
@@ -147,6 +197,16 @@ void s2s_route_conn_lost(struct s2s_route *r, struct s2s_conn *c,
 	for (struct s2s_verify *v = r->verifies; v; v = v->next)
 		v->sent = false;
 	route_try_next(r);
+}
+
+void s2s_route_conn_gone(struct s2s *s2s, struct s2s_conn *c, const char *why)
+{
+	struct s2s_route *r = s2s->routes, *next;
+	for (; r; r = next) {
+		next = r->next;
+		if (r->conn == c)
+			route_conn_lost(r, c, why);
+	}
 }
 
 /* ------------------------------------------------------------------ */

@@ -147,6 +147,7 @@ struct s2s_conn {
 	bool in_flush;
 	bool closing;
 	bool closed;
+	bool left_routes; /* outgoing: its routes were told it ended */
 	char peer[64];
 };
 
@@ -185,6 +186,9 @@ struct s2s_route {
 	size_t nqueued;
 	struct s2s_verify *verifies; /* db:verify to send once the stream is open */
 	uint64_t started_at;         /* uv_now when set-up began */
+	/* Dialback for this pair over another route's stream (XEP-0220
+	 * §2.6): conn is shared, and owned by the route it was made for. */
+	bool piggyback;
 };
 
 /* s2s.c */
@@ -247,8 +251,8 @@ void s2s_out_start(struct s2s_conn *c);
 void s2s_out_send_stanza(struct s2s_conn *c, const char *data, size_t len);
 
 /* dialback.c */
-/* Outgoing: asks the peer to accept us by dialback. */
-void s2s_dialback_send_result(struct s2s_conn *c);
+/* Outgoing: asks the peer to accept our domain `local` by dialback. */
+void s2s_dialback_send_result(struct s2s_conn *c, const char *local);
 /* Incoming db:result / db:verify; outgoing answers to ours. */
 void s2s_dialback_in(struct s2s_conn *c, struct xml_node *el,
 		     struct arena *a);
@@ -265,9 +269,15 @@ struct s2s_route *s2s_route_get(struct s2s *s2s, const char *local,
 				const char *remote);
 /* The route's stream is authenticated: the queue goes out. */
 void s2s_route_up(struct s2s_route *r);
-/* The connection of r ended; r tries the next target or fails. */
-void s2s_route_conn_lost(struct s2s_route *r, struct s2s_conn *c,
+/* The route of (local, remote), or NULL. */
+struct s2s_route *s2s_route_find(struct s2s *s2s, const char *local,
+				 const char *remote);
+/* Connection c ended: each route on it tries its next target or ends. */
+void s2s_route_conn_gone(struct s2s *s2s, struct s2s_conn *c,
 			 const char *why);
+/* The peer refused dialback for a piggybacked route: it makes its own
+ * connection. Any other route: it fails. */
+void s2s_route_refused(struct s2s_route *r);
 void s2s_route_sweep(struct s2s *s2s);
 void s2s_route_free_all(struct s2s *s2s);
 

@@ -104,7 +104,7 @@ static void out_authenticate(struct s2s_conn *c, const struct xml_node *features
 	}
 	/* XEP-0220 §2.1.1: a peer that offers no dialback feature may still
 	 * support it (older servers only declare the namespace). */
-	s2s_dialback_send_result(c);
+	s2s_dialback_send_result(c, c->local);
 }
 
 static void out_features(struct s2s_conn *c, const struct xml_node *features)
@@ -153,7 +153,7 @@ static void out_sasl(struct s2s_conn *c, struct xml_node *el)
 	}
 	log_info("s2s conn %" PRIu64 ": SASL EXTERNAL failed at %s; trying "
 		 "dialback", c->id, c->remote);
-	s2s_dialback_send_result(c);
+	s2s_dialback_send_result(c, c->local);
 }
 
 static void out_handle(struct s2s_conn *c, struct xml_node *el)

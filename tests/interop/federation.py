@@ -47,8 +47,11 @@ class Peer:
 
     def __init__(self, directory, domain, address, dns, *, certificate,
                  ca_file, s2s_ca_file=None, connect_timeout=10,
-                 s2s_options="", publish=True, direct_tls=False):
+                 s2s_options="", publish=True, direct_tls=False, also=None):
+        """also: {domain: (crt, key)} of further domains it serves."""
         self.domain = domain
+        certificates = dict(also or {})
+        certificates[domain] = certificate
         self.address = address
         self.s2s_port, tls_port = free_ports(2, address)
         self.s2s_tls_port = tls_port if direct_tls else None
@@ -56,19 +59,18 @@ class Peer:
         if s2s_ca_file:
             options += "    <ca-file>%s</ca-file>\n" % s2s_ca_file
         self.server = im.make_server(
-            directory, {}, domains=(domain,), users={},
-            certificates={domain: certificate}, ca_file=ca_file,
+            directory, {}, domains=(domain,) + tuple(also or ()), users={},
+            certificates=certificates, ca_file=ca_file,
             extra_config=s2s_section(address,
                                      (self.s2s_port, self.s2s_tls_port), dns,
                                      connect_timeout=connect_timeout,
                                      options=options))
-        self.accounts = im.Accounts(self.server, domain)
-        if publish:
-            dns.add_host(domain, address)
-        if publish and direct_tls:
-            dns.add_srv("_xmpps-server._tcp", domain, domain, tls_port)
-        elif publish:
-            dns.add_srv("_xmpp-server._tcp", domain, domain, self.s2s_port)
+        for name in certificates if publish else ():
+            dns.add_host(name, address)
+            if direct_tls:
+                dns.add_srv("_xmpps-server._tcp", name, name, tls_port)
+            else:
+                dns.add_srv("_xmpp-server._tcp", name, name, self.s2s_port)
 
     def start(self):
         self.server.start()
@@ -78,10 +80,11 @@ class Peer:
     def stop(self):
         self.server.stop()
 
-    def login(self, clients, name):
+    def login(self, clients, name, domain=None):
         """A new account name-N@domain, logged in as Gajim would."""
         clients.server = self.server
-        return im.login(clients, self.accounts.new(name))
+        accounts = im.Accounts(self.server, domain or self.domain)
+        return im.login(clients, accounts.new(name))
 
     def log_text(self, tail=20000):
         return self.server.log_text(tail)

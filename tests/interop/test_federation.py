@@ -54,10 +54,13 @@ class World:
         crt, key = self_signed(self.sub("self-" + domain), domain)
         return (crt, key), crt
 
-    def peer(self, domain, address, *, certificate=None, **options):
+    def peer(self, domain, address, *, certificate=None, also=(), **options):
         (crt, key), ca_file = certificate or self.certificate(domain)
         if hasattr(self, "ca"):
             options.setdefault("s2s_ca_file", self.ca.file)
+        if also:
+            options["also"] = {d: self.certificate(d)[0] for d in also}
+            ca_file = None  # the clients trust every domain's certificate
         p = Peer(self.sub(domain), domain, address, self.dns,
                  certificate=(crt, key), ca_file=ca_file, **options)
         self.peers.append(p)
@@ -73,7 +76,7 @@ class World:
 def dialback_world(tmp_path_factory):
     w = World(tmp_path_factory.mktemp("dialback"), with_ca=False)
     try:
-        w.a = w.peer("a.test", "127.0.0.2")
+        w.a = w.peer("a.test", "127.0.0.2", also=("a2.test",))
         w.b = w.peer("b.test", "127.0.0.3")
         w.f = w.peer("f.test", "127.0.0.8", direct_tls=True)
         # A domain whose server is published but does not listen.
@@ -137,6 +140,20 @@ def test_direct_tls_peer_found_by_xmpps_server_srv(dialback_world, clients):
     chat(alice, frank, "over direct TLS")
     chat(frank, alice, "indeed")
     assert "direct TLS" in w.a.log_text(0)
+
+
+def test_second_local_domain_shares_the_stream(dialback_world, clients):
+    """a.test and a2.test live on one server: once a.test's stream to
+    b.test is up, a2.test is authenticated over it by dialback (XEP-0220
+    piggybacking) instead of a second connection."""
+    w = dialback_world
+    alice = w.a.login(clients, "alice")
+    anna = w.a.login(clients, "anna", domain="a2.test")
+    bob = w.b.login(clients, "bob")
+    chat(alice, bob, "first a.test")
+    chat(anna, bob, "then a2.test")
+    chat(bob, anna, "and back to a2.test")
+    assert "a2.test -> b.test, over the stream of conn" in w.a.log_text(0)
 
 
 def test_many_messages_keep_their_order(dialback_world, clients):
