@@ -456,11 +456,12 @@ class IM:
 
 
 def login(clients, jid, resource="pc", *, roster=True, available=True,
-          priority=0, status=None, timeout=10.0):
+          priority=0, status=None, timeout=10.0, **options):
     """An IM client for jid/resource, logged in; by default it asks for
     the roster (an interested resource) and sends initial presence (an
-    available resource), as Gajim does."""
-    client = clients.connect(jid + "/" + resource, PASSWORD)
+    available resource), as Gajim does. options as xmpp.Client's (e.g.
+    mech for a server without SCRAM-SHA-256)."""
+    client = clients.connect(jid + "/" + resource, PASSWORD, **options)
     im = IM(client)
     client.wait_session(timeout)
     if roster:

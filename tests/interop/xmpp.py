@@ -144,7 +144,8 @@ class Client:
         server = clients.server
         if port is None:
             port = server.tls_port if direct_tls else server.c2s_port
-        x.connect(address=("127.0.0.1", port), use_ssl=direct_tls)
+        x.connect(address=(getattr(server, "address", "127.0.0.1"), port),
+                  use_ssl=direct_tls)
 
     # ---- events ---------------------------------------------------------
 

@@ -1,0 +1,127 @@
+"""Federation with Prosody (Debian's 0.12) as the remote server: palabred
+serves a.test, Prosody serves p.test, each on its own loopback address,
+both resolving through the test's dnsmasq. Chat and subscriptions, both
+ways; by dialback with self-signed certificates, and by SASL EXTERNAL
+with certificates from a CA both trust, where both refuse anything less."""
+import pytest
+
+import im
+from dnsmasq import Dnsmasq
+from federation import Peer
+from prosody import Prosody
+from testca import TestCA, self_signed
+from xmpp import Clients
+
+
+class Pair:
+    def __init__(self, tmp, secure):
+        def sub(name):
+            d = tmp / name
+            d.mkdir(exist_ok=True)
+            return str(d)
+        self.dns = Dnsmasq(sub("dns"))
+        self.palabre = self.prosody = None
+        if secure:
+            ca = TestCA(sub("ca"))
+            a_cert, p_cert = ca.issue("a.test"), ca.issue("p.test")
+            a_ca = p_ca = ca.file
+            strict = ("    <require-valid-certificate>true"
+                      "</require-valid-certificate>\n"
+                      "    <ca-file>%s</ca-file>\n" % ca.file)
+        else:
+            a_cert = self_signed(sub("self-a"), "a.test")
+            p_cert = self_signed(sub("self-p"), "p.test")
+            a_ca, p_ca, strict = a_cert[0], None, ""
+        self.palabre = Peer(sub("a.test"), "a.test", "127.0.0.12", self.dns,
+                            certificate=a_cert, ca_file=a_ca,
+                            s2s_options=strict)
+        self.prosody = Prosody(sub("p.test"), "p.test", "127.0.0.13",
+                               self.dns, certificate=p_cert, ca_file=p_ca,
+                               s2s_secure_auth=secure)
+        self.dns.add_host("p.test", "127.0.0.13")
+        self.dns.add_srv("_xmpp-server._tcp", "p.test", "p.test",
+                         self.prosody.s2s_port)
+        self.dns.start()
+        self.palabre.start()
+        self.prosody.start()
+
+    def users(self, clients):
+        alice = self.palabre.login(clients, "alice")
+        pat = "pat-%d@p.test" % id(clients)
+        self.prosody.add_user(pat, im.PASSWORD)
+        clients.server = self.prosody
+        # Prosody 0.12 offers SCRAM-SHA-1 and PLAIN.
+        return alice, im.login(clients, pat, mech="SCRAM-SHA-1")
+
+    def stop(self):
+        for one in (self.prosody, self.palabre):
+            if one:
+                one.stop()
+        self.dns.stop()
+
+    def logs(self):
+        return ("--- palabred ---\n%s\n--- prosody ---\n%s"
+                % (self.palabre.log_text(6000), self.prosody.log_text(6000)))
+
+
+@pytest.fixture(scope="module", params=["dialback", "external"])
+def pair(request, tmp_path_factory):
+    p = None
+    try:
+        p = Pair(tmp_path_factory.mktemp(request.param),
+                 secure=request.param == "external")
+        yield p
+    finally:
+        if p:
+            p.stop()
+
+
+@pytest.fixture
+def clients():
+    c = Clients(None)
+    yield c
+    c.close()
+
+
+def chat(sender, receiver, body, pair):
+    sender.send_message(receiver.bare, body)
+    try:
+        got = receiver.next_message(from_=sender.bare, timeout=20)
+    except AssertionError as e:
+        raise AssertionError("%s\n%s" % (e, pair.logs())) from None
+    assert got.findtext("{jabber:client}body") == body, im.show(got)
+
+
+def test_chat_both_ways(pair, clients):
+    alice, pat = pair.users(clients)
+    chat(alice, pat, "hello Prosody, from palabre", pair)
+    chat(pat, alice, "hello palabre, from Prosody", pair)
+    log = pair.palabre.log_text(0)
+    method = "SASL EXTERNAL" if pair.prosody.s2s_secure_auth else "dialback"
+    assert "accepted us (a.test) by " + method in log, pair.logs()
+
+
+def test_subscriptions_both_ways(pair, clients):
+    alice, pat = pair.users(clients)
+    alice.roster_set(pat.bare)
+    alice.next_push(pat.bare)
+    # palabre's user asks, Prosody's approves.
+    alice.send_presence(pat.bare, "subscribe")
+    pat.next_presence("subscribe", from_=alice.bare, timeout=20)
+    pat.send_presence(alice.bare, "subscribed")
+    alice.next_push(pat.bare, where=lambda i: i.subscription == "to"
+                    and i.ask is None, timeout=20)
+    alice.next_presence("available", from_=pat.bare, timeout=20)
+    # Prosody's user asks, palabre's approves.
+    pat.send_presence(alice.bare, "subscribe")
+    alice.next_presence("subscribe", from_=pat.bare, timeout=20)
+    alice.send_presence(pat.bare, "subscribed")
+    alice.next_push(pat.bare, where=lambda i: i.subscription == "both",
+                    timeout=20)
+    pat.next_presence("available", from_=alice.bare, timeout=20)
+    # Presence now flows both ways.
+    pat.send_presence(status="at lunch")
+    p = alice.next_presence("available", from_=pat.bare, timeout=20)
+    assert p.findtext("{jabber:client}status") == "at lunch"
+    alice.logout()
+    pat.next_presence("unavailable", from_=alice.bare, timeout=20)
