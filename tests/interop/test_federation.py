@@ -242,14 +242,16 @@ def test_peer_killed_mid_conversation(dialback_world, clients):
 
 
 def test_a_silent_server_times_out(tmp_path, clients):
-    """A server that accepts TCP and never says a word: the sender gets
-    remote-server-timeout after connect-timeout, and no more waiting."""
+    """A server that accepts TCP and never says a word: the stanzas that
+    wait for it bounce with remote-server-timeout after connect-timeout;
+    those past the queue's bound bounce at once."""
     w = World(tmp_path, with_ca=False)
     silent = socket.socket()
     silent.bind(("127.0.0.7", 0))
     silent.listen(8)
     try:
-        a = w.peer("a.test", "127.0.0.2", connect_timeout=2)
+        a = w.peer("a.test", "127.0.0.2", connect_timeout=3,
+                   s2s_options="    <queue-size>3</queue-size>\n")
         w.dns.add_host("silent.test", "127.0.0.7")
         w.dns.add_srv("_xmpp-server._tcp", "silent.test", "silent.test",
                       silent.getsockname()[1])
@@ -257,12 +259,43 @@ def test_a_silent_server_times_out(tmp_path, clients):
         a.start()
         alice = a.login(clients, "alice")
         started = time.monotonic()
-        alice.send_message("x@silent.test", "hello?")
-        bounce = alice.next_message(from_="x@silent.test", timeout=15)
-        assert error_condition(bounce) == ("wait", ["remote-server-timeout"])
-        assert time.monotonic() - started < 8
+        for i in range(5):
+            alice.send_message("x@silent.test", "hello %d?" % i)
+        bounces = [alice.next_message(from_="x@silent.test", timeout=15)
+                   for _ in range(5)]
+        elapsed = time.monotonic() - started
+        by_body = {b.findtext("{jabber:client}body"): error_condition(b)
+                   for b in bounces}
+        full = ("wait", ["resource-constraint"])
+        late = ("wait", ["remote-server-timeout"])
+        assert by_body == {"hello 0?": late, "hello 1?": late,
+                           "hello 2?": late, "hello 3?": full,
+                           "hello 4?": full}, by_body
+        assert 2.5 < elapsed < 9, elapsed
     finally:
         silent.close()
+        w.stop()
+
+
+def test_idle_route_closes_and_comes_back(tmp_path, clients):
+    w = World(tmp_path, with_ca=False)
+    idle = "    <idle-timeout>2</idle-timeout>\n"
+    try:
+        a = w.peer("a.test", "127.0.0.2", s2s_options=idle)
+        b = w.peer("b.test", "127.0.0.3", s2s_options=idle)
+        w.dns.start()
+        a.start()
+        b.start()
+        alice = a.login(clients, "alice")
+        bob = b.login(clients, "bob")
+        chat(alice, bob, "before the pause")
+        deadline = time.monotonic() + 10
+        while "idle, closing" not in a.log_text(0):
+            assert time.monotonic() < deadline, a.log_text()
+            clients.sleep(0.2)
+        chat(alice, bob, "after the pause")
+        chat(bob, alice, "still here")
+    finally:
         w.stop()
 
 
