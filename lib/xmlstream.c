@@ -626,3 +626,16 @@ const char *xmlstream_check_header(const struct xml_node *root,
 	}
 	return NULL;
 }
+
+int xmlstream_append_error(struct buf *b, const char *condition,
+			   const char *text)
+{
+	static const char ns[] = "urn:ietf:params:xml:ns:xmpp-streams";
+	int r = buf_printf(b, "<stream:error><%s xmlns='%s'/>", condition, ns);
+	if (text) {
+		r |= buf_printf(b, "<text xmlns='%s' xml:lang='en'>", ns);
+		r |= buf_append_xml_escaped(b, text, strlen(text));
+		r |= buf_append_str(b, "</text>");
+	}
+	return r | buf_append_str(b, "</stream:error></stream:stream>");
+}

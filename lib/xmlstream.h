@@ -30,6 +30,7 @@
 #include <stddef.h>
 
 #include "arena.h"
+#include "buf.h"
 #include "xml.h"
 
 enum xmlstream_error {
@@ -88,6 +89,11 @@ void xmlstream_free(struct xmlstream *s);
 int xmlstream_shrink(struct xmlstream *s);
 /* The stream error condition (RFC 6120 §4.9.3) that answers error. */
 const char *xmlstream_error_condition(enum xmlstream_error error);
+
+/* Appends <stream:error> with condition (and text, when not NULL) and
+ * the end of the stream, </stream:stream> (RFC 6120 §4.9). */
+int xmlstream_append_error(struct buf *b, const char *condition,
+			   const char *text);
 
 /* Checks a stream header (on_open's root) against RFC 6120 §4.8 and
  * §4.7.5: the stream namespace, <stream>, content_ns as the default

@@ -8,6 +8,7 @@
 
 #include "../../lib/jid.h"
 #include "../../lib/log.h"
+#include "../../lib/random.h"
 #include "c2s.h"
 
 /* The features of the stream after SASL: binding, the legacy session,
@@ -82,7 +83,7 @@ static int bind_resource(struct xml_node *bind, struct arena *a, char *out)
 	const char *wanted = res ? xml_text(a, res) : NULL;
 	if (wanted && *wanted)
 		return jid_prep_resource(out, wanted);
-	c2s_random_hex(out, 8);
+	random_hex(out, 8);
 	return 0;
 }
 

@@ -179,7 +179,6 @@ void c2s_stream_error(struct conn *c, const char *condition, const char *text);
 void c2s_stream_restart(struct conn *c);
 /* Handles the stanzas kept while the session was being started. */
 void c2s_stream_replay_held(struct conn *c);
-void c2s_random_hex(char *out, size_t nbytes);
 
 /* sasl.c */
 void c2s_sasl_append_features(struct conn *c, struct buf *out);

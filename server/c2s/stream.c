@@ -2,30 +2,15 @@
  * features of each negotiation step, stream errors, and which code a
  * top-level element goes to. */
 #include <inttypes.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../lib/jid.h"
 #include "../../lib/log.h"
+#include "../../lib/random.h"
 #include "c2s.h"
 #include "tls.h"
-
-void c2s_random_hex(char *out, size_t nbytes)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char bytes[64];
-	if (nbytes > sizeof bytes)
-		nbytes = sizeof bytes;
-	if (RAND_bytes(bytes, (int)nbytes) != 1)
-		uv_random(NULL, NULL, bytes, nbytes, 0, NULL);
-	for (size_t i = 0; i < nbytes; i++) {
-		out[2 * i] = hex[bytes[i] >> 4];
-		out[2 * i + 1] = hex[bytes[i] & 15];
-	}
-	out[2 * nbytes] = '\0';
-}
 
 /* ------------------------------------------------------------------ */
 /* What we send */
@@ -33,7 +18,7 @@ void c2s_random_hex(char *out, size_t nbytes)
 static int stream_append_header(struct conn *c, struct buf *b)
 {
 	char id[33];
-	c2s_random_hex(id, 16);
+	random_hex(id, 16);
 	int r = buf_printf(b, "<?xml version='1.0'?><stream:stream xmlns='%s' "
 			   "xmlns:stream='%s' id='%s'", XML_NS_CLIENT, XML_NS_STREAM, id);
 	if (c->host) {
@@ -61,13 +46,7 @@ void c2s_stream_error(struct conn *c, const char *condition, const char *text)
 	/* RFC 6120 §4.9.1.1: the header first if it was not sent yet. */
 	if (!c->header_sent)
 		r |= stream_append_header(c, &b);
-	r |= buf_printf(&b, "<stream:error><%s xmlns='%s'/>", condition, NS_STREAMS);
-	if (text) {
-		r |= buf_printf(&b, "<text xmlns='%s' xml:lang='en'>", NS_STREAMS);
-		r |= buf_append_xml_escaped(&b, text, strlen(text));
-		r |= buf_append_str(&b, "</text>");
-	}
-	r |= buf_append_str(&b, "</stream:error></stream:stream>");
+	r |= xmlstream_append_error(&b, condition, text);
 	if (r == 0)
 		c2s_conn_send_buf(c, &b);
 	buf_free(&b);

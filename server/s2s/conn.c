@@ -10,6 +10,7 @@
 
 #include "../../lib/log.h"
 #include "../../lib/net.h"
+#include "../../lib/random.h"
 #include "s2s.h"
 
 static void conn_write_out(struct s2s_conn *c);
@@ -27,7 +28,7 @@ int s2s_stream_header(struct s2s_conn *c, struct buf *b)
 	if (c->remote[0])
 		r |= buf_printf(b, " to='%s'", c->remote);
 	if (c->dir == S2S_IN) {
-		s2s_random_hex(c->stream_id, 16);
+		random_hex(c->stream_id, 16);
 		r |= buf_printf(b, " id='%s'", c->stream_id);
 	}
 	r |= buf_append_str(b, " version='1.0'>");
@@ -52,14 +53,7 @@ void s2s_stream_error(struct s2s_conn *c, const char *condition,
 	/* RFC 6120 §4.9.1.1: the header first if it was not sent yet. */
 	if (!c->header_sent)
 		r |= s2s_stream_header(c, &b);
-	r |= buf_printf(&b, "<stream:error><%s xmlns='%s'/>", condition,
-			NS_STREAMS);
-	if (text) {
-		r |= buf_printf(&b, "<text xmlns='%s' xml:lang='en'>", NS_STREAMS);
-		r |= buf_append_xml_escaped(&b, text, strlen(text));
-		r |= buf_append_str(&b, "</text>");
-	}
-	r |= buf_append_str(&b, "</stream:error></stream:stream>");
+	r |= xmlstream_append_error(&b, condition, text);
 	if (r == 0)
 		s2s_conn_send_buf(c, &b);
 	buf_free(&b);

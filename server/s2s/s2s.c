@@ -2,7 +2,6 @@
  * opens the server ports, and runs until SIGTERM (exit 0) or until the
  * link is lost (exit 1: the supervisor starts a new s2s). */
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <signal.h>
 #include <string.h>
 
@@ -13,21 +12,6 @@
 /* Frames to the router that wait while its link is full; past this,
  * stanzas from peers are dropped (logged) rather than taking memory. */
 #define S2S_HELD_MAX (16u << 20)
-
-void s2s_random_hex(char *out, size_t nbytes)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char bytes[32];
-	if (nbytes > sizeof bytes)
-		nbytes = sizeof bytes;
-	if (RAND_bytes(bytes, (int)nbytes) != 1)
-		uv_random(NULL, NULL, bytes, nbytes, 0, NULL);
-	for (size_t i = 0; i < nbytes; i++) {
-		out[2 * i] = hex[bytes[i] >> 4];
-		out[2 * i + 1] = hex[bytes[i] & 15];
-	}
-	out[2 * nbytes] = '\0';
-}
 
 /* ------------------------------------------------------------------ */
 /* Frames to the router */

@@ -194,7 +194,6 @@ struct s2s_route {
 /* s2s.c */
 void s2s_stop(struct s2s *s2s, int status);
 void s2s_conn_gone(struct s2s *s2s);
-void s2s_random_hex(char *out, size_t nbytes);
 /* Sends a stanza (serialized, jabber:client default namespace) to the
  * router for a local domain. */
 void s2s_to_router(struct s2s *s2s, const char *domain, const char *xml,
