@@ -30,8 +30,8 @@ static bool bounceable(const struct xml_node *st)
 	return false;
 }
 
-void s2s_bounce(struct s2s *s2s, const char *xml, size_t len,
-		const char *condition)
+static void bounce(struct s2s *s2s, const char *xml, size_t len,
+		   const char *condition)
 {
 	struct arena *a = &s2s->arena;
 	struct xml_node *st = xml_parse(a, xml, len, XML_NS_CLIENT);
@@ -59,4 +59,12 @@ void s2s_bounce(struct s2s *s2s, const char *xml, size_t len,
 	log_debug("s2s: %s to %s bounced with %s", st->name, to, condition);
 	s2s_to_router(s2s, sender.domain, b.data, b.len);
 	buf_free(&b);
+}
+
+void s2s_bounce(struct s2s *s2s, const char *xml, size_t len,
+		const char *condition)
+{
+	bounce(s2s, xml, len, condition);
+	/* Bounces come in bursts (a whole queue) between router frames. */
+	arena_reset(&s2s->arena);
 }

@@ -182,21 +182,16 @@ static void conn_want_flush(struct s2s_conn *c)
 
 void s2s_conn_send(struct s2s_conn *c, const char *data, size_t len)
 {
-	if (len && !c->closing) {
-		if (c->out.len + c->wbuf.len > S2S_OUTPUT_MAX) {
+	/* Never closes at once: callers may be walking routes or queues
+	 * that closing would free. The flush closes an overflowed conn. */
+	if (len && !c->closing && !c->overflowed) {
+		int r = c->tls ? tls_conn_write(c->tls, data, len)
+			       : buf_append(&c->out, data, len);
+		if (r < 0 || c->out.len + c->wbuf.len > S2S_OUTPUT_MAX) {
 			log_warn("s2s conn %" PRIu64 " (%s): %zu bytes wait for "
 				 "a peer that does not read", c->id, c->peer,
 				 c->out.len + c->wbuf.len);
-			s2s_conn_abort(c);
-			return;
-		}
-		int r = c->tls ? tls_conn_write(c->tls, data, len)
-			       : buf_append(&c->out, data, len);
-		if (r < 0) {
-			log_warn("s2s conn %" PRIu64 ": cannot queue %zu bytes",
-				 c->id, len);
-			s2s_conn_abort(c);
-			return;
+			c->overflowed = true;
 		}
 		c->last_active = uv_now(c->s2s->loop);
 	}
@@ -240,6 +235,10 @@ static void conn_written(uv_write_t *req, int status)
 
 static void conn_write_out(struct s2s_conn *c)
 {
+	if (c->overflowed) {
+		s2s_conn_abort(c);
+		return;
+	}
 	if (c->closed || c->writing || !c->connected)
 		return;
 	if (c->out.len) {
@@ -367,8 +366,15 @@ void s2s_conn_sweep(struct s2s *s2s)
 	uint64_t now = uv_now(s2s->loop);
 	uint64_t idle = (uint64_t)s2s->sc->idle_timeout * 1000;
 	struct s2s_conn *c, *next;
+	uint64_t auth = (uint64_t)s2s->sc->connect_timeout * 1000;
 	for (c = s2s->conns; c; c = next) {
 		next = c->next;
+		if (c->dir == S2S_IN && !c->closing && !c->npairs &&
+		    !c->nverifies && now - c->created_at >= auth) {
+			s2s_stream_error(c, "connection-timeout",
+					 "not authenticated in time");
+			continue;
+		}
 		if (c->closing || now - c->last_active < idle)
 			continue;
 		log_info("s2s conn %" PRIu64 " (%s): idle, closing", c->id,
@@ -407,7 +413,7 @@ static struct s2s_conn *conn_new(struct s2s *s2s, enum s2s_dir dir)
 	c->s2s = s2s;
 	c->dir = dir;
 	c->id = ++s2s->next_id;
-	c->last_active = uv_now(s2s->loop);
+	c->last_active = c->created_at = uv_now(s2s->loop);
 	uv_tcp_init(s2s->loop, &c->tcp);
 	uv_timer_init(s2s->loop, &c->timer);
 	c->tcp.data = c->timer.data = c;

@@ -19,8 +19,10 @@
 /* XEP-0220 §2.4: the error conditions of a failed verification. */
 static const char *condition_type(const char *condition)
 {
-	return strcmp(condition, "remote-server-timeout") == 0 ? "wait"
-								: "cancel";
+	return strcmp(condition, "remote-server-timeout") == 0 ||
+			       strcmp(condition, "resource-constraint") == 0
+		       ? "wait"
+		       : "cancel";
 }
 
 static void send_result(struct s2s_conn *c, const char *from, const char *to,
@@ -65,6 +67,22 @@ static const char *key_text(struct arena *a, const struct xml_node *el,
 		n--;
 	*len = n;
 	return t;
+}
+
+/* A key we pass on in our own db:verify: only characters that keys are
+ * made of (hex, base64, a few marks), so that nothing a peer sends can
+ * become markup in what we write. */
+static bool key_is_plain(const char *key, size_t len)
+{
+	if (len == 0 || len > S2S_KEY_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)key[i];
+		if (!(ch >= '0' && ch <= '9') && !(ch >= 'a' && ch <= 'z') &&
+		    !(ch >= 'A' && ch <= 'Z') && !strchr("+/=._-", ch))
+			return false;
+	}
+	return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -116,13 +134,12 @@ static void out_result(struct s2s_conn *c, struct xml_node *el)
 		if (r == c->route)
 			c->authenticated = true;
 		s2s_route_up(r);
-	} else if (r != c->route) {
-		s2s_route_refused(r);
-	} else {
-		if (c->header_sent)
-			s2s_conn_send_str(c, "</stream:stream>");
-		s2s_conn_close(c);
+		return;
 	}
+	/* Refused: another target of the same domain would say the same. */
+	if (r == c->route && c->header_sent)
+		s2s_conn_send_str(c, "</stream:stream>");
+	s2s_route_refused(r);
 }
 
 /* ------------------------------------------------------------------ */
@@ -133,8 +150,11 @@ static void answer_waiting(struct s2s *s2s, const struct s2s_verify *v,
 			   const char *type, const char *condition)
 {
 	struct s2s_conn *in = s2s_conn_find(s2s, v->conn_id);
-	if (!in || in->closing || strcmp(in->stream_id, v->stream_id) != 0)
-		return; /* gone, or restarted since */
+	if (!in || in->closing)
+		return;
+	in->nverifies--;
+	if (strcmp(in->stream_id, v->stream_id) != 0)
+		return; /* restarted since */
 	if (strcmp(type, "valid") == 0)
 		s2s_in_authorize(in, local, remote);
 	else
@@ -181,12 +201,29 @@ void s2s_dialback_flush_verifies(struct s2s_route *r)
 		if (v->sent)
 			continue;
 		struct buf b = BUF_INIT;
-		if (buf_printf(&b, "<db:verify from='%s' to='%s' id='%s'>%s"
-			       "</db:verify>", r->local, r->remote,
-			       v->stream_id, v->key) == 0)
+		int rc = buf_printf(&b, "<db:verify from='%s' to='%s' id='%s'>",
+				    r->local, r->remote, v->stream_id);
+		rc |= buf_append_xml_escaped(&b, v->key, strlen(v->key));
+		rc |= buf_append_str(&b, "</db:verify>");
+		v->sent = true;
+		if (rc == 0)
 			s2s_conn_send_buf(c, &b);
 		buf_free(&b);
-		v->sent = true;
+	}
+}
+
+void s2s_dialback_expire_verifies(struct s2s_route *r, uint64_t asked_before)
+{
+	struct s2s_verify **p = &r->verifies, *v;
+	while ((v = *p)) {
+		if (v->asked_at >= asked_before) {
+			p = &v->next;
+			continue;
+		}
+		*p = v->next;
+		answer_waiting(r->s2s, v, r->local, r->remote, "error",
+			       "remote-server-timeout");
+		free(v);
 	}
 }
 
@@ -207,12 +244,13 @@ void s2s_dialback_fail_verifies(struct s2s_route *r, const char *condition)
 static int queue_verify(struct s2s_conn *c, const char *local,
 			const char *remote, const char *key, size_t key_len)
 {
-	struct s2s_verify *v = calloc(1, sizeof *v);
-	if (!v || key_len >= sizeof v->key) {
-		free(v);
+	if (c->nverifies >= S2S_MAX_VERIFIES)
 		return -1;
-	}
+	struct s2s_verify *v = calloc(1, sizeof *v);
+	if (!v)
+		return -1;
 	v->conn_id = c->id;
+	v->asked_at = uv_now(c->s2s->loop);
 	snprintf(v->stream_id, sizeof v->stream_id, "%s", c->stream_id);
 	memcpy(v->key, key, key_len);
 	struct s2s_route *r = s2s_route_get(c->s2s, local, remote);
@@ -222,6 +260,7 @@ static int queue_verify(struct s2s_conn *c, const char *local,
 	}
 	v->next = r->verifies;
 	r->verifies = v;
+	c->nverifies++;
 	s2s_dialback_flush_verifies(r);
 	return 0;
 }
@@ -253,8 +292,12 @@ static void in_result(struct s2s_conn *c, struct xml_node *el, struct arena *a)
 		send_result(c, to, from, "valid", NULL);
 		return;
 	}
-	if (!key || !key_len || queue_verify(c, to, from, key, key_len) < 0)
-		send_result(c, to, from, "error", "internal-server-error");
+	if (!key || !key_is_plain(key, key_len)) {
+		send_result(c, to, from, "invalid", NULL);
+		return;
+	}
+	if (queue_verify(c, to, from, key, key_len) < 0)
+		send_result(c, to, from, "error", "resource-constraint");
 }
 
 /* ------------------------------------------------------------------ */

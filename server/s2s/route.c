@@ -99,7 +99,12 @@ static void route_resolve(struct s2s_route *r)
 	r->piggyback = false;
 	r->conn = NULL;
 	r->state = ROUTE_RESOLVING;
-	r->req = resolver_lookup(r->s2s->resolver, r->remote, route_resolved, r);
+	char ascii[S2S_DOMAIN_MAX + 1];
+	if (s2s_domain_ascii(r->remote, ascii, sizeof ascii) < 0) {
+		route_fail(r, "remote-server-not-found");
+		return;
+	}
+	r->req = resolver_lookup(r->s2s->resolver, ascii, route_resolved, r);
 	if (!r->req)
 		route_fail(r, "internal-server-error");
 }
@@ -116,7 +121,7 @@ static struct s2s_conn *route_shared_stream(struct s2s *s2s,
 		struct s2s_conn *c = o->conn;
 		if (o != r && o->state == ROUTE_UP && !o->piggyback && c &&
 		    strcmp(o->remote, r->remote) == 0 && c->authenticated &&
-		    c->dialback_errors && !c->closing)
+		    c->dialback_errors && c->stream_id[0] && !c->closing)
 			return c;
 	}
 	return NULL;
@@ -146,7 +151,7 @@ struct s2s_route *s2s_route_get(struct s2s *s2s, const char *local,
 		r->conn = shared;
 		r->state = ROUTE_CONNECTING;
 		s2s_dialback_send_result(shared, local);
-		return r;
+		return s2s_route_find(s2s, local, remote);
 	}
 	log_info("s2s: new route %s -> %s", local, remote);
 	route_resolve(r);
@@ -289,6 +294,8 @@ void s2s_route_sweep(struct s2s *s2s)
 	struct s2s_route *r, *next;
 	for (r = s2s->routes; r; r = next) {
 		next = r->next;
+		if (now >= limit)
+			s2s_dialback_expire_verifies(r, now - limit);
 		if (r->state != ROUTE_UP && now - r->started_at >= limit) {
 			log_info("s2s: route %s -> %s not up after %u s",
 				 r->local, r->remote, s2s->sc->connect_timeout);

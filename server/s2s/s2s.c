@@ -2,6 +2,8 @@
  * opens the server ports, and runs until SIGTERM (exit 0) or until the
  * link is lost (exit 1: the supervisor starts a new s2s). */
 #include <openssl/hmac.h>
+#include <idn-free.h>
+#include <idna.h>
 #include <signal.h>
 #include <string.h>
 
@@ -12,6 +14,16 @@
 /* Frames to the router that wait while its link is full; past this,
  * stanzas from peers are dropped (logged) rather than taking memory. */
 #define S2S_HELD_MAX (16u << 20)
+
+int s2s_domain_ascii(const char *domain, char *out, size_t size)
+{
+	char *ascii = NULL;
+	if (idna_to_ascii_8z(domain, &ascii, 0) != IDNA_SUCCESS)
+		return -1;
+	int n = snprintf(out, size, "%s", ascii);
+	idn_free(ascii);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
 
 /* ------------------------------------------------------------------ */
 /* Frames to the router */

@@ -58,6 +58,14 @@
 #define S2S_MAX_PAIRS 64
 /* A federated domain is a DNS name (RFC 1035 §2.3.4: 255 octets). */
 #define S2S_DOMAIN_MAX 255
+/* Longer stream ids from a peer are refused rather than cut: the
+ * dialback key covers the whole id. */
+#define S2S_STREAM_ID_MAX 256
+/* Dialback keys we pass on: XEP-0185 keys are 64 hex digits; other
+ * servers' are shorter or longer, never more than this. */
+#define S2S_KEY_MAX 128
+/* db:result requests one incoming stream may have waiting. */
+#define S2S_MAX_VERIFIES 16
 
 struct s2s_conn;
 struct s2s_route;
@@ -121,7 +129,7 @@ struct s2s_conn {
 	struct buf wbuf; /* bytes handed to uv_write */
 	/* The stream id: ours on incoming streams, the peer's on outgoing
 	 * ones (the dialback key covers it). */
-	char stream_id[41];
+	char stream_id[S2S_STREAM_ID_MAX + 1];
 	/* Outgoing: the route's pair. Incoming: the header's to and from. */
 	char local[S2S_DOMAIN_MAX + 1];
 	char remote[S2S_DOMAIN_MAX + 1];
@@ -129,6 +137,7 @@ struct s2s_conn {
 	struct s2s_pair *pairs;  /* incoming: authorized pairs */
 	size_t npairs;
 	uint64_t last_active; /* uv_now of the last byte either way */
+	uint64_t created_at;
 	unsigned refs;
 	bool connected;   /* outgoing: TCP is up */
 	bool direct_tls;
@@ -148,6 +157,8 @@ struct s2s_conn {
 	bool closing;
 	bool closed;
 	bool left_routes; /* outgoing: its routes were told it ended */
+	bool overflowed;  /* too much output waits: abort at the next flush */
+	unsigned nverifies; /* incoming: db:result waiting for an answer */
 	char peer[64];
 };
 
@@ -155,8 +166,9 @@ struct s2s_conn {
 struct s2s_verify {
 	struct s2s_verify *next;
 	uint64_t conn_id; /* the incoming conn that asked */
-	char stream_id[41];
-	char key[129];
+	char stream_id[S2S_STREAM_ID_MAX + 1];
+	char key[S2S_KEY_MAX + 1];
+	uint64_t asked_at; /* uv_now: unanswered after connect-timeout, it fails */
 	bool sent;
 };
 
@@ -192,6 +204,9 @@ struct s2s_route {
 };
 
 /* s2s.c */
+/* The ASCII form (IDNA A-labels) of a prepared domain, for DNS, SNI and
+ * certificate names. Returns 0, or -1. */
+int s2s_domain_ascii(const char *domain, char *out, size_t size);
 void s2s_stop(struct s2s *s2s, int status);
 void s2s_conn_gone(struct s2s *s2s);
 /* Sends a stanza (serialized, jabber:client default namespace) to the
@@ -258,6 +273,8 @@ void s2s_dialback_in(struct s2s_conn *c, struct xml_node *el,
 void s2s_dialback_out(struct s2s_conn *c, struct xml_node *el);
 /* The outgoing stream of r can carry db:verify now: sends those waiting. */
 void s2s_dialback_flush_verifies(struct s2s_route *r);
+/* Verifications asked before asked_before (uv_now) fail as timed out. */
+void s2s_dialback_expire_verifies(struct s2s_route *r, uint64_t asked_before);
 /* r failed: answers every verification waiting on it as an error. */
 void s2s_dialback_fail_verifies(struct s2s_route *r, const char *condition);
 

@@ -122,7 +122,7 @@ static void in_on_open(void *ctx, const struct xml_node *root)
 
 static void in_starttls(struct s2s_conn *c)
 {
-	if (c->tls) {
+	if (c->tls || c->npairs) {
 		/* RFC 6120 §5.4.2.2 */
 		s2s_conn_send_str(c, "<failure xmlns='" NS_TLS "'/></stream:stream>");
 		s2s_conn_close(c);
@@ -169,7 +169,8 @@ static void in_sasl(struct s2s_conn *c, struct xml_node *el, struct arena *a)
 {
 	char id[S2S_DOMAIN_MAX + 1];
 	const char *mech = xml_attr_get(el, "mechanism");
-	if (!xml_is(el, NS_SASL, "auth") || c->sasl_done || !c->tls) {
+	if (!xml_is(el, NS_SASL, "auth") || c->sasl_done || !c->tls ||
+	    c->npairs) {
 		s2s_stream_error(c, "policy-violation", "unexpected SASL element");
 		return;
 	}
@@ -265,6 +266,10 @@ static void in_handle(struct s2s_conn *c, struct xml_node *el, struct arena *a)
 		in_sasl(c, el, a);
 	} else if (strcmp(ns, NS_DIALBACK) == 0) {
 		s2s_dialback_in(c, el, a);
+	} else if (xml_is(el, XML_NS_STREAM, "error")) {
+		log_info("s2s conn %" PRIu64 " (%s): the peer sent a stream "
+			 "error", c->id, c->peer);
+		s2s_conn_close(c);
 	} else if (!is_stanza_name(el->name)) {
 		s2s_stream_error(c, "unsupported-stanza-type", NULL);
 	} else if (strcmp(ns, XML_NS_SERVER) != 0) {

@@ -55,9 +55,15 @@ static void out_on_open(void *ctx, const struct xml_node *root)
 		s2s_stream_error(c, condition, why);
 		return;
 	}
-	/* RFC 6120 §4.7.3: the id the dialback key covers. */
+	/* RFC 6120 §4.7.3: the receiving entity MUST give an id; the
+	 * dialback key covers it whole. */
 	const char *id = xml_attr_get(root, "id");
-	snprintf(c->stream_id, sizeof c->stream_id, "%s", id ? id : "");
+	if (!id || !id[0] || strlen(id) > S2S_STREAM_ID_MAX) {
+		s2s_stream_error(c, "invalid-xml", "a stream id of 1 to 256 "
+				 "characters is required");
+		return;
+	}
+	strcpy(c->stream_id, id);
 	c->header_received = true;
 }
 
@@ -139,6 +145,10 @@ static void out_features(struct s2s_conn *c, const struct xml_node *features)
 
 static void out_sasl(struct s2s_conn *c, struct xml_node *el)
 {
+	if (!c->sasl_tried || c->authenticated) {
+		s2s_stream_error(c, "policy-violation", "unexpected SASL element");
+		return;
+	}
 	if (xml_is(el, NS_SASL, "success")) {
 		c->authenticated = true;
 		log_info("s2s conn %" PRIu64 ": %s accepted us (%s) by SASL "

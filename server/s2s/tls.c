@@ -8,6 +8,7 @@
  * configuration requires valid certificates. */
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 
 #include "../../lib/log.h"
@@ -57,6 +58,9 @@ static int setup_accept(SSL_CTX *ctx, const struct config_host *h, void *arg,
 	const struct config_s2s *sc = arg;
 	(void)h;
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_chain);
+	/* The peer's certificate is a server's, whatever side it speaks
+	 * from: do not ask for the clientAuth usage. */
+	SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
@@ -96,17 +100,20 @@ void s2s_tls_free(struct s2s *s2s)
 struct tls_conn *s2s_tls_new(struct s2s_conn *c)
 {
 	struct s2s *s2s = c->s2s;
-	if (c->dir == S2S_IN)
-		return tls_conn_new(s2s->tls_accept.ctx[0], true, &c->out);
-	SSL_CTX *ctx = tls_hosts_find(&s2s->tls_connect, c->local);
-	struct tls_conn *t = tls_conn_new(ctx ? ctx : s2s->tls_connect.ctx[0],
-					  false, &c->out);
-	if (!t)
-		return NULL;
-	SSL *ssl = tls_conn_ssl(t);
+	/* After STARTTLS the header's 'to' already chose our domain; SNI,
+	 * when the peer sends it, may still choose another. */
+	const struct tls_hosts *hosts = c->dir == S2S_IN ? &s2s->tls_accept
+							 : &s2s->tls_connect;
+	SSL_CTX *ctx = c->local[0] ? tls_hosts_find(hosts, c->local) : NULL;
+	struct tls_conn *t = tls_conn_new(ctx ? ctx : hosts->ctx[0],
+					  c->dir == S2S_IN, &c->out);
+	char sni[S2S_DOMAIN_MAX + 1];
+	if (!t || c->dir == S2S_IN)
+		return t;
 	/* RFC 6120 §13.7.2.1 and RFC 6125: the name we expect is the
 	 * remote domain, sent as SNI. */
-	SSL_set_tlsext_host_name(ssl, c->remote);
+	if (s2s_domain_ascii(c->remote, sni, sizeof sni) == 0)
+		SSL_set_tlsext_host_name(tls_conn_ssl(t), sni);
 	return t;
 }
 
@@ -122,5 +129,7 @@ bool s2s_tls_peer_proves(const struct s2s_conn *c, const char *domain)
 	if (!c->tls || !c->tls_handshaken || !c->cert_valid)
 		return false;
 	X509 *cert = SSL_get0_peer_certificate(tls_conn_ssl(c->tls));
-	return cert && s2s_identity_matches(cert, domain);
+	char ascii[S2S_DOMAIN_MAX + 1];
+	return cert && s2s_domain_ascii(domain, ascii, sizeof ascii) == 0 &&
+	       s2s_identity_matches(cert, ascii);
 }

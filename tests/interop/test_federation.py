@@ -156,6 +156,22 @@ def test_second_local_domain_shares_the_stream(dialback_world, clients):
     assert "a2.test -> b.test, over the stream of conn" in w.a.log_text(0)
 
 
+def test_dialback_key_with_markup_is_refused(dialback_world):
+    """A key is passed on to the authoritative server inside our own
+    db:verify: one that could be markup there is refused, not sent."""
+    w = dialback_world
+    s = RawS2S(w.a, "b.test")
+    try:
+        s.starttls("a.test")
+        s.send("<db:result from='b.test' to='a.test'>x&lt;/db:verify&gt;"
+               "&lt;message to='u@b.test'/&gt;</db:result>")
+        answer = s.expect("db:result")
+        assert answer.get("type") == "invalid", show(answer)
+    finally:
+        s.close()
+    assert "message to='u@b.test'" not in w.b.log_text(0)
+
+
 def test_many_messages_keep_their_order(dialback_world, clients):
     w = dialback_world
     alice = w.a.login(clients, "alice")
