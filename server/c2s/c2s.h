@@ -26,6 +26,7 @@
 #include "../../lib/config.h"
 #include "../../lib/frame.h"
 #include "../../lib/link.h"
+#include "../../lib/sockout.h"
 #include "../../lib/xml.h"
 #include "../../lib/xmlstream.h"
 
@@ -104,8 +105,7 @@ struct conn {
 	struct conn *flush_next;              /* c2s->flush */
 	struct tls_conn *tls;                 /* NULL: plain TCP so far */
 	struct xmlstream *xs;
-	struct buf out;  /* bytes to write (ciphertext once TLS runs) */
-	struct buf wbuf; /* bytes handed to uv_write */
+	struct sockout so; /* bytes to write (ciphertext once TLS runs) */
 	struct buf held; /* encoded stanza frames the link refused */
 	const struct config_host *host; /* the stream's domain */
 	char *jid;     /* bare JID once authenticated, full JID once bound */
@@ -121,7 +121,6 @@ struct conn {
 	bool direct_tls;
 	bool header_sent;  /* our stream header of the current stream */
 	bool want_tls;     /* <proceed/> sent, TLS starts after this read */
-	bool writing;
 	bool closing;      /* no more input; close once written */
 	bool closed;       /* handles are closing */
 	bool session_started; /* SESSION_START sent to the sm */

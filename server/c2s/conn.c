@@ -1,6 +1,6 @@
 /* conn: one client connection. Bytes come in through one read buffer
  * shared by the process, go through TLS when it runs, then to the
- * stream parser; bytes go out through conn->out, written once per loop
+ * stream parser; bytes go out through conn->so, written once per loop
  * iteration (the flusher) so that many stanzas make one write. */
 #include <stdio.h>
 #include <inttypes.h>
@@ -9,6 +9,7 @@
 
 #include "../../lib/log.h"
 #include "../../lib/net.h"
+#include "../../lib/sockout.h"
 #include "c2s.h"
 #include "tls.h"
 
@@ -29,7 +30,7 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 static void conn_start_tls(struct conn *c)
 {
 	c->want_tls = false;
-	c->tls = c2s_tls_conn_new(c->c2s->tls, &c->out);
+	c->tls = c2s_tls_conn_new(c->c2s->tls, &c->so.out);
 	if (!c->tls) {
 		log_error("conn %" PRIu64 ": cannot start TLS (out of memory)", c->id);
 		c2s_conn_abort(c);
@@ -107,19 +108,19 @@ void c2s_conn_send(struct conn *c, const char *data, size_t len)
 {
 	if (c->closing || len == 0)
 		return;
-	if (!c->overflowed && c->out.len + c->wbuf.len > conn_output_max(c)) {
+	if (!c->overflowed && sockout_pending(&c->so) > conn_output_max(c)) {
 		/* Once: the stream error itself still goes out, and the
 		 * stream is closing after it. */
 		c->overflowed = true;
 		log_warn("conn %" PRIu64 " (%s): %zu bytes wait for a client "
 			 "that does not read", c->id, c->peer,
-			 c->out.len + c->wbuf.len);
+			 sockout_pending(&c->so));
 		c2s_stream_error(c, "policy-violation",
 				 "too much data waits for you to read it");
 		return;
 	}
 	int r = c->tls ? tls_conn_write(c->tls, data, len)
-		       : buf_append(&c->out, data, len);
+		       : buf_append(&c->so.out, data, len);
 	if (r < 0) {
 		log_warn("conn %" PRIu64 ": cannot queue %zu bytes", c->id, len);
 		c2s_conn_abort(c);
@@ -162,9 +163,7 @@ void c2s_conn_flush_all(struct c2s *c2s)
 static void conn_written(uv_write_t *req, int status)
 {
 	struct conn *c = req->data;
-	free(req);
-	c->writing = false;
-	buf_clear(&c->wbuf);
+	sockout_written(&c->so, req);
 	if (status < 0) {
 		if (!c->closed)
 			log_debug("conn %" PRIu64 ": write: %s", c->id, uv_strerror(status));
@@ -176,46 +175,20 @@ static void conn_written(uv_write_t *req, int status)
 
 static void conn_write_out(struct conn *c)
 {
-	if (c->closed || c->writing)
+	if (c->closed)
 		return;
-	if (c->out.len) {
-		uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
-		int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-		if (n < 0 && n != UV_EAGAIN) {
-			log_debug("conn %" PRIu64 ": write: %s", c->id, uv_strerror(n));
-			c2s_conn_abort(c);
-			return;
-		}
-		if (n > 0)
-			buf_consume(&c->out, (size_t)n);
-	}
-	if (c->out.len) {
-		struct buf t = c->wbuf;
-		c->wbuf = c->out;
-		c->out = t;
-		uv_buf_t b = uv_buf_init(c->wbuf.data, (unsigned)c->wbuf.len);
-		/* Only while the kernel does not take it all: not in the conn,
-		 * where an idle session would keep it (the memory budget). */
-		uv_write_t *req = malloc(sizeof *req);
-		if (!req) {
-			c2s_conn_abort(c);
-			return;
-		}
-		req->data = c;
-		int r = uv_write(req, (uv_stream_t *)&c->tcp, &b, 1, conn_written);
-		if (r < 0) {
-			free(req);
-			c2s_conn_abort(c);
-			return;
-		}
-		c->writing = true;
-		return;
-	}
-	/* Idle: an idle session keeps no buffer (the memory budget). */
-	buf_free(&c->out);
-	buf_free(&c->wbuf);
-	if (c->closing)
+	switch (sockout_flush(&c->so, (uv_stream_t *)&c->tcp, conn_written, c)) {
+	case SOCKOUT_ERROR:
+		log_debug("conn %" PRIu64 ": cannot write", c->id);
 		c2s_conn_abort(c);
+		break;
+	case SOCKOUT_IDLE:
+		if (c->closing)
+			c2s_conn_abort(c);
+		break;
+	case SOCKOUT_WRITING:
+		break;
+	}
 }
 
 /* An expat parser in the middle of a stream holds about 10 KiB: a conn
@@ -314,8 +287,7 @@ static void conn_free(struct conn *c)
 		xmlstream_free(c->xs);
 	if (c->auth)
 		auth_session_free(c->auth);
-	buf_free(&c->out);
-	buf_free(&c->wbuf);
+	sockout_free(&c->so);
 	buf_free(&c->held);
 	arena_reset(&c->hold);
 	free(c->jid);
@@ -396,7 +368,7 @@ static int conn_setup(struct conn *c, bool direct_tls)
 		return -1;
 	if (direct_tls) {
 		c->direct_tls = true;
-		c->tls = c2s_tls_conn_new(c2s->tls, &c->out);
+		c->tls = c2s_tls_conn_new(c2s->tls, &c->so.out);
 		if (!c->tls)
 			return -1;
 	}

@@ -1,6 +1,6 @@
 /* conn: one server-to-server TCP connection, incoming or outgoing.
  * Bytes come in through the process's read buffer, through TLS when it
- * runs, into the stream parser; bytes go out through conn->out, written
+ * runs, into the stream parser; bytes go out through conn->so, written
  * once per loop iteration. The stream's meaning is stream_in.c's or
  * stream_out.c's. */
 #include <inttypes.h>
@@ -186,11 +186,11 @@ void s2s_conn_send(struct s2s_conn *c, const char *data, size_t len)
 	 * that closing would free. The flush closes an overflowed conn. */
 	if (len && !c->closing && !c->overflowed) {
 		int r = c->tls ? tls_conn_write(c->tls, data, len)
-			       : buf_append(&c->out, data, len);
-		if (r < 0 || c->out.len + c->wbuf.len > S2S_OUTPUT_MAX) {
+			       : buf_append(&c->so.out, data, len);
+		if (r < 0 || sockout_pending(&c->so) > S2S_OUTPUT_MAX) {
 			log_warn("s2s conn %" PRIu64 " (%s): %zu bytes wait for "
 				 "a peer that does not read", c->id, c->peer,
-				 c->out.len + c->wbuf.len);
+				 sockout_pending(&c->so));
 			c->overflowed = true;
 		}
 		c->last_active = uv_now(c->s2s->loop);
@@ -223,9 +223,7 @@ void s2s_conn_flush_all(struct s2s *s2s)
 static void conn_written(uv_write_t *req, int status)
 {
 	struct s2s_conn *c = req->data;
-	free(req);
-	c->writing = false;
-	buf_clear(&c->wbuf);
+	sockout_written(&c->so, req);
 	if (status < 0) {
 		s2s_conn_abort(c);
 		return;
@@ -239,38 +237,19 @@ static void conn_write_out(struct s2s_conn *c)
 		s2s_conn_abort(c);
 		return;
 	}
-	if (c->closed || c->writing || !c->connected)
+	if (c->closed || !c->connected)
 		return;
-	if (c->out.len) {
-		uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
-		int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-		if (n < 0 && n != UV_EAGAIN) {
-			s2s_conn_abort(c);
-			return;
-		}
-		if (n > 0)
-			buf_consume(&c->out, (size_t)n);
-	}
-	if (c->out.len) {
-		struct buf t = c->wbuf;
-		c->wbuf = c->out;
-		c->out = t;
-		uv_buf_t b = uv_buf_init(c->wbuf.data, (unsigned)c->wbuf.len);
-		uv_write_t *req = malloc(sizeof *req);
-		if (!req || uv_write(req, (uv_stream_t *)&c->tcp, &b, 1,
-				     conn_written) < 0) {
-			free(req);
-			s2s_conn_abort(c);
-			return;
-		}
-		req->data = c;
-		c->writing = true;
-		return;
-	}
-	buf_free(&c->out);
-	buf_free(&c->wbuf);
-	if (c->closing)
+	switch (sockout_flush(&c->so, (uv_stream_t *)&c->tcp, conn_written, c)) {
+	case SOCKOUT_ERROR:
 		s2s_conn_abort(c);
+		break;
+	case SOCKOUT_IDLE:
+		if (c->closing)
+			s2s_conn_abort(c);
+		break;
+	case SOCKOUT_WRITING:
+		break;
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -312,8 +291,7 @@ static void conn_free(struct s2s_conn *c)
 	tls_conn_free(c->tls);
 	if (c->xs)
 		xmlstream_free(c->xs);
-	buf_free(&c->out);
-	buf_free(&c->wbuf);
+	sockout_free(&c->so);
 	free(c->pairs);
 	free(c);
 	s2s_conn_gone(s2s);

@@ -33,6 +33,7 @@
 #include "../../lib/frame.h"
 #include "../../lib/jid.h"
 #include "../../lib/link.h"
+#include "../../lib/sockout.h"
 #include "../../lib/tls.h"
 #include "../../lib/tls_hosts.h"
 #include "../../lib/xml.h"
@@ -125,8 +126,7 @@ struct s2s_conn {
 	struct s2s_conn *flush_next;
 	struct tls_conn *tls; /* NULL: plain so far */
 	struct xmlstream *xs;
-	struct buf out;  /* bytes to write (ciphertext once TLS runs) */
-	struct buf wbuf; /* bytes handed to uv_write */
+	struct sockout so; /* bytes to write (ciphertext once TLS runs) */
 	/* The stream id: ours on incoming streams, the peer's on outgoing
 	 * ones (the dialback key covers it). */
 	char stream_id[S2S_STREAM_ID_MAX + 1];
@@ -152,7 +152,6 @@ struct s2s_conn {
 	bool peer_dialback;   /* the peer offers dialback */
 	bool authenticated;   /* outgoing: stanzas may flow */
 	bool verify_ready;    /* outgoing: open (and secured), db:verify may go */
-	bool writing;
 	bool in_flush;
 	bool closing;
 	bool closed;
