@@ -287,21 +287,46 @@ void s2s_route_on_frame(struct s2s *s2s, const struct frame *f)
 
 /* ------------------------------------------------------------------ */
 
+/* One address that drops packets must not use up the route's whole
+ * connect-timeout: a TCP connection gets a third of it (2 s at least),
+ * then the next address is tried. Returns whether it gave one up. */
+static bool route_check_attempt(struct s2s_route *r, uint64_t now)
+{
+	uint64_t limit = (uint64_t)r->s2s->sc->connect_timeout * 1000 / 3;
+	struct s2s_conn *c = r->conn;
+	if (limit < 2000)
+		limit = 2000;
+	if (r->piggyback || !c || c->connected || c->closing ||
+	    now - c->created_at < limit)
+		return false;
+	log_info("s2s conn %" PRIu64 ": no answer from %s in %llu ms", c->id,
+		 c->peer, (unsigned long long)limit);
+	s2s_conn_abort(c); /* the route goes on to its next address */
+	return true;
+}
+
+/* Returns whether routes may have been freed (closing a stream ends the
+ * routes that share it). */
+static bool route_sweep_one(struct s2s_route *r, uint64_t now, uint64_t limit)
+{
+	if (now >= limit)
+		s2s_dialback_expire_verifies(r, now - limit);
+	if (r->state != ROUTE_UP && now - r->started_at >= limit) {
+		log_info("s2s: route %s -> %s not up after %u s", r->local,
+			 r->remote, r->s2s->sc->connect_timeout);
+		route_fail(r, "remote-server-timeout");
+		return true;
+	}
+	return route_check_attempt(r, now);
+}
+
 void s2s_route_sweep(struct s2s *s2s)
 {
 	uint64_t now = uv_now(s2s->loop);
 	uint64_t limit = (uint64_t)s2s->sc->connect_timeout * 1000;
-	struct s2s_route *r, *next;
-	for (r = s2s->routes; r; r = next) {
-		next = r->next;
-		if (now >= limit)
-			s2s_dialback_expire_verifies(r, now - limit);
-		if (r->state != ROUTE_UP && now - r->started_at >= limit) {
-			log_info("s2s: route %s -> %s not up after %u s",
-				 r->local, r->remote, s2s->sc->connect_timeout);
-			route_fail(r, "remote-server-timeout");
-		}
-	}
+	struct s2s_route *r = s2s->routes;
+	while (r)
+		r = route_sweep_one(r, now, limit) ? s2s->routes : r->next;
 }
 
 void s2s_route_free_all(struct s2s *s2s)

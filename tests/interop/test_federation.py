@@ -293,6 +293,45 @@ def test_a_silent_server_times_out(tmp_path, clients):
         w.stop()
 
 
+def test_a_silent_address_does_not_hide_the_next_one(tmp_path, clients):
+    """g.test's first SRV target drops connections (a full accept queue:
+    SYNs go unanswered); palabre gives that address up after a third of
+    connect-timeout and reaches the second target."""
+    w = World(tmp_path, with_ca=False)
+    hole = socket.socket()
+    hole.bind(("127.0.0.21", 0))
+    hole.listen(0)
+    fillers = []
+    try:
+        for _ in range(3):  # fill the accept queue; later SYNs are dropped
+            f = socket.socket()
+            f.setblocking(False)
+            f.connect_ex(hole.getsockname())
+            fillers.append(f)
+        a = w.peer("a.test", "127.0.0.2", connect_timeout=9)
+        g = w.peer("g.test", "127.0.0.22", publish=False)
+        w.dns.add_host("hole.g.test", "127.0.0.21")
+        w.dns.add_host("xmpp.g.test", "127.0.0.22")
+        w.dns.add_srv("_xmpp-server._tcp", "g.test", "hole.g.test",
+                      hole.getsockname()[1], priority=0)
+        w.dns.add_srv("_xmpp-server._tcp", "g.test", "xmpp.g.test",
+                      g.s2s_port, priority=10)
+        w.dns.start()
+        a.start()
+        g.start()
+        alice = a.login(clients, "alice")
+        gus = g.login(clients, "gus")
+        started = time.monotonic()
+        chat(alice, gus, "through the second address")
+        assert 2.5 < time.monotonic() - started < 8.5
+        assert "no answer from 127.0.0.21" in a.log_text(0)
+    finally:
+        for f in fillers:
+            f.close()
+        hole.close()
+        w.stop()
+
+
 def test_idle_route_closes_and_comes_back(tmp_path, clients):
     w = World(tmp_path, with_ca=False)
     idle = "    <idle-timeout>2</idle-timeout>\n"
