@@ -349,7 +349,7 @@ enum local_status local_list(struct local_db *db, const char *domain,
 
 int local_account_set_password(struct local_account *account,
 			       const char *password, bool with_digest_md5,
-			       char *err, size_t errlen)
+			       unsigned iterations, char *err, size_t errlen)
 {
 	char *prepared;
 	if (scram_saslprep(password, true, &prepared) < 0) {
@@ -359,8 +359,10 @@ int local_account_set_password(struct local_account *account,
 		return -1;
 	}
 	int rc = 0;
-	if (scram_secret_make(SCRAM_SHA_1, prepared, &account->sha1) < 0 ||
-	    scram_secret_make(SCRAM_SHA_256, prepared, &account->sha256) < 0) {
+	if (scram_secret_make(SCRAM_SHA_1, prepared, iterations,
+			      &account->sha1) < 0 ||
+	    scram_secret_make(SCRAM_SHA_256, prepared, iterations,
+			      &account->sha256) < 0) {
 		snprintf(err, errlen, "cannot derive the SCRAM keys");
 		rc = -1;
 	}
@@ -377,4 +379,24 @@ int local_account_set_password(struct local_account *account,
 	if (!account->created)
 		account->created = (int64_t)time(NULL);
 	return rc;
+}
+
+static enum local_status local_exec(struct local_db *db, const char *sql,
+				    const char *what, char *err, size_t errlen)
+{
+	if (sqlite3_exec(db->sql, sql, NULL, NULL, NULL) == SQLITE_OK)
+		return LOCAL_OK;
+	db_error(db, what, err, errlen);
+	return LOCAL_ERROR;
+}
+
+enum local_status local_begin(struct local_db *db, char *err, size_t errlen)
+{
+	return local_exec(db, "BEGIN IMMEDIATE", "cannot lock the database",
+			  err, errlen);
+}
+
+enum local_status local_commit(struct local_db *db, char *err, size_t errlen)
+{
+	return local_exec(db, "COMMIT", "cannot commit", err, errlen);
 }

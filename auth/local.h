@@ -65,12 +65,16 @@ enum local_status local_list(struct local_db *db, const char *domain,
 			     void (*fn)(void *ctx, const char *localpart),
 			     void *ctx, char *err, size_t errlen);
 
-/* Fills the secrets of *account from a password: both SCRAM hashes, and
- * the DIGEST-MD5 HA1 when with_digest_md5 (realm: the account's domain).
- * Returns 0, or -1 when SASLprep refuses the password or on a
- * crypto error (message in err). */
+/* Fills the secrets of *account from a password: both SCRAM hashes with
+ * `iterations` (0: SCRAM_ITERATIONS), and the DIGEST-MD5 HA1 when
+ * with_digest_md5 (realm: the account's domain). Returns 0, or -1 when
+ * SASLprep refuses the password or on a crypto error (message in err). */
 int local_account_set_password(struct local_account *account,
 			       const char *password, bool with_digest_md5,
-			       char *err, size_t errlen);
+			       unsigned iterations, char *err, size_t errlen);
+
+/* Many changes in one transaction (an import): LOCAL_OK or LOCAL_ERROR. */
+enum local_status local_begin(struct local_db *db, char *err, size_t errlen);
+enum local_status local_commit(struct local_db *db, char *err, size_t errlen);
 
 #endif

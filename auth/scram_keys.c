@@ -64,11 +64,11 @@ int scram_secret_derive(enum scram_hash hash, const char *prepared,
 }
 
 int scram_secret_make(enum scram_hash hash, const char *prepared,
-		      struct scram_secret *secret)
+		      unsigned iterations, struct scram_secret *secret)
 {
 	memset(secret, 0, sizeof *secret);
 	secret->salt_len = SCRAM_SALT_LEN;
-	secret->iterations = SCRAM_ITERATIONS;
+	secret->iterations = iterations ? iterations : SCRAM_ITERATIONS;
 	if (RAND_bytes(secret->salt, SCRAM_SALT_LEN) != 1)
 		return -1;
 	return scram_secret_derive(hash, prepared, secret);

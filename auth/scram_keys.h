@@ -47,9 +47,10 @@ int scram_saslprep(const char *password, bool stored, char **out);
  * iteration count in *secret, filling its keys. Returns 0 or -1. */
 int scram_secret_derive(enum scram_hash hash, const char *prepared,
 			struct scram_secret *secret);
-/* Same with a fresh random salt of SCRAM_SALT_LEN and SCRAM_ITERATIONS. */
+/* Same with a fresh random salt of SCRAM_SALT_LEN and `iterations`
+ * (0: SCRAM_ITERATIONS). */
 int scram_secret_make(enum scram_hash hash, const char *prepared,
-		      struct scram_secret *secret);
+		      unsigned iterations, struct scram_secret *secret);
 /* True when `prepared` gives this secret's keys (constant time compare). */
 bool scram_secret_check(enum scram_hash hash,
 			const struct scram_secret *secret,

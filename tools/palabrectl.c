@@ -4,12 +4,15 @@
  *   palabrectl [-c config.xml] user del JID
  *   palabrectl [-c config.xml] user passwd JID
  *   palabrectl [-c config.xml] user list DOMAIN
+ *   palabrectl [-c config.xml] [-i ITERATIONS] user import
  *
  * Accounts of the `local` backend live in <data_dir>/accounts.sqlite;
  * SQLite's WAL mode and busy timeout let this run beside palabred.
  * A password is read from standard input (one line) when it is not a
  * terminal, else asked twice without echo; never from the command line,
- * where other users could read it in the process list. */
+ * where other users could read it in the process list. `user import`
+ * reads "JID PASSWORD" lines from standard input (many accounts at once,
+ * for a migration or a benchmark); accounts that exist are left alone. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,8 +22,10 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <pthread.h>
 
 #include "../auth/local.h"
+#include "../auth/scram_keys.h"
 #include "../lib/config.h"
 #include "../lib/jid.h"
 
@@ -32,8 +37,11 @@ static const char usage_text[] =
 	"       palabrectl [-c config.xml] user del JID\n"
 	"       palabrectl [-c config.xml] user passwd JID\n"
 	"       palabrectl [-c config.xml] user list DOMAIN\n"
+	"       palabrectl [-c config.xml] [-i ITERATIONS] user import\n"
 	"The password of add and passwd is read from standard input (one\n"
-	"line) when it is not a terminal, else asked twice.\n";
+	"line) when it is not a terminal, else asked twice. import reads\n"
+	"\"JID PASSWORD\" lines from standard input; -i sets the SCRAM\n"
+	"iteration count of the accounts it makes (default 10000).\n";
 
 static int usage(void)
 {
@@ -121,6 +129,7 @@ static int read_password(char *buf, size_t size)
 struct ctl {
 	struct config cfg;
 	struct local_db *db;
+	unsigned iterations; /* -i; 0: the default */
 };
 
 static int ctl_open_db(struct ctl *ctl)
@@ -184,7 +193,7 @@ static int ctl_set_password(struct ctl *ctl, struct local_account *a)
 	    local_account_set_password(a, password,
 				       config_has_mechanism(&ctl->cfg,
 							    "DIGEST-MD5"),
-				       err, sizeof err) < 0)
+				       ctl->iterations, err, sizeof err) < 0)
 		rc = fail("%s", err);
 	OPENSSL_cleanse(password, sizeof password);
 	return rc;
@@ -293,6 +302,142 @@ static int user_list(struct ctl *ctl, const char *arg)
 					      strerror(errno));
 }
 
+/* ---- import --------------------------------------------------------- */
+
+/* Accounts are read, derived and stored by chunks: the key derivation
+ * (PBKDF2) runs on every core, the inserts of a chunk in one
+ * transaction. */
+#define IMPORT_CHUNK 256
+#define IMPORT_THREADS 2
+
+struct import_chunk {
+	struct ctl *ctl;
+	struct local_account accounts[IMPORT_CHUNK];
+	char *passwords[IMPORT_CHUNK];
+	long lines[IMPORT_CHUNK];
+	bool failed[IMPORT_CHUNK];
+	size_t n;
+};
+
+struct import_worker {
+	struct import_chunk *chunk;
+	size_t first; /* derives first, first + IMPORT_THREADS, … */
+};
+
+static void *import_derive(void *arg)
+{
+	struct import_worker *w = arg;
+	struct import_chunk *c = w->chunk;
+	bool digest = config_has_mechanism(&c->ctl->cfg, "DIGEST-MD5");
+	char err[256];
+	for (size_t i = w->first; i < c->n; i += IMPORT_THREADS)
+		c->failed[i] = local_account_set_password(
+				       &c->accounts[i], c->passwords[i], digest,
+				       c->ctl->iterations, err, sizeof err) < 0;
+	return NULL;
+}
+
+/* One "JID PASSWORD" line into the chunk; -1 (said) when it is wrong. */
+static int import_parse(struct import_chunk *c, char *line, long lineno)
+{
+	char *space = strchr(line, ' ');
+	struct jid j;
+	if (!space || !space[1]) {
+		fprintf(stderr, "palabrectl: line %ld: not \"JID PASSWORD\"\n",
+			lineno);
+		return -1;
+	}
+	*space = '\0';
+	const struct config_host *host = NULL;
+	if (jid_parse_str(&j, line) < 0 || !j.local[0] || j.resource[0] ||
+	    !(host = config_find_host(&c->ctl->cfg, j.domain))) {
+		fprintf(stderr, "palabrectl: line %ld: '%s' is not a bare JID "
+			"of a configured domain\n", lineno, line);
+		return -1;
+	}
+	if (ctl_refuse_directory(c->ctl, host) < 0)
+		return -1;
+	struct local_account *a = &c->accounts[c->n];
+	memset(a, 0, sizeof *a);
+	snprintf(a->domain, sizeof a->domain, "%s", j.domain);
+	snprintf(a->localpart, sizeof a->localpart, "%s", j.local);
+	c->passwords[c->n] = strdup(space + 1);
+	c->lines[c->n] = lineno;
+	if (!c->passwords[c->n])
+		return fail("out of memory");
+	c->n++;
+	return 0;
+}
+
+/* Derives and stores the chunk; counts into *added, *existed. */
+static int import_store(struct import_chunk *c, long *added, long *existed)
+{
+	pthread_t threads[IMPORT_THREADS];
+	bool started[IMPORT_THREADS];
+	struct import_worker workers[IMPORT_THREADS];
+	char err[1024];
+	int rc = 0;
+	for (size_t t = 0; t < IMPORT_THREADS; t++) {
+		workers[t] = (struct import_worker){c, t};
+		started[t] = pthread_create(&threads[t], NULL, import_derive,
+					    &workers[t]) == 0;
+		if (!started[t])
+			import_derive(&workers[t]);
+	}
+	for (size_t t = 0; t < IMPORT_THREADS; t++)
+		if (started[t])
+			pthread_join(threads[t], NULL);
+	if (local_begin(c->ctl->db, err, sizeof err) != LOCAL_OK)
+		rc = fail("%s", err);
+	for (size_t i = 0; i < c->n; i++) {
+		enum local_status st = LOCAL_ERROR;
+		if (rc == 0 && !c->failed[i])
+			st = local_add(c->ctl->db, &c->accounts[i], err, sizeof err);
+		if (st == LOCAL_OK)
+			(*added)++;
+		else if (st == LOCAL_EXISTS)
+			(*existed)++;
+		else if (rc == 0)
+			rc = fail("line %ld: %s", c->lines[i],
+				  c->failed[i] ? "the password has characters "
+						 "that SASLprep forbids" : err);
+		OPENSSL_cleanse(c->passwords[i], strlen(c->passwords[i]));
+		free(c->passwords[i]);
+	}
+	if (rc == 0 && local_commit(c->ctl->db, err, sizeof err) != LOCAL_OK)
+		rc = fail("%s", err);
+	c->n = 0;
+	return rc;
+}
+
+/* Lines in error are said and skipped; the others are imported. */
+static int user_import(struct ctl *ctl, const char *arg)
+{
+	static struct import_chunk chunk; /* 600 KiB: not on the stack */
+	static char line[JID_MAX + PASSWORD_MAX + 2];
+	long lineno = 0, added = 0, existed = 0, wrong = 0;
+	int rc = ctl_open_db(ctl), r;
+	(void)arg;
+	chunk.ctl = ctl;
+	while (rc == 0 && (r = read_line(stdin, line, sizeof line)) != -1) {
+		lineno++;
+		if (r == -2) {
+			fail("line %ld: too long", lineno);
+			wrong++;
+		} else if (line[0] && import_parse(&chunk, line, lineno) < 0) {
+			wrong++;
+		}
+		OPENSSL_cleanse(line, sizeof line);
+		if (chunk.n == IMPORT_CHUNK)
+			rc = import_store(&chunk, &added, &existed);
+	}
+	if (rc == 0 && chunk.n)
+		rc = import_store(&chunk, &added, &existed);
+	fprintf(stderr, "palabrectl: %ld account(s) added, %ld already "
+		"existed, %ld line(s) in error\n", added, existed, wrong);
+	return rc || wrong ? EXIT_FAILURE : 0;
+}
+
 /* ---- main ----------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -305,21 +450,35 @@ int main(int argc, char **argv)
 		{ "del", user_del },
 		{ "passwd", user_passwd },
 		{ "list", user_list },
+		{ "import", user_import },
 	};
 	const char *config_path = "config.xml";
+	struct ctl ctl = { 0 };
 	int opt;
-	while ((opt = getopt(argc, argv, "c:h")) != -1) {
+	while ((opt = getopt(argc, argv, "c:i:h")) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
 			break;
+		case 'i': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*end || n < SCRAM_MIN_ITERATIONS || n > 10000000)
+				return fail("-i: the iteration count must be "
+					    "%d to 10000000", SCRAM_MIN_ITERATIONS);
+			ctl.iterations = (unsigned)n;
+			break;
+		}
 		default:
 			return usage();
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 3 || strcmp(argv[0], "user") != 0)
+	if (argc < 2 || strcmp(argv[0], "user") != 0)
+		return usage();
+	bool import = strcmp(argv[1], "import") == 0;
+	if (argc != (import ? 2 : 3))
 		return usage();
 	size_t i = 0;
 	while (i < sizeof commands / sizeof commands[0] &&
@@ -328,11 +487,10 @@ int main(int argc, char **argv)
 	if (i == sizeof commands / sizeof commands[0])
 		return usage();
 
-	struct ctl ctl = { 0 };
 	char err[1024];
 	if (config_load(&ctl.cfg, config_path, err, sizeof err) < 0)
 		return fail("%s", err);
-	int rc = commands[i].run(&ctl, argv[2]);
+	int rc = commands[i].run(&ctl, import ? NULL : argv[2]);
 	local_close(ctl.db);
 	config_free(&ctl.cfg);
 	return rc;

@@ -82,7 +82,8 @@ def test_add_to_a_domain_not_served_fails(server):
 
 
 @pytest.mark.parametrize("args", [[], ["user"], ["user", "add"],
-                                  ["user", "frobnicate", "a@localhost"]])
+                                  ["user", "frobnicate", "a@localhost"],
+                                  ["user", "import", "a@localhost"]])
 def test_usage_errors_exit_2(server, args):
     r = server.ctl(*args)
     assert r.returncode == 2, (args, r.stdout, r.stderr)
@@ -117,3 +118,26 @@ def test_users_added_while_stopped_are_known_when_started(tmp_path, certs,
         clients.login("oscar@localhost/pc", "oscar-pw")
     finally:
         s.stop()
+
+
+def test_import_adds_many_and_skips_what_is_wrong(server, clients):
+    lines = ["imp%d@localhost imp-pw-%d" % (i, i) for i in range(300)]
+    lines += ["alice@localhost not-alice-s-password",  # exists: left alone
+              "nobody-at-all pw",                        # not a JID
+              "x@not-served.example pw"]                 # not our domain
+    r = server.ctl("-i", "4096", "user", "import",
+                   stdin="\n".join(lines) + "\n")
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "300 account(s) added, 1 already existed, 2 line(s) in error" \
+        in r.stderr, r.stderr
+    assert "line 302:" in r.stderr and "line 303:" in r.stderr
+    for mech in ("PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256"):
+        clients.login("imp299@localhost/pc", "imp-pw-299", mech=mech)
+    clients.login("alice@localhost/pc")  # its own password still works
+    listed = server.ctl_ok("user", "list", "localhost").stdout.split()
+    assert "imp0@localhost" in listed and "imp299@localhost" in listed
+
+
+def test_import_iterations_below_the_minimum_are_refused(server):
+    r = server.ctl("-i", "1000", "user", "import", stdin="a@localhost b\n")
+    assert r.returncode == 1 and "4096" in r.stderr, r.stderr

@@ -63,7 +63,7 @@ static int account_create(const char *local, const char *password,
 	strcpy(a.domain, DOMAIN);
 	strcpy(a.localpart, local);
 	int rc = 0;
-	if (local_account_set_password(&a, password, digest, err,
+	if (local_account_set_password(&a, password, digest, 0, err,
 				       sizeof err) < 0 ||
 	    local_add(db, &a, err, sizeof err) != LOCAL_OK ||
 	    local_add(db, &a, err, sizeof err) != LOCAL_EXISTS) {

@@ -47,7 +47,7 @@ START_TEST(format_and_parse_round_trip)
 	struct scram_secret made, back;
 	enum scram_hash hash;
 	char value[256];
-	ck_assert_int_eq(scram_secret_make(SCRAM_SHA_256, "s3cret", &made), 0);
+	ck_assert_int_eq(scram_secret_make(SCRAM_SHA_256, "s3cret", 0, &made), 0);
 	ck_assert_uint_gt(scram_secret_format(SCRAM_SHA_256, &made, value,
 					      sizeof value), 0);
 	ck_assert_int_eq(parse(value, &hash, &back), 0);
