@@ -26,10 +26,9 @@ import pwd
 import random
 import socket
 import struct
-import subprocess
 import time
 
-from palabre import read
+from daemon import Daemon, read
 
 DNSMASQ = "/usr/sbin/dnsmasq"
 START_TIMEOUT = 10.0
@@ -96,8 +95,12 @@ def probe(address, port, name="dnsmasq-ready.test", timeout=0.5):
             return None
 
 
-class Dnsmasq:
+class Dnsmasq(Daemon):
     """One dnsmasq process serving the records it was given."""
+
+    program = "dnsmasq"
+    start_timeout = START_TIMEOUT
+    stop_timeout = STOP_TIMEOUT
 
     def __init__(self, directory, address="127.0.0.1"):
         self.dir = str(directory)
@@ -111,8 +114,6 @@ class Dnsmasq:
         self.log = os.path.join(self.dir, "dnsmasq.log")
         self.pidfile = os.path.join(self.dir, "dnsmasq.pid")
         self.records = []  # dnsmasq options, one per record
-        self.proc = None
-        self._out = None
 
     # ---- records (before start, or restart() after) ------------------------
 
@@ -176,16 +177,12 @@ class Dnsmasq:
                 self._port = free_udp_tcp_port(self.address)
             with open(self.log, "a") as f:
                 f.write("--- starting: %s\n" % " ".join(self.argv()))
-            self._out = open(os.path.join(self.dir, "dnsmasq.out"), "ab")
-            self.proc = subprocess.Popen(
-                self.argv(), stdin=subprocess.DEVNULL, stdout=self._out,
-                stderr=subprocess.STDOUT, cwd=self.dir)
-            try:
-                if self._wait_ready():
-                    return self
-            except Exception:
-                self.stop()
-                raise
+            self.launch(self.argv(), os.path.join(self.dir, "dnsmasq.out"),
+                        cwd=self.dir)
+            with self.stopped_on_failure():
+                ready = self._wait_ready()
+            if ready:
+                return self
             # It exited: the port was taken in between. Another port if
             # nobody knows this one yet, else the same one a little later.
             self.stop()
@@ -218,28 +215,6 @@ class Dnsmasq:
                        self.log_text()))
             time.sleep(0.05)
 
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def stop(self):
-        """SIGTERM by pid, wait, SIGKILL."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=STOP_TIMEOUT)
-        if self._out:
-            self._out.close()
-            self._out = None
-
     def restart(self):
         """Stops and starts again with the current records (on the same
         port once anybody has read .port or .forwarder)."""
@@ -249,12 +224,6 @@ class Dnsmasq:
     def log_text(self, tail=6000):
         text = read(self.log) + read(os.path.join(self.dir, "dnsmasq.out"))
         return text[-tail:] if tail else text
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 # ---- asking it (python3-pycares) ---------------------------------------------

@@ -8,9 +8,12 @@ own id).
 """
 import os
 import signal
-import socket
 import subprocess
 import time
+
+from daemon import Daemon
+# Imported from here by the tests and the other fixtures too.
+from daemon import free_ports, pid_alive, read  # noqa: F401
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # make check-asan runs the suite against the sanitizer build.
@@ -34,19 +37,6 @@ DEFAULT_MECHANISMS = ("SCRAM-SHA-256-PLUS SCRAM-SHA-1-PLUS SCRAM-SHA-256 "
                       "SCRAM-SHA-1 PLAIN")
 
 
-def free_ports(count, address="127.0.0.1"):
-    """Ports free on address right now (the kernel picks them)."""
-    sockets, ports = [], []
-    for _ in range(count):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.bind((address, 0))
-        sockets.append(s)
-        ports.append(s.getsockname()[1])
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def make_certificate(directory, domain):
     """A self-signed certificate for domain: DIR/DOMAIN.crt and .key."""
     crt = os.path.join(directory, domain + ".crt")
@@ -58,14 +48,6 @@ def make_certificate(directory, domain):
          "-keyout", key, "-out", crt],
         check=True, capture_output=True, timeout=60)
     return crt, key
-
-
-def read(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except OSError as e:
-        return "(cannot read %s: %s)" % (path, e)
 
 
 def proc_children(pid):
@@ -94,17 +76,7 @@ def proc_cmdline(pid):
         return []
 
 
-def pid_alive(pid):
-    """True while pid exists and is not a zombie."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
-class Palabre:
+class Palabre(Daemon):
     """One palabred: config, certificates, users, process.
 
     address: the loopback address its listeners use (federation tests give
@@ -115,6 +87,10 @@ class Palabre:
     ca_file, by default the certs fixture's CA file plus those
     certificates (enough for self-signed ones; give the test CA's file as
     ca_file for CA-issued ones)."""
+
+    program = "palabred"
+    start_timeout = START_TIMEOUT
+    stop_timeout = STOP_TIMEOUT
 
     def __init__(self, directory, certs, *, domains=("localhost",
                                                      "chat.example"),
@@ -131,8 +107,6 @@ class Palabre:
         self.address = address
         self.domains = domains
         self.c2s_port, self.tls_port = free_ports(2, address)
-        self.proc = None
-        self._log_file = None
         self._known_components = set()
         for domain in domains:
             if domain in certificates:
@@ -227,50 +201,18 @@ class Palabre:
     def start(self):
         assert os.access(PALABRED, os.X_OK), \
             "%s is missing: run make all" % PALABRED
-        self._log_file = open(self.log, "ab")
-        self.proc = subprocess.Popen([PALABRED, "-c", self.config],
-                                     stdin=subprocess.DEVNULL,
-                                     stdout=self._log_file,
-                                     stderr=self._log_file,
-                                     cwd=self.dir)
-        deadline = time.monotonic() + START_TIMEOUT
-        try:
-            for port in (self.c2s_port, self.tls_port):
-                self.wait_for_port(port, deadline)
+        self.launch([PALABRED, "-c", self.config], self.log, cwd=self.dir)
+        with self.stopped_on_failure():
+            self.wait_for_ports(self.c2s_port, self.tls_port)
             self.remember_components()
-        except Exception:
-            self.stop()
-            raise
         return self
 
-    def wait_for_port(self, port, deadline):
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(
-                    "palabred exited with %d before listening on %s:%d\n"
-                    "--- palabred.log ---\n%s"
-                    % (self.proc.returncode, self.address, port,
-                       self.log_text()))
-            try:
-                socket.create_connection((self.address, port),
-                                         timeout=1).close()
-                return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    "palabred did not accept connections on %s:%d within "
-                    "%.0f s\n--- palabred.log ---\n%s"
-                    % (self.address, port, START_TIMEOUT, self.log_text()))
-            time.sleep(0.05)
+    def failure_log(self):
+        return "--- palabred.log ---\n" + self.log_text()
 
     def log_text(self, tail=20000):
         text = read(self.log)
         return text[-tail:] if tail else text
-
-    @property
-    def pid(self):
-        return self.proc.pid
 
     def components(self):
         """{'sm': pid, 'c2s.1': pid, …}: palabred's live components."""
@@ -313,16 +255,9 @@ class Palabre:
     def stop(self):
         """Stops palabred by pid: SIGTERM, wait, SIGKILL; then any of its
         components still running, each by its own pid."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
+        if self.running():
             self.remember_components()
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=STOP_TIMEOUT)
+        super().stop()
         deadline = time.monotonic() + 3
         for pid in self._known_components:
             # Only a process that still runs our config is ours.
@@ -331,6 +266,3 @@ class Palabre:
                 time.sleep(0.05)
             if pid_alive(pid) and self.config in proc_cmdline(pid):
                 os.kill(pid, signal.SIGKILL)
-        if self._log_file:
-            self._log_file.close()
-            self._log_file = None

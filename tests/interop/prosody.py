@@ -69,12 +69,10 @@ with the result (mod_s2s, mod_s2s_auth_certs, mod_saslauth, mod_dialback):
   senders.
 """
 import os
-import signal
-import socket
 import subprocess
 import time
 
-from palabre import read
+from daemon import Daemon, free_ports, read
 
 PROSODY = "/usr/bin/prosody"
 PROSODYCTL = "/usr/bin/prosodyctl"
@@ -86,19 +84,6 @@ UNBOUND_READY = "unbound\tdebug\tSetting up net.server event handling"
 
 DEFAULT_MODULES = ("roster", "saslauth", "tls", "dialback", "disco",
                    "ping")
-
-
-def free_ports_on(address, count):
-    """TCP ports free on address right now (the kernel picks them)."""
-    sockets, ports = [], []
-    for _ in range(count):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.bind((address, 0))
-        sockets.append(s)
-        ports.append(s.getsockname()[1])
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def lua_string(s):
@@ -122,8 +107,12 @@ def lua_value(v):
     raise TypeError("no Lua for %r" % (v,))
 
 
-class Prosody:
+class Prosody(Daemon):
     """One Prosody process serving one domain on one loopback address."""
+
+    program = "prosody"
+    start_timeout = START_TIMEOUT
+    stop_timeout = STOP_TIMEOUT
 
     def __init__(self, directory, domain, address, dns, *, certificate,
                  ca_file=None, s2s_secure_auth=False,
@@ -151,11 +140,8 @@ class Prosody:
         self.pidfile = os.path.join(self.dir, "prosody.pid")
         self.data_dir = os.path.join(self.dir, "data")
         os.makedirs(self.data_dir, exist_ok=True)
-        self.c2s_port, self.tls_port, self.s2s_port = \
-            free_ports_on(address, 3)
+        self.c2s_port, self.tls_port, self.s2s_port = free_ports(3, address)
         self.c2s_tls_port = self.tls_port
-        self.proc = None
-        self._out = None
         ssl = {"certificate": self.crt, "key": self.key}
         if ca_file:
             ssl["cafile"] = ca_file
@@ -238,44 +224,16 @@ class Prosody:
             "package lua-unbound)" % LUNBOUND)
         assert self.dns.running(), "start the Dnsmasq before the Prosody"
         assert not self.running(), "prosody runs already"
-        self._out = open(os.path.join(self.dir, "prosody.out"), "ab")
-        self.proc = subprocess.Popen(
-            [PROSODY, "-F", "--config", self.config],
-            stdin=subprocess.DEVNULL, stdout=self._out,
-            stderr=subprocess.STDOUT, cwd=self.dir)
-        deadline = time.monotonic() + START_TIMEOUT
-        try:
-            for port in (self.c2s_port, self.s2s_port):
-                self.wait_for_port(port, deadline)
+        self.launch([PROSODY, "-F", "--config", self.config],
+                    os.path.join(self.dir, "prosody.out"), cwd=self.dir)
+        with self.stopped_on_failure():
+            deadline = self.wait_for_ports(self.c2s_port, self.s2s_port)
             # net.unbound makes its libunbound context when the server has
             # started: this line shows that Prosody resolves through it
             # (net.dns would log "Using legacy DNS API" instead).
             self.wait_for_log(UNBOUND_READY, deadline,
                               fail_on="Using legacy DNS API")
-        except BaseException:
-            self.stop()
-            raise
         return self
-
-    def wait_for_port(self, port, deadline):
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(
-                    "prosody exited with %d before listening on %s:%d\n%s"
-                    % (self.proc.returncode, self.address, port,
-                       self.log_text()))
-            try:
-                socket.create_connection((self.address, port),
-                                         timeout=1).close()
-                return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    "prosody did not accept connections on %s:%d within "
-                    "%.0f s\n%s" % (self.address, port, START_TIMEOUT,
-                                    self.log_text()))
-            time.sleep(0.05)
 
     def wait_for_log(self, text, deadline=None, timeout=10.0, fail_on=None):
         """Waits until text appears in prosody.log (fails at once when
@@ -295,28 +253,6 @@ class Prosody:
                                      % (text, self.domain, self.log_text()))
             time.sleep(0.05)
 
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self):
-        """SIGTERM by pid, wait, SIGKILL."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=STOP_TIMEOUT)
-        if self._out:
-            self._out.close()
-            self._out = None
-
     def log_text(self, tail=8000):
         text = "--- prosody.log of %s ---\n%s" % (self.domain,
                                                    read(self.log))
@@ -324,9 +260,3 @@ class Prosody:
         if out.strip() and not out.startswith("(cannot read"):
             text += "\n--- prosody stdout/stderr ---\n" + out
         return text[-tail:] if tail else text
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()

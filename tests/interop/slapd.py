@@ -39,7 +39,7 @@ import socket
 import subprocess
 import time
 
-from palabre import free_ports, pid_alive, read
+from daemon import Daemon, free_ports, pid_alive, read
 
 SLAPD = "/usr/sbin/slapd"
 SLAPADD = "/usr/sbin/slapadd"
@@ -374,8 +374,12 @@ database monitor
 """
 
 
-class Slapd:
+class Slapd(Daemon):
     """One slapd process serving a Directory on 127.0.0.1:port."""
+
+    program = "slapd"
+    start_timeout = START_TIMEOUT
+    stop_timeout = STOP_TIMEOUT
 
     def __init__(self, directory, data, port=None, require_tls=False):
         """require_tls: slapd refuses every operation but StartTLS on a
@@ -387,8 +391,6 @@ class Slapd:
         self.uri = "ldap://127.0.0.1:%d/" % self.port
         self.conf = os.path.join(self.dir, "slapd.conf")
         self.log = os.path.join(self.dir, "slapd.log")
-        self.proc = None
-        self._log_file = None
         self.paused = False
         os.makedirs(os.path.join(self.dir, "db"), exist_ok=True)
         with open(self.conf, "w") as f:
@@ -408,19 +410,12 @@ class Slapd:
 
     def start(self):
         assert self.proc is None or self.proc.poll() is not None
-        self._log_file = open(self.log, "ab")
         # -d 0: stays in the foreground, so self.proc is slapd itself.
-        self.proc = subprocess.Popen(
-            [SLAPD, "-d", "0", "-f", self.conf, "-h", self.uri],
-            stdin=subprocess.DEVNULL, stdout=self._log_file,
-            stderr=self._log_file)
+        self.launch([SLAPD, "-d", "0", "-f", self.conf, "-h", self.uri],
+                    self.log)
         self.paused = False
-        deadline = time.monotonic() + START_TIMEOUT
-        try:
-            self.wait_ready(deadline)
-        except Exception:
-            self.stop()
-            raise
+        with self.stopped_on_failure():
+            self.wait_ready(time.monotonic() + START_TIMEOUT)
         return self
 
     def wait_ready(self, deadline):
@@ -445,13 +440,6 @@ class Slapd:
                                         read(self.log)[-4000:]))
             time.sleep(0.05)
 
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
     def pause(self):
         """SIGSTOP: the socket stays open, nothing answers."""
         os.kill(self.pid, signal.SIGSTOP)
@@ -470,21 +458,11 @@ class Slapd:
     def stop(self):
         """Stops slapd by its pid: SIGCONT (a stopped process cannot act on
         SIGTERM), SIGTERM, wait, SIGKILL."""
-        if self.proc is None:
-            return
-        if self.running():
-            if self.paused:
-                self.resume()
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=STOP_TIMEOUT)
-        assert not pid_alive(self.proc.pid) or self.proc.poll() is not None
-        if self._log_file:
-            self._log_file.close()
-            self._log_file = None
+        if self.running() and self.paused:
+            self.resume()
+        super().stop()
+        assert self.proc is None or not pid_alive(self.proc.pid) \
+            or self.proc.poll() is not None
 
     def log_text(self, tail=4000):
         text = read(self.log)

@@ -16,28 +16,22 @@ servers (palabre's s2s is not involved here).
 
 Every daemon is stopped by its pid when the test ends, failed or not.
 """
-import asyncio
-import logging
+import contextlib
 import os
 import socket
 import subprocess
-from pathlib import Path
 
 import pytest
-import slixmpp
-from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatchXPath
 
 from dnsmasq import Dnsmasq, probe, query
 from palabre import Palabre, pid_alive
 from prosody import Prosody
 from testca import TestCA, describe, self_signed
+from xmpp import Clients
 
 WAIT = 15.0  # s2s needs DNS, two TCP connections, TLS and dialback
 
 USERS = {"alice@p1.test": "alice-p1-Secret", "bob@p2.test": "bob-p2-Secret"}
-
-logging.getLogger("slixmpp").setLevel(logging.CRITICAL)
 
 
 # ---- dnsmasq --------------------------------------------------------------
@@ -126,86 +120,15 @@ def test_ca_issues_the_identities_asked_for(tmp_path):
 
 # ---- two Prosodys -------------------------------------------------------------
 
-class Users:
-    """slixmpp clients of several servers on one event loop."""
-
-    def __init__(self, servers):
-        self.servers = servers
-        self.loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self.loop)
-        self.all = []
-
-    def logs(self):
-        return "\n".join(s.log_text(6000) for s in self.servers)
-
-    def run(self, awaitable, timeout, what):
-        try:
-            return self.loop.run_until_complete(
-                asyncio.wait_for(awaitable, timeout))
-        except asyncio.TimeoutError:
-            raise AssertionError("timed out after %.0f s waiting for %s\n%s"
-                                 % (timeout, what, self.logs())) from None
-
-    def login(self, jid, server, password=None):
-        """A client of server (a Prosody, or a Palabre) logged in over
-        STARTTLS on server.address, checking the server's certificate
-        against server.ca_file, with available presence sent."""
-        x = slixmpp.ClientXMPP(jid + "/test", password or USERS[jid],
-                               sasl_mech="PLAIN")
-        x.loop = self.loop
-        x.ca_certs = Path(server.ca_file)
-        session = self.loop.create_future()
-        ended = self.loop.create_future()
-        x.messages = asyncio.Queue()
-
-        def settle(future, value):
-            if not future.done():
-                future.set_result(value)
-        x.add_event_handler("session_start",
-                            lambda _: settle(session, True))
-        x.add_event_handler("failed_auth", lambda _: settle(session, False))
-        x.add_event_handler("disconnected",
-                            lambda r: (settle(session, False),
-                                       settle(ended, r)))
-        x.add_event_handler("connection_failed",
-                            lambda r: settle(session, False))
-        x.register_handler(Callback(
-            "every message", MatchXPath("{jabber:client}message"),
-            x.messages.put_nowait))
-        self.all.append(x)
-        x.connect(address=(server.address, server.c2s_port))
-        assert self.run(session, WAIT, "%s to log in" % jid), (
-            "%s could not log in on %s:%d\n%s"
-            % (jid, server.address, server.c2s_port, self.logs()))
-        x.send_presence()
-        return x
-
-    def next_message(self, x, timeout=WAIT):
-        return self.run(x.messages.get(), timeout,
-                        "a message for %s" % x.boundjid)
-
-    def close(self):
-        for x in self.all:
-            try:
-                x.abort()
-            except AttributeError:
-                pass
-        self.loop.run_until_complete(asyncio.sleep(0.05))
-        for task in asyncio.all_tasks(self.loop):
-            task.cancel()
-        self.loop.run_until_complete(asyncio.sleep(0))
-        self.loop.close()
-        asyncio.set_event_loop(None)
-
-
 class Federation:
-    """dnsmasq and Prosodys, all stopped by close()."""
+    """dnsmasq and Prosodys, all stopped by close(); their users are
+    xmpp.Clients on one event loop."""
 
     def __init__(self, tmp_path):
         self.tmp = tmp_path
         self.dns = Dnsmasq(tmp_path / "dns")
         self.servers = []
-        self.users = None
+        self.clients = None
 
     def prosody(self, domain, address, **options):
         """A Prosody for domain on address, with its A and SRV records."""
@@ -222,12 +145,46 @@ class Federation:
         self.dns.start()
         for p in self.servers:
             p.start()
-        self.users = Users(self.servers + [self.dns])
-        return self.users
+        self.clients = Clients(None)
+        return self
+
+    def logs(self):
+        return "\n".join(s.log_text(6000) for s in self.servers + [self.dns])
+
+    @contextlib.contextmanager
+    def reported(self):
+        """A failure inside says what every daemon logged."""
+        try:
+            yield
+        except AssertionError as e:
+            raise AssertionError("%s\n%s" % (e, self.logs())) from None
+
+    def login(self, jid, server):
+        """An xmpp.Client of server (a Prosody) logged in over STARTTLS on
+        server.address, checking the server's certificate against
+        server.ca_file, with available presence sent. Prosody 0.12 offers
+        SCRAM-SHA-1 and PLAIN."""
+        self.clients.server = server
+        with self.reported():
+            client = self.clients.login(jid + "/test", USERS[jid],
+                                        mech="SCRAM-SHA-1", timeout=WAIT)
+            client.available()
+        return client
+
+    def start_with_users(self, p1, p2):
+        """Starts dnsmasq and the Prosodys; returns alice@p1.test and
+        bob@p2.test, logged in."""
+        self.start()
+        return (self.login("alice@p1.test", p1),
+                self.login("bob@p2.test", p2))
+
+    def next_message(self, client, timeout=WAIT):
+        with self.reported():
+            return client.next_message(timeout)
 
     def close(self):
-        if self.users:
-            self.users.close()
+        if self.clients:
+            self.clients.close()
         for p in self.servers:
             p.stop()
         self.dns.stop()
@@ -240,18 +197,21 @@ def federation(tmp_path):
     f.close()
 
 
-def exchange(users, p1, p2):
-    """alice@p1.test and bob@p2.test write to each other."""
-    alice = users.login("alice@p1.test", p1)
-    bob = users.login("bob@p2.test", p2)
+def federate(federation, p1, p2):
+    """Starts dnsmasq, p1.test and p2.test; alice@p1.test and bob@p2.test
+    write to each other, both servers resolving through dnsmasq. Returns
+    (prosody, its peer's domain, its log, the log's tail) for p1 and p2."""
+    alice, bob = federation.start_with_users(p1, p2)
     alice.send_message(mto="bob@p2.test", mbody="hello from p1",
                        mtype="chat")
-    m = users.next_message(bob)
+    m = federation.next_message(bob)
     assert (m["from"].bare, m["body"]) == ("alice@p1.test", "hello from p1")
-    bob.send_message(mto=alice.boundjid.full, mbody="hello from p2",
-                     mtype="chat")
-    m = users.next_message(alice)
+    bob.send_message(mto=alice.jid, mbody="hello from p2", mtype="chat")
+    m = federation.next_message(alice)
     assert (m["from"].bare, m["body"]) == ("bob@p2.test", "hello from p2")
+    assert_resolved_by_dnsmasq(federation.dns, "p1.test", "p2.test")
+    return [(p, peer, p.log_text(0), p.log_text())
+            for p, peer in ((p1, "p2.test"), (p2, "p1.test"))]
 
 
 def assert_resolved_by_dnsmasq(dns, *domains):
@@ -267,11 +227,7 @@ def test_prosodys_federate_by_dialback(federation):
                             certificate=self_signed(ss, "p1.test"))
     p2 = federation.prosody("p2.test", "127.0.0.5",
                             certificate=self_signed(ss, "p2.test"))
-    users = federation.start()
-    exchange(users, p1, p2)
-    assert_resolved_by_dnsmasq(federation.dns, "p1.test", "p2.test")
-    for p, peer in ((p1, "p2.test"), (p2, "p1.test")):
-        log, tail = p.log_text(0), p.log_text()
+    for p, peer, log, tail in federate(federation, p1, p2):
         # It could not verify the peer's certificate, neither as a TLS
         # server (outgoing) nor as a TLS client (incoming)…
         assert log.count("certificate chain validation result: invalid") \
@@ -297,11 +253,7 @@ def test_prosodys_federate_by_ca_certificates(federation):
     p2 = federation.prosody("p2.test", "127.0.0.5",
                             certificate=ca.issue("p2.test"),
                             ca_file=ca.file, s2s_secure_auth=True)
-    users = federation.start()
-    exchange(users, p1, p2)
-    assert_resolved_by_dnsmasq(federation.dns, "p1.test", "p2.test")
-    for p, peer in ((p1, "p2.test"), (p2, "p1.test")):
-        log, tail = p.log_text(0), p.log_text()
+    for p, peer, log, tail in federate(federation, p1, p2):
         # Valid both ways: the peer's certificate as a TLS server and as a
         # TLS client, for the peer's domain…
         assert log.count("certificate chain validation result: valid") \
@@ -324,11 +276,9 @@ def test_secure_auth_refuses_a_peer_it_cannot_verify(federation):
     p2 = federation.prosody("p2.test", "127.0.0.5",
                             certificate=ca.issue("p2.test"),
                             ca_file=ca.file, s2s_secure_auth=True)
-    users = federation.start()
-    alice = users.login("alice@p1.test", p1)
-    bob = users.login("bob@p2.test", p2)
+    alice, bob = federation.start_with_users(p1, p2)
     alice.send_message(mto="bob@p2.test", mbody="let me in", mtype="chat")
-    bounce = users.next_message(alice)
+    bounce = federation.next_message(alice)
     assert bounce["type"] == "error", bounce
     assert bounce["from"].bare == "bob@p2.test", bounce
     assert bounce["error"]["condition"] in ("remote-server-not-found",
@@ -358,18 +308,19 @@ def test_palabre_on_its_own_address_with_given_certificates(tmp_path, certs):
     with open(server.config) as f:
         assert f.read().endswith(
             "  </sm>\n  <!-- federation goes here -->\n</palabred>\n")
-    users = None
+    clients = None
     try:
         server.start()
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", server.c2s_port),
                                      timeout=2).close()
-        users = Users([server])
+        clients = Clients(server)
         # slixmpp checks the certificate against the test CA for a.test.
-        users.login("ann@a.test", server, password="ann-Secret-1")
+        clients.login("ann@a.test/test", "ann-Secret-1", mech="PLAIN",
+                      timeout=WAIT)
     finally:
-        if users:
-            users.close()
+        if clients:
+            clients.close()
         server.stop()
 
 
@@ -398,20 +349,18 @@ def test_which_certificates_a_secure_prosody_accepts(federation, identity,
     p2 = federation.prosody("p2.test", "127.0.0.5",
                             certificate=ca.issue("p2.test"),
                             ca_file=ca.file, s2s_secure_auth=True)
-    users = federation.start()
-    alice = users.login("alice@p1.test", p1)
-    bob = users.login("bob@p2.test", p2)
+    alice, bob = federation.start_with_users(p1, p2)
     alice.send_message(mto="bob@p2.test", mbody="hello", mtype="chat")
     log = p2.log_text(0)
     if accepted:
-        m = users.next_message(bob)
+        m = federation.next_message(bob)
         assert (m["from"].bare, m["body"]) == ("alice@p1.test", "hello")
         log = p2.log_text(0)
         assert "certificate identity validation result: valid" in log
         assert "Accepting SASL EXTERNAL identity from p1.test" in log, \
             p2.log_text()
     else:
-        bounce = users.next_message(alice)
+        bounce = federation.next_message(alice)
         assert bounce["type"] == "error", bounce
         assert bob.messages.empty(), bob.messages.get_nowait()
         log = p2.log_text(0)
