@@ -1,18 +1,25 @@
 #!/bin/sh
 # Installs the Debian packages palabre needs: `build` for make run,
-# `test` for make check. Installs only what is missing; never starts a
-# system service (slapd, dnsmasq, prosody are started by the tests).
+# `test` for make check, `bench` for bench/compare (the other servers it
+# measures palabre against; kept out of `test` so make check stays quick).
+# Installs only what is missing; never starts a system service (slapd,
+# dnsmasq, prosody, ejabberd, jabberd2 are started by the tests and the
+# benchmark, each in a private directory).
 set -e
 BUILD="build-essential pkg-config libexpat1-dev libssl-dev libsasl2-dev
 libsasl2-modules libldap-dev libuv1-dev libc-ares-dev libsqlite3-dev
 libidn-dev openssl"
 TEST="check python3 python3-pytest python3-slixmpp slapd ldap-utils dnsmasq-base
 prosody lua-unbound python3-pycares"
+# bench/servers.py runs these with private configs under a work directory
+# (ejabberd through erl, from its dependency erlang-base).
+BENCH="python3 openssl prosody ejabberd jabberd2"
 
 case "$1" in
 build) want="$BUILD" ;;
 test) want="$BUILD $TEST" ;;
-*) echo "usage: install-deps.sh build|test" >&2; exit 2 ;;
+bench) want="$BUILD $BENCH" ;;
+*) echo "usage: install-deps.sh build|test|bench" >&2; exit 2 ;;
 esac
 
 missing=""
@@ -31,3 +38,15 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
+if [ "$1" = bench ]; then
+	# policy-rc.d kept ejabberd, jabberd2 and epmd from starting (their
+	# postinst call invoke-rc.d); say so if one runs anyway, without
+	# stopping anything that may belong to someone else.
+	for p in epmd beam.smp jabberd2-router jabberd2-sm jabberd2-c2s \
+		jabberd2-s2s; do
+		pids=$(pgrep -x "$p" || true)
+		[ -n "$pids" ] && echo "install-deps.sh: $p runs (pid $pids):" \
+			"started by a package? bench/servers.py starts its own" >&2
+	done
+fi
+exit 0
