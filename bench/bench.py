@@ -1,0 +1,326 @@
+#!/usr/bin/python3
+"""bench: palabre's standard scenarios, alone (make bench) or side by side
+with Prosody, ejabberd and jabberd2 (bench/compare), all driven by the
+same load generator (build/xmppload) with the same accounts and TLS
+settings. Writes a markdown report under bench/results/.
+
+    bench/bench.py [--servers palabre,prosody,…] [--sessions N] [--quick]
+
+Each figure comes from /proc (the server's processes: resident memory,
+CPU time) and from xmppload's JSON report (rates, latencies, failures).
+Nothing here asserts a figure: the report states them.
+"""
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import procstat  # noqa: E402
+import servers  # noqa: E402
+
+XMPPLOAD = os.path.join(ROOT, "build", "xmppload")
+PASSWORD = "bench-Secret-1"
+USERS = "bench%d"
+# RFC 7677's minimum, and ejabberd's default: every server's accounts get
+# the same SCRAM iteration count, so that a login costs the same PBKDF2.
+ITERATIONS = 4096
+# Source addresses of the load generator: 200,000 connections need more
+# than one address's port range.
+SOURCES = "127.0.0.2-127.0.0.250"
+LOAD_PROCESSES = 2
+# Settings that make the servers comparable (each is stated in the
+# report): the same SCRAM iteration count, and no Nagle delay on the
+# stream restarts of a login (Prosody's default has it; jabberd2 has no
+# setting for it).
+SERVER_OPTIONS = {
+    "palabre": {"iterations": ITERATIONS},
+    "prosody": {"iterations": ITERATIONS, "nagle": False},
+    "ejabberd": {"iterations": ITERATIONS},
+}
+
+
+class Setup:
+    """The figures of one run depend on these; the report states them."""
+
+    def __init__(self, quick, sessions):
+        self.idle_sessions = sessions
+        self.chat_sessions = 200 if quick else 1000
+        self.presence_users = 200 if quick else 1000
+        self.contacts = 10
+        self.duration = 5 if quick else 15
+        self.hold = 5 if quick else 10
+        self.accounts = max(self.idle_sessions, self.chat_sessions,
+                            self.presence_users) + 100
+
+
+def run_load(server, scenario, report, *, sessions, first=0, on_hold=None,
+             **options):
+    """Runs xmppload against server; returns its JSON report. on_hold is
+    called while the sessions of an idle run are held."""
+    argv = [XMPPLOAD, "--connect", "%s:%d" % (server.address,
+                                              server.c2s_port),
+            "--domain", server.domain, "--users", USERS,
+            "--password", PASSWORD, "--sessions", str(sessions),
+            "--first", str(first), "--processes", str(LOAD_PROCESSES),
+            "--sources", SOURCES, "--scenario", scenario,
+            "--report", report]
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif value is not None and value is not False:
+            argv += [flag, str(value)]
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    held = None
+    for line in proc.stderr:
+        if line.startswith("HOLDING") and on_hold and held is None:
+            held = on_hold()
+        elif not line.startswith("HOLDING"):
+            sys.stderr.write("  xmppload: " + line)
+    if proc.wait() != 0:
+        raise RuntimeError("xmppload %s exited with %d" % (scenario,
+                                                           proc.returncode))
+    with open(report) as f:
+        result = json.load(f)
+    result["held"] = held
+    return result
+
+
+def failures(result):
+    f = result.get("failures") or {}
+    return sum(f.values()) if isinstance(f, dict) else 0
+
+
+def scenario_idle(server, setup, work):
+    """N sessions held: server memory and CPU per session."""
+    pids = server.pids()
+    base = procstat.rss_kib(pids)
+    meter = procstat.Meter(pids).start()
+
+    def hold():
+        return {"rss": procstat.rss_kib(server.pids()),
+                "cpu": procstat.cpu_s(pids) - meter.cpu0}
+    r = run_load(server, "idle", os.path.join(work, "idle.json"),
+                 sessions=setup.idle_sessions, hold=setup.hold,
+                 concurrency=200, tls="starttls", mech="PLAIN",
+                 on_hold=hold)
+    held = r["held"] or {"rss": base, "cpu": 0}
+    ok = max(r.get("sessions_ok", 0), 1)
+    return [
+        ("idle", "sessions held", r.get("sessions_ok", 0), ""),
+        ("idle", "failures", failures(r), ""),
+        ("idle", "server memory per session", (held["rss"] - base) / ok,
+         "KiB"),
+        ("idle", "server CPU per login (ramp)", 1000 * held["cpu"] / ok,
+         "ms"),
+        ("idle", "time to open them all", r.get("elapsed_s", 0), "s"),
+        ("idle", "load generator memory per session",
+         r.get("bytes_per_session", 0) / 1024, "KiB"),
+    ]
+
+
+def scenario_login(server, setup, work, resume):
+    name = "login" + (" (TLS resumption)" if resume else "")
+    meter = procstat.Meter(server.pids()).start()
+    r = run_load(server, "login", os.path.join(work, "login%d.json" % resume),
+                 sessions=setup.idle_sessions, duration=setup.duration,
+                 concurrency=64, tls="starttls", mech="PLAIN",
+                 resume=resume)
+    meter.stop()
+    logins = r.get("logins_per_s", 0) * r.get("elapsed_s", 0)
+    ms = r.get("login_ms", {})
+    return [
+        (name, "logins per second", r.get("logins_per_s", 0), "/s"),
+        (name, "server CPU per login", 1000 * meter.cpu / max(logins, 1),
+         "ms"),
+        (name, "login time p50 / p99", "%s / %s" % (ms.get("p50"),
+                                                    ms.get("p99")), "ms"),
+        (name, "failures", failures(r), ""),
+    ]
+
+
+def scenario_chat(server, setup, work, rate):
+    name = "chat at %s" % ("saturation" if not rate else "%d msg/s" % rate)
+    meter = procstat.Meter(server.pids()).start()
+    r = run_load(server, "chat", os.path.join(work, "chat%d.json" % rate),
+                 sessions=setup.chat_sessions, duration=setup.duration,
+                 msg_rate=rate, window=8, tls="starttls", mech="PLAIN")
+    meter.stop()
+    m = r.get("messages", {})
+    lat = r.get("latency_ms", {})
+    received = m.get("received", 0)
+    return r, [
+        (name, "messages delivered per second", m.get("per_s", 0), "/s"),
+        (name, "server CPU per 1000 messages",
+         1000 * 1000 * meter.cpu / max(received, 1), "ms"),
+        (name, "latency p50 / p90 / p99 / max", "%s / %s / %s / %s" % (
+            lat.get("p50"), lat.get("p90"), lat.get("p99"), lat.get("max")),
+         "ms"),
+        (name, "lost", m.get("lost", 0), ""),
+        (name, "failures", failures(r), ""),
+    ]
+
+
+def scenario_presence(server, setup, work):
+    first = setup.accounts - setup.presence_users
+    run_load(server, "roster-setup", os.path.join(work, "roster.json"),
+             sessions=setup.presence_users, first=first,
+             contacts=setup.contacts, tls="starttls", mech="PLAIN")
+    meter = procstat.Meter(server.pids()).start()
+    r = run_load(server, "presence", os.path.join(work, "presence.json"),
+                 sessions=setup.presence_users, first=first,
+                 contacts=setup.contacts, duration=setup.duration,
+                 tls="starttls", mech="PLAIN")
+    meter.stop()
+    p = r.get("presences", {})
+    return [
+        ("presence", "presence stanzas delivered per second",
+         p.get("per_s", 0), "/s"),
+        ("presence", "server CPU per 1000 presences",
+         1000 * 1000 * meter.cpu / max(p.get("received", 0), 1), "ms"),
+        ("presence", "failures", failures(r), ""),
+    ]
+
+
+def bench_server(name, setup, work):
+    """Every scenario against one server; returns (description, rows)."""
+    os.makedirs(work, exist_ok=True)
+    s = servers.SERVERS[name](os.path.join(work, "server"),
+                              **SERVER_OPTIONS.get(name, {}))
+    rows = []
+    try:
+        print("%s: %d accounts…" % (name, setup.accounts), flush=True)
+        s.add_users(USERS, 0, setup.accounts, PASSWORD)
+        s.start()
+        rows.append(("server", "memory at start",
+                     procstat.rss_kib(s.pids()) / 1024, "MiB"))
+        for label, run in (
+                ("idle", lambda: scenario_idle(s, setup, work)),
+                ("login", lambda: scenario_login(s, setup, work, False)),
+                ("login+resume", lambda: scenario_login(s, setup, work,
+                                                        True)),
+                ("chat", lambda: chat_pair(s, setup, work)),
+                ("presence", lambda: scenario_presence(s, setup, work))):
+            print("%s: %s…" % (name, label), flush=True)
+            try:
+                rows += run()
+            except Exception as e:  # a scenario that fails is reported
+                rows.append((label, "did not complete", str(e)[:200], ""))
+    finally:
+        s.stop()
+    return "%s (%s)" % (name, getattr(s, "version", "?")), rows
+
+
+def chat_pair(server, setup, work):
+    saturation, rows = scenario_chat(server, setup, work, 0)
+    half = int(saturation.get("messages", {}).get("per_s", 0) / 2)
+    if half > 0:
+        rows += scenario_chat(server, setup, work, half)[1]
+    return rows
+
+
+def fmt(value):
+    if isinstance(value, float):
+        return "%.1f" % value if value >= 10 else "%.2f" % value
+    return str(value)
+
+
+def ratio(value, reference, unit):
+    """How many times better the reference (palabre's figure) is: rates
+    are better high, costs (time, memory) better low."""
+    if not isinstance(value, (int, float)) or \
+            not isinstance(reference, (int, float)) or not value or \
+            not reference or unit not in ("/s", "ms", "KiB", "MiB", "s"):
+        return ""
+    r = reference / value if unit == "/s" else value / reference
+    return " (palabre ×%.2g)" % r
+
+
+def cell(value, unit, reference):
+    if value is None:
+        return "—"
+    text = fmt(value) + (" " + unit if unit else "")
+    return text + (ratio(value, reference, unit) if reference is not None
+                   else "")
+
+
+def report(results, setup, path):
+    lines = ["# palabre bench — %s" % datetime.datetime.now().strftime(
+        "%Y-%m-%d %H:%M"), "", "## Machine", ""]
+    for k, v in procstat.machine().items():
+        lines.append("- %s: %s" % (k, v))
+    lines += ["", "## Setup", "",
+              "- load generator: build/xmppload, %d processes, source "
+              "addresses %s, STARTTLS + SASL PLAIN, bind, roster, presence"
+              % (LOAD_PROCESSES, SOURCES),
+              "- accounts: %d, SCRAM iteration count %d on every server "
+              "that hashes (jabberd2 compares clear-text passwords, "
+              "Debian's default); Prosody without Nagle (jabberd2 has no "
+              "setting: each stream restart may wait for a delayed ACK)"
+              % (setup.accounts, ITERATIONS),
+              "- idle: %d sessions held %d s; chat: %d sessions in pairs, "
+              "%d s; presence: %d users with %d contacts, %d s"
+              % (setup.idle_sessions, setup.hold, setup.chat_sessions,
+                 setup.duration, setup.presence_users, setup.contacts,
+                 setup.duration), ""]
+    names = [n for n, _ in results]
+    lines.append("| scenario | figure | " + " | ".join(names) + " |")
+    lines.append("|---|---|" + "---|" * len(names))
+    keys = []
+    for _, rows in results:
+        for sc, fig, _, unit in rows:
+            if (sc, fig, unit) not in keys:
+                keys.append((sc, fig, unit))
+    for sc, fig, unit in keys:
+        values = [next((val for s_, f_, val, _ in rows if (s_, f_) ==
+                        (sc, fig)), None) for _, rows in results]
+        cells = [cell(v, unit, values[0] if i else None)
+                 for i, v in enumerate(values)]
+        lines.append("| %s | %s | %s |" % (sc, fig, " | ".join(cells)))
+    lines.append("")
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    print("\n".join(lines))
+    print("report: %s" % path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--servers", default="palabre")
+    ap.add_argument("--sessions", type=int, default=10000,
+                    help="idle sessions (default 10000)")
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    if not os.access(XMPPLOAD, os.X_OK):
+        sys.exit("%s is missing: make bench-tools" % XMPPLOAD)
+    setup = Setup(args.quick, args.sessions)
+    results = []
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    work = tempfile.mkdtemp(prefix="palabre-bench-")
+    for name in args.servers.split(","):
+        ok, why = servers.available(name)
+        if not ok:
+            results.append((name, [("server", "could not be started",
+                                    why, "")]))
+            continue
+        try:
+            results.append(bench_server(name, setup,
+                                        os.path.join(work, name)))
+        except Exception as e:
+            results.append((name, [("server", "could not be started",
+                                    str(e)[:300], "")]))
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    report(results, setup, os.path.join(HERE, "results",
+                                        "bench-%s.md" % stamp))
+
+
+if __name__ == "__main__":
+    main()
