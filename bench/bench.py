@@ -59,15 +59,16 @@ class Setup:
         self.hold = 5 if quick else 10
         self.accounts = max(self.idle_sessions, self.chat_sessions,
                             self.presence_users) + 100
+        self.ldap_users = 1000 if quick else 3000
 
 
 def run_load(server, scenario, report, *, sessions, first=0, on_hold=None,
-             **options):
+             domain=None, **options):
     """Runs xmppload against server; returns its JSON report. on_hold is
     called while the sessions of an idle run are held."""
     argv = [XMPPLOAD, "--connect", "%s:%d" % (server.address,
                                               server.c2s_port),
-            "--domain", server.domain, "--users", USERS,
+            "--domain", domain or server.domain, "--users", USERS,
             "--password", PASSWORD, "--sessions", str(sessions),
             "--first", str(first), "--processes", str(LOAD_PROCESSES),
             "--sources", SOURCES, "--scenario", scenario,
@@ -81,9 +82,11 @@ def run_load(server, scenario, report, *, sessions, first=0, on_hold=None,
     proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
     held = None
     for line in proc.stderr:
-        if line.startswith("HOLDING") and on_hold and held is None:
-            held = on_hold()
-        elif not line.startswith("HOLDING"):
+        # HOLDING (idle) or RUNNING (chat …): every session is in.
+        ready = line.startswith(("HOLDING", "RUNNING"))
+        if ready and on_hold and held is None:
+            held = on_hold() or True
+        elif not ready:
             sys.stderr.write("  xmppload: " + line)
     if proc.wait() != 0:
         raise RuntimeError("xmppload %s exited with %d" % (scenario,
@@ -112,7 +115,8 @@ def scenario_idle(server, setup, work):
                  sessions=setup.idle_sessions, hold=setup.hold,
                  concurrency=200, tls="starttls", mech="PLAIN",
                  on_hold=hold)
-    held = r["held"] or {"rss": base, "cpu": 0}
+    held = r["held"] if isinstance(r["held"], dict) else \
+        {"rss": base, "cpu": 0}
     ok = max(r.get("sessions_ok", 0), 1)
     return [
         ("idle", "sessions held", r.get("sessions_ok", 0), ""),
@@ -190,6 +194,62 @@ def scenario_presence(server, setup, work):
     ]
 
 
+def scenario_ldap(setup, work):
+    """palabre only: logins against a real slapd, then the latency of
+    logged-in users with the directory up, and stopped."""
+    import ldap_bench
+    data = ldap_bench.BenchDirectory(os.path.join(work, "ldap-data"),
+                                     setup.ldap_users, USERS, PASSWORD)
+    directory = ldap_bench.slapd.Slapd(os.path.join(work, "slapd"), data)
+    directory.start()
+    p = servers.Palabre(os.path.join(work, "palabre-ldap"),
+                        **SERVER_OPTIONS["palabre"])
+    rows = []
+    try:
+        ldap_bench.add_ldap_domain(p, data, directory)
+        p.start()
+        meter = procstat.Meter(p.pids()).start()
+        r = run_load(p, "login", os.path.join(work, "ldap-login.json"),
+                     sessions=setup.ldap_users, duration=setup.duration,
+                     concurrency=32, tls="starttls", mech="PLAIN",
+                     domain=ldap_bench.DOMAIN)
+        meter.stop()
+        logins = r.get("logins_per_s", 0) * r.get("elapsed_s", 0)
+        rows += [("ldap", "logins per second (bind as the user)",
+                  r.get("logins_per_s", 0), "/s"),
+                 ("ldap", "palabred CPU per login",
+                  1000 * meter.cpu / max(logins, 1), "ms"),
+                 ("ldap", "login failures", failures(r), "")]
+        # The same chat, by users who logged in while the directory
+        # answered: once with it up, once stopped (SIGSTOP) as soon as
+        # every session is in (xmppload's RUNNING line).
+        for state, first, on_running in (("up", 0, None),
+                                         ("stopped", 200, directory.pause)):
+            r = run_load(p, "chat", os.path.join(work, "ldap-chat-%s.json"
+                                                 % state),
+                         sessions=200, first=first, duration=setup.duration,
+                         msg_rate=1000, tls="starttls", mech="PLAIN",
+                         domain=ldap_bench.DOMAIN, on_hold=on_running)
+            lat = r.get("latency_ms", {})
+            rows.append(("ldap", "chat latency p50 / p99 / max, directory "
+                         + state, "%s / %s / %s" % (
+                             lat.get("p50"), lat.get("p99"), lat.get("max")),
+                         "ms"))
+        directory.resume()
+    finally:
+        p.stop()
+        directory.stop()
+    return rows
+
+
+def guarded(label, run):
+    """A scenario's rows, or a row saying why it did not complete."""
+    try:
+        return run()
+    except Exception as e:
+        return [(label, "did not complete", str(e)[:200], "")]
+
+
 def bench_server(name, setup, work):
     """Every scenario against one server; returns (description, rows)."""
     os.makedirs(work, exist_ok=True)
@@ -210,10 +270,7 @@ def bench_server(name, setup, work):
                 ("chat", lambda: chat_pair(s, setup, work)),
                 ("presence", lambda: scenario_presence(s, setup, work))):
             print("%s: %s…" % (name, label), flush=True)
-            try:
-                rows += run()
-            except Exception as e:  # a scenario that fails is reported
-                rows.append((label, "did not complete", str(e)[:200], ""))
+            rows += guarded(label, run)
     finally:
         s.stop()
     return "%s (%s)" % (name, getattr(s, "version", "?")), rows
@@ -314,6 +371,10 @@ def main():
         try:
             results.append(bench_server(name, setup,
                                         os.path.join(work, name)))
+            if name == "palabre":
+                print("palabre: ldap…", flush=True)
+                results[-1][1].extend(guarded("ldap", lambda: scenario_ldap(
+                    setup, os.path.join(work, "ldap"))))
         except Exception as e:
             results.append((name, [("server", "could not be started",
                                     str(e)[:300], "")]))
