@@ -28,7 +28,7 @@ CORE_A = $(B)/libpalabre.a
 SERVER_A = $(B)/libpalabred.a
 UNIT_SUPPORT_A = $(B)/libunit.a
 
-.PHONY: all run check check-asan unit interop deps deps-test clean
+.PHONY: all run check check-asan unit interop deps deps-test clean bench-tools
 all: $(B)/palabred $(B)/palabrectl
 
 $(B)/%.o: %.c
@@ -48,6 +48,12 @@ $(B)/palabred: $(SERVER_OBJ) $(CORE_A)
 
 $(B)/palabrectl: $(B)/tools/palabrectl.o $(CORE_A)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The load generator (bench/load/README.md), not part of all.
+LOAD_OBJ = $(patsubst %.c,$(B)/%.o,$(wildcard bench/load/*.c))
+$(B)/xmppload: $(LOAD_OBJ) $(CORE_A)
+	$(CC) $(CFLAGS) -o $@ $(LOAD_OBJ) $(CORE_A) $(LDLIBS) -lm
+bench-tools: $(B)/xmppload
 
 $(UNIT_SUPPORT_A): $(UNIT_SUPPORT_SRC:%.c=$(B)/%.o)
 	@mkdir -p $(dir $@)
