@@ -28,7 +28,7 @@ CORE_A = $(B)/libpalabre.a
 SERVER_A = $(B)/libpalabred.a
 UNIT_SUPPORT_A = $(B)/libunit.a
 
-.PHONY: all run check check-asan unit interop deps deps-test clean bench-tools
+.PHONY: all run check check-asan unit interop deps deps-test clean bench-tools bench
 all: $(B)/palabred $(B)/palabrectl
 
 $(B)/%.o: %.c
@@ -54,6 +54,13 @@ LOAD_OBJ = $(patsubst %.c,$(B)/%.o,$(wildcard bench/load/*.c))
 $(B)/xmppload: $(LOAD_OBJ) $(CORE_A)
 	$(CC) $(CFLAGS) -o $@ $(LOAD_OBJ) $(CORE_A) $(LDLIBS) -lm
 bench-tools: $(B)/xmppload
+
+# The standard benchmark (≤ 10 minutes): a markdown report under
+# bench/results/. bench/compare runs it beside Prosody, ejabberd and
+# jabberd2 (docs/performance.md).
+bench: deps
+	@$(MAKE) --no-print-directory all bench-tools
+	$(PYTHON) bench/bench.py
 
 $(UNIT_SUPPORT_A): $(UNIT_SUPPORT_SRC:%.c=$(B)/%.o)
 	@mkdir -p $(dir $@)

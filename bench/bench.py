@@ -56,7 +56,7 @@ class Setup:
         self.presence_users = 200 if quick else 1000
         self.contacts = 10
         self.duration = 5 if quick else 15
-        self.hold = 5 if quick else 10
+        self.hold = 5 if quick else 15
         self.accounts = max(self.idle_sessions, self.chat_sessions,
                             self.presence_users) + 100
         self.ldap_users = 1000 if quick else 3000
@@ -109,8 +109,11 @@ def scenario_idle(server, setup, work):
     meter = procstat.Meter(pids).start()
 
     def hold():
-        return {"rss": procstat.rss_kib(server.pids()),
-                "cpu": procstat.cpu_s(pids) - meter.cpu0}
+        # CPU of the ramp at once; memory once the idle sweeps (5 s) have
+        # given back what a quiet session does not need.
+        cpu = procstat.cpu_s(pids) - meter.cpu0
+        time.sleep(setup.hold * 0.8)
+        return {"rss": procstat.rss_kib(server.pids()), "cpu": cpu}
     r = run_load(server, "idle", os.path.join(work, "idle.json"),
                  sessions=setup.idle_sessions, hold=setup.hold,
                  concurrency=200, tls="starttls", mech="PLAIN",
@@ -179,9 +182,13 @@ def scenario_presence(server, setup, work):
              sessions=setup.presence_users, first=first,
              contacts=setup.contacts, tls="starttls", mech="PLAIN")
     meter = procstat.Meter(server.pids()).start()
+    # A twentieth of the users cycle (out and in again) at once; the
+    # others are online and receive the broadcasts.
     r = run_load(server, "presence", os.path.join(work, "presence.json"),
                  sessions=setup.presence_users, first=first,
                  contacts=setup.contacts, duration=setup.duration,
+                 concurrency=max(1, setup.presence_users // 20 //
+                                 LOAD_PROCESSES),
                  tls="starttls", mech="PLAIN")
     meter.stop()
     p = r.get("presences", {})
