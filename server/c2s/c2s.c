@@ -3,6 +3,7 @@
  * lost (exit 1: the supervisor starts a new c2s). */
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "../../lib/log.h"
 #include "../palabred.h"
@@ -130,6 +131,22 @@ static const struct link_client_callbacks c2s_link_callbacks = {
 
 /* ------------------------------------------------------------------ */
 
+/* Every client is a descriptor: the soft limit goes up to the hard one
+ * (what an admin set for the service), and is what accept can reach. */
+static size_t c2s_raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? (size_t)1 << 30
+					    : (size_t)rl.rlim_cur;
+}
+
 int c2s_main(const struct config *cfg, const char *name, const char *secret)
 {
 	static struct c2s state; /* 64 KiB of read buffer: not on the stack */
@@ -138,6 +155,7 @@ int c2s_main(const struct config *cfg, const char *name, const char *secret)
 	char err[512];
 
 	signal(SIGPIPE, SIG_IGN);
+	c2s->fd_limit = c2s_raise_fd_limit();
 	c2s->loop = uv_default_loop();
 	c2s->cfg = cfg;
 	c2s->name = name;

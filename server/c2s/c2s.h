@@ -76,6 +76,8 @@ struct c2s {
 	struct conn *flush;  /* conns with bytes to write this iteration */
 	struct buf held;     /* encoded control frames the link refused */
 	uint64_t next_id;
+	size_t fd_limit;         /* RLIMIT_NOFILE, raised to the hard limit */
+	uint64_t fd_warned_at;   /* uv_now of the last "near the limit" */
 	uv_check_t flusher;
 	uv_signal_t sigterm, sigint;
 	uv_timer_t shutdown_timer;

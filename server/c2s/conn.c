@@ -384,6 +384,23 @@ static int conn_setup(struct conn *c, bool direct_tls)
 	return uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read) ? -1 : 0;
 }
 
+/* Past the descriptor limit the kernel's accept fails and libuv drops
+ * the connections it cannot take, silently: say so before it happens. */
+#define C2S_FD_RESERVE 64
+#define C2S_FD_WARN_EVERY_MS 60000
+
+static void conn_check_fd_limit(struct c2s *c2s)
+{
+	uint64_t now = uv_now(c2s->loop);
+	if (c2s->conns.count + C2S_FD_RESERVE < c2s->fd_limit ||
+	    (c2s->fd_warned_at && now - c2s->fd_warned_at < C2S_FD_WARN_EVERY_MS))
+		return;
+	c2s->fd_warned_at = now;
+	log_warn("%s: %zu clients, near this process's limit of %zu open "
+		 "files: new connections will be dropped; raise c2s/processes "
+		 "(or the limit)", c2s->name, c2s->conns.count, c2s->fd_limit);
+}
+
 void c2s_conn_accept(struct listener *l)
 {
 	struct c2s *c2s = l->c2s;
@@ -419,6 +436,7 @@ void c2s_conn_accept(struct listener *l)
 	uv_tcp_keepalive(&c->tcp, 1, C2S_KEEPALIVE_S);
 	log_info("conn %" PRIu64 " accepted from %s on port %d%s", c->id, c->peer,
 		 l->cfg->port, l->cfg->direct_tls ? " (direct TLS)" : "");
+	conn_check_fd_limit(c2s);
 	if (conn_setup(c, l->cfg->direct_tls) < 0) {
 		log_error("conn %" PRIu64 ": out of memory", c->id);
 		c2s_conn_abort(c);
