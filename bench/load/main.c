@@ -226,10 +226,11 @@ int main(int argc, char **argv)
 	uint64_t open = 0;
 	for (int i = 0; i < nchildren; i++)
 		open += children[i].open;
-	if (o.scenario == SCENARIO_IDLE) {
-		fprintf(stderr, "HOLDING %" PRIu64 "\n", open);
-		fflush(stderr);
-	}
+	/* Every session is set up: a driver can act now (measure the
+	 * server's memory, stop a directory) as the measured phase begins. */
+	fprintf(stderr, "%s %" PRIu64 "\n",
+		o.scenario == SCENARIO_IDLE ? "HOLDING" : "RUNNING", open);
+	fflush(stderr);
 	for (int i = 0; i < nchildren; i++) {
 		char go = MSG_GO;
 		if (!children[i].gone && !children[i].reported &&
