@@ -1,7 +1,10 @@
 /* jid: RFC 7622 syntax and the RFC 6122 stringprep profiles, case by case. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <stringprep.h>
 
 #include "../../lib/jid.h"
 #include "unit.h"
@@ -392,11 +395,36 @@ START_TEST(parts_prepare_alone)
 }
 END_TEST
 
+/* The ASCII fast path gives exactly what libidn gives. */
+static void same_as_libidn(int (*prep)(char *, const char *),
+			   const Stringprep_profile *profile)
+{
+	for (int c = 0x20; c <= 0x7E; c++) {
+		char in[8], ours[JID_PART_MAX + 1], theirs[JID_PART_MAX + 1];
+		snprintf(in, sizeof in, "aB%cZ", c);
+		int r1 = prep(ours, in);
+		snprintf(theirs, sizeof theirs, "%s", in);
+		int r2 = stringprep(theirs, sizeof theirs, 0, profile) ==
+					 STRINGPREP_OK ? 0 : -1;
+		ck_assert_msg(r1 == r2, "'%s': %d, libidn %d", in, r1, r2);
+		if (r1 == 0)
+			ck_assert_str_eq(ours, theirs);
+	}
+}
+
+START_TEST(ascii_fast_path_matches_libidn)
+{
+	same_as_libidn(jid_prep_local, stringprep_xmpp_nodeprep);
+	same_as_libidn(jid_prep_resource, stringprep_xmpp_resourceprep);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("jid");
 	TCase *tc = tcase_create("jid");
 	tcase_add_test(tc, plain_jids_parse);
+	tcase_add_test(tc, ascii_fast_path_matches_libidn);
 	tcase_add_test(tc, resource_keeps_everything_after_first_slash);
 	tcase_add_test(tc, second_at_lands_in_the_domain);
 	tcase_add_test(tc, empty_parts_are_refused);
