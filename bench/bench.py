@@ -155,7 +155,7 @@ def scenario_login(server, setup, work, resume):
 
 
 def scenario_chat(server, setup, work, rate):
-    name = "chat at %s" % ("saturation" if not rate else "%d msg/s" % rate)
+    name = "chat at %s" % ("saturation" if not rate else "half of it")
     meter = procstat.Meter(server.pids()).start()
     r = run_load(server, "chat", os.path.join(work, "chat%d.json" % rate),
                  sessions=setup.chat_sessions, duration=setup.duration,
@@ -166,6 +166,7 @@ def scenario_chat(server, setup, work, rate):
     received = m.get("received", 0)
     return r, [
         (name, "messages delivered per second", m.get("per_s", 0), "/s"),
+        (name, "messages offered per second (0: closed loop)", rate, ""),
         (name, "server CPU per 1000 messages",
          1000 * 1000 * meter.cpu / max(received, 1), "ms"),
         (name, "latency p50 / p90 / p99 / max", "%s / %s / %s / %s" % (
