@@ -191,14 +191,30 @@ static void conn_write_out(struct conn *c)
 	}
 }
 
+/* Once bound, nothing needs OpenSSL's ~14 KiB of connection state any
+ * more (the channel bindings were taken during SASL): the records go on
+ * with the keys alone. On a conn already released, this frees the AEAD
+ * contexts that its last records made. */
+static void conn_release_tls(struct conn *c)
+{
+	if (!c->tls || c->state != CONN_BOUND)
+		return;
+	bool held = tls_conn_ssl(c->tls) != NULL;
+	if (tls_conn_release(c->tls) == 0 && held)
+		log_debug("conn %" PRIu64 ": TLS state released", c->id);
+}
+
 /* An expat parser in the middle of a stream holds about 10 KiB: a conn
- * quiet for a sweep period gives it back (the memory budget), and the
- * next read makes a new one. Busy conns keep theirs. */
+ * quiet for a sweep period gives it back (the memory budget), and its
+ * TLS state, and the next read makes a new parser. Busy conns keep
+ * theirs. */
 void c2s_conn_sweep_idle(struct c2s *c2s)
 {
 	for (struct conn *c = c2s->all; c; c = c->next) {
-		if (!c->active && !c->closing)
+		if (!c->active && !c->closing) {
 			xmlstream_shrink(c->xs);
+			conn_release_tls(c);
+		}
 		c->active = false;
 	}
 }
