@@ -60,6 +60,23 @@ void s2s_stream_error(struct s2s_conn *c, const char *condition,
 	s2s_conn_close(c);
 }
 
+/* </stream:stream> from the peer, either way: ours, then close. */
+void s2s_stream_on_close(void *ctx)
+{
+	struct s2s_conn *c = ctx;
+	if (c->closing)
+		return;
+	s2s_conn_send_str(c, "</stream:stream>");
+	s2s_conn_close(c);
+}
+
+void s2s_stream_on_error(void *ctx, enum xmlstream_error error,
+			 const char *text)
+{
+	s2s_stream_error(ctx, xmlstream_error_condition(error),
+			 error == XMLSTREAM_NO_MEMORY ? NULL : text);
+}
+
 void s2s_stream_restart(struct s2s_conn *c)
 {
 	c->header_sent = false;

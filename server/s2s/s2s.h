@@ -239,6 +239,10 @@ void s2s_stream_error(struct s2s_conn *c, const char *condition,
 /* Our stream header for c into b. */
 int s2s_stream_header(struct s2s_conn *c, struct buf *b);
 void s2s_stream_restart(struct s2s_conn *c);
+/* The xmlstream callbacks both directions share. */
+void s2s_stream_on_close(void *ctx);
+void s2s_stream_on_error(void *ctx, enum xmlstream_error error,
+			 const char *text);
 
 /* tls.c */
 int s2s_tls_init(struct s2s *s2s, char *err, size_t errlen);

@@ -290,25 +290,9 @@ static int in_on_stanza(void *ctx, struct xml_node *el, struct arena *a)
 	return c->closing || c->want_tls || !c->header_sent;
 }
 
-static void in_on_close(void *ctx)
-{
-	struct s2s_conn *c = ctx;
-	if (c->closing)
-		return;
-	s2s_conn_send_str(c, "</stream:stream>");
-	s2s_conn_close(c);
-}
-
-static void in_on_error(void *ctx, enum xmlstream_error error, const char *text)
-{
-	struct s2s_conn *c = ctx;
-	s2s_stream_error(c, xmlstream_error_condition(error),
-			 error == XMLSTREAM_NO_MEMORY ? NULL : text);
-}
-
 const struct xmlstream_callbacks s2s_in_callbacks = {
 	.on_open = in_on_open,
 	.on_stanza = in_on_stanza,
-	.on_close = in_on_close,
-	.on_error = in_on_error,
+	.on_close = s2s_stream_on_close,
+	.on_error = s2s_stream_on_error,
 };

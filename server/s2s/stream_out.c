@@ -203,24 +203,9 @@ static int out_on_stanza(void *ctx, struct xml_node *el, struct arena *a)
 	return c->closing || c->want_tls || !c->header_sent;
 }
 
-static void out_on_close(void *ctx)
-{
-	struct s2s_conn *c = ctx;
-	if (c->closing)
-		return;
-	s2s_conn_send_str(c, "</stream:stream>");
-	s2s_conn_close(c);
-}
-
-static void out_on_error(void *ctx, enum xmlstream_error error, const char *text)
-{
-	s2s_stream_error(ctx, xmlstream_error_condition(error),
-			 error == XMLSTREAM_NO_MEMORY ? NULL : text);
-}
-
 const struct xmlstream_callbacks s2s_out_callbacks = {
 	.on_open = out_on_open,
 	.on_stanza = out_on_stanza,
-	.on_close = out_on_close,
-	.on_error = out_on_error,
+	.on_close = s2s_stream_on_close,
+	.on_error = s2s_stream_on_error,
 };
