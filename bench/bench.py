@@ -36,6 +36,12 @@ ITERATIONS = 4096
 # than one address's port range.
 SOURCES = "127.0.0.2-127.0.0.250"
 LOAD_PROCESSES = 2
+# A process holds at most 20,000 files here: past this many sessions,
+# palabre gets one more c2s process and xmppload one more worker.
+SESSIONS_PER_PROCESS = 18000
+# Open-loop chat rates measured besides saturation and half of it.
+CHAT_RATES = (1000, 5000, 10000, 20000)
+SCENARIOS = ("idle", "login", "login+resume", "chat", "presence", "ldap")
 # Settings that make the servers comparable (each is stated in the
 # report): the same SCRAM iteration count, and no Nagle delay on the
 # stream restarts of a login (Prosody's default has it; jabberd2 has no
@@ -50,8 +56,11 @@ SERVER_OPTIONS = {
 class Setup:
     """The figures of one run depend on these; the report states them."""
 
-    def __init__(self, quick, sessions):
+    def __init__(self, quick, sessions, scenarios=SCENARIOS):
         self.idle_sessions = sessions
+        self.scenarios = scenarios
+        self.c2s_processes = -(-sessions // SESSIONS_PER_PROCESS)
+        self.processes = max(LOAD_PROCESSES, self.c2s_processes)
         self.chat_sessions = 200 if quick else 1000
         self.presence_users = 200 if quick else 1000
         self.contacts = 10
@@ -59,18 +68,20 @@ class Setup:
         self.hold = 5 if quick else 15
         self.accounts = max(self.idle_sessions, self.chat_sessions,
                             self.presence_users) + 100
+        if scenarios == ("idle",):
+            self.accounts = self.idle_sessions
         self.ldap_users = 1000 if quick else 3000
 
 
 def run_load(server, scenario, report, *, sessions, first=0, on_hold=None,
-             domain=None, **options):
+             domain=None, processes=LOAD_PROCESSES, **options):
     """Runs xmppload against server; returns its JSON report. on_hold is
     called while the sessions of an idle run are held."""
     argv = [XMPPLOAD, "--connect", "%s:%d" % (server.address,
                                               server.c2s_port),
             "--domain", domain or server.domain, "--users", USERS,
             "--password", PASSWORD, "--sessions", str(sessions),
-            "--first", str(first), "--processes", str(LOAD_PROCESSES),
+            "--first", str(first), "--processes", str(processes),
             "--sources", SOURCES, "--scenario", scenario,
             "--report", report]
     for name, value in options.items():
@@ -117,7 +128,7 @@ def scenario_idle(server, setup, work):
     r = run_load(server, "idle", os.path.join(work, "idle.json"),
                  sessions=setup.idle_sessions, hold=setup.hold,
                  concurrency=200, tls="starttls", mech="PLAIN",
-                 on_hold=hold)
+                 processes=setup.processes, on_hold=hold)
     held = r["held"] if isinstance(r["held"], dict) else \
         {"rss": base, "cpu": 0}
     ok = max(r.get("sessions_ok", 0), 1)
@@ -154,12 +165,14 @@ def scenario_login(server, setup, work, resume):
     ]
 
 
-def scenario_chat(server, setup, work, rate):
-    name = "chat at %s" % ("saturation" if not rate else "half of it")
-    meter = procstat.Meter(server.pids()).start()
+def scenario_chat(server, setup, work, rate, name):
+    # The server's CPU from the moment every session is in (RUNNING):
+    # the logins are not the messages' cost.
+    meter = procstat.Meter(server.pids())
     r = run_load(server, "chat", os.path.join(work, "chat%d.json" % rate),
                  sessions=setup.chat_sessions, duration=setup.duration,
-                 msg_rate=rate, window=8, tls="starttls", mech="PLAIN")
+                 msg_rate=rate, window=8, tls="starttls", mech="PLAIN",
+                 on_hold=meter.start)
     meter.stop()
     m = r.get("messages", {})
     lat = r.get("latency_ms", {})
@@ -261,8 +274,10 @@ def guarded(label, run):
 def bench_server(name, setup, work):
     """Every scenario against one server; returns (description, rows)."""
     os.makedirs(work, exist_ok=True)
-    s = servers.SERVERS[name](os.path.join(work, "server"),
-                              **SERVER_OPTIONS.get(name, {}))
+    options = dict(SERVER_OPTIONS.get(name, {}))
+    if name == "palabre":
+        options["processes"] = setup.c2s_processes
+    s = servers.SERVERS[name](os.path.join(work, "server"), **options)
     rows = []
     try:
         print("%s: %d accounts…" % (name, setup.accounts), flush=True)
@@ -275,8 +290,10 @@ def bench_server(name, setup, work):
                 ("login", lambda: scenario_login(s, setup, work, False)),
                 ("login+resume", lambda: scenario_login(s, setup, work,
                                                         True)),
-                ("chat", lambda: chat_pair(s, setup, work)),
+                ("chat", lambda: chat_rates(s, setup, work)),
                 ("presence", lambda: scenario_presence(s, setup, work))):
+            if label not in setup.scenarios:
+                continue
             print("%s: %s…" % (name, label), flush=True)
             rows += guarded(label, run)
     finally:
@@ -284,11 +301,19 @@ def bench_server(name, setup, work):
     return "%s (%s)" % (name, getattr(s, "version", "?")), rows
 
 
-def chat_pair(server, setup, work):
-    saturation, rows = scenario_chat(server, setup, work, 0)
+def chat_rates(server, setup, work):
+    """At saturation, at half of it, and at the fixed rates below half:
+    how latency grows with the load."""
+    saturation, rows = scenario_chat(server, setup, work, 0,
+                                     "chat at saturation")
     half = int(saturation.get("messages", {}).get("per_s", 0) / 2)
     if half > 0:
-        rows += scenario_chat(server, setup, work, half)[1]
+        rows += scenario_chat(server, setup, work, half,
+                              "chat at half of it")[1]
+    for rate in CHAT_RATES:
+        if rate < half:
+            rows += scenario_chat(server, setup, work, rate,
+                                  "chat at %d/s" % rate)[1]
     return rows
 
 
@@ -323,9 +348,10 @@ def report(results, setup, path):
     for k, v in procstat.machine().items():
         lines.append("- %s: %s" % (k, v))
     lines += ["", "## Setup", "",
-              "- load generator: build/xmppload, %d processes, source "
-              "addresses %s, STARTTLS + SASL PLAIN, bind, roster, presence"
-              % (LOAD_PROCESSES, SOURCES),
+              "- load generator: build/xmppload, %d processes (idle: %d), "
+              "source addresses %s, STARTTLS + SASL PLAIN, bind, roster, "
+              "presence" % (LOAD_PROCESSES, setup.processes, SOURCES),
+              "- palabre: %d c2s processes" % setup.c2s_processes,
               "- accounts: %d, SCRAM iteration count %d on every server "
               "that hashes (jabberd2 compares clear-text passwords, "
               "Debian's default); Prosody without Nagle (jabberd2 has no "
@@ -363,10 +389,17 @@ def main():
     ap.add_argument("--sessions", type=int, default=10000,
                     help="idle sessions (default 10000)")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS),
+                    help="which to run (default: all of %s)"
+                    % ",".join(SCENARIOS))
     args = ap.parse_args()
+    scenarios = tuple(args.scenarios.split(","))
+    unknown = set(scenarios) - set(SCENARIOS)
+    if unknown:
+        ap.error("unknown scenario: %s" % ",".join(sorted(unknown)))
     if not os.access(XMPPLOAD, os.X_OK):
         sys.exit("%s is missing: make bench-tools" % XMPPLOAD)
-    setup = Setup(args.quick, args.sessions)
+    setup = Setup(args.quick, args.sessions, scenarios)
     results = []
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     work = tempfile.mkdtemp(prefix="palabre-bench-")
@@ -379,7 +412,7 @@ def main():
         try:
             results.append(bench_server(name, setup,
                                         os.path.join(work, name)))
-            if name == "palabre":
+            if name == "palabre" and "ldap" in setup.scenarios:
                 print("palabre: ldap…", flush=True)
                 results[-1][1].extend(guarded("ldap", lambda: scenario_ldap(
                     setup, os.path.join(work, "ldap"))))

@@ -60,6 +60,7 @@ struct session {
 	bool in_progress;	/* counted in the worker's logins in progress */
 	bool session_required;	/* RFC 3921 <session/> without <optional/> */
 	bool clean;		/* ended by a clean close, not a failure */
+	bool logging_out;	/* counted in the worker's logouts in progress */
 };
 
 /* Starts logging in slot s (SESSION_FREE) as account. */

@@ -160,14 +160,37 @@ static void worker_end(struct worker *w)
 	uv_close((uv_handle_t *)&w->parent, NULL);
 }
 
+/* Logs the sessions out --concurrency at a time, as they logged in: a
+ * whole population saying goodbye in the same instant would measure the
+ * generator's own queue (each waits --timeout at most for the server's
+ * </stream:stream>), and users do not all leave in the same second. */
+static void worker_logout_more(struct worker *w)
+{
+	while (w->logging_out < (uint32_t)w->opt->concurrency &&
+	       w->logout_next < w->slots) {
+		struct session *s = &w->sessions[w->logout_next++];
+		if (s->state == SESSION_FREE || s->state == SESSION_CLOSED)
+			continue;
+		s->logging_out = true;
+		w->logging_out++;
+		session_logout(s);
+	}
+	if (w->open == 0)
+		worker_end(w);
+}
+
 void worker_slot_free(struct worker *w, struct session *s)
 {
 	w->open--;
+	if (s->logging_out) {
+		s->logging_out = false;
+		w->logging_out--;
+	}
 	if (w->sc->on_end)
 		w->sc->on_end(s, s->clean);
 	worker_kick(w);
-	if (w->finishing && w->open == 0)
-		worker_end(w);
+	if (w->finishing)
+		worker_logout_more(w);
 }
 
 void worker_finish(struct worker *w)
@@ -175,10 +198,7 @@ void worker_finish(struct worker *w)
 	if (w->finishing)
 		return;
 	w->finishing = true;
-	for (uint32_t i = 0; i < w->slots; i++)
-		session_logout(&w->sessions[i]);
-	if (w->open == 0)
-		worker_end(w);
+	worker_logout_more(w);
 }
 
 /* ---- the parent ------------------------------------------------------------- */

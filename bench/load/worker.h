@@ -71,6 +71,8 @@ struct worker {
 	uint64_t pace_started;
 	bool kick_pending;
 	bool finishing; /* closing every session, then finish */
+	uint32_t logout_next; /* the next slot to log out when finishing */
+	uint32_t logging_out; /* logouts in progress */
 	bool ended;	/* the worker's handles are closing */
 	bool ready_sent;
 
