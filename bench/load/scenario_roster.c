@@ -10,19 +10,41 @@
  * was made now or found made: a second run on the same accounts counts
  * them all and sends nothing.
  *
+ * The requests go out ROSTER_WINDOW at a time, nearest neighbours first
+ * (i+1, i-1, i+2, ...), each batch followed by a ping (XEP-0199; any
+ * answer, result or error, will do): the next batch waits for its
+ * answer, which the server sends once it has worked through the batch.
+ * All 2K at once from every user would queue N x 2K requests in the
+ * server before its first answer: ejabberd 23.01 (roster in Mnesia
+ * disc_only_copies, each request a transaction on both rosters, done in
+ * the sender's session process, which handles its own pushes only after
+ * its input) then sent nothing at all for longer than --timeout. A
+ * request to a neighbour who asked first goes out at once, with the
+ * approval.
+ *
  * Requests to users of other workers are approved there: every worker
  * stays logged in until all are done (the parent's barrier). A worker
- * gives up on the subscriptions missing when none has completed for
- * --timeout seconds. */
+ * gives up on the subscriptions missing when nothing about them has
+ * moved for --timeout seconds: no pair completed, no ping answered, no
+ * roster push of a neighbour nor subscription presence from one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "worker.h"
 
+/* Requests in a batch, per user. */
+#define ROSTER_WINDOW 2
+
+struct roster_slot {
+	uint32_t next;	/* the next neighbour to ask, 0 .. 2K (pump order) */
+	bool waiting;	/* for the answer to the batch's ping */
+};
+
 struct roster_state {
 	uint64_t done, expected;
 	uint64_t last_progress_ms;
+	struct roster_slot *slot;
 	size_t per_slot; /* bytes of bits per slot */
 	/* per slot: K bits "pair with i+d done", then 2K bits "asked
 	 * neighbour", d = 1 .. K, then -1 .. -K */
@@ -40,6 +62,11 @@ static int roster_init(struct worker *w)
 	struct roster_state *st = calloc(1, sizeof *st + per * w->slots);
 	if (!st)
 		return -1;
+	st->slot = calloc(w->slots, sizeof *st->slot);
+	if (!st->slot) {
+		free(st);
+		return -1;
+	}
 	st->per_slot = per;
 	st->expected = (uint64_t)w->count * contacts(w);
 	w->report.subscriptions_expected = st->expected;
@@ -97,12 +124,19 @@ static void roster_check(struct worker *w)
 		return;
 	if (st->done < st->expected)
 		fprintf(stderr, "xmppload: worker %d: %llu of %llu subscriptions "
-			"done, none more for %g s: giving up\n", w->index,
+			"done, no progress for %g s: giving up\n", w->index,
 			(unsigned long long)st->done,
 			(unsigned long long)st->expected, w->opt->timeout);
 	w->report.subscriptions = st->done;
 	worker_setup_opened(w);
 	worker_ready(w, true);
+}
+
+/* Something about the subscriptions moved: the server is still at it. */
+static void roster_moved(struct worker *w)
+{
+	struct roster_state *st = w->scenario_state;
+	st->last_progress_ms = uv_now(w->loop);
 }
 
 static void roster_pair_done(struct session *s, long d)
@@ -112,7 +146,7 @@ static void roster_pair_done(struct session *s, long d)
 	if (d < 1 || roster_bit_set(w, s->slot, (unsigned)d - 1))
 		return;
 	st->done++;
-	st->last_progress_ms = uv_now(w->loop);
+	roster_moved(w);
 }
 
 static void roster_subscribe(struct session *s, long d, const char *type)
@@ -133,21 +167,54 @@ static unsigned roster_ask_bit(const struct worker *w, long d)
 	return k + (d > 0 ? (unsigned)d - 1 : k + (unsigned)(-d) - 1);
 }
 
-static void roster_ask(struct session *s, long d)
+/* Asks neighbour d unless done already; whether it asked now. */
+static bool roster_ask(struct session *s, long d)
 {
-	if (!roster_bit_set(s->w, s->slot, roster_ask_bit(s->w, d)))
-		roster_subscribe(s, d, "subscribe");
+	if (roster_bit_set(s->w, s->slot, roster_ask_bit(s->w, d)))
+		return false;
+	roster_subscribe(s, d, "subscribe");
+	return true;
+}
+
+/* Sends the next batch of requests, and the ping after it, unless the
+ * last batch's ping is unanswered. */
+static void roster_pump(struct session *s)
+{
+	struct roster_state *st = s->w->scenario_state;
+	struct roster_slot *rs = &st->slot[s->slot];
+	unsigned k = contacts(s->w), sent = 0;
+	if (rs->waiting)
+		return;
+	while (rs->next < 2 * k && sent < ROSTER_WINDOW) {
+		/* 1, -1, 2, -2, ... */
+		long d = (long)(rs->next / 2 + 1);
+		if (rs->next++ % 2)
+			d = -d;
+		sent += roster_ask(s, d);
+	}
+	if (sent) {
+		char msg[128];
+		snprintf(msg, sizeof msg, "<iq type='get' id='rsping_%u'><ping xmlns="
+			 "'urn:xmpp:ping'/></iq>", (unsigned)rs->next);
+		session_send_str(s, msg);
+		rs->waiting = true;
+	}
 }
 
 /* An item of the roster at login (login true) or of a push: 'both'
- * completes its pair; at login, 'to' or 'both' needs no request. */
+ * completes its pair; at login, 'to' or 'both' needs no request; a push
+ * of a neighbour, whatever its state, is progress. */
 static void roster_item(struct session *s, struct span item, bool login)
 {
 	struct span jid, sub;
 	if (!scan_attr(item, "jid", &jid))
 		return;
 	long d = roster_distance(s, roster_account(s->w, jid));
-	if (d == 0 || !scan_attr(item, "subscription", &sub))
+	if (d == 0)
+		return;
+	if (!login)
+		roster_moved(s->w);
+	if (!scan_attr(item, "subscription", &sub))
 		return;
 	bool both = span_eq(sub, "both");
 	if (both)
@@ -159,21 +226,17 @@ static void roster_item(struct session *s, struct span item, bool login)
 static void roster_on_login(struct session *s, struct span roster)
 {
 	struct worker *w = s->w;
-	struct roster_state *st = w->scenario_state;
-	long k = (long)contacts(w);
 	struct span query, item = {NULL, 0};
 	if (scan_find(roster, "query", &query))
 		while (scan_next_child(query, &item))
 			roster_item(s, item, true);
-	for (long d = -k; d <= k; d++)
-		if (d != 0)
-			roster_ask(s, d);
-	st->last_progress_ms = uv_now(w->loop);
+	roster_moved(w);
+	roster_pump(s);
 }
 
 static void roster_on_stanza(struct session *s, struct span e)
 {
-	struct span type, from, query, item = {NULL, 0};
+	struct span type, from, id, query, item = {NULL, 0};
 	if (scan_is(e, "presence") && scan_attr(e, "type", &type) &&
 	    span_eq(type, "subscribe") && scan_attr(e, "from", &from)) {
 		long d = roster_distance(s, roster_account(s->w, from));
@@ -183,20 +246,33 @@ static void roster_on_stanza(struct session *s, struct span e)
 		snprintf(msg, sizeof msg, "<presence type='subscribed' to=%c%.*s%c/>",
 			 from.p[-1], len, from.p, from.p[-1]);
 		session_send_str(s, msg);
-		if (d)
+		if (d) {
 			roster_ask(s, d);
-	} else if (scan_is(e, "iq") && scan_attr_is(e, "type", "set") &&
-		   scan_find(e, "query", &query)) {
-		while (scan_next_child(query, &item))
-			roster_item(s, item, false);
+			roster_moved(s->w);
+		}
+	} else if (scan_is(e, "presence") && scan_attr(e, "type", &type) &&
+		   span_eq(type, "subscribed") && scan_attr(e, "from", &from)) {
+		if (roster_distance(s, roster_account(s->w, from)))
+			roster_moved(s->w); /* the pair's 'both' push follows */
+	} else if (scan_is(e, "iq") && scan_attr(e, "type", &type) &&
+		   span_eq(type, "set")) {
+		if (scan_find(e, "query", &query))
+			while (scan_next_child(query, &item))
+				roster_item(s, item, false);
+	} else if (scan_is(e, "iq") && scan_attr(e, "id", &id) &&
+		   id.len > 7 && memcmp(id.p, "rsping_", 7) == 0) {
+		/* the batch's ping answered (result or error) */
+		struct roster_state *st = s->w->scenario_state;
+		st->slot[s->slot].waiting = false;
+		roster_moved(s->w);
+		roster_pump(s);
 	}
 }
 
 static void roster_setup(struct worker *w)
 {
-	struct roster_state *st = w->scenario_state;
 	w->counting_logins = true;
-	st->last_progress_ms = uv_now(w->loop);
+	roster_moved(w);
 }
 
 static void roster_on_end(struct session *s, bool clean)
