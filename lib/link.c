@@ -4,10 +4,11 @@
  * is handed to on_frame where it lies (no copy). A paused or closing
  * link stops handing frames at once; what is left waits in the buffer.
  *
- * Writing: link_send encodes into `pending`. One uv_write at a time
+ * Writing: link_send encodes into `pending`. One write at a time
  * carries everything pending: the first one leaves from an idle handle
- * (so every frame queued during one loop iteration goes together), the
- * next ones from the completion of the previous one.
+ * (so every frame queued during one loop iteration goes together), as a
+ * uv_try_write and, for what the kernel did not take, one uv_write whose
+ * completion sends what was queued meanwhile.
  *
  * Closing: uv_close on the stream and the idle handle; when both are
  * closed, on_close is called once and the link is freed. Callbacks may
@@ -263,6 +264,21 @@ static size_t link_buf_queued(const struct link *l)
 	return l->pending.len + l->writing.len;
 }
 
+/* After the bytes of a write went out: a sender refused for a full queue
+ * hears that there is room again. */
+static void link_wrote(struct link *l, struct buf *b)
+{
+	buf_clear(b);
+	if (b->cap > LINK_BUF_KEEP)
+		buf_free(b);
+	if (l->want_drain && link_buf_queued(l) < LINK_QUEUE_LOW &&
+	    !l->closing) {
+		l->want_drain = false;
+		if (l->cb.on_drain)
+			l->cb.on_drain(l);
+	}
+}
+
 static void link_on_write(uv_write_t *req, int status)
 {
 	struct link *l = req->data;
@@ -273,15 +289,7 @@ static void link_on_write(uv_write_t *req, int status)
 		link_abort(l);
 		return;
 	}
-	buf_clear(&l->writing);
-	if (l->writing.cap > LINK_BUF_KEEP)
-		buf_free(&l->writing);
-	if (l->want_drain && link_buf_queued(l) < LINK_QUEUE_LOW &&
-	    !l->closing) {
-		l->want_drain = false;
-		if (l->cb.on_drain)
-			l->cb.on_drain(l);
-	}
+	link_wrote(l, &l->writing);
 	if (l->handles_closed)
 		return;
 	link_flush(l);
@@ -289,15 +297,34 @@ static void link_on_write(uv_write_t *req, int status)
 		link_abort(l);
 }
 
-/* Starts one write with everything pending, unless one is in flight. */
+/* Writes everything pending, unless a write is in flight. Most go whole
+ * at once: without a request, libuv neither defers a completion to the
+ * next turn of the loop nor re-arms the epoll watcher (an epoll_ctl and
+ * an empty epoll_wait per write otherwise). The rest waits in one
+ * uv_write. */
 static void link_flush(struct link *l)
 {
 	if (l->write_busy || l->handles_closed || l->pending.len == 0)
 		return;
+	uv_buf_t b = uv_buf_init(l->pending.data, (unsigned)l->pending.len);
+	int n = uv_try_write(l->stream, &b, 1);
+	if (n < 0 && n != UV_EAGAIN) {
+		log_warn("link: write failed: %s", uv_strerror(n));
+		link_abort(l);
+		return;
+	}
+	if (n > 0) {
+		l->stats.writes++;
+		buf_consume(&l->pending, (size_t)n);
+	}
+	if (l->pending.len == 0) {
+		link_wrote(l, &l->pending);
+		return;
+	}
 	struct buf tmp = l->writing;
 	l->writing = l->pending;
 	l->pending = tmp;
-	uv_buf_t b = uv_buf_init(l->writing.data, (unsigned)l->writing.len);
+	b = uv_buf_init(l->writing.data, (unsigned)l->writing.len);
 	l->write_req.data = l;
 	int err = uv_write(&l->write_req, l->stream, &b, 1, link_on_write);
 	if (err < 0) {

@@ -50,7 +50,7 @@ int link_send_control(struct link *l, const struct frame *f);
 struct link_stats {
 	uint64_t frames_in, frames_out;
 	uint64_t bytes_in, bytes_out;
-	uint64_t writes; /* uv_write calls: frames_out / writes is the batching */
+	uint64_t writes; /* write calls: frames_out / writes is the batching */
 };
 void link_get_stats(const struct link *l, struct link_stats *st);
 
