@@ -44,6 +44,11 @@
 #define C2S_SHUTDOWN_TIMEOUT_MS 2000
 #define C2S_DEFAULT_AUTH_TIMEOUT 30
 #define C2S_IDLE_SWEEP_MS 5000
+/* malloc_trim after a burst of at least this many connections, once a
+ * sweep period sees fewer than C2S_TRIM_QUIET arrive (c2s.c). */
+#define C2S_TRIM_AFTER 256
+#define C2S_TRIM_QUIET 16
+#define C2S_TRIM_MIN_BYTES (8u << 20)
 
 struct tls_server;
 struct tls_conn;
@@ -76,6 +81,8 @@ struct c2s {
 	struct conn *flush;  /* conns with bytes to write this iteration */
 	struct buf held;     /* encoded control frames the link refused */
 	uint64_t next_id;
+	uint64_t swept_id;   /* next_id at the last idle sweep */
+	uint64_t trimmed_id; /* next_id at the last malloc_trim */
 	size_t fd_limit;         /* RLIMIT_NOFILE, raised to the hard limit */
 	uint64_t fd_warned_at;   /* uv_now of the last "near the limit" */
 	uv_check_t flusher;
