@@ -313,18 +313,20 @@ static void link_flush(struct link *l)
 		link_abort(l);
 		return;
 	}
-	if (n > 0) {
+	size_t done = n > 0 ? (size_t)n : 0;
+	if (done > 0)
 		l->stats.writes++;
-		buf_consume(&l->pending, (size_t)n);
-	}
-	if (l->pending.len == 0) {
+	if (done == l->pending.len) {
 		link_wrote(l, &l->pending);
 		return;
 	}
+	/* The buffer goes whole to `writing` (what was written already is
+	 * counted queued until the uv_write completes: no copy). */
 	struct buf tmp = l->writing;
 	l->writing = l->pending;
 	l->pending = tmp;
-	b = uv_buf_init(l->writing.data, (unsigned)l->writing.len);
+	b = uv_buf_init(l->writing.data + done,
+			(unsigned)(l->writing.len - done));
 	l->write_req.data = l;
 	int err = uv_write(&l->write_req, l->stream, &b, 1, link_on_write);
 	if (err < 0) {

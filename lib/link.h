@@ -1,5 +1,5 @@
 /* link: a framed connection over a libuv stream, with batched writes
- * (every frame sent during one loop iteration goes out in one uv_write)
+ * (every frame sent during one loop iteration goes out in one write)
  * and a bounded write queue. Used by the router and by components. */
 #ifndef PALABRE_LINK_H
 #define PALABRE_LINK_H

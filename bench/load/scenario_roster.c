@@ -183,8 +183,8 @@ static void roster_pump(struct session *s)
 	struct roster_state *st = s->w->scenario_state;
 	struct roster_slot *rs = &st->slot[s->slot];
 	unsigned k = contacts(s->w), sent = 0;
-	if (rs->waiting)
-		return;
+	if (rs->waiting || !session_online(s))
+		return; /* nothing after our </stream:stream> */
 	while (rs->next < 2 * k && sent < ROSTER_WINDOW) {
 		/* 1, -1, 2, -2, ... */
 		long d = (long)(rs->next / 2 + 1);

@@ -78,23 +78,23 @@ static void c2s_on_signal(uv_signal_t *s, int signum)
  * freed (TLS handshakes, SASL, the OpenSSL state of the sessions since
  * released) stays resident in holes between the sessions that remain.
  * Once at least C2S_TRIM_AFTER connections have arrived since the last
- * trim and a sweep period has passed with fewer than C2S_TRIM_QUIET,
- * malloc_trim returns those pages, if there are C2S_TRIM_MIN_BYTES of
- * holes at least. It walks the whole heap and stalls the loop meanwhile
- * (about 80 ms with 10,000 sessions here): once per burst, when the
- * process is quiet. */
-static void c2s_trim_after_burst(struct c2s *c2s)
+ * trim, and a sweep finds fewer than C2S_TRIM_QUIET arrived in its period
+ * and as few logins in progress, malloc_trim returns those pages if there
+ * are C2S_TRIM_MIN_BYTES of holes at least. It walks the whole heap and
+ * stalls the loop meanwhile (57-78 ms with 10,000 sessions here): once
+ * per burst, when logins are over. */
+static void c2s_trim_after_burst(struct c2s *c2s, size_t logging_in)
 {
 	uint64_t arrived = c2s->next_id - c2s->swept_id;
 	c2s->swept_id = c2s->next_id;
 	if (c2s->next_id - c2s->trimmed_id < C2S_TRIM_AFTER ||
-	    arrived >= C2S_TRIM_QUIET)
+	    arrived >= C2S_TRIM_QUIET || logging_in >= C2S_TRIM_QUIET)
 		return;
-	c2s->trimmed_id = c2s->next_id;
 	struct mallinfo2 mi = mallinfo2(); /* free: the holes and the top */
 	size_t holes = mi.fordblks - mi.keepcost;
 	if (holes < C2S_TRIM_MIN_BYTES)
-		return;
+		return; /* the next quiet sweep looks again */
+	c2s->trimmed_id = c2s->next_id;
 	uint64_t t0 = uv_hrtime();
 	malloc_trim(0);
 	log_debug("c2s: %zu KiB of free heap trimmed in %.1f ms", holes >> 10,
@@ -103,8 +103,7 @@ static void c2s_trim_after_burst(struct c2s *c2s)
 
 static void c2s_on_idle_sweep(uv_timer_t *t)
 {
-	c2s_conn_sweep_idle(t->data);
-	c2s_trim_after_burst(t->data);
+	c2s_trim_after_burst(t->data, c2s_conn_sweep_idle(t->data));
 }
 
 static void c2s_on_check(uv_check_t *h)

@@ -45,7 +45,7 @@
 #define C2S_DEFAULT_AUTH_TIMEOUT 30
 #define C2S_IDLE_SWEEP_MS 5000
 /* malloc_trim after a burst of at least this many connections, once a
- * sweep period sees fewer than C2S_TRIM_QUIET arrive (c2s.c). */
+ * sweep sees fewer than C2S_TRIM_QUIET arrive and log in (c2s.c). */
 #define C2S_TRIM_AFTER 256
 #define C2S_TRIM_QUIET 16
 #define C2S_TRIM_MIN_BYTES (8u << 20)
@@ -171,7 +171,7 @@ void c2s_conn_resume(struct conn *c);
 void c2s_conn_want_flush(struct conn *c);
 void c2s_conn_flush_all(struct c2s *c2s);
 /* Frees the parser state of conns quiet since the last call. */
-void c2s_conn_sweep_idle(struct c2s *c2s);
+size_t c2s_conn_sweep_idle(struct c2s *c2s);
 void c2s_conn_unref(struct conn *c);
 void c2s_conn_stop_timer(struct conn *c);
 bool c2s_conn_tls_active(const struct conn *c);

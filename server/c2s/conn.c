@@ -207,16 +207,19 @@ static void conn_release_tls(struct conn *c)
 /* An expat parser in the middle of a stream holds about 10 KiB: a conn
  * quiet for a sweep period gives it back (the memory budget), and its
  * TLS state, and the next read makes a new parser. Busy conns keep
- * theirs. */
-void c2s_conn_sweep_idle(struct c2s *c2s)
+ * theirs. Returns the conns not bound yet (logins in progress). */
+size_t c2s_conn_sweep_idle(struct c2s *c2s)
 {
+	size_t logging_in = 0;
 	for (struct conn *c = c2s->all; c; c = c->next) {
 		if (!c->active && !c->closing) {
 			xmlstream_shrink(c->xs);
 			conn_release_tls(c);
 		}
 		c->active = false;
+		logging_in += c->state != CONN_BOUND && !c->closing;
 	}
+	return logging_in;
 }
 
 /* ------------------------------------------------------------------ */

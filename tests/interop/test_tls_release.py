@@ -94,7 +94,7 @@ async def expect(reader, marker):
 
 
 async def login(server, i, ctx):
-    """STARTTLS, PLAIN, bind, presence, as bench/quick_sessions.py."""
+    """STARTTLS, PLAIN, bind, presence: a client that then stays quiet."""
     reader, writer = await asyncio.open_connection(server.address,
                                                    server.c2s_port)
     header = ("<?xml version='1.0'?><stream:stream to='localhost' "
