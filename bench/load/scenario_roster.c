@@ -10,7 +10,8 @@
  * was made now or found made: a second run on the same accounts counts
  * them all and sends nothing.
  *
- * The requests go out ROSTER_WINDOW at a time, nearest neighbours first
+ * Once every login of the worker is done, the requests go out
+ * ROSTER_WINDOW at a time, nearest neighbours first
  * (i+1, i-1, i+2, ...), each batch followed by a ping (XEP-0199; any
  * answer, result or error, will do): the next batch waits for its
  * answer, which the server sends once it has worked through the batch.
@@ -44,6 +45,7 @@ struct roster_slot {
 struct roster_state {
 	uint64_t done, expected;
 	uint64_t last_progress_ms;
+	bool asking; /* the worker's logins are done: requests go out */
 	struct roster_slot *slot;
 	size_t per_slot; /* bytes of bits per slot */
 	/* per slot: K bits "pair with i+d done", then 2K bits "asked
@@ -113,11 +115,30 @@ static long long roster_account(const struct worker *w, struct span jid)
 	return options_account_index(w->opt, jid.p, (size_t)(at - jid.p));
 }
 
+/* Something about the subscriptions moved: the server is still at it. */
+static void roster_moved(struct worker *w)
+{
+	struct roster_state *st = w->scenario_state;
+	st->last_progress_ms = uv_now(w->loop);
+}
+
+static void roster_pump(struct session *s);
+
 static void roster_check(struct worker *w)
 {
 	struct roster_state *st = w->scenario_state;
 	if (w->ready_sent || !worker_setup_done(w))
 		return;
+	if (!st->asking) {
+		/* Every login of this worker is done: the requests start now,
+		 * or a server busy with them (Prosody) times out the last
+		 * logins. */
+		st->asking = true;
+		roster_moved(w);
+		for (uint32_t i = 0; i < w->slots; i++)
+			roster_pump(&w->sessions[i]);
+		return;
+	}
 	bool stalled = uv_now(w->loop) - st->last_progress_ms >
 		       (uint64_t)(w->opt->timeout * 1000.0);
 	if (st->done < st->expected && !stalled)
@@ -130,13 +151,6 @@ static void roster_check(struct worker *w)
 	w->report.subscriptions = st->done;
 	worker_setup_opened(w);
 	worker_ready(w, true);
-}
-
-/* Something about the subscriptions moved: the server is still at it. */
-static void roster_moved(struct worker *w)
-{
-	struct roster_state *st = w->scenario_state;
-	st->last_progress_ms = uv_now(w->loop);
 }
 
 static void roster_pair_done(struct session *s, long d)
@@ -231,7 +245,7 @@ static void roster_on_login(struct session *s, struct span roster)
 		while (scan_next_child(query, &item))
 			roster_item(s, item, true);
 	roster_moved(w);
-	roster_pump(s);
+	roster_check(w);
 }
 
 static void roster_on_stanza(struct session *s, struct span e)
