@@ -529,24 +529,25 @@ START_TEST(a_tampered_record_is_an_error)
 }
 END_TEST
 
-START_TEST(a_record_over_the_limit_is_an_error)
+/* Bytes from the client after release that are not a record of ours. */
+static void feeding_is_an_error(int i, const char *bytes, size_t len)
 {
 	struct pair p;
-	/* RFC 8446 §5.2: at most 2^14 + 256 bytes: 16641 is one too many. */
-	static const char head[] = "\x17\x03\x03\x41\x01";
-	open_and_release(&p, _i);
-	ck_assert_int_eq(tls_conn_feed(p.server, head, 5, on_plain, &p), TLS_ERROR);
+	open_and_release(&p, i);
+	ck_assert_int_eq(tls_conn_feed(p.server, bytes, len, on_plain, &p), TLS_ERROR);
 	pair_close(&p);
+}
+
+START_TEST(a_record_over_the_limit_is_an_error)
+{
+	/* RFC 8446 §5.2: at most 2^14 + 256 bytes: 16641 is one too many. */
+	feeding_is_an_error(_i, "\x17\x03\x03\x41\x01", 5);
 }
 END_TEST
 
 START_TEST(an_outer_type_other_than_application_data_is_an_error)
 {
-	struct pair p;
-	static const char ccs[] = "\x14\x03\x03\x00\x01\x01";
-	open_and_release(&p, _i);
-	ck_assert_int_eq(tls_conn_feed(p.server, ccs, 6, on_plain, &p), TLS_ERROR);
-	pair_close(&p);
+	feeding_is_an_error(_i, "\x14\x03\x03\x00\x01\x01", 6);
 }
 END_TEST
 
