@@ -3,7 +3,7 @@
 CC ?= cc
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
-	  -Wshadow -Wstrict-prototypes -pthread -MMD -MP
+	  -Wshadow -Wstrict-prototypes -pthread -MMD -MP -I$(B)
 LDLIBS = -luv -lcares -lssl -lcrypto -lsasl2 -lexpat -lsqlite3 -lidn \
 	 -lldap -llber -lpthread
 TEST_LDLIBS = $(LDLIBS) $(shell pkg-config --libs check 2>/dev/null)
@@ -31,9 +31,15 @@ UNIT_SUPPORT_A = $(B)/libunit.a
 .PHONY: all run check check-asan unit interop deps deps-test clean bench-tools bench
 all: $(B)/palabred $(B)/palabrectl
 
-$(B)/%.o: %.c
+$(B)/%.o: %.c | $(B)/have.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Optional library APIs, found by try-compiling against what is installed
+# (tools/probe.sh); probed again when a probed header changes.
+$(B)/have.h: tools/probe.sh $(wildcard /usr/include/expat.h)
+	@mkdir -p $(dir $@)
+	sh tools/probe.sh $(CC) $(CFLAGS) >$@.tmp && mv $@.tmp $@
 
 $(CORE_A): $(LIB_OBJ) $(AUTH_OBJ) $(STORAGE_OBJ)
 	@mkdir -p $(dir $@)

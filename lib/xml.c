@@ -1,6 +1,7 @@
 /* xml: element trees in an arena, built from expat events or by hand, and
  * their serializer. */
 #include "xml.h"
+#include "have.h"
 
 #include <expat.h>
 #include <stdint.h>
@@ -579,8 +580,10 @@ static struct cached_parser *cached_open(struct cached_parser *c,
 		thread_salt = 0; /* expat draws its own */
 	if (thread_salt)
 		XML_SetHashSalt(c->parser, thread_salt);
+#ifdef HAVE_XML_SETREPARSEDEFERRALENABLED
 	/* Never wait for more bytes to retry a token: there are no more. */
 	XML_SetReparseDeferralEnabled(c->parser, XML_FALSE);
+#endif
 	XML_SetElementHandler(c->parser, parse_start, parse_end);
 	XML_SetCharacterDataHandler(c->parser, parse_text);
 	XML_SetStartDoctypeDeclHandler(c->parser, parse_refuse_doctype);

@@ -1,5 +1,6 @@
 /* xmlstream: an XMPP stream parser on expat, with limits. */
 #include "xmlstream.h"
+#include "have.h"
 
 #include <expat.h>
 #include <malloc.h>
@@ -520,8 +521,10 @@ static void feed_slices(struct xmlstream *s, const char *data, size_t len)
 		size_t n = len < FEED_SLICE ? len : FEED_SLICE;
 		XML_Index consumed = XML_GetCurrentByteIndex(s->parser);
 		uint64_t pending = consumed < 0 ? s->fed : s->fed - (uint64_t)consumed;
+#ifdef HAVE_XML_SETREPARSEDEFERRALENABLED
 		XML_SetReparseDeferralEnabled(s->parser,
 					      pending > REPARSE_EAGER_MAX);
+#endif
 		if (XML_Parse(s->parser, data, (int)n, 0) == XML_STATUS_ERROR) {
 			if (running(s))
 				expat_failed(s);
