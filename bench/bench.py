@@ -4,16 +4,22 @@ with Prosody, ejabberd and jabberd2 (bench/compare), all driven by the
 same load generator (build/xmppload) with the same accounts and TLS
 settings. Writes a markdown report under bench/results/.
 
-    bench/bench.py [--servers palabre,prosody,…] [--sessions N] [--quick]
+    bench/bench.py [--servers palabre,prosody,…] [--sessions N,M…]
+                   [--scenarios idle,login,…] [--quick]
 
 Each figure comes from /proc (the server's processes: resident memory,
 CPU time) and from xmppload's JSON report (rates, latencies, failures).
+Every measured run starts on a fresh server: stopped, its data put back
+as it was once the accounts were made (before the first run, in no
+figure), started again. The report states, beside the figures, how the
+servers still differ (bench/servers.py: each one's differences()).
 Nothing here asserts a figure: the report states them.
 """
 import argparse
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -40,6 +46,9 @@ LOAD_PROCESSES = 2
 # A process holds at most 20,000 files here: past this many sessions,
 # palabre gets one more c2s process and xmppload one more worker.
 SESSIONS_PER_PROCESS = 18000
+# Idle sessions held by default, each size a run of its own.
+IDLE_SIZES = (3000, 10000)
+IDLE_SIZES_QUICK = (300, 1000)
 # Open-loop chat rates measured besides saturation and half of it.
 CHAT_RATES = (1000, 5000, 10000, 20000, 30000)
 SCENARIOS = ("idle", "login", "login+resume", "chat", "presence", "ldap")
@@ -54,23 +63,51 @@ SERVER_OPTIONS = {
 }
 
 
+def idle_sweep_seconds():
+    """palabre's c2s sweep period (C2S_IDLE_SWEEP_MS in server/c2s/c2s.h):
+    a session quiet for a whole period gives back its XML parser and
+    OpenSSL state at the sweep, and the first sweep after a burst of
+    logins trims the heap (server/c2s/conn.c, c2s.c)."""
+    with open(os.path.join(ROOT, "server", "c2s", "c2s.h")) as f:
+        m = re.search(r"#define C2S_IDLE_SWEEP_MS (\d+)", f.read())
+    if not m:
+        raise RuntimeError("C2S_IDLE_SWEEP_MS not found in c2s.h")
+    return int(m.group(1)) / 1000
+
+
+def settle_seconds():
+    """How long after the last login of an idle run the memory is read
+    again, settled: two sweep periods (the sweep after a session's last
+    read clears its activity, the next finds it quiet), 2 s of margin.
+    Every server gets the same delay (their garbage collectors run
+    meanwhile too)."""
+    return int(2 * idle_sweep_seconds() + 2)
+
+
+def processes_for(sessions):
+    """Processes (palabre's c2s, xmppload's workers) for sessions held."""
+    return -(-sessions // SESSIONS_PER_PROCESS)
+
+
 class Setup:
     """The figures of one run depend on these; the report states them."""
 
-    def __init__(self, quick, sessions, scenarios=SCENARIOS):
-        self.idle_sessions = sessions
+    def __init__(self, quick, sizes=None, scenarios=SCENARIOS):
+        self.idle_sizes = tuple(sizes or (IDLE_SIZES_QUICK if quick
+                                          else IDLE_SIZES))
         self.scenarios = scenarios
-        self.c2s_processes = -(-sessions // SESSIONS_PER_PROCESS)
-        self.processes = max(LOAD_PROCESSES, self.c2s_processes)
+        self.c2s_processes = processes_for(max(self.idle_sizes))
         self.chat_sessions = 200 if quick else 1000
         self.presence_users = 200 if quick else 1000
         self.contacts = 10
         self.duration = 5 if quick else 15
-        self.hold = 5 if quick else 15
-        self.accounts = max(self.idle_sessions, self.chat_sessions,
+        # The idle hold ends 3 s after the settled reading.
+        self.settle = 3 if quick else settle_seconds()
+        self.hold = self.settle + 3
+        self.accounts = max(max(self.idle_sizes), self.chat_sessions,
                             self.presence_users) + 100
         if scenarios == ("idle",):
-            self.accounts = self.idle_sessions
+            self.accounts = max(self.idle_sizes)
         self.ldap_users = 1000 if quick else 3000
 
 
@@ -114,43 +151,61 @@ def failures(result):
     return sum(f.values()) if isinstance(f, dict) else 0
 
 
-def scenario_idle(server, setup, work):
-    """N sessions held: server memory and CPU per session."""
+def fresh(server):
+    """Where every measured run starts: the server stopped, its data put
+    back as it was once the accounts were made, started again. Returns
+    its memory then (KiB, all processes)."""
+    server.stop()
+    server.restore()
+    server.start()
+    return procstat.rss_kib(server.pids())
+
+
+def scenario_idle(server, setup, work, sessions):
+    """sessions opened and held: the server's memory per session at the
+    end of the burst (the moment the last login is done) and settled,
+    setup.settle seconds later; its CPU per login while opening them."""
+    name = "idle %s" % format(sessions, ",")
+    base = fresh(server)
     pids = server.pids()
-    base = procstat.rss_kib(pids)
     meter = procstat.Meter(pids).start()
 
     def hold():
-        # CPU of the ramp at once; memory once the idle sweeps (5 s) have
-        # given back what a quiet session does not need.
+        burst = procstat.rss_kib(server.pids())
         cpu = procstat.cpu_s(pids) - meter.cpu0
-        time.sleep(setup.hold * 0.8)
-        return {"rss": procstat.rss_kib(server.pids()), "cpu": cpu}
-    r = run_load(server, "idle", os.path.join(work, "idle.json"),
-                 sessions=setup.idle_sessions, hold=setup.hold,
-                 concurrency=200, tls="starttls", mech="PLAIN",
-                 processes=setup.processes, on_hold=hold)
+        time.sleep(setup.settle)
+        return {"burst": burst, "settled": procstat.rss_kib(server.pids()),
+                "cpu": cpu}
+    r = run_load(server, "idle", os.path.join(work, "idle%d.json" % sessions),
+                 sessions=sessions, hold=setup.hold, concurrency=200,
+                 tls="starttls", mech="PLAIN",
+                 processes=max(LOAD_PROCESSES, processes_for(sessions)),
+                 on_hold=hold)
     held = r["held"] if isinstance(r["held"], dict) else \
-        {"rss": base, "cpu": 0}
+        {"burst": base, "settled": base, "cpu": 0}
     ok = max(r.get("sessions_ok", 0), 1)
     return [
-        ("idle", "sessions held", r.get("sessions_ok", 0), ""),
-        ("idle", "failures", failures(r), ""),
-        ("idle", "server memory per session", (held["rss"] - base) / ok,
-         "KiB"),
-        ("idle", "server CPU per login (ramp)", 1000 * held["cpu"] / ok,
+        (name, "server memory before the first login", base / 1024, "MiB"),
+        (name, "sessions held", r.get("sessions_ok", 0), ""),
+        (name, "failures", failures(r), ""),
+        (name, "server memory per session, end of the burst",
+         (held["burst"] - base) / ok, "KiB"),
+        (name, "server memory per session, settled (%d s after the last "
+         "login)" % setup.settle, (held["settled"] - base) / ok, "KiB"),
+        (name, "server CPU per login (ramp)", 1000 * held["cpu"] / ok,
          "ms"),
-        ("idle", "time to open them all", r.get("elapsed_s", 0), "s"),
-        ("idle", "load generator memory per session",
+        (name, "time to open them all", r.get("open_s", 0), "s"),
+        (name, "load generator memory per session",
          r.get("bytes_per_session", 0) / 1024, "KiB"),
     ]
 
 
 def scenario_login(server, setup, work, resume):
     name = "login" + (" (TLS resumption)" if resume else "")
+    fresh(server)
     meter = procstat.Meter(server.pids()).start()
     r = run_load(server, "login", os.path.join(work, "login%d.json" % resume),
-                 sessions=setup.idle_sessions, duration=setup.duration,
+                 sessions=max(setup.idle_sizes), duration=setup.duration,
                  concurrency=64, tls="starttls", mech="PLAIN",
                  resume=resume)
     meter.stop()
@@ -170,6 +225,7 @@ def scenario_chat(server, setup, work, rate, name):
     # The server's CPU over the measured window only: from the moment
     # every session is in (RUNNING) for --duration seconds; neither the
     # logins, nor the drain and the logouts after it.
+    fresh(server)
     meter = procstat.Meter(server.pids())
     window = threading.Timer(setup.duration, meter.stop)
 
@@ -200,6 +256,7 @@ def scenario_chat(server, setup, work, rate, name):
 
 def scenario_presence(server, setup, work):
     first = setup.accounts - setup.presence_users
+    fresh(server)
     run_load(server, "roster-setup", os.path.join(work, "roster.json"),
              sessions=setup.presence_users, first=first,
              contacts=setup.contacts, tls="starttls", mech="PLAIN")
@@ -279,39 +336,64 @@ def guarded(label, run):
         return [(label, "did not complete", str(e)[:200], "")]
 
 
-def bench_server(name, setup, work):
-    """Every scenario against one server; returns (description, rows)."""
+class Result:
+    """One server's figures: rows (scenario, figure, value, unit), how it
+    differs from the others, and the wall time of each step."""
+
+    def __init__(self, name):
+        self.name = name
+        self.title = name
+        self.rows = []
+        self.differences = {}
+        self.durations = []
+
+    def timed(self, label, run):
+        print("%s: %s…" % (self.name, label), flush=True)
+        t0 = time.monotonic()
+        self.rows += guarded(label, run)
+        self.durations.append((label, time.monotonic() - t0))
+
+
+def server_steps(s, setup, work):
+    """(label, run) of every scenario selected, in order."""
+    steps = [("idle %s" % format(n, ","),
+              lambda n=n: scenario_idle(s, setup, work, n))
+             for n in setup.idle_sizes]
+    steps += [
+        ("login", lambda: scenario_login(s, setup, work, False)),
+        ("login+resume", lambda: scenario_login(s, setup, work, True)),
+        ("chat", lambda: chat_rates(s, setup, work)),
+        ("presence", lambda: scenario_presence(s, setup, work))]
+    return [(label, run) for label, run in steps
+            if label.split()[0] in setup.scenarios]
+
+
+def bench_server(name, setup, work, result):
+    """Every scenario against one server, each on fresh data: the
+    accounts are made once, kept (snapshot), and put back before each
+    measured run (fresh)."""
     os.makedirs(work, exist_ok=True)
     options = dict(SERVER_OPTIONS.get(name, {}))
     if name == "palabre":
         options["processes"] = setup.c2s_processes
     s = servers.SERVERS[name](os.path.join(work, "server"), **options)
-    rows = []
+    result.title = "%s (%s)" % (name, s.version)
+    result.differences = s.differences()
     try:
         print("%s: %d accounts…" % (name, setup.accounts), flush=True)
+        t0 = time.monotonic()
         s.add_users(USERS, 0, setup.accounts, PASSWORD)
-        s.start()
-        rows.append(("server", "memory at start",
-                     procstat.rss_kib(s.pids()) / 1024, "MiB"))
-        for label, run in (
-                ("idle", lambda: scenario_idle(s, setup, work)),
-                ("login", lambda: scenario_login(s, setup, work, False)),
-                ("login+resume", lambda: scenario_login(s, setup, work,
-                                                        True)),
-                ("chat", lambda: chat_rates(s, setup, work)),
-                ("presence", lambda: scenario_presence(s, setup, work))):
-            if label not in setup.scenarios:
-                continue
-            print("%s: %s…" % (name, label), flush=True)
-            rows += guarded(label, run)
+        s.snapshot()
+        result.durations.append(("accounts", time.monotonic() - t0))
+        for label, run in server_steps(s, setup, work):
+            result.timed(label, run)
     finally:
         s.stop()
-    return "%s (%s)" % (name, getattr(s, "version", "?")), rows
 
 
 def chat_rates(server, setup, work):
     """At saturation, at half of it, and at the fixed rates below half:
-    how latency grows with the load."""
+    how latency grows with the load (each run on a fresh server)."""
     saturation, rows = scenario_chat(server, setup, work, 0,
                                      "chat at saturation")
     half = int(saturation.get("messages", {}).get("per_s", 0) / 2)
@@ -350,40 +432,102 @@ def cell(value, unit, reference):
                    else "")
 
 
-def report(results, setup, path):
+def setup_lines(setup):
+    """The report's Setup section: what the figures depend on."""
+    sizes = " and ".join(format(n, ",") for n in setup.idle_sizes)
+    why = ("palabre's c2s sweeps its connections every %d s; a session "
+           "gives back its XML parser and OpenSSL state at the first "
+           "sweep that finds it quiet for a whole period, and the heap is "
+           "trimmed at the first sweep after the burst, so every session "
+           "has been swept two periods after the last login; 2 s of "
+           "margin" % idle_sweep_seconds()) if setup.settle == \
+        settle_seconds() else "a smoke run: before palabre's idle sweeps"
+    return [
+        "- load generator: build/xmppload, %d processes (idle: one more "
+        "per %s sessions past %s), source addresses %s, STARTTLS + SASL "
+        "PLAIN, bind, roster, presence"
+        % (LOAD_PROCESSES, format(SESSIONS_PER_PROCESS, ","),
+           format(LOAD_PROCESSES * SESSIONS_PER_PROCESS, ","), SOURCES),
+        "- palabre: %d c2s processes" % setup.c2s_processes,
+        "- accounts: %d, made once per server before its first scenario, "
+        "and a copy of its data kept; every measured run (each idle "
+        "size, each login run, each chat rate, presence) starts on a "
+        "fresh server: stopped, its data replaced by that copy, started "
+        "again. Making the accounts is in no figure" % setup.accounts,
+        "- SCRAM iteration count %d on every server that hashes (jabberd2 "
+        "stores clear-text passwords, Debian's default); Prosody without "
+        "Nagle (jabberd2 has no setting): the rest that differs is in the "
+        "table below the figures" % ITERATIONS,
+        "- idle: %s sessions, each size a run of its own, held %d s. "
+        "Memory per session: (RSS − RSS before the first login) / "
+        "sessions held, summed over the server's processes (the kernel's "
+        "socket buffers are not counted, for any server), at the end of "
+        "the burst (the moment xmppload has every session open) and "
+        "settled, %d s later (%s; every server gets the same delay)"
+        % (sizes, setup.hold, setup.settle, why),
+        "- chat: %d sessions in pairs, %d s; presence: %d users with %d "
+        "contacts, %d s" % (setup.chat_sessions, setup.duration,
+                            setup.presence_users, setup.contacts,
+                            setup.duration),
+    ]
+
+
+def figure_lines(results):
+    """The figures, one column per server, palabre's first (the ratios
+    are against it)."""
+    lines = ["| scenario | figure | " + " | ".join(
+        r.title for r in results) + " |",
+        "|---|---|" + "---|" * len(results)]
+    keys = []
+    for r in results:
+        for sc, fig, _, unit in r.rows:
+            if (sc, fig, unit) not in keys:
+                keys.append((sc, fig, unit))
+    for sc, fig, unit in keys:
+        values = [next((val for s_, f_, val, _ in r.rows if (s_, f_) ==
+                        (sc, fig)), None) for r in results]
+        cells = [cell(v, unit, values[0] if i else None)
+                 for i, v in enumerate(values)]
+        lines.append("| %s | %s | %s |" % (sc, fig, " | ".join(cells)))
+    return lines
+
+
+def difference_lines(results):
+    """How the servers differ as set up here, aspect by aspect."""
+    lines = ["| | " + " | ".join(r.name for r in results) + " |",
+             "|---|" + "---|" * len(results)]
+    for key, title in servers.DIFFERENCES:
+        lines.append("| %s | %s |" % (title, " | ".join(
+            r.differences.get(key, "—") for r in results)))
+    return lines
+
+
+def duration_lines(results, elapsed):
+    """The wall time of each step, to keep make bench within its
+    budget."""
+    labels = []
+    for r in results:
+        labels += [label for label, _ in r.durations if label not in labels]
+    lines = ["| step | " + " | ".join(r.name for r in results) + " |",
+             "|---|" + "---|" * len(results)]
+    for label in labels:
+        lines.append("| %s | %s |" % (label, " | ".join(
+            next(("%.0f s" % t for l_, t in r.durations if l_ == label),
+                 "—") for r in results)))
+    lines += ["", "Whole run: %.0f s." % elapsed]
+    return lines
+
+
+def report(results, setup, path, elapsed):
     lines = ["# palabre bench — %s" % datetime.datetime.now().strftime(
         "%Y-%m-%d %H:%M"), "", "## Machine", ""]
     for k, v in procstat.machine().items():
         lines.append("- %s: %s" % (k, v))
-    lines += ["", "## Setup", "",
-              "- load generator: build/xmppload, %d processes (idle: %d), "
-              "source addresses %s, STARTTLS + SASL PLAIN, bind, roster, "
-              "presence" % (LOAD_PROCESSES, setup.processes, SOURCES),
-              "- palabre: %d c2s processes" % setup.c2s_processes,
-              "- accounts: %d, SCRAM iteration count %d on every server "
-              "that hashes (jabberd2 compares clear-text passwords, "
-              "Debian's default); Prosody without Nagle (jabberd2 has no "
-              "setting: each stream restart may wait for a delayed ACK)"
-              % (setup.accounts, ITERATIONS),
-              "- idle: %d sessions held %d s; chat: %d sessions in pairs, "
-              "%d s; presence: %d users with %d contacts, %d s"
-              % (setup.idle_sessions, setup.hold, setup.chat_sessions,
-                 setup.duration, setup.presence_users, setup.contacts,
-                 setup.duration), ""]
-    names = [n for n, _ in results]
-    lines.append("| scenario | figure | " + " | ".join(names) + " |")
-    lines.append("|---|---|" + "---|" * len(names))
-    keys = []
-    for _, rows in results:
-        for sc, fig, _, unit in rows:
-            if (sc, fig, unit) not in keys:
-                keys.append((sc, fig, unit))
-    for sc, fig, unit in keys:
-        values = [next((val for s_, f_, val, _ in rows if (s_, f_) ==
-                        (sc, fig)), None) for _, rows in results]
-        cells = [cell(v, unit, values[0] if i else None)
-                 for i, v in enumerate(values)]
-        lines.append("| %s | %s | %s |" % (sc, fig, " | ".join(cells)))
+    lines += ["", "## Setup", ""] + setup_lines(setup)
+    lines += ["", "## Figures", ""] + figure_lines(results)
+    lines += ["", "## How the servers differ, as set up here (read the "
+              "figures with it)", ""] + difference_lines(results)
+    lines += ["", "## Time taken", ""] + duration_lines(results, elapsed)
     lines.append("")
     with open(path, "w") as f:
         f.write("\n".join(lines))
@@ -391,11 +535,26 @@ def report(results, setup, path):
     print("report: %s" % path)
 
 
+def sizes(text):
+    """--sessions: idle sizes, comma-separated."""
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("numbers, comma-separated: %r"
+                                         % text)
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("at least one session: %r" % text)
+    return values
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--servers", default="palabre")
-    ap.add_argument("--sessions", type=int, default=10000,
-                    help="idle sessions (default 10000)")
+    ap.add_argument("--sessions", type=sizes, default=None,
+                    help="idle sessions, each size a run of its own "
+                    "(default %s; --quick: %s)" % (
+                        ",".join(map(str, IDLE_SIZES)),
+                        ",".join(map(str, IDLE_SIZES_QUICK))))
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS),
                     help="which to run (default: all of %s)"
@@ -407,29 +566,30 @@ def main():
         ap.error("unknown scenario: %s" % ",".join(sorted(unknown)))
     if not os.access(XMPPLOAD, os.X_OK):
         sys.exit("%s is missing: make bench-tools" % XMPPLOAD)
+    t0 = time.monotonic()
     setup = Setup(args.quick, args.sessions, scenarios)
     results = []
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     work = tempfile.mkdtemp(prefix="palabre-bench-")
     for name in args.servers.split(","):
+        result = Result(name)
+        results.append(result)
         ok, why = servers.available(name)
         if not ok:
-            results.append((name, [("server", "could not be started",
-                                    why, "")]))
+            result.rows.append(("server", "could not be started", why, ""))
             continue
         try:
-            results.append(bench_server(name, setup,
-                                        os.path.join(work, name)))
+            bench_server(name, setup, os.path.join(work, name), result)
             if name == "palabre" and "ldap" in setup.scenarios:
-                print("palabre: ldap…", flush=True)
-                results[-1][1].extend(guarded("ldap", lambda: scenario_ldap(
-                    setup, os.path.join(work, "ldap"))))
+                result.timed("ldap", lambda: scenario_ldap(
+                    setup, os.path.join(work, "ldap")))
         except Exception as e:
-            results.append((name, [("server", "could not be started",
-                                    str(e)[:300], "")]))
+            result.rows.append(("server", "could not be started",
+                                str(e)[:300], ""))
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     report(results, setup, os.path.join(HERE, "results",
-                                        "bench-%s.md" % stamp))
+                                        "bench-%s.md" % stamp),
+           time.monotonic() - t0)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,12 @@ address with a private work directory, started and stopped by process id.
     ok, why = available("ejabberd")
     s = SERVERS["ejabberd"]("/tmp/w/ejabberd", cert=(crt, key))
     s.add_users("user%d", 0, 10000, "secret-%d")   # before start()
+    s.snapshot()   # keeps that data (stopped)
     s.start()      # returns once the c2s port accepts and a login works
     s.pids()       # every process of the server, for /proc RSS and CPU
     …              # load on s.address, s.c2s_port (STARTTLS), s.tls_port
     s.stop()       # SIGTERM, wait, SIGKILL, by pid; also after a failure
+    s.restore()    # the snapshot's data again, for the next scenario
 
 Every server gets the same setup: one virtual host (`domain`, bench.test
 by default), c2s on free ports of `address` (127.0.0.0/8 only): STARTTLS
@@ -37,35 +39,17 @@ Self-test, for every server (or those named):
 
 (-k keeps the work directories; they are kept anyway after a failure.)
 
-What still differs, to state with the results:
-- PLAIN logins: palabre recomputes PBKDF2-HMAC-SHA-256 (10000 rounds, C),
-  Prosody PBKDF2-HMAC-SHA-1 (10000, C through OpenSSL), ejabberd
-  PBKDF2-HMAC-SHA-1 (4096, but an Erlang loop: ~8 ms of CPU), jabberd2
-  compares a clear-text password (Debian's authreg default). The
-  iterations parameter of Palabre, Prosody and Ejabberd evens the counts.
-- Nagle: palabre and ejabberd set TCP_NODELAY, Prosody (network_settings
-  nagle, true by default; see Prosody's nagle parameter) and jabberd2 (no
-  setting) do not: each stream restart of a one-at-a-time login then
-  waits ~40 ms for the client's delayed ACK (Prosody's login: ~50 ms with
-  Nagle, ~12 ms without).
-- Listen backlog: 1024 for palabre, Prosody and ejabberd here (Prosody's
-  default is 128, ejabberd's 5), SOMAXCONN (4096) for jabberd2.
-- Logging: warn level everywhere except jabberd2, which has no level and
-  writes a few notice lines per connection and session (c2s, sm, router).
-- Durability: palabre's sm.sqlite commits with synchronous=FULL; jabberd2
-  sqlite runs synchronous=NORMAL (as shipped); Prosody writes files
-  without fsync; ejabberd's Mnesia logs and dumps in the background.
-- Limits: ejabberd's ERL_MAX_PORTS is 32000 (as ejabberdctl); jabberd2
-  c2s's max_fds is raised to the file limit, which every server gets
-  (soft RLIMIT_NOFILE raised to the hard one); jabberd2 caps stanzas at
-  65535 bytes and 1000 per second per connection (as shipped), the
-  others at 256 KiB and not per second.
-- Processes: palabre 3 (supervisor with the router, sm, c2s), Prosody 1,
-  ejabberd 1 beam.smp (2 schedulers here) and its helpers, jabberd2 3.
-- jabberd2 2.7 with OpenSSL 3 now and then answers a STARTTLS with
-  internal-server-error when the connection before it ended without a
-  TLS close_notify (6 of 50 here): clients should end sessions with
-  </stream:stream> and a TLS shutdown (this file's client does).
+Fresh data per scenario: once the accounts are made (before the first
+start), snapshot() keeps a copy of what the server writes (its
+data_paths); restore(), with the server stopped, puts that copy back, so
+that each scenario of bench/bench.py starts on the same data, whatever
+the scenarios before it left there (jabberd2's unindexed status and
+logout tables grow with every login and logout, for instance), and
+without the time or CPU of making the accounts in any figure.
+
+What still differs between the servers is in each class's `differences`
+(DIFFERENCES names the aspects): bench/bench.py's report prints them
+beside the figures.
 
 Standard library only; run with /usr/bin/python3 (Debian's).
 """
@@ -184,6 +168,22 @@ def tail(path, chars=4000):
     except OSError as e:
         return "(cannot read %s: %s)" % (path, e)
     return text[-chars:]
+
+
+def remove_path(path):
+    """Removes a file or a directory tree, if there."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.unlink(path)
+
+
+def copy_path(source, dest):
+    """Copies a file or a directory tree (modes kept), if there."""
+    if os.path.isdir(source):
+        shutil.copytree(source, dest, symlinks=True)
+    elif os.path.lexists(source):
+        shutil.copy2(source, dest)
 
 
 def raise_nofile():
@@ -540,13 +540,25 @@ def refuses_tls(address, port, domain, version, *, direct_tls,
 
 # ---- the common part of every server -------------------------------------
 
+# The aspects of Server.differences(), in the report's order.
+DIFFERENCES = (
+    ("passwords", "accounts, and what a PLAIN login computes"),
+    ("durability", "durability of what it writes"),
+    ("logging", "logging"),
+    ("limits", "limits"),
+    ("tcp", "TCP"),
+    ("processes", "processes"),
+    ("own", "what it does that the others do not"),
+)
+
+
 class Server:
     name = "server"
     package = None            # the Debian package, None for palabre
     start_timeout = START_TIMEOUT
     stop_timeout = STOP_TIMEOUT
     tls_port = None
-    storage_note = ""         # how accounts are stored (for the report)
+    data_paths = ()           # what the server writes, relative to workdir
 
     def __init__(self, workdir, domain="bench.test", address="127.0.0.1",
                  cert=None):
@@ -664,6 +676,38 @@ class Server:
 
     def store_users(self, users):
         raise NotImplementedError
+
+    def differences(self):
+        """{aspect: text} for each of DIFFERENCES: how this server, as set
+        up here, differs from the others (for the report)."""
+        raise NotImplementedError
+
+    def snapshot(self):
+        """Keeps a copy of the data as it is now (call it once the
+        accounts are made, the server stopped) for restore()."""
+        if self.running():
+            raise ServerError("%s: snapshot needs the server stopped"
+                              % self.name)
+        pristine = self.path("pristine")
+        shutil.rmtree(pristine, ignore_errors=True)
+        os.makedirs(pristine)
+        for rel in self.data_paths:
+            copy_path(self.path(rel), os.path.join(pristine, rel))
+
+    def restore(self):
+        """Puts the snapshot's data back in place of what the server
+        wrote since; returns the seconds it took."""
+        if self.running():
+            raise ServerError("%s: restore needs the server stopped"
+                              % self.name)
+        pristine = self.path("pristine")
+        if not os.path.isdir(pristine):
+            raise ServerError("%s: restore without a snapshot" % self.name)
+        t0 = time.monotonic()
+        for rel in self.data_paths:
+            remove_path(self.path(rel))
+            copy_path(os.path.join(pristine, rel), self.path(rel))
+        return time.monotonic() - t0
 
     def running(self):
         return any(proc.poll() is None for _, proc, _ in self.procs)
@@ -814,6 +858,7 @@ class Palabre(Server):
 
     name = "palabre"
     label = "palabre"
+    data_paths = ("data",)
     palabred = os.path.join(PALABRE_BUILD, "palabred")
     palabrectl = os.path.join(PALABRE_BUILD, "palabrectl")
 
@@ -824,8 +869,7 @@ class Palabre(Server):
         least)."""
         super().__init__(workdir, domain, address, cert)
         self.iterations = iterations
-        self.storage_note = ("SCRAM-SHA-1 and SCRAM-SHA-256 (PBKDF2, %d "
-                             "iterations), SQLite" % (iterations or 10000))
+        self.processes = processes
         self.c2s_port, self.tls_port = free_ports(2, address)
         self.config = self.path("config.xml")
         os.makedirs(self.path("data"), exist_ok=True)
@@ -885,6 +929,25 @@ class Palabre(Server):
             if r.returncode != 0 and "exists" not in r.stderr:
                 raise ServerError("palabrectl user add %s exited %d:\n%s"
                                   % (u, r.returncode, r.stderr))
+
+    def differences(self):
+        n = self.iterations or 10000
+        return {
+            "passwords": "SCRAM-SHA-1 and -SHA-256 keys (PBKDF2, %d "
+            "iterations) in SQLite; PLAIN recomputes PBKDF2-HMAC-SHA-256, "
+            "%d rounds, in C" % (n, n),
+            "durability": "SQLite in WAL mode; the sm's data with "
+            "synchronous=FULL (an fsync per commit)",
+            "logging": "warn and above, to stderr (a file)",
+            "limits": "stanzas up to 256 KiB; at most 30 failed logins per "
+            "address and 10 per account a minute (no bench login fails)",
+            "tcp": "TCP_NODELAY; listen backlog 1024",
+            "processes": "%d: supervisor with the router, sm, %d c2s"
+            % (2 + self.processes, self.processes),
+            "own": "a session quiet for a sweep period (5 s) gives back its "
+            "XML parser and OpenSSL state; c2s trims the heap "
+            "(malloc_trim) once a burst of logins is over",
+        }
 
     def launch(self, deadline):
         self.spawn("palabred", [self.palabred, "-c", self.config])
@@ -956,6 +1019,7 @@ class Prosody(Server):
     name = "prosody"
     label = "Prosody"
     package = "prosody"
+    data_paths = ("data",)
 
     def __init__(self, workdir, domain="bench.test", address="127.0.0.1",
                  cert=None, log_level="warn", iterations=10000, nagle=True):
@@ -965,8 +1029,7 @@ class Prosody(Server):
         palabre and ejabberd set TCP_NODELAY)."""
         super().__init__(workdir, domain, address, cert)
         self.iterations = iterations
-        self.storage_note = ("SCRAM-SHA-1 (PBKDF2, %d iterations), "
-                             "internal_hashed files" % iterations)
+        self.nagle = nagle
         self.c2s_port, self.tls_port = free_ports(2, address)
         self.config = self.path("prosody.cfg.lua")
         self.data_dir = self.path("data")
@@ -1035,6 +1098,24 @@ class Prosody(Server):
                 f.write(text)
             os.chmod(path + "~", 0o640)
             os.replace(path + "~", path)
+
+    def differences(self):
+        return {
+            "passwords": "SCRAM-SHA-1 keys (PBKDF2, %d iterations) in "
+            "internal_hashed files; PLAIN recomputes PBKDF2-HMAC-SHA-1, "
+            "%d rounds, through OpenSSL" % (self.iterations,
+                                            self.iterations),
+            "durability": "one file per account and store, written to a "
+            "scratch file and renamed, never fsync'ed",
+            "logging": "warn and above, to a file",
+            "limits": "stanzas up to 256 KiB (10,000 bytes before "
+            "authentication); no rate limit (mod_limits not loaded)",
+            "tcp": "Nagle's algorithm %s (Prosody's default: on); listen "
+            "backlog 1024 (default 128)" % ("on" if self.nagle else "off"),
+            "processes": "1 (Lua, one thread; incremental garbage "
+            "collector)",
+            "own": "nothing beyond the common set",
+        }
 
     def launch(self, deadline):
         self.spawn("prosody", ["/usr/bin/prosody", "-F", "--config",
@@ -1113,6 +1194,7 @@ class Ejabberd(Server):
     name = "ejabberd"
     label = "ejabberd"
     package = "ejabberd"
+    data_paths = ("mnesia",)
     ciphers = "HIGH:!aNULL:!eNULL:!3DES:@STRENGTH"   # Debian's example
 
     def __init__(self, workdir, domain="bench.test", address="127.0.0.1",
@@ -1121,8 +1203,6 @@ class Ejabberd(Server):
         (ejabberd's own, fixed: 4096; it honours any stored count)."""
         super().__init__(workdir, domain, address, cert)
         self.iterations = iterations
-        self.storage_note = ("SCRAM-SHA-1 (PBKDF2, %d iterations), Mnesia"
-                             % iterations)
         self.c2s_port, self.tls_port, self.dist_port = \
             free_ports(3, address)
         self.node = "ejabberd@%s" % address
@@ -1258,6 +1338,24 @@ class Ejabberd(Server):
                               % (len(users), proc.returncode, text[-4000:],
                                  tail(self.log)))
 
+    def differences(self):
+        return {
+            "passwords": "SCRAM-SHA-1 keys (PBKDF2, %d iterations) in "
+            "Mnesia (auth_password_format scram, as Debian's); PLAIN "
+            "recomputes PBKDF2-HMAC-SHA-1, %d rounds, in an Erlang loop "
+            "(~8 ms)" % (self.iterations, self.iterations),
+            "durability": "Mnesia disc copies: a transaction log written "
+            "without fsync, dumped to the tables in the background",
+            "logging": "warning and above, to a file",
+            "limits": "stanzas up to 256 KiB; no traffic shaper (Debian's "
+            "example sets one); 32,000 ports (ERL_MAX_PORTS)",
+            "tcp": "TCP_NODELAY; listen backlog 1024 (default 5)",
+            "processes": "1 BEAM (a scheduler per core), which reserves "
+            "memory ahead (~100 MiB at start)",
+            "own": "roster versioning; privacy lists (mod_privacy) "
+            "besides blocking",
+        }
+
     def launch(self, deadline):
         self.spawn("ejabberd", self.erl_argv(), env=self.erl_env())
 
@@ -1316,7 +1414,8 @@ class Jabberd2(Server):
     name = "jabberd2"
     label = "jabberd2"
     package = "jabberd2"
-    storage_note = "clear-text passwords (the shipped plaintext), sqlite"
+    data_paths = ("sqlite.db", "sqlite.db-journal", "sqlite.db-wal",
+                  "sqlite.db-shm")
 
     def __init__(self, workdir, domain="bench.test", address="127.0.0.1",
                  cert=None):
@@ -1412,6 +1511,27 @@ class Jabberd2(Server):
                     'VALUES (?, ?)',
                     [("%s@%s" % (u, self.domain), now) for u, _ in new])
 
+    def differences(self):
+        return {
+            "passwords": "clear text in SQLite (authreg, the shipped "
+            "plaintext password_type): PLAIN compares strings, no PBKDF2",
+            "durability": "SQLite with synchronous=NORMAL (as shipped)",
+            "logging": "no level: notice and above, a few lines per "
+            "connection and session (router, sm, c2s), to files",
+            "limits": "stanzas up to 65,535 bytes and 1,000 a second per "
+            "connection (as shipped); c2s max_fds raised to the file "
+            "limit",
+            "tcp": "Nagle's algorithm on (no setting): a stream restart may "
+            "wait for a delayed ACK; listen backlog SOMAXCONN (4096)",
+            "processes": "3: router, sm, c2s, linked over TCP",
+            "own": "writes status and logout rows as users log in and "
+            "out, in tables without an index: they grow with every run "
+            "(reset per scenario here); "
+            "privacy lists instead of blocking; now and then answers "
+            "STARTTLS with internal-server-error after a connection that "
+            "ended without TLS close_notify",
+        }
+
     def launch(self, deadline):
         self.spawn("router", ["/usr/sbin/jabberd2-router", "-c",
                               self.path("router.xml")])
@@ -1476,9 +1596,10 @@ def available(name):
 
 def selftest(names, users=1000, keep=False, address="127.0.0.1"):
     """For each server: configure in a temporary directory, add users,
-    start, log one in over STARTTLS and over direct TLS with PLAIN, check
-    that a wrong password and TLS 1.1 are refused, stop, check that no
-    process is left; prints a table. Returns the number of failures."""
+    snapshot them, start, log one in over STARTTLS and over direct TLS
+    with PLAIN, check that a wrong password and TLS 1.1 are refused, stop,
+    check that no process is left, restore the snapshot and log in again;
+    prints a table. Returns the number of failures."""
     top = tempfile.mkdtemp(prefix="bench-servers-")
     cert = make_certificate(os.path.join(top, "cert"), "bench.test")
     rows, details, notes = [], [], []
@@ -1498,10 +1619,12 @@ def selftest(names, users=1000, keep=False, address="127.0.0.1"):
             server = SERVERS[name](os.path.join(top, name), cert=cert,
                                    address=address)
             row["version"] = server.version
-            notes.append("%s: accounts %s" % (name, server.storage_note))
+            notes.append("%s: accounts %s" % (
+                name, server.differences()["passwords"]))
             step = "add %d users" % users
             seconds = server.add_users("user%d", 0, users, "pw-%d-secret")
             row["users/s"] = "%.0f" % (users / seconds)
+            server.snapshot()
             step = "start"
             server.start()
             row["start s"] = "%.2f" % server.timings["start"]
@@ -1540,6 +1663,11 @@ def selftest(names, users=1000, keep=False, address="127.0.0.1"):
             left = server.leftovers(pids)
             if left:
                 raise ServerError("processes left after stop: %s" % left)
+            step = "restore and log in again"
+            row["restore s"] = "%.2f" % server.restore()
+            server.start()
+            server.login("user%d" % (i + 2), "pw-%d-secret" % (i + 2))
+            server.stop()
             row["result"] = "ok"
         except Exception as e:  # noqa: BLE001 (reported, never skipped)
             failures += 1
@@ -1553,8 +1681,8 @@ def selftest(names, users=1000, keep=False, address="127.0.0.1"):
                 if left:
                     row["result"] += " (left running: %s)" % left
     columns = ["server", "version", "users/s", "start s", "pids", "tls",
-               "login ms", "direct TLS", "TLS1.1", "stop s", "mechanisms",
-               "result"]
+               "login ms", "direct TLS", "TLS1.1", "stop s", "restore s",
+               "mechanisms", "result"]
     widths = {c: max(len(c), *(len(r.get(c, "")) for r in rows))
               for c in columns}
     print(" | ".join(c.ljust(widths[c]) for c in columns))
