@@ -1114,7 +1114,8 @@ class Prosody(Server):
             "backlog 1024 (default 128)" % ("on" if self.nagle else "off"),
             "processes": "1 (Lua, one thread; incremental garbage "
             "collector)",
-            "own": "nothing beyond the common set",
+            "own": "nothing beyond the common set (roster, presence, "
+            "offline messages, blocking, disco, ping)",
         }
 
     def launch(self, deadline):
@@ -1524,10 +1525,11 @@ class Jabberd2(Server):
             "tcp": "Nagle's algorithm on (no setting): a stream restart may "
             "wait for a delayed ACK; listen backlog SOMAXCONN (4096)",
             "processes": "3: router, sm, c2s, linked over TCP",
-            "own": "writes status and logout rows as users log in and "
-            "out, in tables without an index: they grow with every run "
-            "(reset per scenario here); "
-            "privacy lists instead of blocking; now and then answers "
+            "own": "the sm module chains as shipped (among them status, "
+            "last activity, privacy lists instead of blocking, vCard, "
+            "AMP): status and logout rows written as users log in and "
+            "out, into tables without an index, which grow with every run "
+            "(reset per run here); now and then answers "
             "STARTTLS with internal-server-error after a connection that "
             "ended without TLS close_notify",
         }
