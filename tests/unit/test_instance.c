@@ -22,10 +22,20 @@ static struct config config_of(char *data_dir, char *router_socket)
 	return cfg;
 }
 
-static void assert_refused(const struct config *cfg, const char *want)
+static void lock_ok(struct instance *in, const struct config *cfg)
+{
+	char err[512];
+	ck_assert_msg(instance_lock(in, cfg, err, sizeof err) == 0, "%s", err);
+}
+
+/* A lock on cfg is refused, naming the pid that holds it and why. */
+static void assert_refused(const struct config *cfg, pid_t holder,
+			   const char *setting, const char *value)
 {
 	struct instance in;
-	char err[512];
+	char err[512], want[512];
+	snprintf(want, sizeof want, "another palabred (pid %d) runs with "
+		 "%s: %s; stop it first", (int)holder, setting, value);
 	ck_assert_int_eq(instance_lock(&in, cfg, err, sizeof err), -1);
 	ck_assert_str_eq(err, want);
 }
@@ -35,18 +45,15 @@ START_TEST(the_same_storage_is_refused_with_the_holder_pid)
 	struct config a = config_of(data_a, socket_a);
 	struct config b = config_of(data_a, socket_b);
 	struct instance first, second;
-	char err[512], want[512];
-	ck_assert_int_eq(instance_lock(&first, &a, err, sizeof err), 0);
-	snprintf(want, sizeof want, "another palabred (pid %d) runs with "
-		 "storage/path: %s; stop it first", (int)getpid(), data_a);
-	assert_refused(&a, want);
-	assert_refused(&b, want);
+	lock_ok(&first, &a);
+	assert_refused(&a, getpid(), "storage/path", data_a);
+	assert_refused(&b, getpid(), "storage/path", data_a);
 	instance_unlock(&first);
 	/* the file stays; a released lock stops nobody */
 	char lock_file[160];
 	snprintf(lock_file, sizeof lock_file, "%s/palabred.lock", data_a);
 	ck_assert_int_eq(access(lock_file, F_OK), 0);
-	ck_assert_int_eq(instance_lock(&second, &b, err, sizeof err), 0);
+	lock_ok(&second, &b);
 	instance_unlock(&second);
 }
 END_TEST
@@ -57,13 +64,10 @@ START_TEST(the_same_socket_with_another_storage_is_refused)
 	struct config b = config_of(data_b, socket_a);
 	struct config c = config_of(data_b, socket_b);
 	struct instance first, third;
-	char err[512], want[512];
-	ck_assert_int_eq(instance_lock(&first, &a, err, sizeof err), 0);
-	snprintf(want, sizeof want, "another palabred (pid %d) runs with "
-		 "router/socket: %s; stop it first", (int)getpid(), socket_a);
-	assert_refused(&b, want);
+	lock_ok(&first, &a);
+	assert_refused(&b, getpid(), "router/socket", socket_a);
 	/* the refused one let go of the storage it had locked */
-	ck_assert_int_eq(instance_lock(&third, &c, err, sizeof err), 0);
+	lock_ok(&third, &c);
 	instance_unlock(&third);
 	instance_unlock(&first);
 }
@@ -90,8 +94,8 @@ START_TEST(a_forked_daemon_keeps_the_lock_and_names_itself)
 	struct config a = config_of(data_a, socket_a);
 	struct instance in;
 	int ready[2], done[2];
-	char err[512], want[512], byte = 0;
-	ck_assert_int_eq(instance_lock(&in, &a, err, sizeof err), 0);
+	char byte = 0;
+	lock_ok(&in, &a);
 	ck_assert_int_eq(pipe(ready), 0);
 	ck_assert_int_eq(pipe(done), 0);
 	pid_t daemon = fork();
@@ -103,14 +107,12 @@ START_TEST(a_forked_daemon_keeps_the_lock_and_names_itself)
 	}
 	instance_unlock(&in); /* the parent exits in daemonize */
 	ck_assert_int_eq(read(ready[0], &byte, 1), 1);
-	snprintf(want, sizeof want, "another palabred (pid %d) runs with "
-		 "storage/path: %s; stop it first", (int)daemon, data_a);
-	assert_refused(&a, want);
+	assert_refused(&a, daemon, "storage/path", data_a);
 	ck_assert_int_eq(write(done[1], &byte, 1), 1);
 	int status;
 	ck_assert_int_eq(waitpid(daemon, &status, 0), daemon);
 	ck_assert_int_eq(status, 0);
-	ck_assert_int_eq(instance_lock(&in, &a, err, sizeof err), 0);
+	lock_ok(&in, &a);
 	instance_unlock(&in);
 }
 END_TEST
