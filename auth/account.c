@@ -235,3 +235,31 @@ enum auth_user_status auth_user_exists(const struct config *cfg,
 		return AUTH_USER_ERROR;
 	}
 }
+
+static bool local_backend_used(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->nhosts; i++) {
+		const struct config_host *h = &cfg->hosts[i];
+		if (!config_host_directory(cfg, h) && h->auth_backend &&
+		    strcmp(h->auth_backend, "local") == 0)
+			return true;
+	}
+	return false;
+}
+
+int auth_check_accounts(const struct config *cfg, char *err, size_t errlen)
+{
+	if (!local_backend_used(cfg))
+		return 0;
+	char *path = config_data_path(cfg, LOCAL_DB_FILE);
+	if (!path) {
+		snprintf(err, errlen, "%s: out of memory", LOCAL_DB_FILE);
+		return -1;
+	}
+	struct local_db *db = local_open(path, err, errlen);
+	free(path);
+	if (!db)
+		return -1;
+	local_close(db);
+	return 0;
+}

@@ -51,6 +51,12 @@ void auth_set_secret(const char *secret);
 /* Once per process, before any session. Returns 0, or -1 with a message. */
 int auth_sasl_init(const struct config *cfg, char *err, size_t errlen);
 
+/* Opens the local account database once, when a domain uses it, so that a
+ * database this palabre cannot use (unreadable, or of a newer schema) is
+ * reported at start rather than at every login. 0, or -1 with a message
+ * naming the file. */
+int auth_check_accounts(const struct config *cfg, char *err, size_t errlen);
+
 /* The mechanisms to offer on a stream to `domain`: those configured that
  * the domain's backend can serve, none at all before TLS unless the
  * config relaxes require_starttls (and never PLAIN without TLS), the

@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 
 #include "../lib/log.h"
+#include "instance.h"
 #include "palabred.h"
 #include "supervisor.h"
 
@@ -183,20 +184,11 @@ static int start_components(struct palabred *p)
 			      SM_READY_POLL_MS);
 }
 
-static int run_supervisor(const struct config *cfg, int background)
+/* The router, then the components; returns once they have stopped: 0,
+ * or 1 if one of them could not run with this configuration. */
+static int serve(const struct config *cfg, int background)
 {
 	char secret[65];
-	log_init("palabred", cfg->log_level);
-	char err[1024];
-	if (config_make_data_dir(cfg, err, sizeof err) < 0) {
-		fprintf(stderr, "palabred: %s\n", err);
-		return 1;
-	}
-	if (background && daemonize(cfg->pidfile) < 0) {
-		fprintf(stderr, "%s: pidfile: cannot write %s: %s\n", cfg->path,
-			cfg->pidfile, strerror(errno));
-		return 1;
-	}
 	if (cfg->router_secret)
 		snprintf(secret, sizeof secret, "%s", cfg->router_secret);
 	else if (make_secret(secret, sizeof secret) < 0)
@@ -221,11 +213,38 @@ static int run_supervisor(const struct config *cfg, int background)
 	log_info("palabred started: %zu domain(s), %u c2s process(es)",
 		 cfg->nhosts, cfg->c2s_processes);
 	uv_run(p.loop, UV_RUN_DEFAULT);
+	int rc = supervisor_failed(p.supervisor) ? 1 : 0;
 	supervisor_free(p.supervisor);
 	if (p.pidfile)
 		unlink(p.pidfile);
-	log_info("palabred stopped");
-	return 0;
+	log_info("palabred stopped%s", rc ? ": a component cannot run with "
+		 "this configuration" : "");
+	return rc;
+}
+
+/* Nothing of a live palabred on this configuration (its socket, pidfile,
+ * databases or ports) is touched before the instance lock is ours. */
+static int run_supervisor(const struct config *cfg, int background)
+{
+	struct instance instance;
+	char err[1024];
+	log_init("palabred", cfg->log_level);
+	if (config_make_data_dir(cfg, err, sizeof err) < 0 ||
+	    instance_lock(&instance, cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "palabred: %s\n", err);
+		return 1;
+	}
+	if (background && daemonize(cfg->pidfile) < 0) {
+		fprintf(stderr, "%s: pidfile: cannot write %s: %s\n", cfg->path,
+			cfg->pidfile, strerror(errno));
+		instance_unlock(&instance);
+		return 1;
+	}
+	if (background)
+		instance_note_pid(&instance);
+	int rc = serve(cfg, background);
+	instance_unlock(&instance);
+	return rc;
 }
 
 int main(int argc, char **argv)

@@ -12,6 +12,13 @@
  * once by the child). */
 #define PALABRE_SECRET_ENV "PALABRE_LINK_SECRET"
 
+/* The exit status of a component that cannot run with this configuration
+ * (a key that does not match its certificate, a port it cannot bind, a
+ * database of a newer palabre): a restart would fail the same way, so the
+ * supervisor stops palabred instead (sysexits.h's EX_CONFIG). Any other
+ * exit is restarted. */
+#define PALABRED_EXIT_CONFIG 78
+
 /* The router runs in the supervisor's process, on its loop. */
 struct router;
 struct router *router_start(uv_loop_t *loop, const struct config *cfg,

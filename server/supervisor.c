@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../lib/log.h"
+#include "palabred.h"
 
 #define RESTART_DELAY_MIN_MS 200
 #define RESTART_DELAY_MAX_MS 30000
@@ -32,6 +33,7 @@ struct supervisor {
 	struct child *children;
 	size_t nchildren, max_children;
 	bool stopping;
+	bool failed; /* a child cannot run with this configuration */
 	uv_timer_t kill_timer;
 	void (*on_stopped)(void *data);
 	void *data;
@@ -106,6 +108,11 @@ static void child_exited(uv_process_t *process, int64_t status, int signal)
 		c->delay_ms = RESTART_DELAY_MIN_MS;
 	if (s->stopping) {
 		log_info("component %s stopped", c->name);
+	} else if (!signal && status == PALABRED_EXIT_CONFIG) {
+		log_error("component %s (pid %d) cannot run with this "
+			  "configuration (its reason is above); stopping "
+			  "palabred", c->name, process->pid);
+		s->failed = true;
 	} else if (signal) {
 		log_error("component %s (pid %d) killed by signal %d; "
 			  "restarting in %llu ms", c->name, process->pid,
@@ -116,6 +123,8 @@ static void child_exited(uv_process_t *process, int64_t status, int signal)
 			  (long long)status, (unsigned long long)c->delay_ms);
 	}
 	uv_close((uv_handle_t *)process, child_process_closed);
+	if (s->failed)
+		supervisor_stop(s);
 }
 
 static void child_spawn(struct child *c)
@@ -216,6 +225,11 @@ void supervisor_stop(struct supervisor *s)
 		s->on_stopped(s->data);
 	else
 		supervisor_stop_next(s);
+}
+
+bool supervisor_failed(const struct supervisor *s)
+{
+	return s->failed;
 }
 
 void supervisor_free(struct supervisor *s)

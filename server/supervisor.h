@@ -3,6 +3,7 @@
 #ifndef PALABRE_SUPERVISOR_H
 #define PALABRE_SUPERVISOR_H
 
+#include <stdbool.h>
 #include <uv.h>
 
 #include "../lib/config.h"
@@ -19,6 +20,9 @@ struct supervisor *supervisor_new(uv_loop_t *loop, const struct config *cfg,
 int supervisor_spawn(struct supervisor *s, const char *name);
 /* SIGTERM to every child; SIGKILL to those still alive after a grace. */
 void supervisor_stop(struct supervisor *s);
+/* Whether it stopped because a child cannot run with this configuration
+ * (it exited with PALABRED_EXIT_CONFIG): restarting it would not help. */
+bool supervisor_failed(const struct supervisor *s);
 void supervisor_free(struct supervisor *s);
 
 #endif

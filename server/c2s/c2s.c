@@ -1,6 +1,7 @@
 /* c2s: the process. Connects to the router, opens the client ports once
  * the link is up, and runs until SIGTERM (exit 0) or until the link is
- * lost (exit 1: the supervisor starts a new c2s). */
+ * lost (exit 1: the supervisor starts a new c2s). What no restart can fix
+ * (TLS keys, SASL setup, accounts, ports) exits PALABRED_EXIT_CONFIG. */
 #include <malloc.h>
 #include <signal.h>
 #include <string.h>
@@ -120,7 +121,7 @@ static void c2s_on_ready(struct link *l)
 	c2s->link = l;
 	log_info("c2s: %s connected to the router", c2s->name);
 	if (c2s_listener_start_all(c2s) < 0)
-		c2s_stop(c2s, 1);
+		c2s_stop(c2s, PALABRED_EXIT_CONFIG);
 }
 
 static void c2s_on_frame(struct link *l, const struct frame *f)
@@ -188,13 +189,11 @@ int c2s_main(const struct config *cfg, const char *name, const char *secret)
 	c2s->cfg = cfg;
 	c2s->name = name;
 	auth_set_secret(secret);
-	if (auth_sasl_init(cfg, err, sizeof err) < 0) {
+	if (auth_sasl_init(cfg, err, sizeof err) < 0 ||
+	    auth_check_accounts(cfg, err, sizeof err) < 0 ||
+	    !(c2s->tls = c2s_tls_server_new(cfg, secret, err, sizeof err))) {
 		log_error("c2s: %s", err);
-		return 1;
-	}
-	if (!(c2s->tls = c2s_tls_server_new(cfg, secret, err, sizeof err))) {
-		log_error("c2s: %s", err);
-		return 1;
+		return PALABRED_EXIT_CONFIG;
 	}
 	uv_check_init(c2s->loop, &c2s->flusher);
 	c2s->flusher.data = c2s;

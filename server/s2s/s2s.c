@@ -1,6 +1,7 @@
 /* s2s: the process. Connects to the router and binds the default route,
  * opens the server ports, and runs until SIGTERM (exit 0) or until the
- * link is lost (exit 1: the supervisor starts a new s2s). */
+ * link is lost (exit 1: the supervisor starts a new s2s). What no restart
+ * can fix (TLS, the resolver, ports) exits PALABRED_EXIT_CONFIG. */
 #include <openssl/hmac.h>
 #include <idn-free.h>
 #include <idna.h>
@@ -148,7 +149,7 @@ static void s2s_on_ready(struct link *l)
 	log_info("s2s: %s connected to the router, serving the default route",
 		 s2s->name);
 	if (s2s_listener_start_all(s2s) < 0)
-		s2s_stop(s2s, 1);
+		s2s_stop(s2s, PALABRED_EXIT_CONFIG);
 }
 
 static void s2s_on_frame(struct link *l, const struct frame *f)
@@ -249,15 +250,12 @@ int s2s_main(const struct config *cfg, const char *name, const char *secret)
 	s2s->sc = &cfg->s2s;
 	s2s->name = name;
 	s2s_dialback_secret(s2s, secret ? secret : "");
-	if (s2s_tls_init(s2s, err, sizeof err) < 0) {
+	if (s2s_tls_init(s2s, err, sizeof err) < 0 ||
+	    !(s2s->resolver = resolver_new(s2s->loop, s2s->sc->resolver,
+					   s2s->sc->resolver_port, err,
+					   sizeof err))) {
 		log_error("s2s: %s", err);
-		return 1;
-	}
-	s2s->resolver = resolver_new(s2s->loop, s2s->sc->resolver,
-				     s2s->sc->resolver_port, err, sizeof err);
-	if (!s2s->resolver) {
-		log_error("s2s: %s", err);
-		return 1;
+		return PALABRED_EXIT_CONFIG;
 	}
 	s2s_init_handles(s2s);
 	if (link_client_connect(s2s->loop, cfg->router_socket, name, secret,

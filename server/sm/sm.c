@@ -162,12 +162,14 @@ int sm_main(const struct config *cfg, const char *name, const char *secret)
 	char *db = config_data_path(cfg, "sm.sqlite");
 	char err[256] = "sm.sqlite: out of memory";
 	if (!db || !(sm.storage = storage_open(&loop, db, err, sizeof err))) {
-		/* storage_open's message names the file. */
+		/* storage_open's message names the file. A database that
+		 * cannot be opened or is newer than this palabre stays so
+		 * across restarts. */
 		log_error("sm: cannot open the storage: %s", err);
 		free(db);
 		sm_free(&sm);
 		uv_loop_close(&loop);
-		return 1;
+		return PALABRED_EXIT_CONFIG;
 	}
 	free(db);
 
