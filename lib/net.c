@@ -4,12 +4,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
 
-int net_bound_socket(const char *address, int port, char *err, size_t errlen)
+/* A socket bound to address and port; shared: with SO_REUSEPORT. */
+static int bound_socket(const char *address, int port, bool shared, char *err,
+			size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -31,7 +34,8 @@ int net_bound_socket(const char *address, int port, char *err, size_t errlen)
 	}
 	int one = 1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+	    (shared && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+				  sizeof one) < 0) ||
 	    bind(fd, (struct sockaddr *)&ss, len) < 0) {
 		snprintf(err, errlen, "cannot listen on %s port %d: %s",
 			 address, port, strerror(errno));
@@ -39,6 +43,21 @@ int net_bound_socket(const char *address, int port, char *err, size_t errlen)
 		return -1;
 	}
 	return fd;
+}
+
+int net_bound_socket(const char *address, int port, char *err, size_t errlen)
+{
+	return bound_socket(address, port, true, err, errlen);
+}
+
+int net_check_port_free(const char *address, int port, char *err,
+			size_t errlen)
+{
+	int fd = bound_socket(address, port, false, err, errlen);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
 }
 
 void net_addr_name(const struct sockaddr *sa, char *out, size_t size)

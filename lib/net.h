@@ -10,6 +10,13 @@
  * Returns the descriptor, or -1 with a message in err. */
 int net_bound_socket(const char *address, int port, char *err, size_t errlen);
 
+/* 0 if nothing listens on address and port: a bind without SO_REUSEPORT
+ * fails where any socket listens, even one that shares its port (a
+ * palabred of another configuration, whose c2s would otherwise split the
+ * clients with ours). Else -1 with a message in err. */
+int net_check_port_free(const char *address, int port, char *err,
+			size_t errlen);
+
 /* "1.2.3.4:5" or "[::1]:5" into out. */
 void net_addr_name(const struct sockaddr *sa, char *out, size_t size);
 

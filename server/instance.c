@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../lib/log.h"
+#include "../lib/net.h"
 
 #define INSTANCE_STORAGE_LOCK "palabred.lock"
 
@@ -123,4 +124,35 @@ void instance_unlock(struct instance *in)
 	if (in->socket_fd >= 0)
 		close(in->socket_fd);
 	in->storage_fd = in->socket_fd = -1;
+}
+
+static int check_listeners(const struct config_listener *l, size_t n,
+			   const char *setting, char *err, size_t errlen)
+{
+	char why[512];
+	for (size_t i = 0; i < n; i++) {
+		if (net_check_port_free(l[i].address, l[i].port, why,
+					sizeof why) == 0)
+			continue;
+		snprintf(err, errlen, "%s: %s (another program, or a palabred "
+			 "with another configuration, listens there)", setting,
+			 why);
+		return -1;
+	}
+	return 0;
+}
+
+/* c2s processes share their ports with SO_REUSEPORT: the kernel would let
+ * a palabred of another configuration bind the same port too and split
+ * the clients between both, silently. So the supervisor checks, before
+ * spawning them, that nobody listens there yet. */
+int instance_check_ports(const struct config *cfg, char *err, size_t errlen)
+{
+	if (check_listeners(cfg->listeners, cfg->nlisteners, "c2s/listen", err,
+			    errlen) < 0)
+		return -1;
+	if (!cfg->s2s.enabled)
+		return 0;
+	return check_listeners(cfg->s2s.listeners, cfg->s2s.nlisteners,
+			       "s2s/listen", err, errlen);
 }

@@ -21,6 +21,9 @@ int instance_lock(struct instance *in, const struct config *cfg, char *err,
 /* Writes this process's pid into the lock files: after daemonizing, it
  * is not the pid that took the locks. */
 void instance_note_pid(const struct instance *in);
+/* Once the locks are ours: 0 if no other program listens on the c2s and
+ * s2s ports; else -1 with err naming the setting and the port. */
+int instance_check_ports(const struct config *cfg, char *err, size_t errlen);
 /* Releases the locks; the files stay (see instance.c). */
 void instance_unlock(struct instance *in);
 

@@ -234,6 +234,11 @@ static int run_supervisor(const struct config *cfg, int background)
 		fprintf(stderr, "palabred: %s\n", err);
 		return 1;
 	}
+	if (instance_check_ports(cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "palabred: %s: %s\n", cfg->path, err);
+		instance_unlock(&instance);
+		return 1;
+	}
 	if (background && daemonize(cfg->pidfile) < 0) {
 		fprintf(stderr, "%s: pidfile: cannot write %s: %s\n", cfg->path,
 			cfg->pidfile, strerror(errno));

@@ -221,12 +221,13 @@ def test_component_run_alone_connects_beside_a_supervisor(tmp_path, certs):
 
 # ---- errors a restart cannot fix -------------------------------------------
 
-def assert_stops_with(server, reason):
-    """palabred exits non-zero within EXIT_WITHIN, saying why."""
+def assert_stops_with(server, reason, started=True):
+    """palabred exits non-zero within EXIT_WITHIN, saying why; started:
+    it had spawned components, and stops them."""
     status, out = run_to_exit([PALABRED, "-c", server.config], server.dir)
     assert status != 0, out
     assert reason in out, out
-    assert "stopping palabred" in out, out
+    assert ("stopping palabred" in out) == started, out
 
 
 def test_key_not_matching_its_certificate_stops_palabred(tmp_path, certs):
@@ -244,11 +245,28 @@ def test_client_port_in_use_stops_palabred(tmp_path, certs):
     try:
         taken.bind((server.address, server.c2s_port))
         taken.listen()
-        assert_stops_with(server, "cannot listen on %s port %d: Address "
-                          "already in use" % (server.address,
-                                              server.c2s_port))
+        assert_stops_with(server, "c2s/listen: cannot listen on %s port %d: "
+                          "Address already in use" % (server.address,
+                                                      server.c2s_port),
+                          started=False)
     finally:
         taken.close()
+
+
+def test_palabred_of_another_config_on_the_same_client_port_refuses(
+        fresh_server, tmp_path, certs):
+    """Its c2s would share the port (SO_REUSEPORT) and take half of the
+    clients: the supervisor checks that nobody listens there first."""
+    other = Palabre(tmp_path, certs, users={})
+    with open(other.config) as f:
+        text = f.read()
+    other.write_config(text.replace('port="%d"' % other.c2s_port,
+                                    'port="%d"' % fresh_server.c2s_port))
+    status, out = run_to_exit([PALABRED, "-c", other.config], other.dir)
+    assert status != 0, out
+    assert "c2s/listen: cannot listen on %s port %d" % (
+        fresh_server.address, fresh_server.c2s_port) in out, out
+    assert_serving(fresh_server)
 
 
 def test_storage_of_a_newer_palabre_stops_palabred(tmp_path, certs):
