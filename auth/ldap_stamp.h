@@ -13,8 +13,8 @@
  *   1. userPassword, when every value is hashed ("{SSHA}…"): changes with
  *      the password only (a clear value is never digested: palabre keeps
  *      no unsalted hash of a password);
- *   2. pwdChangedTime (ppolicy overlay, draft-behera-ldap-password-policy
- *      §5.3.2): changes with the password only;
+ *   2. pwdChangedTime (draft-behera-ldap-password-policy, OpenLDAP's
+ *      ppolicy overlay): changes with the password only;
  *   3. entryCSN (OpenLDAP): changes with any change of the entry;
  *   4. modifyTimestamp (RFC 4512 §3.4): the same, to the second.
  * The kind is part of the stamp: moving from one to another is a change.
