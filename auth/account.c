@@ -137,13 +137,20 @@ static struct local_db *thread_db_get(struct thread_db *t,
 	return db;
 }
 
+/* The calling worker thread's connection to accounts.sqlite, or NULL
+ * (logged). */
+static struct local_db *account_db(const struct config *cfg)
+{
+	struct thread_db *t = thread_db_self();
+	return t ? thread_db_get(t, cfg) : NULL;
+}
+
 static enum account_status local_lookup(const struct config *cfg,
 				       const char *domain,
 				       const char *localpart,
 				       struct local_account *out)
 {
-	struct thread_db *t = thread_db_self();
-	struct local_db *db = t ? thread_db_get(t, cfg) : NULL;
+	struct local_db *db = account_db(cfg);
 	if (db) {
 		char err[512];
 		switch (local_get(db, domain, localpart, out, err,
@@ -156,7 +163,7 @@ static enum account_status local_lookup(const struct config *cfg,
 		default:
 			log_error("auth: %s", err);
 			/* Reopen next time: the file may have been replaced. */
-			thread_db_drop(t);
+			thread_db_drop(thread_db_self());
 			break;
 		}
 	}
@@ -175,7 +182,8 @@ enum account_status account_lookup(const struct config *cfg,
 	/* Made-up first: the directory replaces what it has, and a secret
 	 * it lacks fails like a wrong password. */
 	account_fake(domain, localpart, out);
-	enum account_status st = ldap_account_lookup(host, dir, localpart, out);
+	enum account_status st = ldap_account_lookup(host, dir, localpart,
+						     account_db(cfg), out);
 	if (st != ACCOUNT_FOUND)
 		account_fake(domain, localpart, out);
 	return st;
@@ -212,7 +220,7 @@ enum account_status account_check_password(const struct config *cfg,
 	const struct config_ldap *dir = config_host_directory(cfg, host);
 	if (dir)
 		return ldap_account_check_password(host, dir, localpart,
-						   password);
+						   password, account_db(cfg));
 	return local_check_password(cfg, domain, localpart, password);
 }
 

@@ -11,6 +11,7 @@
 #include "../lib/log.h"
 #include "ldap_filter.h"
 #include "ldap_pool.h"
+#include "ldap_stamp.h"
 
 #define LDAP_PASSWORD_MAX 1024
 
@@ -104,6 +105,65 @@ static enum account_status ldap_find(const struct config_host *host,
 	return ACCOUNT_ERROR;
 }
 
+/* ---- authPassword values and the password stamp ------------------- */
+
+/* What the entry's authPassword values give, and its password stamp. */
+struct auth_passwords {
+	struct scram_secret sha1, sha256;
+	bool has_sha1, has_sha256;
+	struct ldap_stamp_view view;
+};
+
+static void read_stamp(LDAP *ld, LDAPMessage *entry,
+		       struct auth_passwords *a)
+{
+	struct berval **values[LDAP_STAMP_KINDS];
+	for (int k = 0; k < LDAP_STAMP_KINDS; k++)
+		values[k] = ldap_get_values_len(ld, entry,
+						ldap_stamp_attributes[k]);
+	ldap_stamp_view_make(&a->view, values, a->has_sha1 ? &a->sha1 : NULL,
+			     a->has_sha256 ? &a->sha256 : NULL);
+	for (int k = 0; k < LDAP_STAMP_KINDS; k++) {
+		for (size_t j = 0; values[k] && values[k][j]; j++)
+			OPENSSL_cleanse(values[k][j]->bv_val,
+					values[k][j]->bv_len);
+		ldap_value_free_len(values[k]);
+	}
+}
+
+static void read_auth_passwords(LDAP *ld, LDAPMessage *entry, void *ctx)
+{
+	struct auth_passwords *a = ctx;
+	struct berval **values = ldap_get_values_len(ld, entry,
+						     "authPassword");
+	for (size_t i = 0; values && values[i]; i++) {
+		enum scram_hash hash;
+		struct scram_secret secret;
+		if (scram_secret_parse(values[i]->bv_val, values[i]->bv_len,
+				       &hash, &secret) < 0)
+			continue; /* another scheme, or not RFC 5803 */
+		if (hash == SCRAM_SHA_1 && !a->has_sha1) {
+			a->sha1 = secret;
+			a->has_sha1 = true;
+		} else if (hash == SCRAM_SHA_256 && !a->has_sha256) {
+			a->sha256 = secret;
+			a->has_sha256 = true;
+		}
+		OPENSSL_cleanse(&secret, sizeof secret);
+	}
+	ldap_value_free_len(values);
+	if (a->has_sha1 || a->has_sha256)
+		read_stamp(ld, entry, a);
+}
+
+/* authPassword and what the password stamp may be made of. */
+static void auth_password_attributes(char **attrs, size_t *n)
+{
+	attrs[(*n)++] = "authPassword";
+	for (int k = 0; k < LDAP_STAMP_KINDS; k++)
+		attrs[(*n)++] = (char *)ldap_stamp_attributes[k];
+}
+
 /* ---- PLAIN: a bind as the user -------------------------------------- */
 
 static enum account_status bind_result(const struct config_ldap *dir,
@@ -125,26 +185,12 @@ static enum account_status bind_result(const struct config_ldap *dir,
 	}
 }
 
-enum account_status ldap_account_check_password(const struct config_host *host,
-						const struct config_ldap *dir,
-						const char *localpart,
-						const char *password)
+static enum account_status bind_as(const struct config_ldap *dir,
+				   const char *dn, const char *password,
+				   size_t len)
 {
-	size_t len = strlen(password);
-	/* RFC 4513 §5.1.2: a simple bind with a DN and an empty password
-	 * is an unauthenticated bind, which many directories accept. */
-	if (len == 0 || len > LDAP_PASSWORD_MAX)
-		return ACCOUNT_UNKNOWN;
-	static char *no_attrs[] = {LDAP_NO_ATTRS, NULL};
-	char *dn = NULL;
-	enum account_status st =
-		ldap_find(host, dir, localpart, no_attrs, NULL, NULL, &dn);
-	if (st != ACCOUNT_FOUND) {
-		free(dn);
-		return st;
-	}
 	struct ldap_pool *p = ldap_pool_of(dir);
-	st = ACCOUNT_ERROR;
+	enum account_status st = ACCOUNT_ERROR;
 	for (int attempt = 0; p && attempt < 2; attempt++) {
 		struct ldap_pool_conn *c = ldap_pool_acquire(p, LDAP_POOL_BIND);
 		if (!c)
@@ -169,6 +215,39 @@ enum account_status ldap_account_check_password(const struct config_host *host,
 		ldap_pool_release(p, c, false);
 		break;
 	}
+	return st;
+}
+
+enum account_status ldap_account_check_password(const struct config_host *host,
+						const struct config_ldap *dir,
+						const char *localpart,
+						const char *password,
+						struct local_db *db)
+{
+	size_t len = strlen(password);
+	/* RFC 4513 §5.1.2: a simple bind with a DN and an empty password
+	 * is an unauthenticated bind, which many directories accept. */
+	if (len == 0 || len > LDAP_PASSWORD_MAX)
+		return ACCOUNT_UNKNOWN;
+	/* With authPassword, the search reads them and the stamp too: a
+	 * login the directory accepts tells whether they still match. */
+	bool stamped = dir->password_access & CONFIG_LDAP_AUTH_PASSWORD;
+	char *attrs[2 + LDAP_STAMP_KINDS] = {LDAP_NO_ATTRS};
+	size_t n = 0;
+	if (stamped)
+		auth_password_attributes(attrs, &n);
+	struct auth_passwords a = {0};
+	char *dn = NULL;
+	enum account_status st =
+		ldap_find(host, dir, localpart, attrs,
+			  stamped ? read_auth_passwords : NULL, &a, &dn);
+	if (st == ACCOUNT_FOUND)
+		st = bind_as(dir, dn, password, len);
+	if (st == ACCOUNT_FOUND && (a.has_sha1 || a.has_sha256))
+		ldap_stamp_confirm(db, dir->id, host->domain, localpart,
+				   &a.view, a.has_sha1 ? &a.sha1 : NULL,
+				   a.has_sha256 ? &a.sha256 : NULL, password);
+	OPENSSL_cleanse(&a, sizeof a);
 	free(dn);
 	return st;
 }
@@ -188,63 +267,29 @@ struct secrets {
 	const struct config_ldap *dir;
 	struct local_account *out;
 	bool have_sha1, have_sha256;
+	struct auth_passwords auth;
 };
-
-static void read_auth_passwords(LDAP *ld, LDAPMessage *entry,
-				struct secrets *s)
-{
-	struct berval **values = ldap_get_values_len(ld, entry,
-						     "authPassword");
-	for (size_t i = 0; values && values[i]; i++) {
-		enum scram_hash hash;
-		struct scram_secret secret;
-		if (scram_secret_parse(values[i]->bv_val, values[i]->bv_len,
-				       &hash, &secret) < 0)
-			continue; /* another scheme, or not RFC 5803 */
-		if (hash == SCRAM_SHA_1 && !s->have_sha1) {
-			s->out->sha1 = secret;
-			s->have_sha1 = true;
-		} else if (hash == SCRAM_SHA_256 && !s->have_sha256) {
-			s->out->sha256 = secret;
-			s->have_sha256 = true;
-		}
-		OPENSSL_cleanse(&secret, sizeof secret);
-	}
-	ldap_value_free_len(values);
-}
 
 /* A clear userPassword: not "{SSHA}…" or another hashed form. */
 static bool is_clear_password(const struct berval *v)
 {
-	if (v->bv_len == 0 || v->bv_len > LDAP_PASSWORD_MAX ||
-	    memchr(v->bv_val, '\0', v->bv_len))
-		return false;
-	if (v->bv_val[0] != '{')
-		return true;
-	size_t i = 1;
-	while (i < v->bv_len &&
-	       ((v->bv_val[i] >= 'A' && v->bv_val[i] <= 'Z') ||
-		(v->bv_val[i] >= 'a' && v->bv_val[i] <= 'z') ||
-		(v->bv_val[i] >= '0' && v->bv_val[i] <= '9') ||
-		v->bv_val[i] == '-' || v->bv_val[i] == '.'))
-		i++;
-	return !(i > 1 && i < v->bv_len && v->bv_val[i] == '}');
+	return v->bv_len > 0 && v->bv_len <= LDAP_PASSWORD_MAX &&
+	       !memchr(v->bv_val, '\0', v->bv_len) &&
+	       !ldap_password_has_scheme(v);
 }
 
-/* SCRAM keys the entry lacks, from the clear password, with the salt
- * account.c made up for this name (stable, and the same as an unknown
- * user's would be), and DIGEST-MD5's HA1 (realm: the domain). */
+/* SCRAM keys from the clear password, with the salt account.c made up
+ * for this name (stable, and the same as an unknown user's would be),
+ * and DIGEST-MD5's HA1 (realm: the domain). */
 static void use_clear_password(struct secrets *s, const char *password)
 {
 	struct local_account *a = s->out;
 	char *prepared = NULL;
 	if (scram_saslprep(password, false, &prepared) == 0) {
-		if (!s->have_sha1)
-			s->have_sha1 = scram_secret_derive(SCRAM_SHA_1, prepared,
-							   &a->sha1) == 0;
-		if (!s->have_sha256)
-			s->have_sha256 = scram_secret_derive(
-				SCRAM_SHA_256, prepared, &a->sha256) == 0;
+		s->have_sha1 = scram_secret_derive(SCRAM_SHA_1, prepared,
+						   &a->sha1) == 0;
+		s->have_sha256 = scram_secret_derive(SCRAM_SHA_256, prepared,
+						     &a->sha256) == 0;
 		OPENSSL_cleanse(prepared, strlen(prepared));
 		free(prepared);
 	}
@@ -279,29 +324,58 @@ static void read_clear_password(LDAP *ld, LDAPMessage *entry,
 static void read_secrets(LDAP *ld, LDAPMessage *entry, void *ctx)
 {
 	struct secrets *s = ctx;
-	if (s->dir->password_access & CONFIG_LDAP_AUTH_PASSWORD)
-		read_auth_passwords(ld, entry, s);
-	/* Also when authPassword gave both SCRAM keys: DIGEST-MD5. */
+	/* A clear password is the password: keys from it follow every
+	 * change, where authPassword values may be left behind. */
 	if (s->dir->password_access & CONFIG_LDAP_CLEAR_PASSWORD)
 		read_clear_password(ld, entry, s);
+	if ((s->dir->password_access & CONFIG_LDAP_AUTH_PASSWORD) &&
+	    !s->have_sha1 && !s->have_sha256)
+		read_auth_passwords(ld, entry, &s->auth);
+}
+
+/* The authPassword secrets, when ldap_stamp.h trusts them to be the
+ * current password's; else the made-up ones stay and SCRAM fails like a
+ * wrong password. */
+static enum account_status use_auth_passwords(const struct config_host *host,
+					      const struct config_ldap *dir,
+					      const char *localpart,
+					      struct local_db *db,
+					      struct secrets *s)
+{
+	struct auth_passwords *a = &s->auth;
+	int trusted = ldap_stamp_trust(db, dir->id, host->domain, localpart,
+				       &a->view);
+	if (trusted < 0)
+		return ACCOUNT_ERROR;
+	if (trusted && a->has_sha1)
+		s->out->sha1 = a->sha1;
+	if (trusted && a->has_sha256)
+		s->out->sha256 = a->sha256;
+	return ACCOUNT_FOUND;
 }
 
 enum account_status ldap_account_lookup(const struct config_host *host,
 					const struct config_ldap *dir,
 					const char *localpart,
+					struct local_db *db,
 					struct local_account *out)
 {
-	char *attrs[3];
+	char *attrs[2 + LDAP_STAMP_KINDS];
 	size_t n = 0;
 	if (dir->password_access & CONFIG_LDAP_AUTH_PASSWORD)
-		attrs[n++] = "authPassword";
-	if (dir->password_access & CONFIG_LDAP_CLEAR_PASSWORD)
+		auth_password_attributes(attrs, &n); /* userPassword too */
+	else if (dir->password_access & CONFIG_LDAP_CLEAR_PASSWORD)
 		attrs[n++] = "userPassword";
 	if (n == 0)
 		attrs[n++] = LDAP_NO_ATTRS;
 	attrs[n] = NULL;
 	struct secrets s = {.host = host, .dir = dir, .out = out};
-	return ldap_find(host, dir, localpart, attrs, read_secrets, &s, NULL);
+	enum account_status st =
+		ldap_find(host, dir, localpart, attrs, read_secrets, &s, NULL);
+	if (st == ACCOUNT_FOUND && (s.auth.has_sha1 || s.auth.has_sha256))
+		st = use_auth_passwords(host, dir, localpart, db, &s);
+	OPENSSL_cleanse(&s.auth, sizeof s.auth);
+	return st;
 }
 
 /* ---- attributes for directory vCards -------------------------------- */

@@ -8,9 +8,11 @@
  *
  * - PLAIN: a bind as the entry's DN with the given password, on a
  *   connection kept for user binds. Nothing is cached.
- * - SCRAM-SHA-1/-256: the RFC 5803 authPassword values of the entry, or
- *   keys derived from a clear userPassword, handed to cyrus-sasl by
- *   auth/sasl.c's auxprop plugin exactly as the local backend's.
+ * - SCRAM-SHA-1/-256: keys derived from a clear userPassword, or the
+ *   RFC 5803 authPassword values of the entry while its password stamp
+ *   says they are still the password's (ldap_stamp.h), handed to
+ *   cyrus-sasl by auth/sasl.c's auxprop plugin exactly as the local
+ *   backend's.
  * - DIGEST-MD5: the HA1 of a clear userPassword.
  * Which of these a directory allows is its <password-access>.
  *
@@ -25,19 +27,26 @@
 
 /* Fills *out with the secrets password-access lets palabre read.
  * ACCOUNT_FOUND: the entry exists (a secret it lacks is left made-up,
- * so that mechanism fails like a wrong password). */
+ * so that mechanism fails like a wrong password; so are authPassword
+ * secrets that ldap_stamp.h finds stale). db: the thread's connection
+ * to accounts.sqlite, where the password stamps are kept (NULL: none
+ * could be opened; authPassword secrets then give ACCOUNT_ERROR). */
 enum account_status ldap_account_lookup(const struct config_host *host,
 					const struct config_ldap *dir,
 					const char *localpart,
+					struct local_db *db,
 					struct local_account *out);
 
-/* PLAIN. ACCOUNT_FOUND: the directory accepted the bind;
- * ACCOUNT_UNKNOWN: no such user, or a wrong (or empty) password;
- * ACCOUNT_ERROR: the directory could not be asked (logged). */
+/* PLAIN. ACCOUNT_FOUND: the directory accepted the bind (and, with
+ * auth-password, the account's password stamp in db is confirmed or
+ * its authPassword marked stale); ACCOUNT_UNKNOWN: no such user, or a
+ * wrong (or empty) password; ACCOUNT_ERROR: the directory could not be
+ * asked (logged). */
 enum account_status ldap_account_check_password(const struct config_host *host,
 						const struct config_ldap *dir,
 						const char *localpart,
-						const char *password);
+						const char *password,
+						struct local_db *db);
 
 /* Whether the user's entry exists (exactly one). */
 enum account_status ldap_account_exists(const struct config_host *host,

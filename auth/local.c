@@ -11,8 +11,6 @@
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
-/* PRAGMA user_version: the schema this code reads and writes. */
-#define LOCAL_SCHEMA_VERSION 1
 #define LOCAL_BUSY_TIMEOUT_MS 5000
 
 struct local_db {
@@ -20,7 +18,8 @@ struct local_db {
 	char *path;
 };
 
-/* Schema migrations, index i brings version i to i + 1. */
+/* Schema migrations, index i brings version i to i + 1 (PRAGMA
+ * user_version: the number applied). */
 static const char *const migrations[] = {
 	"CREATE TABLE accounts ("
 	" domain TEXT NOT NULL,"
@@ -36,6 +35,14 @@ static const char *const migrations[] = {
 	/* NULL unless DIGEST-MD5 was configured when the password was set. */
 	" digest_md5_ha1 BLOB,"
 	" created INTEGER NOT NULL,"
+	" PRIMARY KEY (domain, localpart)"
+	") WITHOUT ROWID;",
+	"CREATE TABLE ldap_stamps ("
+	" domain TEXT NOT NULL,"
+	" localpart TEXT NOT NULL,"
+	" password BLOB NOT NULL,"
+	" secrets BLOB NOT NULL,"
+	" warned BLOB NOT NULL,"
 	" PRIMARY KEY (domain, localpart)"
 	") WITHOUT ROWID;",
 };
@@ -399,4 +406,72 @@ enum local_status local_begin(struct local_db *db, char *err, size_t errlen)
 enum local_status local_commit(struct local_db *db, char *err, size_t errlen)
 {
 	return local_exec(db, "COMMIT", "cannot commit", err, errlen);
+}
+
+/* ---- directory accounts' password stamps ------------------------------- */
+
+enum local_status local_stamp_get(struct local_db *db, const char *domain,
+				  const char *localpart,
+				  struct local_stamp *out, char *err,
+				  size_t errlen)
+{
+	static const char sql[] = "SELECT password, secrets, warned"
+				  " FROM ldap_stamps"
+				  " WHERE domain = ?1 AND localpart = ?2";
+	sqlite3_stmt *st;
+	memset(out, 0, sizeof *out);
+	if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_error(db, "cannot read password stamps", err, errlen);
+		return LOCAL_ERROR;
+	}
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, localpart, -1, SQLITE_STATIC);
+	enum local_status status = LOCAL_OK;
+	size_t n[3] = {0};
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		status = LOCAL_NOT_FOUND;
+	} else if (rc != SQLITE_ROW) {
+		db_error(db, "cannot read password stamps", err, errlen);
+		status = LOCAL_ERROR;
+	} else if (copy_blob(st, 0, out->password, LOCAL_STAMP_LEN, &n[0]) ||
+		   copy_blob(st, 1, out->secrets, LOCAL_STAMP_LEN, &n[1]) ||
+		   copy_blob(st, 2, out->warned, LOCAL_STAMP_LEN, &n[2]) ||
+		   n[0] != LOCAL_STAMP_LEN || n[1] != LOCAL_STAMP_LEN ||
+		   n[2] != LOCAL_STAMP_LEN) {
+		snprintf(err, errlen, "%s: password stamp of %s@%s: damaged",
+			 db->path, localpart, domain);
+		status = LOCAL_ERROR;
+	}
+	sqlite3_finalize(st);
+	return status;
+}
+
+enum local_status local_stamp_put(struct local_db *db, const char *domain,
+				  const char *localpart,
+				  const struct local_stamp *stamp, char *err,
+				  size_t errlen)
+{
+	static const char sql[] = "INSERT OR REPLACE INTO ldap_stamps"
+				  " VALUES (?1, ?2, ?3, ?4, ?5)";
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_error(db, "cannot write a password stamp", err, errlen);
+		return LOCAL_ERROR;
+	}
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, localpart, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, stamp->password, LOCAL_STAMP_LEN,
+			  SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, stamp->secrets, LOCAL_STAMP_LEN,
+			  SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, stamp->warned, LOCAL_STAMP_LEN,
+			  SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_error(db, "cannot write a password stamp", err, errlen);
+		return LOCAL_ERROR;
+	}
+	return LOCAL_OK;
 }

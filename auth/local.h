@@ -4,6 +4,9 @@
  * Per account it keeps the SCRAM-SHA-1 and SCRAM-SHA-256 secrets
  * (salt, iteration count, StoredKey, ServerKey) and, only when the
  * configuration lists DIGEST-MD5, that mechanism's HA1. Never a password.
+ * For accounts of ldap domains it keeps no secret, only digests that tell
+ * whether a directory's authPassword values still go with its password
+ * (struct local_stamp).
  *
  * A struct local_db is one SQLite connection: use it from one thread at
  * a time. WAL mode and a busy timeout let palabrectl write while
@@ -72,6 +75,31 @@ enum local_status local_list(struct local_db *db, const char *domain,
 int local_account_set_password(struct local_account *account,
 			       const char *password, bool with_digest_md5,
 			       unsigned iterations, char *err, size_t errlen);
+
+/* What the ldap backend remembers of a directory account so that an
+ * authPassword left behind by a password change is noticed (see
+ * ldap_stamp.h): SHA-256 digests only, never a secret. */
+#define LOCAL_STAMP_LEN 32
+struct local_stamp {
+	/* The entry's password stamp when its secrets were last trusted
+	 * (all zero: known not to match the password). */
+	unsigned char password[LOCAL_STAMP_LEN];
+	/* Its SCRAM secrets then. */
+	unsigned char secrets[LOCAL_STAMP_LEN];
+	/* The password stamp a "stale" warning was last logged for. */
+	unsigned char warned[LOCAL_STAMP_LEN];
+};
+
+/* LOCAL_OK, LOCAL_NOT_FOUND or LOCAL_ERROR (message in err). */
+enum local_status local_stamp_get(struct local_db *db, const char *domain,
+				  const char *localpart,
+				  struct local_stamp *out, char *err,
+				  size_t errlen);
+/* Creates or replaces: LOCAL_OK or LOCAL_ERROR. */
+enum local_status local_stamp_put(struct local_db *db, const char *domain,
+				  const char *localpart,
+				  const struct local_stamp *stamp, char *err,
+				  size_t errlen);
 
 /* Many changes in one transaction (an import): LOCAL_OK or LOCAL_ERROR. */
 enum local_status local_begin(struct local_db *db, char *err, size_t errlen);

@@ -18,6 +18,8 @@ failover tests).
     slapd = Slapd(tmp2, directory).start()
     slapd.search("(mail=alice.martin@example.org)", "uid")
     slapd.pause(); slapd.resume(); slapd.stop()
+    slapd.passwd(dn, "new")                   # ldappasswd, as the admin
+    slapd.modify(dn, userPassword=[...], authPassword=[...])
 
 The people:
 - PEOPLE: named people whose kind of password the tests rely on:
@@ -45,6 +47,8 @@ SLAPD = "/usr/sbin/slapd"
 SLAPADD = "/usr/sbin/slapadd"
 LDAPSEARCH = "/usr/bin/ldapsearch"
 LDAPWHOAMI = "/usr/bin/ldapwhoami"
+LDAPPASSWD = "/usr/bin/ldappasswd"
+LDAPMODIFY = "/usr/bin/ldapmodify"
 SCHEMA_DIR = "/etc/ldap/schema"
 MODULE_DIR = "/usr/lib/ldap"
 AUTHPASSWORD_SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -358,7 +362,7 @@ index mail,uid eq
 # included (RFC 5803 secrets, and the clear ones for DIGEST-MD5); people
 # bind with their own password; nobody else reads anything.
 access to attrs=userPassword
-	by dn.exact="{service_dn}" read
+	by dn.exact="{service_dn}" {service_user_password}
 	by anonymous auth
 	by * none
 access to attrs=authPassword
@@ -381,9 +385,12 @@ class Slapd(Daemon):
     start_timeout = START_TIMEOUT
     stop_timeout = STOP_TIMEOUT
 
-    def __init__(self, directory, data, port=None, require_tls=False):
+    def __init__(self, directory, data, port=None, require_tls=False,
+                 service_reads_user_password=True):
         """require_tls: slapd refuses every operation but StartTLS on a
-        connection without TLS (to see that palabred does use it)."""
+        connection without TLS (to see that palabred does use it).
+        service_reads_user_password=False: the service account may not
+        read userPassword (neither hashed nor clear)."""
         self.dir = str(directory)
         self.data = data
         self.require_tls = require_tls
@@ -400,6 +407,8 @@ class Slapd(Daemon):
                 cert=data.cert_file, key=data.key_file, suffix=SUFFIX,
                 admin_dn=ADMIN_DN, admin_password=ssha(ADMIN_PASSWORD),
                 service_dn=SERVICE_DN,
+                service_user_password="read" if service_reads_user_password
+                else "none",
                 security="security tls=1" if require_tls else ""))
         r = subprocess.run([SLAPADD, "-q", "-f", self.conf, "-l", data.ldif],
                            capture_output=True, text=True, timeout=120)
@@ -484,6 +493,33 @@ class Slapd(Daemon):
                 "-D", dn, "-w", password] + (["-ZZ"] if starttls else [])
         return subprocess.run(argv, capture_output=True, text=True,
                               env=self.client_env(ca_file), timeout=timeout)
+
+    def admin(self, program, *args, stdin=None):
+        argv = [program, "-x", "-o", "nettimeout=5", "-H", self.uri,
+                "-D", ADMIN_DN, "-w", ADMIN_PASSWORD, *args]
+        if self.require_tls:
+            argv.append("-ZZ")
+        r = subprocess.run(argv, input=stdin, capture_output=True, text=True,
+                           env=self.client_env(), timeout=10)
+        assert r.returncode == 0, "%s exited %d: %s" % (
+            " ".join(argv), r.returncode, r.stderr)
+        return r
+
+    def passwd(self, dn, password):
+        """ldappasswd as the admin: the RFC 3062 password modify
+        operation; slapd stores an {SSHA} userPassword and leaves any
+        authPassword as it was."""
+        return self.admin(LDAPPASSWD, "-s", password, dn)
+
+    def modify(self, dn, **replace):
+        """One ldapmodify as the admin replacing each attribute given
+        (name=[values]) in a single modify operation."""
+        ldif = "dn: %s\nchangetype: modify\n" % dn
+        for name, values in replace.items():
+            ldif += "replace: %s\n" % name
+            ldif += "".join(ldif_value(name, v) + "\n" for v in values)
+            ldif += "-\n"
+        return self.admin(LDAPMODIFY, stdin=ldif)
 
     def answers(self, within=2.0):
         """Whether slapd answers a search within `within` seconds."""
