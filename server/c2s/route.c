@@ -95,6 +95,7 @@ void c2s_route_stanza(struct conn *c, struct xml_node *st, struct arena *a)
 	const char *to = xml_attr_get(st, "to");
 	const char *type = xml_attr_get(st, "type");
 	struct buf *out = &c->c2s->scratch;
+	c2s_conn_charge_stanza(c);
 	if (to) {
 		static struct jid jid; /* 3 KiB: not on the stack of every call */
 		if (jid_parse_str(&jid, to) < 0) {
