@@ -87,7 +87,7 @@ struct c2s {
 	struct conn *slowed; /* conns that wait for their rate limit */
 	struct ratelimit rate_stanzas, rate_bytes; /* c2s/rate-limit */
 	uv_timer_t rate_timer; /* resumes the slowed conns: one for all */
-	uint64_t ghost_id, ghost_at; /* route.c: the last conn gone */
+	uint64_t gone_id, gone_at; /* route.c: the last conn gone, since */
 	struct buf held;     /* encoded control frames the link refused */
 	uint64_t next_id;
 	uint64_t swept_id;   /* next_id at the last idle sweep */

@@ -403,8 +403,8 @@ void c2s_conn_close(struct conn *c)
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	conn_unpause(c);
 	conn_unslow(c);
-	buf_free(&c->held);
 	c2s_route_session_end(c, "closed");
+	buf_free(&c->held);
 	c2s_sasl_cancel(c);
 	if (c->tls)
 		tls_conn_shutdown(c->tls);
