@@ -457,11 +457,22 @@ static int load_sm_offline_quota(struct loader *l, struct cnode *n,
 			      &l->cfg->offline_quota);
 }
 
+static int load_sm_offline_quota_bytes(struct loader *l, struct cnode *n,
+				       const char *path)
+{
+	long v;
+	if (parse_number(l, n, path, cnode_value(n), 1024, 1L << 30, &v) < 0)
+		return -1;
+	l->cfg->offline_quota_bytes = (size_t)v;
+	return 0;
+}
+
 static int load_sm(struct loader *l, struct cnode *n, const char *path)
 {
 	static const struct setting settings[] = {
 		{"modules", load_sm_modules},
 		{"offline-quota", load_sm_offline_quota},
+		{"offline-quota-bytes", load_sm_offline_quota_bytes},
 		{NULL, NULL}};
 	return load_children(l, n, path, settings);
 }
@@ -493,6 +504,7 @@ static int set_defaults(struct loader *l)
 	cfg->rate_bytes = 64 << 10;
 	cfg->rate_byte_burst = 512 << 10;
 	cfg->offline_quota = 1000;
+	cfg->offline_quota_bytes = 10 << 20;
 	for (size_t i = 0; i < 5; i++)
 		cfg->mechanisms[cfg->nmechanisms++] = strdup(mechanisms[i]);
 	for (size_t i = 0; i < sizeof modules / sizeof *modules; i++)

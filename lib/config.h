@@ -145,6 +145,7 @@ struct config {
 	char *modules[CONFIG_MAX_MODULES];
 	size_t nmodules;
 	unsigned offline_quota; /* messages stored per user (offline.c) */
+	size_t offline_quota_bytes; /* and their bytes */
 	struct config_s2s s2s;
 };
 

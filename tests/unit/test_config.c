@@ -243,6 +243,26 @@ START_TEST(bad_rate_limit_names_line_and_setting)
 }
 END_TEST
 
+START_TEST(offline_quota_bytes_default_value_and_error)
+{
+	struct config cfg;
+	char err[512];
+	ck_assert_int_eq(load("<palabred>\n" HOST "</palabred>\n", &cfg, err,
+			      sizeof err), 0);
+	ck_assert_uint_eq(cfg.offline_quota_bytes, 10 << 20);
+	config_free(&cfg);
+	ck_assert_int_eq(load("<palabred>\n" HOST "<sm><offline-quota-bytes>"
+			      "65536</offline-quota-bytes></sm></palabred>\n",
+			      &cfg, err, sizeof err), 0);
+	ck_assert_uint_eq(cfg.offline_quota_bytes, 65536);
+	config_free(&cfg);
+	assert_error("<palabred>\n" HOST "<sm>\n<offline-quota-bytes>10M"
+		     "</offline-quota-bytes></sm></palabred>",
+		     "4: sm/offline-quota-bytes: '10M' is not a number from "
+		     "1024 to 1073741824");
+}
+END_TEST
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -272,6 +292,7 @@ int main(void)
 	tcase_add_test(tc, s2s_errors_name_line_and_setting);
 	tcase_add_test(tc, rate_limit_defaults_and_values);
 	tcase_add_test(tc, bad_rate_limit_names_line_and_setting);
+	tcase_add_test(tc, offline_quota_bytes_default_value_and_error);
 	suite_add_tcase(s, tc);
 	int status = unit_run(s);
 	unlink(path);
