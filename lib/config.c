@@ -386,6 +386,32 @@ static int load_c2s_auth_throttle(struct loader *l, struct cnode *n,
 	return 0;
 }
 
+/* Absent, a rate is 0 (no limit) and a burst keeps its default. */
+static int load_c2s_rate_limit(struct loader *l, struct cnode *n,
+			       const char *path)
+{
+	static const char *const attrs[] = {"stanzas-per-second", "burst",
+					    "bytes-per-second", "bytes-burst",
+					    NULL};
+	static const long min[] = {0, 1, 0, 1};
+	static const long max[] = {1000000, 10000000, 1L << 30, 1L << 30};
+	struct config *cfg = l->cfg;
+	unsigned *fields[] = {&cfg->rate_stanzas, &cfg->rate_stanza_burst,
+			      &cfg->rate_bytes, &cfg->rate_byte_burst};
+	if (check_attrs(l, n, path, attrs) < 0)
+		return -1;
+	cfg->rate_stanzas = cfg->rate_bytes = 0;
+	for (size_t i = 0; i < 4; i++) {
+		const char *v = cnode_attr(n, attrs[i]);
+		char setting[64];
+		snprintf(setting, sizeof setting, "%s/@%s", path, attrs[i]);
+		if (v && parse_unsigned(l, n, setting, v, min[i], max[i],
+					fields[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int load_c2s_processes(struct loader *l, struct cnode *n,
 			      const char *path)
 {
@@ -404,6 +430,7 @@ static int load_c2s(struct loader *l, struct cnode *n, const char *path)
 		{"resource-conflict", load_c2s_resource_conflict},
 		{"auth-timeout", load_c2s_auth_timeout},
 		{"auth-throttle", load_c2s_auth_throttle},
+		{"rate-limit", load_c2s_rate_limit},
 		{"processes", load_c2s_processes},
 		{NULL, NULL}};
 	return load_children(l, n, path, settings);
@@ -430,11 +457,22 @@ static int load_sm_offline_quota(struct loader *l, struct cnode *n,
 			      &l->cfg->offline_quota);
 }
 
+static int load_sm_offline_quota_bytes(struct loader *l, struct cnode *n,
+				       const char *path)
+{
+	long v;
+	if (parse_number(l, n, path, cnode_value(n), 1024, 1L << 30, &v) < 0)
+		return -1;
+	l->cfg->offline_quota_bytes = (size_t)v;
+	return 0;
+}
+
 static int load_sm(struct loader *l, struct cnode *n, const char *path)
 {
 	static const struct setting settings[] = {
 		{"modules", load_sm_modules},
 		{"offline-quota", load_sm_offline_quota},
+		{"offline-quota-bytes", load_sm_offline_quota_bytes},
 		{NULL, NULL}};
 	return load_children(l, n, path, settings);
 }
@@ -460,7 +498,13 @@ static int set_defaults(struct loader *l)
 	cfg->throttle_per_account = 10;
 	cfg->throttle_period = 60;
 	cfg->throttle_delay_ms = 2000;
+	/* docs/configuration.md, c2s/rate-limit, says why these. */
+	cfg->rate_stanzas = 50;
+	cfg->rate_stanza_burst = 500;
+	cfg->rate_bytes = 64 << 10;
+	cfg->rate_byte_burst = 512 << 10;
 	cfg->offline_quota = 1000;
+	cfg->offline_quota_bytes = 10 << 20;
 	for (size_t i = 0; i < 5; i++)
 		cfg->mechanisms[cfg->nmechanisms++] = strdup(mechanisms[i]);
 	for (size_t i = 0; i < sizeof modules / sizeof *modules; i++)

@@ -137,10 +137,15 @@ struct config {
 	unsigned throttle_per_account;
 	unsigned throttle_period;   /* seconds */
 	unsigned throttle_delay_ms;
+	/* <rate-limit>: what one bound client may send, as token buckets
+	 * (server/c2s/ratelimit.h); a rate of 0 is no limit. */
+	unsigned rate_stanzas, rate_stanza_burst; /* per second; stanzas */
+	unsigned rate_bytes, rate_byte_burst;     /* per second; bytes */
 	/* sm */
 	char *modules[CONFIG_MAX_MODULES];
 	size_t nmodules;
 	unsigned offline_quota; /* messages stored per user (offline.c) */
+	size_t offline_quota_bytes; /* and their bytes */
 	struct config_s2s s2s;
 };
 

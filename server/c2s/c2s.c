@@ -200,6 +200,13 @@ int c2s_main(const struct config *cfg, const char *name, const char *secret)
 	uv_check_start(&c2s->flusher, c2s_on_check);
 	uv_unref((uv_handle_t *)&c2s->flusher);
 	uv_timer_init(c2s->loop, &c2s->shutdown_timer);
+	uv_timer_init(c2s->loop, &c2s->rate_timer);
+	c2s->rate_timer.data = c2s;
+	uv_unref((uv_handle_t *)&c2s->rate_timer);
+	c2s->rate_stanzas = (struct ratelimit){cfg->rate_stanzas,
+					       cfg->rate_stanza_burst};
+	c2s->rate_bytes = (struct ratelimit){cfg->rate_bytes,
+					     cfg->rate_byte_burst};
 	uv_timer_init(c2s->loop, &c2s->idle_timer);
 	c2s->idle_timer.data = c2s;
 	uv_timer_start(&c2s->idle_timer, c2s_on_idle_sweep, C2S_IDLE_SWEEP_MS, C2S_IDLE_SWEEP_MS);

@@ -11,7 +11,8 @@
  *   sasl.c      RFC 6120 §6 SASL on libuv's worker pool
  *   throttle.c  failed authentications counted per address and account
  *   bind.c      RFC 6120 §7 resource binding, legacy session iq
- *   route.c     frames to and from the sm, backpressure */
+ *   route.c     frames to and from the sm, backpressure
+ *   ratelimit.c token buckets: how fast a client may send */
 #ifndef PALABRE_C2S_H
 #define PALABRE_C2S_H
 
@@ -29,6 +30,7 @@
 #include "../../lib/sockout.h"
 #include "../../lib/xml.h"
 #include "../../lib/xmlstream.h"
+#include "ratelimit.h"
 
 #define NS_STREAMS "urn:ietf:params:xml:ns:xmpp-streams"
 #define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
@@ -39,6 +41,9 @@
 #define NS_SASL_CB "urn:xmpp:sasl-cb:0"
 
 #define C2S_READ_SIZE 65536
+/* The read size of a client that has used half its burst: what it sent
+ * is parsed in small steps, and the rate limit catches it sooner. */
+#define C2S_SLOW_READ_SIZE 4096
 #define C2S_MAX_AUTH_FAILURES 5
 #define C2S_CLOSE_TIMEOUT_MS 5000
 #define C2S_SHUTDOWN_TIMEOUT_MS 2000
@@ -79,6 +84,10 @@ struct c2s {
 	struct conn *all;    /* every open conn (prev/next) */
 	struct conn *paused; /* conns that wait for the link to drain */
 	struct conn *flush;  /* conns with bytes to write this iteration */
+	struct conn *slowed; /* conns that wait for their rate limit */
+	struct ratelimit rate_stanzas, rate_bytes; /* c2s/rate-limit */
+	uv_timer_t rate_timer; /* resumes the slowed conns: one for all */
+	uint64_t gone_id, gone_at; /* route.c: the last conn gone, since */
 	struct buf held;     /* encoded control frames the link refused */
 	uint64_t next_id;
 	uint64_t swept_id;   /* next_id at the last idle sweep */
@@ -112,6 +121,8 @@ struct conn {
 	struct conn *prev, *next;             /* c2s->all */
 	struct conn *pause_prev, *pause_next; /* c2s->paused */
 	struct conn *flush_next;              /* c2s->flush */
+	struct conn *slow_next;               /* c2s->slowed */
+	uint64_t stanzas_full_at, bytes_full_at; /* rate limit (ratelimit.h) */
 	struct tls_conn *tls;                 /* NULL: plain TCP so far */
 	struct xmlstream *xs;
 	struct sockout so; /* bytes to write (ciphertext once TLS runs) */
@@ -136,6 +147,7 @@ struct conn {
 	bool session_ended;   /* SESSION_END sent or received */
 	bool in_flush;
 	bool paused;
+	bool slowed;     /* not reading until its rate limit allows */
 	bool sasl_abort; /* <abort/> arrived while a step was running */
 	bool active;     /* read something since the last idle sweep */
 	bool overflowed; /* too much output waited: closing with an error */
@@ -168,6 +180,8 @@ void c2s_conn_close(struct conn *c);
 void c2s_conn_abort(struct conn *c);
 void c2s_conn_pause(struct conn *c);
 void c2s_conn_resume(struct conn *c);
+/* Counts a stanza of a bound client against its rate limit. */
+void c2s_conn_charge_stanza(struct conn *c);
 void c2s_conn_want_flush(struct conn *c);
 void c2s_conn_flush_all(struct c2s *c2s);
 /* Frees the parser state of conns quiet since the last call. */

@@ -14,6 +14,9 @@
 #include "tls.h"
 
 static void conn_write_out(struct conn *c);
+static void conn_charge_bytes(struct conn *c, size_t n);
+static void conn_check_rate(struct conn *c);
+static bool conn_reads_slowly(const struct conn *c);
 
 /* ------------------------------------------------------------------ */
 /* Reading */
@@ -24,7 +27,8 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 	(void)suggested;
 	/* Safe to share: each read is handled completely before the next. */
 	b->base = c->c2s->readbuf;
-	b->len = sizeof c->c2s->readbuf;
+	b->len = conn_reads_slowly(c) ? C2S_SLOW_READ_SIZE
+				      : sizeof c->c2s->readbuf;
 }
 
 static void conn_start_tls(struct conn *c)
@@ -70,6 +74,7 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	if (c->closing)
 		return;
 	c->active = true;
+	conn_charge_bytes(c, (size_t)n);
 	if (!c->tls) {
 		conn_on_plain(c, b->base, (size_t)n);
 	} else {
@@ -88,6 +93,7 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		}
 	}
 	c2s_conn_want_flush(c);
+	conn_check_rate(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -252,13 +258,121 @@ static void conn_unpause(struct conn *c)
 	c->pause_prev = c->pause_next = NULL;
 }
 
+/* Reads again unless the link or the rate limit still holds c back. */
+static void conn_read_again(struct conn *c)
+{
+	if (!c->closing && !c->paused && !c->slowed)
+		uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read);
+}
+
 void c2s_conn_resume(struct conn *c)
 {
 	if (!c->paused)
 		return;
 	conn_unpause(c);
-	if (!c->closing)
-		uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read);
+	conn_read_again(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Rate limit (ratelimit.h, c2s/rate-limit): a client that sent faster
+ * than allowed is not read until its buckets hold a unit again, so TCP
+ * slows it down: nothing it sent is refused or lost. Only once its
+ * resource is bound; before, auth-timeout, max-stanza-size, the hold
+ * limit while binding and auth-throttle bound what a client can do.
+ * One timer serves every slowed conn. */
+
+static uint64_t conn_now_ns(const struct c2s *c2s)
+{
+	return uv_now(c2s->loop) * 1000000ull;
+}
+
+void c2s_conn_charge_stanza(struct conn *c)
+{
+	ratelimit_charge(&c->c2s->rate_stanzas, &c->stanzas_full_at,
+			 conn_now_ns(c->c2s), 1);
+}
+
+static void conn_charge_bytes(struct conn *c, size_t n)
+{
+	if (c->state == CONN_BOUND)
+		ratelimit_charge(&c->c2s->rate_bytes, &c->bytes_full_at,
+				 conn_now_ns(c->c2s), n);
+}
+
+static bool conn_reads_slowly(const struct conn *c)
+{
+	uint64_t now = conn_now_ns(c->c2s);
+	return c->state == CONN_BOUND &&
+	       (ratelimit_low(&c->c2s->rate_stanzas, c->stanzas_full_at, now) ||
+		ratelimit_low(&c->c2s->rate_bytes, c->bytes_full_at, now));
+}
+
+/* Nanoseconds before c may send again. */
+static uint64_t conn_rate_wait(const struct conn *c, uint64_t now)
+{
+	const struct c2s *c2s = c->c2s;
+	uint64_t s = ratelimit_wait(&c2s->rate_stanzas, c->stanzas_full_at, now);
+	uint64_t b = ratelimit_wait(&c2s->rate_bytes, c->bytes_full_at, now);
+	return s > b ? s : b;
+}
+
+static void conn_on_rate_timer(uv_timer_t *t);
+
+static void conn_arm_rate_timer(struct c2s *c2s, uint64_t wait_ns)
+{
+	uint64_t ms = (wait_ns + 999999) / 1000000;
+	if (uv_is_active((uv_handle_t *)&c2s->rate_timer) &&
+	    uv_timer_get_due_in(&c2s->rate_timer) <= ms)
+		return;
+	uv_timer_start(&c2s->rate_timer, conn_on_rate_timer, ms, 0);
+}
+
+static void conn_check_rate(struct conn *c)
+{
+	if (c->closing || c->slowed || c->state != CONN_BOUND)
+		return;
+	uint64_t wait = conn_rate_wait(c, conn_now_ns(c->c2s));
+	if (!wait)
+		return;
+	c->slowed = true;
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	c->slow_next = c->c2s->slowed;
+	c->c2s->slowed = c;
+	conn_arm_rate_timer(c->c2s, wait);
+}
+
+static void conn_unslow(struct conn *c)
+{
+	if (!c->slowed)
+		return;
+	struct conn **p = &c->c2s->slowed;
+	while (*p != c)
+		p = &(*p)->slow_next;
+	*p = c->slow_next;
+	c->slow_next = NULL;
+	c->slowed = false;
+}
+
+static void conn_on_rate_timer(uv_timer_t *t)
+{
+	struct c2s *c2s = t->data;
+	uint64_t now = conn_now_ns(c2s), next = 0;
+	struct conn **p = &c2s->slowed;
+	while (*p) {
+		struct conn *c = *p;
+		uint64_t wait = conn_rate_wait(c, now);
+		if (wait) {
+			next = next && next < wait ? next : wait;
+			p = &c->slow_next;
+			continue;
+		}
+		*p = c->slow_next;
+		c->slow_next = NULL;
+		c->slowed = false;
+		conn_read_again(c);
+	}
+	if (next)
+		conn_arm_rate_timer(c2s, next);
 }
 
 /* ------------------------------------------------------------------ */
@@ -288,8 +402,9 @@ void c2s_conn_close(struct conn *c)
 	c->closing = true;
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	conn_unpause(c);
-	buf_free(&c->held);
+	conn_unslow(c);
 	c2s_route_session_end(c, "closed");
+	buf_free(&c->held);
 	c2s_sasl_cancel(c);
 	if (c->tls)
 		tls_conn_shutdown(c->tls);
@@ -358,6 +473,7 @@ void c2s_conn_abort(struct conn *c)
 	}
 	c->closed = true;
 	conn_unpause(c);
+	conn_unslow(c);
 	conn_unlink(c);
 	log_info("conn %" PRIu64 " from %s closed%s%s", c->id, c->peer,
 		 c->jid ? ": " : "", c->jid ? c->jid : "");

@@ -21,6 +21,9 @@ static void route_frame_init(struct frame *f, struct conn *c, uint8_t type)
 	f->conn = c->id;
 }
 
+/* Without a link, c2s is stopping: the router tells every component
+ * that this c2s is gone (FRAME_UNBOUND), and the sm ends its sessions.
+ * A full link keeps the frame in c2s->held, sent first at the drain. */
 void c2s_route_send_control(struct c2s *c2s, const struct frame *f)
 {
 	if (!c2s->link)
@@ -42,10 +45,29 @@ void c2s_route_session_start(struct conn *c, const char *full_jid)
 	c2s_route_send_control(c->c2s, &f);
 }
 
+static int route_flush_held(struct link *link, struct buf *b);
+
+/* The stanzas c kept while the link was full go before its SESSION_END:
+ * the client sent them before it left. */
+static void route_keep_held(struct conn *c)
+{
+	struct c2s *c2s = c->c2s;
+	if (c->held.len == 0)
+		return;
+	if (c2s->held.len == 0 && c2s->link &&
+	    route_flush_held(c2s->link, &c->held) == 0)
+		return;
+	if (buf_append(&c2s->held, c->held.data, c->held.len) < 0)
+		log_error("conn %" PRIu64 ": lost %zu bytes of stanzas for the "
+			  "router (out of memory)", c->id, c->held.len);
+	buf_free(&c->held);
+}
+
 void c2s_route_session_end(struct conn *c, const char *reason)
 {
 	if (!c->session_started || c->session_ended)
 		return;
+	route_keep_held(c);
 	struct frame f;
 	route_frame_init(&f, c, FRAME_SESSION_END);
 	f.payload = reason;
@@ -95,6 +117,7 @@ void c2s_route_stanza(struct conn *c, struct xml_node *st, struct arena *a)
 	const char *to = xml_attr_get(st, "to");
 	const char *type = xml_attr_get(st, "type");
 	struct buf *out = &c->c2s->scratch;
+	c2s_conn_charge_stanza(c);
 	if (to) {
 		static struct jid jid; /* 3 KiB: not on the stack of every call */
 		if (jid_parse_str(&jid, to) < 0) {
@@ -174,12 +197,63 @@ static const char *const route_stream_conditions[] = {
 static struct conn *route_find(struct c2s *c2s, const struct frame *f)
 {
 	struct conn *c = c2s_conntab_find(&c2s->conns, f->conn);
-	if (!c || c->closing) {
-		log_debug("c2s: frame type %u for conn %" PRIu64 " that is gone; dropped",
-			  f->type, f->conn);
-		return NULL;
+	return c && !c->closing ? c : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Frames for a conn that is gone */
+
+/* How long the stanzas for a conn gone go back to the sm: those it sent
+ * before it learnt that the session ended. Past it, the sm is not
+ * listening, and they are dropped lest one go round for ever. */
+#define C2S_GONE_WINDOW_MS 5000
+
+/* The sm of f still believes in the session of f->conn (its frame
+ * crossed our SESSION_END, or that was lost): the session must end. */
+static void route_end_gone(struct c2s *c2s, const struct frame *f)
+{
+	struct frame end = {.type = FRAME_SESSION_END, .conn = f->conn,
+			    .to = f->from, .to_len = f->from_len,
+			    .payload = "gone", .payload_len = 4};
+	frame_set_from(&end, c2s->name);
+	log_info("c2s: a frame (type %u) from %.*s for conn %" PRIu64
+		 ", which is gone: its session ends", f->type,
+		 (int)f->from_len, f->from, f->conn);
+	c2s_route_send_control(c2s, &end);
+}
+
+/* A stanza for the session of a conn gone goes back to the sm that sent
+ * it, behind the SESSION_END: it then routes it as RFC 6121 §8.5.3.2
+ * says for a full JID with no session (a chat message to the other
+ * resources or offline storage, an iq answered service-unavailable,
+ * presence dropped). c2s keeps no IM rule of its own. */
+static void route_send_back(struct c2s *c2s, const struct frame *f)
+{
+	struct frame back = {.type = FRAME_STANZA, .to = f->from,
+			     .to_len = f->from_len, .payload = f->payload,
+			     .payload_len = f->payload_len};
+	frame_set_from(&back, c2s->name);
+	c2s_route_send_control(c2s, &back);
+}
+
+/* A frame for a conn that closed, or is closing, before the sm knew. */
+static void route_to_gone(struct c2s *c2s, const struct frame *f)
+{
+	uint64_t now = uv_now(c2s->loop);
+	if (c2s->gone_id != f->conn) {
+		c2s->gone_id = f->conn;
+		c2s->gone_at = now;
+		route_end_gone(c2s, f);
 	}
-	return c;
+	if (f->type != FRAME_STANZA)
+		return;
+	if (now - c2s->gone_at > C2S_GONE_WINDOW_MS) {
+		log_warn("c2s: %.*s sends to conn %" PRIu64 ", gone for %" PRIu64
+			 " ms; stanza dropped", (int)f->from_len, f->from,
+			 f->conn, now - c2s->gone_at);
+		return;
+	}
+	route_send_back(c2s, f);
 }
 
 static void route_session_ended(struct c2s *c2s, const struct frame *f)
@@ -256,10 +330,14 @@ void c2s_route_on_frame(struct c2s *c2s, const struct frame *f)
 	case FRAME_STANZA:
 		if ((c = route_find(c2s, f)))
 			c2s_conn_send(c, f->payload, f->payload_len);
+		else
+			route_to_gone(c2s, f);
 		break;
 	case FRAME_SESSION_OK:
 		if ((c = route_find(c2s, f)))
 			c2s_bind_session_ok(c, f->payload, f->payload_len);
+		else
+			route_to_gone(c2s, f);
 		break;
 	case FRAME_SESSION_END:
 		route_session_ended(c2s, f);

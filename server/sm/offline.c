@@ -5,11 +5,13 @@
  * in order, to the first resource that becomes available with a
  * non-negative priority, then deleted.
  *
- * The quota needs each user's count of stored messages: a module-wide
- * table of "boxes" keeps it, learnt once with storage_count and then
- * kept exact by counting what this module appends and deletes (the sm
- * is the storage's only writer). Messages that come while the count is
- * being read wait, in order, in the box. */
+ * The quota bounds both the messages and the bytes stored per user
+ * (sm/offline-quota, sm/offline-quota-bytes): 400 messages of 250 kB
+ * are 100 MB. A module-wide table of "boxes" keeps each user's count
+ * and size, learnt once by reading the user's store (at most the quota)
+ * and then kept exact by counting what this module appends and deletes
+ * (the sm is the storage's only writer). Messages that come while the
+ * store is being read wait, in order, in the box. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@
 #define NS_HINTS "urn:xmpp:hints"
 #define NS_SID "urn:xmpp:sid:0"
 #define OFFLINE_QUOTA_DEFAULT 1000
+#define OFFLINE_QUOTA_BYTES_DEFAULT (10u << 20)
 #define OFFLINE_FULL_TEXT "offline storage is full"
 
 /* A message (serialized, delay included) waiting for its box's count. */
@@ -44,15 +47,15 @@ struct offline_box {
 	struct offline_box *next; /* hash chain */
 	struct offline *mod;
 	char *jid; /* bare */
-	/* Once counted: how many messages the store holds when every write
-	 * submitted so far is done. */
-	size_t count;
+	/* Once counted: how many messages, of how many bytes, the store
+	 * holds when every write submitted so far is done. */
+	size_t count, bytes;
 	bool counted, counting;
 	/* Deletes submitted while the count was being read (it did not
 	 * see them). */
-	size_t deleted_while_counting;
+	size_t deleted_while_counting, bytes_deleted_while_counting;
 	struct offline_waiting *waiting, **waiting_tail;
-	size_t nwaiting;
+	size_t nwaiting, waiting_bytes;
 	bool delivering;
 	/* A delivery asked for while counting: to that session. */
 	bool delivery_wanted;
@@ -65,7 +68,7 @@ extern const struct sm_module sm_module_offline;
 
 struct offline {
 	struct sm *sm;
-	size_t quota;
+	size_t quota, quota_bytes;
 	struct offline_box **buckets;
 	size_t nbuckets, nboxes;
 	int slot; /* per user: the sessions eligible for delivery */
@@ -164,6 +167,19 @@ static void offline_box_release(struct offline_box *b)
 	free(b);
 }
 
+static size_t offline_minus(size_t a, size_t b)
+{
+	return a >= b ? a - b : 0;
+}
+
+/* Whether a message of len bytes fits beside count messages of bytes. */
+static bool offline_fits(const struct offline *mod, size_t count,
+			 size_t bytes, size_t len)
+{
+	return count < mod->quota && len <= mod->quota_bytes &&
+	       bytes <= mod->quota_bytes - len;
+}
+
 /* ------------------------------------------------------------ bounces */
 
 /* Answers the message in bytes (one we could not store) with an error,
@@ -208,6 +224,7 @@ static void offline_append_done(void *ctx, enum storage_status status)
 		log_error("offline: a message for %s could not be stored",
 			  b->jid);
 		b->count--;
+		b->bytes -= a->len;
 		offline_bounce(sm, a->bytes, a->len, "service-unavailable",
 			       NULL);
 		arena_reset(&sm->arena);
@@ -225,9 +242,10 @@ static void offline_box_append(struct offline_box *b, const char *bytes,
 {
 	struct offline *mod = b->mod;
 	struct sm *sm = mod->sm;
-	if (b->count >= mod->quota) {
-		log_info("offline: %s has %zu messages stored: bounced", b->jid,
-			 b->count);
+	if (!offline_fits(mod, b->count, b->bytes, len)) {
+		log_info("offline: %s has %zu messages of %zu bytes stored: a "
+			 "message of %zu bytes bounced", b->jid, b->count,
+			 b->bytes, len);
 		offline_bounce(sm, bytes, len, "service-unavailable",
 			       OFFLINE_FULL_TEXT);
 		return;
@@ -253,6 +271,7 @@ static void offline_box_append(struct offline_box *b, const char *bytes,
 		return;
 	}
 	b->count++;
+	b->bytes += len;
 	b->busy++;
 }
 
@@ -269,16 +288,19 @@ static void offline_count_done(void *ctx, enum storage_status status,
 	struct offline_waiting *w = b->waiting;
 	b->waiting = NULL;
 	b->waiting_tail = &b->waiting;
-	b->nwaiting = 0;
+	b->nwaiting = b->waiting_bytes = 0;
 	if (status == STORAGE_OK) {
+		size_t bytes = 0;
+		for (size_t i = 0; i < result->count; i++)
+			bytes += result->items[i].value_len;
 		b->counted = true;
-		b->count = result->count >= b->deleted_while_counting
-			       ? result->count - b->deleted_while_counting
-			       : 0;
+		b->count = offline_minus(result->count,
+					 b->deleted_while_counting);
+		b->bytes = offline_minus(bytes, b->bytes_deleted_while_counting);
 	} else {
 		log_error("offline: cannot count the messages of %s", b->jid);
 	}
-	b->deleted_while_counting = 0;
+	b->deleted_while_counting = b->bytes_deleted_while_counting = 0;
 	while (w) {
 		struct offline_waiting *next = w->next;
 		if (b->counted)
@@ -308,7 +330,7 @@ static void offline_box_store(struct offline_box *b, const char *bytes,
 		offline_box_append(b, bytes, len);
 		return;
 	}
-	if (b->nwaiting >= mod->quota) {
+	if (!offline_fits(mod, b->nwaiting, b->waiting_bytes, len)) {
 		offline_bounce(mod->sm, bytes, len, "service-unavailable",
 			       OFFLINE_FULL_TEXT);
 		return;
@@ -324,8 +346,10 @@ static void offline_box_store(struct offline_box *b, const char *bytes,
 	memcpy(w->bytes, bytes, len);
 	if (!b->counting) {
 		struct storage *s = sm_storage(mod->sm);
-		if (!s || storage_count(s, b->jid, OFFLINE_STORE,
-					offline_count_done, b) < 0) {
+		/* The values are needed for their sizes: storage_count
+		 * gives no bytes. Once per user with messages stored. */
+		if (!s || storage_load(s, b->jid, OFFLINE_STORE,
+				       offline_count_done, b) < 0) {
 			free(w);
 			offline_bounce(mod->sm, bytes, len,
 				       "service-unavailable", NULL);
@@ -337,6 +361,7 @@ static void offline_box_store(struct offline_box *b, const char *bytes,
 	*b->waiting_tail = w;
 	b->waiting_tail = &w->next;
 	b->nwaiting++;
+	b->waiting_bytes += len;
 }
 
 /* ------------------------------------------------------------ policy */
@@ -434,7 +459,7 @@ static enum sm_verdict offline_message(struct sm_event *ev, void *data)
 
 struct offline_delete {
 	struct offline_box *box;
-	size_t n;
+	size_t n, bytes;
 };
 
 static void offline_delete_done(void *ctx, enum storage_status status)
@@ -447,8 +472,10 @@ static void offline_delete_done(void *ctx, enum storage_status status)
 		log_error("offline: %zu delivered messages of %s could not be "
 			  "deleted",
 			  d->n, b->jid);
-		if (b->counted)
+		if (b->counted) {
 			b->count += d->n;
+			b->bytes += d->bytes;
+		}
 	}
 	free(d);
 	offline_box_release(b);
@@ -482,6 +509,41 @@ struct offline_load {
 	char resource[];
 };
 
+/* Deletes the first `sent` items of result (of `bytes` in all), which
+ * were delivered. */
+static void offline_delete_sent(struct offline_box *b,
+				const struct storage_items *result,
+				size_t sent, size_t bytes)
+{
+	struct storage_batch *batch = storage_batch_new(sm_storage(b->mod->sm));
+	struct offline_delete *d = malloc(sizeof *d);
+	bool ok = batch && d;
+	for (size_t i = 0; ok && i < sent; i++)
+		ok = storage_batch_delete(batch, b->jid, OFFLINE_STORE,
+					  result->items[i].key) == 0;
+	if (ok) {
+		*d = (struct offline_delete){b, sent, bytes};
+		ok = storage_batch_commit(batch, offline_delete_done, d) == 0;
+		batch = NULL; /* owned by the storage now */
+	}
+	if (!ok) {
+		log_error("offline: cannot delete the messages delivered to "
+			  "%s: they will come again", b->jid);
+		if (batch)
+			storage_batch_free(batch);
+		free(d);
+		return;
+	}
+	b->busy++;
+	if (b->counted) {
+		b->count = offline_minus(b->count, sent);
+		b->bytes = offline_minus(b->bytes, bytes);
+	} else if (b->counting) {
+		b->deleted_while_counting += sent;
+		b->bytes_deleted_while_counting += bytes;
+	}
+}
+
 /* Sends every stored message, in order, then deletes exactly those
  * that were sent: what came meanwhile stays for the next time. */
 static void offline_load_done(void *ctx, enum storage_status status,
@@ -498,43 +560,16 @@ static void offline_load_done(void *ctx, enum storage_status status,
 		: NULL;
 	if (status != STORAGE_OK)
 		log_error("offline: cannot read the messages of %s", b->jid);
-	size_t sent = 0;
+	size_t sent = 0, bytes = 0;
 	for (; s && sent < result->count; sent++) {
 		const struct storage_item *it = &result->items[sent];
 		if (sm_route_deliver_bytes(sm, s, it->value, it->value_len) < 0)
 			break; /* the link is full: the rest waits */
+		bytes += it->value_len;
 	}
 	if (sent) {
 		log_info("offline: %zu messages delivered to %s", sent, s->jid);
-		struct storage *st = sm_storage(sm);
-		struct storage_batch *batch = storage_batch_new(st);
-		struct offline_delete *d = malloc(sizeof *d);
-		bool ok = batch && d;
-		for (size_t i = 0; ok && i < sent; i++)
-			ok = storage_batch_delete(batch, b->jid, OFFLINE_STORE,
-						  result->items[i].key) == 0;
-		if (ok) {
-			d->box = b;
-			d->n = sent;
-			ok = storage_batch_commit(batch, offline_delete_done,
-						  d) == 0;
-			batch = NULL; /* owned by the storage now */
-		}
-		if (ok) {
-			b->busy++;
-			if (b->counted)
-				b->count =
-				    b->count >= sent ? b->count - sent : 0;
-			else if (b->counting)
-				b->deleted_while_counting += sent;
-		} else {
-			log_error("offline: cannot delete the messages "
-				  "delivered to %s: they will come again",
-				  b->jid);
-			if (batch)
-				storage_batch_free(batch);
-			free(d);
-		}
+		offline_delete_sent(b, result, sent, bytes);
 	}
 	free(l);
 	offline_box_release(b);
@@ -668,6 +703,9 @@ static int offline_init(struct sm *sm)
 	sm_module_set_data(sm, &sm_module_offline, mod);
 	mod->quota = sm->cfg->offline_quota ? sm->cfg->offline_quota
 					    : OFFLINE_QUOTA_DEFAULT;
+	mod->quota_bytes = sm->cfg->offline_quota_bytes
+			       ? sm->cfg->offline_quota_bytes
+			       : OFFLINE_QUOTA_BYTES_DEFAULT;
 	mod->slot =
 	    sm_session_slot_register(&sm->sessions, offline_eligible_free);
 	/* Above the core's bounce; offline_presence lets the broadcast go

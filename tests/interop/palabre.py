@@ -86,7 +86,8 @@ class Palabre(Daemon):
     (CA-issued or self-signed ones); clients then check the server against
     ca_file, by default the certs fixture's CA file plus those
     certificates (enough for self-signed ones; give the test CA's file as
-    ca_file for CA-issued ones)."""
+    ca_file for CA-issued ones). c2s_extra: XML inserted just before
+    </c2s> (e.g. a <rate-limit/>)."""
 
     program = "palabred"
     start_timeout = START_TIMEOUT
@@ -98,7 +99,8 @@ class Palabre(Daemon):
                  require_starttls=True, resource_conflict="replace",
                  processes=1, modules="disco ping", users=USERS,
                  auth_timeout=30, make_data_dir=True, address="127.0.0.1",
-                 extra_config="", certificates=None, ca_file=None):
+                 extra_config="", certificates=None, ca_file=None,
+                 c2s_extra=""):
         self.dir = str(directory)
         os.makedirs(self.dir, exist_ok=True)
         self.config = os.path.join(self.dir, "config.xml")
@@ -168,6 +170,10 @@ class Palabre(Daemon):
                modules)
             + extra_config +
             '</palabred>\n')
+        if c2s_extra:
+            with open(self.config) as f:
+                text = f.read()
+            self.write_config(text.replace("  </c2s>", c2s_extra + "  </c2s>"))
         if make_data_dir:
             # test_palabrectl checks that palabrectl makes it when missing.
             os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)

@@ -211,9 +211,11 @@ def flood():
 @pytest.fixture
 def fresh_server(tmp_path_factory, certs):
     """A server of its own for the flood, so that its memory is the
-    flood's alone; like the module's (SCRAM in clear)."""
+    flood's alone; like the module's (SCRAM in clear). No rate limit:
+    the output cap is what is tested here (several senders together can
+    still outrun a reader that a rate limit each would spare)."""
     s = Palabre(tmp_path_factory.mktemp("flood"), certs,
-                require_starttls=False)
+                require_starttls=False, c2s_extra="<rate-limit/>")
     try:
         s.start()
         yield s

@@ -7,7 +7,9 @@ import pytest
 import im
 from im import Accounts, forget, roster_item_xml, show
 
-SERVER_OPTIONS = {"modules": im.IM_MODULES}
+# No c2s/rate-limit: filling a roster sends 1000 sets and 1000 answers to
+# their pushes at once (test_c2s_flow tests the limit).
+SERVER_OPTIONS = {"modules": im.IM_MODULES, "c2s_extra": "<rate-limit/>"}
 
 
 @pytest.fixture

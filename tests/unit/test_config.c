@@ -201,6 +201,68 @@ START_TEST(s2s_errors_name_line_and_setting)
 }
 END_TEST
 
+START_TEST(rate_limit_defaults_and_values)
+{
+	struct config cfg;
+	char err[512];
+	ck_assert_int_eq(load("<palabred>\n" HOST "</palabred>\n", &cfg, err,
+			      sizeof err), 0);
+	ck_assert_uint_eq(cfg.rate_stanzas, 50);
+	ck_assert_uint_eq(cfg.rate_stanza_burst, 500);
+	ck_assert_uint_eq(cfg.rate_bytes, 65536);
+	ck_assert_uint_eq(cfg.rate_byte_burst, 524288);
+	config_free(&cfg);
+	/* Given, the element says it all: an absent rate is no limit, an
+	 * absent burst its default. */
+	ck_assert_int_eq(load("<palabred>\n" HOST "<c2s><rate-limit "
+			      "stanzas-per-second='200' burst='40'/></c2s>"
+			      "</palabred>\n", &cfg, err, sizeof err), 0);
+	ck_assert_uint_eq(cfg.rate_stanzas, 200);
+	ck_assert_uint_eq(cfg.rate_stanza_burst, 40);
+	ck_assert_uint_eq(cfg.rate_bytes, 0);
+	ck_assert_uint_eq(cfg.rate_byte_burst, 524288);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(bad_rate_limit_names_line_and_setting)
+{
+	assert_error("<palabred>\n" HOST "<c2s>\n<rate-limit "
+		     "stanzas-per-second='fast'/></c2s></palabred>",
+		     "4: c2s/rate-limit/@stanzas-per-second: 'fast' is not a "
+		     "number from 0 to 1000000");
+	assert_error("<palabred>\n" HOST "<c2s>\n\n<rate-limit burst='0'/>"
+		     "</c2s></palabred>",
+		     "5: c2s/rate-limit/@burst: '0' is not a number from 1");
+	assert_error("<palabred>\n" HOST "<c2s>\n<rate-limit "
+		     "bytes-per-second='-1'/></c2s></palabred>",
+		     "4: c2s/rate-limit/@bytes-per-second: '-1' is not");
+	assert_error("<palabred>\n" HOST "<c2s>\n<rate-limit "
+		     "stanzas='9'/></c2s></palabred>",
+		     "4: c2s/rate-limit: ");
+}
+END_TEST
+
+START_TEST(offline_quota_bytes_default_value_and_error)
+{
+	struct config cfg;
+	char err[512];
+	ck_assert_int_eq(load("<palabred>\n" HOST "</palabred>\n", &cfg, err,
+			      sizeof err), 0);
+	ck_assert_uint_eq(cfg.offline_quota_bytes, 10 << 20);
+	config_free(&cfg);
+	ck_assert_int_eq(load("<palabred>\n" HOST "<sm><offline-quota-bytes>"
+			      "65536</offline-quota-bytes></sm></palabred>\n",
+			      &cfg, err, sizeof err), 0);
+	ck_assert_uint_eq(cfg.offline_quota_bytes, 65536);
+	config_free(&cfg);
+	assert_error("<palabred>\n" HOST "<sm>\n<offline-quota-bytes>10M"
+		     "</offline-quota-bytes></sm></palabred>",
+		     "4: sm/offline-quota-bytes: '10M' is not a number from "
+		     "1024 to 1073741824");
+}
+END_TEST
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -228,6 +290,9 @@ int main(void)
 	tcase_add_test(tc, s2s_defaults_are_filled_in);
 	tcase_add_test(tc, s2s_settings_are_read);
 	tcase_add_test(tc, s2s_errors_name_line_and_setting);
+	tcase_add_test(tc, rate_limit_defaults_and_values);
+	tcase_add_test(tc, bad_rate_limit_names_line_and_setting);
+	tcase_add_test(tc, offline_quota_bytes_default_value_and_error);
 	suite_add_tcase(s, tc);
 	int status = unit_run(s);
 	unlink(path);

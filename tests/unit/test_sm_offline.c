@@ -36,6 +36,7 @@ static void setup(void)
 	config_reset(hosts, 1, modules_on, 2);
 	cfg.resource_conflict_replace = true;
 	cfg.offline_quota = 1000;
+	cfg.offline_quota_bytes = 10 << 20;
 	start_sm();
 }
 
@@ -85,6 +86,38 @@ static void alice_to_bob(const char *type, const char *body)
 		 "id='m-%s'><body>%s</body></message>",
 		 type, body, body);
 	client_sends(1, xml);
+}
+
+/* alice got one answer, service-unavailable; bob has n messages stored. */
+static void assert_bounced_once(size_t n)
+{
+	struct xml_node *m[4];
+	ck_assert_uint_eq(messages_to(1, m, 4), 1);
+	assert_error(m[0], "service-unavailable");
+	ck_assert_uint_eq(stored_for("bob@localhost")->count, n);
+}
+
+/* The sm again with these quotas, and alice logged in. */
+static void restart_with_quota(unsigned messages, size_t bytes)
+{
+	stop_sm();
+	cfg.offline_quota = messages;
+	cfg.offline_quota_bytes = bytes;
+	start_sm();
+	bind_session(1, ALICE);
+	clear_sent();
+}
+
+/* A stanza from alice handled with no settle after it: the storage has
+ * not answered yet. */
+static void alice_sends_unsettled(const char *xml)
+{
+	struct frame f = {.type = FRAME_STANZA, .conn = 1};
+	frame_set_from(&f, "c2s.1");
+	frame_set_to(&f, "localhost");
+	f.payload = xml;
+	f.payload_len = strlen(xml);
+	sm_handle_frame(&sm, &f);
 }
 
 /* ------------------------------------------------------------ storing */
@@ -167,20 +200,13 @@ START_TEST(no_store_hint_is_bounced)
 	client_sends(1, "<message from='" ALICE "' to='bob@localhost' "
 			"type='chat' id='x'><body>secret</body><no-store "
 			"xmlns='urn:xmpp:hints'/></message>");
-	struct xml_node *m[4];
-	ck_assert_uint_eq(messages_to(1, m, 4), 1);
-	assert_error(m[0], "service-unavailable");
-	ck_assert_uint_eq(stored_for("bob@localhost")->count, 0);
+	assert_bounced_once(0);
 }
 END_TEST
 
 START_TEST(full_queue_bounces_with_text)
 {
-	stop_sm();
-	cfg.offline_quota = 2;
-	start_sm();
-	bind_session(1, ALICE);
-	clear_sent();
+	restart_with_quota(2, 10 << 20);
 	alice_to_bob("chat", "one");
 	alice_to_bob("chat", "two");
 	ck_assert_uint_eq(nsent, 0);
@@ -211,16 +237,10 @@ END_TEST
 
 START_TEST(quota_counts_messages_stored_before_a_restart)
 {
-	stop_sm();
-	cfg.offline_quota = 2;
-	start_sm();
-	bind_session(1, ALICE);
+	restart_with_quota(2, 10 << 20);
 	alice_to_bob("chat", "one");
 	alice_to_bob("chat", "two");
-	stop_sm();
-	start_sm();
-	bind_session(1, ALICE);
-	clear_sent();
+	restart_with_quota(cfg.offline_quota, cfg.offline_quota_bytes);
 	alice_to_bob("chat", "three");
 	struct xml_node *m[4];
 	ck_assert_uint_eq(messages_to(1, m, 4), 1);
@@ -232,11 +252,7 @@ END_TEST
  * quota still holds. */
 START_TEST(burst_keeps_order_and_quota)
 {
-	stop_sm();
-	cfg.offline_quota = 3;
-	start_sm();
-	bind_session(1, ALICE);
-	clear_sent();
+	restart_with_quota(3, 10 << 20);
 	const char *bodies[] = {"a", "b", "c", "d", "e"};
 	for (int i = 0; i < 5; i++) {
 		char xml[256];
@@ -244,12 +260,7 @@ START_TEST(burst_keeps_order_and_quota)
 			 "<message from='" ALICE "' to='bob@localhost' "
 			 "type='chat' id='%s'><body>%s</body></message>",
 			 bodies[i], bodies[i]);
-		struct frame f = {.type = FRAME_STANZA, .conn = 1};
-		frame_set_from(&f, "c2s.1");
-		frame_set_to(&f, "localhost");
-		f.payload = xml;
-		f.payload_len = strlen(xml);
-		sm_handle_frame(&sm, &f); /* no settle in between */
+		alice_sends_unsettled(xml);
 	}
 	settle();
 	struct xml_node *m[8];
@@ -260,6 +271,87 @@ START_TEST(burst_keeps_order_and_quota)
 	ck_assert_uint_eq(s->count, 3);
 	ck_assert_ptr_nonnull(strstr(s->values[0], ">a<"));
 	ck_assert_ptr_nonnull(strstr(s->values[2], ">c<"));
+}
+END_TEST
+
+/* A message of about size bytes of body, id'd id. */
+static void alice_to_bob_sized(const char *id, size_t size)
+{
+	char xml[4096];
+	ck_assert_uint_lt(size, 3000);
+	int n = snprintf(xml, sizeof xml,
+			 "<message from='" ALICE "' to='bob@localhost' "
+			 "type='chat' id='%s'><body>%0*d</body></message>",
+			 id, (int)size, 0);
+	ck_assert_int_lt(n, (int)sizeof xml);
+	client_sends(1, xml);
+}
+
+/* 400 messages of 250 kB once took 100 MB: the bytes are bounded too. */
+START_TEST(bytes_quota_bounces_past_the_bound_with_text)
+{
+	restart_with_quota(1000, 2000);
+	alice_to_bob_sized("one", 600);
+	alice_to_bob_sized("two", 600);
+	ck_assert_uint_eq(nsent, 0);
+	alice_to_bob_sized("three", 600);
+	struct xml_node *m[4];
+	ck_assert_uint_eq(messages_to(1, m, 4), 1);
+	assert_error(m[0], "service-unavailable");
+	ck_assert_str_eq(xml_attr_get(m[0], "id"), "three");
+	struct xml_node *e = xml_child(m[0], XML_NS_CLIENT, "error");
+	struct xml_node *t = xml_child(e, NS_STANZAS, "text");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_str_eq(xml_text(&test_arena, t), "offline storage is full");
+	/* A small one still fits under the bound. */
+	clear_sent();
+	alice_to_bob("chat", "small");
+	ck_assert_uint_eq(messages_to(1, m, 4), 0);
+	struct stored *st = stored_for("bob@localhost");
+	ck_assert_uint_eq(st->count, 3);
+	/* What was stored comes at the next login; then there is room. */
+	bind_session(2, BOB1);
+	available(2, BOB1, 0);
+	ck_assert_uint_eq(messages_to(2, m, 4), 3);
+	ck_assert_str_eq(xml_attr_get(m[0], "id"), "one");
+	ck_assert_str_eq(xml_attr_get(m[2], "id"), "m-small");
+	frame_in(FRAME_SESSION_END, 2, "closed");
+	clear_sent();
+	alice_to_bob_sized("four", 600);
+	alice_to_bob_sized("five", 600);
+	ck_assert_uint_eq(messages_to(1, m, 4), 0);
+}
+END_TEST
+
+START_TEST(bytes_quota_counts_what_was_stored_before_a_restart)
+{
+	restart_with_quota(1000, 2500);
+	alice_to_bob_sized("one", 1000);
+	alice_to_bob_sized("two", 1000);
+	restart_with_quota(cfg.offline_quota, cfg.offline_quota_bytes);
+	alice_to_bob_sized("three", 1000);
+	assert_bounced_once(2);
+}
+END_TEST
+
+/* A burst while the store is being read: the bytes of those waiting
+ * count too. */
+START_TEST(bytes_quota_holds_for_a_burst)
+{
+	restart_with_quota(1000, 3000);
+	char xml[4096];
+	for (int i = 0; i < 5; i++) {
+		snprintf(xml, sizeof xml,
+			 "<message from='" ALICE "' to='bob@localhost' "
+			 "type='chat' id='b%d'><body>%0*d</body></message>",
+			 i, 1000, 0);
+		alice_sends_unsettled(xml);
+	}
+	settle();
+	struct xml_node *m[8];
+	ck_assert_uint_eq(messages_to(1, m, 8), 3);
+	ck_assert_str_eq(xml_attr_get(m[0], "id"), "b2");
+	ck_assert_uint_eq(stored_for("bob@localhost")->count, 2);
 }
 END_TEST
 
@@ -421,6 +513,9 @@ int main(void)
 	tcase_add_test(tc, full_queue_bounces_with_text);
 	tcase_add_test(tc, quota_counts_messages_stored_before_a_restart);
 	tcase_add_test(tc, burst_keeps_order_and_quota);
+	tcase_add_test(tc, bytes_quota_bounces_past_the_bound_with_text);
+	tcase_add_test(tc, bytes_quota_counts_what_was_stored_before_a_restart);
+	tcase_add_test(tc, bytes_quota_holds_for_a_burst);
 	tcase_add_test(tc, delivered_in_order_at_initial_presence_then_deleted);
 	tcase_add_test(tc, negative_priority_gets_nothing_until_it_turns_positive);
 	tcase_add_test(tc, only_the_resource_that_sent_presence_gets_them);
