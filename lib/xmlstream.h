@@ -40,6 +40,7 @@ enum xmlstream_error {
 	XMLSTREAM_TOO_DEEP,          /* nesting over max depth: policy-violation */
 	XMLSTREAM_BAD_FORMAT,        /* root is not <stream:stream>: invalid-namespace or bad-format */
 	XMLSTREAM_NO_MEMORY,         /* resource-constraint */
+	XMLSTREAM_UNSUPPORTED_ENCODING, /* not UTF-8 (RFC 6120 §11.6) */
 };
 
 struct xmlstream_limits {
