@@ -586,7 +586,7 @@ int sm_route_init(struct sm *sm)
 static void frame_refuse_unparsed(struct sm *sm, const struct frame *f,
 				  const struct stanza *st)
 {
-	log_warn("sm: from %.*s: a %s that does not parse; bad-request",
+	log_warn("sm: from %.*s: a <%s/> that does not parse: bad-request",
 		 (int)f->from_len, f->from, st->xml->name);
 	if (st->kind != STANZA_IQ || sm_stanza_is_type(st, "get") ||
 	    sm_stanza_is_type(st, "set"))
