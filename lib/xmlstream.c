@@ -636,15 +636,19 @@ static bool encoding_refused(const struct xmlstream *s, const char *data,
 }
 
 /* One slice: expat gets the held bytes and this slice up to where a token
- * still arriving begins; that token is held. */
+ * still arriving begins, in one call, so that it never sees the held
+ * token incomplete (expat 2.6 would defer it); that new token is held. */
 static void feed_slice(struct xmlstream *s, const char *data, size_t len)
 {
 	size_t ready = xmlscan_feed(&s->scan, data, len);
 	if (ready > 0 && s->held) {
+		if (hold(s, data, ready) < 0)
+			return fail(s, XMLSTREAM_NO_MEMORY, "out of memory");
 		parse(s, s->held->bytes, s->held->len);
 		held_drop(s);
+	} else {
+		parse(s, data, ready);
 	}
-	parse(s, data, ready);
 	if (running(s) && hold(s, data + ready, len - ready) < 0)
 		fail(s, XMLSTREAM_NO_MEMORY, "out of memory");
 	/* An element still arriving: a token held, or text expat holds. */
