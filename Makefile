@@ -92,7 +92,7 @@ interop: all
 	$(PYTHON) -m pytest -q tests/interop
 
 check: deps-test
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit check-build
 	@$(MAKE) --no-print-directory unit B=build-asan CFLAGS="$(ASAN_CFLAGS)"
 	@$(MAKE) --no-print-directory interop
 
@@ -104,7 +104,13 @@ check-asan: deps-test
 	@$(MAKE) --no-print-directory all unit B=build-asan CFLAGS="$(ASAN_CFLAGS)"
 	PALABRE_BUILD=build-asan $(PYTHON) -m pytest -q tests/interop
 
+# The build against an expat without the reparse-deferral API, whatever
+# the installed one has (tools/check-build.sh).
+.PHONY: check-build
+check-build:
+	MAKE="$(MAKE)" CC="$(CC)" sh tools/check-build.sh build-expat-fallback
+
 clean:
-	rm -rf $(B) build-asan
+	rm -rf $(B) build-asan build-expat-fallback
 
 -include $(wildcard $(B)/*/*.d $(B)/*/*/*.d $(B)/*/*/*/*.d)

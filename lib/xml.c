@@ -258,6 +258,13 @@ static int put_escaped(struct buf *out, const char *s, size_t len, bool attr)
 	return buf_append_xml_escaped(out, run, (size_t)(s - run));
 }
 
+/* The XML namespace: bound to the prefix xml by definition, and never
+ * declared, nor the default namespace (Namespaces in XML 1.0 §3). */
+static bool is_xml_ns(const char *ns)
+{
+	return ns == ns_xml || !strcmp(ns, XML_NS_XML);
+}
+
 /* Index of the generated prefix for at's namespace among the foreign
  * namespaces of this element's attributes; *first when at introduces it. */
 static unsigned attr_prefix(const struct xml_attr *attrs,
@@ -265,7 +272,7 @@ static unsigned attr_prefix(const struct xml_attr *attrs,
 {
 	unsigned index = 0;
 	for (const struct xml_attr *o = attrs; o != at; o = o->next) {
-		if (!*o->ns || o->ns == ns_xml || !strcmp(o->ns, XML_NS_XML))
+		if (!*o->ns || is_xml_ns(o->ns))
 			continue;
 		bool seen = false;
 		for (const struct xml_attr *p = attrs; p != o && !seen; p = p->next)
@@ -288,7 +295,7 @@ static int put_attr(struct buf *out, const struct xml_node *n,
 	int r = 0;
 	if (!*at->ns) {
 		r |= buf_append(out, " ", 1);
-	} else if (at->ns == ns_xml || !strcmp(at->ns, XML_NS_XML)) {
+	} else if (is_xml_ns(at->ns)) {
 		r |= buf_append(out, " xml:", 5);
 	} else {
 		bool first;
@@ -307,12 +314,21 @@ static int put_attr(struct buf *out, const struct xml_node *n,
 	return r;
 }
 
+/* An element's name; <xml:…> keeps its prefix, the only one bound. */
+static int put_name(struct buf *out, const struct xml_node *n)
+{
+	int r = is_xml_ns(n->ns) ? buf_append(out, "xml:", 4) : 0;
+	return r | buf_append_str(out, n->name);
+}
+
+/* default_ns: the default namespace in scope, which an xmlns declaration
+ * changes where n's namespace differs. */
 static int put_start(struct buf *out, const struct xml_node *n,
-		     const char *parent_ns)
+		     const char *default_ns)
 {
 	int r = buf_append(out, "<", 1);
-	r |= buf_append_str(out, n->name);
-	if (strcmp(n->ns, parent_ns)) {
+	r |= put_name(out, n);
+	if (!is_xml_ns(n->ns) && strcmp(n->ns, default_ns)) {
 		r |= buf_append(out, " xmlns='", 8);
 		r |= put_escaped(out, n->ns, strlen(n->ns), true);
 		r |= buf_append(out, "'", 1);
@@ -329,9 +345,22 @@ static int put_start(struct buf *out, const struct xml_node *n,
 static int put_end(struct buf *out, const struct xml_node *n)
 {
 	int r = buf_append(out, "</", 2);
-	r |= buf_append_str(out, n->name);
+	r |= put_name(out, n);
 	r |= buf_append(out, ">", 1);
 	return r;
+}
+
+/* The default namespace in scope inside cur's parent: that of the nearest
+ * ancestor (up to top) written without a prefix, else parent_ns. */
+static const char *scope_ns(const struct xml_node *top, const char *parent_ns,
+			    const struct xml_node *cur)
+{
+	while (cur != top) {
+		cur = cur->parent;
+		if (!is_xml_ns(cur->ns))
+			return cur->ns;
+	}
+	return parent_ns;
 }
 
 /* Iterative over parent/next links: the depth of a tree costs no stack. */
@@ -345,8 +374,8 @@ int xml_serialize(const struct xml_node *n, const char *parent_ns,
 			r |= buf_reserve(out, cur->text_len);
 			r |= put_escaped(out, cur->text, cur->text_len, false);
 		} else {
-			const char *pns = cur == n ? parent_ns : cur->parent->ns;
-			r |= put_start(out, cur, pns ? pns : no_ns);
+			r |= put_start(out, cur,
+				       scope_ns(n, parent_ns ? parent_ns : no_ns, cur));
 			if (cur->children) {
 				cur = cur->children;
 				continue;
@@ -453,6 +482,7 @@ struct parse {
 	unsigned elements; /* top-level elements seen */
 	struct xml_node *root;
 	bool failed;
+	bool head_only; /* stop once root's start tag is built */
 };
 
 static void parse_fail(struct parse *p)
@@ -474,6 +504,8 @@ static void XMLCALL parse_start(void *ud, const char *name, const char **atts)
 		parse_fail(p);
 	else if (p->depth == 2)
 		p->root = n;
+	if (n && p->head_only)
+		parse_fail(p); /* done */
 }
 
 static void XMLCALL parse_end(void *ud, const char *name)
@@ -640,4 +672,21 @@ struct xml_node *xml_parse(struct arena *a, const char *bytes, size_t len,
 		return p.root;
 	cached_drop(c);
 	return NULL;
+}
+
+struct xml_node *xml_parse_head(struct arena *a, const char *bytes,
+				size_t len, const char *default_ns)
+{
+	struct cached_parser c = {0}; /* of its own: it is left stopped */
+	if (len > (size_t)0x7fffffff ||
+	    !cached_open(&c, default_ns ? default_ns : ""))
+		return NULL;
+	struct parse p = {.parser = c.parser,
+			  .builder = {.arena = a},
+			  .depth = 1,
+			  .head_only = true};
+	XML_SetUserData(c.parser, &p);
+	XML_Parse(c.parser, bytes, (int)len, 0);
+	cached_drop(&c);
+	return p.root;
 }

@@ -42,6 +42,11 @@ struct xml_node {
  * thread keeps its own expat parser(s) open between calls, for speed. */
 struct xml_node *xml_parse(struct arena *a, const char *bytes, size_t len,
 			   const char *default_ns);
+/* The same for bytes that xml_parse refuses: the element's start tag
+ * alone (name, attributes, no children), if that much parses, so that a
+ * stanza that cannot be read can still be answered. NULL otherwise. */
+struct xml_node *xml_parse_head(struct arena *a, const char *bytes,
+				size_t len, const char *default_ns);
 
 /* Building. Strings are copied into the arena. NULL when out of memory. */
 struct xml_node *xml_node_new(struct arena *a, const char *ns,
@@ -75,9 +80,11 @@ const char *xml_text(struct arena *a, const struct xml_node *n);
 bool xml_is(const struct xml_node *n, const char *ns, const char *name);
 
 /* Appends n serialized. An xmlns declaration is written wherever an
- * element's namespace differs from parent_ns (pass the stream's default
- * namespace for a top-level stanza, so that it is left implicit).
- * Namespaced attributes get generated prefixes; xml:lang stays xml:lang. */
+ * element's namespace differs from the default namespace in scope
+ * (parent_ns for n: pass the stream's default namespace for a top-level
+ * stanza, so that it is left implicit). Namespaced attributes get
+ * generated prefixes; names in the XML namespace keep the prefix xml
+ * (<xml:foo/>, xml:lang), which is never declared. */
 int xml_serialize(const struct xml_node *n, const char *parent_ns,
 		  struct buf *out);
 

@@ -1,25 +1,24 @@
 /* xmlstream: an XMPP stream parser on expat, with limits. */
 #include "xmlstream.h"
 #include "have.h"
+#include "xmlscan.h"
 
 #include <expat.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 
-/* Input goes to expat in slices, so that an element over the size limit is
+/* Input is scanned in slices, so that an element over the size limit is
  * cut off within one slice of it, however large the caller's buffer. */
 #define FEED_SLICE 4096
-/* Expat (2.6, and Debian's 2.5 with the fix backported) waits for a partial
- * token to double before trying it again, against quadratic reparsing of
- * huge tokens: a stanza's last bytes could then sit unparsed until the
- * client sends more. Deferral is off unless the pending token is this big,
- * which bounds the rescan per feed. */
-#define REPARSE_EAGER_MAX (16 * 1024)
+/* The smallest buffer for held bytes (see "held bytes"). */
+#define HELD_MIN 256
 /* Past this much expat memory (its name tables grow with every new
  * element or attribute name), an idle stream gets a fresh parser. */
 #define EXPAT_BYTES_MAX (32 * 1024)
@@ -29,6 +28,12 @@
 #define REGION_ALIGN 16
 
 enum state { S_HEADER, S_OPEN, S_STOPPED, S_CLOSED, S_FAILED };
+
+/* The start of a token still arriving, not given to expat yet. */
+struct held {
+	size_t len, cap;
+	char bytes[];
+};
 
 struct xmlstream {
 	XML_Parser parser; /* NULL until needed, and while released */
@@ -46,7 +51,9 @@ struct xmlstream {
 	size_t header_len;
 	const char *root_xmlns; /* default namespace declared on the root */
 	const char *error_text;
+	struct held *held; /* NULL while nothing is held */
 	unsigned depth; /* open elements, the root included */
+	struct xmlscan scan; /* of the bytes received, ahead of expat */
 	unsigned char state;
 	unsigned char error;
 	bool in_feed, reset_pending, replaying;
@@ -186,6 +193,46 @@ static void region_unmap(struct xmlstream *s)
 static const XML_Memory_Handling_Suite expat_memory = {
 	expat_malloc, expat_realloc, expat_free};
 
+/* ---- held bytes --------------------------------------------------------- */
+
+/* Expat would scan an incomplete token again from its start on every
+ * call: one pre-auth attribute sent a byte per TCP segment cost 20 µs of
+ * CPU per byte at 16 KiB. So the bytes of a token still arriving wait
+ * here (xmlscan.h tells which), and expat gets each token once, in full,
+ * as soon as it is complete. The buffer is bounded by the stanza size
+ * limit (checked on every slice) and freed once empty: an idle stream
+ * holds nothing. */
+static size_t held_len(const struct xmlstream *s)
+{
+	return s->held ? s->held->len : 0;
+}
+
+static int hold(struct xmlstream *s, const char *data, size_t len)
+{
+	size_t have = held_len(s), cap = s->held ? s->held->cap : 0;
+	if (len == 0)
+		return 0;
+	if (cap - have < len) {
+		size_t grown = 2 * cap > have + len ? 2 * cap : have + len;
+		grown = grown > HELD_MIN ? grown : HELD_MIN;
+		struct held *h = realloc(s->held, sizeof *h + grown);
+		if (!h)
+			return -1;
+		h->len = have;
+		h->cap = grown;
+		s->held = h;
+	}
+	memcpy(s->held->bytes + have, data, len);
+	s->held->len += len;
+	return 0;
+}
+
+static void held_drop(struct xmlstream *s)
+{
+	free(s->held);
+	s->held = NULL;
+}
+
 /* ---- errors ------------------------------------------------------------ */
 
 static void fail(struct xmlstream *s, enum xmlstream_error error,
@@ -246,6 +293,41 @@ static bool running(const struct xmlstream *s)
 	return s->state <= S_OPEN;
 }
 
+/* The encoding an XML declaration names (XML 1.0 §4.3.3), as a pointer to
+ * its first byte and its length; NULL when it names none. */
+static const char *declared_encoding(const char *decl, size_t len,
+				     size_t *name_len)
+{
+	static const char key[] = "encoding";
+	const char *end = decl + len;
+	const char *p = memmem(decl, len, key, sizeof key - 1);
+	if (!p)
+		return NULL;
+	for (p += sizeof key - 1; p < end && strchr(" \t\r\n=", *p); p++)
+		;
+	if (p == end || (*p != '\'' && *p != '"'))
+		return NULL;
+	const char *close = memchr(p + 1, *p, (size_t)(end - p - 1));
+	*name_len = close ? (size_t)(close - p - 1) : 0;
+	return close ? p + 1 : NULL;
+}
+
+/* The XML declaration, which expat passes on here unparsed when there is
+ * no handler for it (one would cost the parser a 1 KiB pool for good).
+ * RFC 6120 §11.6: UTF-8 only (§4.9.3.22); expat, told the encoding, would
+ * ignore the declaration. */
+static void XMLCALL on_prolog(void *ud, const char *text, int len)
+{
+	size_t n;
+	const char *name;
+	if (len < 5 || memcmp(text, "<?xml", 5) != 0 ||
+	    !(name = declared_encoding(text, (size_t)len, &n)))
+		return;
+	if (n != 5 || strncasecmp(name, "UTF-8", 5) != 0)
+		fail(ud, XMLSTREAM_UNSUPPORTED_ENCODING,
+		     "the stream must be in UTF-8");
+}
+
 static void XMLCALL on_namespace(void *ud, const char *prefix, const char *uri)
 {
 	struct xmlstream *s = ud;
@@ -279,6 +361,7 @@ static void open_root(struct xmlstream *s, const char *name, const char **atts)
 		s->header_len = (size_t)count;
 	}
 	XML_SetStartNamespaceDeclHandler(p, NULL);
+	XML_SetDefaultHandlerExpand(p, NULL);
 	s->depth = 1;
 	s->state = S_OPEN;
 	s->mark = event_end(p);
@@ -425,6 +508,11 @@ static int parser_open(struct xmlstream *s)
 	if (!p)
 		return -1;
 	s->parser = p;
+#ifdef HAVE_XML_SETREPARSEDEFERRALENABLED
+	/* Expat gets complete tokens (see "held bytes"): waiting for more
+	 * bytes before it parses them would stall the stream. */
+	XML_SetReparseDeferralEnabled(p, XML_FALSE);
+#endif
 	XML_SetUserData(p, s);
 	XML_SetElementHandler(p, on_start, on_end);
 	XML_SetCharacterDataHandler(p, on_text);
@@ -435,6 +523,7 @@ static int parser_open(struct xmlstream *s)
 	s->fed = s->mark = 0;
 	if (s->state == S_HEADER) {
 		XML_SetStartNamespaceDeclHandler(p, on_namespace);
+		XML_SetDefaultHandlerExpand(p, on_prolog);
 		return 0;
 	}
 	s->replaying = true;
@@ -471,6 +560,8 @@ static void start_over(struct xmlstream *s)
 	s->header_len = 0;
 	s->root_xmlns = NULL;
 	s->builder.cur = NULL;
+	held_drop(s);
+	s->scan = (struct xmlscan){0};
 	s->depth = 0;
 	s->state = S_HEADER;
 	s->reset_pending = false;
@@ -510,32 +601,73 @@ int xmlstream_shrink(struct xmlstream *s)
 size_t xmlstream_memory(const struct xmlstream *s)
 {
 	return malloc_usable_size((void *)s) + s->expat_bytes +
-	       (s->header ? malloc_usable_size(s->header) : 0);
+	       (s->header ? malloc_usable_size(s->header) : 0) +
+	       (s->held ? malloc_usable_size(s->held) : 0);
+}
+
+static void parse(struct xmlstream *s, const char *data, size_t len)
+{
+	while (len > 0 && running(s)) {
+		int n = len < INT_MAX ? (int)len : INT_MAX;
+		if (XML_Parse(s->parser, data, n, 0) == XML_STATUS_ERROR) {
+			if (running(s))
+				expat_failed(s);
+			return;
+		}
+		s->fed += (unsigned)n;
+		data += n;
+		len -= (unsigned)n;
+	}
+}
+
+/* RFC 6120 §11.6: UTF-8 only. Expat would switch to UTF-16 (or UTF-32) on
+ * a byte order mark, or on a zero byte beside the first '<': bytes that
+ * cannot begin a UTF-8 document. */
+static bool encoding_refused(const struct xmlstream *s, const char *data,
+			     size_t len)
+{
+	size_t at = s->fed + held_len(s); /* bytes of the stream before data */
+	for (size_t i = 0; s->state == S_HEADER && at + i < 2 && i < len; i++) {
+		unsigned char c = (unsigned char)data[i];
+		if (c == 0 || (at + i == 0 && (c == 0xFE || c == 0xFF)))
+			return true;
+	}
+	return false;
+}
+
+/* One slice: expat gets the held bytes and this slice up to where a token
+ * still arriving begins, in one call, so that it never sees the held
+ * token incomplete (expat 2.6 would defer it); that new token is held. */
+static void feed_slice(struct xmlstream *s, const char *data, size_t len)
+{
+	size_t ready = xmlscan_feed(&s->scan, data, len);
+	if (ready > 0 && s->held) {
+		if (hold(s, data, ready) < 0)
+			return fail(s, XMLSTREAM_NO_MEMORY, "out of memory");
+		parse(s, s->held->bytes, s->held->len);
+		held_drop(s);
+	} else {
+		parse(s, data, ready);
+	}
+	if (running(s) && hold(s, data + ready, len - ready) < 0)
+		fail(s, XMLSTREAM_NO_MEMORY, "out of memory");
+	/* An element still arriving: a token held, or text expat holds. */
+	if (running(s) && over_size(s, s->fed + held_len(s)))
+		fail(s, XMLSTREAM_TOO_BIG, "stanza too big");
 }
 
 static void feed_slices(struct xmlstream *s, const char *data, size_t len)
 {
 	if (!s->parser && parser_open(s) < 0)
 		return fail(s, XMLSTREAM_NO_MEMORY, "out of memory");
+	if (encoding_refused(s, data, len))
+		return fail(s, XMLSTREAM_UNSUPPORTED_ENCODING,
+			    "the stream must be in UTF-8");
 	while (len > 0 && running(s)) {
 		size_t n = len < FEED_SLICE ? len : FEED_SLICE;
-		XML_Index consumed = XML_GetCurrentByteIndex(s->parser);
-		uint64_t pending = consumed < 0 ? s->fed : s->fed - (uint64_t)consumed;
-#ifdef HAVE_XML_SETREPARSEDEFERRALENABLED
-		XML_SetReparseDeferralEnabled(s->parser,
-					      pending > REPARSE_EAGER_MAX);
-#endif
-		if (XML_Parse(s->parser, data, (int)n, 0) == XML_STATUS_ERROR) {
-			if (running(s))
-				expat_failed(s);
-			return;
-		}
-		s->fed += n;
+		feed_slice(s, data, n);
 		data += n;
 		len -= n;
-		/* An element still arriving: a start tag or text expat holds. */
-		if (running(s) && over_size(s, s->fed))
-			fail(s, XMLSTREAM_TOO_BIG, "stanza too big");
 	}
 }
 
@@ -587,6 +719,8 @@ const char *xmlstream_error_condition(enum xmlstream_error error)
 		return "policy-violation";
 	case XMLSTREAM_BAD_FORMAT:
 		return "bad-format";
+	case XMLSTREAM_UNSUPPORTED_ENCODING:
+		return "unsupported-encoding";
 	case XMLSTREAM_NO_MEMORY:
 	default:
 		return "resource-constraint";

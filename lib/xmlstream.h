@@ -19,7 +19,12 @@
  *
  * Text other than whitespace between stanzas is XMLSTREAM_BAD_FORMAT;
  * whitespace (keepalives, §4.6.1) is fine. An entity reference other than
- * the five predefined ones is XMLSTREAM_RESTRICTED_XML.
+ * the five predefined ones is XMLSTREAM_RESTRICTED_XML. A stream in
+ * another encoding than UTF-8 (a UTF-16 byte order mark, an XML
+ * declaration naming another) is XMLSTREAM_UNSUPPORTED_ENCODING (§11.6).
+ *
+ * Every element is reported as soon as its last byte is fed, whatever its
+ * size, and a token fed a byte at a time costs linear time (xmlscan.h).
  *
  * Callbacks may call nothing on the xmlstream but xmlstream_reset (which
  * then takes effect when the current xmlstream_feed returns, and drops
@@ -40,6 +45,7 @@ enum xmlstream_error {
 	XMLSTREAM_TOO_DEEP,          /* nesting over max depth: policy-violation */
 	XMLSTREAM_BAD_FORMAT,        /* root is not <stream:stream>: invalid-namespace or bad-format */
 	XMLSTREAM_NO_MEMORY,         /* resource-constraint */
+	XMLSTREAM_UNSUPPORTED_ENCODING, /* not UTF-8: unsupported-encoding */
 };
 
 struct xmlstream_limits {

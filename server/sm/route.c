@@ -579,6 +579,21 @@ int sm_route_init(struct sm *sm)
 
 /* ------------------------------------------------------------ frames */
 
+/* A stanza whose payload does not parse here although c2s (or s2s) read
+ * it: never dropped in silence. The fault is the server's, so its sender
+ * gets RFC 6120 §8.3.3.6 internal-server-error, built from its start tag
+ * (an iq result or error is not answered, §8.2.3). */
+static void frame_refuse_unparsed(struct sm *sm, const struct frame *f,
+				  const struct stanza *st)
+{
+	log_warn("sm: from %.*s: a <%s/> that does not parse: "
+		 "internal-server-error",
+		 (int)f->from_len, f->from, st->xml->name);
+	if (st->kind != STANZA_IQ || sm_stanza_is_type(st, "get") ||
+	    sm_stanza_is_type(st, "set"))
+		sm_route_error(sm, st, "internal-server-error");
+}
+
 int sm_route_frame_parse(struct sm *sm, const struct frame *f,
 			 struct stanza *st, struct session **origin_out)
 {
@@ -596,6 +611,10 @@ int sm_route_frame_parse(struct sm *sm, const struct frame *f,
 	}
 	struct xml_node *xml = xml_parse(&sm->arena, f->payload,
 					 f->payload_len, XML_NS_CLIENT);
+	bool whole = xml != NULL; /* else its start tag, to answer it */
+	if (!whole)
+		xml = xml_parse_head(&sm->arena, f->payload, f->payload_len,
+				     XML_NS_CLIENT);
 	int rc = sm_stanza_init(st, &sm->arena, xml);
 	if (rc == -1) {
 		log_warn("sm: from %.*s: a frame whose payload is not a "
@@ -617,6 +636,10 @@ int sm_route_frame_parse(struct sm *sm, const struct frame *f,
 					      : NULL;
 		if (e && xml_set_attr(st->arena, e, "from", NULL) == 0)
 			sm_route_xml(sm, e);
+		return -1;
+	}
+	if (!whole) {
+		frame_refuse_unparsed(sm, f, st);
 		return -1;
 	}
 	*origin_out = origin;

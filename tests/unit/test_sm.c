@@ -468,6 +468,30 @@ START_TEST(malformed_iqs_are_bad_requests)
 }
 END_TEST
 
+/* A payload the sm cannot parse (here what xml_serialize wrote for
+ * <xml:g/> before it kept the prefix) is answered, never dropped. */
+#define XML_AS_DEFAULT "<g xmlns='http://www.w3.org/XML/1998/namespace'/>"
+
+START_TEST(unparsable_stanzas_are_answered)
+{
+	bind_session(3, BOB);
+	client_sends(3, "<iq from='" BOB "' type='set' id='r1'><query xmlns="
+			"'jabber:iq:roster'><item jid='alice@localhost'>"
+			XML_AS_DEFAULT "</item></query></iq>");
+	struct xml_node *e = only_stanza_to(3);
+	assert_error(e, "internal-server-error");
+	ck_assert_str_eq(xml_attr_get(e, "id"), "r1");
+	clear_sent();
+	client_sends(3, "<message from='" BOB "' to='" ALICE1 "' id='m1'>"
+			XML_AS_DEFAULT "</message>");
+	assert_error(only_stanza_to(3), "internal-server-error");
+	clear_sent();
+	client_sends(3, "<iq from='" BOB "' to='" ALICE1 "' type='result' "
+			"id='r2'>" XML_AS_DEFAULT "</iq>");
+	ck_assert_uint_eq(nsent, 0);
+}
+END_TEST
+
 START_TEST(iq_to_unknown_resource_is_service_unavailable)
 {
 	bind_session(1, ALICE1);
@@ -720,6 +744,7 @@ int main(void)
 	tcase_add_test(tc, ping_to_server_is_answered);
 	tcase_add_test(tc, unknown_iq_namespace_is_service_unavailable);
 	tcase_add_test(tc, malformed_iqs_are_bad_requests);
+	tcase_add_test(tc, unparsable_stanzas_are_answered);
 	tcase_add_test(tc, iq_to_unknown_resource_is_service_unavailable);
 	tcase_add_test(tc, disco_info_lists_enabled_features);
 	tcase_add_test(tc, disabled_module_is_neither_listed_nor_answering);

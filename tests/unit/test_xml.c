@@ -29,13 +29,18 @@ static const char *serialize(const struct xml_node *n)
 	return s;
 }
 
-/* Parses s and serializes it back; expects exactly s (or want). */
+/* Parses s and serializes it back; expects exactly s (or want), which
+ * parses in turn (the sm reads what c2s wrote). */
 static void assert_round_trip(const char *s, const char *want)
 {
 	struct xml_node *n = parse(s);
 	ck_assert_msg(n != NULL, "parse failed: %s", s);
-	ck_assert_str_eq(serialize(n), want ? want : s);
-	ck_assert_str_eq(serialize(xml_copy(&arena, n)), want ? want : s);
+	const char *out = serialize(n);
+	ck_assert_str_eq(out, want ? want : s);
+	ck_assert_str_eq(serialize(xml_copy(&arena, n)), out);
+	struct xml_node *again = parse(out);
+	ck_assert_msg(again != NULL, "output does not parse: %s", out);
+	ck_assert_str_eq(serialize(again), out);
 }
 
 START_TEST(stanza_in_default_namespace_has_no_xmlns)
@@ -126,6 +131,51 @@ START_TEST(xml_lang_stays_xml_lang)
 	ck_assert_int_eq(xml_set_attr(&arena, n, "xml:lang", "de"), 0);
 	ck_assert_str_eq(serialize(n),
 			 "<message xml:lang='de'><body>salut</body></message>");
+}
+END_TEST
+
+/* Namespaces in XML 1.0 §3: the prefix xml is bound by definition, and
+ * its namespace is never declared, let alone as the default one. */
+START_TEST(xml_prefixed_elements_keep_their_prefix)
+{
+	assert_round_trip("<message to='a@b'><xml:foo/></message>", NULL);
+	assert_round_trip("<iq type='set' id='r'><query xmlns='jabber:iq:roster'>"
+			  "<item jid='a@b'><xml:g xml:lang='fr'><group>x</group>"
+			  "</xml:g></item></query></iq>",
+			  NULL);
+	/* The default namespace inside is that of the nearest ancestor
+	 * written without a prefix. */
+	assert_round_trip("<message><xml:foo xmlns='urn:y'><bar/><xml:b><c/>"
+			  "</xml:b></xml:foo><body xmlns=''/></message>",
+			  "<message><xml:foo><bar xmlns='urn:y'/><xml:b><c "
+			  "xmlns='urn:y'/></xml:b></xml:foo><body xmlns=''/>"
+			  "</message>");
+	assert_round_trip("<message xml:lang='en' xml:space='preserve'><xml:x "
+			  "xml:id='i' a='1'>t</xml:x></message>",
+			  NULL);
+	/* Built by hand, and as the top of what is serialized. */
+	struct xml_node *n = xml_node_new(&arena, XML_NS_XML, "top");
+	ck_assert_ptr_nonnull(xml_add_child(&arena, n, XML_NS_CLIENT, "in"));
+	ck_assert_str_eq(serialize(n), "<xml:top><in/></xml:top>");
+}
+END_TEST
+
+/* What xml_parse refuses may still show its start tag, to answer it. */
+START_TEST(head_of_an_unreadable_element)
+{
+	static const char bad[] =
+		"<iq type='set' id='r1' from='a@b/c'><query xmlns='jabber:iq:"
+		"roster'><foo xmlns='http://www.w3.org/XML/1998/namespace'/>"
+		"</query></iq>";
+	ck_assert_ptr_null(parse(bad));
+	struct xml_node *head =
+		xml_parse_head(&arena, bad, strlen(bad), XML_NS_CLIENT);
+	ck_assert_ptr_nonnull(head);
+	ck_assert_str_eq(serialize(head),
+			 "<iq type='set' id='r1' from='a@b/c'/>");
+	ck_assert_ptr_null(xml_parse_head(&arena, "<iq id='1' id='2'/>", 19,
+					  XML_NS_CLIENT));
+	ck_assert_ptr_nonnull(parse("<iq type='get' id='2'/>")); /* goes on */
 }
 END_TEST
 
@@ -333,6 +383,8 @@ int main(void)
 	tcase_add_test(tc, prefixed_names_are_resolved);
 	tcase_add_test(tc, namespaced_attributes_get_prefixes_per_element);
 	tcase_add_test(tc, xml_lang_stays_xml_lang);
+	tcase_add_test(tc, xml_prefixed_elements_keep_their_prefix);
+	tcase_add_test(tc, head_of_an_unreadable_element);
 	tcase_add_test(tc, special_characters_are_escaped);
 	tcase_add_test(tc, text_pieces_are_one_text_node);
 	tcase_add_test(tc, mixed_content_keeps_its_order);
