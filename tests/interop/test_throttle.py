@@ -22,24 +22,15 @@ RIGHT = USERS[ALICE]
 
 @pytest.fixture
 def palabred(started, tmp_path_factory, certs):
-    """palabred(throttle={…} or None, **Palabre options) → a started
-    palabred with that <auth-throttle>."""
-    def start(throttle=None, **options):
-        s = Palabre(tmp_path_factory.mktemp("palabred-throttle"), certs,
-                    **options)
-        if throttle is not None:
-            with open(s.config) as f:
-                config = f.read()
-            element = "    <auth-throttle %s/>\n" % " ".join(
-                '%s="%s"' % kv for kv in throttle.items())
-            s.write_config(config.replace("  <c2s>\n",
-                                          "  <c2s>\n" + element, 1))
-        return started(s)
+    """palabred(**Palabre options) → a started palabred."""
+    def start(**options):
+        return started(Palabre(tmp_path_factory.mktemp("palabred-throttle"),
+                               certs, **options))
     return start
 
 
 def clear_text(throttle, **options):
-    return dict(throttle=throttle, require_starttls=False, **options)
+    return dict(auth_throttle=throttle, require_starttls=False, **options)
 
 
 def stream(server, source="127.0.0.1"):
