@@ -52,9 +52,9 @@ struct sasl_job {
 };
 
 /* Throttle tables of this process, made from the first conn's config,
- * and the records of recent successes (the one exception above). A
- * record costs about 100 bytes; the table is bounded, so a flood of
- * successful logins from many addresses can only push records out (the
+ * and the records of recent successes (the one exception above): about
+ * 100 bytes each for usual names, a bounded table, so that a flood of
+ * successful logins from many addresses can only push records out (an
  * owner is then treated like anyone else). */
 #define THROTTLE_CAPACITY 16384
 #define SASL_PROVED_CAPACITY 4096
