@@ -72,15 +72,16 @@ struct auth_session *auth_session_new(const struct config *cfg,
 				      const struct auth_channel_binding *bindings,
 				      size_t nbindings);
 
-/* A gate asked, on the worker thread, before any secret of the user a
- * mechanism names is read or compared: false refuses the attempt (the
- * exchange then fails as with a wrong password, and auth_session_gated
- * says so). c2s's throttle (server/c2s/throttle.c) is one. */
+/* A gate asked, on the worker thread, once per exchange, before any
+ * secret of the user a mechanism names is read or compared: false
+ * refuses the attempt (the exchange then fails as with a wrong password,
+ * and auth_session_gated says so). c2s's throttle (server/c2s/sasl.c)
+ * is one. */
 typedef bool (*auth_gate_fn)(void *ctx, const char *domain,
 			     const char *localpart);
 void auth_session_set_gate(struct auth_session *s, auth_gate_fn gate,
 			   void *ctx);
-/* After a failed step: whether the gate refused its user. */
+/* After a step: whether the gate refused its user. */
 bool auth_session_gated(const struct auth_session *s);
 /* The prepared local part the exchange named so far, or NULL (for
  * counting failures per account). Valid until the next step. */

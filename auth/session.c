@@ -19,10 +19,16 @@
 /* ---- callbacks cyrus-sasl calls on this session's connection ---------- */
 
 /* Notes the user the mechanism names and asks the gate (c2s's throttle)
- * whether it may be tried: before any secret is read or compared. */
+ * whether it may be tried: before any secret is read or compared. The
+ * gate counts an attempt, so it is asked once per exchange; an exchange
+ * that names a second user gets nothing of it. */
 static bool session_user_allowed(struct auth_session *s,
 				 const char *localpart)
 {
+	if (s->user[0])
+		return !s->gated && strcmp(s->user, localpart) == 0;
+	if (strlen(localpart) >= sizeof s->user)
+		return false; /* not a prepared local part */
 	snprintf(s->user, sizeof s->user, "%s", localpart);
 	if (s->gate && !s->gate(s->gate_ctx, s->domain, localpart))
 		s->gated = true;

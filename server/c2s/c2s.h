@@ -9,7 +9,7 @@
  *   tls.c       OpenSSL over memory, per-host contexts, channel bindings
  *   stream.c    RFC 6120 stream: header, features, errors, dispatch
  *   sasl.c      RFC 6120 §6 SASL on libuv's worker pool
- *   throttle.c  failed authentications counted per address and account
+ *   throttle.c  authentication attempts counted per address and account
  *   bind.c      RFC 6120 §7 resource binding, legacy session iq
  *   route.c     frames to and from the sm, backpressure
  *   ratelimit.c token buckets: how fast a client may send */
@@ -31,6 +31,7 @@
 #include "../../lib/xml.h"
 #include "../../lib/xmlstream.h"
 #include "ratelimit.h"
+#include "throttle.h"
 
 #define NS_STREAMS "urn:ietf:params:xml:ns:xmpp-streams"
 #define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
@@ -149,6 +150,7 @@ struct conn {
 	bool paused;
 	bool slowed;     /* not reading until its rate limit allows */
 	bool sasl_abort; /* <abort/> arrived while a step was running */
+	uint8_t sasl_claim; /* sasl.c: whose attempt the exchange counts as */
 	bool active;     /* read something since the last idle sweep */
 	bool overflowed; /* too much output waited: closing with an error */
 	char peer[64];
@@ -206,25 +208,6 @@ void c2s_stream_replay_held(struct conn *c);
 void c2s_sasl_append_features(struct conn *c, struct buf *out);
 void c2s_sasl_handle(struct conn *c, struct xml_node *el, struct arena *a);
 void c2s_sasl_cancel(struct conn *c);
-
-/* throttle.c: see the file's head. A NULL table (no limit) is open. */
-enum throttle_state {
-	THROTTLE_OPEN,
-	THROTTLE_CLOSED_FIRST, /* throttled; the first refusal this window */
-	THROTTLE_CLOSED,
-};
-struct throttle;
-/* NULL when limit is 0 (no limit) or out of memory. */
-struct throttle *throttle_new(unsigned limit, unsigned period_s,
-			      size_t capacity);
-void throttle_free(struct throttle *t);
-enum throttle_state throttle_check(struct throttle *t, const char *key,
-				   uint64_t now_ms);
-void throttle_fail(struct throttle *t, const char *key, uint64_t now_ms);
-size_t throttle_count(struct throttle *t);
-/* The address part of a peer name ("ip:port", "[ipv6]:port"); an IPv6
- * address as its /64. Returns 0, or -1. */
-int throttle_address_key(const char *peer, char *out, size_t outlen);
 
 /* bind.c */
 void c2s_bind_append_features(const struct config *cfg, struct buf *out);

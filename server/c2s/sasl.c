@@ -3,12 +3,28 @@
  * reference until the step comes back, and a step that comes back to a
  * closed conn is thrown away. Payloads are never logged.
  *
- * Failed attempts are counted per source address and per account
- * (throttle.c, <c2s><auth-throttle>). Past a limit, an <auth/> from that
- * address, or an exchange naming that account, is answered
- * temporary-auth-failure after a delay (a timer on the loop, not a
- * worker), without the password being checked: the directory, or the
- * local backend's PBKDF2, is not asked at all. */
+ * Each exchange counts as an authentication attempt (throttle.c,
+ * <c2s><auth-throttle>) from the moment it starts, so that exchanges
+ * run in parallel cannot all be checked before the first failure is
+ * known: for its source address at <auth/>, for its account once the
+ * mechanism names the user (the gate auth/ asks on the worker, before
+ * any secret is read). An exchange that does not succeed counts as a
+ * failure, whatever went wrong (a wrong password, a malformed message,
+ * an abort, a client that left), except temporary-auth-failure, where
+ * nothing was checked. Counting malformed exchanges is also what bounds
+ * the memory cyrus-sasl's DIGEST-MD5 loses on some malformed responses
+ * (7 bytes each, with a repeated cnonce): palabre cannot mend the
+ * library, it limits how often a client gets there.
+ *
+ * Past a limit, an <auth/> from that address, or an exchange naming that
+ * account, is answered temporary-auth-failure after a delay (a timer on
+ * the loop, not a worker), with no secret read and no proof checked:
+ * the directory, or the local backend's PBKDF2, is not asked at all, and
+ * SCRAM stops before its server-first-message. One exception, so that
+ * someone guessing cannot lock an account's owner out: a client that
+ * proved the account's password from the same address within
+ * SASL_PROVED_TTL_S may still try, one exchange at a time; a failure
+ * spends that record. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +51,15 @@ struct sasl_job {
 	unsigned char in[]; /* decoded */
 };
 
-/* Throttle tables of this process, made from the first conn's config. */
+/* Throttle tables of this process, made from the first conn's config,
+ * and the records of recent successes (the one exception above): about
+ * 100 bytes each for usual names, a bounded table, so that a flood of
+ * successful logins from many addresses can only push records out (an
+ * owner is then treated like anyone else). */
 #define THROTTLE_CAPACITY 16384
-static struct throttle *address_throttle, *account_throttle;
+#define SASL_PROVED_CAPACITY 4096
+#define SASL_PROVED_TTL_S (24 * 3600)
+static struct throttle *address_throttle, *account_throttle, *proved_logins;
 static bool throttles_made;
 
 static void sasl_make_throttles(const struct config *cfg)
@@ -49,6 +71,9 @@ static void sasl_make_throttles(const struct config *cfg)
 					cfg->throttle_period, THROTTLE_CAPACITY);
 	account_throttle = throttle_new(cfg->throttle_per_account,
 					cfg->throttle_period, THROTTLE_CAPACITY);
+	if (account_throttle)
+		proved_logins = throttle_new(1, SASL_PROVED_TTL_S,
+					     SASL_PROVED_CAPACITY);
 }
 
 static uint64_t sasl_now_ms(void)
@@ -71,6 +96,16 @@ static size_t sasl_offer(const struct conn *c, const char **mechs, size_t max,
 	return auth_mechanisms(cfg, c2s_conn_domain(c), tls, *ncb > 0, mechs, max);
 }
 
+static bool sasl_offers_plus(const char **mechs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(mechs[i]);
+		if (len > 5 && strcmp(mechs[i] + len - 5, "-PLUS") == 0)
+			return true;
+	}
+	return false;
+}
+
 void c2s_sasl_append_features(struct conn *c, struct buf *out)
 {
 	const char *mechs[CONFIG_MAX_MECHANISMS];
@@ -83,13 +118,163 @@ void c2s_sasl_append_features(struct conn *c, struct buf *out)
 			buf_printf(out, "<mechanism>%s</mechanism>", mechs[i]);
 		buf_append_str(out, "</mechanisms>");
 	}
-	if (ncb) {
-		/* XEP-0440: the channel-binding types this connection has. */
+	if (ncb && sasl_offers_plus(mechs, n)) {
+		/* XEP-0440 §2: the channel-binding types this connection
+		 * has, for the -PLUS mechanisms that use them: none
+		 * offered, nothing to announce. */
 		buf_append_str(out, "<sasl-channel-binding xmlns='" NS_SASL_CB "'>");
 		for (size_t i = 0; i < ncb; i++)
 			buf_printf(out, "<channel-binding type='%s'/>", cb[i].type);
 		buf_append_str(out, "</sasl-channel-binding>");
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Attempts: what each exchange counts as, and for whom */
+
+enum sasl_claim {
+	SASL_CLAIM_NONE,    /* no account claimed (yet, or refused) */
+	SASL_CLAIM_ACCOUNT, /* one of the account's attempts */
+	SASL_CLAIM_PROVED,  /* the record of a recent success, while the
+			     * account is throttled */
+};
+
+enum sasl_outcome {
+	SASL_SUCCEEDED,
+	SASL_UNCHECKED, /* temporary-auth-failure: nothing was checked */
+	SASL_FAILED,
+};
+
+/* The keys an exchange counts under: its address; its account and the
+ * two together once the mechanism named the user. */
+#define SASL_ADDRESS_KEY_MAX 80
+#define SASL_ACCOUNT_KEY_MAX (2 * JID_PART_MAX + 2)
+struct sasl_keys {
+	char address[SASL_ADDRESS_KEY_MAX];
+	char account[SASL_ACCOUNT_KEY_MAX];
+	char proved[SASL_ACCOUNT_KEY_MAX + SASL_ADDRESS_KEY_MAX];
+};
+
+static void sasl_keys_make(struct sasl_keys *k, const struct conn *c,
+			   const char *localpart, const char *domain)
+{
+	if (throttle_address_key(c->peer, k->address, sizeof k->address) < 0)
+		snprintf(k->address, sizeof k->address, "%s", c->peer);
+	snprintf(k->account, sizeof k->account, "%s@%s", localpart, domain);
+	snprintf(k->proved, sizeof k->proved, "%s %s", k->account,
+		 k->address);
+}
+
+static enum sasl_outcome sasl_outcome_of(const char *condition)
+{
+	return strcmp(condition, "temporary-auth-failure") == 0
+		       ? SASL_UNCHECKED
+		       : SASL_FAILED;
+}
+
+/* At <auth/>: the exchange takes its place among the address's attempts,
+ * or is refused (logged once per window). */
+static bool sasl_claim_address(struct conn *c)
+{
+	struct sasl_keys k;
+	sasl_keys_make(&k, c, "", "");
+	switch (throttle_claim(address_throttle, k.address, sasl_now_ms())) {
+	case THROTTLE_OPEN:
+		return true;
+	case THROTTLE_CLOSED_FIRST:
+		log_warn("conn %" PRIu64 " (%s): throttling address %s: %u "
+			 "failed or unfinished authentications within %u s",
+			 c->id, c->peer, k.address,
+			 c->c2s->cfg->throttle_per_address,
+			 c->c2s->cfg->throttle_period);
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* The gate auth/ asks on a worker thread once a mechanism names its
+ * user, before any secret is read (once per exchange; the conn is the
+ * step's until it comes back, so sasl_claim is ours to write). */
+static bool sasl_account_allowed(void *ctx, const char *domain,
+				 const char *localpart)
+{
+	struct conn *c = ctx;
+	const struct config *cfg = c->c2s->cfg;
+	struct sasl_keys k;
+	uint64_t now = sasl_now_ms();
+	sasl_keys_make(&k, c, localpart, domain);
+	enum throttle_state state = throttle_claim(account_throttle,
+						   k.account, now);
+	if (state == THROTTLE_OPEN) {
+		c->sasl_claim = SASL_CLAIM_ACCOUNT;
+		return true;
+	}
+	if (state == THROTTLE_CLOSED_FIRST)
+		log_warn("auth: throttling %s: %u failed or unfinished "
+			 "authentications within %u s", k.account,
+			 cfg->throttle_per_account, cfg->throttle_period);
+	if (throttle_claim_noted(proved_logins, k.proved, now)) {
+		c->sasl_claim = SASL_CLAIM_PROVED;
+		return true;
+	}
+	return false;
+}
+
+/* The exchange's attempts are over: failures counted unless it
+ * succeeded or nothing was checked; a success noted for its address.
+ * user: the local part the mechanism named, or NULL. */
+static void sasl_release(struct conn *c, const char *user,
+			 enum sasl_outcome outcome)
+{
+	struct sasl_keys k;
+	uint64_t now = sasl_now_ms();
+	bool failed = outcome == SASL_FAILED;
+	sasl_keys_make(&k, c, user ? user : "", c2s_conn_domain(c));
+	if (failed)
+		throttle_fail(address_throttle, k.address, now);
+	throttle_release(address_throttle, k.address, now);
+	if (user && failed)
+		throttle_fail(account_throttle, k.account, now);
+	if (c->sasl_claim == SASL_CLAIM_ACCOUNT)
+		throttle_release(account_throttle, k.account, now);
+	if (c->sasl_claim == SASL_CLAIM_PROVED) {
+		if (failed)
+			throttle_fail(proved_logins, k.proved, now);
+		throttle_release(proved_logins, k.proved, now);
+	}
+	if (user && outcome == SASL_SUCCEEDED)
+		throttle_note(proved_logins, k.proved, now);
+	c->sasl_claim = SASL_CLAIM_NONE;
+}
+
+/* Starts an exchange at <auth/> (c->auth, NULL when out of memory):
+ * false when the address is throttled. */
+static bool sasl_begin_exchange(struct conn *c,
+				const struct auth_channel_binding *cb,
+				size_t ncb)
+{
+	if (!sasl_claim_address(c))
+		return false;
+	c->sasl_claim = SASL_CLAIM_NONE;
+	c->auth = auth_session_new(c->c2s->cfg, c2s_conn_domain(c),
+				   c2s_conn_tls_active(c), cb, ncb);
+	if (c->auth)
+		auth_session_set_gate(c->auth, sasl_account_allowed, c);
+	else
+		sasl_release(c, NULL, SASL_UNCHECKED);
+	return true;
+}
+
+/* The exchange is over (none running on a worker): its attempts counted
+ * as outcome says, nothing of it kept. */
+static void sasl_end_exchange(struct conn *c, enum sasl_outcome outcome)
+{
+	if (!c->auth || c->job)
+		return;
+	sasl_release(c, auth_session_user(c->auth), outcome);
+	auth_session_free(c->auth);
+	c->auth = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -105,14 +290,6 @@ static bool sasl_is_condition(const char *s)
 	return true;
 }
 
-static void sasl_drop_session(struct conn *c)
-{
-	if (c->auth && !c->job) {
-		auth_session_free(c->auth);
-		c->auth = NULL;
-	}
-}
-
 /* RFC 6120 §6.4.5: a failure ends the exchange, not the stream; the
  * client may try again, up to C2S_MAX_AUTH_FAILURES times. */
 static void sasl_failure_send(struct conn *c, const char *condition,
@@ -120,7 +297,7 @@ static void sasl_failure_send(struct conn *c, const char *condition,
 {
 	if (!sasl_is_condition(condition))
 		condition = "not-authorized";
-	sasl_drop_session(c);
+	sasl_end_exchange(c, sasl_outcome_of(condition));
 	struct buf b = BUF_INIT;
 	if (buf_printf(&b, "<failure xmlns='%s'><%s/></failure>", NS_SASL, condition) == 0)
 		c2s_conn_send_buf(c, &b);
@@ -183,7 +360,7 @@ static void sasl_success(struct conn *c, struct auth_step *step)
 		 c->peer, jid, c->mechanism);
 	sasl_send_data(c, "success", step->out, step->out_len);
 	/* The memory budget: nothing of SASL stays with the session. */
-	sasl_drop_session(c);
+	sasl_end_exchange(c, SASL_SUCCEEDED);
 	c->mechanism = NULL;
 	c->state = CONN_AUTHENTICATED;
 	/* RFC 6120 §6.4.6: a new stream, without closing the old one. */
@@ -191,55 +368,7 @@ static void sasl_success(struct conn *c, struct auth_step *step)
 }
 
 /* ------------------------------------------------------------------ */
-/* Throttling */
-
-static void sasl_address_key(const struct conn *c, char *key, size_t len)
-{
-	if (throttle_address_key(c->peer, key, len) < 0)
-		snprintf(key, len, "%s", c->peer);
-}
-
-/* The gate auth/ asks on a worker thread once a mechanism names its
- * user, before any secret is read. */
-static bool sasl_account_allowed(void *ctx, const char *domain,
-				 const char *localpart)
-{
-	char key[2 * JID_PART_MAX + 2];
-	snprintf(key, sizeof key, "%s@%s", localpart, domain);
-	switch (throttle_check(account_throttle, key, sasl_now_ms())) {
-	case THROTTLE_OPEN:
-		return true;
-	case THROTTLE_CLOSED_FIRST:
-		log_warn("auth: throttling %s: %u failed "
-			 "authentications within %u s", key,
-			 ((const struct config *)ctx)->throttle_per_account,
-			 ((const struct config *)ctx)->throttle_period);
-		return false;
-	default:
-		return false;
-	}
-}
-
-/* RFC 6120 §6.5: these say the credentials were tried and were wrong;
- * temporary-auth-failure (the directory is down), malformed-request and
- * the like count for nothing. */
-static bool sasl_counts_as_failure(const char *condition)
-{
-	return condition && (strcmp(condition, "not-authorized") == 0 ||
-			     strcmp(condition, "invalid-authzid") == 0);
-}
-
-static void sasl_count_failure(struct conn *c, const char *user)
-{
-	char key[2 * JID_PART_MAX + 2];
-	uint64_t now = sasl_now_ms();
-	sasl_address_key(c, key, sizeof key);
-	throttle_fail(address_throttle, key, now);
-	if (user) {
-		snprintf(key, sizeof key, "%s@%s", user, c2s_conn_domain(c));
-		throttle_fail(account_throttle, key, now);
-	}
-}
+/* Delayed refusals */
 
 static void sasl_delay_closed(uv_handle_t *h)
 {
@@ -306,26 +435,6 @@ static void sasl_delay_failure(struct conn *c, struct sasl_job *job,
 	}
 }
 
-/* At <auth/>: whether the source address is throttled (logged once per
- * window). */
-static bool sasl_address_throttled(struct conn *c)
-{
-	char key[80];
-	sasl_address_key(c, key, sizeof key);
-	switch (throttle_check(address_throttle, key, sasl_now_ms())) {
-	case THROTTLE_OPEN:
-		return false;
-	case THROTTLE_CLOSED_FIRST:
-		log_warn("conn %" PRIu64 " (%s): throttling address %s: "
-			 "%u failed authentications within %u s", c->id,
-			 c->peer, key, c->c2s->cfg->throttle_per_address,
-			 c->c2s->cfg->throttle_period);
-		return true;
-	default:
-		return true;
-	}
-}
-
 /* ------------------------------------------------------------------ */
 /* Worker pool */
 
@@ -343,12 +452,15 @@ static void sasl_done(uv_work_t *req, int status)
 {
 	struct sasl_job *job = req->data;
 	struct conn *c = job->conn;
+	bool gated = c->auth && auth_session_gated(c->auth);
 	c->job = NULL;
 	if (c->closing || status != 0) {
-		/* The client left, or the loop cancelled the step. */
-	} else if (job->step.result == AUTH_FAILURE && c->auth &&
-		   auth_session_gated(c->auth)) {
-		/* The account is throttled: nothing was checked. */
+		/* The client left, or the loop cancelled the step: an
+		 * unfinished exchange, unless the gate had refused it. */
+		sasl_end_exchange(c, gated ? SASL_UNCHECKED : SASL_FAILED);
+	} else if (gated) {
+		/* The account is throttled: nothing was checked, and the
+		 * exchange ends here (SCRAM before its server-first). */
 		sasl_delay_failure(c, job, "temporary-auth-failure");
 		return;
 	} else if (c->sasl_abort) {
@@ -364,8 +476,6 @@ static void sasl_done(uv_work_t *req, int status)
 			break;
 		case AUTH_FAILURE:
 		default:
-			if (sasl_counts_as_failure(job->step.condition))
-				sasl_count_failure(c, c->auth ? auth_session_user(c->auth) : NULL);
 			sasl_failure(c, job->step.condition);
 			break;
 		}
@@ -423,17 +533,14 @@ static void sasl_auth(struct conn *c, struct xml_node *el, struct arena *a)
 	const char *wanted = xml_attr_get(el, "mechanism");
 	const char *mechanism = NULL;
 
-	sasl_drop_session(c); /* a new <auth/> starts over */
+	/* A new <auth/> starts over: the one left unfinished failed. */
+	sasl_end_exchange(c, SASL_FAILED);
 	c->mechanism = NULL;
 	if (!c2s_conn_tls_active(c) && cfg->require_starttls) {
 		sasl_failure(c, "encryption-required");
 		return;
 	}
 	sasl_make_throttles(cfg);
-	if (sasl_address_throttled(c)) {
-		sasl_delay_failure(c, NULL, "temporary-auth-failure");
-		return;
-	}
 	size_t n = sasl_offer(c, mechs, CONFIG_MAX_MECHANISMS, cb, &ncb);
 	for (size_t i = 0; wanted && i < n; i++)
 		if (strcmp(mechs[i], wanted) == 0)
@@ -442,13 +549,15 @@ static void sasl_auth(struct conn *c, struct xml_node *el, struct arena *a)
 		sasl_failure(c, "invalid-mechanism");
 		return;
 	}
-	c->mechanism = mechanism;
-	c->auth = auth_session_new(cfg, c2s_conn_domain(c), c2s_conn_tls_active(c), cb, ncb);
+	if (!sasl_begin_exchange(c, cb, ncb)) {
+		sasl_delay_failure(c, NULL, "temporary-auth-failure");
+		return;
+	}
 	if (!c->auth) {
 		sasl_failure(c, "temporary-auth-failure");
 		return;
 	}
-	auth_session_set_gate(c->auth, sasl_account_allowed, (void *)cfg);
+	c->mechanism = mechanism;
 	sasl_submit(c, mechanism, el, a);
 }
 
@@ -483,15 +592,16 @@ void c2s_sasl_handle(struct conn *c, struct xml_node *el, struct arena *a)
 void c2s_sasl_cancel(struct conn *c)
 {
 	/* A step already running finishes; sasl_done then finds the conn
-	 * closing and throws its result away. */
-	if (!c->job)
-		return;
-	if (!c->job->delayed) {
+	 * closing, throws its result away and ends the exchange. */
+	if (!c->job) {
+		sasl_end_exchange(c, SASL_FAILED); /* left unfinished */
+	} else if (!c->job->delayed) {
 		uv_cancel((uv_req_t *)&c->job->req);
 	} else {
 		struct sasl_job *job = c->job;
 		c->job = NULL;
 		uv_timer_stop(&job->timer);
 		uv_close((uv_handle_t *)&job->timer, sasl_delay_closed);
+		sasl_end_exchange(c, sasl_outcome_of(job->condition));
 	}
 }

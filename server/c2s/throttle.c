@@ -1,32 +1,47 @@
-/* throttle: failed authentications counted per key (a source address,
+/* throttle: authentication attempts counted per key (a source address,
  * an account) in fixed windows, so that passwords cannot be guessed
  * through palabre faster than <c2s><auth-throttle> allows.
  *
- * A key's window opens at its first failure and lasts `period` seconds;
- * once it holds `limit` failures, the key is throttled until the window
- * ends. A table holds at most `capacity` keys: a new key takes the slot
- * of an expired one, or else of the one whose window opened first.
- * Lookups are a scan of 64-bit hashes (keyed with a random seed, so no
- * one chooses collisions): a few microseconds for thousands of keys.
+ * An attempt counts from the moment it starts (throttle_claim), not
+ * only once it has failed: otherwise attempts made in parallel would
+ * all be checked before the first failure was known. While a key's
+ * failures in its window plus its attempts in flight reach `limit`, a
+ * new attempt is refused. An attempt that ends well only stops being in
+ * flight; one that fails adds a failure. A key's window opens at its
+ * first attempt or failure and lasts `period` seconds; a key with
+ * nothing in flight and no failure is forgotten.
  *
- * The account table is read by SASL steps on worker threads, so every
- * call takes the table's mutex. Time comes from the caller (now_ms), for
- * the unit tests. */
+ * The same table with limit 1 keeps records of recent successes
+ * (throttle_note, throttle_claim_noted), which last `period` seconds.
+ *
+ * A table holds at most `capacity` keys: a new key takes the slot of an
+ * expired one, or else of the one whose window opened first, sparing
+ * keys with attempts in flight while it can. Lookups are a scan of
+ * 64-bit hashes (keyed with a random seed, so no one chooses
+ * collisions): a few microseconds for thousands of keys.
+ *
+ * Tables are used by SASL steps on worker threads too, so every call
+ * takes the table's mutex. Time comes from the caller (now_ms), for the
+ * unit tests. */
+#include "throttle.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
-
-#include "c2s.h"
+#include <uv.h>
 
 struct throttle_entry {
 	uint64_t hash;
 	char *key;
 	uint64_t window_start; /* ms */
 	unsigned failures;
+	unsigned in_flight;
 	bool logged; /* the refusal of this window was logged */
+	bool noted;  /* a record of success (throttle_note) */
 };
 
 struct throttle {
@@ -89,9 +104,16 @@ static bool entry_expired(const struct throttle *t,
 	       now_ms < e->window_start;
 }
 
-static struct throttle_entry *throttle_find(struct throttle *t,
-					    const char *key, uint64_t hash)
+static bool entry_admits(const struct throttle *t,
+			 const struct throttle_entry *e)
 {
+	return (uint64_t)e->failures + e->in_flight < t->limit;
+}
+
+static struct throttle_entry *throttle_find(struct throttle *t,
+					    const char *key)
+{
+	uint64_t hash = throttle_hash(t, key);
 	for (size_t i = 0; i < t->count; i++) {
 		struct throttle_entry *e = &t->entries[i];
 		if (e->hash == hash && strcmp(e->key, key) == 0)
@@ -100,68 +122,148 @@ static struct throttle_entry *throttle_find(struct throttle *t,
 	return NULL;
 }
 
-/* A slot for a new key: a free one, an expired one, or the oldest. */
+/* Whether a is a better slot to give away than b: one with nothing in
+ * flight, else the older window. */
+static bool entry_evicts_before(const struct throttle_entry *a,
+				const struct throttle_entry *b)
+{
+	if ((a->in_flight == 0) != (b->in_flight == 0))
+		return a->in_flight == 0;
+	return a->window_start < b->window_start;
+}
+
+/* A slot for a new key: a free one, an expired one with nothing in
+ * flight, or the one entry_evicts_before prefers. */
 static struct throttle_entry *throttle_slot(struct throttle *t,
 					    uint64_t now_ms)
 {
 	if (t->count < t->capacity)
 		return &t->entries[t->count++];
-	struct throttle_entry *oldest = &t->entries[0];
+	struct throttle_entry *best = &t->entries[0];
 	for (size_t i = 0; i < t->count; i++) {
 		struct throttle_entry *e = &t->entries[i];
-		if (entry_expired(t, e, now_ms))
+		if (e->in_flight == 0 && entry_expired(t, e, now_ms))
 			return e;
-		if (e->window_start < oldest->window_start)
-			oldest = e;
+		if (entry_evicts_before(e, best))
+			best = e;
 	}
-	return oldest;
+	return best;
 }
 
-enum throttle_state throttle_check(struct throttle *t, const char *key,
+/* key's entry, made with a window opening now if there is none; NULL
+ * when out of memory. */
+static struct throttle_entry *throttle_entry(struct throttle *t,
+					     const char *key, uint64_t now_ms)
+{
+	struct throttle_entry *e = throttle_find(t, key);
+	if (e)
+		return e;
+	char *copy = strdup(key);
+	if (!copy)
+		return NULL;
+	e = throttle_slot(t, now_ms);
+	free(e->key);
+	*e = (struct throttle_entry){ .hash = throttle_hash(t, key),
+				      .key = copy,
+				      .window_start = now_ms };
+	return e;
+}
+
+static void throttle_forget(struct throttle *t, struct throttle_entry *e)
+{
+	free(e->key);
+	*e = t->entries[--t->count];
+	t->entries[t->count] = (struct throttle_entry){ 0 };
+}
+
+/* An ended window gives way to a new one, opening now. */
+static void entry_renew_window(const struct throttle *t,
+			       struct throttle_entry *e, uint64_t now_ms)
+{
+	if (!entry_expired(t, e, now_ms))
+		return;
+	e->window_start = now_ms;
+	e->failures = 0;
+	e->logged = false;
+}
+
+enum throttle_state throttle_claim(struct throttle *t, const char *key,
 				   uint64_t now_ms)
 {
 	if (!t)
 		return THROTTLE_OPEN;
 	enum throttle_state state = THROTTLE_OPEN;
-	uint64_t hash = throttle_hash(t, key);
 	uv_mutex_lock(&t->lock);
-	struct throttle_entry *e = throttle_find(t, key, hash);
-	if (e && !entry_expired(t, e, now_ms) && e->failures >= t->limit) {
-		state = e->logged ? THROTTLE_CLOSED : THROTTLE_CLOSED_FIRST;
-		e->logged = true;
+	struct throttle_entry *e = throttle_entry(t, key, now_ms);
+	if (e) {
+		entry_renew_window(t, e, now_ms);
+		if (entry_admits(t, e)) {
+			e->in_flight++;
+		} else {
+			state = e->logged ? THROTTLE_CLOSED
+					  : THROTTLE_CLOSED_FIRST;
+			e->logged = true;
+		}
 	}
 	uv_mutex_unlock(&t->lock);
 	return state;
+}
+
+void throttle_release(struct throttle *t, const char *key, uint64_t now_ms)
+{
+	if (!t)
+		return;
+	uv_mutex_lock(&t->lock);
+	struct throttle_entry *e = throttle_find(t, key);
+	if (e && e->in_flight > 0)
+		e->in_flight--;
+	if (e && e->in_flight == 0 && !e->noted &&
+	    (e->failures == 0 || entry_expired(t, e, now_ms)))
+		throttle_forget(t, e);
+	uv_mutex_unlock(&t->lock);
 }
 
 void throttle_fail(struct throttle *t, const char *key, uint64_t now_ms)
 {
 	if (!t)
 		return;
-	uint64_t hash = throttle_hash(t, key);
 	uv_mutex_lock(&t->lock);
-	struct throttle_entry *e = throttle_find(t, key, hash);
-	if (!e) {
-		char *copy = strdup(key);
-		if (!copy) {
-			uv_mutex_unlock(&t->lock);
-			return;
-		}
-		e = throttle_slot(t, now_ms);
-		free(e->key);
-		e->key = copy;
-		e->hash = hash;
-		e->failures = 0;
-	} else if (!entry_expired(t, e, now_ms)) {
+	struct throttle_entry *e = throttle_entry(t, key, now_ms);
+	if (e) {
+		entry_renew_window(t, e, now_ms);
 		if (e->failures < UINT32_MAX)
 			e->failures++;
-		uv_mutex_unlock(&t->lock);
-		return;
 	}
-	e->window_start = now_ms;
-	e->failures = 1;
-	e->logged = false;
 	uv_mutex_unlock(&t->lock);
+}
+
+void throttle_note(struct throttle *t, const char *key, uint64_t now_ms)
+{
+	if (!t)
+		return;
+	uv_mutex_lock(&t->lock);
+	struct throttle_entry *e = throttle_entry(t, key, now_ms);
+	if (e) {
+		e->window_start = now_ms;
+		e->failures = 0;
+		e->noted = true;
+	}
+	uv_mutex_unlock(&t->lock);
+}
+
+bool throttle_claim_noted(struct throttle *t, const char *key,
+			  uint64_t now_ms)
+{
+	if (!t)
+		return false;
+	uv_mutex_lock(&t->lock);
+	struct throttle_entry *e = throttle_find(t, key);
+	bool ok = e && e->noted && !entry_expired(t, e, now_ms) &&
+		  entry_admits(t, e);
+	if (ok)
+		e->in_flight++;
+	uv_mutex_unlock(&t->lock);
+	return ok;
 }
 
 size_t throttle_count(struct throttle *t)

@@ -6,6 +6,8 @@
   module may set SERVER_OPTIONS = {...} (arguments of palabre.Palabre).
 - `fresh_server` (function): a palabred of its own, for tests that kill or
   stop it.
+- `started` (function): started(server) starts a server a test made (its
+  own configuration) and stops it after the test.
 - `clients` (function): a factory of slixmpp clients on one event loop.
 - `raw` (function): opens RawStream connections to `server` and closes them.
 - `ldap_directory` (session): the data every slapd serves (slapd.py).
@@ -79,6 +81,19 @@ def fresh_server(tmp_path_factory, certs):
         s.start()
         yield s
     finally:
+        s.stop()
+
+
+@pytest.fixture
+def started(request):
+    servers = []
+
+    def start(server):
+        servers.append(server)
+        request.node.palabre_server = server  # its log in a failure report
+        return server.start()
+    yield start
+    for s in servers:
         s.stop()
 
 

@@ -76,6 +76,13 @@ def proc_cmdline(pid):
         return []
 
 
+def throttle_element(attributes):
+    if attributes is None:
+        return ""
+    return "    <auth-throttle %s/>\n" % " ".join(
+        '%s="%s"' % kv for kv in attributes.items())
+
+
 class Palabre(Daemon):
     """One palabred: config, certificates, users, process.
 
@@ -87,7 +94,8 @@ class Palabre(Daemon):
     ca_file, by default the certs fixture's CA file plus those
     certificates (enough for self-signed ones; give the test CA's file as
     ca_file for CA-issued ones). c2s_extra: XML inserted just before
-    </c2s> (e.g. a <rate-limit/>)."""
+    </c2s> (e.g. a <rate-limit/>). auth_throttle: the attributes of
+    <c2s><auth-throttle> ({"per-address": 0, …}; None: the defaults)."""
 
     program = "palabred"
     start_timeout = START_TIMEOUT
@@ -100,7 +108,7 @@ class Palabre(Daemon):
                  processes=1, modules="disco ping", users=USERS,
                  auth_timeout=30, make_data_dir=True, address="127.0.0.1",
                  extra_config="", certificates=None, ca_file=None,
-                 c2s_extra=""):
+                 c2s_extra="", auth_throttle=None):
         self.dir = str(directory)
         os.makedirs(self.dir, exist_ok=True)
         self.config = os.path.join(self.dir, "config.xml")
@@ -160,6 +168,7 @@ class Palabre(Daemon):
             '    <resource-conflict>%s</resource-conflict>\n'
             '    <auth-timeout>%d</auth-timeout>\n'
             '    <processes>%d</processes>\n'
+            '%s'
             '  </c2s>\n'
             '  <sm>\n'
             '    <modules>%s</modules>\n'
@@ -167,7 +176,7 @@ class Palabre(Daemon):
             % (address, self.c2s_port, address, self.tls_port,
                "true" if require_starttls else "false", max_stanza_size,
                mechanisms, resource_conflict, auth_timeout, processes,
-               modules)
+               throttle_element(auth_throttle), modules)
             + extra_config +
             '</palabred>\n')
         if c2s_extra:

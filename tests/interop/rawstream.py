@@ -78,13 +78,15 @@ class StreamClosed(AssertionError):
 class RawStream:
     def __init__(self, port, *, direct_tls=False, server_name="localhost",
                  ca_file=None, timeout=5.0, max_tls=None,
-                 address="127.0.0.1"):
+                 address="127.0.0.1", source=None):
+        """source: the local address to connect from (e.g. 127.0.0.2)."""
         self.timeout = timeout
         self.server_name = server_name
         self.ca_file = ca_file
         self.max_tls = max_tls
-        self.sock = socket.create_connection((address, port),
-                                             timeout=timeout)
+        self.sock = socket.create_connection(
+            (address, port), timeout=timeout,
+            source_address=(source, 0) if source else None)
         self.closed = False
         self.header = None
         self.transcript = []

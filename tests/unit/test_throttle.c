@@ -1,28 +1,74 @@
-/* throttle: failed authentications per key in fixed windows, with time
- * given by the test. */
+/* throttle: authentication attempts per key in fixed windows, counted
+ * from when they start, with time given by the test. */
 #include <check.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../../server/c2s/c2s.h"
+#include "../../server/c2s/throttle.h"
 #include "unit.h"
+
+/* One attempt that fails: claimed, failed, released. */
+static void fail_once(struct throttle *t, const char *key, uint64_t now_ms)
+{
+	ck_assert_int_eq(throttle_claim(t, key, now_ms), THROTTLE_OPEN);
+	throttle_fail(t, key, now_ms);
+	throttle_release(t, key, now_ms);
+}
 
 START_TEST(a_key_is_throttled_at_its_limit_until_the_window_ends)
 {
 	struct throttle *t = throttle_new(3, 60, 16);
 	ck_assert_ptr_nonnull(t);
-	ck_assert_int_eq(throttle_check(t, "k", 0), THROTTLE_OPEN);
-	throttle_fail(t, "k", 1000);
-	throttle_fail(t, "k", 2000);
-	ck_assert_int_eq(throttle_check(t, "k", 2000), THROTTLE_OPEN);
-	throttle_fail(t, "k", 3000);
+	fail_once(t, "k", 1000);
+	fail_once(t, "k", 2000);
+	fail_once(t, "k", 3000);
 	/* The first refusal of the window is the one to log. */
-	ck_assert_int_eq(throttle_check(t, "k", 3000), THROTTLE_CLOSED_FIRST);
-	ck_assert_int_eq(throttle_check(t, "k", 4000), THROTTLE_CLOSED);
-	ck_assert_int_eq(throttle_check(t, "k", 60999), THROTTLE_CLOSED);
-	/* The window opened at the first failure (1000) and lasts 60 s. */
-	ck_assert_int_eq(throttle_check(t, "k", 61000), THROTTLE_OPEN);
+	ck_assert_int_eq(throttle_claim(t, "k", 3000), THROTTLE_CLOSED_FIRST);
+	ck_assert_int_eq(throttle_claim(t, "k", 4000), THROTTLE_CLOSED);
+	ck_assert_int_eq(throttle_claim(t, "k", 60999), THROTTLE_CLOSED);
+	/* The window opened at the first attempt (1000) and lasts 60 s. */
+	ck_assert_int_eq(throttle_claim(t, "k", 61000), THROTTLE_OPEN);
+	throttle_free(t);
+}
+END_TEST
+
+START_TEST(attempts_in_flight_count_before_they_fail)
+{
+	/* Parallel attempts: the fourth is refused while three run, though
+	 * none has failed yet. */
+	struct throttle *t = throttle_new(3, 60, 16);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(throttle_claim(t, "k", 0), THROTTLE_OPEN);
+	ck_assert_int_eq(throttle_claim(t, "k", 0), THROTTLE_CLOSED_FIRST);
+	/* One succeeds: its place is free again. */
+	throttle_release(t, "k", 10);
+	ck_assert_int_eq(throttle_claim(t, "k", 20), THROTTLE_OPEN);
+	/* All three fail: the key stays closed for the window. */
+	for (int i = 0; i < 3; i++) {
+		throttle_fail(t, "k", 30);
+		throttle_release(t, "k", 30);
+	}
+	ck_assert_int_eq(throttle_claim(t, "k", 40), THROTTLE_CLOSED);
+	ck_assert_int_eq(throttle_claim(t, "k", 60000), THROTTLE_OPEN);
+	throttle_free(t);
+}
+END_TEST
+
+START_TEST(a_key_without_failures_is_forgotten_once_released)
+{
+	struct throttle *t = throttle_new(3, 60, 16);
+	ck_assert_int_eq(throttle_claim(t, "ok", 0), THROTTLE_OPEN);
+	ck_assert_int_eq(throttle_claim(t, "bad", 0), THROTTLE_OPEN);
+	ck_assert_uint_eq(throttle_count(t), 2);
+	throttle_release(t, "ok", 1);
+	throttle_fail(t, "bad", 1);
+	throttle_release(t, "bad", 1);
+	ck_assert_uint_eq(throttle_count(t), 1);
+	/* A failure outlives its window only until the key's next end. */
+	ck_assert_int_eq(throttle_claim(t, "bad", 70000), THROTTLE_OPEN);
+	throttle_release(t, "bad", 70000);
+	ck_assert_uint_eq(throttle_count(t), 0);
 	throttle_free(t);
 }
 END_TEST
@@ -30,16 +76,17 @@ END_TEST
 START_TEST(failures_after_the_window_open_a_new_one)
 {
 	struct throttle *t = throttle_new(2, 10, 16);
-	throttle_fail(t, "k", 0);
-	throttle_fail(t, "k", 10000); /* window [0,10000) is over */
-	ck_assert_int_eq(throttle_check(t, "k", 10000), THROTTLE_OPEN);
+	fail_once(t, "k", 0);
+	fail_once(t, "k", 10000); /* window [0,10000) is over */
+	ck_assert_int_eq(throttle_claim(t, "k", 10000), THROTTLE_OPEN);
 	throttle_fail(t, "k", 15000);
-	ck_assert_int_eq(throttle_check(t, "k", 15000), THROTTLE_CLOSED_FIRST);
+	throttle_release(t, "k", 15000);
+	ck_assert_int_eq(throttle_claim(t, "k", 15000), THROTTLE_CLOSED_FIRST);
 	/* New window, logged again once. */
-	ck_assert_int_eq(throttle_check(t, "k", 19999), THROTTLE_CLOSED);
-	throttle_fail(t, "k", 20000);
-	throttle_fail(t, "k", 21000);
-	ck_assert_int_eq(throttle_check(t, "k", 21000), THROTTLE_CLOSED_FIRST);
+	ck_assert_int_eq(throttle_claim(t, "k", 19999), THROTTLE_CLOSED);
+	fail_once(t, "k", 20000);
+	fail_once(t, "k", 21000);
+	ck_assert_int_eq(throttle_claim(t, "k", 21000), THROTTLE_CLOSED_FIRST);
 	throttle_free(t);
 }
 END_TEST
@@ -47,12 +94,12 @@ END_TEST
 START_TEST(keys_are_counted_apart)
 {
 	struct throttle *t = throttle_new(1, 60, 16);
-	throttle_fail(t, "alice@example.org", 0);
-	ck_assert_int_eq(throttle_check(t, "alice@example.org", 1),
+	fail_once(t, "alice@example.org", 0);
+	ck_assert_int_eq(throttle_claim(t, "alice@example.org", 1),
 			 THROTTLE_CLOSED_FIRST);
-	ck_assert_int_eq(throttle_check(t, "bob@example.org", 1),
+	ck_assert_int_eq(throttle_claim(t, "bob@example.org", 1),
 			 THROTTLE_OPEN);
-	ck_assert_int_eq(throttle_check(t, "alice@example.or", 1),
+	ck_assert_int_eq(throttle_claim(t, "alice@example.or", 1),
 			 THROTTLE_OPEN);
 	throttle_free(t);
 }
@@ -62,8 +109,12 @@ START_TEST(no_limit_is_always_open)
 {
 	struct throttle *t = throttle_new(0, 60, 16);
 	ck_assert_ptr_null(t);
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(throttle_claim(t, "k", 0), THROTTLE_OPEN);
 	throttle_fail(t, "k", 0);
-	ck_assert_int_eq(throttle_check(t, "k", 0), THROTTLE_OPEN);
+	throttle_release(t, "k", 0);
+	throttle_note(t, "k", 0);
+	ck_assert(!throttle_claim_noted(t, "k", 0));
 	ck_assert_uint_eq(throttle_count(t), 0);
 }
 END_TEST
@@ -78,14 +129,27 @@ START_TEST(a_full_table_reuses_expired_then_oldest_slots)
 	/* "a" expired (window 0..60000): its slot goes to "d". */
 	throttle_fail(t, "d", 90000);
 	ck_assert_uint_eq(throttle_count(t), 3);
-	ck_assert_int_eq(throttle_check(t, "d", 90000), THROTTLE_CLOSED_FIRST);
-	ck_assert_int_eq(throttle_check(t, "b", 90000), THROTTLE_CLOSED_FIRST);
+	ck_assert_int_eq(throttle_claim(t, "d", 90000), THROTTLE_CLOSED_FIRST);
+	ck_assert_int_eq(throttle_claim(t, "b", 90000), THROTTLE_CLOSED_FIRST);
 	/* None expired: the oldest window ("b", 70000) goes. */
 	throttle_fail(t, "e", 91000);
 	ck_assert_uint_eq(throttle_count(t), 3);
-	ck_assert_int_eq(throttle_check(t, "b", 91000), THROTTLE_OPEN);
-	ck_assert_int_eq(throttle_check(t, "c", 91000), THROTTLE_CLOSED_FIRST);
-	ck_assert_int_eq(throttle_check(t, "e", 91000), THROTTLE_CLOSED_FIRST);
+	ck_assert_int_eq(throttle_claim(t, "c", 91000), THROTTLE_CLOSED_FIRST);
+	ck_assert_int_eq(throttle_claim(t, "e", 91000), THROTTLE_CLOSED_FIRST);
+	ck_assert_int_eq(throttle_claim(t, "b", 91000), THROTTLE_OPEN);
+	throttle_free(t);
+}
+END_TEST
+
+START_TEST(keys_with_attempts_in_flight_keep_their_slot)
+{
+	struct throttle *t = throttle_new(2, 60, 2);
+	ck_assert_int_eq(throttle_claim(t, "busy", 0), THROTTLE_OPEN);
+	ck_assert_int_eq(throttle_claim(t, "busy", 0), THROTTLE_OPEN);
+	throttle_fail(t, "idle", 1000);
+	/* A new key takes the newer slot with nothing in flight. */
+	throttle_fail(t, "new", 2000);
+	ck_assert_int_eq(throttle_claim(t, "busy", 3000), THROTTLE_CLOSED_FIRST);
 	throttle_free(t);
 }
 END_TEST
@@ -97,8 +161,35 @@ START_TEST(many_keys_stay_within_capacity)
 	for (int i = 0; i < 5000; i++) {
 		snprintf(key, sizeof key, "10.0.%d.%d", i / 256, i % 256);
 		throttle_fail(t, key, (uint64_t)i);
+		ck_assert_int_eq(throttle_claim(t, key, (uint64_t)i),
+				 THROTTLE_OPEN);
 	}
 	ck_assert_uint_eq(throttle_count(t), 1000);
+	throttle_free(t);
+}
+END_TEST
+
+START_TEST(a_noted_success_admits_one_attempt_at_a_time_until_a_failure)
+{
+	struct throttle *t = throttle_new(1, 3600, 16);
+	ck_assert(!throttle_claim_noted(t, "alice 192.0.2.7", 0));
+	throttle_note(t, "alice 192.0.2.7", 0);
+	ck_assert(throttle_claim_noted(t, "alice 192.0.2.7", 1000));
+	ck_assert(!throttle_claim_noted(t, "alice 192.0.2.7", 1000));
+	/* Unfinished without a failure (nothing checked): kept. */
+	throttle_release(t, "alice 192.0.2.7", 2000);
+	ck_assert(throttle_claim_noted(t, "alice 192.0.2.7", 3000));
+	/* A failure spends the record. */
+	throttle_fail(t, "alice 192.0.2.7", 4000);
+	throttle_release(t, "alice 192.0.2.7", 4000);
+	ck_assert(!throttle_claim_noted(t, "alice 192.0.2.7", 5000));
+	/* A new success renews it, for the period. */
+	throttle_note(t, "alice 192.0.2.7", 6000);
+	ck_assert(throttle_claim_noted(t, "alice 192.0.2.7", 7000));
+	throttle_release(t, "alice 192.0.2.7", 7000);
+	ck_assert(throttle_claim_noted(t, "alice 192.0.2.7", 3605999));
+	throttle_release(t, "alice 192.0.2.7", 3605999);
+	ck_assert(!throttle_claim_noted(t, "alice 192.0.2.7", 3606000));
 	throttle_free(t);
 }
 END_TEST
@@ -127,11 +218,15 @@ int main(void)
 	Suite *s = suite_create("throttle");
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, a_key_is_throttled_at_its_limit_until_the_window_ends);
+	tcase_add_test(tc, attempts_in_flight_count_before_they_fail);
+	tcase_add_test(tc, a_key_without_failures_is_forgotten_once_released);
 	tcase_add_test(tc, failures_after_the_window_open_a_new_one);
 	tcase_add_test(tc, keys_are_counted_apart);
 	tcase_add_test(tc, no_limit_is_always_open);
 	tcase_add_test(tc, a_full_table_reuses_expired_then_oldest_slots);
+	tcase_add_test(tc, keys_with_attempts_in_flight_keep_their_slot);
 	tcase_add_test(tc, many_keys_stay_within_capacity);
+	tcase_add_test(tc, a_noted_success_admits_one_attempt_at_a_time_until_a_failure);
 	tcase_add_test(tc, address_keys_drop_the_port_and_keep_an_ipv6_64);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
