@@ -1,29 +1,27 @@
-/* lookup: account checks per directory lane (see lookup.h). */
+/* lookup: directory work per lane (see lookup.h). */
 #include "lookup.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/log.h"
 #include "session.h"
 #include "sm.h"
 
 #define NLANES (CONFIG_MAX_DIRECTORIES + 1) /* [0]: local accounts */
 
-struct check {
+struct job {
 	uv_work_t work;
-	struct check *next; /* in its lane's FIFO */
+	struct job *next; /* in its lane's FIFO */
 	struct sm *sm;
-	struct user *u;
-	sm_lookup_done_fn done;
 	size_t lane;
-	enum auth_user_status status;
-	char *domain, *local;
+	void (*fn)(void *);
+	void (*done)(struct sm *, void *, int);
+	void *ctx;
 };
 
 struct lane {
 	unsigned running;
-	struct check *head, **tail;
+	struct job *head, **tail;
 };
 
 struct sm_lookup {
@@ -63,6 +61,85 @@ static size_t lane_of(const struct config *cfg, const char *domain)
 	return dir ? (size_t)(dir - cfg->directories) + 1 : 0;
 }
 
+static void job_work(uv_work_t *w)
+{
+	struct job *j = w->data;
+	j->fn(j->ctx);
+}
+
+static void lane_start(struct sm *sm, struct lane *lane);
+
+/* j is over (status 0, or a libuv error): its owner hears, and the
+ * lane's next job may start. */
+static void job_end(struct job *j, int status)
+{
+	struct sm *sm = j->sm;
+	struct sm_lookup *l = sm->lookup;
+	l->pending--;
+	j->done(sm, j->ctx, status);
+	free(j);
+}
+
+static void job_done(uv_work_t *w, int status)
+{
+	struct job *j = w->data;
+	struct sm *sm = j->sm;
+	struct lane *lane = &sm->lookup->lanes[j->lane];
+	lane->running--;
+	job_end(j, status);
+	lane_start(sm, lane);
+}
+
+/* Starts the lane's waiting jobs while it has room. */
+static void lane_start(struct sm *sm, struct lane *lane)
+{
+	struct sm_lookup *l = sm->lookup;
+	while (!l->closing && lane->head &&
+	       lane->running < SM_LOOKUP_PER_LANE) {
+		struct job *j = lane->head;
+		if (!(lane->head = j->next))
+			lane->tail = &lane->head;
+		int rc = uv_queue_work(sm->loop, &j->work, job_work, job_done);
+		if (rc == 0)
+			lane->running++;
+		else
+			job_end(j, rc);
+	}
+}
+
+int sm_lookup_queue(struct sm *sm, const char *domain, void (*work)(void *),
+		    void (*done)(struct sm *, void *, int), void *ctx)
+{
+	if (!sm->loop) {
+		work(ctx);
+		done(sm, ctx, 0);
+		return 0;
+	}
+	struct sm_lookup *l = lookup_get(sm);
+	struct job *j = l && !l->closing ? calloc(1, sizeof *j) : NULL;
+	if (!j)
+		return -1;
+	*j = (struct job){.work.data = j, .sm = sm, .fn = work,
+			  .done = done, .ctx = ctx,
+			  .lane = lane_of(sm->cfg, domain)};
+	struct lane *lane = &l->lanes[j->lane];
+	*lane->tail = j;
+	lane->tail = &j->next;
+	l->pending++;
+	lane_start(sm, lane);
+	return 0;
+}
+
+/* ------------------------------------------------------------ accounts */
+
+struct check {
+	struct sm *sm;
+	struct user *u;
+	sm_lookup_done_fn done;
+	enum auth_user_status status;
+	char *domain, *local;
+};
+
 static void check_free(struct check *c)
 {
 	free(c->domain);
@@ -70,75 +147,44 @@ static void check_free(struct check *c)
 	free(c);
 }
 
-static void check_work(uv_work_t *w)
+static void check_work(void *ctx)
 {
-	struct check *c = w->data;
+	struct check *c = ctx;
 	c->status = c->sm->user_exists(c->sm->cfg, c->domain, c->local);
 }
 
-static void lane_start(struct sm *sm, struct lane *lane);
-
-static void check_done(uv_work_t *w, int status)
+static void check_done(struct sm *sm, void *ctx, int status)
 {
-	struct check *c = w->data;
-	struct sm *sm = c->sm;
-	struct sm_lookup *l = sm->lookup;
-	l->lanes[c->lane].running--;
-	l->pending--;
+	struct check *c = ctx;
 	c->done(sm, c->u, status < 0 ? AUTH_USER_ERROR : c->status);
-	lane_start(sm, &l->lanes[c->lane]);
 	check_free(c);
-}
-
-/* Starts the lane's waiting checks while it has room. A check that
- * cannot go on the pool completes as an error (taken as existing). */
-static void lane_start(struct sm *sm, struct lane *lane)
-{
-	struct sm_lookup *l = sm->lookup;
-	while (!l->closing && lane->head &&
-	       lane->running < SM_LOOKUP_PER_LANE) {
-		struct check *c = lane->head;
-		if (!(lane->head = c->next))
-			lane->tail = &lane->head;
-		lane->running++;
-		if (uv_queue_work(sm->loop, &c->work, check_work,
-				  check_done) == 0)
-			continue;
-		log_warn("sm: cannot check the account of %s", c->u->jid);
-		lane->running--;
-		l->pending--;
-		c->done(sm, c->u, AUTH_USER_ERROR);
-		check_free(c);
-	}
 }
 
 int sm_lookup_account(struct sm *sm, struct user *u, sm_lookup_done_fn done)
 {
 	const char *at = strchr(u->jid, '@');
-	if (!sm->user_exists || !sm->loop || !at) {
+	if (!sm->user_exists || !at) {
 		done(sm, u, AUTH_USER_EXISTS); /* nothing to ask */
 		return 0;
 	}
-	struct sm_lookup *l = lookup_get(sm);
-	struct check *c = l ? calloc(1, sizeof *c) : NULL;
+	struct check *c = calloc(1, sizeof *c);
 	if (!c || !(c->local = strndup(u->jid, (size_t)(at - u->jid))) ||
 	    !(c->domain = strdup(at + 1))) {
 		if (c)
 			check_free(c);
 		return -1;
 	}
-	c->work.data = c;
 	c->sm = sm;
 	c->u = u;
 	c->done = done;
-	c->lane = lane_of(sm->cfg, c->domain);
-	struct lane *lane = &l->lanes[c->lane];
-	*lane->tail = c;
-	lane->tail = &c->next;
-	l->pending++;
-	lane_start(sm, lane);
+	if (sm_lookup_queue(sm, c->domain, check_work, check_done, c) < 0) {
+		check_free(c);
+		return -1;
+	}
 	return 0;
 }
+
+/* ------------------------------------------------------------ end */
 
 void sm_lookup_close(struct sm *sm)
 {
@@ -147,13 +193,13 @@ void sm_lookup_close(struct sm *sm)
 		return;
 	l->closing = true;
 	for (size_t i = 0; i < NLANES; i++) {
-		while (l->lanes[i].head) {
-			struct check *c = l->lanes[i].head;
-			l->lanes[i].head = c->next;
-			l->pending--;
-			check_free(c);
+		struct lane *lane = &l->lanes[i];
+		struct job *j;
+		while ((j = lane->head)) {
+			lane->head = j->next;
+			job_end(j, UV_ECANCELED);
 		}
-		l->lanes[i].tail = &l->lanes[i].head;
+		lane->tail = &lane->head;
 	}
 }
 
