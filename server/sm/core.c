@@ -239,17 +239,18 @@ static void sm_stanza_frame(struct sm *sm, const struct frame *f)
 	if (sm_route_frame_parse(sm, f, &st, &origin) < 0)
 		return;
 	char bare[JID_MAX + 1], from[JID_MAX + 1];
-	const char *need = NULL, *source_key = from;
+	const char *need = NULL;
 	if (st.to && st.to->local[0] && sm_serves(sm, st.to->domain)) {
 		jid_format_bare(st.to, bare);
 		need = bare;
 	}
-	if (st.from)
+	/* A local session's user is the source: no key to make. */
+	if (!origin && st.from)
 		jid_format_bare(st.from, from);
-	else
+	else if (!origin)
 		snprintf(from, sizeof from, "%.*s", (int)f->from_len, f->from);
-	switch (sm_userdata_hold(sm, f, origin ? origin->user : NULL,
-				 source_key, need)) {
+	switch (sm_userdata_hold(sm, f, origin ? origin->user : NULL, from,
+				 need)) {
 	case SM_HOLD_HELD:
 		return;
 	case SM_HOLD_REFUSED:

@@ -19,8 +19,7 @@
  * Past the bounds of userdata.h a stanza or SESSION_START is refused
  * and the core answers its sender (resource-constraint, type wait); a
  * SESSION_END always waits in its queue, since losing it would leave a
- * ghost session. The bounds also bound the memory held: when the
- * queues are empty again after a burst, it goes back to the system.
+ * ghost session. The bounds also bound the memory held.
  *
  * A user stays in memory while it has sessions or refs: one per held
  * frame that names it, one while it has a queue, one while its load is
@@ -30,9 +29,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include "../../lib/log.h"
 #include "lookup.h"
@@ -40,9 +36,6 @@
 #include "session.h"
 #include "sm.h"
 #include "stanza.h"
-
-/* After the queues held this much, memory is trimmed once they empty. */
-#define TRIM_AFTER (1u << 20)
 
 struct userdata_store {
 	char *name;
@@ -80,7 +73,7 @@ struct sm_userdata {
 	struct sm_source *sources;   /* every queue */
 	struct sm_source *runq, **runq_tail; /* queues to drain */
 	struct sm_held *starts;      /* the SESSION_STARTs held */
-	size_t nheld, held_bytes, held_peak;
+	size_t nheld, held_bytes;
 	size_t refused;  /* since the start */
 	bool refusing;   /* past USERDATA_HELD_BYTES (logged once) */
 	bool running;    /* in run(): no nested run */
@@ -378,8 +371,6 @@ static void held_link(struct sm_userdata *ud, struct sm_source *src,
 	src->bytes += h->size;
 	ud->nheld++;
 	ud->held_bytes += h->size;
-	if (ud->held_bytes > ud->held_peak)
-		ud->held_peak = ud->held_bytes;
 	if (h->f.type == FRAME_SESSION_START) {
 		h->start_next = ud->starts;
 		ud->starts = h;
@@ -439,18 +430,6 @@ static void queue_drain(struct sm *sm, struct sm_source *src)
 		queue_wait(sm, src);
 }
 
-/* Memory the queues held during a burst goes back to the system once
- * they are empty (malloc keeps freed small blocks otherwise). */
-static void trim(struct sm_userdata *ud)
-{
-	if (ud->nheld > 0 || ud->held_peak < TRIM_AFTER)
-		return;
-	ud->held_peak = 0;
-#ifdef __GLIBC__
-	malloc_trim(0);
-#endif
-}
-
 /* Drains the queues that are ready. Not nested: what becomes ready
  * while it runs joins the run queue. */
 static void run(struct sm *sm)
@@ -469,7 +448,6 @@ static void run(struct sm *sm)
 			source_free(sm, src);
 	}
 	ud->running = false;
-	trim(ud);
 }
 
 /* ------------------------------------------------------------ holding */
