@@ -538,7 +538,8 @@ enum sm_hold sm_userdata_hold(struct sm *sm, const struct frame *f,
 	struct sm_userdata *ud = sm->userdata;
 	if (ud->dispatching || ud->closing)
 		return SM_HOLD_NOW;
-	if (!source && source_key)
+	/* No lookup of the source while nothing waits anywhere. */
+	if (!source && source_key && ud->sources)
 		source = sm_session_user_find(&sm->sessions, source_key);
 	if (!source || !source->source) {
 		struct user *u =

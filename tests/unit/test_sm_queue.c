@@ -196,6 +196,31 @@ START_TEST(a_sources_frames_keep_their_order)
 }
 END_TEST
 
+/* Federated stanzas wait per sender JID: one remote sender's stanza
+ * for a user whose directory does not answer holds its next one, not
+ * another remote sender's. */
+START_TEST(federated_stanzas_wait_per_sender)
+{
+	login(3, CAROL1);
+	clear_sent();
+	hand_frame(FRAME_STANZA, "s2s", 0, "localhost",
+		   "<message from='r1@remote.example/x' to='s1@slow.test' "
+		   "id='r1a'/>");
+	ck_assert(run_until(one_blocked));
+	hand_frame(FRAME_STANZA, "s2s", 0, "localhost",
+		   "<message from='r1@remote.example/y' to='" CAROL1 "' "
+		   "id='r1b'/>");
+	hand_frame(FRAME_STANZA, "s2s", 0, "localhost",
+		   "<message from='r2@remote.example/x' to='" CAROL1 "' "
+		   "id='r2'/>");
+	ck_assert_int_lt(sent_index(3, "r1b"), 0);
+	ck_assert_int_ge(sent_index(3, "r2"), 0);
+	open_gate();
+	settle();
+	ck_assert_int_ge(sent_index(3, "r1b"), 0);
+}
+END_TEST
+
 /* Alice sends directed presence to many users not in memory: only the
  * first few load; past the bound her stanzas get resource-constraint
  * (type wait), a new session of hers is refused, and the others go on. */
@@ -366,6 +391,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, a_stanza_waits_only_behind_its_own_source);
 	tcase_add_test(tc, a_sources_frames_keep_their_order);
+	tcase_add_test(tc, federated_stanzas_wait_per_sender);
 	tcase_add_test(tc, a_flooding_source_is_answered_past_its_bound);
 	tcase_add_test(tc, session_end_ends_a_session_whose_stanzas_wait);
 	tcase_add_test(tc, session_end_is_held_past_the_bound);
