@@ -1,5 +1,6 @@
 /* core: the sm's state and the frames that come from the router:
  * sessions starting and ending, stanzas, failed routes. */
+#include <stdio.h>
 #include <string.h>
 
 #include "../../lib/log.h"
@@ -50,26 +51,62 @@ static void send_session_end(struct sm *sm, const struct session *s,
 
 /* ------------------------------------------------------------ sessions */
 
-/* Ends s: if it was available, its unavailable presence goes out as if
- * the client had sent it (RFC 6121 §4.5: the server does so for a client
- * that went away without it); then modules hear of the end. */
+/* If s was available, its unavailable presence goes out as if the
+ * client had sent it (RFC 6121 §4.5: the server does so for a client
+ * that went away without it). */
+static void sm_session_unavailable(struct sm *sm, struct session *s)
+{
+	if (!sm_session_available(s))
+		return;
+	struct xml_node *p = xml_node_new(&sm->arena, XML_NS_CLIENT,
+					  "presence");
+	struct stanza st;
+	if (p && xml_set_attr(&sm->arena, p, "from", s->jid) == 0 &&
+	    xml_set_attr(&sm->arena, p, "type", "unavailable") == 0 &&
+	    sm_stanza_init(&st, &sm->arena, p) == 0)
+		sm_route_stanza(sm, &st, s);
+}
+
+/* Ends s: unavailable, then modules hear of the end. */
 static void sm_session_end(struct sm *sm, struct session *s)
 {
 	log_info("sm: session %s ended", s->jid);
-	if (sm_session_available(s)) {
-		struct xml_node *p = xml_node_new(&sm->arena, XML_NS_CLIENT,
-						  "presence");
-		struct stanza st;
-		if (p && xml_set_attr(&sm->arena, p, "from", s->jid) == 0 &&
-		    xml_set_attr(&sm->arena, p, "type", "unavailable") == 0 &&
-		    sm_stanza_init(&st, &sm->arena, p) == 0)
-			sm_route_stanza(sm, &st, s);
-	}
+	sm_session_unavailable(sm, s);
 	struct sm_event ev = {.type = SM_EV_SESSION_ENDED, .session = s};
 	sm_module_fire(sm, &ev);
 	if (s->user->sessions == s && !s->next)
 		sm_userdata_keep(sm, s->user);
 	sm_session_remove(&sm->sessions, s);
+}
+
+/* The client of s is gone, but stanzas it sent wait for user data
+ * before its SESSION_END (userdata.c): for everyone else the session
+ * ends now (no ghost that takes the user's messages), and it goes once
+ * those stanzas are handled. */
+static void sm_session_ending(struct sm *sm, struct session *s)
+{
+	log_info("sm: session %s ending once its stanzas are handled",
+		 s->jid);
+	sm_session_unavailable(sm, s);
+	s->ending = true;
+}
+
+/* The end of the session of c2s connection (f->from, f->conn): now, or
+ * after the frames of its user that wait (f waits with them). */
+static void sm_session_end_frame(struct sm *sm, const struct frame *f,
+				 struct session *s)
+{
+	struct user *source =
+	    s ? s->user
+	      : sm_userdata_start_source(sm, f->from, f->from_len, f->conn);
+	if (source && sm_userdata_hold(sm, f, source, NULL, NULL) ==
+			  SM_HOLD_HELD) {
+		if (s)
+			sm_session_ending(sm, s);
+		return;
+	}
+	if (s)
+		sm_session_end(sm, s);
 }
 
 /* FRAME_SESSION_START: c2s bound a resource (payload: the full JID).
@@ -81,11 +118,6 @@ static void sm_session_start(struct sm *sm, const struct frame *f)
 	char bare[JID_MAX + 1];
 	bool valid = jid_parse(&j, f->payload, f->payload_len) == 0 &&
 		     j.local[0] && j.resource[0] && sm_serves(sm, j.domain);
-	const char *need = bare;
-	if (valid)
-		jid_format_bare(&j, bare);
-	if (sm_userdata_hold(sm, f, &need, valid ? 1 : 0))
-		return;
 	if (!valid) {
 		log_warn("sm: %.*s conn %llu: refused session for '%.*s'",
 			 (int)f->from_len, f->from,
@@ -94,6 +126,19 @@ static void sm_session_start(struct sm *sm, const struct frame *f)
 		sm_send(sm, FRAME_SESSION_END, f->from, f->from_len, f->conn,
 			"bad-jid", 7);
 		return;
+	}
+	jid_format_bare(&j, bare);
+	switch (sm_userdata_hold(sm, f, NULL, bare, bare)) {
+	case SM_HOLD_HELD:
+		return;
+	case SM_HOLD_REFUSED:
+		log_warn("sm: session for %s refused: too many of its frames "
+			 "wait", bare);
+		sm_send(sm, FRAME_SESSION_END, f->from, f->from_len, f->conn,
+			"resource-constraint", 19);
+		return;
+	case SM_HOLD_NOW:
+		break;
 	}
 	struct session *old = sm_session_find_conn(&sm->sessions, f->from,
 						f->from_len, f->conn);
@@ -131,44 +176,89 @@ static void sm_session_start(struct sm *sm, const struct frame *f)
 	sm_module_fire(sm, &ev);
 }
 
-/* FRAME_SESSION_END from c2s: the client went away. */
+/* FRAME_SESSION_END from c2s: the client went away. Held, it ends only
+ * the session of its own queue's user: c2s numbers its connections
+ * anew when it restarts. */
 static void sm_session_closed(struct sm *sm, const struct frame *f)
 {
 	struct session *s = sm_session_find_conn(&sm->sessions, f->from,
-					      f->from_len, f->conn);
-	if (s)
-		sm_session_end(sm, s);
+						 f->from_len, f->conn);
+	struct user *held = sm_userdata_dispatching(sm);
+	if (s && held && s->user != held)
+		return;
+	sm_session_end_frame(sm, f, s);
 }
 
-/* FRAME_UNBOUND: if `to` was a c2s, all its clients are gone. */
+/* FRAME_UNBOUND: if `to` was a c2s, all its clients are gone. Their
+ * sessions end, each in its turn (sm_session_end_frame). */
 static void component_gone(struct sm *sm, const struct frame *f)
 {
-	struct session *s;
-	while ((s = sm_session_first_of_component(&sm->sessions, f->to,
-					       f->to_len)) != NULL) {
-		sm_session_end(sm, s);
+	struct frame end = {.type = FRAME_SESSION_END,
+			    .from = f->to,
+			    .from_len = f->to_len,
+			    .to = sm->name,
+			    .to_len = strlen(sm->name),
+			    .payload = ""};
+	struct session *s = sm_session_first_of_component(&sm->sessions,
+							   f->to, f->to_len);
+	while (s) {
+		struct session *next = s->c2s_next;
+		end.conn = s->conn;
+		if (!s->ending)
+			sm_session_end_frame(sm, &end, s);
 		arena_reset(&sm->arena);
+		s = next;
 	}
+	sm_userdata_end_starts(sm, f->to, f->to_len);
+}
+
+/* Refused past userdata's bounds: RFC 6120 §8.3.3.18, "the server or
+ * recipient is busy or lacks the system resources necessary to service
+ * the request" (type wait: the sender may retry later). Not for what
+ * cannot be answered: an error (§8.3.1) or an iq result (§8.2.3). */
+static void sm_stanza_refused(struct sm *sm, const struct stanza *st)
+{
+	if (sm_stanza_is_type(st, "error") ||
+	    (st->kind == STANZA_IQ && !sm_stanza_is_type(st, "get") &&
+	     !sm_stanza_is_type(st, "set"))) {
+		log_debug("sm: a %s of type %s dropped: too many frames of "
+			  "its sender wait, and it cannot be answered",
+			  st->xml->name, st->type);
+		return;
+	}
+	sm_route_error(sm, st, "resource-constraint");
 }
 
 /* FRAME_STANZA: parsed here, so that its recipient can be loaded
- * before it is handled. */
+ * before it is handled. It waits in its sender's queue: the local
+ * session's user, else its 'from' (bare), else the component. */
 static void sm_stanza_frame(struct sm *sm, const struct frame *f)
 {
 	struct stanza st;
 	struct session *origin;
 	if (sm_route_frame_parse(sm, f, &st, &origin) < 0)
 		return;
-	char bare[JID_MAX + 1];
-	const char *need = bare;
-	size_t n = 0;
+	char bare[JID_MAX + 1], from[JID_MAX + 1];
+	const char *need = NULL;
 	if (st.to && st.to->local[0] && sm_serves(sm, st.to->domain)) {
 		jid_format_bare(st.to, bare);
-		n = 1;
+		need = bare;
 	}
-	/* The sender, if local, is loaded: it has a session. */
-	if (sm_userdata_hold(sm, f, &need, n))
+	/* A local session's user is the source: no key to make. */
+	if (!origin && st.from)
+		jid_format_bare(st.from, from);
+	else if (!origin)
+		snprintf(from, sizeof from, "%.*s", (int)f->from_len, f->from);
+	switch (sm_userdata_hold(sm, f, origin ? origin->user : NULL, from,
+				 need)) {
+	case SM_HOLD_HELD:
 		return;
+	case SM_HOLD_REFUSED:
+		sm_stanza_refused(sm, &st);
+		return;
+	case SM_HOLD_NOW:
+		break;
+	}
 	sm_route_stanza(sm, &st, origin);
 }
 
@@ -181,25 +271,18 @@ void sm_dispatch_frame(struct sm *sm, const struct frame *f)
 	case FRAME_STANZA:
 		sm_stanza_frame(sm, f);
 		return;
-	default:
-		break;
-	}
-	/* Frames about no user wait only behind others (arrival order). */
-	if (sm_userdata_hold(sm, f, NULL, 0))
-		return;
-	switch (f->type) {
 	case FRAME_SESSION_END:
 		sm_session_closed(sm, f);
-		break;
+		return;
 	case FRAME_UNBOUND:
 		component_gone(sm, f);
-		break;
+		return;
 	case FRAME_NO_ROUTE:
 		sm_route_frame_no_route(sm, f);
-		break;
+		return;
 	default:
 		log_debug("sm: ignored frame type %u", f->type);
-		break;
+		return;
 	}
 }
 

@@ -159,6 +159,8 @@ static void sm_route_broadcast(struct sm *sm, struct stanza *st,
 {
 	bool was_available = sm_session_available(origin);
 	bool initial = false;
+	if (origin->ending)
+		return; /* gone: its unavailable presence went out */
 
 	if (!st->type[0]) {
 		int priority = presence_priority(st);

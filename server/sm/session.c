@@ -129,7 +129,7 @@ struct session *sm_session_find(const struct user *u, const char *resource)
 	if (!u)
 		return NULL;
 	struct session *s = u->sessions;
-	while (s && strcmp(s->resource, resource) != 0)
+	while (s && (s->ending || strcmp(s->resource, resource) != 0))
 		s = s->next;
 	return s;
 }

@@ -37,6 +37,10 @@ struct session {
 	uint64_t serial;           /* start order: larger is more recent */
 	int priority;              /* RFC 6121 §4.7.2.3: -128 .. 127 */
 	bool initial_presence_sent;
+	/* The client is gone but stanzas it sent still wait for user data
+	 * (userdata.c): unavailable, and found by no one's stanza, until its
+	 * SESSION_END, which waits behind them, ends it (core.c). */
+	bool ending;
 	/* RFC 6121 §2.2: an "interested resource" gets roster pushes. */
 	bool roster_requested;
 	/* RFC 6121 §4.6: entities that got directed available presence
@@ -57,6 +61,11 @@ struct user {
 	bool account_exists;
 	bool cached;            /* in userdata's cache of offline users */
 	struct user *cache_prev, *cache_next;
+	/* userdata.c: the frames from this user (or remote JID) waiting
+	 * for other users' data, or NULL; and the first frames of other
+	 * sources' queues that wait for this user's load. */
+	struct sm_source *source;
+	struct sm_held *waiting;
 };
 
 struct sm_session_name; /* an interned component name */
@@ -88,6 +97,7 @@ struct user *sm_session_user_find(const struct sm_session_table *t,
 struct user *sm_session_user_get(struct sm_session_table *t, const char *bare);
 /* Frees u if nothing keeps it any more (no session, refs 0). */
 void sm_session_user_drop_unused(struct sm_session_table *t, struct user *u);
+/* u's session of resource, not one that is ending. */
 struct session *sm_session_find(const struct user *u, const char *resource);
 struct session *sm_session_find_conn(const struct sm_session_table *t,
 				  const char *c2s, size_t c2s_len,

@@ -1,33 +1,41 @@
 /* userdata: loading a user's stores and account before its stanzas are
  * handled (see userdata.h).
  *
- * One FIFO of held frames. A frame that concerns a user not loaded yet
- * (or that arrives while others wait: order is kept) is copied into
- * it, and the loads of its users start at once, so that loads for
- * several waiting frames run together. The head is handled as soon as
- * its users are loaded. The cost is head-of-line blocking: a stanza for
- * a loaded user waits behind one whose user is loading (one storage
- * round trip and an account check, a few milliseconds). Per-user queues
- * would remove it, at the price of ordering rules between users; not
- * worth it while loads are this quick.
+ * ARCHITECTURE.md §9: one user's work never delays another user's
+ * stanzas, and no frame is dropped silently. Frames wait per source: a
+ * queue per sending user (all its connections: a SESSION_START and
+ * SESSION_END stay in order with that connection's stanzas), per remote
+ * JID for federated frames, per recipient for the stanzas the sm itself
+ * defers. RFC 6120 §10.1 asks for in-order processing per sender and
+ * recipient; per source is a simple rule that gives it. A frame whose
+ * users are loaded and whose source has nothing waiting is handled at
+ * once, without a copy; else it is copied to its source's tail. Only
+ * the first USERDATA_LOADS_AHEAD frames of a queue start their loads,
+ * so that a source flooding the sm with stanzas for users that are not
+ * in memory has few loads in flight (storage thread, account checks)
+ * and cannot keep them from others. A queue that is ready (its head's
+ * users loaded) goes on the run queue, which run() empties.
+ *
+ * Past the bounds of userdata.h a stanza or SESSION_START is refused
+ * and the core answers its sender (resource-constraint, type wait); a
+ * SESSION_END always waits in its queue, since losing it would leave a
+ * ghost session. The bounds also bound the memory held.
  *
  * A user stays in memory while it has sessions or refs: one per held
- * frame that names it, one while its load is in flight, one while it
- * sits in the cache of recently used offline users (USERDATA_CACHE). */
+ * frame that names it, one while it has a queue, one while its load is
+ * in flight, one while it sits in the cache of recently used offline
+ * users (USERDATA_CACHE). */
 #include "userdata.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../lib/log.h"
+#include "lookup.h"
 #include "route.h"
 #include "session.h"
 #include "sm.h"
 #include "stanza.h"
-
-/* Frames waiting at most; beyond, new ones are dropped (logged). */
-#define USERDATA_HELD_MAX 100000
-#define HELD_USERS 2
 
 struct userdata_store {
 	char *name;
@@ -36,23 +44,41 @@ struct userdata_store {
 	void *data;
 };
 
-struct held {
-	struct held *next;
-	struct user *users[HELD_USERS];
-	size_t nusers;
-	struct frame f; /* points into bytes */
+struct sm_held {
+	struct sm_held *next;       /* in its source's queue */
+	struct sm_held *wait_next;  /* in need->waiting */
+	struct sm_held *start_next; /* a SESSION_START: in ud->starts */
+	struct sm_source *source;
+	struct user *need; /* loaded before f is handled, or NULL */
+	bool waiting;      /* in need->waiting (only a queue's head) */
+	size_t size;       /* what it counts against the bounds */
+	struct frame f;    /* points into bytes */
 	char bytes[];
+};
+
+/* The frames of one source waiting, in arrival order. */
+struct sm_source {
+	struct user *user;
+	struct sm_held *head, *last;
+	size_t count, bytes;
+	size_t refused; /* stanzas refused since it filled up */
+	struct sm_source *prev, *next; /* ud->sources */
+	struct sm_source *run_next;    /* ud->runq */
+	bool scheduled;                /* in ud->runq */
 };
 
 struct sm_userdata {
 	struct userdata_store stores[SESSION_USER_SLOTS];
 	size_t nstores;
-	struct held *head, **tail;
-	size_t nheld;
-	bool draining;   /* in drain(): no nested drain */
-	bool dispatching; /* handling a held frame: it holds no more */
+	struct sm_source *sources;   /* every queue */
+	struct sm_source *runq, **runq_tail; /* queues to drain */
+	struct sm_held *starts;      /* the SESSION_STARTs held */
+	size_t nheld, held_bytes;
+	size_t refused;  /* since the start */
+	bool refusing;   /* past USERDATA_HELD_BYTES (logged once) */
+	bool running;    /* in run(): no nested run */
+	struct user *dispatching; /* the source of the frame handled */
 	bool closing;
-	unsigned works; /* account checks on the worker pool */
 	struct user *cache_head, *cache_tail;
 	size_t ncache;
 };
@@ -63,15 +89,8 @@ struct store_load {
 	size_t store;
 };
 
-struct account_check {
-	uv_work_t work;
-	struct sm *sm;
-	struct user *u;
-	enum auth_user_status status;
-	char *domain, *local;
-};
-
-static void drain(struct sm *sm);
+static void schedule(struct sm_userdata *ud, struct sm_source *src);
+static void run(struct sm *sm);
 
 /* ------------------------------------------------------------ API */
 
@@ -112,7 +131,7 @@ int sm_userdata_init(struct sm *sm)
 	struct sm_userdata *ud = calloc(1, sizeof *ud);
 	if (!ud)
 		return -1;
-	ud->tail = &ud->head;
+	ud->runq_tail = &ud->runq;
 	sm->userdata = ud;
 	return 0;
 }
@@ -178,14 +197,22 @@ static void user_release(struct sm *sm, struct user *u)
 
 /* ------------------------------------------------------------ loading */
 
+/* u is loaded: the queues whose head waited for it can go on. */
 static void load_done(struct sm *sm, struct user *u)
 {
+	struct sm_userdata *ud = sm->userdata;
 	if (--u->loads_pending > 0)
 		return;
 	u->loaded = true;
 	log_debug("sm: user %s loaded", u->jid);
+	struct sm_held *h;
+	while ((h = u->waiting)) {
+		u->waiting = h->wait_next;
+		h->waiting = false;
+		schedule(ud, h->source);
+	}
 	user_release(sm, u); /* the load's ref */
-	drain(sm);
+	run(sm);
 }
 
 static void on_store_loaded(void *ctx, enum storage_status status,
@@ -208,55 +235,17 @@ static void on_store_loaded(void *ctx, enum storage_status status,
 	free(l);
 }
 
-static void account_work(uv_work_t *w)
+static void on_account_checked(struct sm *sm, struct user *u,
+			       enum auth_user_status status)
 {
-	struct account_check *c = w->data;
-	c->status = c->sm->user_exists(c->sm->cfg, c->domain, c->local);
-}
-
-static void account_done(uv_work_t *w, int status)
-{
-	struct account_check *c = w->data;
-	struct sm *sm = c->sm;
-	sm->userdata->works--;
-	if (status < 0 || c->status == AUTH_USER_ERROR) {
+	if (status == AUTH_USER_ERROR) {
 		/* Not knowing is not "no such user": no bounce for that. */
 		log_warn("sm: account check of %s failed; taken as existing",
-			 c->u->jid);
-		c->u->account_exists = true;
+			 u->jid);
+		u->account_exists = true;
 	} else {
-		c->u->account_exists = c->status == AUTH_USER_EXISTS;
+		u->account_exists = status == AUTH_USER_EXISTS;
 	}
-	load_done(sm, c->u);
-	free(c->domain);
-	free(c->local);
-	free(c);
-}
-
-static void check_account(struct sm *sm, struct user *u)
-{
-	const char *at = strchr(u->jid, '@');
-	struct account_check *c = NULL;
-	if (sm->user_exists && sm->loop && at)
-		c = calloc(1, sizeof *c);
-	if (c) {
-		c->sm = sm;
-		c->u = u;
-		c->work.data = c;
-		c->local = strndup(u->jid, (size_t)(at - u->jid));
-		c->domain = strdup(at + 1);
-		if (c->local && c->domain &&
-		    uv_queue_work(sm->loop, &c->work, account_work,
-				  account_done) == 0) {
-			sm->userdata->works++;
-			return;
-		}
-		free(c->local);
-		free(c->domain);
-		free(c);
-		log_warn("sm: cannot check the account of %s", u->jid);
-	}
-	u->account_exists = true;
 	load_done(sm, u);
 }
 
@@ -284,55 +273,70 @@ static void user_load(struct sm *sm, struct user *u)
 		ud->stores[i].parse(sm, u, &none, ud->stores[i].data);
 		load_done(sm, u);
 	}
-	check_account(sm, u);
+	if (sm_lookup_account(sm, u, on_account_checked) < 0) {
+		log_warn("sm: cannot check the account of %s", u->jid);
+		on_account_checked(sm, u, AUTH_USER_ERROR);
+	}
 }
 
-/* ------------------------------------------------------------ queue */
+/* ------------------------------------------------------------ sources */
 
-static bool held_ready(const struct held *h)
-{
-	for (size_t i = 0; i < h->nusers; i++)
-		if (!h->users[i]->loaded)
-			return false;
-	return true;
-}
-
-static void held_free(struct sm *sm, struct held *h)
-{
-	for (size_t i = 0; i < h->nusers; i++)
-		user_release(sm, h->users[i]);
-	free(h);
-}
-
-static void drain(struct sm *sm)
+static struct sm_source *source_get(struct sm *sm, struct user *u)
 {
 	struct sm_userdata *ud = sm->userdata;
-	if (ud->draining || ud->closing)
-		return;
-	ud->draining = true;
-	struct held *h;
-	while ((h = ud->head) && held_ready(h)) {
-		ud->head = h->next;
-		if (!ud->head)
-			ud->tail = &ud->head;
-		ud->nheld--;
-		ud->dispatching = true;
-		sm_dispatch_frame(sm, &h->f);
-		ud->dispatching = false;
-		arena_reset(&sm->arena);
-		held_free(sm, h);
-	}
-	ud->draining = false;
+	if (u->source)
+		return u->source;
+	struct sm_source *src = calloc(1, sizeof *src);
+	if (!src)
+		return NULL;
+	src->user = u;
+	u->refs++; /* released by source_free */
+	u->source = src;
+	src->next = ud->sources;
+	if (ud->sources)
+		ud->sources->prev = src;
+	ud->sources = src;
+	return src;
 }
 
-static struct held *held_new(const struct frame *f)
+static void source_free(struct sm *sm, struct sm_source *src)
 {
-	struct held *h = malloc(sizeof *h + f->to_len + f->from_len +
-				f->payload_len + 1);
+	struct sm_userdata *ud = sm->userdata;
+	if (src->prev)
+		src->prev->next = src->next;
+	else
+		ud->sources = src->next;
+	if (src->next)
+		src->next->prev = src->prev;
+	if (src->refused)
+		log_warn("sm: %s: its waiting stanzas are handled; %zu were "
+			 "refused with resource-constraint",
+			 src->user->jid, src->refused);
+	struct user *u = src->user;
+	u->source = NULL;
+	free(src);
+	user_release(sm, u);
+}
+
+static void schedule(struct sm_userdata *ud, struct sm_source *src)
+{
+	if (src->scheduled)
+		return;
+	src->scheduled = true;
+	src->run_next = NULL;
+	*ud->runq_tail = src;
+	ud->runq_tail = &src->run_next;
+}
+
+/* ------------------------------------------------------------ held */
+
+static struct sm_held *held_new(const struct frame *f, size_t size)
+{
+	struct sm_held *h = malloc(size);
 	if (!h)
 		return NULL;
-	h->next = NULL;
-	h->nusers = 0;
+	memset(h, 0, sizeof *h);
+	h->size = size;
 	h->f = *f;
 	char *p = h->bytes;
 	memcpy(p, f->to, f->to_len);
@@ -347,63 +351,244 @@ static struct held *held_new(const struct frame *f)
 	return h;
 }
 
-/* Queues f for the users in bare[]. Returns 0, or -1 (dropped). */
-static int enqueue(struct sm *sm, const struct frame *f,
-		   const char *const *bare, size_t n)
+static void held_free(struct sm *sm, struct sm_held *h)
 {
-	struct sm_userdata *ud = sm->userdata;
-	if (ud->nheld >= USERDATA_HELD_MAX) {
-		log_error("sm: %zu stanzas wait for user data; one dropped",
-			  ud->nheld);
-		return -1;
-	}
-	struct held *h = held_new(f);
-	if (!h) {
-		log_error("sm: out of memory holding a frame");
-		return -1;
-	}
-	for (size_t i = 0; i < n && h->nusers < HELD_USERS; i++) {
-		struct user *u = sm_session_user_get(&sm->sessions, bare[i]);
-		if (!u) {
-			held_free(sm, h);
-			log_error("sm: out of memory holding a frame");
-			return -1;
-		}
-		u->refs++;
-		h->users[h->nusers++] = u;
-	}
-	*ud->tail = h;
-	ud->tail = &h->next;
-	ud->nheld++;
-	/* Loads may complete at once (no storage): h must stay in place
-	 * until both started. */
-	bool draining = ud->draining;
-	ud->draining = true;
-	struct user *users[HELD_USERS];
-	size_t nusers = h->nusers;
-	memcpy(users, h->users, sizeof users);
-	for (size_t i = 0; i < nusers; i++)
-		user_load(sm, users[i]);
-	ud->draining = draining;
-	drain(sm);
-	return 0;
+	if (h->need)
+		user_release(sm, h->need);
+	free(h);
 }
 
-bool sm_userdata_hold(struct sm *sm, const struct frame *f,
-		      const char *const *bare, size_t n)
+static void held_link(struct sm_userdata *ud, struct sm_source *src,
+		      struct sm_held *h)
+{
+	h->source = src;
+	if (src->last)
+		src->last->next = h;
+	else
+		src->head = h;
+	src->last = h;
+	src->count++;
+	src->bytes += h->size;
+	ud->nheld++;
+	ud->held_bytes += h->size;
+	if (h->f.type == FRAME_SESSION_START) {
+		h->start_next = ud->starts;
+		ud->starts = h;
+	}
+}
+
+/* Takes h, the head of its source, out of the queue. */
+static void held_unlink(struct sm_userdata *ud, struct sm_held *h)
+{
+	struct sm_source *src = h->source;
+	if (!(src->head = h->next))
+		src->last = NULL;
+	src->count--;
+	src->bytes -= h->size;
+	ud->nheld--;
+	ud->held_bytes -= h->size;
+	if (h->f.type == FRAME_SESSION_START) {
+		struct sm_held **p = &ud->starts;
+		while (*p != h)
+			p = &(*p)->start_next;
+		*p = h->start_next;
+	}
+}
+
+/* ------------------------------------------------------------ queues */
+
+/* The head h of a queue waits for its user's load: in that user's list,
+ * and the first frames of the queue start their loads. */
+static void queue_wait(struct sm *sm, struct sm_source *src)
+{
+	struct sm_held *h = src->head;
+	if (!h->waiting && h->need && !h->need->loaded) {
+		h->wait_next = h->need->waiting;
+		h->need->waiting = h;
+		h->waiting = true;
+	}
+	for (int i = 0; h && i < USERDATA_LOADS_AHEAD; i++, h = h->next)
+		if (h->need)
+			user_load(sm, h->need);
+}
+
+/* Handles the frames at src's head while their users are loaded. */
+static void queue_drain(struct sm *sm, struct sm_source *src)
+{
+	struct sm_userdata *ud = sm->userdata;
+	struct sm_held *h;
+	while (!ud->closing && (h = src->head) &&
+	       (!h->need || h->need->loaded)) {
+		held_unlink(ud, h);
+		ud->dispatching = src->user;
+		sm_dispatch_frame(sm, &h->f);
+		ud->dispatching = NULL;
+		arena_reset(&sm->arena);
+		held_free(sm, h);
+	}
+	if (src->head)
+		queue_wait(sm, src);
+}
+
+/* Drains the queues that are ready. Not nested: what becomes ready
+ * while it runs joins the run queue. */
+static void run(struct sm *sm)
+{
+	struct sm_userdata *ud = sm->userdata;
+	if (ud->running || ud->closing)
+		return;
+	ud->running = true;
+	struct sm_source *src;
+	while ((src = ud->runq)) {
+		if (!(ud->runq = src->run_next))
+			ud->runq_tail = &ud->runq;
+		src->scheduled = false;
+		queue_drain(sm, src);
+		if (!src->head && !src->scheduled)
+			source_free(sm, src);
+	}
+	ud->running = false;
+}
+
+/* ------------------------------------------------------------ holding */
+
+/* Whether a new frame of size bytes from src (NULL: none waiting) goes
+ * past the bounds; says so in the log once per episode. An empty queue
+ * takes a frame of any size. */
+static bool over_bounds(struct sm *sm, struct sm_source *src, size_t size)
+{
+	struct sm_userdata *ud = sm->userdata;
+	if (src && (src->count >= USERDATA_SOURCE_FRAMES ||
+		    src->bytes + size > USERDATA_SOURCE_BYTES)) {
+		if (src->refused++ == 0)
+			log_warn("sm: %s: %zu frames (%zu bytes) wait for "
+				 "user data; its stanzas are refused with "
+				 "resource-constraint until they drain",
+				 src->user->jid, src->count, src->bytes);
+		return true;
+	}
+	if (ud->held_bytes > 0 &&
+	    ud->held_bytes + size > USERDATA_HELD_BYTES) {
+		if (!ud->refusing)
+			log_warn("sm: %zu bytes wait for user data; stanzas "
+				 "that must wait are refused with "
+				 "resource-constraint",
+				 ud->held_bytes);
+		ud->refusing = true;
+		return true;
+	}
+	if (ud->held_bytes + size < USERDATA_HELD_BYTES / 2)
+		ud->refusing = false;
+	return false;
+}
+
+/* Copies f to the tail of source's queue (source, or the user of
+ * source_key), waiting for need (or NULL). */
+static enum sm_hold enqueue(struct sm *sm, const struct frame *f,
+			    struct user *source, const char *source_key,
+			    const char *need_bare)
+{
+	struct sm_userdata *ud = sm->userdata;
+	bool refusable = f->type == FRAME_STANZA ||
+			 f->type == FRAME_SESSION_START;
+	size_t size = sizeof(struct sm_held) + f->to_len + f->from_len +
+		      f->payload_len + 1;
+	if (refusable &&
+	    over_bounds(sm, source ? source->source : NULL, size)) {
+		ud->refused++;
+		return SM_HOLD_REFUSED;
+	}
+	if (!source)
+		source = sm_session_user_get(&sm->sessions, source_key);
+	struct user *need = NULL;
+	if (source && need_bare &&
+	    (need = sm_session_user_get(&sm->sessions, need_bare)))
+		need->refs++;
+	struct sm_source *src = source && (!need_bare || need)
+					? source_get(sm, source)
+					: NULL;
+	struct sm_held *h = src ? held_new(f, size) : NULL;
+	if (!h) {
+		log_error("sm: out of memory holding a frame");
+		if (src && !src->head)
+			source_free(sm, src);
+		else if (source)
+			sm_session_user_drop_unused(&sm->sessions, source);
+		if (need)
+			user_release(sm, need);
+		return refusable ? SM_HOLD_REFUSED : SM_HOLD_NOW;
+	}
+	h->need = need;
+	held_link(ud, src, h);
+	/* Loads may complete at once (no storage): nothing drains before
+	 * h is in place. */
+	bool running = ud->running;
+	ud->running = true;
+	if (src->count <= USERDATA_LOADS_AHEAD)
+		queue_wait(sm, src);
+	ud->running = running;
+	run(sm);
+	return SM_HOLD_HELD;
+}
+
+enum sm_hold sm_userdata_hold(struct sm *sm, const struct frame *f,
+			      struct user *source, const char *source_key,
+			      const char *need)
 {
 	struct sm_userdata *ud = sm->userdata;
 	if (ud->dispatching || ud->closing)
-		return false;
-	bool ready = !ud->head;
-	for (size_t i = 0; ready && i < n; i++) {
-		struct user *u = sm_session_user_find(&sm->sessions, bare[i]);
-		ready = u && u->loaded;
+		return SM_HOLD_NOW;
+	/* No lookup of the source while nothing waits anywhere. */
+	if (!source && source_key && ud->sources)
+		source = sm_session_user_find(&sm->sessions, source_key);
+	if (!source || !source->source) {
+		struct user *u =
+		    need ? sm_session_user_find(&sm->sessions, need) : NULL;
+		if (!need || (u && u->loaded))
+			return SM_HOLD_NOW;
 	}
-	if (ready)
-		return false;
-	enqueue(sm, f, bare, n);
-	return true;
+	return enqueue(sm, f, source, source_key, need);
+}
+
+struct user *sm_userdata_dispatching(const struct sm *sm)
+{
+	return sm->userdata->dispatching;
+}
+
+static bool frame_from(const struct frame *f, const char *c2s, size_t len)
+{
+	return f->from_len == len && memcmp(f->from, c2s, len) == 0;
+}
+
+struct user *sm_userdata_start_source(struct sm *sm, const char *c2s,
+				      size_t c2s_len, uint64_t conn)
+{
+	for (struct sm_held *h = sm->userdata->starts; h; h = h->start_next)
+		if (h->f.conn == conn && frame_from(&h->f, c2s, c2s_len))
+			return h->source->user;
+	return NULL;
+}
+
+void sm_userdata_end_starts(struct sm *sm, const char *c2s, size_t c2s_len)
+{
+	struct sm_userdata *ud = sm->userdata;
+	bool running = ud->running;
+	ud->running = true; /* the list stays as it is meanwhile */
+	for (struct sm_held *h = ud->starts; h; h = h->start_next) {
+		if (!frame_from(&h->f, c2s, c2s_len))
+			continue;
+		struct frame end = {.type = FRAME_SESSION_END,
+				    .conn = h->f.conn,
+				    .to = h->f.to,
+				    .to_len = h->f.to_len,
+				    .from = h->f.from,
+				    .from_len = h->f.from_len,
+				    .payload = "",
+				    .payload_len = 0};
+		enqueue(sm, &end, h->source->user, NULL, NULL);
+	}
+	ud->running = running;
+	run(sm);
 }
 
 void sm_userdata_defer(struct sm *sm, const struct stanza *st,
@@ -414,6 +599,8 @@ void sm_userdata_defer(struct sm *sm, const struct stanza *st,
 	struct buf b = BUF_INIT;
 	if (xml_serialize(st->xml, XML_NS_CLIENT, &b) < 0) {
 		buf_free(&b);
+		log_error("sm: out of memory: a %s for %s dropped",
+			  st->xml->name, bare);
 		return;
 	}
 	struct frame f = {.type = FRAME_STANZA,
@@ -421,7 +608,10 @@ void sm_userdata_defer(struct sm *sm, const struct stanza *st,
 			  .payload_len = b.len};
 	frame_set_from(&f, sm->name);
 	frame_set_to(&f, st->to->domain);
-	enqueue(sm, &f, &bare, 1);
+	if (enqueue(sm, &f, NULL, bare, bare) == SM_HOLD_REFUSED)
+		log_warn("sm: a %s of the server for %s dropped: too many "
+			 "frames wait for that user's data",
+			 st->xml->name, bare);
 	buf_free(&b);
 }
 
@@ -437,7 +627,8 @@ void sm_userdata_shutdown(struct sm *sm)
 		storage_close(sm->storage); /* runs the completions */
 		sm->storage = NULL;
 	}
-	while (ud->works > 0 && sm->loop)
+	sm_lookup_close(sm);
+	while (sm_lookup_pending(sm) > 0 && sm->loop)
 		uv_run(sm->loop, UV_RUN_ONCE);
 }
 
@@ -447,10 +638,17 @@ void sm_userdata_free(struct sm *sm)
 	if (!ud)
 		return;
 	sm_userdata_shutdown(sm);
-	while (ud->head) {
-		struct held *h = ud->head;
-		ud->head = h->next;
-		free(h); /* users go with the session table */
+	sm_lookup_free(sm);
+	while (ud->sources) {
+		struct sm_source *src = ud->sources;
+		ud->sources = src->next;
+		while (src->head) {
+			struct sm_held *h = src->head;
+			src->head = h->next;
+			free(h); /* users go with the session table */
+		}
+		src->user->source = NULL;
+		free(src);
 	}
 	for (size_t i = 0; i < ud->nstores; i++)
 		free(ud->stores[i].name);
@@ -461,7 +659,12 @@ void sm_userdata_free(struct sm *sm)
 void sm_userdata_get_stats(const struct sm *sm, struct sm_userdata_stats *st)
 {
 	const struct sm_userdata *ud = sm->userdata;
-	st->held = ud ? ud->nheld : 0;
-	st->works = ud ? ud->works : 0;
-	st->cached = ud ? ud->ncache : 0;
+	memset(st, 0, sizeof *st);
+	if (!ud)
+		return;
+	st->held = ud->nheld;
+	st->held_bytes = ud->held_bytes;
+	st->works = sm_lookup_pending(sm);
+	st->cached = ud->ncache;
+	st->refused = ud->refused;
 }

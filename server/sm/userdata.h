@@ -6,8 +6,8 @@
  * user (session.h) and a parse function that fills the slot from the
  * loaded items. Before the core fires the events of a stanza it makes
  * sure that the local users it concerns (the sending user, the local
- * recipient's bare JID) are loaded: the stanza waits (in arrival order)
- * until then. A user stays in memory while it has sessions or waiting
+ * recipient's bare JID) are loaded: the stanza waits until then, in
+ * its source's queue (in arrival order per source). A user stays in memory while it has sessions or waiting
  * stanzas; then it is evicted and its slots freed.
  *
  * Modules write through: they change the slot at once and submit a
@@ -17,6 +17,8 @@
 #define PALABRE_SM_USERDATA_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "../../storage/storage.h"
 
@@ -55,14 +57,36 @@ int sm_userdata_init(struct sm *sm);
 void sm_userdata_shutdown(struct sm *sm);
 void sm_userdata_free(struct sm *sm);
 
-/* Whether frame f must wait: the local users named in bare[] (bare JIDs,
- * prepared) are not all loaded yet, or earlier frames are waiting. If
- * so f is copied into the queue, the loads start, and it is handled
- * (sm_dispatch_frame) once its turn comes. */
-bool sm_userdata_hold(struct sm *sm, const struct frame *f,
-		      const char *const *bare, size_t n);
+/* What sm_userdata_hold did with a frame. */
+enum sm_hold {
+	SM_HOLD_NOW,     /* nothing to wait for: handle it now */
+	SM_HOLD_HELD,    /* copied into its source's queue */
+	SM_HOLD_REFUSED, /* past the bounds: answer its sender */
+};
+
+/* Whether frame f must wait, and where. Frames wait per source (the
+ * sending user, or remote JID: `source`, else the user of bare JID
+ * source_key, created if f must wait), each only behind the earlier
+ * frames of its source; f waits if its source has frames waiting or
+ * the local user `need` (a bare JID, prepared; NULL: none) is not
+ * loaded. A held frame is handled (sm_dispatch_frame) once its turn
+ * comes. A stanza or SESSION_START past the bounds below is refused;
+ * a SESSION_END never is. */
+enum sm_hold sm_userdata_hold(struct sm *sm, const struct frame *f,
+			      struct user *source, const char *source_key,
+			      const char *need);
+/* While a held frame is handled: the user whose queue it came from;
+ * else NULL. */
+struct user *sm_userdata_dispatching(const struct sm *sm);
+/* The source of a held SESSION_START from (c2s, conn), or NULL. */
+struct user *sm_userdata_start_source(struct sm *sm, const char *c2s,
+				      size_t c2s_len, uint64_t conn);
+/* Component c2s went away: a SESSION_END follows every SESSION_START
+ * of it still held, in the same queue. */
+void sm_userdata_end_starts(struct sm *sm, const char *c2s, size_t c2s_len);
 /* A stanza of the server's own making (origin NULL) for local user
- * `bare`, not loaded: it is queued like a frame from the sm itself. */
+ * `bare`, not loaded: it is queued as from that user; past the bounds
+ * it is dropped (logged). */
 void sm_userdata_defer(struct sm *sm, const struct stanza *st,
 		       const char *bare);
 /* The loaded user of bare, or NULL when it is not (loaded) in memory. */
@@ -75,13 +99,25 @@ void sm_userdata_keep(struct sm *sm, struct user *u);
 /* Offline users kept loaded after their last use. */
 #define USERDATA_CACHE 256
 
+/* ARCHITECTURE.md §9, bounds that answer the offending sender: frames
+ * and bytes waiting per source; bytes waiting in all (the last resort,
+ * when many sources flood at once). */
+#define USERDATA_SOURCE_FRAMES 1000
+#define USERDATA_SOURCE_BYTES (1u << 20)
+#define USERDATA_HELD_BYTES (64u << 20)
+/* The first frames of a queue whose users load at once; the rest wait
+ * for their turn, so that a flooding source has few loads in flight. */
+#define USERDATA_LOADS_AHEAD 4
+
 /* What the userdata layer holds, for statistics and tests: frames
- * waiting for their users, account checks running on the worker pool,
- * users without sessions kept in the cache. */
+ * waiting for their users and their bytes, account checks running or
+ * waiting for the worker pool, users without sessions kept in the
+ * cache, stanzas refused since the start. */
 struct sm_userdata_stats {
-	size_t held;
+	size_t held, held_bytes;
 	unsigned works;
 	size_t cached;
+	size_t refused;
 };
 void sm_userdata_get_stats(const struct sm *sm, struct sm_userdata_stats *st);
 

@@ -18,14 +18,15 @@
 #include "../../auth/ldap.h"
 #include "../../lib/buf.h"
 #include "../../lib/log.h"
+#include "lookup.h"
 #include "module.h"
 #include "route.h"
 #include "sm.h"
 #include "stanza.h"
 
-/* Lookups waiting or running on the worker pool at once; past it, an
- * iq gets resource-constraint (wait) rather than queueing behind a
- * directory that hangs and starving the account checks. */
+/* Lookups waiting or running at once (in their directory's lane,
+ * lookup.h); past it, an iq gets resource-constraint (wait) rather than
+ * queueing behind a directory that hangs. */
 #define VCARD_PENDING_MAX 32
 
 struct vcard_mod {
@@ -35,7 +36,6 @@ struct vcard_mod {
 };
 
 struct vcard_req {
-	uv_work_t work;
 	struct vcard_mod *mod;
 	const struct config_host *host;
 	const struct config_ldap *dir;
@@ -219,9 +219,9 @@ static void req_free(struct vcard_req *r)
 	free(r);
 }
 
-static void lookup_work(uv_work_t *w)
+static void lookup_work(void *ctx)
 {
-	struct vcard_req *r = w->data;
+	struct vcard_req *r = ctx;
 	r->status = ldap_account_attributes(r->host, r->dir, r->localpart,
 					    r->attrs, r->nattrs, &r->values);
 }
@@ -264,9 +264,9 @@ static void reply(struct sm *sm, struct vcard_req *r)
 	}
 }
 
-static void lookup_done(uv_work_t *w, int status)
+static void lookup_done(struct sm *sm, void *ctx, int status)
 {
-	struct vcard_req *r = w->data;
+	struct vcard_req *r = ctx;
 	struct vcard_mod *m = r->mod;
 	m->pending--;
 	if (status < 0)
@@ -339,17 +339,14 @@ static enum sm_verdict vcard_bare(struct sm_event *ev, void *data)
 			r->attrs[r->nattrs++] = attr;
 		r->field_attr[f] = (int)i;
 	}
-	r->work.data = r;
-	if (!sm->loop) {
-		/* Unit tests: no pool; ask at once. */
-		m->pending++;
-		lookup_work(&r->work);
-		lookup_done(&r->work, 0);
-		return SM_DONE;
-	}
-	if (uv_queue_work(sm->loop, &r->work, lookup_work, lookup_done) < 0)
-		goto fail;
+	/* In the directory's lane (lookup.h): a hung directory holds few
+	 * worker threads, never the account checks of other domains. */
 	m->pending++;
+	if (sm_lookup_queue(sm, user->domain, lookup_work, lookup_done, r) <
+	    0) {
+		m->pending--;
+		goto fail;
+	}
 	return SM_DONE;
 fail:
 	buf_free(&out);
