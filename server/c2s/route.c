@@ -267,9 +267,12 @@ static void route_session_ended(struct c2s *c2s, const struct frame *f)
 	reason[len] = '\0';
 	c->session_ended = true; /* the sm knows: no SESSION_END back */
 	if (c->state == CONN_BINDING) {
-		/* The sm refuses the resource (resource-conflict refuse). */
+		/* The sm refuses the resource (resource-conflict refuse), or
+		 * has no room for the session now (RFC 6120 §8.3.3.18). */
 		if (strcmp(reason, "conflict") == 0)
 			c2s_bind_session_refused(c, "cancel", "conflict");
+		else if (strcmp(reason, "resource-constraint") == 0)
+			c2s_bind_session_refused(c, "wait", "resource-constraint");
 		else
 			c2s_bind_session_refused(c, "wait", "internal-server-error");
 		return;

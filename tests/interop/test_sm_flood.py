@@ -23,12 +23,12 @@ from rawstream import show
 FRANK = "frank@localhost"
 USERS_AND_FRANK = dict(USERS, **{FRANK: "frank-Secret-6"})
 
-# The one place of this file's palabred configuration. A per-session
-# stanza rate limit in c2s (<c2s><rate-limit/>), when there is one, slows
-# Alice down before the sm's bounds are reached: switch it off here, this
-# test is about the sm.
+# The one place of this file's palabred configuration. The per-session
+# stanza rate limit of c2s (<c2s><rate-limit/>) would slow Alice down
+# before the sm's bounds are reached: it is off here, this test is about
+# the sm (test_c2s_flow.py tests the limit).
 SERVER_OPTIONS = dict(modules="roster presence offline disco ping",
-                      users=USERS_AND_FRANK)
+                      users=USERS_AND_FRANK, c2s_extra="<rate-limit/>")
 
 FLOOD_MAX = 300000   # presence stanzas at most
 FLOOD_CHUNK = 200    # per write
