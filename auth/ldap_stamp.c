@@ -291,9 +291,12 @@ void ldap_stamp_confirm(struct local_db *db, const char *dir_id,
 		return;
 	enum ldap_stamp_verdict verdict =
 		ldap_stamp_judge(found ? &record : NULL, v);
-	if (verdict == LDAP_STAMP_SAME)
+	/* Checked even when the record trusts them: a first SCRAM lookup
+	 * (anyone's, before any proof) trusted what it found, stale too. */
+	bool gives = stamp_password_gives(sha1, sha256, password);
+	if (gives && verdict == LDAP_STAMP_SAME)
 		return;
-	if (stamp_password_gives(sha1, sha256, password)) {
+	if (gives) {
 		if (verdict == LDAP_STAMP_STALE)
 			log_info("ldap %s: the authPassword values of %s@%s "
 				 "match its password: SCRAM accepted again",

@@ -25,7 +25,8 @@
  *   - same secrets, same stamp: trusted;
  *   - same secrets, another stamp: stale; SCRAM fails, logged once;
  *   - no stamp readable at all: never trusted.
- * A PLAIN login the directory accepts settles the question: the record
+ * A PLAIN login the directory accepts settles the question, whatever the
+ * record (a first use may have trusted stale secrets): the record
  * is re-confirmed when the password gives the secrets, and marked stale
  * (password stamp all zero) when it does not. */
 #ifndef PALABRE_AUTH_LDAP_STAMP_H

@@ -133,3 +133,8 @@ size_t xmlscan_feed(struct xmlscan *sc, const char *data, size_t len)
 			start = i;
 	return sc->state == SCAN_TEXT || sc->state == SCAN_CDATA ? len : start;
 }
+
+bool xmlscan_in_cdata(const struct xmlscan *sc)
+{
+	return sc->state == SCAN_CDATA;
+}

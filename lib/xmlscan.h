@@ -18,6 +18,7 @@
 #ifndef PALABRE_XMLSCAN_H
 #define PALABRE_XMLSCAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct xmlscan {
@@ -29,5 +30,9 @@ struct xmlscan {
  * may have now: the rest begins a token that is not complete yet. When
  * that token began before data (it is held from an earlier call), 0. */
 size_t xmlscan_feed(struct xmlscan *sc, const char *data, size_t len);
+/* Whether the bytes scanned end inside a CDATA section: expat has had
+ * its start (its content comes as it arrives), so only the parser that
+ * had it can take the rest. */
+bool xmlscan_in_cdata(const struct xmlscan *sc);
 
 #endif

@@ -587,8 +587,11 @@ int xmlstream_reset(struct xmlstream *s)
 
 int xmlstream_shrink(struct xmlstream *s)
 {
+	/* In a CDATA section between stanzas (whitespace, reported), a new
+	 * parser would read its end as content, while the scanner went on
+	 * feeding every byte as it comes, long tokens included. */
 	if (s->in_feed || s->state != S_OPEN || s->depth != 1 ||
-	    s->fed != s->mark || !s->header)
+	    s->fed != s->mark || !s->header || xmlscan_in_cdata(&s->scan))
 		return -1;
 	struct xmlstream *outer = accounted;
 	accounted = s;

@@ -113,6 +113,20 @@ def test_plain_first_after_the_change_marks_the_secrets_stale(
     assert scram(server, person, person.password) == "not-authorized"
 
 
+def test_plain_after_a_first_scram_attempt_marks_the_secrets_stale(
+        palabred, slapds, person):
+    # Changed before palabre first saw the account; then the owner's
+    # client tries SCRAM with the new password (the lookup trusts the old
+    # secrets before any proof) and falls back to PLAIN.
+    directory = slapds()
+    new = person.password + "-new"
+    directory.passwd(person.dn, new)
+    server = start(palabred, directory)
+    assert scram(server, person, new) == "not-authorized"
+    assert plain(server, person.domain, person.localpart, new) == "success"
+    assert scram(server, person, person.password) == "not-authorized"
+
+
 def test_without_read_access_to_user_password_entry_csn_is_the_stamp(
         palabred, slapds, person):
     directory = slapds(service_reads_user_password=False)

@@ -9,10 +9,14 @@
   which the sm could not parse, and the stanza was dropped in silence).
 - A stream in UTF-16, or declaring another encoding than UTF-8, is the
   stream error unsupported-encoding (RFC 6120 §11.6, §4.9.3.22).
+- A CDATA section of whitespace between stanzas survives the idle sweep
+  that releases a quiet conn's parser.
 
 This module's server: max-stanza-size 256 KiB (config.xml.dist's), the
 IM modules.
 """
+import time
+
 import pytest
 
 import im
@@ -68,6 +72,22 @@ def test_start_tag_sent_a_byte_at_a_time_before_login(server):
         s.expect("stream:features")
     finally:
         s.close()
+
+
+def test_cdata_section_between_stanzas_outlives_the_idle_sweep(raw):
+    # Whitespace in a CDATA section is well-formed between stanzas. c2s
+    # releases the parser of a conn quiet for a sweep (5 s, the second
+    # sweep at the latest): it must not do so inside the section, where a
+    # new parser would take "]]>" for content (and the scanner would feed
+    # it every byte of the next start tag as it came, quadratic).
+    s = raw()
+    s.send(HEADER % "")
+    s.expect_header()
+    s.expect("stream:features")
+    s.send("<![CDATA[ ")
+    time.sleep(11)
+    s.send(" ]]><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+    s.expect("tls:proceed")
 
 
 # ---- item 6: the XML namespace ----------------------------------------------

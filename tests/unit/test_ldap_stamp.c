@@ -242,6 +242,27 @@ START_TEST(a_first_plain_login_can_find_them_stale)
 }
 END_TEST
 
+/* Values left behind by a password change made before palabre first saw
+ * the account: a SCRAM exchange opened for it (by anyone, with any proof)
+ * trusts them; the owner's PLAIN login with the current password must
+ * still find them stale, or the old password works by SCRAM for ever. */
+START_TEST(a_plain_login_checks_values_a_first_scram_lookup_trusted)
+{
+	struct local_db *db = open_db();
+	struct scram_secret s = secret(); /* from "pencil", the old password */
+	struct ldap_stamp_view v;
+	view_of(&v, "{SSHA}bmV3", NULL, NULL, NULL, &s);
+	ck_assert_int_eq(ldap_stamp_trust(db, "d", "example.org", "t", &v), 1);
+	ldap_stamp_confirm(db, "d", "example.org", "t", &v, NULL, &s,
+			   "new password");
+	ck_assert_int_eq(ldap_stamp_trust(db, "d", "example.org", "t", &v), 0);
+	/* A login whose password gives them (changed back): trusted again. */
+	ldap_stamp_confirm(db, "d", "example.org", "t", &v, NULL, &s, "pencil");
+	ck_assert_int_eq(ldap_stamp_trust(db, "d", "example.org", "t", &v), 1);
+	local_close(db);
+}
+END_TEST
+
 START_TEST(no_database_is_an_error_not_a_pass)
 {
 	struct scram_secret s = secret();
@@ -272,6 +293,8 @@ int main(void)
 		       a_plain_login_that_gives_the_secrets_heals_a_false_alarm);
 	tcase_add_test(tc, secrets_rewritten_with_the_password_are_trusted);
 	tcase_add_test(tc, a_first_plain_login_can_find_them_stale);
+	tcase_add_test(tc,
+		       a_plain_login_checks_values_a_first_scram_lookup_trusted);
 	tcase_add_test(tc, no_database_is_an_error_not_a_pass);
 	suite_add_tcase(s, tc);
 	int rc = unit_run(s);

@@ -659,6 +659,25 @@ START_TEST(shrunk_stream_goes_on)
 }
 END_TEST
 
+/* Whitespace in a CDATA section between stanzas is reported as it comes;
+ * a parser released in the middle would take "]]>" for content, and the
+ * scanner, still in the section, would feed it the next long start tag a
+ * byte at a time (quadratic, item 9 of issue 11). */
+START_TEST(stream_in_a_cdata_section_keeps_its_parser)
+{
+	ck_assert_int_eq(feed(HEADER "<![CDATA[ "), 0);
+	xmlstream_shrink(xs); /* the idle sweep */
+	ck_assert_int_eq(feed(" ]]><presence/>"), 0);
+	ck_assert_int_eq(rec.errors, 0);
+	ck_assert_int_eq(rec.stanzas, 1);
+	ck_assert_int_eq(feed("<![CDATA[ "), 0);
+	ck_assert_int_eq(xmlstream_shrink(xs), -1);
+	ck_assert_int_eq(feed("]]><presence/>"), 0);
+	ck_assert_int_eq(xmlstream_shrink(xs), 0);
+	ck_assert_int_eq(rec.stanzas, 2);
+}
+END_TEST
+
 START_TEST(memory_per_stream)
 {
 	size_t fresh = xmlstream_memory(xs);
@@ -737,6 +756,7 @@ int main(void)
 	tcase_add_test(tc, reset_starts_a_new_stream);
 	tcase_add_test(tc, close_ignores_what_follows);
 	tcase_add_test(tc, shrunk_stream_goes_on);
+	tcase_add_test(tc, stream_in_a_cdata_section_keeps_its_parser);
 	tcase_add_test(tc, memory_per_stream);
 	tcase_add_test(tc, new_names_do_not_grow_memory_forever);
 	suite_add_tcase(s, tc);
