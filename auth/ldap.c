@@ -273,9 +273,10 @@ struct secrets {
 /* A clear userPassword: not "{SSHA}…" or another hashed form. */
 static bool is_clear_password(const struct berval *v)
 {
-	return v->bv_len > 0 && v->bv_len <= LDAP_PASSWORD_MAX &&
+	return v->bv_len > ldap_password_clear_offset(v) &&
+	       v->bv_len <= LDAP_PASSWORD_MAX &&
 	       !memchr(v->bv_val, '\0', v->bv_len) &&
-	       !ldap_password_has_scheme(v);
+	       !ldap_password_is_hashed(v);
 }
 
 /* SCRAM keys from the clear password, with the salt account.c made up
@@ -307,8 +308,10 @@ static void read_clear_password(LDAP *ld, LDAPMessage *entry,
 		i++;
 	if (values && values[i]) {
 		char password[LDAP_PASSWORD_MAX + 1];
-		memcpy(password, values[i]->bv_val, values[i]->bv_len);
-		password[values[i]->bv_len] = '\0';
+		size_t skip = ldap_password_clear_offset(values[i]);
+		memcpy(password, values[i]->bv_val + skip,
+		       values[i]->bv_len - skip);
+		password[values[i]->bv_len - skip] = '\0';
 		use_clear_password(s, password);
 		OPENSSL_cleanse(password, sizeof password);
 	} else if (values) {

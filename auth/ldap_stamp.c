@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -21,10 +22,11 @@ const char *const ldap_stamp_attributes[LDAP_STAMP_KINDS] = {
 
 /* ---- what an entry shows ------------------------------------------------ */
 
-bool ldap_password_has_scheme(const struct berval *v)
+/* The length of the "{SCHEME}" that begins v, 0 if none. */
+static size_t scheme_length(const struct berval *v)
 {
 	if (v->bv_len < 3 || v->bv_val[0] != '{')
-		return false;
+		return 0;
 	size_t i = 1;
 	while (i < v->bv_len &&
 	       ((v->bv_val[i] >= 'A' && v->bv_val[i] <= 'Z') ||
@@ -32,7 +34,27 @@ bool ldap_password_has_scheme(const struct berval *v)
 		(v->bv_val[i] >= '0' && v->bv_val[i] <= '9') ||
 		v->bv_val[i] == '-' || v->bv_val[i] == '.'))
 		i++;
-	return i > 1 && i < v->bv_len && v->bv_val[i] == '}';
+	return i > 1 && i < v->bv_len && v->bv_val[i] == '}' ? i + 1 : 0;
+}
+
+/* 389-ds and OpenLDAP (with its cleartext scheme) may store a clear
+ * password as "{CLEAR}secret" or "{CLEARTEXT}secret". */
+static bool scheme_is_clear(const struct berval *v, size_t n)
+{
+	return (n == 7 && strncasecmp(v->bv_val, "{CLEAR}", n) == 0) ||
+	       (n == 11 && strncasecmp(v->bv_val, "{CLEARTEXT}", n) == 0);
+}
+
+bool ldap_password_is_hashed(const struct berval *v)
+{
+	size_t n = scheme_length(v);
+	return n > 0 && !scheme_is_clear(v, n);
+}
+
+size_t ldap_password_clear_offset(const struct berval *v)
+{
+	size_t n = scheme_length(v);
+	return n > 0 && scheme_is_clear(v, n) ? n : 0;
 }
 
 static bool stamp_usable(enum ldap_stamp_kind kind, struct berval **values)
@@ -42,7 +64,7 @@ static bool stamp_usable(enum ldap_stamp_kind kind, struct berval **values)
 	/* A clear value would make the stamp an unsalted hash of the
 	 * password, kept in accounts.sqlite: never. */
 	for (size_t i = 0; kind == LDAP_STAMP_USER_PASSWORD && values[i]; i++)
-		if (!ldap_password_has_scheme(values[i]))
+		if (!ldap_password_is_hashed(values[i]))
 			return false;
 	return true;
 }

@@ -77,8 +77,12 @@ enum ldap_stamp_verdict {
 enum ldap_stamp_verdict ldap_stamp_judge(const struct local_stamp *record,
 					 const struct ldap_stamp_view *v);
 
-/* Whether a userPassword value names its scheme: "{SSHA}…". */
-bool ldap_password_has_scheme(const struct berval *v);
+/* Whether a userPassword value is hashed: it names its scheme, "{SSHA}…",
+ * and that scheme is not a clear one ({CLEAR}, {CLEARTEXT}). */
+bool ldap_password_is_hashed(const struct berval *v);
+/* Where the password begins in a value that is not hashed: after its
+ * "{CLEAR}" or "{CLEARTEXT}", else 0. */
+size_t ldap_password_clear_offset(const struct berval *v);
 
 /* SCRAM: whether the secrets of v may be used for localpart@domain of
  * directory dir_id; remembers them when trusted. 1: trusted; 0: stale,

@@ -83,6 +83,11 @@ START_TEST(a_clear_user_password_is_never_a_stamp)
 	ck_assert_int_eq(v.kind, LDAP_STAMP_ENTRY_CSN);
 	view_of(&v, "{SSHA x", NULL, NULL, CSN1, &s);
 	ck_assert_int_eq(v.kind, LDAP_STAMP_ENTRY_CSN);
+	/* 389-ds stores clear passwords as {CLEAR}…: no scheme of a hash. */
+	view_of(&v, "{CLEAR}pencil", NULL, NULL, CSN1, &s);
+	ck_assert_int_eq(v.kind, LDAP_STAMP_ENTRY_CSN);
+	view_of(&v, "{SSHA}aGFzaA==", "{cleartext}pencil", NULL, CSN1, &s);
+	ck_assert_int_eq(v.kind, LDAP_STAMP_ENTRY_CSN);
 }
 END_TEST
 
