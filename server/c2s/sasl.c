@@ -32,8 +32,8 @@
  * queue (throttle_wait) until one of those ends. A success frees its
  * place for the first in line; a failure counts, so an attacker's
  * queued exchanges meet the failure limit and get the delayed
- * temporary-auth-failure. The wait is the job's: no timer, nothing
- * kept per connection; the connection's auth-timeout bounds it, and a
+ * temporary-auth-failure. The wait is the SASL job's: no timer, nothing
+ * kept per idle session; the connection's auth-timeout bounds it, and a
  * connection that aborts, leaves or is closed leaves the queue at once
  * (c2s_sasl_cancel). At <auth/> the exchange waits for its address; once
  * the mechanism names the user, on the worker, the gate cannot wait:
@@ -246,7 +246,8 @@ static bool sasl_account_allowed(void *ctx, const char *domain,
 	struct conn *c = ctx;
 	if (c->sasl_claim == SASL_CLAIM_ACCOUNT ||
 	    c->sasl_claim == SASL_CLAIM_PROVED)
-		return true; /* claimed while it waited: the step's replay */
+		return true; /* claimed while it waited: the step's replay,
+			      * whose same input names the same user */
 	struct sasl_keys k;
 	uint64_t now = sasl_now_ms();
 	sasl_keys_make(&k, c, localpart, domain);
