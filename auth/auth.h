@@ -86,6 +86,10 @@ bool auth_session_gated(const struct auth_session *s);
 /* The prepared local part the exchange named so far, or NULL (for
  * counting failures per account). Valid until the next step. */
 const char *auth_session_user(const struct auth_session *s);
+/* Whether the mechanism names its user in the client's first message
+ * (PLAIN, SCRAM): a step the gate refused can then run again, as the
+ * start of a new session, with the same input. */
+bool auth_session_replayable(const struct auth_session *s);
 
 /* Blocking. `in` is the decoded initial response (NULL when the client
  * sent none; empty when it sent "="). Fills *step. */

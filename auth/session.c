@@ -120,6 +120,11 @@ const char *auth_session_user(const struct auth_session *s)
 	return s->user[0] ? s->user : NULL;
 }
 
+bool auth_session_replayable(const struct auth_session *s)
+{
+	return s->mech && s->mech->client_first;
+}
+
 /* ---- life ----------------------------------------------------------- */
 
 struct auth_session *auth_session_new(const struct config *cfg,

@@ -24,8 +24,25 @@
  * someone guessing cannot lock an account's owner out: a client that
  * proved the account's password from the same address within
  * SASL_PROVED_TTL_S may still try, one exchange at a time; a failure
- * spends that record. */
+ * spends that record.
+ *
+ * An exchange refused only because the limit's worth are under way
+ * (none failed: a NAT reconnecting hundreds of clients at once, a user
+ * with many devices) is not refused: it waits, unanswered, in its key's
+ * queue (throttle_wait) until one of those ends. A success frees its
+ * place for the first in line; a failure counts, so an attacker's
+ * queued exchanges meet the failure limit and get the delayed
+ * temporary-auth-failure. The wait is the SASL job's: no timer, nothing
+ * kept per idle session; the connection's auth-timeout bounds it, and a
+ * connection that aborts, leaves or is closed leaves the queue at once
+ * (c2s_sasl_cancel). At <auth/> the exchange waits for its address; once
+ * the mechanism names the user, on the worker, the gate cannot wait:
+ * the step ends unchecked and, where the user came in the client's
+ * first message (PLAIN, SCRAM), the exchange waits for the account and
+ * then runs that first step again on a new session; DIGEST-MD5 names
+ * its user after our challenge and gets temporary-auth-failure. */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,13 +60,21 @@ struct sasl_job {
 	const char *mechanism; /* NULL: a <response/> */
 	bool has_in;
 	size_t in_len;
+	bool malformed; /* the text was not base64 */
 	struct auth_step step;
-	/* A throttled answer waiting for its delay (instead of a step). */
-	bool delayed;
+	enum {
+		SASL_JOB_STEP,  /* a step on the worker pool */
+		SASL_JOB_WAIT,  /* waiting for a place (the step not run) */
+		SASL_JOB_DELAY, /* a throttled answer waiting for its delay */
+	} kind;
 	uv_timer_t timer;
 	const char *condition;
+	struct throttle_waiter waiter;
+	bool waits_account; /* for its account's place, else its address's */
 	unsigned char in[]; /* decoded */
 };
+
+static void sasl_resume(struct sasl_job *job);
 
 /* Throttle tables of this process, made from the first conn's config,
  * and the records of recent successes (the one exception above): about
@@ -137,6 +162,7 @@ enum sasl_claim {
 	SASL_CLAIM_ACCOUNT, /* one of the account's attempts */
 	SASL_CLAIM_PROVED,  /* the record of a recent success, while the
 			     * account is throttled */
+	SASL_CLAIM_WAIT,    /* none: the account's places are taken */
 };
 
 enum sasl_outcome {
@@ -172,53 +198,72 @@ static enum sasl_outcome sasl_outcome_of(const char *condition)
 		       : SASL_FAILED;
 }
 
-/* At <auth/>: the exchange takes its place among the address's attempts,
- * or is refused (logged once per window). */
-static bool sasl_claim_address(struct conn *c)
+/* The address's answer to the exchange's claim (state, after any
+ * wait): its place, or a refusal (logged once per window). */
+static bool sasl_address_admit(struct conn *c, const struct sasl_keys *k,
+			       enum throttle_state state)
 {
-	struct sasl_keys k;
-	sasl_keys_make(&k, c, "", "");
-	switch (throttle_claim(address_throttle, k.address, sasl_now_ms())) {
-	case THROTTLE_OPEN:
-		return true;
-	case THROTTLE_CLOSED_FIRST:
+	if (state == THROTTLE_CLOSED_FIRST)
 		log_warn("conn %" PRIu64 " (%s): throttling address %s: %u "
 			 "failed or unfinished authentications within %u s",
-			 c->id, c->peer, k.address,
+			 c->id, c->peer, k->address,
 			 c->c2s->cfg->throttle_per_address,
 			 c->c2s->cfg->throttle_period);
-		return false;
-	default:
-		return false;
-	}
+	return state == THROTTLE_OPEN;
 }
 
-/* The gate auth/ asks on a worker thread once a mechanism names its
- * user, before any secret is read (once per exchange; the conn is the
- * step's until it comes back, so sasl_claim is ours to write). */
-static bool sasl_account_allowed(void *ctx, const char *domain,
-				 const char *localpart)
+/* The account's answer to the exchange's claim (state): a place in
+ * c->sasl_claim (the account's, or the record of a recent success from
+ * this address while the account is closed or busy), or false, with
+ * SASL_CLAIM_WAIT when a place may free up. */
+static bool sasl_account_admit(struct conn *c, const struct sasl_keys *k,
+			       enum throttle_state state, uint64_t now)
 {
-	struct conn *c = ctx;
 	const struct config *cfg = c->c2s->cfg;
-	struct sasl_keys k;
-	uint64_t now = sasl_now_ms();
-	sasl_keys_make(&k, c, localpart, domain);
-	enum throttle_state state = throttle_claim(account_throttle,
-						   k.account, now);
 	if (state == THROTTLE_OPEN) {
 		c->sasl_claim = SASL_CLAIM_ACCOUNT;
 		return true;
 	}
 	if (state == THROTTLE_CLOSED_FIRST)
 		log_warn("auth: throttling %s: %u failed or unfinished "
-			 "authentications within %u s", k.account,
+			 "authentications within %u s", k->account,
 			 cfg->throttle_per_account, cfg->throttle_period);
-	if (throttle_claim_noted(proved_logins, k.proved, now)) {
+	if (throttle_claim_noted(proved_logins, k->proved, now)) {
 		c->sasl_claim = SASL_CLAIM_PROVED;
 		return true;
 	}
+	c->sasl_claim = state == THROTTLE_BUSY ? SASL_CLAIM_WAIT
+					       : SASL_CLAIM_NONE;
 	return false;
+}
+
+/* The gate auth/ asks on a worker thread once a mechanism names its
+ * user, before any secret is read (once per session; the conn is the
+ * step's until it comes back, so sasl_claim is ours to write). */
+static bool sasl_account_allowed(void *ctx, const char *domain,
+				 const char *localpart)
+{
+	struct conn *c = ctx;
+	if (c->sasl_claim == SASL_CLAIM_ACCOUNT ||
+	    c->sasl_claim == SASL_CLAIM_PROVED)
+		return true; /* claimed while it waited: the step's replay,
+			      * whose same input names the same user */
+	struct sasl_keys k;
+	uint64_t now = sasl_now_ms();
+	sasl_keys_make(&k, c, localpart, domain);
+	return sasl_account_admit(
+		c, &k, throttle_claim(account_throttle, k.account, now), now);
+}
+
+/* Hands back the exchanges whose wait for key is over, in arrival
+ * order (after a place freed up, or a failure closed the key). */
+static void sasl_wake(struct throttle *t, const char *key)
+{
+	struct throttle_waiter *w;
+	while ((w = throttle_wake(t, key, sasl_now_ms())))
+		sasl_resume((struct sasl_job *)((char *)w -
+						offsetof(struct sasl_job,
+							 waiter)));
 }
 
 /* The exchange's attempts are over: failures counted unless it
@@ -246,24 +291,27 @@ static void sasl_release(struct conn *c, const char *user,
 	if (user && outcome == SASL_SUCCEEDED)
 		throttle_note(proved_logins, k.proved, now);
 	c->sasl_claim = SASL_CLAIM_NONE;
+	/* Everything counted: those waiting for these places go on. */
+	sasl_wake(address_throttle, k.address);
+	if (user)
+		sasl_wake(account_throttle, k.account);
 }
 
-/* Starts an exchange at <auth/> (c->auth, NULL when out of memory):
- * false when the address is throttled. */
-static bool sasl_begin_exchange(struct conn *c,
-				const struct auth_channel_binding *cb,
-				size_t ncb)
+/* A new session for an exchange on c's stream, with the throttle's gate;
+ * NULL when out of memory. */
+static struct auth_session *sasl_new_session(struct conn *c)
 {
-	if (!sasl_claim_address(c))
-		return false;
-	c->sasl_claim = SASL_CLAIM_NONE;
-	c->auth = auth_session_new(c->c2s->cfg, c2s_conn_domain(c),
-				   c2s_conn_tls_active(c), cb, ncb);
-	if (c->auth)
-		auth_session_set_gate(c->auth, sasl_account_allowed, c);
-	else
-		sasl_release(c, NULL, SASL_UNCHECKED);
-	return true;
+	const char *mechs[CONFIG_MAX_MECHANISMS];
+	struct auth_channel_binding cb[AUTH_MAX_BINDINGS];
+	size_t ncb;
+	sasl_offer(c, mechs, CONFIG_MAX_MECHANISMS, cb, &ncb);
+	struct auth_session *s = auth_session_new(c->c2s->cfg,
+						  c2s_conn_domain(c),
+						  c2s_conn_tls_active(c),
+						  cb, ncb);
+	if (s)
+		auth_session_set_gate(s, sasl_account_allowed, c);
+	return s;
 }
 
 /* The exchange is over (none running on a worker): its attempts counted
@@ -368,14 +416,47 @@ static void sasl_success(struct conn *c, struct auth_step *step)
 }
 
 /* ------------------------------------------------------------------ */
+/* Jobs */
+
+/* A step's job with the element's decoded text, holding a reference to
+ * the conn; NULL (the stream failed) when out of memory. */
+static struct sasl_job *sasl_job_new(struct conn *c, const char *mechanism,
+				     struct xml_node *el, struct arena *a)
+{
+	const char *text = xml_text(a, el);
+	size_t len = text ? strlen(text) : 0;
+	struct sasl_job *job = calloc(1, sizeof *job + len / 4 * 3 + 1);
+	if (!job) {
+		c2s_stream_error(c, "resource-constraint", NULL);
+		return NULL;
+	}
+	/* RFC 6120 §6.4.2: no text is no initial response, "=" an empty one. */
+	job->has_in = !(mechanism && len == 0);
+	if (len > 0 && !(len == 1 && text[0] == '=')) {
+		long n = base64_decode(text, len, job->in);
+		job->malformed = n < 0;
+		job->in_len = n < 0 ? 0 : (size_t)n;
+	}
+	job->conn = c;
+	job->mechanism = mechanism;
+	c->refs++;
+	return job;
+}
+
+static void sasl_job_free(struct sasl_job *job)
+{
+	struct conn *c = job->conn;
+	auth_step_clear(&job->step);
+	free(job);
+	c2s_conn_unref(c);
+}
+
+/* ------------------------------------------------------------------ */
 /* Delayed refusals */
 
 static void sasl_delay_closed(uv_handle_t *h)
 {
-	struct sasl_job *job = h->data;
-	struct conn *c = job->conn;
-	free(job);
-	c2s_conn_unref(c);
+	sasl_job_free(h->data);
 }
 
 static void sasl_delay_answer(struct sasl_job *job)
@@ -403,29 +484,19 @@ static void sasl_delay_fire(uv_timer_t *t)
 	uv_close((uv_handle_t *)t, sasl_delay_closed);
 }
 
-/* Answers condition after the configured delay, on a timer. job: the
- * finished step's (its reference to the conn is kept), or NULL. */
+/* Answers condition after the configured delay, on a timer, with the
+ * job of the step that was refused (its reference to the conn kept). */
 static void sasl_delay_failure(struct conn *c, struct sasl_job *job,
 			       const char *condition)
 {
-	if (!job) {
-		job = calloc(1, sizeof *job);
-		if (!job) {
-			sasl_failure_send(c, condition, false);
-			return;
-		}
-		job->conn = c;
-		c->refs++;
-	}
 	auth_step_clear(&job->step);
-	job->delayed = true;
+	job->kind = SASL_JOB_DELAY;
 	job->condition = condition;
 	job->timer.data = job;
 	c->job = job;
 	if (uv_timer_init(c->c2s->loop, &job->timer) != 0) {
 		sasl_delay_answer(job);
-		free(job);
-		c2s_conn_unref(c);
+		sasl_job_free(job);
 		return;
 	}
 	if (uv_timer_start(&job->timer, sasl_delay_fire,
@@ -448,6 +519,8 @@ static void sasl_work(uv_work_t *req)
 		auth_continue(job->auth, in, job->in_len, &job->step);
 }
 
+static void sasl_wait(struct conn *c, struct sasl_job *job, bool account);
+
 static void sasl_done(uv_work_t *req, int status)
 {
 	struct sasl_job *job = req->data;
@@ -458,6 +531,12 @@ static void sasl_done(uv_work_t *req, int status)
 		/* The client left, or the loop cancelled the step: an
 		 * unfinished exchange, unless the gate had refused it. */
 		sasl_end_exchange(c, gated ? SASL_UNCHECKED : SASL_FAILED);
+	} else if (gated && c->sasl_claim == SASL_CLAIM_WAIT &&
+		   !c->sasl_abort && auth_session_replayable(c->auth)) {
+		/* The account's places are taken, none failed: nothing was
+		 * checked, and the step runs again once one frees up. */
+		sasl_wait(c, job, true);
+		return;
 	} else if (gated) {
 		/* The account is throttled: nothing was checked, and the
 		 * exchange ends here (SCRAM before its server-first). */
@@ -481,44 +560,112 @@ static void sasl_done(uv_work_t *req, int status)
 		}
 		c2s_conn_want_flush(c);
 	}
-	auth_step_clear(&job->step);
-	free(job);
-	c2s_conn_unref(c);
+	sasl_job_free(job);
 }
 
-/* Decodes the element's text and queues a step. */
-static void sasl_submit(struct conn *c, const char *mechanism,
-			struct xml_node *el, struct arena *a)
+/* Runs the job's step on c->auth (a text that was not base64 fails
+ * here, counted like any malformed message). */
+static void sasl_queue(struct conn *c, struct sasl_job *job)
 {
-	const char *text = xml_text(a, el);
-	size_t len = text ? strlen(text) : 0;
-	struct sasl_job *job = calloc(1, sizeof *job + len / 4 * 3 + 1);
-	if (!job) {
-		c2s_stream_error(c, "resource-constraint", NULL);
+	job->kind = SASL_JOB_STEP;
+	job->auth = c->auth;
+	job->req.data = job;
+	if (job->malformed) {
+		sasl_failure(c, "incorrect-encoding");
+		sasl_job_free(job);
 		return;
 	}
-	/* RFC 6120 §6.4.2: no text is no initial response, "=" an empty one. */
-	job->has_in = !(mechanism && len == 0);
-	if (len > 0 && !(len == 1 && text[0] == '=')) {
-		long n = base64_decode(text, len, job->in);
-		if (n < 0) {
-			free(job);
-			sasl_failure(c, "incorrect-encoding");
-			return;
-		}
-		job->in_len = (size_t)n;
-	}
-	job->conn = c;
-	job->auth = c->auth;
-	job->mechanism = mechanism;
-	job->req.data = job;
 	if (uv_queue_work(c->c2s->loop, &job->req, sasl_work, sasl_done) != 0) {
-		free(job);
 		sasl_failure(c, "temporary-auth-failure");
+		sasl_job_free(job);
 		return;
 	}
 	c->job = job;
-	c->refs++;
+}
+
+/* The exchange's first step runs on a new session, which replaces the
+ * one whose gate made it wait, if any. */
+static void sasl_start(struct conn *c, struct sasl_job *job)
+{
+	struct auth_session *s = sasl_new_session(c);
+	if (!s) {
+		if (!c->auth)
+			sasl_release(c, NULL, SASL_UNCHECKED);
+		sasl_failure(c, "temporary-auth-failure");
+		sasl_job_free(job);
+		return;
+	}
+	auth_session_free(c->auth);
+	c->auth = s;
+	job->mechanism = c->mechanism;
+	sasl_queue(c, job);
+}
+
+/* ------------------------------------------------------------------ */
+/* Waiting for a place */
+
+/* The throttle table and key (in k) job waits on. */
+static struct throttle *sasl_waits_on(const struct conn *c,
+				      const struct sasl_job *job,
+				      struct sasl_keys *k, const char **key)
+{
+	const char *user = job->waits_account && c->auth
+				   ? auth_session_user(c->auth)
+				   : NULL;
+	sasl_keys_make(k, c, user ? user : "", c2s_conn_domain(c));
+	*key = job->waits_account ? k->account : k->address;
+	return job->waits_account ? account_throttle : address_throttle;
+}
+
+/* The exchange takes its place among its address's (at <auth/>) or its
+ * account's exchanges (after the gate made it wait), or waits for one,
+ * unanswered; the job keeps its input and its reference to the conn. */
+static void sasl_wait(struct conn *c, struct sasl_job *job, bool account)
+{
+	struct sasl_keys k;
+	const char *key;
+	auth_step_clear(&job->step);
+	job->kind = SASL_JOB_WAIT;
+	job->waits_account = account;
+	c->job = job;
+	struct throttle *t = sasl_waits_on(c, job, &k, &key);
+	job->waiter.state = throttle_wait(t, key, &job->waiter, sasl_now_ms());
+	if (job->waiter.state != THROTTLE_BUSY)
+		sasl_resume(job);
+}
+
+/* The wait is over (job->waiter.state): the exchange goes on with its
+ * place, or is refused after the delay. */
+static void sasl_resume(struct sasl_job *job)
+{
+	struct conn *c = job->conn;
+	struct sasl_keys k;
+	const char *key;
+	enum throttle_state state = job->waiter.state;
+	c->job = NULL;
+	sasl_waits_on(c, job, &k, &key);
+	bool admitted = job->waits_account
+				? sasl_account_admit(c, &k, state, sasl_now_ms())
+				: sasl_address_admit(c, &k, state);
+	if (admitted)
+		sasl_start(c, job);
+	else
+		sasl_delay_failure(c, job, "temporary-auth-failure");
+}
+
+/* A waiting exchange ends before its turn (the client aborted or left):
+ * out of the queue at once, nothing checked. */
+static void sasl_unwait(struct conn *c)
+{
+	struct sasl_job *job = c->job;
+	struct sasl_keys k;
+	const char *key;
+	struct throttle *t = sasl_waits_on(c, job, &k, &key);
+	throttle_unwait(t, key, &job->waiter, sasl_now_ms());
+	c->job = NULL;
+	sasl_end_exchange(c, SASL_UNCHECKED);
+	sasl_wake(t, key);
+	sasl_job_free(job);
 }
 
 /* ------------------------------------------------------------------ */
@@ -549,22 +696,33 @@ static void sasl_auth(struct conn *c, struct xml_node *el, struct arena *a)
 		sasl_failure(c, "invalid-mechanism");
 		return;
 	}
-	if (!sasl_begin_exchange(c, cb, ncb)) {
-		sasl_delay_failure(c, NULL, "temporary-auth-failure");
+	struct sasl_job *job = sasl_job_new(c, mechanism, el, a);
+	if (!job)
 		return;
-	}
-	if (!c->auth) {
-		sasl_failure(c, "temporary-auth-failure");
-		return;
-	}
 	c->mechanism = mechanism;
-	sasl_submit(c, mechanism, el, a);
+	sasl_wait(c, job, false);
+}
+
+static void sasl_response(struct conn *c, struct xml_node *el,
+			  struct arena *a)
+{
+	if (!c->auth) {
+		sasl_failure(c, "malformed-request");
+		return;
+	}
+	struct sasl_job *job = sasl_job_new(c, NULL, el, a);
+	if (job)
+		sasl_queue(c, job);
 }
 
 void c2s_sasl_handle(struct conn *c, struct xml_node *el, struct arena *a)
 {
 	bool is_abort = strcmp(el->name, "abort") == 0;
-	if (c->job) {
+	if (c->job && is_abort && c->job->kind == SASL_JOB_WAIT) {
+		/* RFC 6120 §6.4.4, before the exchange even began. */
+		sasl_unwait(c);
+		sasl_failure(c, "aborted");
+	} else if (c->job) {
 		/* The client must wait for our answer (RFC 6120 §6.4.3);
 		 * <abort/> is the one thing it may send meanwhile. */
 		if (is_abort)
@@ -572,15 +730,10 @@ void c2s_sasl_handle(struct conn *c, struct xml_node *el, struct arena *a)
 		else
 			c2s_stream_error(c, "policy-violation",
 				     "a SASL step is still in progress");
-		return;
-	}
-	if (strcmp(el->name, "auth") == 0) {
+	} else if (strcmp(el->name, "auth") == 0) {
 		sasl_auth(c, el, a);
 	} else if (strcmp(el->name, "response") == 0) {
-		if (c->auth)
-			sasl_submit(c, NULL, el, a);
-		else
-			sasl_failure(c, "malformed-request");
+		sasl_response(c, el, a);
 	} else if (is_abort) {
 		/* RFC 6120 §6.4.4 */
 		sasl_failure(c, "aborted");
@@ -595,8 +748,10 @@ void c2s_sasl_cancel(struct conn *c)
 	 * closing, throws its result away and ends the exchange. */
 	if (!c->job) {
 		sasl_end_exchange(c, SASL_FAILED); /* left unfinished */
-	} else if (!c->job->delayed) {
+	} else if (c->job->kind == SASL_JOB_STEP) {
 		uv_cancel((uv_req_t *)&c->job->req);
+	} else if (c->job->kind == SASL_JOB_WAIT) {
+		sasl_unwait(c);
 	} else {
 		struct sasl_job *job = c->job;
 		c->job = NULL;

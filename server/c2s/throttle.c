@@ -5,18 +5,25 @@
  * An attempt counts from the moment it starts (throttle_claim), not
  * only once it has failed: otherwise attempts made in parallel would
  * all be checked before the first failure was known. While a key's
- * failures in its window plus its attempts in flight reach `limit`, a
- * new attempt is refused. An attempt that ends well only stops being in
- * flight; one that fails adds a failure. A key's window opens at its
- * first attempt or failure and lasts `period` seconds; a key with
- * nothing in flight and no failure is forgotten.
+ * failures in its window reach `limit`, a new attempt is refused
+ * (closed); while they and its attempts in flight do, it is busy: its
+ * caller may queue it (throttle_wait) until a place frees up. An
+ * attempt that ends well only stops being in flight; one that fails
+ * adds a failure; either way throttle_wake then hands back the waiters
+ * at the head of the queue, in arrival order, each with a place claimed
+ * or refused once the failures reach the limit. So no more than `limit`
+ * attempts are ever checked in a window, however many wait. A key's
+ * window opens at its first attempt or failure and lasts `period`
+ * seconds; a key with nothing in flight or waiting and no failure is
+ * forgotten.
  *
  * The same table with limit 1 keeps records of recent successes
  * (throttle_note, throttle_claim_noted), which last `period` seconds.
  *
  * A table holds at most `capacity` keys: a new key takes the slot of an
  * expired one, or else of the one whose window opened first, sparing
- * keys with attempts in flight while it can. Lookups are a scan of
+ * keys with attempts in flight while it can and never taking one with
+ * waiters (whose queue the caller's structures form). Lookups are a scan of
  * 64-bit hashes (keyed with a random seed, so no one chooses
  * collisions): a few microseconds for thousands of keys.
  *
@@ -42,6 +49,7 @@ struct throttle_entry {
 	unsigned in_flight;
 	bool logged; /* the refusal of this window was logged */
 	bool noted;  /* a record of success (throttle_note) */
+	struct throttle_waiter *first, *last; /* throttle_wait's queue */
 };
 
 struct throttle {
@@ -122,18 +130,21 @@ static struct throttle_entry *throttle_find(struct throttle *t,
 	return NULL;
 }
 
-/* Whether a is a better slot to give away than b: one with nothing in
- * flight, else the older window. */
+/* Whether a is a better slot to give away than b: one with no waiters,
+ * else one with nothing in flight, else the older window. */
 static bool entry_evicts_before(const struct throttle_entry *a,
 				const struct throttle_entry *b)
 {
+	if (!a->first != !b->first)
+		return !a->first;
 	if ((a->in_flight == 0) != (b->in_flight == 0))
 		return a->in_flight == 0;
 	return a->window_start < b->window_start;
 }
 
 /* A slot for a new key: a free one, an expired one with nothing in
- * flight, or the one entry_evicts_before prefers. */
+ * flight, or the one entry_evicts_before prefers; NULL when every key
+ * has waiters (more connections than a process has descriptors). */
 static struct throttle_entry *throttle_slot(struct throttle *t,
 					    uint64_t now_ms)
 {
@@ -147,7 +158,7 @@ static struct throttle_entry *throttle_slot(struct throttle *t,
 		if (entry_evicts_before(e, best))
 			best = e;
 	}
-	return best;
+	return best->first ? NULL : best;
 }
 
 /* key's entry, made with a window opening now if there is none; NULL
@@ -162,6 +173,10 @@ static struct throttle_entry *throttle_entry(struct throttle *t,
 	if (!copy)
 		return NULL;
 	e = throttle_slot(t, now_ms);
+	if (!e) {
+		free(copy);
+		return NULL;
+	}
 	free(e->key);
 	*e = (struct throttle_entry){ .hash = throttle_hash(t, key),
 				      .key = copy,
@@ -169,8 +184,14 @@ static struct throttle_entry *throttle_entry(struct throttle *t,
 	return e;
 }
 
-static void throttle_forget(struct throttle *t, struct throttle_entry *e)
+/* e is forgotten when it holds nothing: no attempt in flight or
+ * waiting, no record, no failure that counts. */
+static void throttle_forget_idle(struct throttle *t, struct throttle_entry *e,
+				 uint64_t now_ms)
 {
+	if (e->in_flight > 0 || e->first || e->noted ||
+	    (e->failures > 0 && !entry_expired(t, e, now_ms)))
+		return;
 	free(e->key);
 	*e = t->entries[--t->count];
 	t->entries[t->count] = (struct throttle_entry){ 0 };
@@ -187,26 +208,110 @@ static void entry_renew_window(const struct throttle *t,
 	e->logged = false;
 }
 
+/* A claim on e, whatever waits: a place in flight, or the refusal
+ * (closed ones logged once per window). */
+static enum throttle_state entry_claim(const struct throttle *t,
+				       struct throttle_entry *e,
+				       uint64_t now_ms)
+{
+	entry_renew_window(t, e, now_ms);
+	if (e->failures >= t->limit) {
+		enum throttle_state state = e->logged ? THROTTLE_CLOSED
+						      : THROTTLE_CLOSED_FIRST;
+		e->logged = true;
+		return state;
+	}
+	if (!entry_admits(t, e))
+		return THROTTLE_BUSY;
+	e->in_flight++;
+	return THROTTLE_OPEN;
+}
+
+/* A claim behind e's waiters: busy while some wait, unless closed. */
+static enum throttle_state entry_claim_in_turn(const struct throttle *t,
+					       struct throttle_entry *e,
+					       uint64_t now_ms)
+{
+	entry_renew_window(t, e, now_ms);
+	if (e->first && e->failures < t->limit)
+		return THROTTLE_BUSY;
+	return entry_claim(t, e, now_ms);
+}
+
 enum throttle_state throttle_claim(struct throttle *t, const char *key,
 				   uint64_t now_ms)
+{
+	return throttle_wait(t, key, NULL, now_ms);
+}
+
+enum throttle_state throttle_wait(struct throttle *t, const char *key,
+				  struct throttle_waiter *w, uint64_t now_ms)
 {
 	if (!t)
 		return THROTTLE_OPEN;
 	enum throttle_state state = THROTTLE_OPEN;
 	uv_mutex_lock(&t->lock);
 	struct throttle_entry *e = throttle_entry(t, key, now_ms);
-	if (e) {
-		entry_renew_window(t, e, now_ms);
-		if (entry_admits(t, e)) {
-			e->in_flight++;
-		} else {
-			state = e->logged ? THROTTLE_CLOSED
-					  : THROTTLE_CLOSED_FIRST;
-			e->logged = true;
-		}
+	if (e)
+		state = entry_claim_in_turn(t, e, now_ms);
+	if (e && state == THROTTLE_BUSY && w) {
+		*w = (struct throttle_waiter){ .prev = e->last,
+					       .state = THROTTLE_BUSY };
+		if (e->last)
+			e->last->next = w;
+		else
+			e->first = w;
+		e->last = w;
 	}
 	uv_mutex_unlock(&t->lock);
 	return state;
+}
+
+static void entry_unlink(struct throttle_entry *e, struct throttle_waiter *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		e->first = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		e->last = w->prev;
+	w->prev = w->next = NULL;
+}
+
+void throttle_unwait(struct throttle *t, const char *key,
+		     struct throttle_waiter *w, uint64_t now_ms)
+{
+	if (!t)
+		return;
+	uv_mutex_lock(&t->lock);
+	struct throttle_entry *e = throttle_find(t, key);
+	if (e && (w->prev || e->first == w)) {
+		entry_unlink(e, w);
+		throttle_forget_idle(t, e, now_ms);
+	}
+	uv_mutex_unlock(&t->lock);
+}
+
+struct throttle_waiter *throttle_wake(struct throttle *t, const char *key,
+				      uint64_t now_ms)
+{
+	if (!t)
+		return NULL;
+	struct throttle_waiter *w = NULL;
+	uv_mutex_lock(&t->lock);
+	struct throttle_entry *e = throttle_find(t, key);
+	if (e && e->first) {
+		enum throttle_state state = entry_claim(t, e, now_ms);
+		if (state != THROTTLE_BUSY) {
+			w = e->first;
+			entry_unlink(e, w);
+			w->state = state;
+		}
+	}
+	uv_mutex_unlock(&t->lock);
+	return w;
 }
 
 void throttle_release(struct throttle *t, const char *key, uint64_t now_ms)
@@ -217,9 +322,8 @@ void throttle_release(struct throttle *t, const char *key, uint64_t now_ms)
 	struct throttle_entry *e = throttle_find(t, key);
 	if (e && e->in_flight > 0)
 		e->in_flight--;
-	if (e && e->in_flight == 0 && !e->noted &&
-	    (e->failures == 0 || entry_expired(t, e, now_ms)))
-		throttle_forget(t, e);
+	if (e)
+		throttle_forget_idle(t, e, now_ms);
 	uv_mutex_unlock(&t->lock);
 }
 

@@ -3,13 +3,17 @@ and XEP-0440's channel-binding types only beside a -PLUS mechanism (item 9).
 
 <c2s><auth-throttle> counts an exchange as an attempt from the moment it
 starts, so exchanges opened together cannot all have their proofs checked
-before the first failure is known. Clients connect from several loopback
+before the first failure is known. Exchanges past the limit of those under
+way wait, unanswered, for a place: right passwords all get in, wrong ones
+never get more proofs checked than the limit. Clients connect from several loopback
 addresses (127.0.0.x), each standing for another host. Streams stay in
 clear text (require-starttls off) so that hundreds of them open quickly;
 SCRAM does not need TLS.
 """
 import base64
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
 
@@ -33,10 +37,16 @@ def clear_text(throttle, **options):
     return dict(auth_throttle=throttle, require_starttls=False, **options)
 
 
-def stream(server, source="127.0.0.1"):
-    s = RawStream(server.c2s_port, source=source)
+def stream(server, source="127.0.0.1", timeout=5.0):
+    s = RawStream(server.c2s_port, source=source, timeout=timeout)
     s.open("localhost")
     return s
+
+
+def in_parallel(function, items):
+    """function(item) for every item at once, one thread each."""
+    with ThreadPoolExecutor(len(items)) as pool:
+        return list(pool.map(function, items))
 
 
 def send_auth(s, user):
@@ -66,24 +76,30 @@ def is_challenge(element):
     return element.tag == tag("sasl:challenge")
 
 
+def guess(s):
+    """After <auth/>: a wrong proof as soon as a challenge comes.
+    Returns (the answer to <auth/>, the outcome of the proof or None)."""
+    answer = s.read_element()
+    if not is_challenge(answer):
+        return answer, None
+    send_wrong_proof(s, answer)
+    return answer, s.read_element()
+
+
 def parallel_guesses(server, users, source="127.0.0.1"):
     """One stream per user: every <auth/> is sent before any answer is
-    read, then a wrong proof on every stream that got a challenge before
-    any outcome is read. Returns (answers to <auth/>, outcomes)."""
-    streams = [stream(server, source) for _ in users]
+    read, then each stream, on its own, answers a challenge with a wrong
+    proof. Returns (answers to <auth/>, outcomes of the proofs)."""
+    streams = [stream(server, source, timeout=60) for _ in users]
     try:
         for s, user in zip(streams, users):
             send_auth(s, user)
-        answers = [s.read_element() for s in streams]
-        proving = [(s, a) for s, a in zip(streams, answers)
-                   if is_challenge(a)]
-        for s, answer in proving:
-            send_wrong_proof(s, answer)
-        outcomes = [s.read_element() for s, _ in proving]
+        results = in_parallel(guess, streams)
     finally:
         for s in streams:
             s.close()
-    return answers, outcomes
+    return ([answer for answer, _ in results],
+            [outcome for _, outcome in results if outcome is not None])
 
 
 def login(server, source, password, user="alice"):
@@ -105,9 +121,9 @@ def test_parallel_guesses_at_one_account_check_only_its_limit(palabred):
     server = palabred(**clear_text({"per-address": 30, "per-account": 10,
                                     "period": 60, "delay": 1}))
     answers, outcomes = parallel_guesses(server, ["alice"] * 200)
-    # Ten exchanges reach the server-first-message; the 190 others are
-    # refused before it: 170 at <auth/> (the address has 30 in flight),
-    # 20 once they name alice (10 in flight for her).
+    # Ten exchanges reach the server-first-message; the 190 others wait
+    # (170 for the address, which has 30 under way, 20 for alice, who has
+    # 10) until those ten proofs fail, and are refused before it.
     assert sum(map(is_challenge, answers)) == 10
     assert {condition(a) for a in answers if not is_challenge(a)} == {
         "temporary-auth-failure"}
@@ -120,21 +136,205 @@ def test_parallel_guesses_at_one_account_check_only_its_limit(palabred):
     assert len(log_lines(server, "throttling alice@localhost")) == 1
 
 
-def test_parallel_guesses_across_accounts_stop_at_the_address_limit(
-        palabred):
-    server = palabred(**clear_text({"per-address": 30, "per-account": 10,
-                                    "period": 60, "delay": 1}))
-    answers, outcomes = parallel_guesses(
-        server, ["user%d" % i for i in range(60)])
-    assert sum(map(is_challenge, answers)) == 30
-    assert {condition(a) for a in answers if not is_challenge(a)} == {
-        "temporary-auth-failure"}
-    assert [condition(o) for o in outcomes] == ["not-authorized"] * 30
-    # The address is throttled, for every account; bob elsewhere is not.
-    assert condition(login(server, "127.0.0.1", USERS["bob@localhost"],
-                           user="bob")) == "temporary-auth-failure"
-    assert login(server, "127.0.0.2", USERS["bob@localhost"],
-                 user="bob").tag == tag("sasl:success")
+# ---- right passwords in parallel wait for a place --------------------------
+
+def parallel_logins(server, count, source="127.0.0.1", login=None):
+    """count streams from one address, all opened, then all logging in
+    as alice at once. Returns their last answers."""
+    login = login or (lambda s: scram_login(s, "SCRAM-SHA-256", "alice",
+                                            RIGHT))
+    streams = [stream(server, source, timeout=120) for _ in range(count)]
+    try:
+        return in_parallel(login, streams)
+    finally:
+        for s in streams:
+            s.close()
+
+
+@pytest.mark.parametrize("count", [60, 300])
+def test_parallel_logins_with_the_right_password_wait_and_all_succeed(
+        palabred, count):
+    # The defaults: 30 exchanges under way per address, 10 per account.
+    # The excess is not refused: each waits for a place, then succeeds.
+    server = palabred(**clear_text(None))
+    answers = parallel_logins(server, count)
+    assert [a.tag for a in answers] == [tag("sasl:success")] * count, \
+        [show(a) for a in answers if a.tag != tag("sasl:success")][:3]
+    assert not log_lines(server, "throttling")
+
+
+def holding_a_place(server, password=RIGHT, source="127.0.0.1"):
+    """A SCRAM login as alice that stops after the server-first-message,
+    holding one of alice's (and its address's) places. Returns a function
+    that sends the client-final-message with password and returns the
+    outcome."""
+    s = stream(server, source)
+    challenged, go = threading.Event(), threading.Event()
+    respond = s.response
+
+    def response(data):
+        challenged.set()
+        go.wait(60)
+        return respond(data)
+    s.response = response
+    pool = ThreadPoolExecutor(1)
+    outcome = pool.submit(scram_login, s, "SCRAM-SHA-256", "alice", password)
+    assert challenged.wait(10), "no server-first-message"
+
+    def finish():
+        go.set()
+        try:
+            return outcome.result(timeout=30)
+        finally:
+            s.close()
+            pool.shutdown()
+    return finish
+
+
+def logging_in(server, login=None, source="127.0.0.1"):
+    """login(stream) (SCRAM as alice with her password unless told) run
+    on its own thread: returns (the stream, a future of its outcome)."""
+    s = stream(server, source, timeout=30)
+    login = login or (lambda s: scram_login(s, "SCRAM-SHA-256", "alice",
+                                            RIGHT))
+    pool = ThreadPoolExecutor(1)
+    future = pool.submit(login, s)
+    pool.shutdown(wait=False)
+    return s, future
+
+
+def still_waiting(future):
+    """No answer yet, half a second on: the exchange waits for a place
+    (without it, the server answers temporary-auth-failure at once)."""
+    done, _ = wait([future], timeout=0.5)
+    return not done
+
+
+def no_memory_errors(server):
+    """palabred stopped, its log shows no sanitizer report (an ASan build:
+    PALABRE_BUILD=build-asan)."""
+    server.stop()
+    text = server.log_text(0)
+    assert "Sanitizer" not in text and "runtime error" not in text, text
+
+
+ONE_PER_ACCOUNT = {"per-address": 30, "per-account": 1, "period": 60,
+                   "delay": 0}
+
+
+def scram_without_initial_response(s):
+    """SCRAM whose client-first-message comes in a <response/> after an
+    empty challenge (RFC 6120 §6.4.2)."""
+    s.send("<auth xmlns='%s' mechanism='SCRAM-SHA-256'/>" % NS["sasl"])
+    empty = s.read_element()
+    assert is_challenge(empty) and not empty.text, show(empty)
+    s.auth = lambda mechanism, initial: s.response(initial)
+    return scram_login(s, "SCRAM-SHA-256", "alice", RIGHT)
+
+
+def plain_over_tls(s):
+    s.send("<starttls xmlns='%s'/>" % NS["tls"])
+    s.expect("tls:proceed")
+    s.start_tls()
+    s.open("localhost")
+    return s.auth_plain("alice", RIGHT)
+
+
+@pytest.mark.parametrize("login", [scram_without_initial_response,
+                                   plain_over_tls])
+def test_an_exchange_naming_a_busy_account_resumes_once_a_place_frees(
+        palabred, login):
+    # alice's one place is taken: the exchange, once it names her, waits
+    # unanswered, and runs when the first one succeeds.
+    server = palabred(**clear_text(ONE_PER_ACCOUNT))
+    finish = holding_a_place(server)
+    s, outcome = logging_in(server, login)
+    try:
+        assert still_waiting(outcome)
+        assert finish().tag == tag("sasl:success")
+        assert outcome.result(timeout=30).tag == tag("sasl:success")
+    finally:
+        s.close()
+    no_memory_errors(server)
+
+
+def test_a_failed_proof_refuses_those_waiting_behind_it(palabred):
+    # A guess under way, three more queued behind it: once it fails,
+    # alice is at her limit, and they get temporary-auth-failure without
+    # a server-first-message (no proof of theirs is ever checked).
+    server = palabred(**clear_text(ONE_PER_ACCOUNT))
+    finish = holding_a_place(server, password="wrong")
+    waiting = [logging_in(server) for _ in range(3)]
+    try:
+        assert all(still_waiting(f) for _, f in waiting)
+        assert condition(finish()) == "not-authorized"
+        for _, f in waiting:
+            assert condition(f.result(timeout=30)) == \
+                "temporary-auth-failure"
+    finally:
+        for s, _ in waiting:
+            s.close()
+    no_memory_errors(server)
+
+
+def test_waiting_connections_that_leave_are_forgotten(palabred):
+    # Five wait for alice's place: three leave, one aborts (answered at
+    # once, its stream still usable), and the last still gets in.
+    server = palabred(**clear_text(ONE_PER_ACCOUNT))
+    finish = holding_a_place(server)
+    leaving = [stream(server) for _ in range(3)]
+    for s in leaving:
+        send_auth(s, "alice")
+    aborting = stream(server)
+    send_auth(aborting, "alice")
+    s, outcome = logging_in(server)
+    try:
+        assert still_waiting(outcome)
+        for gone in leaving:
+            gone.close()
+        aborting.send("<abort xmlns='%s'/>" % NS["sasl"])
+        assert condition(aborting.read_element()) == "aborted"
+        assert finish().tag == tag("sasl:success")
+        assert outcome.result(timeout=30).tag == tag("sasl:success")
+        # Nothing of them is left in alice's queue.
+        assert scram_login(aborting, "SCRAM-SHA-256", "alice",
+                           RIGHT).tag == tag("sasl:success")
+        assert login(server, "127.0.0.1", RIGHT).tag == tag("sasl:success")
+    finally:
+        s.close()
+        aborting.close()
+    no_memory_errors(server)
+
+
+def waiting_behind(server, source):
+    """One SCRAM exchange left after its challenge, holding the only
+    place of its address, and one waiting behind it on a stream opened
+    before (so that auth-timeout ends the waiting one first)."""
+    waiter = stream(server, source)
+    holder = stream(server, source)
+    send_auth(holder, "alice")
+    assert is_challenge(holder.read_element())
+    send_auth(waiter, "alice")
+    return holder, waiter
+
+
+def test_waiting_connections_cut_by_auth_timeout_or_shutdown(palabred):
+    server = palabred(auth_timeout=2, **clear_text(
+        {"per-address": 1, "per-account": 0, "period": 60, "delay": 0}))
+    holder, waiter = waiting_behind(server, "127.0.0.3")
+    try:
+        # <c2s><auth-timeout> ends the wait with the connection.
+        waiter.expect_stream_error("connection-timeout", timeout=10)
+        holder.expect_stream_error("connection-timeout", timeout=10)
+    finally:
+        holder.close()
+        waiter.close()
+    assert login(server, "127.0.0.2", RIGHT).tag == tag("sasl:success")
+    # palabred stops while some wait.
+    streams = waiting_behind(server, "127.0.0.4")
+    no_memory_errors(server)
+    for s in streams:
+        s.close()
 
 
 # ---- exchanges that are not wrong passwords count too ----------------------

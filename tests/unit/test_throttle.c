@@ -36,11 +36,11 @@ END_TEST
 START_TEST(attempts_in_flight_count_before_they_fail)
 {
 	/* Parallel attempts: the fourth is refused while three run, though
-	 * none has failed yet. */
+	 * none has failed yet: busy, not closed. */
 	struct throttle *t = throttle_new(3, 60, 16);
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(throttle_claim(t, "k", 0), THROTTLE_OPEN);
-	ck_assert_int_eq(throttle_claim(t, "k", 0), THROTTLE_CLOSED_FIRST);
+	ck_assert_int_eq(throttle_claim(t, "k", 0), THROTTLE_BUSY);
 	/* One succeeds: its place is free again. */
 	throttle_release(t, "k", 10);
 	ck_assert_int_eq(throttle_claim(t, "k", 20), THROTTLE_OPEN);
@@ -49,7 +49,7 @@ START_TEST(attempts_in_flight_count_before_they_fail)
 		throttle_fail(t, "k", 30);
 		throttle_release(t, "k", 30);
 	}
-	ck_assert_int_eq(throttle_claim(t, "k", 40), THROTTLE_CLOSED);
+	ck_assert_int_eq(throttle_claim(t, "k", 40), THROTTLE_CLOSED_FIRST);
 	ck_assert_int_eq(throttle_claim(t, "k", 60000), THROTTLE_OPEN);
 	throttle_free(t);
 }
@@ -149,8 +149,130 @@ START_TEST(keys_with_attempts_in_flight_keep_their_slot)
 	throttle_fail(t, "idle", 1000);
 	/* A new key takes the newer slot with nothing in flight. */
 	throttle_fail(t, "new", 2000);
-	ck_assert_int_eq(throttle_claim(t, "busy", 3000), THROTTLE_CLOSED_FIRST);
+	ck_assert_int_eq(throttle_claim(t, "busy", 3000), THROTTLE_BUSY);
 	throttle_free(t);
+}
+END_TEST
+
+/* ---- waiting for a place ---- */
+
+/* n attempts in flight for key, then n_waiting waiters queued. */
+static void fill_and_queue(struct throttle *t, const char *key, int n,
+			   struct throttle_waiter *w, int n_waiting)
+{
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(throttle_claim(t, key, 0), THROTTLE_OPEN);
+	for (int i = 0; i < n_waiting; i++)
+		ck_assert_int_eq(throttle_wait(t, key, &w[i], 0),
+				 THROTTLE_BUSY);
+}
+
+START_TEST(a_busy_key_queues_waiters_and_hands_them_places_in_order)
+{
+	struct throttle *t = throttle_new(2, 60, 16);
+	struct throttle_waiter w[3];
+	fill_and_queue(t, "k", 2, w, 3);
+	/* Nothing ended: nobody's turn. */
+	ck_assert_ptr_null(throttle_wake(t, "k", 1));
+	/* A success frees one place: the first waiter takes it. */
+	throttle_release(t, "k", 10);
+	ck_assert_ptr_eq(throttle_wake(t, "k", 10), &w[0]);
+	ck_assert_int_eq(w[0].state, THROTTLE_OPEN);
+	ck_assert_ptr_null(throttle_wake(t, "k", 10));
+	/* A newcomer queues behind those already waiting. */
+	ck_assert_int_eq(throttle_claim(t, "k", 11), THROTTLE_BUSY);
+	throttle_release(t, "k", 20);
+	ck_assert_ptr_eq(throttle_wake(t, "k", 20), &w[1]);
+	throttle_release(t, "k", 30);
+	ck_assert_ptr_eq(throttle_wake(t, "k", 30), &w[2]);
+	ck_assert_int_eq(w[2].state, THROTTLE_OPEN);
+	/* Both places taken by the woken ones, no failure: */
+	ck_assert_int_eq(throttle_claim(t, "k", 40), THROTTLE_BUSY);
+	throttle_release(t, "k", 50);
+	throttle_release(t, "k", 50);
+	ck_assert_uint_eq(throttle_count(t), 0);
+	throttle_free(t);
+}
+END_TEST
+
+START_TEST(failures_refuse_the_waiters_and_never_pass_the_limit)
+{
+	/* Ten waiting behind two guesses in flight, limit 2: both guesses
+	 * fail, and every waiter is refused, none admitted. */
+	struct throttle *t = throttle_new(2, 60, 16);
+	struct throttle_waiter w[10];
+	fill_and_queue(t, "alice", 2, w, 10);
+	throttle_fail(t, "alice", 5);
+	throttle_release(t, "alice", 5);
+	/* One failure, one in flight: still no place. */
+	ck_assert_ptr_null(throttle_wake(t, "alice", 5));
+	throttle_fail(t, "alice", 6);
+	throttle_release(t, "alice", 6);
+	for (int i = 0; i < 10; i++) {
+		ck_assert_ptr_eq(throttle_wake(t, "alice", 6), &w[i]);
+		ck_assert_int_eq(w[i].state, i == 0 ? THROTTLE_CLOSED_FIRST
+						    : THROTTLE_CLOSED);
+	}
+	ck_assert_ptr_null(throttle_wake(t, "alice", 6));
+	/* A closed key queues no one. */
+	struct throttle_waiter late;
+	ck_assert_int_eq(throttle_wait(t, "alice", &late, 7), THROTTLE_CLOSED);
+	ck_assert_ptr_null(throttle_wake(t, "alice", 7));
+	throttle_free(t);
+}
+END_TEST
+
+START_TEST(a_waiter_that_leaves_is_out_of_the_queue_at_once)
+{
+	struct throttle *t = throttle_new(1, 60, 16);
+	struct throttle_waiter w[3];
+	fill_and_queue(t, "k", 1, w, 3);
+	/* The middle one, then the first, leave; the last is next. */
+	throttle_unwait(t, "k", &w[1], 1);
+	throttle_unwait(t, "k", &w[0], 1);
+	throttle_release(t, "k", 2);
+	ck_assert_ptr_eq(throttle_wake(t, "k", 2), &w[2]);
+	ck_assert_ptr_null(throttle_wake(t, "k", 2));
+	/* The last one leaves once woken: nothing to take out. */
+	throttle_unwait(t, "k", &w[2], 3);
+	throttle_release(t, "k", 3);
+	ck_assert_uint_eq(throttle_count(t), 0);
+	/* A key whose only waiter left, with nothing else, is forgotten. */
+	struct throttle_waiter v;
+	fill_and_queue(t, "j", 1, &v, 1);
+	throttle_unwait(t, "j", &v, 5);
+	throttle_release(t, "j", 5);
+	ck_assert_ptr_null(throttle_wake(t, "j", 5));
+	ck_assert_uint_eq(throttle_count(t), 0);
+	throttle_free(t);
+}
+END_TEST
+
+START_TEST(keys_with_waiters_are_never_given_away)
+{
+	/* Their queues are the callers' memory: a full table refuses to
+	 * make a new key rather than forget them. */
+	struct throttle *t = throttle_new(1, 60, 2);
+	struct throttle_waiter a, b;
+	fill_and_queue(t, "a", 1, &a, 1);
+	fill_and_queue(t, "b", 1, &b, 1);
+	throttle_fail(t, "c", 120000);
+	ck_assert_uint_eq(throttle_count(t), 2);
+	throttle_release(t, "a", 120000);
+	ck_assert_ptr_eq(throttle_wake(t, "a", 120000), &a);
+	ck_assert_ptr_eq(a.next, NULL);
+	throttle_release(t, "b", 120000);
+	ck_assert_ptr_eq(throttle_wake(t, "b", 120000), &b);
+	throttle_free(t);
+}
+END_TEST
+
+START_TEST(no_limit_never_makes_anyone_wait)
+{
+	struct throttle_waiter w;
+	ck_assert_int_eq(throttle_wait(NULL, "k", &w, 0), THROTTLE_OPEN);
+	ck_assert_ptr_null(throttle_wake(NULL, "k", 0));
+	throttle_unwait(NULL, "k", &w, 0);
 }
 END_TEST
 
@@ -226,6 +348,11 @@ int main(void)
 	tcase_add_test(tc, a_full_table_reuses_expired_then_oldest_slots);
 	tcase_add_test(tc, keys_with_attempts_in_flight_keep_their_slot);
 	tcase_add_test(tc, many_keys_stay_within_capacity);
+	tcase_add_test(tc, a_busy_key_queues_waiters_and_hands_them_places_in_order);
+	tcase_add_test(tc, failures_refuse_the_waiters_and_never_pass_the_limit);
+	tcase_add_test(tc, a_waiter_that_leaves_is_out_of_the_queue_at_once);
+	tcase_add_test(tc, keys_with_waiters_are_never_given_away);
+	tcase_add_test(tc, no_limit_never_makes_anyone_wait);
 	tcase_add_test(tc, a_noted_success_admits_one_attempt_at_a_time_until_a_failure);
 	tcase_add_test(tc, address_keys_drop_the_port_and_keep_an_ipv6_64);
 	suite_add_tcase(s, tc);
