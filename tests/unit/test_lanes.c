@@ -50,6 +50,14 @@ static void setup(void)
 	}
 }
 
+static void teardown(void)
+{
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+	for (int i = 0; i < NPROBES; i++)
+		uv_sem_destroy(&probes[i].gate);
+	uv_mutex_destroy(&mutex);
+}
+
 static int count_started(void)
 {
 	uv_mutex_lock(&mutex);
@@ -193,7 +201,7 @@ int main(void)
 {
 	Suite *s = suite_create("lanes");
 	TCase *tc = tcase_create("core");
-	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, a_lane_runs_its_jobs_in_order_one_share_at_a_time);
 	tcase_add_test(tc, a_full_lane_does_not_hold_up_another);
 	tcase_add_test(tc, close_cancels_the_waiting_jobs_at_once_and_lets_running_ones_end);
