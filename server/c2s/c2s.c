@@ -176,6 +176,21 @@ static size_t c2s_raise_fd_limit(void)
 					    : (size_t)rl.rlim_cur;
 }
 
+/* SASL steps run in a lane per directory (lib/lanes.h): logins to a
+ * hung directory hold that lane's threads, never the whole pool, and
+ * the other domains' logins go on. A step is CPU work as often as a
+ * wait (PBKDF2, SCRAM's iterations): each lane may use every core. */
+static struct lanes *c2s_lanes_new(uv_loop_t *loop, const struct config *cfg)
+{
+	unsigned per_lane = uv_available_parallelism();
+	if (per_lane < LANES_PER_DIRECTORY)
+		per_lane = LANES_PER_DIRECTORY;
+	size_t n = lanes_directory_count(cfg);
+	/* Before anything runs on the pool: libuv sizes it then. */
+	lanes_size_pool(n, per_lane);
+	return lanes_new(loop, n, per_lane);
+}
+
 int c2s_main(const struct config *cfg, const char *name, const char *secret)
 {
 	static struct c2s state; /* 64 KiB of read buffer: not on the stack */
@@ -186,9 +201,14 @@ int c2s_main(const struct config *cfg, const char *name, const char *secret)
 	signal(SIGPIPE, SIG_IGN);
 	c2s->fd_limit = c2s_raise_fd_limit();
 	c2s->loop = uv_default_loop();
+	c2s->lanes = c2s_lanes_new(c2s->loop, cfg);
 	c2s->cfg = cfg;
 	c2s->name = name;
 	auth_set_secret(secret);
+	if (!c2s->lanes) {
+		log_error("c2s: out of memory");
+		return 1;
+	}
 	if (auth_sasl_init(cfg, err, sizeof err) < 0 ||
 	    auth_check_accounts(cfg, err, sizeof err) < 0 ||
 	    !(c2s->tls = c2s_tls_server_new(cfg, secret, err, sizeof err))) {

@@ -8,7 +8,8 @@
  *   conn.c      one client socket: read -> TLS -> xmlstream, writes, close
  *   tls.c       OpenSSL over memory, per-host contexts, channel bindings
  *   stream.c    RFC 6120 stream: header, features, errors, dispatch
- *   sasl.c      RFC 6120 §6 SASL on libuv's worker pool
+ *   sasl.c      RFC 6120 §6 SASL on libuv's worker pool, a lane per
+ *               directory (lib/lanes.h)
  *   throttle.c  authentication attempts counted per address and account
  *   bind.c      RFC 6120 §7 resource binding, legacy session iq
  *   route.c     frames to and from the sm, backpressure
@@ -26,6 +27,7 @@
 #include "../../lib/buf.h"
 #include "../../lib/config.h"
 #include "../../lib/frame.h"
+#include "../../lib/lanes.h"
 #include "../../lib/link.h"
 #include "../../lib/sockout.h"
 #include "../../lib/xml.h"
@@ -79,6 +81,7 @@ struct c2s {
 	const char *name;
 	struct link *link;
 	struct tls_server *tls;
+	struct lanes *lanes; /* sasl.c's steps, a lane per directory */
 	struct listener listeners[CONFIG_MAX_LISTENERS];
 	size_t nlisteners;
 	struct conntab conns;
@@ -131,7 +134,7 @@ struct conn {
 	const struct config_host *host; /* the stream's domain */
 	char *jid;     /* bare JID once authenticated, full JID once bound */
 	char *bind_id; /* id of the bind iq waiting for the sm */
-	struct sasl_job *job;      /* SASL step running on the worker pool */
+	struct sasl_job *job;      /* SASL step in its lane or running */
 	struct auth_session *auth; /* SASL exchange in progress */
 	const char *mechanism;     /* of that exchange (a static string) */
 	struct arena hold;         /* stanzas received while binding */

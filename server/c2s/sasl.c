@@ -54,7 +54,7 @@
 #include "tls.h"
 
 struct sasl_job {
-	uv_work_t req;
+	struct lanes_job lane;
 	struct conn *conn;
 	struct auth_session *auth;
 	const char *mechanism; /* NULL: a <response/> */
@@ -509,9 +509,9 @@ static void sasl_delay_failure(struct conn *c, struct sasl_job *job,
 /* ------------------------------------------------------------------ */
 /* Worker pool */
 
-static void sasl_work(uv_work_t *req)
+static void sasl_work(struct lanes_job *lane)
 {
-	struct sasl_job *job = req->data;
+	struct sasl_job *job = lane->data;
 	const unsigned char *in = job->has_in ? job->in : NULL;
 	if (job->mechanism)
 		auth_start(job->auth, job->mechanism, in, job->in_len, &job->step);
@@ -521,14 +521,14 @@ static void sasl_work(uv_work_t *req)
 
 static void sasl_wait(struct conn *c, struct sasl_job *job, bool account);
 
-static void sasl_done(uv_work_t *req, int status)
+static void sasl_done(struct lanes_job *lane, int status)
 {
-	struct sasl_job *job = req->data;
+	struct sasl_job *job = lane->data;
 	struct conn *c = job->conn;
 	bool gated = c->auth && auth_session_gated(c->auth);
 	c->job = NULL;
 	if (c->closing || status != 0) {
-		/* The client left, or the loop cancelled the step: an
+		/* The client left, or the step was cancelled: an
 		 * unfinished exchange, unless the gate had refused it. */
 		sasl_end_exchange(c, gated ? SASL_UNCHECKED : SASL_FAILED);
 	} else if (gated && c->sasl_claim == SASL_CLAIM_WAIT &&
@@ -569,13 +569,17 @@ static void sasl_queue(struct conn *c, struct sasl_job *job)
 {
 	job->kind = SASL_JOB_STEP;
 	job->auth = c->auth;
-	job->req.data = job;
+	job->lane.data = job;
 	if (job->malformed) {
 		sasl_failure(c, "incorrect-encoding");
 		sasl_job_free(job);
 		return;
 	}
-	if (uv_queue_work(c->c2s->loop, &job->req, sasl_work, sasl_done) != 0) {
+	/* In the lane of the host's directory (lib/lanes.h): a step that
+	 * waits for a hung directory never holds up another domain's. */
+	struct c2s *c2s = c->c2s;
+	size_t lane = lanes_directory_lane(c2s->cfg, c->host);
+	if (lanes_queue(c2s->lanes, &job->lane, lane, sasl_work, sasl_done) != 0) {
 		sasl_failure(c, "temporary-auth-failure");
 		sasl_job_free(job);
 		return;
@@ -744,12 +748,13 @@ void c2s_sasl_handle(struct conn *c, struct xml_node *el, struct arena *a)
 
 void c2s_sasl_cancel(struct conn *c)
 {
-	/* A step already running finishes; sasl_done then finds the conn
-	 * closing, throws its result away and ends the exchange. */
+	/* A step waiting in its lane ends at once; one already running
+	 * finishes. sasl_done then finds the conn closing, throws its
+	 * result away and ends the exchange. */
 	if (!c->job) {
 		sasl_end_exchange(c, SASL_FAILED); /* left unfinished */
 	} else if (c->job->kind == SASL_JOB_STEP) {
-		uv_cancel((uv_req_t *)&c->job->req);
+		lanes_cancel(&c->job->lane);
 	} else if (c->job->kind == SASL_JOB_WAIT) {
 		sasl_unwait(c);
 	} else {

@@ -1,19 +1,8 @@
 /* lookup: work that asks a directory (account checks, vCard searches)
- * on the worker pool, in one lane per directory.
- *
- * ARCHITECTURE.md §9, lookups that wait alone: such work blocks a
- * worker thread for as long as its directory takes to answer (an LDAP
- * server that accepts connections and never answers: `timeout` seconds
- * per URI, and one retry). If every thread of the pool held such work,
- * the account checks of every other domain would wait behind it. So
- * each directory (all the domains of one <ldap>) and the local accounts
- * have a lane: at most SM_LOOKUP_PER_LANE of its jobs run at once, the
- * rest wait in the lane's FIFO, and the pool has a thread for every
- * lane's share (sm_lookup_pool_size). A local domain's check never
- * waits behind an LDAP one, nor one directory's behind another's. What
- * waits in a lane waits at most (its place in the lane /
- * SM_LOOKUP_PER_LANE) times the directory's time to answer or fail,
- * and userdata.c bounds how many account checks one sender starts. */
+ * on the worker pool, in one lane per directory (lib/lanes.h: a hung
+ * directory holds its lane's LANES_PER_DIRECTORY threads, never the
+ * pool, and no other domain's work waits behind it). userdata.c bounds
+ * how many account checks one sender starts. */
 #ifndef PALABRE_SM_LOOKUP_H
 #define PALABRE_SM_LOOKUP_H
 
@@ -21,11 +10,6 @@
 
 struct sm;
 struct user;
-
-/* Jobs per directory (and for local accounts) on the pool at once. */
-#define SM_LOOKUP_PER_LANE 2
-/* Threads beyond the lanes' shares, for the rest of the pool's work. */
-#define SM_LOOKUP_POOL_SPARE 2
 
 /* Runs work(ctx) on the worker pool in the lane of domain's accounts,
  * then done(sm, ctx, status) on the loop (status 0, or a libuv error:
@@ -53,7 +37,7 @@ void sm_lookup_close(struct sm *sm);
 /* After sm_lookup_close and the last running job: frees the lanes. */
 void sm_lookup_free(struct sm *sm);
 
-/* The UV_THREADPOOL_SIZE the sm needs for cfg's lanes and the spare. */
-unsigned sm_lookup_pool_size(const struct config *cfg);
+/* Sizes the worker pool for cfg's lanes: before the pool first runs. */
+void sm_lookup_size_pool(const struct config *cfg);
 
 #endif

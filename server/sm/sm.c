@@ -140,21 +140,6 @@ static void on_signal(uv_signal_t *h, int signum)
 	uv_timer_start(&stop_timer, on_stop_timer, SM_STOP_GRACE_MS, 0);
 }
 
-/* The worker pool (libuv's, sized by UV_THREADPOOL_SIZE when it first
- * runs work) must hold every directory lane's checks and some spare
- * (lookup.h), so that a hung directory never takes all its threads.
- * An administrator's larger setting stays. */
-static void size_worker_pool(const struct config *cfg)
-{
-	unsigned want = sm_lookup_pool_size(cfg);
-	const char *set = getenv("UV_THREADPOOL_SIZE");
-	if (set && strtoul(set, NULL, 10) >= want)
-		return;
-	char v[16];
-	snprintf(v, sizeof v, "%u", want);
-	setenv("UV_THREADPOOL_SIZE", v, 1);
-}
-
 static void close_handle(uv_handle_t *h, void *arg)
 {
 	if (!uv_is_closing(h))
@@ -167,7 +152,8 @@ int sm_main(const struct config *cfg, const char *name, const char *secret)
 	uv_loop_t loop;
 	uv_signal_t sigterm, sigint;
 
-	size_worker_pool(cfg);
+	/* Before anything runs on the pool: libuv sizes it then. */
+	sm_lookup_size_pool(cfg);
 	if (uv_loop_init(&loop) < 0 || sm_init(&sm, cfg, name) < 0) {
 		log_error("sm: cannot start (out of memory or a module "
 			  "failed)");

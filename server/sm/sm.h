@@ -16,7 +16,7 @@
 struct link;
 struct storage;
 struct sm_userdata;
-struct sm_lookup;
+struct lanes;
 
 /* What sm->send answers. */
 enum sm_send_status {
@@ -56,8 +56,8 @@ struct sm {
 	struct buf out;     /* serialization, reused */
 	/* userdata.c: stores, users loading, stanzas waiting for them. */
 	struct sm_userdata *userdata;
-	/* lookup.c: the account checks, per directory. */
-	struct sm_lookup *lookup;
+	/* lookup.c: directory work, in a lane per directory. */
+	struct lanes *lookup;
 	/* Opened by sm.c (NULL in unit tests that need none: loads then
 	 * complete at once, with empty stores). */
 	struct storage *storage;

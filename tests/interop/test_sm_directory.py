@@ -31,9 +31,9 @@ LOCAL_USERS = {jid: pw for jid, pw in USERS.items()
 
 class MixedPalabre(Palabre):
     """localhost with local accounts; example.org from the directory at
-    uri."""
+    uri, which answers each operation within timeout seconds or fails."""
 
-    def __init__(self, directory, certs, data, uri):
+    def __init__(self, directory, certs, data, uri, timeout=LDAP_TIMEOUT):
         own_dir = os.path.join(str(directory), "own")
         os.makedirs(own_dir)
         own = make_certificate(own_dir, MAIN_DOMAIN)
@@ -50,7 +50,7 @@ class MixedPalabre(Palabre):
                 MAIN_DOMAIN, LdapPalabre.ldap_auth(MAIN_DOMAIN, "central")))
         config = config.replace("  <c2s>\n", LdapPalabre.ldap_config(
             data, {"central": {"uris": [uri]}}, None, NO_THROTTLE,
-            LDAP_TIMEOUT, 2) + "  <c2s>\n")
+            timeout, 2) + "  <c2s>\n")
         self.write_config(config)
 
 
