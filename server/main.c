@@ -274,14 +274,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	struct config cfg;
+	/* Static: a component's worker thread may still be inside a
+	 * directory call that reads it when the component returns (an LDAP
+	 * server that does not answer); it lives until the process ends. */
+	static struct config cfg;
 	char err[1024];
 	if (config_load(&cfg, config_path, err, sizeof err) < 0) {
 		fprintf(stderr, "palabred: %s\n", err);
 		return 1;
 	}
-	int rc = component ? run_component(&cfg, component)
-			   : run_supervisor(&cfg, background);
+	if (component)
+		return run_component(&cfg, component);
+	int rc = run_supervisor(&cfg, background);
 	config_free(&cfg);
 	return rc;
 }
