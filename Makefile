@@ -127,6 +127,7 @@ $(B)/fuzz/%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/fuzz.o $(FUZZ_MAIN) \
 	$(CC) $(CFLAGS) $(FUZZ_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 fuzz-bins: $(FUZZ_NAMES:%=$(B)/fuzz/%)
+.PRECIOUS: $(B)/tests/fuzz/%.o
 
 fuzz-corpus: fuzz-bins
 	@set -e; for h in $(FUZZ_NAMES); do \
