@@ -109,8 +109,8 @@ check-asan: deps-test
 # Each tests/fuzz/fuzz_NAME.c is a libFuzzer harness. make check builds
 # it with the normal compiler and tests/fuzz/driver.c for a main, and runs
 # it on its committed corpus, tests/fuzz/corpus/NAME; make fuzz builds it
-# with clang's libFuzzer and fuzzes it for FUZZ_SECONDS (one at a time:
-# make fuzz FUZZ_NAMES=jid FUZZ_SECONDS=600).
+# with clang's libFuzzer and fuzzes it for FUZZ_SECONDS, one harness
+# after the other (or some: make fuzz FUZZ_NAMES=jid FUZZ_SECONDS=600).
 FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS = 60
 FUZZ_B = build-fuzz
@@ -127,24 +127,32 @@ $(B)/fuzz/%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/fuzz.o $(FUZZ_MAIN) \
 	$(CC) $(CFLAGS) $(FUZZ_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 fuzz-bins: $(FUZZ_NAMES:%=$(B)/fuzz/%)
-.PRECIOUS: $(B)/tests/fuzz/%.o
+# Kept, not deleted as intermediate: the next build needs them.
+.SECONDARY: $(FUZZ_NAMES:%=$(B)/tests/fuzz/fuzz_%.o) \
+	    $(B)/tests/fuzz/fuzz.o $(B)/tests/fuzz/driver.o
 
 fuzz-corpus: fuzz-bins
 	@set -e; for h in $(FUZZ_NAMES); do \
 		$(FUZZ_ENV) $(B)/fuzz/$$h tests/fuzz/corpus/$$h; done
 
 # New inputs go to $(FUZZ_B)/corpus, finds to $(FUZZ_B)/finds; the
-# committed corpus is only read.
+# committed corpus is only read. tests/fuzz/NAME.dict, if any, is the
+# harness's dictionary of tokens.
 fuzz:
 	@sh tools/install-deps.sh fuzz
 	@$(MAKE) --no-print-directory fuzz-bins B=$(FUZZ_B) CC=clang \
 		CFLAGS="$(FUZZ_CFLAGS)" FUZZ_MAIN= FUZZ_LDFLAGS=-fsanitize=fuzzer
-	@set -e; for h in $(FUZZ_NAMES); do \
+	@failed=; for h in $(FUZZ_NAMES); do \
 		echo "== fuzz $$h, $(FUZZ_SECONDS) s"; \
 		mkdir -p $(FUZZ_B)/corpus/$$h $(FUZZ_B)/finds; \
+		dict=; if [ -f tests/fuzz/$$h.dict ]; then \
+			dict=-dict=tests/fuzz/$$h.dict; fi; \
 		$(FUZZ_ENV) $(FUZZ_B)/fuzz/$$h -max_total_time=$(FUZZ_SECONDS) \
-			-artifact_prefix=$(FUZZ_B)/finds/$$h- \
-			$(FUZZ_B)/corpus/$$h tests/fuzz/corpus/$$h; done
+			-artifact_prefix=$(FUZZ_B)/finds/$$h- $$dict \
+			$(FUZZ_B)/corpus/$$h tests/fuzz/corpus/$$h || \
+			failed="$$failed $$h"; done; \
+	if [ -n "$$failed" ]; then \
+		echo "fuzz: found in:$$failed (see $(FUZZ_B)/finds)"; exit 1; fi
 
 clean:
 	rm -rf $(B) build-asan $(FUZZ_B)
