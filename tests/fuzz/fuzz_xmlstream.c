@@ -1,10 +1,14 @@
 /* fuzz_xmlstream: an XMPP stream (lib/xmlstream.c), fed in pieces.
  *
- * Input: one byte that seeds the cutting, then the stream's bytes. The
+ * Input: one byte that seeds the cutting (its top bit: a stanza limit of
+ * 1 KiB rather than c2s's 256 KiB), then the stream's bytes. The
  * stream is parsed twice: whole, in one xmlstream_feed, and cut into
  * pieces of 1 to 4096 bytes drawn from the seed, with xmlstream_shrink
  * tried between some of them (as c2s does on a quiet connection). Both
- * must tell the same story (header, stanzas, end, error). Every stanza
+ * must tell the same story (header, stanzas, end, error). Then twice as
+ * much whitespace (keepalives, RFC 6120 §4.6.1) must complete nothing: a
+ * stanza that appears only then was sent in full but left unparsed
+ * (issue 11 item 5). Every stanza
  * serialized (as c2s hands it to the sm) must parse again with xml_parse
  * (as the sm reads it) into the same tree, which serializes to the same
  * bytes. */
@@ -106,8 +110,27 @@ static void story_error(void *ctx, enum xmlstream_error error,
 static const struct xmlstream_callbacks story_callbacks = {
 	story_open, story_stanza, story_close, story_error};
 
-/* c2s's defaults but a smaller stanza limit, which the fuzzer reaches. */
-static const struct xmlstream_limits limits = {16384, 16};
+/* c2s's defaults, or a stanza limit that small inputs reach. */
+static const struct xmlstream_limits limits[2] = {{262144, 16}, {1024, 16}};
+
+/* Whitespace after the input, twice as much as the input (a parser that
+ * waits for its buffer to double must then have parsed everything): no
+ * stanza, no header may come of it. */
+static void feed_keepalives(struct xmlstream *xs, struct story *s,
+			    size_t size)
+{
+	static char spaces[4096];
+	if (!spaces[0])
+		memset(spaces, ' ', sizeof spaces);
+	size_t before = s->log.len;
+	for (size_t fed = 0; fed <= 2 * size; fed += sizeof spaces)
+		if (xmlstream_feed(xs, spaces, sizeof spaces) < 0)
+			break;
+	FUZZ_CHECK(s->log.len == before ||
+			   strncmp(s->log.data + before, "error ", 6) == 0,
+		   "whitespace completed what was sent before it: %s",
+		   s->log.data + before);
+}
 
 /* The events as text: a stanza's serialization holds no NUL (XML 1.0
  * forbids it, and xml_serialize writes no other). */
@@ -138,7 +161,8 @@ static void parse_in_pieces(struct story *s, uint8_t seed, const char *data,
 			    size_t size)
 {
 	uint32_t state = 0x9e3779b9u ^ seed;
-	struct xmlstream *xs = xmlstream_new(&limits, &story_callbacks, s);
+	struct xmlstream *xs =
+		xmlstream_new(&limits[seed >> 7], &story_callbacks, s);
 	FUZZ_CHECK(xs != NULL, "xmlstream_new");
 	size_t at = 0;
 	while (at < size) {
@@ -152,6 +176,7 @@ static void parse_in_pieces(struct story *s, uint8_t seed, const char *data,
 		if ((r >> 24) < 32)
 			xmlstream_shrink(xs); /* -1 unless idle: fine */
 	}
+	feed_keepalives(xs, s, size);
 	xmlstream_free(xs);
 }
 
@@ -167,9 +192,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	struct story whole = {0}, pieces = {0};
 	const char *stream = (const char *)data + 1;
-	struct xmlstream *xs = xmlstream_new(&limits, &story_callbacks, &whole);
+	struct xmlstream *xs =
+		xmlstream_new(&limits[data[0] >> 7], &story_callbacks, &whole);
 	FUZZ_CHECK(xs != NULL, "xmlstream_new");
 	xmlstream_feed(xs, stream, size - 1);
+	feed_keepalives(xs, &whole, size - 1);
 	xmlstream_free(xs);
 	parse_in_pieces(&pieces, data[0], stream, size - 1);
 	FUZZ_CHECK(strcmp(story_text(&whole), story_text(&pieces)) == 0,
