@@ -11,8 +11,9 @@
  * once they run out, queries are answered "no data". Properties: the
  * lookup ends, once; its targets are at most RESOLVE_MAX_TARGETS, each
  * a named host with an IPv4 or IPv6 address on the target's port; found
- * means at least one; and a second lookup answered from the cache gives
- * the same targets, in some order. */
+ * means at least one; targets come by priority (RFC 2782: lowest first),
+ * as far as the records cached for the domain tell; and a second lookup
+ * answered from the cache gives the same targets, in some order. */
 #include <ares.h>
 #include <stdbool.h>
 
@@ -108,6 +109,40 @@ static void on_result(void *ctx, enum resolve_status status,
 
 static uv_loop_t loop;
 
+/* The lowest priority of the records that t may come from that is at
+ * least floor; -1 if none. */
+static long target_priority(const struct answer *a,
+			    const struct resolve_target *t, long floor)
+{
+	long best = -1;
+	for (size_t i = 0; i < a->nrecord; i++) {
+		const struct record *rec = &a->records[i];
+		if (rec->port != t->port || rec->direct_tls != t->direct_tls ||
+		    strcmp(a->hosts[rec->host].name, t->host) != 0 ||
+		    rec->priority < floor)
+			continue;
+		if (best < 0 || rec->priority < best)
+			best = rec->priority;
+	}
+	return best;
+}
+
+/* The targets in an order of non-decreasing priority (chosen greedily:
+ * the lowest that fits keeps the most room for the next). */
+static void check_order(struct resolver *r, const struct result *res)
+{
+	struct cache_entry *e = *cache_slot(r, "example.org");
+	if (!e || res->status != RESOLVE_OK)
+		return;
+	long floor = 0;
+	for (size_t i = 0; i < res->n; i++) {
+		floor = target_priority(&e->answer, &res->t[i], floor);
+		FUZZ_CHECK(floor >= 0, "target %zu (%s port %d) out of order "
+			   "or from no record", i, res->t[i].host,
+			   res->t[i].port);
+	}
+}
+
 /* One lookup of example.org, its queries answered from the input. */
 static void lookup(struct resolver *r, struct result *res, const uint8_t **p,
 		   const uint8_t *end)
@@ -157,7 +192,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&first, 0, sizeof first);
 	memset(&second, 0, sizeof second);
 	lookup(r, &first, &p, end);
+	check_order(r, &first);
 	lookup(r, &second, &p, end);
+	check_order(r, &second);
 	if (queries_asked == 0)
 		check_same_targets(&first, &second);
 	resolver_free(r);
