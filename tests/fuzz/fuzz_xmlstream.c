@@ -5,7 +5,11 @@
  * stream is parsed twice: whole, in one xmlstream_feed, and cut into
  * pieces of 1 to 4096 bytes drawn from the seed, with xmlstream_shrink
  * tried between some of them (as c2s does on a quiet connection). Both
- * must tell the same story (header, stanzas, end, error). Then twice as
+ * must tell the same story (header, stanzas, end, error; when both end
+ * in an error, its condition may differ: which fault is seen first can
+ * depend on where the bytes are cut, as the size limit counts bytes as
+ * they arrive, and text is reported before a bad byte after it, when
+ * they come apart). Then twice as
  * much whitespace (keepalives, RFC 6120 §4.6.1) must complete nothing: a
  * stanza that appears only then was sent in full but left unparsed
  * (issue 11 item 5). Every stanza
@@ -139,6 +143,25 @@ static const char *story_text(const struct story *s)
 	return s->log.data ? s->log.data : "";
 }
 
+/* The length of the story before its last line if that is an error. */
+static size_t story_before_error(const struct story *s)
+{
+	const char *text = story_text(s);
+	size_t len = s->log.len;
+	size_t start = len;
+	while (start > 0 && (start == len || text[start - 1] != '\n'))
+		start--;
+	return strncmp(text + start, "error ", 6) == 0 ? start : len;
+}
+
+static bool story_same(const struct story *a, const struct story *b)
+{
+	size_t na = story_before_error(a), nb = story_before_error(b);
+	if (na == a->log.len || nb == b->log.len) /* not both errors */
+		return strcmp(story_text(a), story_text(b)) == 0;
+	return na == nb && memcmp(story_text(a), story_text(b), na) == 0;
+}
+
 static void story_free(struct story *s)
 {
 	buf_free(&s->log);
@@ -199,7 +222,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	feed_keepalives(xs, &whole, size - 1);
 	xmlstream_free(xs);
 	parse_in_pieces(&pieces, data[0], stream, size - 1);
-	FUZZ_CHECK(strcmp(story_text(&whole), story_text(&pieces)) == 0,
+	FUZZ_CHECK(story_same(&whole, &pieces),
 		   "whole:\n%s\nin pieces:\n%s", story_text(&whole),
 		   story_text(&pieces));
 	story_free(&whole);
