@@ -13,6 +13,8 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* fuzz.c has a weak LLVMFuzzerInitialize that calls fuzz_quiet. */
+
 /* Silences palabre's log: millions of rejected inputs would flood it. */
 void fuzz_quiet(void);
 

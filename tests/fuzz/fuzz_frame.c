@@ -45,12 +45,6 @@ static void check_frame(const char *bytes, size_t size, long len,
 	check_prefixes(bytes, len);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_quiet();
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *bytes = (const char *)data;

@@ -152,12 +152,6 @@ static X509 *cert_make(const char *p, const char *end, const char *domain,
 	return cert;
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_quiet();
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char domain[512];

@@ -39,12 +39,6 @@ static void check_bare(const struct jid *j, const char *full, size_t len)
 		   "bare '%s' does not parse to the bare JID", bare);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_quiet();
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct jid j, again;

@@ -207,12 +207,6 @@ static void run_op(struct run *run, struct peer *peer, uint8_t op,
 		run_feed(run, (unsigned)(op >> 4) * (op >> 4));
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_quiet();
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)

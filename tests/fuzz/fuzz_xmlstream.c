@@ -203,12 +203,6 @@ static void parse_in_pieces(struct story *s, uint8_t seed, const char *data,
 	xmlstream_free(xs);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_quiet();
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
