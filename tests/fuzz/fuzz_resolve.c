@@ -13,7 +13,9 @@
  * a named host with an IPv4 or IPv6 address on the target's port; found
  * means at least one; targets come by priority (RFC 2782: lowest first),
  * as far as the records cached for the domain tell; and a second lookup
- * answered from the cache gives the same targets, in some order. */
+ * answered from the cache gives the same targets, in some order (unless
+ * there were more than RESOLVE_MAX_TARGETS: then which are cut off
+ * depends on the order drawn). */
 #include <ares.h>
 #include <stdbool.h>
 
@@ -195,7 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_order(r, &first);
 	lookup(r, &second, &p, end);
 	check_order(r, &second);
-	if (queries_asked == 0)
+	if (queries_asked == 0 && first.n < RESOLVE_MAX_TARGETS)
 		check_same_targets(&first, &second);
 	resolver_free(r);
 	uv_run(&loop, UV_RUN_DEFAULT);
