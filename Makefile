@@ -29,6 +29,7 @@ SERVER_A = $(B)/libpalabred.a
 UNIT_SUPPORT_A = $(B)/libunit.a
 
 .PHONY: all run check check-asan unit interop deps deps-test clean bench-tools bench
+.PHONY: fuzz fuzz-bins fuzz-corpus
 all: $(B)/palabred $(B)/palabrectl
 
 $(B)/%.o: %.c | $(B)/have.h
@@ -92,8 +93,8 @@ interop: all
 	$(PYTHON) -m pytest -q tests/interop
 
 check: deps-test
-	@$(MAKE) --no-print-directory all unit check-build
-	@$(MAKE) --no-print-directory unit B=build-asan CFLAGS="$(ASAN_CFLAGS)"
+	@$(MAKE) --no-print-directory all unit fuzz-corpus check-build
+	@$(MAKE) --no-print-directory unit fuzz-corpus B=build-asan CFLAGS="$(ASAN_CFLAGS)"
 	@$(MAKE) --no-print-directory interop
 
 # The unit tests above also run under ASan and UBSan; this runs the whole
@@ -110,7 +111,56 @@ check-asan: deps-test
 check-build:
 	MAKE="$(MAKE)" CC="$(CC)" sh tools/check-build.sh build-expat-fallback
 
+# ---- fuzzing (tests/fuzz/README.md) ----
+# Each tests/fuzz/fuzz_NAME.c is a libFuzzer harness. make check builds
+# it with the normal compiler and tests/fuzz/driver.c for a main, and runs
+# it on its committed corpus, tests/fuzz/corpus/NAME; make fuzz builds it
+# with clang's libFuzzer and fuzzes it for FUZZ_SECONDS, one harness
+# after the other (or some: make fuzz FUZZ_NAMES=jid FUZZ_SECONDS=600).
+FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS = 60
+FUZZ_B = build-fuzz
+FUZZ_CFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+	      -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_MAIN = $(B)/tests/fuzz/driver.o
+FUZZ_LDFLAGS =
+# cyrus-sasl's own leaks, not palabre's (tests/fuzz/lsan.supp says which).
+FUZZ_ENV = LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp:print_suppressions=0
+
+$(B)/fuzz/%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/fuzz.o $(FUZZ_MAIN) \
+	     $(SERVER_A) $(CORE_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(FUZZ_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz-bins: $(FUZZ_NAMES:%=$(B)/fuzz/%)
+# Kept, not deleted as intermediate: the next build needs them.
+.SECONDARY: $(FUZZ_NAMES:%=$(B)/tests/fuzz/fuzz_%.o) \
+	    $(B)/tests/fuzz/fuzz.o $(B)/tests/fuzz/driver.o
+
+fuzz-corpus: fuzz-bins
+	@set -e; for h in $(FUZZ_NAMES); do \
+		$(FUZZ_ENV) $(B)/fuzz/$$h tests/fuzz/corpus/$$h; done
+
+# New inputs go to $(FUZZ_B)/corpus, finds to $(FUZZ_B)/finds; the
+# committed corpus is only read. tests/fuzz/NAME.dict, if any, is the
+# harness's dictionary of tokens.
+fuzz:
+	@sh tools/install-deps.sh fuzz
+	@$(MAKE) --no-print-directory fuzz-bins B=$(FUZZ_B) CC=clang \
+		CFLAGS="$(FUZZ_CFLAGS)" FUZZ_MAIN= FUZZ_LDFLAGS=-fsanitize=fuzzer
+	@failed=; for h in $(FUZZ_NAMES); do \
+		echo "== fuzz $$h, $(FUZZ_SECONDS) s"; \
+		mkdir -p $(FUZZ_B)/corpus/$$h $(FUZZ_B)/finds; \
+		dict=; if [ -f tests/fuzz/$$h.dict ]; then \
+			dict=-dict=tests/fuzz/$$h.dict; fi; \
+		$(FUZZ_ENV) $(FUZZ_B)/fuzz/$$h -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=$(FUZZ_B)/finds/$$h- $$dict \
+			$(FUZZ_B)/corpus/$$h tests/fuzz/corpus/$$h || \
+			failed="$$failed $$h"; done; \
+	if [ -n "$$failed" ]; then \
+		echo "fuzz: found in:$$failed (see $(FUZZ_B)/finds)"; exit 1; fi
+
 clean:
-	rm -rf $(B) build-asan build-expat-fallback
+	rm -rf $(B) build-asan build-expat-fallback $(FUZZ_B)
 
 -include $(wildcard $(B)/*/*.d $(B)/*/*/*.d $(B)/*/*/*/*.d)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages palabre needs: `build` for make run,
 # `test` for make check, `bench` for bench/compare (the other servers it
-# measures palabre against; kept out of `test` so make check stays quick).
+# measures palabre against; kept out of `test` so make check stays quick),
+# `fuzz` for make fuzz (clang's libFuzzer; make check needs no clang).
 # Installs only what is missing; never starts a system service (slapd,
 # dnsmasq, prosody, ejabberd, jabberd2 are started by the tests and the
 # benchmark, each in a private directory).
@@ -14,12 +15,14 @@ prosody lua-unbound python3-pycares"
 # bench/servers.py runs these with private configs under a work directory
 # (ejabberd through erl, from its dependency erlang-base).
 BENCH="python3 openssl prosody ejabberd jabberd2"
+FUZZ="clang libclang-rt-14-dev"
 
 case "$1" in
 build) want="$BUILD" ;;
 test) want="$BUILD $TEST" ;;
 bench) want="$BUILD $BENCH" ;;
-*) echo "usage: install-deps.sh build|test|bench" >&2; exit 2 ;;
+fuzz) want="$BUILD $FUZZ" ;;
+*) echo "usage: install-deps.sh build|test|bench|fuzz" >&2; exit 2 ;;
 esac
 
 missing=""
