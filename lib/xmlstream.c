@@ -339,6 +339,9 @@ static void XMLCALL on_namespace(void *ud, const char *prefix, const char *uri)
 static void open_root(struct xmlstream *s, const char *name, const char **atts)
 {
 	XML_Parser p = s->parser;
+	/* Counted like a stanza, whether it came in one read or in many. */
+	if (over_size(s, event_end(p)))
+		return fail(s, XMLSTREAM_TOO_BIG, "stream header too big");
 	struct xml_builder b = {.arena = &s->arena};
 	struct xml_node *root = xml_builder_start(&b, name, atts);
 	struct xml_attr *xmlns = arena_alloc(&s->arena, sizeof *xmlns);

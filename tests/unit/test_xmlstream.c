@@ -167,7 +167,7 @@ END_TEST
 
 START_TEST(whitespace_keepalives_are_fine)
 {
-	stream_new(100, 10);
+	stream_new(200, 10); /* the header's size counts too */
 	ck_assert_int_eq(feed(HEADER), 0);
 	/* Far more whitespace over time than one stanza may hold. */
 	for (int i = 0; i < 1000; i++)
@@ -269,16 +269,20 @@ START_TEST(root_other_than_stream_is_bad_format)
 }
 END_TEST
 
+#define TEN "0123456789"
+#define HUNDRED TEN TEN TEN TEN TEN TEN TEN TEN TEN TEN
+
 START_TEST(stanza_at_the_size_limit_passes)
 {
-	const char *s = "<message><body>0123456789</body></message>";
+	/* Longer than HEADER, which the limit bounds too. */
+	const char *s = "<message><body>" HUNDRED HUNDRED "</body></message>";
 	stream_new(strlen(s), 10);
 	ck_assert_int_eq(feed(HEADER), 0);
 	ck_assert_int_eq(feed(s), 0);
 	ck_assert_int_eq(feed("  "), 0);
 	ck_assert_int_eq(feed(s), 0);
 	ck_assert_int_eq(rec.stanzas, 2);
-	assert_error("<message><body>01234567890</body></message>",
+	assert_error("<message><body>" HUNDRED HUNDRED "0</body></message>",
 		     XMLSTREAM_TOO_BIG);
 	ck_assert_int_eq(rec.stanzas, 2);
 }
@@ -327,6 +331,16 @@ START_TEST(endless_header_is_too_big)
 	size_t fed = feed_until_error("aaaaaaaaaaaaaaaaaaaa", 1000 * 1000);
 	ck_assert_int_eq(rec.error, XMLSTREAM_TOO_BIG);
 	ck_assert_uint_lt(fed, 10000 + 100);
+}
+END_TEST
+
+/* Found by tests/fuzz (corpus/xmlstream/header-over-limit): a header that
+ * came in one read was never measured. */
+START_TEST(header_over_the_limit_in_one_read_is_too_big)
+{
+	stream_new(100, 10);
+	ck_assert_int_eq(feed(HEADER), -1);
+	ck_assert_int_eq(rec.error, XMLSTREAM_TOO_BIG);
 }
 END_TEST
 
@@ -740,6 +754,7 @@ int main(void)
 	tcase_add_test(tc, endless_text_is_too_big_while_arriving);
 	tcase_add_test(tc, endless_start_tag_is_too_big_while_arriving);
 	tcase_add_test(tc, endless_header_is_too_big);
+	tcase_add_test(tc, header_over_the_limit_in_one_read_is_too_big);
 	tcase_add_test(tc, huge_buffer_is_cut_off_within_a_slice);
 	tcase_add_test(tc, large_start_tag_is_reported_as_soon_as_complete);
 	tcase_add_test(tc, huge_start_tag_byte_by_byte_is_not_quadratic);
