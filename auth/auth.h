@@ -90,6 +90,11 @@ const char *auth_session_user(const struct auth_session *s);
  * (PLAIN, SCRAM): a step the gate refused can then run again, as the
  * start of a new session, with the same input. */
 bool auth_session_replayable(const struct auth_session *s);
+/* For such a replay, before its first step: the exchange names user
+ * (auth_session_user says so from now on), whose attempt the gate's
+ * owner has already counted; the gate is not asked again, and a step
+ * that names another user fails. */
+void auth_session_replay_user(struct auth_session *s, const char *user);
 
 /* Blocking. `in` is the decoded initial response (NULL when the client
  * sent none; empty when it sent "="). Fills *step. */

@@ -244,10 +244,6 @@ static bool sasl_account_allowed(void *ctx, const char *domain,
 				 const char *localpart)
 {
 	struct conn *c = ctx;
-	if (c->sasl_claim == SASL_CLAIM_ACCOUNT ||
-	    c->sasl_claim == SASL_CLAIM_PROVED)
-		return true; /* claimed while it waited: the step's replay,
-			      * whose same input names the same user */
 	struct sasl_keys k;
 	uint64_t now = sasl_now_ms();
 	sasl_keys_make(&k, c, localpart, domain);
@@ -588,7 +584,10 @@ static void sasl_queue(struct conn *c, struct sasl_job *job)
 }
 
 /* The exchange's first step runs on a new session, which replaces the
- * one whose gate made it wait, if any. */
+ * one whose gate made it wait, if any: the place claimed since is that
+ * user's, and the new session names it from the start, so that the
+ * place is released under that account even if the step never runs (a
+ * client that leaves while the step waits in its lane). */
 static void sasl_start(struct conn *c, struct sasl_job *job)
 {
 	struct auth_session *s = sasl_new_session(c);
@@ -599,6 +598,8 @@ static void sasl_start(struct conn *c, struct sasl_job *job)
 		sasl_job_free(job);
 		return;
 	}
+	if (c->auth && auth_session_user(c->auth))
+		auth_session_replay_user(s, auth_session_user(c->auth));
 	auth_session_free(c->auth);
 	c->auth = s;
 	job->mechanism = c->mechanism;
