@@ -231,7 +231,9 @@ static void sm_stanza_refused(struct sm *sm, const struct stanza *st)
 
 /* FRAME_STANZA: parsed here, so that its recipient can be loaded
  * before it is handled. It waits in its sender's queue: the local
- * session's user, else its 'from' (bare), else the component. */
+ * session's user; else, for a remote sender, its domain (one remote
+ * server, whatever local parts it makes up, fills one queue's bounds,
+ * not the sm's); else its 'from' (bare), else the component. */
 static void sm_stanza_frame(struct sm *sm, const struct frame *f)
 {
 	struct stanza st;
@@ -245,7 +247,9 @@ static void sm_stanza_frame(struct sm *sm, const struct frame *f)
 		need = bare;
 	}
 	/* A local session's user is the source: no key to make. */
-	if (!origin && st.from)
+	if (!origin && st.from && !sm_serves(sm, st.from->domain))
+		snprintf(from, sizeof from, "%s", st.from->domain);
+	else if (!origin && st.from)
 		jid_format_bare(st.from, from);
 	else if (!origin)
 		snprintf(from, sizeof from, "%.*s", (int)f->from_len, f->from);

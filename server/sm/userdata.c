@@ -493,6 +493,10 @@ static enum sm_hold enqueue(struct sm *sm, const struct frame *f,
 			 f->type == FRAME_SESSION_START;
 	size_t size = sizeof(struct sm_held) + f->to_len + f->from_len +
 		      f->payload_len + 1;
+	/* Its own bounds apply to a source named by key too (the server's
+	 * stanzas for a user). */
+	if (!source && source_key)
+		source = sm_session_user_find(&sm->sessions, source_key);
 	if (refusable &&
 	    over_bounds(sm, source ? source->source : NULL, size)) {
 		ud->refused++;

@@ -196,10 +196,10 @@ START_TEST(a_sources_frames_keep_their_order)
 }
 END_TEST
 
-/* Federated stanzas wait per sender JID: one remote sender's stanza
- * for a user whose directory does not answer holds its next one, not
- * another remote sender's. */
-START_TEST(federated_stanzas_wait_per_sender)
+/* Federated stanzas wait per sending domain: one remote server's stanza
+ * for a user whose directory does not answer holds that server's next
+ * ones (whatever their sender), not another server's. */
+START_TEST(federated_stanzas_wait_per_domain)
 {
 	login(3, CAROL1);
 	clear_sent();
@@ -213,11 +213,43 @@ START_TEST(federated_stanzas_wait_per_sender)
 	hand_frame(FRAME_STANZA, "s2s", 0, "localhost",
 		   "<message from='r2@remote.example/x' to='" CAROL1 "' "
 		   "id='r2'/>");
+	hand_frame(FRAME_STANZA, "s2s", 0, "localhost",
+		   "<message from='o1@other.example/x' to='" CAROL1 "' "
+		   "id='o1'/>");
 	ck_assert_int_lt(sent_index(3, "r1b"), 0);
-	ck_assert_int_ge(sent_index(3, "r2"), 0);
+	ck_assert_int_lt(sent_index(3, "r2"), 0);
+	ck_assert_int_ge(sent_index(3, "o1"), 0);
 	open_gate();
 	settle();
 	ck_assert_int_ge(sent_index(3, "r1b"), 0);
+	ck_assert_int_gt(sent_index(3, "r2"), sent_index(3, "r1b"));
+}
+END_TEST
+
+/* Stanzas the server makes for a user not in memory wait in that user's
+ * queue within its bounds, like any source's: past them they are
+ * refused, and the sm's other users never meet the global bound. */
+START_TEST(server_stanzas_for_a_user_keep_its_bounds)
+{
+	for (int i = 0; i < USERDATA_SOURCE_FRAMES + 10; i++) {
+		struct xml_node *m =
+		    xml_node_new(&sm.arena, XML_NS_CLIENT, "message");
+		struct stanza st;
+		ck_assert_ptr_nonnull(m);
+		ck_assert_int_eq(xml_set_attr(&sm.arena, m, "from",
+					      "localhost"), 0);
+		ck_assert_int_eq(xml_set_attr(&sm.arena, m, "to",
+					      "s1@slow.test"), 0);
+		ck_assert_int_eq(sm_stanza_init(&st, &sm.arena, m), 0);
+		sm_userdata_defer(&sm, &st, "s1@slow.test");
+		arena_reset(&sm.arena);
+	}
+	struct sm_userdata_stats stats;
+	sm_userdata_get_stats(&sm, &stats);
+	ck_assert_uint_eq(stats.held, USERDATA_SOURCE_FRAMES);
+	ck_assert_uint_eq(stats.refused, 10);
+	open_gate();
+	settle();
 }
 END_TEST
 
@@ -391,7 +423,8 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, a_stanza_waits_only_behind_its_own_source);
 	tcase_add_test(tc, a_sources_frames_keep_their_order);
-	tcase_add_test(tc, federated_stanzas_wait_per_sender);
+	tcase_add_test(tc, federated_stanzas_wait_per_domain);
+	tcase_add_test(tc, server_stanzas_for_a_user_keep_its_bounds);
 	tcase_add_test(tc, a_flooding_source_is_answered_past_its_bound);
 	tcase_add_test(tc, session_end_ends_a_session_whose_stanzas_wait);
 	tcase_add_test(tc, session_end_is_held_past_the_bound);
