@@ -189,6 +189,8 @@ void c2s_conn_resume(struct conn *c);
 void c2s_conn_charge_stanza(struct conn *c);
 void c2s_conn_want_flush(struct conn *c);
 void c2s_conn_flush_all(struct c2s *c2s);
+/* Lets go of OpenSSL's state of a bound TLS 1.3 conn (lib/tls.h). */
+void c2s_conn_release_tls(struct conn *c);
 /* Frees the parser state of conns quiet since the last call. */
 size_t c2s_conn_sweep_idle(struct c2s *c2s);
 void c2s_conn_unref(struct conn *c);

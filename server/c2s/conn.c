@@ -201,7 +201,7 @@ static void conn_write_out(struct conn *c)
  * more (the channel bindings were taken during SASL): the records go on
  * with the keys alone. On a conn already released, this frees the AEAD
  * contexts that its last records made. */
-static void conn_release_tls(struct conn *c)
+void c2s_conn_release_tls(struct conn *c)
 {
 	if (!c->tls || c->state != CONN_BOUND)
 		return;
@@ -220,7 +220,7 @@ size_t c2s_conn_sweep_idle(struct c2s *c2s)
 	for (struct conn *c = c2s->all; c; c = c->next) {
 		if (!c->active && !c->closing) {
 			xmlstream_shrink(c->xs);
-			conn_release_tls(c);
+			c2s_conn_release_tls(c);
 		}
 		c->active = false;
 		logging_in += c->state != CONN_BOUND && !c->closing;

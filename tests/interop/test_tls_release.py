@@ -1,9 +1,13 @@
 """c2s lets go of OpenSSL's state of an idle TLS 1.3 session.
 
-c2s's idle sweep (every 5 s) releases a bound session quiet for a whole
-sweep period: its records then go through palabre's own TLS 1.3 record
-layer (lib/tls_record.c), with the keys alone (lib/tls.c,
+c2s releases a session once it is bound (or, when OpenSSL still held
+something then, at the first idle sweep, every 5 s, that finds it quiet
+for a whole period): its records then go through palabre's own TLS 1.3
+record layer (lib/tls_record.c), with the keys alone (lib/tls.c,
 tls_conn_release).
+
+- A session just bound is released at once, not a sweep period later
+  (a burst of logins would keep every handshake's state meanwhile).
 
 - Two clients quiet past two sweeps still chat both ways, and through a
   KeyUpdate asking for ours (RFC 8446 §4.6.3), which Python's ssl module
@@ -56,12 +60,28 @@ def key_update_requested(sock):
     assert libssl.SSL_key_update(ptr, 1) == 1, "SSL_key_update failed"
 
 
+def test_session_released_when_bound(server, raw):
+    released = server.log_text(0).count(RELEASED)
+    alice, bob = raw(), raw()
+    alice_jid = alice.login(ALICE, USERS[ALICE], resource="bound")
+    bob_jid = bob.login(BOB, USERS[BOB], resource="bound")
+    # A sweep releases only what stayed quiet for a whole period (5 s)
+    # after its last read, the bind iq: this is well before.
+    deadline = time.monotonic() + SWEEP_S - 1
+    while server.log_text(0).count(RELEASED) < released + 2:
+        assert time.monotonic() < deadline, \
+            "the sessions were not released when bound"
+        time.sleep(0.1)
+    chat(alice, bob, bob_jid, "right after bind")
+    chat(bob, alice, alice_jid, "y" * 9000)
+
+
 def test_quiet_sessions_chat_and_update_keys_after_release(server, raw):
+    released = server.log_text(0).count(RELEASED)
     alice, bob = raw(), raw()
     alice_jid = alice.login(ALICE, USERS[ALICE], resource="quiet")
     bob_jid = bob.login(BOB, USERS[BOB], resource="quiet")
     assert alice.tls_version == "TLSv1.3" and bob.tls_version == "TLSv1.3"
-    released = server.log_text(0).count(RELEASED)
     time.sleep(QUIET_S)
     assert server.log_text(0).count(RELEASED) >= released + 2, \
         "the quiet sessions were not released"
