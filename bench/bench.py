@@ -65,8 +65,8 @@ SERVER_OPTIONS = {
 
 def idle_sweep_seconds():
     """palabre's c2s sweep period (C2S_IDLE_SWEEP_MS in server/c2s/c2s.h):
-    a session quiet for a whole period gives back its XML parser and
-    OpenSSL state at the sweep, and the first sweep after a burst of
+    a session quiet for a whole period gives back its XML parser at the
+    sweep (its OpenSSL state went at bind), and the first sweep after a burst of
     logins trims the heap (server/c2s/conn.c, c2s.c)."""
     with open(os.path.join(ROOT, "server", "c2s", "c2s.h")) as f:
         m = re.search(r"#define C2S_IDLE_SWEEP_MS (\d+)", f.read())
@@ -436,8 +436,8 @@ def setup_lines(setup):
     """The report's Setup section: what the figures depend on."""
     sizes = " and ".join(format(n, ",") for n in setup.idle_sizes)
     why = ("palabre's c2s sweeps its connections every %d s; a session "
-           "gives back its XML parser and OpenSSL state at the first "
-           "sweep that finds it quiet for a whole period, and the heap is "
+           "gives back its OpenSSL state once bound and its XML parser "
+           "at the first sweep that finds it quiet for a whole period, and the heap is "
            "trimmed at the first sweep after the burst, so every session "
            "has been swept two periods after the last login; 2 s of "
            "margin" % idle_sweep_seconds()) if setup.settle == \

@@ -947,9 +947,9 @@ class Palabre(Server):
             "tcp": "TCP_NODELAY; listen backlog 1024",
             "processes": "%d: supervisor with the router, sm, %d c2s"
             % (2 + self.processes, self.processes),
-            "own": "a session quiet for a sweep period (5 s) gives back its "
-            "XML parser and OpenSSL state; c2s trims the heap "
-            "(malloc_trim) once a burst of logins is over",
+            "own": "a session gives back OpenSSL's state once bound and "
+            "its XML parser once quiet for a sweep period (5 s); c2s trims "
+            "the heap (malloc_trim) once a burst of logins is over",
         }
 
     def launch(self, deadline):

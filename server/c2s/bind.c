@@ -162,6 +162,10 @@ void c2s_bind_session_ok(struct conn *c, const char *jid, size_t len)
 	free(c->bind_id);
 	c->bind_id = NULL;
 	log_info("conn %" PRIu64 " (%s): bound %s", c->id, c->peer, full);
+	/* At once rather than a sweep later: a burst of logins would keep
+	 * every new session's handshake state for that long, and leave holes
+	 * between the sessions where it was (ARCHITECTURE.md §10's budget). */
+	c2s_conn_release_tls(c);
 	c2s_stream_replay_held(c);
 }
 

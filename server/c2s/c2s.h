@@ -52,6 +52,9 @@
 #define C2S_SHUTDOWN_TIMEOUT_MS 2000
 #define C2S_DEFAULT_AUTH_TIMEOUT 30
 #define C2S_IDLE_SWEEP_MS 5000
+/* A client quiet this long after its initial presence has logged in:
+ * its parser and TLS state go then rather than at a sweep (conn.c). */
+#define C2S_LOGIN_QUIET_MS 1000
 /* malloc_trim after a burst of at least this many connections, once a
  * sweep sees fewer than C2S_TRIM_QUIET arrive and log in (c2s.c). */
 #define C2S_TRIM_AFTER 256
@@ -155,6 +158,8 @@ struct conn {
 	bool sasl_abort; /* <abort/> arrived while a step was running */
 	uint8_t sasl_claim; /* sasl.c: whose attempt the exchange counts as */
 	bool active;     /* read something since the last idle sweep */
+	bool presence_seen; /* the initial presence has passed */
+	bool login_quiet;   /* nothing read since the initial presence */
 	bool overflowed; /* too much output waited: closing with an error */
 	char peer[64];
 };
@@ -189,6 +194,11 @@ void c2s_conn_resume(struct conn *c);
 void c2s_conn_charge_stanza(struct conn *c);
 void c2s_conn_want_flush(struct conn *c);
 void c2s_conn_flush_all(struct c2s *c2s);
+/* Lets go of OpenSSL's state of a bound TLS 1.3 conn (lib/tls.h). */
+void c2s_conn_release_tls(struct conn *c);
+/* The client sent its initial presence: let go of its parser and TLS
+ * state if it stays quiet for C2S_LOGIN_QUIET_MS. */
+void c2s_conn_logged_in(struct conn *c);
 /* Frees the parser state of conns quiet since the last call. */
 size_t c2s_conn_sweep_idle(struct c2s *c2s);
 void c2s_conn_unref(struct conn *c);

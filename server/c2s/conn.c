@@ -74,6 +74,7 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	if (c->closing)
 		return;
 	c->active = true;
+	c->login_quiet = false;
 	conn_charge_bytes(c, (size_t)n);
 	if (!c->tls) {
 		conn_on_plain(c, b->base, (size_t)n);
@@ -201,7 +202,7 @@ static void conn_write_out(struct conn *c)
  * more (the channel bindings were taken during SASL): the records go on
  * with the keys alone. On a conn already released, this frees the AEAD
  * contexts that its last records made. */
-static void conn_release_tls(struct conn *c)
+void c2s_conn_release_tls(struct conn *c)
 {
 	if (!c->tls || c->state != CONN_BOUND)
 		return;
@@ -210,18 +211,46 @@ static void conn_release_tls(struct conn *c)
 		log_debug("conn %" PRIu64 ": TLS state released", c->id);
 }
 
-/* An expat parser in the middle of a stream holds about 10 KiB: a conn
- * quiet for a sweep period gives it back (the memory budget), and its
- * TLS state, and the next read makes a new parser. Busy conns keep
- * theirs. Returns the conns not bound yet (logins in progress). */
+/* An expat parser in the middle of a stream holds about 10 KiB: a quiet
+ * conn gives it back (the memory budget), and its TLS state, and the next
+ * read makes a new parser (~50 us here, mapping and page faults included). */
+static void conn_let_go(struct conn *c)
+{
+	xmlstream_shrink(c->xs);
+	c2s_conn_release_tls(c);
+}
+
+static void conn_on_login_quiet(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	if (c->login_quiet && !c->closing) {
+		log_debug("conn %" PRIu64 ": quiet after its login", c->id);
+		conn_let_go(c);
+	}
+	c->login_quiet = false;
+}
+
+/* Most clients go quiet once logged in; in a burst of logins, each would
+ * otherwise keep its parser (8-13 KiB) for one to two sweep periods. A
+ * client that goes on talking within C2S_LOGIN_QUIET_MS keeps it: no new
+ * parser for it. Once per session (RFC 6121 §4.2: the initial presence). */
+void c2s_conn_logged_in(struct conn *c)
+{
+	if (c->presence_seen || c->closing)
+		return;
+	c->presence_seen = true;
+	c->login_quiet = true;
+	uv_timer_start(&c->timer, conn_on_login_quiet, C2S_LOGIN_QUIET_MS, 0);
+}
+
+/* A conn quiet for a sweep period lets go (conn_let_go); busy conns keep
+ * their parser. Returns the conns not bound yet (logins in progress). */
 size_t c2s_conn_sweep_idle(struct c2s *c2s)
 {
 	size_t logging_in = 0;
 	for (struct conn *c = c2s->all; c; c = c->next) {
-		if (!c->active && !c->closing) {
-			xmlstream_shrink(c->xs);
-			conn_release_tls(c);
-		}
+		if (!c->active && !c->closing)
+			conn_let_go(c);
 		c->active = false;
 		logging_in += c->state != CONN_BOUND && !c->closing;
 	}

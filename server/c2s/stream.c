@@ -157,6 +157,13 @@ static void stream_hold(struct conn *c, struct xml_node *stanza)
 	c->hold_last = copy;
 }
 
+/* RFC 6121 §4.2.1: presence with neither 'to' nor 'type'. */
+static bool stream_is_initial_presence(const struct xml_node *st)
+{
+	return strcmp(st->name, "presence") == 0 && !xml_attr_get(st, "to") &&
+	       !xml_attr_get(st, "type");
+}
+
 static void stream_handle_stanza(struct conn *c, struct xml_node *st, struct arena *a)
 {
 	bool is_iq = strcmp(st->name, "iq") == 0;
@@ -176,6 +183,8 @@ static void stream_handle_stanza(struct conn *c, struct xml_node *st, struct are
 	case CONN_BOUND:
 		if (is_iq && c2s_bind_handle_iq(c, st, a))
 			return;
+		if (stream_is_initial_presence(st))
+			c2s_conn_logged_in(c);
 		c2s_route_stanza(c, st, a);
 		return;
 	}

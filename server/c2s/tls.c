@@ -61,8 +61,8 @@ static int tls_ctx_setup(SSL_CTX *ctx, const struct config_host *h, void *arg,
 	SSL_CTX_set_tlsext_ticket_keys(ctx, s->ticket_keys,
 				       sizeof s->ticket_keys);
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn, NULL);
-	/* Idle sessions leave OpenSSL for a record layer of their own
-	 * (tls_conn_release, from c2s_conn_sweep_idle). */
+	/* Bound sessions leave OpenSSL for a record layer of their own
+	 * (tls_conn_release, at bind or from c2s_conn_sweep_idle). */
 	tls_conn_enable_release(ctx);
 	return 0;
 }

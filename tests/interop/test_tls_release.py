@@ -1,9 +1,15 @@
 """c2s lets go of OpenSSL's state of an idle TLS 1.3 session.
 
-c2s's idle sweep (every 5 s) releases a bound session quiet for a whole
-sweep period: its records then go through palabre's own TLS 1.3 record
-layer (lib/tls_record.c), with the keys alone (lib/tls.c,
+c2s releases a session once it is bound (or, when OpenSSL still held
+something then, at the first idle sweep, every 5 s, that finds it quiet
+for a whole period): its records then go through palabre's own TLS 1.3
+record layer (lib/tls_record.c), with the keys alone (lib/tls.c,
 tls_conn_release).
+
+- A session just bound is released at once, not a sweep period later
+  (a burst of logins would keep every handshake's state meanwhile); one
+  quiet for a second after its initial presence gives back its XML parser
+  too, and talks on with a new one.
 
 - Two clients quiet past two sweeps still chat both ways, and through a
   KeyUpdate asking for ours (RFC 8446 §4.6.3), which Python's ssl module
@@ -25,6 +31,7 @@ SWEEP_S = 5  # C2S_IDLE_SWEEP_MS: quiet for one sweep, released at the next
 QUIET_S = 2 * SWEEP_S + 1
 ALICE, BOB = "alice@localhost", "bob@localhost"
 RELEASED = "TLS state released"
+LOGIN_QUIET = "quiet after its login"
 # hold_idle_sessions logs in 50 at a time from one address, more exchanges
 # than <auth-throttle>'s default per-address 30 has places for under way:
 # the excess waits for a place, with the default throttle.
@@ -56,12 +63,60 @@ def key_update_requested(sock):
     assert libssl.SSL_key_update(ptr, 1) == 1, "SSL_key_update failed"
 
 
+def test_session_released_when_bound(server, raw):
+    released = server.log_text(0).count(RELEASED)
+    alice, bob = raw(), raw()
+    alice_jid = alice.login(ALICE, USERS[ALICE], resource="bound")
+    bob_jid = bob.login(BOB, USERS[BOB], resource="bound")
+    # A sweep releases only what stayed quiet for a whole period (5 s)
+    # after its last read, the bind iq: this is well before.
+    deadline = time.monotonic() + SWEEP_S - 1
+    while server.log_text(0).count(RELEASED) < released + 2:
+        assert time.monotonic() < deadline, \
+            "the sessions were not released when bound"
+        time.sleep(0.1)
+    chat(alice, bob, bob_jid, "right after bind")
+    chat(bob, alice, alice_jid, "y" * 9000)
+
+
+def expect_message(receiver, text):
+    """The next message, past the presence stanzas that come first."""
+    while True:
+        el = receiver.read_element()
+        if el.tag != tag("client:presence"):
+            break
+    assert el.tag == tag("client:message"), show(el)
+    body = el.find(q("client:body"))
+    assert body is not None and body.text == text, show(el)
+
+
+def test_session_quiet_after_initial_presence_lets_go(server, raw):
+    quiet = server.log_text(0).count(LOGIN_QUIET)
+    alice, bob = raw(), raw()
+    alice_jid = alice.login(ALICE, USERS[ALICE], resource="presence")
+    bob_jid = bob.login(BOB, USERS[BOB], resource="presence")
+    alice.send("<presence/>")
+    bob.send("<presence/>")
+    # Before any sweep (every 5 s) could have found them quiet.
+    deadline = time.monotonic() + SWEEP_S - 1
+    while server.log_text(0).count(LOGIN_QUIET) < quiet + 2:
+        assert time.monotonic() < deadline, \
+            "the sessions quiet after their login kept their parser"
+        time.sleep(0.1)
+    alice.send("<message to='%s' type='chat'><body>new parser</body>"
+               "</message>" % bob_jid)
+    expect_message(bob, "new parser")
+    bob.send("<message to='%s' type='chat'><body>and back</body>"
+             "</message>" % alice_jid)
+    expect_message(alice, "and back")
+
+
 def test_quiet_sessions_chat_and_update_keys_after_release(server, raw):
+    released = server.log_text(0).count(RELEASED)
     alice, bob = raw(), raw()
     alice_jid = alice.login(ALICE, USERS[ALICE], resource="quiet")
     bob_jid = bob.login(BOB, USERS[BOB], resource="quiet")
     assert alice.tls_version == "TLSv1.3" and bob.tls_version == "TLSv1.3"
-    released = server.log_text(0).count(RELEASED)
     time.sleep(QUIET_S)
     assert server.log_text(0).count(RELEASED) >= released + 2, \
         "the quiet sessions were not released"
