@@ -236,6 +236,19 @@ static void route_send_back(struct c2s *c2s, const struct frame *f)
 	c2s_route_send_control(c2s, &back);
 }
 
+/* RFC 6121 §8.5.3.2.3: presence for a full JID without a session is
+ * ignored, so it has nothing to gain from the way back. (The common one:
+ * the echo of a client's initial presence, §4.2.2, when the client left
+ * at once.) The sm writes stanzas with their name first. */
+static bool route_is_presence(const struct frame *f)
+{
+	static const char start[] = "<presence";
+	size_t n = sizeof start - 1;
+	return f->payload_len > n && memcmp(f->payload, start, n) == 0 &&
+	       (f->payload[n] == ' ' || f->payload[n] == '/' ||
+		f->payload[n] == '>');
+}
+
 /* A frame for a conn that closed, or is closing, before the sm knew. */
 static void route_to_gone(struct c2s *c2s, const struct frame *f)
 {
@@ -245,7 +258,7 @@ static void route_to_gone(struct c2s *c2s, const struct frame *f)
 		c2s->gone_at = now;
 		route_end_gone(c2s, f);
 	}
-	if (f->type != FRAME_STANZA)
+	if (f->type != FRAME_STANZA || route_is_presence(f))
 		return;
 	if (now - c2s->gone_at > C2S_GONE_WINDOW_MS) {
 		log_warn("c2s: %.*s sends to conn %" PRIu64 ", gone for %" PRIu64

@@ -127,6 +127,19 @@ START_TEST(a_stanza_for_a_conn_gone_ends_its_session_and_goes_back)
 }
 END_TEST
 
+/* Presence to a full JID without a session is ignored (RFC 6121
+ * §8.5.3.2.3): it is not sent back; the SESSION_END is. */
+START_TEST(presence_for_a_conn_gone_is_not_sent_back)
+{
+	from_sm(FRAME_STANZA, 76, "<presence from='alice@localhost/a' "
+				  "to='bob@localhost/gone'/>");
+	from_sm(FRAME_STANZA, 76, MESSAGE);
+	run_until_seen(2);
+	assert_seen(0, FRAME_SESSION_END, 76, "gone");
+	assert_seen(1, FRAME_STANZA, 0, MESSAGE);
+}
+END_TEST
+
 START_TEST(a_session_ok_for_a_conn_gone_ends_the_session)
 {
 	from_sm(FRAME_SESSION_OK, 78, "bob@localhost/gone");
@@ -178,6 +191,7 @@ int main(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, a_stanza_for_a_conn_gone_ends_its_session_and_goes_back);
+	tcase_add_test(tc, presence_for_a_conn_gone_is_not_sent_back);
 	tcase_add_test(tc, a_session_ok_for_a_conn_gone_ends_the_session);
 	tcase_add_test(tc, a_conn_gone_long_ago_gets_nothing_back);
 	tcase_add_test(tc, a_closing_conn_sends_what_it_kept_then_its_end);
