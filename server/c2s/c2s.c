@@ -179,10 +179,14 @@ static size_t c2s_raise_fd_limit(void)
 /* SASL steps run in a lane per directory (lib/lanes.h): logins to a
  * hung directory hold that lane's threads, never the whole pool, and
  * the other domains' logins go on. A step is CPU work as often as a
- * wait (PBKDF2, SCRAM's iterations): each lane may use every core. */
+ * wait (PBKDF2, SCRAM's iterations): each lane may use every core, and
+ * four steps per core run at once, so that a worker done with one finds
+ * the next on the pool's queue instead of idling while the busy loop
+ * hands it over (login bench, one step per core: 4% more of the
+ * machine idle, the router woken 4 times as often per login). */
 static struct lanes *c2s_lanes_new(uv_loop_t *loop, const struct config *cfg)
 {
-	unsigned per_lane = uv_available_parallelism();
+	unsigned per_lane = 4 * uv_available_parallelism();
 	if (per_lane < LANES_PER_DIRECTORY)
 		per_lane = LANES_PER_DIRECTORY;
 	size_t n = lanes_directory_count(cfg);

@@ -94,7 +94,8 @@ struct c2s {
 	struct conn *slowed; /* conns that wait for their rate limit */
 	struct ratelimit rate_stanzas, rate_bytes; /* c2s/rate-limit */
 	uv_timer_t rate_timer; /* resumes the slowed conns: one for all */
-	uint64_t gone_id, gone_at; /* route.c: the last conn gone, since */
+	/* route.c: the last conn whose sm was told it is gone, and since */
+	uint64_t gone_id, gone_at;
 	struct buf held;     /* encoded control frames the link refused */
 	uint64_t next_id;
 	uint64_t swept_id;   /* next_id at the last idle sweep */

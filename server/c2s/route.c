@@ -74,6 +74,9 @@ void c2s_route_session_end(struct conn *c, const char *reason)
 	f.payload_len = strlen(reason);
 	c->session_ended = true;
 	c2s_route_send_control(c->c2s, &f);
+	/* Frames of the sm that cross this one need no second SESSION_END. */
+	c->c2s->gone_id = c->id;
+	c->c2s->gone_at = uv_now(c->c2s->loop);
 }
 
 static void route_send_stanza(struct conn *c, const struct frame *f)

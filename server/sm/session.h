@@ -58,7 +58,7 @@ struct user {
 	unsigned refs;          /* held while > 0, even without sessions */
 	unsigned loads_pending; /* stores and account check in flight */
 	bool loaded;            /* slots filled, account checked */
-	bool account_exists;
+	bool account_exists;    /* checked, or known: a session starts */
 	bool cached;            /* in userdata's cache of offline users */
 	struct user *cache_prev, *cache_next;
 	/* userdata.c: the frames from this user (or remote JID) waiting

@@ -273,7 +273,9 @@ static void user_load(struct sm *sm, struct user *u)
 		ud->stores[i].parse(sm, u, &none, ud->stores[i].data);
 		load_done(sm, u);
 	}
-	if (sm_lookup_account(sm, u, on_account_checked) < 0) {
+	if (u->account_exists) /* a session starts: c2s authenticated it */
+		load_done(sm, u);
+	else if (sm_lookup_account(sm, u, on_account_checked) < 0) {
 		log_warn("sm: cannot check the account of %s", u->jid);
 		on_account_checked(sm, u, AUTH_USER_ERROR);
 	}
@@ -508,6 +510,10 @@ static enum sm_hold enqueue(struct sm *sm, const struct frame *f,
 	if (source && need_bare &&
 	    (need = sm_session_user_get(&sm->sessions, need_bare)))
 		need->refs++;
+	/* Only an account c2s authenticated starts a session: its load
+	 * need not ask the directory. */
+	if (need && f->type == FRAME_SESSION_START)
+		need->account_exists = true;
 	struct sm_source *src = source && (!need_bare || need)
 					? source_get(sm, source)
 					: NULL;

@@ -343,16 +343,33 @@ START_TEST(session_end_is_held_past_the_bound)
 }
 END_TEST
 
-/* A client that leaves while its session waits for its user's data. */
-START_TEST(session_end_of_a_held_session_start)
+/* A session starts for an account c2s authenticated: its load asks no
+ * directory, even one that does not answer. */
+START_TEST(a_session_start_checks_no_account)
 {
 	hand_frame(FRAME_SESSION_START, "c2s.1", 5, "localhost",
 		   "erin@slow.test/x");
+	settle();
+	ck_assert_int_eq(blocked(), 0);
+	ck_assert_uint_eq(sm.sessions.nsessions, 1);
+}
+END_TEST
+
+/* A client that leaves while its session waits for its user's data (a
+ * load that a stanza to that user started, its check hung). */
+START_TEST(session_end_of_a_held_session_start)
+{
+	login(2, BOB1);
+	sends(2, "<message from='" BOB1 "' to='erin@slow.test' id='b'/>");
 	ck_assert(run_until(one_blocked));
+	hand_frame(FRAME_SESSION_START, "c2s.1", 5, "localhost",
+		   "erin@slow.test/x");
 	hand_frame(FRAME_SESSION_END, "c2s.1", 5, "localhost", "");
 	open_gate();
 	settle();
-	ck_assert_uint_eq(sm.sessions.nsessions, 0);
+	ck_assert_uint_eq(sm.sessions.nsessions, 1); /* bob's */
+	struct user *erin = sm_session_user_find(&sm.sessions, "erin@slow.test");
+	ck_assert(!erin || !erin->sessions);
 }
 END_TEST
 
@@ -363,9 +380,10 @@ START_TEST(unbound_c2s_ends_sessions_whose_frames_wait)
 	login(2, BOB1);
 	login(4, DAVE1);
 	sends(4, "<message from='" DAVE1 "' to='s1@slow.test' id='d'/>");
+	sends(2, "<message from='" BOB1 "' to='erin@slow.test' id='b'/>");
+	ck_assert(run_until(two_blocked));
 	hand_frame(FRAME_SESSION_START, "c2s.1", 5, "localhost",
 		   "erin@slow.test/x");
-	ck_assert(run_until(two_blocked));
 	hand_frame(FRAME_UNBOUND, "router", 0, "c2s.1", "");
 	struct user *u = sm_session_user_find(&sm.sessions, DAVE);
 	ck_assert(u && u->sessions && u->sessions->ending);
@@ -428,6 +446,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, a_flooding_source_is_answered_past_its_bound);
 	tcase_add_test(tc, session_end_ends_a_session_whose_stanzas_wait);
 	tcase_add_test(tc, session_end_is_held_past_the_bound);
+	tcase_add_test(tc, a_session_start_checks_no_account);
 	tcase_add_test(tc, session_end_of_a_held_session_start);
 	tcase_add_test(tc, unbound_c2s_ends_sessions_whose_frames_wait);
 	tcase_add_test(tc, a_hung_directory_does_not_hold_local_account_checks);
