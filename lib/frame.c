@@ -4,6 +4,25 @@
 
 #include <string.h>
 
+const char *frame_type_name(unsigned type)
+{
+	static const char *const names[FRAME_TYPE_MAX] = {
+	    [FRAME_HELLO] = "HELLO",
+	    [FRAME_AUTH] = "AUTH",
+	    [FRAME_AUTH_OK] = "AUTH_OK",
+	    [FRAME_BIND] = "BIND",
+	    [FRAME_BIND_OK] = "BIND_OK",
+	    [FRAME_BIND_FAIL] = "BIND_FAIL",
+	    [FRAME_UNBOUND] = "UNBOUND",
+	    [FRAME_STANZA] = "STANZA",
+	    [FRAME_SESSION_START] = "SESSION_START",
+	    [FRAME_SESSION_OK] = "SESSION_OK",
+	    [FRAME_SESSION_END] = "SESSION_END",
+	    [FRAME_NO_ROUTE] = "NO_ROUTE",
+	};
+	return type < FRAME_TYPE_MAX && names[type] ? names[type] : "unknown";
+}
+
 static void put_u32(unsigned char *p, uint32_t v)
 {
 	p[0] = (unsigned char)(v >> 24);

@@ -70,6 +70,9 @@ struct frame {
 	size_t payload_len;
 };
 
+/* The name of a frame type for logs ("SESSION_START"), or "unknown". */
+const char *frame_type_name(unsigned type);
+
 /* Appends f encoded to out. Returns 0, or -1 when a name is longer than
  * FRAME_NAME_MAX, the frame would exceed FRAME_MAX_SIZE, or memory runs out. */
 int frame_encode(struct buf *out, const struct frame *f);

@@ -136,11 +136,6 @@ void *link_data(const struct link *l)
 	return l->data;
 }
 
-void link_set_data(struct link *l, void *data)
-{
-	l->data = data;
-}
-
 void *link_private(const struct link *l)
 {
 	return l->private_data;

@@ -31,7 +31,6 @@ struct link_callbacks {
 struct link *link_new(uv_stream_t *stream, const struct link_callbacks *cb,
 		      void *data);
 void *link_data(const struct link *l);
-void link_set_data(struct link *l, void *data);
 /* Replaces the callbacks (copied), e.g. at the end of a handshake. */
 void link_set_callbacks(struct link *l, const struct link_callbacks *cb);
 

@@ -31,7 +31,8 @@ void c2s_route_send_control(struct c2s *c2s, const struct frame *f)
 	if (c2s->held.len == 0 && link_send(c2s->link, f) == 0)
 		return;
 	if (frame_encode(&c2s->held, f) < 0)
-		log_error("c2s: lost a control frame (type %u) for the router", f->type);
+		log_error("c2s: lost a %s frame for the router",
+			  frame_type_name(f->type));
 }
 
 void c2s_route_session_start(struct conn *c, const char *full_jid)
@@ -219,8 +220,8 @@ static void route_end_gone(struct c2s *c2s, const struct frame *f)
 			    .to = f->from, .to_len = f->from_len,
 			    .payload = "gone", .payload_len = 4};
 	frame_set_from(&end, c2s->name);
-	log_info("c2s: a frame (type %u) from %.*s for conn %" PRIu64
-		 ", which is gone: its session ends", f->type,
+	log_info("c2s: a %s frame from %.*s for conn %" PRIu64
+		 ", which is gone: its session ends", frame_type_name(f->type),
 		 (int)f->from_len, f->from, f->conn);
 	c2s_route_send_control(c2s, &end);
 }
@@ -330,8 +331,8 @@ static void route_domain_gone(struct c2s *c2s, const struct frame *f)
 static void route_no_route(struct c2s *c2s, const struct frame *f)
 {
 	if (f->flags != FRAME_SESSION_START) {
-		log_debug("c2s: no route to %.*s for frame type %u; dropped",
-			  (int)f->to_len, f->to, f->flags);
+		log_debug("c2s: no route to %.*s for a %s frame; dropped",
+			  (int)f->to_len, f->to, frame_type_name(f->flags));
 		return;
 	}
 	struct conn *c = route_find(c2s, f);
@@ -368,7 +369,7 @@ void c2s_route_on_frame(struct c2s *c2s, const struct frame *f)
 		route_no_route(c2s, f);
 		break;
 	default:
-		log_debug("c2s: frame type %u ignored", f->type);
+		log_debug("c2s: %s frame ignored", frame_type_name(f->type));
 		break;
 	}
 }

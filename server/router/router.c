@@ -121,8 +121,8 @@ static void component_on_frame(struct link *l, const struct frame *f)
 	} else if (f->type == FRAME_AUTH) {
 		component_authenticate(c, f);
 	} else {
-		log_warn("router: frame of type %u before authentication; "
-			 "closing", f->type);
+		log_warn("router: a %s frame before authentication; closing",
+			 frame_type_name(f->type));
 		component_close(c);
 	}
 }

@@ -136,8 +136,8 @@ void router_handle_frame(struct component *c, const struct frame *f)
 	case FRAME_SESSION_END:
 		break;
 	default:
-		log_warn("router: %s sent a frame of type %u, which components "
-			 "do not send; dropped", c->name, f->type);
+		log_warn("router: %s sent a %s frame, which components do "
+			 "not send; dropped", c->name, frame_type_name(f->type));
 		return;
 	}
 	if (f->from_len != c->name_len ||

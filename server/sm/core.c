@@ -285,7 +285,7 @@ void sm_dispatch_frame(struct sm *sm, const struct frame *f)
 		sm_route_frame_no_route(sm, f);
 		return;
 	default:
-		log_debug("sm: ignored frame type %u", f->type);
+		log_debug("sm: %s frame ignored", frame_type_name(f->type));
 		return;
 	}
 }

@@ -201,6 +201,18 @@ START_TEST(too_big_refused)
 }
 END_TEST
 
+/* Logs name frame types; a type off the wire that is none says so. */
+START_TEST(type_names)
+{
+	ck_assert_str_eq(frame_type_name(FRAME_HELLO), "HELLO");
+	ck_assert_str_eq(frame_type_name(FRAME_SESSION_START), "SESSION_START");
+	ck_assert_str_eq(frame_type_name(FRAME_NO_ROUTE), "NO_ROUTE");
+	ck_assert_str_eq(frame_type_name(0), "unknown");
+	ck_assert_str_eq(frame_type_name(FRAME_TYPE_MAX), "unknown");
+	ck_assert_str_eq(frame_type_name(255), "unknown");
+}
+END_TEST
+
 START_TEST(name_equals)
 {
 	ck_assert(frame_name_equals("abc", 3, "abc"));
@@ -225,6 +237,7 @@ int main(void)
 	tcase_add_test(tc, name_too_long_refused);
 	tcase_add_test(tc, too_big_refused);
 	tcase_add_test(tc, name_equals);
+	tcase_add_test(tc, type_names);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
