@@ -1,9 +1,7 @@
 /* sm: sessions and the delivery rules of RFC 6121 §8, driven with frames
  * as c2s would send them and checked on the frames the sm sends back.
- * No sockets: the sm's send function records into a list.
- *
- * The Makefile links unit tests with libpalabre.a only (lib, auth,
- * storage), so the sm's files are compiled in here. */
+ * No sockets: the sm's send function records into a list. */
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

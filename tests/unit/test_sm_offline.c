@@ -1,9 +1,7 @@
 /* sm offline: XEP-0160 offline messages, driven with frames as c2s would
  * send them, on a real storage (SQLite in a temporary directory) and a
- * real loop; checked on the frames the sm sends back and on the store.
- *
- * The Makefile links unit tests with libpalabre.a only (lib, auth,
- * storage), so the sm's files are compiled in here. */
+ * real loop; checked on the frames the sm sends back and on the store. */
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,10 +2,8 @@
  * (subscriptions), §4 (presence), driven with frames as c2s would send
  * them, on a real storage (SQLite in a temporary directory) and a real
  * loop; checked on the frames the sm sends back, the in-memory roster
- * and, after a restart, the stored one.
- *
- * The Makefile links unit tests with libpalabre.a only (lib, auth,
- * storage), so the sm's files are compiled in here. */
+ * and, after a restart, the stored one. */
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
