@@ -26,17 +26,8 @@ def test_script(server, path):
     script = xmppscript.Script.load(path)
     failure = None
     try:
-        xmppscript.run(script, server, new_account_of(server))
+        xmppscript.run(script, server)
     except xmppscript.ScriptFailure as e:
         failure = str(e)
     if failure:  # the script's own words, without the runner's traceback
         pytest.fail(failure, pytrace=False)
-
-
-def new_account_of(server):
-    """romeo@localhost → a new account romeo-N@localhost and its
-    password."""
-    def new_account(jid):
-        user, domain = jid.split("@", 1)
-        return im.Accounts(server, domain).new(user), im.PASSWORD
-    return new_account

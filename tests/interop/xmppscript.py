@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape, quoteattr
 
+import im
 from rawstream import RawStream
 
 SCANSION = "https://matthewwild.co.uk/projects/scansion"
@@ -93,8 +94,7 @@ class Step:
     line: int
     client: str
     action: str
-    xml: str = ""
-    xml_line: int = 0
+    xml: str = ""  # the lines after the action's, from line + 1
 
 
 @dataclass
@@ -167,8 +167,6 @@ def parse_body(script, lines, start):
     for i in range(start, len(lines)):
         line = lines[i]
         if step is not None and (not line.strip() or line[0].isspace()):
-            if line.strip() and not step.xml:
-                step.xml_line = i + 1
             step.xml += line + "\n"
             continue
         step = None
@@ -267,7 +265,9 @@ def parse_xml(script, step, value_of):
     try:
         root = ET.fromstring(WRAPPER % text)
     except ET.ParseError as e:
-        line = step.xml_line + e.position[0] - 1
+        # An element left open is found at the end of the wrapper.
+        last = len(step.xml.rstrip().split("\n"))
+        line = step.line + min(e.position[0], last)
         raise ScriptError("%s:%d: the XML is not well-formed: %s"
                           % (script.name, line, e)) from None
     for el in root.iter():
@@ -293,8 +293,8 @@ def match_element(expected, received, path, captures):
     path += "/" + local_name(expected.tag)
     if received.tag != expected.tag:
         raise Mismatch("%s: expected <%s/>, received <%s/>"
-                       % (path, show_name(expected.tag),
-                          show_name(received.tag)))
+                       % (path, show_tag(expected.tag),
+                          show_tag(received.tag)))
     strict = expected.get(STRICT) == "true"
     for name, value in expected.attrib.items():
         if name != STRICT:
@@ -369,13 +369,20 @@ def closest_mismatch(expected, received, path):
             if len(reasons) == 1:
                 return reasons[0]
             return "%s: no <%s/> as expected among %d received" % (
-                path, show_name(el.tag), len(received))
-    return "%s: the expected elements match only the same received one" \
-        % path
+                path, show_tag(el.tag), len(received))
+    return "%s: not every element expected has one received of its own " \
+        "(%d expected, %d received)" % (path, len(expected), len(received))
 
 
 def local_name(tag):
     return tag.split("}", 1)[-1]
+
+
+def show_tag(tag):
+    """An element's name as a script writes it: query xmlns='…'."""
+    if not tag.startswith("{") or tag.startswith("{jabber:client}"):
+        return local_name(tag)
+    return "%s xmlns='%s'" % (local_name(tag), tag[1:].split("}")[0])
 
 
 def show_name(tag):
@@ -425,15 +432,19 @@ class ScriptStream(RawStream):
         return self.pending.pop(0)
 
 
-class Run:
-    """One run of a script against a running palabred; new_account(jid)
-    makes a fresh account for a client's jid and returns (jid,
-    password)."""
+def new_account(server, jid):
+    """romeo@localhost → a new account romeo-N@localhost of server (the
+    script's alone), and its password."""
+    user, domain = jid.split("@", 1)
+    return im.Accounts(server, domain).new(user), im.PASSWORD
 
-    def __init__(self, script, server, new_account, timeout=STEP_TIMEOUT):
+
+class Run:
+    """One run of a script against a running palabred."""
+
+    def __init__(self, script, server, timeout=STEP_TIMEOUT):
         self.script = script
         self.server = server
-        self.new_account = new_account
         self.timeout = timeout
         self.accounts = {}    # the script's jid → (account jid, password)
         self.streams = {}     # client name → ScriptStream
@@ -466,7 +477,7 @@ class Run:
 
     def account_of(self, client):
         if client.jid not in self.accounts:
-            self.accounts[client.jid] = self.new_account(client.jid)
+            self.accounts[client.jid] = new_account(self.server, client.jid)
         jid = self.accounts[client.jid][0]
         self.variables["%s's JID" % client.name] = jid
         return self.accounts[client.jid]
@@ -577,5 +588,7 @@ class Run:
             stream.dump())
 
 
-def run(script, server, new_account, timeout=STEP_TIMEOUT):
-    Run(script, server, new_account, timeout).run()
+def run(script, server, timeout=STEP_TIMEOUT):
+    """Runs script against server (a running palabre.Palabre); raises
+    ScriptFailure at the first step the server does not follow."""
+    Run(script, server, timeout).run()
