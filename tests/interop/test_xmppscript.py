@@ -43,7 +43,7 @@ def failure(server, body, timeout=xmppscript.STEP_TIMEOUT):
     return str(e.value)
 
 
-# ---- reading a script ------------------------------------------------------------
+# ---- reading a script -------------------------------------------------------
 
 def test_a_script_has_a_title_clients_and_steps():
     s = script("Romeo sends:\n\t<presence/>\n\nRomeo disconnects\n")
@@ -61,6 +61,8 @@ def test_a_script_has_a_title_clients_and_steps():
      "well-formed"),
     ("Romeo sends:\n\t<presence>\n\t\t<status>\n\t</presence>\n",
      "t.scs:13: the XML is not well-formed: mismatched tag"),
+    ("Romeo sends:\n\t<presence><x:y/></presence>\n",
+     "t.scs:11: the XML is not well-formed: unbound prefix"),
     ("Romeo sends:\n\nRomeo disconnects\n", "t.scs:10: Romeo sends: no "
      "stanza"),
     ("Romeo connects\n", "t.scs:10: Romeo is already connected"),
@@ -95,7 +97,7 @@ def test_a_variable_captured_before_may_be_used():
            "Romeo sends:\n\t<iq type='result' id='${the id}'/>\n")
 
 
-# ---- matching ------------------------------------------------------------------------
+# ---- matching ---------------------------------------------------------------
 
 def test_what_the_script_does_not_write_is_not_checked():
     assert matches("<iq type='result'/>",
@@ -172,7 +174,7 @@ def test_received_stanzas_are_shown_with_xmlns_not_prefixes():
         '<item jid="a@b"/></query></iq>')
 
 
-# ---- against palabred -------------------------------------------------------------------
+# ---- against palabred -------------------------------------------------------
 
 PING = """Romeo sends:
 \t<iq type='get' id='p1' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>
@@ -224,3 +226,15 @@ def test_receives_nothing_fails_when_something_comes(server):
     assert message.startswith(
         "t.scs:13: Romeo receives nothing: received:\n  <iq "), message
     assert 'id="p1"' in message.split("\n")[1], message
+
+
+def test_a_stream_error_is_expected_like_a_stanza_and_a_closed_stream_fails(
+        server):
+    too_big = "<message><body>%s</body></message>" % ("x" * 20000)
+    message = failure(server, "Romeo sends:\n\t%s\n\nRomeo receives:\n"
+                      "\t<stream:error><policy-violation xmlns='urn:ietf:"
+                      "params:xml:ns:xmpp-streams'/></stream:error>\n\n"
+                      "Romeo receives:\n\t<message/>\n" % too_big)
+    assert message.startswith(
+        "t.scs:16: Romeo receives: the server closed the stream waiting for "
+        "stanza 1 of 1\nexpected:\n  <message/>\nreceived:\n  "), message

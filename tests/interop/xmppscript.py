@@ -37,8 +37,6 @@ stanzas under one "receives:" may come in any order; one after another
 """
 import os
 import re
-import socket
-import ssl
 import time
 from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
@@ -57,10 +55,12 @@ ACTION = re.compile(r"^(.+?) (connects|disconnects|sends:|receives:|"
                     r"receives nothing)$")
 SEPARATOR = re.compile(r"^-{3,}$")
 
+STREAMS = "http://etherx.jabber.org/streams"
 # Wraps the XML of a step: the stanzas of a client stream are in
-# jabber:client (RFC 6120 §4.8.3), and scansion: needs no declaration.
-WRAPPER = ("<script xmlns='jabber:client' xmlns:scansion='%s'>%%s</script>"
-           % SCANSION)
+# jabber:client (RFC 6120 §4.8.3); scansion: and stream: (for a
+# <stream:error/>) need no declaration.
+WRAPPER = ("<script xmlns='jabber:client' xmlns:scansion='%s' "
+           "xmlns:stream='%s'>%%s</script>" % (SCANSION, STREAMS))
 
 STEP_TIMEOUT = 5.0
 # "receives nothing": after a ping round trip, the server may still be
@@ -268,8 +268,9 @@ def parse_xml(script, step, value_of):
         # An element left open is found at the end of the wrapper.
         last = len(step.xml.rstrip().split("\n"))
         line = step.line + min(e.position[0], last)
+        why = re.sub(r": line \d+, column \d+$", "", str(e))
         raise ScriptError("%s:%d: the XML is not well-formed: %s"
-                          % (script.name, line, e)) from None
+                          % (script.name, line, why)) from None
     for el in root.iter():
         # The script's indentation is layout, not content.
         if not (el.text or "").strip():
@@ -279,7 +280,7 @@ def parse_xml(script, step, value_of):
     return list(root)
 
 
-# ---- matching ------------------------------------------------------------------
+# ---- matching ---------------------------------------------------------------
 
 def match(expected, received):
     """The values captured when received matches expected; Mismatch says
@@ -382,6 +383,8 @@ def show_tag(tag):
     """An element's name as a script writes it: query xmlns='…'."""
     if not tag.startswith("{") or tag.startswith("{jabber:client}"):
         return local_name(tag)
+    if tag.startswith("{%s}" % STREAMS):
+        return "stream:" + local_name(tag)
     return "%s xmlns='%s'" % (local_name(tag), tag[1:].split("}")[0])
 
 
@@ -408,28 +411,16 @@ def to_xml(el, parent_ns="jabber:client"):
     return "<%s%s>%s</%s>" % (name, attrs, inner, name)
 
 
-# ---- running --------------------------------------------------------------------
+# ---- running ----------------------------------------------------------------
 
 class ScriptStream(RawStream):
     def poll(self, seconds):
-        """The next element if one comes within seconds, else None."""
-        deadline = time.monotonic() + seconds
-        while not self.pending:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.stream_ended or self.closed:
-                return None
-            self.sock.settimeout(remaining)
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                return None
-            except (ConnectionResetError, ssl.SSLError, BrokenPipeError):
-                data = b""
-            if not data:
-                self.closed = True
-                return None
-            self._feed(data)
-        return self.pending.pop(0)
+        """The next element if one comes within seconds, else None (also
+        when the stream is closed: the next step says what it expects)."""
+        try:
+            return self.read_element(max(seconds, 0.001))
+        except AssertionError:  # rawstream: timed out, or StreamClosed
+            return None
 
 
 def new_account(server, jid):
@@ -565,8 +556,12 @@ class Run:
         return "received:\n  %s\n%s" % (to_xml(el), stream.dump())
 
     def missing(self, expected, received, stream):
-        return "timed out after %.0f s waiting for stanza %d of %d\n%s" % (
-            self.timeout, len(received) + 1, len(expected),
+        if stream.closed or stream.stream_ended:
+            why = "the server closed the stream"
+        else:
+            why = "timed out after %.0f s" % self.timeout
+        return "%s waiting for stanza %d of %d\n%s" % (
+            why, len(received) + 1, len(expected),
             self.compare(expected, received, stream))
 
     def mismatch(self, expected, received, stream):
