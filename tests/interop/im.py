@@ -223,9 +223,9 @@ class Inbox:
 # ---- a client ------------------------------------------------------------------
 
 class IM:
-    """A slixmpp client (xmpp.Client) seen as XML: roster pushes, block
-    list pushes, presences and messages land in inboxes as ElementTree
-    elements."""
+    """A slixmpp client (xmpp.Client) seen as XML: roster pushes,
+    presences and messages land in inboxes as ElementTree elements; block
+    list pushes are answered (scripts/blocking.scs checks them)."""
 
     def __init__(self, client):
         self.client = client
@@ -234,7 +234,6 @@ class IM:
         x.auto_authorize = None  # answer no subscription request on our own
         x.auto_subscribe = False
         self.pushes = Inbox()
-        self.block_pushes = Inbox()
         self.presences = Inbox()
         self.messages = Inbox()
         x.register_handler(Callback(
@@ -257,8 +256,7 @@ class IM:
             self.pushes.put(iq.xml)
 
     def _on_block_push(self, iq):
-        if iq["type"] == "set":
-            self.block_pushes.put(iq.xml)
+        if iq["type"] == "set":  # answered (XEP-0191 §3.3), not kept
             iq.reply().send()
 
     # ---- who ----------------------------------------------------------
@@ -431,17 +429,6 @@ class IM:
             ET.SubElement(el, "{%s}item" % BLOCKING).set("jid", jid)
         return self.iq("set", el)
 
-    def next_block_push(self, timeout=WAIT):
-        """The next block list push: (kind, [jids])."""
-        iq = self.run(self.block_pushes.take(lambda el: True), timeout,
-                      "a block list push for %s" % self.jid)
-        for kind in ("block", "unblock"):
-            el = iq.find("{%s}%s" % (BLOCKING, kind))
-            if el is not None:
-                return kind, sorted(i.get("jid") for i in
-                                    el.findall("{%s}item" % BLOCKING))
-        raise AssertionError("not a block list push: %s" % show(iq))
-
     # ---- ending -------------------------------------------------------
 
     def logout(self):
@@ -523,7 +510,6 @@ def forget(*ims):
         one.pushes.drain()
         one.presences.drain()
         one.messages.drain()
-        one.block_pushes.drain()
 
 
 def stream_features(server, jid):

@@ -3,7 +3,8 @@
 Messages for a user without an available resource wait in the server and
 come at the user's next available presence of non-negative priority, in
 order, each stamped with when the server took it. What the server
-accepted survives a restart and kill -9.
+accepted survives a restart and kill -9. Delivery once, to a resource
+gone, and headline and groupchat messages are scripts/offline.scs.
 """
 import datetime
 import time
@@ -86,19 +87,6 @@ def test_messages_to_an_offline_user_come_at_the_next_login_in_order(
     assert_nothing_more(bob)
 
 
-def test_offline_messages_are_delivered_once(clients, accounts):
-    alice = im.login(clients, accounts.new("alice"))
-    bob_jid = accounts.new("bob")
-    alice.send_message(bob_jid, "only once")
-    settle(alice)
-    bob = im.login(clients, bob_jid, "pc")
-    assert body(bob.next_message()) == "only once"
-    settle(bob)
-    bob.logout()
-    bob = im.login(clients, bob_jid, "laptop")
-    assert_nothing_more(bob)
-
-
 def test_offline_messages_wait_for_available_presence(clients, accounts):
     alice = im.login(clients, accounts.new("alice"))
     bob_jid = accounts.new("bob")
@@ -129,18 +117,6 @@ def test_only_negative_priority_resources_count_as_offline(clients,
     assert_nothing_more(bot)
 
 
-def test_message_to_a_gone_resource_of_an_offline_user_is_stored(
-        clients, accounts):
-    # RFC 6121 §8.5.3.2.1: handled as if sent to the bare JID.
-    alice = im.login(clients, accounts.new("alice"))
-    bob_jid = accounts.new("bob")
-    alice.send_message(bob_jid + "/gone", "to a resource")
-    settle(alice)
-    assert alice.messages.items == []
-    bob = im.login(clients, bob_jid, "desk")
-    assert body(bob.next_message()) == "to a resource"
-
-
 def test_message_to_an_unknown_user_is_bounced_not_stored(clients,
                                                           accounts):
     alice = im.login(clients, accounts.new("alice"))
@@ -151,33 +127,6 @@ def test_message_to_an_unknown_user_is_bounced_not_stored(clients,
 
 
 # ---- not stored --------------------------------------------------------------------
-
-def test_headline_is_neither_stored_nor_bounced(clients, accounts):
-    # RFC 6121 §8.5.2.2.1: silently ignored.
-    alice = im.login(clients, accounts.new("alice"))
-    bob_jid = accounts.new("bob")
-    alice.send_message(bob_jid, "breaking news", type_="headline")
-    alice.send_message(bob_jid, "marker", type_="chat")
-    assert_nothing_more(alice)
-    bob = im.login(clients, bob_jid)
-    assert body(bob.next_message()) == "marker"
-    assert_nothing_more(bob)
-
-
-def test_groupchat_is_bounced_not_stored(clients, accounts):
-    # RFC 6121 §8.5.2.2.1: an error to the sender.
-    alice = im.login(clients, accounts.new("alice"))
-    bob_jid = accounts.new("bob")
-    alice.send_message(bob_jid, "room talk", type_="groupchat", id_="g1")
-    error = alice.next_message()
-    assert (error.get("type"), error.get("id")) == ("error", "g1")
-    assert im.error_of(error)[1] == "service-unavailable"
-    alice.send_message(bob_jid, "marker", type_="chat")
-    settle(alice)
-    bob = im.login(clients, bob_jid)
-    assert body(bob.next_message()) == "marker"
-    assert_nothing_more(bob)
-
 
 def test_error_message_is_neither_stored_nor_answered(clients, accounts):
     # RFC 6120 §8.3.1: an error is never answered with an error, so two

@@ -2,7 +2,9 @@
 
 Every test makes its own users. The test that kills a c2s has a
 palabred of its own with two c2s processes, so that the contact who
-watches is on the other one.
+watches is on the other one. Directed presence to a full JID and a
+subscription request to every available resource are
+scripts/presence_*.scs.
 """
 import os
 import signal
@@ -244,17 +246,6 @@ def test_directed_presence_reaches_a_stranger_and_so_does_logout(
     dave.next_presence("unavailable", from_=jid)
 
 
-def test_directed_presence_to_a_full_jid(clients, accounts):
-    alice = login(clients, accounts.new("alice"))
-    dave_jid = accounts.new("dave")
-    desk = login(clients, dave_jid, "desk")
-    laptop = login(clients, dave_jid, "laptop")
-    alice.send_presence(to=desk.jid)
-    desk.next_presence("available", from_=alice.jid)
-    settle(laptop)
-    assert laptop.presences_from(alice.bare) == []
-
-
 # ---- subscription requests that wait ----------------------------------------------------
 
 def test_pending_subscription_request_is_resent_at_each_login(clients,
@@ -285,14 +276,3 @@ def test_pending_subscription_request_is_resent_at_each_login(clients,
     alice = login(clients, alice_jid, "tablet")
     settle(alice)
     assert alice.presences_from(bob.bare) == [], "the request was answered"
-
-
-def test_subscription_request_reaches_every_available_resource(clients,
-                                                                accounts):
-    alice_jid = accounts.new("alice")
-    pc = login(clients, alice_jid, "pc")
-    phone = login(clients, alice_jid, "phone")
-    bob = login(clients, accounts.new("bob"))
-    bob.send_presence(alice_jid, "subscribe")
-    pc.next_presence("subscribe", from_=bob.bare)
-    phone.next_presence("subscribe", from_=bob.bare)

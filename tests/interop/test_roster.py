@@ -1,6 +1,8 @@
 """Rosters (RFC 6121 §2) and roster versioning (XEP-0237).
 
-Every test makes its own users on the module's server.
+Every test makes its own users on the module's server. Get, set,
+update, remove and a get with the current version, as exchanges, are
+scripts/roster_*.scs.
 """
 import pytest
 
@@ -30,68 +32,6 @@ def error_condition(answer):
 
 # ---- get, set, update, remove --------------------------------------------------
 
-def test_new_user_has_an_empty_roster(alice):
-    roster = alice.roster()
-    assert roster.query is not None, \
-        "a roster result carries <query/> (RFC 6121 §2.1.4): %s" % roster
-    assert roster.items == {}
-
-
-def test_added_contact_is_pushed_to_every_interested_resource(
-        clients, accounts):
-    jid = accounts.new("alice")
-    pc = im.login(clients, jid, "pc")
-    phone = im.login(clients, jid, "phone")
-    bob = accounts.new("bob")
-    answer = pc.roster_set_iq(roster_item_xml(bob, "Bob", ["Friends",
-                                                           "Work"]))
-    assert answer.get("type") == "result", show(answer)
-    for resource in (pc, phone):
-        push = resource.next_push(bob)
-        assert push.iq.get("from") in (None, jid), \
-            "a push comes from the account itself: %s" % push
-        item = push.item(bob)
-        assert (item.name, item.groups, item.subscription, item.ask) == \
-            ("Bob", ["Friends", "Work"], "none", None), push
-
-
-def test_a_resource_that_never_asked_for_the_roster_gets_no_push(
-        clients, accounts):
-    jid = accounts.new("alice")
-    pc = im.login(clients, jid, "pc")
-    tablet = im.login(clients, jid, "tablet", roster=False)
-    pc.roster_set(accounts.new("bob"))
-    pc.next_push()
-    im.settle(pc, tablet)
-    assert tablet.pushes.items == [], \
-        "pushes go to interested resources only (RFC 6121 §2.2): %s" % (
-            [show(p) for p in tablet.pushes.items])
-
-
-def test_added_contact_is_in_the_roster(alice, accounts):
-    bob = accounts.new("bob")
-    carol = accounts.new("carol")
-    alice.roster_set(bob, "Bob", ["Friends"])
-    alice.roster_set(carol)
-    roster = alice.roster()
-    assert sorted(roster.items) == sorted([bob, carol])
-    assert roster.item(bob) == im.Item(bob, "Bob", "none", None, None,
-                                       ["Friends"])
-    assert roster.item(carol).name in (None, "")
-    assert roster.item(carol).groups == []
-
-
-def test_update_replaces_name_and_groups(alice, accounts):
-    bob = accounts.new("bob")
-    alice.roster_set(bob, "Bob", ["Friends", "Work"])
-    alice.next_push(bob)
-    alice.roster_set(bob, "Robert", ["Family"])
-    item = alice.next_push(bob).item(bob)
-    assert (item.name, item.groups) == ("Robert", ["Family"])
-    item = alice.roster().item(bob)
-    assert (item.name, item.groups) == ("Robert", ["Family"])
-
-
 def test_update_keeps_the_subscription(clients, accounts):
     alice = im.login(clients, accounts.new("alice"))
     bob = im.login(clients, accounts.new("bob"))
@@ -100,29 +40,6 @@ def test_update_keeps_the_subscription(clients, accounts):
     item = alice.next_push(bob.bare).item(bob.bare)
     assert (item.name, item.subscription) == ("Bobby", "both")
     assert alice.roster().item(bob.bare).subscription == "both"
-
-
-def test_removed_contact_is_pushed_with_subscription_remove(clients,
-                                                            accounts):
-    jid = accounts.new("alice")
-    pc = im.login(clients, jid, "pc")
-    phone = im.login(clients, jid, "phone")
-    bob = accounts.new("bob")
-    pc.roster_set(bob, "Bob")
-    pc.next_push(bob)
-    phone.next_push(bob)
-    pc.roster_remove(bob)
-    for resource in (pc, phone):
-        assert resource.next_push(bob).item(bob).subscription == "remove"
-    assert bob not in pc.roster().items
-
-
-def test_removing_a_contact_not_in_the_roster_is_item_not_found(
-        alice, accounts):
-    # RFC 6121 §2.5.3
-    answer = alice.roster_set_iq(roster_item_xml(accounts.new("nobody"),
-                                                 subscription="remove"))
-    assert error_condition(answer) == "item-not-found"
 
 
 def test_removing_a_contact_cancels_both_subscriptions(clients, accounts):
@@ -302,19 +219,6 @@ def test_roster_result_carries_a_version(alice):
     roster = alice.roster(ver="")
     assert roster.ver is not None, \
         "a client that asked with ver gets a ver (XEP-0237): %s" % roster
-
-
-def test_get_with_the_current_version_is_an_empty_result(alice, accounts):
-    alice.roster_set(accounts.new("bob"), "Bob")
-    alice.next_push()
-    current = alice.roster(ver="").ver
-    answer = alice.roster_get_iq(ver=current)
-    assert answer.get("type") == "result", show(answer)
-    assert len(answer) == 0, \
-        "the roster did not change: an empty result (XEP-0237 §2.4): %s" \
-        % show(answer)
-    im.settle(alice)
-    assert alice.pushes.items == []
 
 
 def test_pushes_carry_a_new_version(alice, accounts):

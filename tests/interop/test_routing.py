@@ -1,4 +1,6 @@
-"""Sessions and delivery (RFC 6120 §7, RFC 6121 §8), ping and disco."""
+"""Sessions and delivery (RFC 6120 §7, RFC 6121 §8) and disco.
+
+Ping is scripts/ping.scs."""
 import pytest
 from slixmpp.xmlstream import ET
 
@@ -228,22 +230,7 @@ def test_iq_to_user_with_unknown_namespace_is_service_unavailable(clients):
         ("error", "service-unavailable")
 
 
-def test_iq_to_full_jid_reaches_that_resource(clients):
-    alice = clients.login(ALICE + "/pc")
-    clients.login(BOB + "/desk")  # slixmpp answers pings
-    rtt = alice.run(alice.xmpp.plugin["xep_0199"].send_ping(BOB + "/desk",
-                                                            timeout=5))
-    assert rtt is not None
-
-
 # ---- the server's own services ---------------------------------------------------
-
-def test_ping_server(clients):
-    alice = clients.login(ALICE + "/pc")
-    answer = alice.ping_server()
-    assert answer["type"] == "result"
-    assert answer["from"] == "localhost"
-
 
 def test_disco_info_of_server_lists_ping_and_disco(clients):
     alice = clients.login(ALICE + "/pc")
