@@ -248,7 +248,7 @@ static enum sm_verdict blocking_out(struct sm_event *ev, void *data)
 		return SM_DONE;
 	/* Straight to the sender: routed, it would come from the blocked
 	 * JID and be dropped on the way in. */
-	sm_route_deliver(ev->sm, origin, e);
+	sm_send_stanza(ev->sm, origin, e);
 	return SM_DONE;
 }
 
@@ -290,7 +290,7 @@ static void blocklist_get(struct blocking *mod, struct sm_event *ev)
 		sm_route_error(ev->sm, st, "internal-server-error");
 		return;
 	}
-	sm_route_deliver(ev->sm, ev->session, r);
+	sm_send_stanza(ev->sm, ev->session, r);
 }
 
 /* ------------------------------------------------------------ changes */
@@ -463,7 +463,7 @@ static void blocking_change_push(struct blocking *mod, struct user *u,
 		if (!q || (!c->all && blocking_items_add(&sm->arena, q, c->jids,
 							 c->njids) < 0))
 			return;
-		sm_route_deliver(sm, s, iq);
+		sm_send_stanza(sm, s, iq);
 	}
 }
 
@@ -498,13 +498,13 @@ static void blocking_change_finish(struct blocking_change *c,
 		if (err && xml_set_attr(&sm->arena, err, "type", "wait") == 0 &&
 		    xml_add_child(&sm->arena, err, NS_STANZAS,
 				  "internal-server-error"))
-			sm_route_deliver(sm, s, e);
+			sm_send_stanza(sm, s, e);
 	} else {
 		struct xml_node *r =
 		    s ? blocking_iq_new(&sm->arena, "result", s->jid, c->id)
 		      : NULL;
 		if (r)
-			sm_route_deliver(sm, s, r);
+			sm_send_stanza(sm, s, r);
 		if (u && l)
 			blocking_change_push(mod, u, c, l);
 		for (size_t i = 0; u && l && i < c->nchanged; i++)

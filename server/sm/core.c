@@ -1,5 +1,24 @@
-/* core: the sm's state and the frames that come from the router:
- * sessions starting and ending, stanzas, failed routes. */
+/* core: the sm's state and its way in: every frame that comes from the
+ * router (sessions starting and ending, stanzas, failed routes).
+ *
+ * A stanza's way through the sm, file by file, in order:
+ *
+ *   sm.c       the router link hands a frame to sm_handle_frame (here).
+ *   core.c     the frame is parsed, once, into sm->arena
+ *              (sm_stanza_frame_parse); if a local user it concerns is
+ *              not in memory, or its source has frames waiting, it
+ *              waits in userdata.c, which hands it back to
+ *              sm_dispatch_frame once its turn comes.
+ *   route.c    which event it is (RFC 6121 §8, RFC 6120 §10), fired
+ *              through module.c to the handlers: the modules hooked
+ *              above SM_PRIORITY_DEFAULT, then route.c's defaults.
+ *   send.c     what a handler sends (a delivery, an answer) is
+ *              serialized once and goes to the router in a frame, or
+ *              waits in the backlog while the link is full.
+ *
+ * A stanza the server makes (an answer, a push) enters at route.c
+ * (sm_route_xml); one for a local user not in memory waits in
+ * userdata.c as a frame, and comes back here. */
 #include <stdio.h>
 #include <string.h>
 
@@ -42,14 +61,14 @@ bool sm_serves(const struct sm *sm, const char *domain)
 	return config_find_host(sm->cfg, domain) != NULL;
 }
 
+/* ------------------------------------------------------------ sessions */
+
 static void send_session_end(struct sm *sm, const struct session *s,
 			     const char *reason)
 {
 	sm_send(sm, FRAME_SESSION_END, s->c2s, strlen(s->c2s), s->conn,
 		reason, strlen(reason));
 }
-
-/* ------------------------------------------------------------ sessions */
 
 /* If s was available, its unavailable presence goes out as if the
  * client had sent it (RFC 6121 §4.5: the server does so for a client
@@ -212,6 +231,80 @@ static void component_gone(struct sm *sm, const struct frame *f)
 	sm_userdata_end_starts(sm, f->to, f->to_len);
 }
 
+/* ------------------------------------------------------------ stanzas */
+
+/* A stanza whose payload does not parse here although c2s (or s2s) read
+ * it: never dropped in silence. The fault is the server's, so its sender
+ * gets RFC 6120 §8.3.3.6 internal-server-error, built from its start tag
+ * (an iq result or error is not answered, §8.2.3). */
+static void frame_refuse_unparsed(struct sm *sm, const struct frame *f,
+				  const struct stanza *st)
+{
+	log_warn("sm: from %.*s: a <%s/> that does not parse: "
+		 "internal-server-error",
+		 (int)f->from_len, f->from, st->xml->name);
+	if (st->kind != STANZA_IQ || sm_stanza_is_type(st, "get") ||
+	    sm_stanza_is_type(st, "set"))
+		sm_route_error(sm, st, "internal-server-error");
+}
+
+/* The one parse of a stanza frame, into sm->arena: st, and its origin
+ * (the local session that sent it, or NULL). Returns 0, or -1 when the
+ * frame was dropped or answered here (no session, not a stanza, a bad
+ * JID, a payload that does not parse). */
+static int sm_stanza_frame_parse(struct sm *sm, const struct frame *f,
+				 struct stanza *st,
+				 struct session **origin_out)
+{
+	struct session *origin = NULL;
+	*origin_out = NULL;
+	if (f->conn) {
+		origin = sm_session_find_conn(&sm->sessions, f->from, f->from_len,
+					   f->conn);
+		if (!origin) {
+			log_debug("sm: stanza from %.*s conn %llu: no session",
+				  (int)f->from_len, f->from,
+				  (unsigned long long)f->conn);
+			return -1;
+		}
+	}
+	struct xml_node *xml = xml_parse(&sm->arena, f->payload,
+					 f->payload_len, XML_NS_CLIENT);
+	bool whole = xml != NULL; /* else its start tag, to answer it */
+	if (!whole)
+		xml = xml_parse_head(&sm->arena, f->payload, f->payload_len,
+				     XML_NS_CLIENT);
+	int rc = sm_stanza_init(st, &sm->arena, xml);
+	if (rc == -1) {
+		log_warn("sm: from %.*s: a frame whose payload is not a "
+			 "stanza", (int)f->from_len, f->from);
+		return -1;
+	}
+	if (origin && rc == 0 && !st->from) {
+		/* c2s stamps 'from'; be safe if it did not. */
+		st->from = arena_alloc(st->arena, sizeof *st->from);
+		if (!st->from || jid_parse_str(st->from, origin->jid) < 0 ||
+		    xml_set_attr(st->arena, xml, "from", origin->jid) < 0)
+			return -1;
+	}
+	if (rc == -2) {
+		/* RFC 6120 §8.3.3.8 jid-malformed, if the sender is known;
+		 * the bad 'to' cannot be the error's 'from'. */
+		struct xml_node *e = st->from ? sm_stanza_error_new(
+							st, "jid-malformed")
+					      : NULL;
+		if (e && xml_set_attr(st->arena, e, "from", NULL) == 0)
+			sm_route_xml(sm, e);
+		return -1;
+	}
+	if (!whole) {
+		frame_refuse_unparsed(sm, f, st);
+		return -1;
+	}
+	*origin_out = origin;
+	return 0;
+}
+
 /* Refused past userdata's bounds: RFC 6120 §8.3.3.18, "the server or
  * recipient is busy or lacks the system resources necessary to service
  * the request" (type wait: the sender may retry later). Not for what
@@ -238,7 +331,7 @@ static void sm_stanza_frame(struct sm *sm, const struct frame *f)
 {
 	struct stanza st;
 	struct session *origin;
-	if (sm_route_frame_parse(sm, f, &st, &origin) < 0)
+	if (sm_stanza_frame_parse(sm, f, &st, &origin) < 0)
 		return;
 	char bare[JID_MAX + 1], from[JID_MAX + 1];
 	const char *need = NULL;
@@ -266,6 +359,30 @@ static void sm_stanza_frame(struct sm *sm, const struct frame *f)
 	sm_route_stanza(sm, &st, origin);
 }
 
+/* FRAME_NO_ROUTE: the router found nobody serving f->to; f's payload
+ * is the frame we sent. */
+static void sm_stanza_no_route(struct sm *sm, const struct frame *f)
+{
+	if (f->flags != FRAME_STANZA)
+		return;
+	if (sm_session_known_component(&sm->sessions, f->to, f->to_len)) {
+		/* A c2s went away; FRAME_UNBOUND ends its sessions. */
+		log_debug("sm: %.*s is gone; stanza dropped", (int)f->to_len,
+			  f->to);
+		return;
+	}
+	struct xml_node *xml = xml_parse(&sm->arena, f->payload,
+					 f->payload_len, XML_NS_CLIENT);
+	struct stanza st;
+	if (sm_stanza_init(&st, &sm->arena, xml) != 0 || !st.from)
+		return;
+	log_info("sm: no route to %.*s: remote-server-not-found",
+		 (int)f->to_len, f->to);
+	sm_route_error(sm, &st, "remote-server-not-found");
+}
+
+/* ------------------------------------------------------------ frames */
+
 void sm_dispatch_frame(struct sm *sm, const struct frame *f)
 {
 	switch (f->type) {
@@ -282,7 +399,7 @@ void sm_dispatch_frame(struct sm *sm, const struct frame *f)
 		component_gone(sm, f);
 		return;
 	case FRAME_NO_ROUTE:
-		sm_route_frame_no_route(sm, f);
+		sm_stanza_no_route(sm, f);
 		return;
 	default:
 		log_debug("sm: %s frame ignored", frame_type_name(f->type));

@@ -563,7 +563,7 @@ static void offline_load_done(void *ctx, enum storage_status status,
 	size_t sent = 0, bytes = 0;
 	for (; s && sent < result->count; sent++) {
 		const struct storage_item *it = &result->items[sent];
-		if (sm_route_deliver_bytes(sm, s, it->value, it->value_len) < 0)
+		if (sm_send_stanza_bytes(sm, s, it->value, it->value_len) < 0)
 			break; /* the link is full: the rest waits */
 		bytes += it->value_len;
 	}

@@ -60,7 +60,7 @@ static void deliver_available(struct sm *sm, struct user *u,
 	if (xml_serialize(xml, XML_NS_CLIENT, &b) == 0)
 		for (struct session *s = u->sessions; s; s = s->next)
 			if (sm_session_available(s))
-				sm_route_deliver_bytes(sm, s, b.data, b.len);
+				sm_send_stanza_bytes(sm, s, b.data, b.len);
 	buf_free(&b);
 }
 
@@ -438,7 +438,7 @@ static enum sm_verdict presence_broadcast(struct sm_event *ev, void *data)
 			if (it->sub & ROSTER_SUB_TO)
 				send_presence(sm, u->jid, it->jid, "probe");
 			if (it->pending_in && it->request)
-				sm_route_deliver_bytes(sm, s, it->request,
+				sm_send_stanza_bytes(sm, s, it->request,
 						    strlen(it->request));
 		}
 	}

@@ -515,7 +515,7 @@ static void roster_send_pushes(struct sm *sm, struct roster_change *c)
 				       (unsigned long long)p->ver,
 				       p->item) < 0)
 				break;
-			sm_route_deliver_bytes(sm, s, b.data, b.len);
+			sm_send_stanza_bytes(sm, s, b.data, b.len);
 		}
 	buf_free(&b);
 }
@@ -556,7 +556,7 @@ static void roster_change_done(void *ctx, enum storage_status status)
 			&sm->sessions, r->c2s, strlen(r->c2s), r->conn);
 		const char *bytes = ok ? r->ok : r->error;
 		if (s && bytes)
-			sm_route_deliver_bytes(sm, s, bytes, strlen(bytes));
+			sm_send_stanza_bytes(sm, s, bytes, strlen(bytes));
 	}
 	roster_change_free(c);
 }
@@ -594,7 +594,7 @@ static void roster_get(struct sm *sm, struct stanza *st, struct session *s,
 	if (!res)
 		return;
 	if (have && strcmp(have, ver) == 0) {
-		sm_route_deliver(sm, s, res);
+		sm_send_stanza(sm, s, res);
 		return;
 	}
 	/* Serialized by hand: a roster of 1000 items as a tree would cost
@@ -617,7 +617,7 @@ static void roster_get(struct sm *sm, struct stanza *st, struct session *s,
 		    (!items.len ||
 		     buf_append(&out, items.data, items.len) == 0) &&
 		    buf_append_str(&out, "</query></iq>") == 0)
-			sm_route_deliver_bytes(sm, s, out.data, out.len);
+			sm_send_stanza_bytes(sm, s, out.data, out.len);
 	}
 	buf_free(&out);
 	buf_free(&items);

@@ -1,9 +1,12 @@
-/* route: the delivery rules of RFC 6121 §8 and RFC 6120 §10.
+/* route: the second step of a stanza's way (core.c tells the whole of
+ * it): which event it is, by the rules of RFC 6121 §8 and RFC 6120 §10,
+ * and the core's default handlers of those events.
  *
  * sm_route_stanza() only decides which event a stanza is (to the server, to
- * a bare JID, to a connected full JID …); what then happens to it is the
- * handlers' business: the core's defaults below, at
- * SM_PRIORITY_DEFAULT, and any module hooked above them. */
+ * a bare JID, to a connected full JID …) and fires it (module.c); what
+ * then happens to it is the handlers' business: any module hooked above
+ * SM_PRIORITY_DEFAULT, then the core's defaults below, which answer or
+ * deliver it through send.c. */
 #include "route.h"
 
 #include <stdlib.h>
@@ -15,75 +18,6 @@
 #include "sm.h"
 #include "stanza.h"
 #include "userdata.h"
-
-/* ------------------------------------------------------------ sending */
-
-int sm_route_deliver_bytes(struct sm *sm, struct session *s, const char *bytes,
-			size_t len)
-{
-	return sm_send(sm, FRAME_STANZA, s->c2s, strlen(s->c2s), s->conn,
-		       bytes, len);
-}
-
-/* The payload of FRAME_STANZA: the stanza with jabber:client as its
- * parent namespace, so that the top element carries no xmlns. */
-static int serialize(struct sm *sm, const struct xml_node *xml)
-{
-	buf_clear(&sm->out);
-	if (xml_serialize(xml, XML_NS_CLIENT, &sm->out) < 0) {
-		log_error("sm: out of memory serializing a stanza");
-		return -1;
-	}
-	return 0;
-}
-
-int sm_route_deliver(struct sm *sm, struct session *s,
-		  const struct xml_node *xml)
-{
-	if (serialize(sm, xml) < 0)
-		return -1;
-	return sm_route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
-}
-
-/* Another domain: the router knows who serves it (muc, a component,
- * s2s for the rest) or answers FRAME_NO_ROUTE. */
-int sm_route_remote(struct sm *sm, const char *domain,
-		 const struct xml_node *xml)
-{
-	if (serialize(sm, xml) < 0)
-		return -1;
-	return sm_send(sm, FRAME_STANZA, domain, strlen(domain), 0,
-		       sm->out.data, sm->out.len);
-}
-
-static enum sm_verdict fire(struct sm *sm, enum sm_event_type type,
-			    struct stanza *st, struct session *origin);
-
-void sm_route_xml(struct sm *sm, struct xml_node *xml)
-{
-	struct stanza st;
-	if (!xml || sm_stanza_init(&st, &sm->arena, xml) != 0) {
-		log_warn("sm: dropped a stanza of the server's own making "
-			 "(not a stanza or bad JID)");
-		return;
-	}
-	if (st.from && st.from->local[0] && sm_serves(sm, st.from->domain) &&
-	    fire(sm, SM_EV_STANZA_FROM_LOCAL, &st, NULL) == SM_DONE)
-		return;
-	sm_route_stanza(sm, &st, NULL);
-}
-
-void sm_route_error(struct sm *sm, const struct stanza *st,
-		 const char *condition)
-{
-	/* sm_stanza_error_new() is NULL for a stanza of type error: RFC 6120
-	 * §8.3.1, an error is never answered with an error. */
-	struct xml_node *e = sm_stanza_error_new(st, condition);
-	if (!e)
-		return;
-	log_debug("sm: %s error for a %s", condition, st->xml->name);
-	sm_route_xml(sm, e);
-}
 
 static enum sm_verdict fire(struct sm *sm, enum sm_event_type type,
 			    struct stanza *st, struct session *origin)
@@ -164,7 +98,7 @@ static void sm_route_broadcast(struct sm *sm, struct stanza *st,
 
 	if (!st->type[0]) {
 		int priority = presence_priority(st);
-		if (serialize(sm, st->xml) < 0 ||
+		if (sm_send_serialize(sm, st->xml) < 0 ||
 		    sm_session_set_presence(origin, sm->out.data, sm->out.len,
 					 priority) < 0)
 			return;
@@ -398,11 +332,39 @@ void sm_route_stanza(struct sm *sm, struct stanza *st, struct session *origin)
 	if (!st->to)
 		sm_route_no_to(sm, st, origin);
 	else if (!sm_serves(sm, st->to->domain))
-		sm_route_remote(sm, st->to->domain, st->xml);
+		sm_send_remote(sm, st->to->domain, st->xml);
 	else if (!st->to->local[0])
 		sm_route_host(sm, st, origin);
 	else
 		sm_route_local(sm, st, origin);
+}
+
+/* A stanza the server made: its own answers, pushes, presence on
+ * behalf of a user. */
+void sm_route_xml(struct sm *sm, struct xml_node *xml)
+{
+	struct stanza st;
+	if (!xml || sm_stanza_init(&st, &sm->arena, xml) != 0) {
+		log_warn("sm: dropped a stanza of the server's own making "
+			 "(not a stanza or bad JID)");
+		return;
+	}
+	if (st.from && st.from->local[0] && sm_serves(sm, st.from->domain) &&
+	    fire(sm, SM_EV_STANZA_FROM_LOCAL, &st, NULL) == SM_DONE)
+		return;
+	sm_route_stanza(sm, &st, NULL);
+}
+
+void sm_route_error(struct sm *sm, const struct stanza *st,
+		 const char *condition)
+{
+	/* sm_stanza_error_new() is NULL for a stanza of type error: RFC 6120
+	 * §8.3.1, an error is never answered with an error. */
+	struct xml_node *e = sm_stanza_error_new(st, condition);
+	if (!e)
+		return;
+	log_debug("sm: %s error for a %s", condition, st->xml->name);
+	sm_route_xml(sm, e);
 }
 
 /* ------------------------------------------------------------ defaults */
@@ -419,7 +381,7 @@ static enum sm_verdict default_iq(struct sm_event *ev, void *data)
 
 static enum sm_verdict default_deliver(struct sm_event *ev, void *data)
 {
-	sm_route_deliver(ev->sm, ev->st->to_session, ev->st->xml);
+	sm_send_stanza(ev->sm, ev->st->to_session, ev->st->xml);
 	return SM_DONE;
 }
 
@@ -473,12 +435,12 @@ static enum sm_verdict default_message_bare(struct sm_event *ev, void *data)
 			fire(sm, SM_EV_MESSAGE_OFFLINE, st, ev->session);
 		return SM_DONE;
 	}
-	if (serialize(sm, st->xml) < 0)
+	if (sm_send_serialize(sm, st->xml) < 0)
 		return SM_DONE;
 	for (struct session *s = u->sessions; s; s = s->next)
 		if (sm_session_available(s) &&
 		    (headline ? s->priority >= 0 : s->priority == best))
-			sm_route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
+			sm_send_stanza_bytes(sm, s, sm->out.data, sm->out.len);
 	return SM_DONE;
 }
 
@@ -505,11 +467,11 @@ static enum sm_verdict default_presence_bare(struct sm_event *ev, void *data)
 	struct stanza *st = ev->st;
 	if (sm_stanza_is_type(st, "probe") || !st->to_user)
 		return SM_DONE;
-	if (serialize(sm, st->xml) < 0)
+	if (sm_send_serialize(sm, st->xml) < 0)
 		return SM_DONE;
 	for (struct session *s = st->to_user->sessions; s; s = s->next)
 		if (sm_session_available(s))
-			sm_route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
+			sm_send_stanza_bytes(sm, s, sm->out.data, sm->out.len);
 	return SM_DONE;
 }
 
@@ -528,8 +490,8 @@ static void deliver_to_resource(struct sm *sm, struct session *s,
 				struct arena *a, struct xml_node *xml)
 {
 	if (xml_set_attr(a, xml, "to", s->jid) == 0 &&
-	    serialize(sm, xml) == 0)
-		sm_route_deliver_bytes(sm, s, sm->out.data, sm->out.len);
+	    sm_send_serialize(sm, xml) == 0)
+		sm_send_stanza_bytes(sm, s, sm->out.data, sm->out.len);
 }
 
 static enum sm_verdict default_broadcast(struct sm_event *ev, void *data)
@@ -577,93 +539,4 @@ int sm_route_init(struct sm *sm)
 				SM_PRIORITY_DEFAULT, defaults[i].fn, NULL) < 0)
 			return -1;
 	return 0;
-}
-
-/* ------------------------------------------------------------ frames */
-
-/* A stanza whose payload does not parse here although c2s (or s2s) read
- * it: never dropped in silence. The fault is the server's, so its sender
- * gets RFC 6120 §8.3.3.6 internal-server-error, built from its start tag
- * (an iq result or error is not answered, §8.2.3). */
-static void frame_refuse_unparsed(struct sm *sm, const struct frame *f,
-				  const struct stanza *st)
-{
-	log_warn("sm: from %.*s: a <%s/> that does not parse: "
-		 "internal-server-error",
-		 (int)f->from_len, f->from, st->xml->name);
-	if (st->kind != STANZA_IQ || sm_stanza_is_type(st, "get") ||
-	    sm_stanza_is_type(st, "set"))
-		sm_route_error(sm, st, "internal-server-error");
-}
-
-int sm_route_frame_parse(struct sm *sm, const struct frame *f,
-			 struct stanza *st, struct session **origin_out)
-{
-	struct session *origin = NULL;
-	*origin_out = NULL;
-	if (f->conn) {
-		origin = sm_session_find_conn(&sm->sessions, f->from, f->from_len,
-					   f->conn);
-		if (!origin) {
-			log_debug("sm: stanza from %.*s conn %llu: no session",
-				  (int)f->from_len, f->from,
-				  (unsigned long long)f->conn);
-			return -1;
-		}
-	}
-	struct xml_node *xml = xml_parse(&sm->arena, f->payload,
-					 f->payload_len, XML_NS_CLIENT);
-	bool whole = xml != NULL; /* else its start tag, to answer it */
-	if (!whole)
-		xml = xml_parse_head(&sm->arena, f->payload, f->payload_len,
-				     XML_NS_CLIENT);
-	int rc = sm_stanza_init(st, &sm->arena, xml);
-	if (rc == -1) {
-		log_warn("sm: from %.*s: a frame whose payload is not a "
-			 "stanza", (int)f->from_len, f->from);
-		return -1;
-	}
-	if (origin && rc == 0 && !st->from) {
-		/* c2s stamps 'from'; be safe if it did not. */
-		st->from = arena_alloc(st->arena, sizeof *st->from);
-		if (!st->from || jid_parse_str(st->from, origin->jid) < 0 ||
-		    xml_set_attr(st->arena, xml, "from", origin->jid) < 0)
-			return -1;
-	}
-	if (rc == -2) {
-		/* RFC 6120 §8.3.3.8 jid-malformed, if the sender is known;
-		 * the bad 'to' cannot be the error's 'from'. */
-		struct xml_node *e = st->from ? sm_stanza_error_new(
-							st, "jid-malformed")
-					      : NULL;
-		if (e && xml_set_attr(st->arena, e, "from", NULL) == 0)
-			sm_route_xml(sm, e);
-		return -1;
-	}
-	if (!whole) {
-		frame_refuse_unparsed(sm, f, st);
-		return -1;
-	}
-	*origin_out = origin;
-	return 0;
-}
-
-void sm_route_frame_no_route(struct sm *sm, const struct frame *f)
-{
-	if (f->flags != FRAME_STANZA)
-		return;
-	if (sm_session_known_component(&sm->sessions, f->to, f->to_len)) {
-		/* A c2s went away; FRAME_UNBOUND ends its sessions. */
-		log_debug("sm: %.*s is gone; stanza dropped", (int)f->to_len,
-			  f->to);
-		return;
-	}
-	struct xml_node *xml = xml_parse(&sm->arena, f->payload,
-					 f->payload_len, XML_NS_CLIENT);
-	struct stanza st;
-	if (sm_stanza_init(&st, &sm->arena, xml) != 0 || !st.from)
-		return;
-	log_info("sm: no route to %.*s: remote-server-not-found",
-		 (int)f->to_len, f->to);
-	sm_route_error(sm, &st, "remote-server-not-found");
 }

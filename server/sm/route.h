@@ -1,11 +1,8 @@
-/* route: where a stanza goes (RFC 6121 §8, RFC 6120 §10), and the
- * means of getting it there. */
+/* route: which event a stanza is (RFC 6121 §8, RFC 6120 §10), and the
+ * core's default handlers of those events. */
 #ifndef PALABRE_SM_ROUTE_H
 #define PALABRE_SM_ROUTE_H
 
-#include <stddef.h>
-
-#include "../../lib/frame.h"
 #include "../../lib/xml.h"
 
 struct sm;
@@ -23,21 +20,5 @@ void sm_route_xml(struct sm *sm, struct xml_node *xml);
 /* Answers st with an error (nothing when st is an error). */
 void sm_route_error(struct sm *sm, const struct stanza *st,
 		 const char *condition);
-
-/* Sends xml to a local session's client / to another domain. */
-int sm_route_deliver(struct sm *sm, struct session *s,
-		  const struct xml_node *xml);
-int sm_route_deliver_bytes(struct sm *sm, struct session *s, const char *bytes,
-			size_t len);
-int sm_route_remote(struct sm *sm, const char *domain,
-		 const struct xml_node *xml);
-
-/* Frames: a stanza from the router, parsed into st with its origin
- * (the local session that sent it, or NULL): 0, or -1 when it was
- * dropped or answered (not a stanza, no session, bad JID); then a
- * stanza that found no route. */
-int sm_route_frame_parse(struct sm *sm, const struct frame *f,
-			 struct stanza *st, struct session **origin);
-void sm_route_frame_no_route(struct sm *sm, const struct frame *f);
 
 #endif

@@ -1,5 +1,8 @@
-/* send: the frames the sm sends to the router, and the backlog that
- * keeps them while the router link is full.
+/* send: the sm's way out, the last step of a stanza's way (core.c
+ * tells the whole of it): a stanza for a local session's client or for
+ * another domain is serialized once, into sm->out, and goes to the
+ * router in a frame; the backlog keeps the frames while the router link
+ * is full.
  *
  * ARCHITECTURE.md §2: a full queue is backpressure, never lost frames
  * nor unbounded memory. When the link refuses a frame, it and every
@@ -33,6 +36,44 @@
 #include "sm.h"
 #include "stanza.h"
 
+/* ------------------------------------------------------------ stanzas */
+
+int sm_send_serialize(struct sm *sm, const struct xml_node *xml)
+{
+	buf_clear(&sm->out);
+	if (xml_serialize(xml, XML_NS_CLIENT, &sm->out) < 0) {
+		log_error("sm: out of memory serializing a stanza");
+		return -1;
+	}
+	return 0;
+}
+
+int sm_send_stanza_bytes(struct sm *sm, struct session *s, const char *bytes,
+			 size_t len)
+{
+	return sm_send(sm, FRAME_STANZA, s->c2s, strlen(s->c2s), s->conn,
+		       bytes, len);
+}
+
+int sm_send_stanza(struct sm *sm, struct session *s,
+		   const struct xml_node *xml)
+{
+	if (sm_send_serialize(sm, xml) < 0)
+		return -1;
+	return sm_send_stanza_bytes(sm, s, sm->out.data, sm->out.len);
+}
+
+int sm_send_remote(struct sm *sm, const char *domain,
+		   const struct xml_node *xml)
+{
+	if (sm_send_serialize(sm, xml) < 0)
+		return -1;
+	return sm_send(sm, FRAME_STANZA, domain, strlen(domain), 0,
+		       sm->out.data, sm->out.len);
+}
+
+/* ------------------------------------------------------------ backlog */
+
 size_t sm_send_backlog(const struct sm *sm)
 {
 	return sm->backlog.len;
@@ -43,8 +84,6 @@ static void set_reading(struct sm *sm, bool on)
 	if (sm->set_reading)
 		sm->set_reading(sm, on);
 }
-
-/* ------------------------------------------------------------ bounces */
 
 /* The session of the local full JID j, or NULL. */
 static struct session *local_session(struct sm *sm, const struct jid *j)
@@ -135,7 +174,7 @@ static int backlog_add(struct sm *sm, const struct frame *f)
 	return 0;
 }
 
-/* ------------------------------------------------------------ sending */
+/* ------------------------------------------------------------ frames */
 
 int sm_send(struct sm *sm, uint8_t type, const char *to, size_t to_len,
 	    uint64_t conn, const char *payload, size_t payload_len)

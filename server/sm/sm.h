@@ -11,29 +11,13 @@
 #include "../../lib/frame.h"
 #include "../../auth/auth.h"
 #include "module.h"
+#include "send.h"
 #include "session.h"
 
 struct link;
 struct storage;
 struct sm_userdata;
 struct lanes;
-
-/* What sm->send answers. */
-enum sm_send_status {
-	SM_SEND_OK = 0,
-	/* The link's queue is full: the sm keeps the frame (send.c) and
-	 * hands it again after sm_send_drained. */
-	SM_SEND_FULL = 1,
-	/* Closed, or a frame that cannot be encoded: dropped. */
-	SM_SEND_FAILED = -1,
-};
-
-/* Frames the router link refused wait in the sm's backlog (send.c), up
- * to this many bytes; past it, messages and iq requests are bounced to
- * their local sender with resource-constraint, and the rest dropped. */
-#define SM_BACKLOG_MAX (4u << 20)
-/* Room beyond SM_BACKLOG_MAX for those bounces (small: no payload). */
-#define SM_BACKLOG_BOUNCES (1u << 20)
 
 struct sm {
 	const struct config *cfg;
@@ -86,16 +70,5 @@ bool sm_serves(const struct sm *sm, const char *domain);
 void sm_handle_frame(struct sm *sm, const struct frame *f);
 /* Handles f now (core.c); userdata.c calls it for a held frame. */
 void sm_dispatch_frame(struct sm *sm, const struct frame *f);
-
-/* Sends a frame with to = name, conn and payload, from us (send.c).
- * Returns 0 when it went or waits in the backlog, -1 when it was
- * dropped or bounced. */
-int sm_send(struct sm *sm, uint8_t type, const char *to, size_t to_len,
-	    uint64_t conn, const char *payload, size_t payload_len);
-/* The router link can take frames again: hands it the backlog, as much
- * as it takes; once it is empty, reading starts again. */
-void sm_send_drained(struct sm *sm);
-/* Bytes waiting in the backlog. */
-size_t sm_send_backlog(const struct sm *sm);
 
 #endif

@@ -32,7 +32,6 @@
 
 #include "../../lib/log.h"
 #include "lookup.h"
-#include "route.h"
 #include "session.h"
 #include "sm.h"
 #include "stanza.h"
