@@ -11,6 +11,8 @@
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
+#include "../lib/migrate.h"
+
 #define LOCAL_BUSY_TIMEOUT_MS 5000
 
 struct local_db {
@@ -18,8 +20,8 @@ struct local_db {
 	char *path;
 };
 
-/* Schema migrations, index i brings version i to i + 1 (PRAGMA
- * user_version: the number applied). */
+/* The schema's steps (lib/migrate.h): migrations[i] brings version i
+ * to i + 1. A change is a new step at the end, never an edit. */
 static const char *const migrations[] = {
 	"CREATE TABLE accounts ("
 	" domain TEXT NOT NULL,"
@@ -54,60 +56,6 @@ static void db_error(struct local_db *db, const char *what, char *err,
 		 sqlite3_errmsg(db->sql));
 }
 
-static int db_user_version(struct local_db *db, int *version)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db->sql, "PRAGMA user_version", -1, &st,
-			       NULL) != SQLITE_OK)
-		return -1;
-	int rc = sqlite3_step(st);
-	*version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : -1;
-}
-
-static int db_migrate(struct local_db *db, char *err, size_t errlen)
-{
-	int version;
-	if (sqlite3_exec(db->sql, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
-		db_error(db, "cannot lock the database", err, errlen);
-		return -1;
-	}
-	if (db_user_version(db, &version) < 0) {
-		db_error(db, "cannot read the schema version", err, errlen);
-		goto fail;
-	}
-	int latest = (int)(sizeof migrations / sizeof migrations[0]);
-	if (version > latest) {
-		snprintf(err, errlen,
-			 "%s: schema version %d is newer than this palabre "
-			 "(%d)",
-			 db->path, version, latest);
-		goto fail;
-	}
-	for (; version < latest; version++) {
-		char pragma[64];
-		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d",
-			 version + 1);
-		if (sqlite3_exec(db->sql, migrations[version], NULL, NULL,
-				 NULL) != SQLITE_OK ||
-		    sqlite3_exec(db->sql, pragma, NULL, NULL, NULL) !=
-			    SQLITE_OK) {
-			db_error(db, "cannot upgrade the schema", err, errlen);
-			goto fail;
-		}
-	}
-	if (sqlite3_exec(db->sql, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		db_error(db, "cannot commit the schema", err, errlen);
-		goto fail;
-	}
-	return 0;
-fail:
-	sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
 struct local_db *local_open(const char *path, char *err, size_t errlen)
 {
 	struct local_db *db = calloc(1, sizeof *db);
@@ -139,7 +87,9 @@ struct local_db *local_open(const char *path, char *err, size_t errlen)
 		local_close(db);
 		return NULL;
 	}
-	if (db_migrate(db, err, errlen) < 0) {
+	if (migrate_schema(db->sql, path, migrations,
+			   (int)(sizeof migrations / sizeof migrations[0]), err,
+			   errlen) < 0) {
 		local_close(db);
 		return NULL;
 	}
