@@ -1,6 +1,8 @@
-/* account: per-thread database connection and made-up secrets. */
+/* account: per-thread database connection, made-up secrets, and the
+ * calls that go to a host's backend (backend.h). */
 #include "account.h"
 #include "auth.h"
+#include "backend.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -13,7 +15,6 @@
 #include <openssl/rand.h>
 
 #include "../lib/log.h"
-#include "ldap.h"
 
 /* One connection per worker thread (SQLite connections are not shared
  * between threads here), reopened when the configured path changes and
@@ -81,8 +82,9 @@ static void fake_secret(enum scram_hash hash, const char *domain,
 	RAND_bytes(s->server_key, sizeof s->server_key);
 }
 
-static void account_fake(const char *domain, const char *localpart,
-			 struct local_account *out)
+enum account_status account_made_up(const char *domain,
+				    const char *localpart,
+				    struct local_account *out)
 {
 	pthread_once(&fake_key_once, fake_key_init);
 	memset(out, 0, sizeof *out);
@@ -92,13 +94,6 @@ static void account_fake(const char *domain, const char *localpart,
 	fake_secret(SCRAM_SHA_256, domain, localpart, &out->sha256);
 	out->has_digest_md5 = true;
 	RAND_bytes(out->digest_md5_ha1, DIGEST_MD5_HA1_LEN);
-}
-
-enum account_status account_made_up(const char *domain,
-				    const char *localpart,
-				    struct local_account *out)
-{
-	account_fake(domain, localpart, out);
 	return ACCOUNT_UNKNOWN;
 }
 
@@ -137,103 +132,60 @@ static struct local_db *thread_db_get(struct thread_db *t,
 	return db;
 }
 
-/* The calling worker thread's connection to accounts.sqlite, or NULL
- * (logged). */
-static struct local_db *account_db(const struct config *cfg)
+struct local_db *account_db(const struct config *cfg)
 {
 	struct thread_db *t = thread_db_self();
 	return t ? thread_db_get(t, cfg) : NULL;
 }
 
-static enum account_status local_lookup(const struct config *cfg,
-				       const char *domain,
-				       const char *localpart,
-				       struct local_account *out)
+void account_db_reopen(void)
 {
-	struct local_db *db = account_db(cfg);
-	if (db) {
-		char err[512];
-		switch (local_get(db, domain, localpart, out, err,
-				  sizeof err)) {
-		case LOCAL_OK:
-			return ACCOUNT_FOUND;
-		case LOCAL_NOT_FOUND:
-			account_fake(domain, localpart, out);
-			return ACCOUNT_UNKNOWN;
-		default:
-			log_error("auth: %s", err);
-			/* Reopen next time: the file may have been replaced. */
-			thread_db_drop(thread_db_self());
-			break;
-		}
-	}
-	account_fake(domain, localpart, out);
-	return ACCOUNT_ERROR;
+	struct thread_db *t = thread_db_self();
+	if (t)
+		thread_db_drop(t);
+}
+
+/* ---- the host's backend ------------------------------------------------ */
+
+static const struct auth_backend *const backends[] = {
+	&auth_backend_local,
+	&auth_backend_ldap,
+};
+#define NBACKENDS (sizeof backends / sizeof backends[0])
+
+const struct auth_backend *auth_backend_of(const struct config_host *host)
+{
+	for (size_t i = 0; host && host->auth_backend && i < NBACKENDS; i++)
+		if (strcmp(host->auth_backend, backends[i]->name) == 0)
+			return backends[i];
+	return NULL;
 }
 
 enum account_status account_lookup(const struct config *cfg,
-				   const char *domain, const char *localpart,
+				   const struct config_host *host,
+				   const char *localpart,
 				   struct local_account *out)
 {
-	const struct config_host *host = config_find_host(cfg, domain);
-	const struct config_ldap *dir = config_host_directory(cfg, host);
-	if (!dir)
-		return local_lookup(cfg, domain, localpart, out);
-	/* Made-up first: the directory replaces what it has, and a secret
-	 * it lacks fails like a wrong password. */
-	account_fake(domain, localpart, out);
-	enum account_status st = ldap_account_lookup(host, dir, localpart,
-						     account_db(cfg), out);
+	const struct auth_backend *b = auth_backend_of(host);
+	enum account_status st =
+		b ? b->lookup(cfg, host, localpart, out) : ACCOUNT_UNKNOWN;
 	if (st != ACCOUNT_FOUND)
-		account_fake(domain, localpart, out);
-	return st;
-}
-
-/* local: RFC 5802 §3 keys recomputed from the SASLprep'd password. */
-static enum account_status local_check_password(const struct config *cfg,
-						const char *domain,
-						const char *localpart,
-						const char *password)
-{
-	struct local_account a;
-	char *prepared = NULL;
-	enum account_status st = local_lookup(cfg, domain, localpart, &a);
-	bool ok = false;
-	if (scram_saslprep(password, false, &prepared) == 0)
-		ok = scram_secret_check(SCRAM_SHA_256, &a.sha256, prepared);
-	if (prepared) {
-		OPENSSL_cleanse(prepared, strlen(prepared));
-		free(prepared);
-	}
-	OPENSSL_cleanse(&a, sizeof a);
-	if (st == ACCOUNT_FOUND && !ok)
-		st = ACCOUNT_UNKNOWN;
+		account_made_up(host ? host->domain : "", localpart, out);
 	return st;
 }
 
 enum account_status account_check_password(const struct config *cfg,
-					   const char *domain,
+					   const struct config_host *host,
 					   const char *localpart,
 					   const char *password)
 {
-	const struct config_host *host = config_find_host(cfg, domain);
-	const struct config_ldap *dir = config_host_directory(cfg, host);
-	if (dir)
-		return ldap_account_check_password(host, dir, localpart,
-						   password, account_db(cfg));
-	return local_check_password(cfg, domain, localpart, password);
+	const struct auth_backend *b = auth_backend_of(host);
+	return b ? b->check_password(cfg, host, localpart, password)
+		 : ACCOUNT_UNKNOWN;
 }
 
-enum auth_user_status auth_user_exists(const struct config *cfg,
-				       const char *domain,
-				       const char *localpart)
+static enum auth_user_status user_status(enum account_status st)
 {
-	const struct config_host *host = config_find_host(cfg, domain);
-	const struct config_ldap *dir = config_host_directory(cfg, host);
-	struct local_account a;
-	enum account_status st =
-		dir ? ldap_account_exists(host, dir, localpart)
-		    : local_lookup(cfg, domain, localpart, &a);
 	switch (st) {
 	case ACCOUNT_FOUND:
 		return AUTH_USER_EXISTS;
@@ -244,30 +196,88 @@ enum auth_user_status auth_user_exists(const struct config *cfg,
 	}
 }
 
-static bool local_backend_used(const struct config *cfg)
+enum auth_user_status auth_user_exists(const struct config *cfg,
+				       const char *domain,
+				       const char *localpart)
 {
-	for (size_t i = 0; i < cfg->nhosts; i++) {
-		const struct config_host *h = &cfg->hosts[i];
-		if (!config_host_directory(cfg, h) && h->auth_backend &&
-		    strcmp(h->auth_backend, "local") == 0)
-			return true;
+	const struct config_host *host = config_find_host(cfg, domain);
+	const struct auth_backend *b = auth_backend_of(host);
+	return user_status(b ? b->exists(cfg, host, localpart)
+			     : ACCOUNT_UNKNOWN);
+}
+
+enum auth_user_status auth_user_attributes(const struct config *cfg,
+					   const char *domain,
+					   const char *localpart,
+					   const char *const *attrs,
+					   size_t nattrs, char ****values)
+{
+	const struct config_host *host = config_find_host(cfg, domain);
+	const struct auth_backend *b = auth_backend_of(host);
+	*values = NULL;
+	if (!b || !b->attributes)
+		return AUTH_USER_UNKNOWN;
+	return user_status(
+		b->attributes(cfg, host, localpart, attrs, nattrs, values));
+}
+
+void auth_attribute_values_free(char ***values, size_t nattrs)
+{
+	if (!values)
+		return;
+	for (size_t i = 0; i < nattrs; i++) {
+		for (char **p = values[i]; p && *p; p++)
+			free(*p);
+		free(values[i]);
 	}
+	free(values);
+}
+
+/* ---- lanes, start, palabrectl --------------------------------------- */
+
+size_t auth_lane_count(const struct config *cfg)
+{
+	return cfg->ndirectories + 1;
+}
+
+size_t auth_lane(const struct config *cfg, const struct config_host *host)
+{
+	const struct auth_backend *b = auth_backend_of(host);
+	return b ? b->lane(cfg, host) : 0;
+}
+
+bool auth_accounts_elsewhere(const struct config *cfg,
+			     const struct config_host *host, char *why,
+			     size_t len)
+{
+	const struct auth_backend *b = auth_backend_of(host);
+	if (b && !b->elsewhere)
+		return false;
+	if (b)
+		b->elsewhere(cfg, host, why, len);
+	else
+		snprintf(why, len,
+			 "domain '%s' uses the '%s' account backend, not "
+			 "local: its accounts are not managed here",
+			 host->domain,
+			 host->auth_backend ? host->auth_backend : "?");
+	return true;
+}
+
+static bool backend_used(const struct config *cfg,
+			 const struct auth_backend *b)
+{
+	for (size_t i = 0; i < cfg->nhosts; i++)
+		if (auth_backend_of(&cfg->hosts[i]) == b)
+			return true;
 	return false;
 }
 
 int auth_check_accounts(const struct config *cfg, char *err, size_t errlen)
 {
-	if (!local_backend_used(cfg))
-		return 0;
-	char *path = config_data_path(cfg, LOCAL_DB_FILE);
-	if (!path) {
-		snprintf(err, errlen, "%s: out of memory", LOCAL_DB_FILE);
-		return -1;
-	}
-	struct local_db *db = local_open(path, err, errlen);
-	free(path);
-	if (!db)
-		return -1;
-	local_close(db);
+	for (size_t i = 0; i < NBACKENDS; i++)
+		if (backends[i]->check && backend_used(cfg, backends[i]) &&
+		    backends[i]->check(cfg, err, errlen) < 0)
+			return -1;
 	return 0;
 }

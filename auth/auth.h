@@ -51,10 +51,11 @@ void auth_set_secret(const char *secret);
 /* Once per process, before any session. Returns 0, or -1 with a message. */
 int auth_sasl_init(const struct config *cfg, char *err, size_t errlen);
 
-/* Opens the local account database once, when a domain uses it, so that a
- * database this palabre cannot use (unreadable, or of a newer schema) is
- * reported at start rather than at every login. 0, or -1 with a message
- * naming the file. */
+/* Asks each account backend a domain uses whether it can serve (the
+ * local account database is opened once), so that a database this
+ * palabre cannot use (unreadable, or of a newer schema) is reported at
+ * start rather than at every login. 0, or -1 with a message naming the
+ * file. */
 int auth_check_accounts(const struct config *cfg, char *err, size_t errlen);
 
 /* The mechanisms to offer on a stream to `domain`: those configured that
@@ -112,5 +113,36 @@ enum auth_user_status { AUTH_USER_EXISTS, AUTH_USER_UNKNOWN, AUTH_USER_ERROR };
 enum auth_user_status auth_user_exists(const struct config *cfg,
 				       const char *domain,
 				       const char *localpart);
+
+/* The values of the attributes attrs[0..nattrs-1] of the directory
+ * entry of localpart@domain (both prepared), for directory vCards:
+ * with AUTH_USER_EXISTS, (*values)[i] is a NULL-terminated array of the
+ * values of attrs[i] (NULL when it has none, or the same attribute
+ * already came earlier in attrs), each a string (a value holding a NUL
+ * byte is left out); free them with auth_attribute_values_free.
+ * AUTH_USER_UNKNOWN: no such entry, or a backend that keeps no
+ * attributes; AUTH_USER_ERROR: the directory could not be asked
+ * (logged). Blocking: call it on a worker thread. */
+enum auth_user_status auth_user_attributes(const struct config *cfg,
+					   const char *domain,
+					   const char *localpart,
+					   const char *const *attrs,
+					   size_t nattrs, char ****values);
+void auth_attribute_values_free(char ***values, size_t nattrs);
+
+/* Blocking work of the backends runs in lanes of the worker pool
+ * (lib/lanes.h), so that a hung directory holds its own lane's threads
+ * only: lane 0 is the local accounts', lane i + 1 that of
+ * cfg->directories[i], shared by the domains that name it. */
+size_t auth_lane_count(const struct config *cfg);
+/* The lane of host's accounts (NULL host: the local accounts'). */
+size_t auth_lane(const struct config *cfg, const struct config_host *host);
+
+/* Whether host's accounts are managed elsewhere than by palabrectl (a
+ * directory's tools): true, with the reason for the administrator in
+ * why. */
+bool auth_accounts_elsewhere(const struct config *cfg,
+			     const struct config_host *host, char *why,
+			     size_t len);
 
 #endif

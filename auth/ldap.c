@@ -1,6 +1,26 @@
-/* ldap: searches and binds for the `ldap` account backend. */
-#include "ldap.h"
-
+/* ldap: the `ldap` account backend (backend.h, ARCHITECTURE §5).
+ *
+ * A domain's users are entries of a directory (lib/config.h struct
+ * config_ldap, shared by the domains that name it), found by a subtree
+ * search under the host's base with its filter, as the service account,
+ * on pooled connections (ldap_pool.h). Exactly one entry is the user;
+ * none, or several, is no user.
+ *
+ * - PLAIN: a bind as the entry's DN with the given password, on a
+ *   connection kept for user binds. Nothing is cached.
+ * - SCRAM-SHA-1/-256: keys derived from a clear userPassword, or the
+ *   RFC 5803 authPassword values of the entry while its password stamp
+ *   says they are still the password's (ldap_stamp.h), handed to
+ *   cyrus-sasl by auth/sasl.c's auxprop plugin exactly as the local
+ *   backend's.
+ * - DIGEST-MD5: the HA1 of a clear userPassword.
+ * Which of these a directory allows is its <password-access>.
+ *
+ * Searches and binds block (bounded by the directory's <timeout>): on
+ * worker threads only (backend.h). The local part given is already
+ * prepared (RFC 7622 nodeprep); it is escaped (RFC 4515) into the
+ * filter. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -9,6 +29,8 @@
 #include <openssl/crypto.h>
 
 #include "../lib/log.h"
+#include "auth.h"
+#include "backend.h"
 #include "ldap_filter.h"
 #include "ldap_pool.h"
 #include "ldap_stamp.h"
@@ -218,13 +240,16 @@ static enum account_status bind_as(const struct config_ldap *dir,
 	return st;
 }
 
-enum account_status ldap_account_check_password(const struct config_host *host,
-						const struct config_ldap *dir,
-						const char *localpart,
-						const char *password,
-						struct local_db *db)
+static enum account_status
+ldap_backend_check_password(const struct config *cfg,
+			    const struct config_host *host,
+			    const char *localpart, const char *password)
 {
+	const struct config_ldap *dir = config_host_directory(cfg, host);
+	struct local_db *db = account_db(cfg);
 	size_t len = strlen(password);
+	if (!dir)
+		return ACCOUNT_ERROR;
 	/* RFC 4513 §5.1.2: a simple bind with a DN and an empty password
 	 * is an unauthenticated bind, which many directories accept. */
 	if (len == 0 || len > LDAP_PASSWORD_MAX)
@@ -252,11 +277,14 @@ enum account_status ldap_account_check_password(const struct config_host *host,
 	return st;
 }
 
-enum account_status ldap_account_exists(const struct config_host *host,
-					const struct config_ldap *dir,
-					const char *localpart)
+static enum account_status ldap_backend_exists(const struct config *cfg,
+					       const struct config_host *host,
+					       const char *localpart)
 {
 	static char *no_attrs[] = {LDAP_NO_ATTRS, NULL};
+	const struct config_ldap *dir = config_host_directory(cfg, host);
+	if (!dir)
+		return ACCOUNT_ERROR;
 	return ldap_find(host, dir, localpart, no_attrs, NULL, NULL, NULL);
 }
 
@@ -357,12 +385,17 @@ static enum account_status use_auth_passwords(const struct config_host *host,
 	return ACCOUNT_FOUND;
 }
 
-enum account_status ldap_account_lookup(const struct config_host *host,
-					const struct config_ldap *dir,
-					const char *localpart,
-					struct local_db *db,
-					struct local_account *out)
+/* Made-up secrets first: the directory replaces those it has. */
+static enum account_status ldap_backend_lookup(const struct config *cfg,
+					       const struct config_host *host,
+					       const char *localpart,
+					       struct local_account *out)
 {
+	const struct config_ldap *dir = config_host_directory(cfg, host);
+	struct local_db *db = account_db(cfg);
+	account_made_up(host->domain, localpart, out);
+	if (!dir)
+		return ACCOUNT_ERROR;
 	char *attrs[2 + LDAP_STAMP_KINDS];
 	size_t n = 0;
 	if (dir->password_access & CONFIG_LDAP_AUTH_PASSWORD)
@@ -427,13 +460,15 @@ static void read_attributes(LDAP *ld, LDAPMessage *entry, void *ctx)
 	}
 }
 
-enum account_status ldap_account_attributes(const struct config_host *host,
-					    const struct config_ldap *dir,
-					    const char *localpart,
-					    const char *const *attrs,
-					    size_t nattrs, char ****values)
+static enum account_status
+ldap_backend_attributes(const struct config *cfg,
+			const struct config_host *host, const char *localpart,
+			const char *const *attrs, size_t nattrs,
+			char ****values)
 {
-	*values = NULL;
+	const struct config_ldap *dir = config_host_directory(cfg, host);
+	if (!dir)
+		return ACCOUNT_ERROR;
 	char **list = calloc(nattrs + 2, sizeof *list);
 	char ***v = calloc(nattrs + 1, sizeof *v);
 	if (!list || !v) {
@@ -453,21 +488,61 @@ enum account_status ldap_account_attributes(const struct config_host *host,
 	if (st == ACCOUNT_FOUND && a.failed)
 		st = ACCOUNT_ERROR;
 	if (st != ACCOUNT_FOUND) {
-		ldap_attribute_values_free(v, nattrs);
+		auth_attribute_values_free(v, nattrs);
 		return st;
 	}
 	*values = v;
 	return st;
 }
 
-void ldap_attribute_values_free(char ***values, size_t nattrs)
+/* ---- the rest of the backend ------------------------------------------- */
+
+/* What <password-access> lets palabre verify (lib/config.h). */
+static unsigned ldap_backend_mechanisms(const struct config *cfg,
+					const struct config_host *host)
 {
-	if (!values)
-		return;
-	for (size_t i = 0; i < nattrs; i++) {
-		for (char **p = values[i]; p && *p; p++)
-			free(*p);
-		free(values[i]);
-	}
-	free(values);
+	const struct config_ldap *dir = config_host_directory(cfg, host);
+	unsigned access = dir ? dir->password_access : 0, mechs = 0;
+	if (access & CONFIG_LDAP_BIND)
+		mechs |= AUTH_BACKEND_PLAIN;
+	if (access & (CONFIG_LDAP_AUTH_PASSWORD | CONFIG_LDAP_CLEAR_PASSWORD))
+		mechs |= AUTH_BACKEND_SCRAM;
+	if (access & CONFIG_LDAP_CLEAR_PASSWORD)
+		mechs |= AUTH_BACKEND_DIGEST_MD5;
+	return mechs;
 }
+
+/* A lane per directory, after the local accounts' (auth_lane). */
+static size_t ldap_backend_lane(const struct config *cfg,
+				const struct config_host *host)
+{
+	const struct config_ldap *dir = config_host_directory(cfg, host);
+	return dir ? (size_t)(dir - cfg->directories) + 1 : 0;
+}
+
+static void ldap_backend_elsewhere(const struct config *cfg,
+				   const struct config_host *host, char *why,
+				   size_t len)
+{
+	const struct config_ldap *dir = config_host_directory(cfg, host);
+	snprintf(why, len,
+		 "domain '%s' authenticates against the LDAP directory '%s' "
+		 "(%s): its accounts live in the directory; add, remove or "
+		 "change them there (ldapadd, ldapmodify, ldappasswd, or your "
+		 "directory's own tools)",
+		 host->domain, dir ? dir->id : "?",
+		 dir && dir->nuris ? dir->uris[0] : "?");
+}
+
+const struct auth_backend auth_backend_ldap = {
+	.name = "ldap",
+	/* Nothing to check at start: a directory that does not answer
+	 * then may answer later (ldap_pool.h). */
+	.mechanisms = ldap_backend_mechanisms,
+	.lane = ldap_backend_lane,
+	.lookup = ldap_backend_lookup,
+	.check_password = ldap_backend_check_password,
+	.exists = ldap_backend_exists,
+	.attributes = ldap_backend_attributes,
+	.elsewhere = ldap_backend_elsewhere,
+};

@@ -1,4 +1,4 @@
-/* local: accounts in SQLite. */
+/* local: accounts in SQLite, and the `local` backend over them. */
 #include "local.h"
 
 #include <stdio.h>
@@ -11,6 +11,11 @@
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
+#include "../lib/log.h"
+#include "../lib/migrate.h"
+#include "account.h"
+#include "backend.h"
+
 #define LOCAL_BUSY_TIMEOUT_MS 5000
 
 struct local_db {
@@ -18,8 +23,8 @@ struct local_db {
 	char *path;
 };
 
-/* Schema migrations, index i brings version i to i + 1 (PRAGMA
- * user_version: the number applied). */
+/* The schema's steps (lib/migrate.h): migrations[i] brings version i
+ * to i + 1. A change is a new step at the end, never an edit. */
 static const char *const migrations[] = {
 	"CREATE TABLE accounts ("
 	" domain TEXT NOT NULL,"
@@ -54,60 +59,6 @@ static void db_error(struct local_db *db, const char *what, char *err,
 		 sqlite3_errmsg(db->sql));
 }
 
-static int db_user_version(struct local_db *db, int *version)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db->sql, "PRAGMA user_version", -1, &st,
-			       NULL) != SQLITE_OK)
-		return -1;
-	int rc = sqlite3_step(st);
-	*version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : -1;
-}
-
-static int db_migrate(struct local_db *db, char *err, size_t errlen)
-{
-	int version;
-	if (sqlite3_exec(db->sql, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
-		db_error(db, "cannot lock the database", err, errlen);
-		return -1;
-	}
-	if (db_user_version(db, &version) < 0) {
-		db_error(db, "cannot read the schema version", err, errlen);
-		goto fail;
-	}
-	int latest = (int)(sizeof migrations / sizeof migrations[0]);
-	if (version > latest) {
-		snprintf(err, errlen,
-			 "%s: schema version %d is newer than this palabre "
-			 "(%d)",
-			 db->path, version, latest);
-		goto fail;
-	}
-	for (; version < latest; version++) {
-		char pragma[64];
-		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d",
-			 version + 1);
-		if (sqlite3_exec(db->sql, migrations[version], NULL, NULL,
-				 NULL) != SQLITE_OK ||
-		    sqlite3_exec(db->sql, pragma, NULL, NULL, NULL) !=
-			    SQLITE_OK) {
-			db_error(db, "cannot upgrade the schema", err, errlen);
-			goto fail;
-		}
-	}
-	if (sqlite3_exec(db->sql, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		db_error(db, "cannot commit the schema", err, errlen);
-		goto fail;
-	}
-	return 0;
-fail:
-	sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
 struct local_db *local_open(const char *path, char *err, size_t errlen)
 {
 	struct local_db *db = calloc(1, sizeof *db);
@@ -139,7 +90,9 @@ struct local_db *local_open(const char *path, char *err, size_t errlen)
 		local_close(db);
 		return NULL;
 	}
-	if (db_migrate(db, err, errlen) < 0) {
+	if (migrate_schema(db->sql, path, migrations,
+			   (int)(sizeof migrations / sizeof migrations[0]), err,
+			   errlen) < 0) {
 		local_close(db);
 		return NULL;
 	}
@@ -480,3 +433,104 @@ enum local_status local_stamp_put(struct local_db *db, const char *domain,
 	}
 	return LOCAL_OK;
 }
+
+/* ---- the `local` backend (backend.h) ------------------------------------ */
+
+static int local_backend_check(const struct config *cfg, char *err,
+			       size_t errlen)
+{
+	char *path = config_data_path(cfg, LOCAL_DB_FILE);
+	if (!path) {
+		snprintf(err, errlen, "%s: out of memory", LOCAL_DB_FILE);
+		return -1;
+	}
+	struct local_db *db = local_open(path, err, errlen);
+	free(path);
+	if (!db)
+		return -1;
+	local_close(db);
+	return 0;
+}
+
+/* Every secret is kept. */
+static unsigned local_backend_mechanisms(const struct config *cfg,
+					 const struct config_host *host)
+{
+	return AUTH_BACKEND_PLAIN | AUTH_BACKEND_SCRAM |
+	       AUTH_BACKEND_DIGEST_MD5;
+}
+
+/* One lane for every local domain (auth_lane). */
+static size_t local_backend_lane(const struct config *cfg,
+				 const struct config_host *host)
+{
+	return 0;
+}
+
+static enum account_status local_backend_lookup(const struct config *cfg,
+						const struct config_host *host,
+						const char *localpart,
+						struct local_account *out)
+{
+	struct local_db *db = account_db(cfg);
+	char err[512];
+	if (!db)
+		return ACCOUNT_ERROR;
+	switch (local_get(db, host->domain, localpart, out, err, sizeof err)) {
+	case LOCAL_OK:
+		return ACCOUNT_FOUND;
+	case LOCAL_NOT_FOUND:
+		return ACCOUNT_UNKNOWN;
+	default:
+		log_error("auth: %s", err);
+		/* Reopen next time: the file may have been replaced. */
+		account_db_reopen();
+		return ACCOUNT_ERROR;
+	}
+}
+
+/* RFC 5802 §3 keys recomputed from the SASLprep'd password, against
+ * made-up ones for an unknown user: the same work either way. */
+static enum account_status
+local_backend_check_password(const struct config *cfg,
+			     const struct config_host *host,
+			     const char *localpart, const char *password)
+{
+	struct local_account a;
+	char *prepared = NULL;
+	enum account_status st = local_backend_lookup(cfg, host, localpart, &a);
+	if (st != ACCOUNT_FOUND)
+		account_made_up(host->domain, localpart, &a);
+	bool ok = false;
+	if (scram_saslprep(password, false, &prepared) == 0)
+		ok = scram_secret_check(SCRAM_SHA_256, &a.sha256, prepared);
+	if (prepared) {
+		OPENSSL_cleanse(prepared, strlen(prepared));
+		free(prepared);
+	}
+	OPENSSL_cleanse(&a, sizeof a);
+	if (st == ACCOUNT_FOUND && !ok)
+		st = ACCOUNT_UNKNOWN;
+	return st;
+}
+
+static enum account_status local_backend_exists(const struct config *cfg,
+						const struct config_host *host,
+						const char *localpart)
+{
+	struct local_account a;
+	enum account_status st = local_backend_lookup(cfg, host, localpart, &a);
+	OPENSSL_cleanse(&a, sizeof a);
+	return st;
+}
+
+const struct auth_backend auth_backend_local = {
+	.name = "local",
+	.check = local_backend_check,
+	.mechanisms = local_backend_mechanisms,
+	.lane = local_backend_lane,
+	.lookup = local_backend_lookup,
+	.check_password = local_backend_check_password,
+	.exists = local_backend_exists,
+	/* palabrectl manages the accounts, and they have no attributes. */
+};

@@ -16,9 +16,9 @@
  *   "alice" or "alice@domain", into the prepared local part (RFC 7622
  *   nodeprep), so that every later lookup uses one spelling.
  *
- * Both come from account.c, whatever the domain's backend (`local`, or
- * `ldap`: authPassword values as stored, or derived from a readable
- * clear userPassword).
+ * Both come from account.c, whatever the domain's backend (backend.h:
+ * `local`, or `ldap`: authPassword values as stored, or derived from a
+ * readable clear userPassword).
  *
  * PLAIN is verified by session.c's SASL_CB_SERVER_USERDB_CHECKPASS
  * callback, through account_check_password (the local keys recomputed
@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "../lib/log.h"
+#include "backend.h"
 
 /* Mechanisms cyrus-sasl may use at all; auth_mechanisms narrows this to
  * the configuration, the domain and the connection. */
@@ -38,12 +39,17 @@ static const char cyrus_mech_list[] = "SCRAM-SHA-256 SCRAM-SHA-1 PLAIN "
 				      "DIGEST-MD5";
 
 static const struct auth_mech mechs[] = {
-	{ "SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", true, true, true, true },
-	{ "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", true, true, true, true },
-	{ "SCRAM-SHA-256", "SCRAM-SHA-256", false, true, true, false },
-	{ "SCRAM-SHA-1", "SCRAM-SHA-1", false, true, true, false },
-	{ "PLAIN", "PLAIN", false, false, true, true },
-	{ "DIGEST-MD5", "DIGEST-MD5", false, false, false, false },
+	{ "SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", true, true, true, true,
+	  AUTH_BACKEND_SCRAM },
+	{ "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", true, true, true, true,
+	  AUTH_BACKEND_SCRAM },
+	{ "SCRAM-SHA-256", "SCRAM-SHA-256", false, true, true, false,
+	  AUTH_BACKEND_SCRAM },
+	{ "SCRAM-SHA-1", "SCRAM-SHA-1", false, true, true, false,
+	  AUTH_BACKEND_SCRAM },
+	{ "PLAIN", "PLAIN", false, false, true, true, AUTH_BACKEND_PLAIN },
+	{ "DIGEST-MD5", "DIGEST-MD5", false, false, false, false,
+	  AUTH_BACKEND_DIGEST_MD5 },
 };
 #define NMECHS (sizeof mechs / sizeof mechs[0])
 
@@ -325,43 +331,30 @@ int auth_sasl_init(const struct config *cfg, char *err, size_t errlen)
 
 /* ---- what to offer -------------------------------------------------- */
 
-/* Which mechanisms a domain's account backend can serve (ARCHITECTURE
- * §5): `local` keeps every secret; a directory what its
- * <password-access> lets palabre read (lib/config.h). */
-static bool backend_serves(const struct config *cfg,
-			   const struct config_host *host,
-			   const struct auth_mech *m)
+size_t auth_host_mechanisms(const struct config *cfg,
+			    const struct config_host *host, bool tls,
+			    bool channel_binding, const char **out, size_t max)
 {
-	const struct config_ldap *dir = config_host_directory(cfg, host);
-	if (!dir)
-		return host->auth_backend &&
-		       strcmp(host->auth_backend, "local") == 0;
-	unsigned access = dir->password_access;
-	if (strcmp(m->plugin, "PLAIN") == 0)
-		return access & CONFIG_LDAP_BIND;
-	if (m->scram)
-		return access & (CONFIG_LDAP_AUTH_PASSWORD |
-				 CONFIG_LDAP_CLEAR_PASSWORD);
-	if (strcmp(m->plugin, "DIGEST-MD5") == 0)
-		return access & CONFIG_LDAP_CLEAR_PASSWORD;
-	return false;
-}
-
-size_t auth_mechanisms(const struct config *cfg, const char *domain, bool tls,
-		       bool channel_binding, const char **out, size_t max)
-{
-	const struct config_host *host = config_find_host(cfg, domain);
-	if (!host || (!tls && cfg->require_starttls))
+	const struct auth_backend *b = auth_backend_of(host);
+	if (!b || (!tls && cfg->require_starttls))
 		return 0;
+	/* ARCHITECTURE §5: only what the host's backend can verify. */
+	unsigned serves = b->mechanisms(cfg, host);
 	size_t n = 0;
 	for (size_t i = 0; i < cfg->nmechanisms && n < max; i++) {
 		const struct auth_mech *m = auth_mech_find(cfg->mechanisms[i]);
 		if (!m || (m->needs_tls && !tls) ||
-		    (m->plus && !channel_binding) ||
-		    !backend_serves(cfg, host, m) ||
+		    (m->plus && !channel_binding) || !(serves & m->verified) ||
 		    (sasl_ready && !plugin_loaded[m - mechs]))
 			continue;
 		out[n++] = m->name;
 	}
 	return n;
+}
+
+size_t auth_mechanisms(const struct config *cfg, const char *domain, bool tls,
+		       bool channel_binding, const char **out, size_t max)
+{
+	return auth_host_mechanisms(cfg, config_find_host(cfg, domain), tls,
+				    channel_binding, out, max);
 }

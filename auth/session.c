@@ -36,8 +36,8 @@ static bool session_user_allowed(struct auth_session *s,
 }
 
 /* SASL_CB_SERVER_USERDB_CHECKPASS: PLAIN's password, checked by the
- * domain's backend (account.c): the local keys recomputed, or a bind to
- * the directory. */
+ * domain's backend (account.c, backend.h): the local keys recomputed,
+ * or a bind to the directory. */
 static int session_checkpass(sasl_conn_t *conn, void *context,
 			     const char *user, const char *pass,
 			     unsigned passlen, struct propctx *propctx)
@@ -50,7 +50,7 @@ static int session_checkpass(sasl_conn_t *conn, void *context,
 	if (password && strlen(password) != passlen)
 		st = ACCOUNT_UNKNOWN; /* a NUL inside */
 	else if (password)
-		st = account_check_password(s->cfg, s->domain, user, password);
+		st = account_check_password(s->cfg, s->host, user, password);
 	if (password) {
 		OPENSSL_cleanse(password, passlen);
 		free(password);
@@ -94,7 +94,7 @@ const struct local_account *auth_session_account(struct auth_session *s,
 	if (!s->account_loaded || strcmp(s->account.localpart, localpart)) {
 		if (session_user_allowed(s, localpart))
 			s->account_status = account_lookup(
-				s->cfg, s->domain, localpart, &s->account);
+				s->cfg, s->host, localpart, &s->account);
 		else
 			s->account_status = account_made_up(
 				s->domain, localpart, &s->account);
@@ -142,6 +142,7 @@ struct auth_session *auth_session_new(const struct config *cfg,
 	if (!s)
 		return NULL;
 	s->cfg = cfg;
+	s->host = config_find_host(cfg, domain);
 	snprintf(s->domain, sizeof s->domain, "%s", domain);
 	s->tls = tls;
 	/* The type names are kept as our own static strings, so the
@@ -159,9 +160,9 @@ struct auth_session *auth_session_new(const struct config *cfg,
 			}
 		}
 	}
-	s->noffered = auth_mechanisms(cfg, s->domain, tls,
-				      tls && s->nbindings > 0, s->offered,
-				      AUTH_MAX_OFFERED);
+	s->noffered = auth_host_mechanisms(cfg, s->host, tls,
+					   tls && s->nbindings > 0, s->offered,
+					   AUTH_MAX_OFFERED);
 	for (size_t i = 0; i < s->noffered; i++)
 		if (auth_mech_find(s->offered[i])->plus)
 			s->plus_offered = true;

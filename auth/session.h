@@ -27,9 +27,14 @@ struct auth_mech {
 	bool scram;
 	bool client_first;
 	bool needs_tls; /* PLAIN: never offered in clear */
+	unsigned verified; /* what the backend verifies (backend.h) */
 };
 
 const struct auth_mech *auth_mech_find(const char *name);
+/* auth_mechanisms for a host found already (NULL: none offered). */
+size_t auth_host_mechanisms(const struct config *cfg,
+			    const struct config_host *host, bool tls,
+			    bool channel_binding, const char **out, size_t max);
 
 enum auth_state {
 	AUTH_STATE_NEW,
@@ -42,6 +47,7 @@ enum auth_state {
 
 struct auth_session {
 	const struct config *cfg;
+	const struct config_host *host; /* NULL: a domain not served */
 	char domain[JID_PART_MAX + 1];
 	bool tls;
 	struct auth_channel_binding bindings[AUTH_MAX_BINDINGS];

@@ -143,20 +143,6 @@ void lanes_free(struct lanes *l)
 	free(l);
 }
 
-/* ------------------------------------------------------------ directories */
-
-size_t lanes_directory_count(const struct config *cfg)
-{
-	return cfg->ndirectories + 1;
-}
-
-size_t lanes_directory_lane(const struct config *cfg,
-			    const struct config_host *host)
-{
-	const struct config_ldap *dir = config_host_directory(cfg, host);
-	return dir ? (size_t)(dir - cfg->directories) + 1 : 0;
-}
-
 /* ------------------------------------------------------------ the pool */
 
 unsigned lanes_size_pool(size_t nlanes, unsigned per_lane)

@@ -7,7 +7,7 @@
  * `timeout` seconds per URI, and one retry). If every thread of the
  * pool held such work, the work of every other domain would wait behind
  * it. So each directory (all the domains of one <ldap>) and the local
- * accounts have a lane, numbered by lanes_directory_lane: at most
+ * accounts have a lane (auth_lane, auth/auth.h, numbers them): at most
  * `per_lane` of a lane's jobs run at once, the rest wait in the lane's
  * FIFO, and the pool has a thread for every lane's share and some spare
  * (lanes_size_pool). One lane's jobs never wait behind another's. What
@@ -22,8 +22,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <uv.h>
-
-#include "config.h"
 
 /* Jobs per directory (and for the local accounts) at once, where a
  * process has no reason to run more. */
@@ -74,13 +72,6 @@ unsigned lanes_pending(const struct lanes *l);
 void lanes_close(struct lanes *l);
 /* After lanes_close and the last running job's done. */
 void lanes_free(struct lanes *l);
-
-/* Lanes of cfg's directories: lane 0 is the local accounts', lane i + 1
- * cfg->directories[i]'s. */
-size_t lanes_directory_count(const struct config *cfg);
-/* The lane of host's accounts (NULL host: the local accounts'). */
-size_t lanes_directory_lane(const struct config *cfg,
-			    const struct config_host *host);
 
 /* Sets UV_THREADPOOL_SIZE for nlanes of per_lane jobs and the spare,
  * unless the administrator set more. libuv reads it when the pool first

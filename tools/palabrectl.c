@@ -24,6 +24,7 @@
 #include <openssl/crypto.h>
 #include <pthread.h>
 
+#include "../auth/auth.h"
 #include "../auth/local.h"
 #include "../auth/scram_keys.h"
 #include "../lib/config.h"
@@ -149,21 +150,11 @@ static int ctl_open_db(struct ctl *ctl)
 
 /* Accounts of an ldap domain live in the directory: palabrectl neither
  * makes nor changes them. Returns -1 (with a message) for such a host. */
-static int ctl_refuse_directory(struct ctl *ctl, const struct config_host *host)
+static int ctl_refuse_elsewhere(struct ctl *ctl, const struct config_host *host)
 {
-	const struct config_ldap *dir = config_host_directory(&ctl->cfg, host);
-	if (dir) {
-		fail("domain '%s' authenticates against the LDAP directory "
-		     "'%s' (%s): its accounts live in the directory; add, "
-		     "remove or change them there (ldapadd, ldapmodify, "
-		     "ldappasswd, or your directory's own tools)",
-		     host->domain, dir->id, dir->uris[0]);
-		return -1;
-	}
-	if (!host->auth_backend || strcmp(host->auth_backend, "local") != 0) {
-		fail("domain '%s' uses the '%s' account backend, not local: "
-		     "its accounts are not managed here", host->domain,
-		     host->auth_backend ? host->auth_backend : "?");
+	char why[1024];
+	if (auth_accounts_elsewhere(&ctl->cfg, host, why, sizeof why)) {
+		fail("%s", why);
 		return -1;
 	}
 	return 0;
@@ -180,7 +171,7 @@ static int ctl_account_jid(struct ctl *ctl, const char *arg, struct jid *j)
 	if (!host)
 		return fail("unknown domain '%s': no <host> for it in %s",
 			    j->domain, ctl->cfg.path ? ctl->cfg.path : "config");
-	if (ctl_refuse_directory(ctl, host) < 0)
+	if (ctl_refuse_elsewhere(ctl, host) < 0)
 		return 1;
 	return ctl_open_db(ctl);
 }
@@ -290,7 +281,7 @@ static int user_list(struct ctl *ctl, const char *arg)
 	if (!host)
 		return fail("unknown domain '%s': no <host> for it in %s",
 			    domain, ctl->cfg.path ? ctl->cfg.path : "config");
-	if (ctl_refuse_directory(ctl, host) < 0)
+	if (ctl_refuse_elsewhere(ctl, host) < 0)
 		return 1;
 	int rc = ctl_open_db(ctl);
 	if (rc)
@@ -355,7 +346,7 @@ static int import_parse(struct import_chunk *c, char *line, long lineno)
 			"of a configured domain\n", lineno, line);
 		return -1;
 	}
-	if (ctl_refuse_directory(c->ctl, host) < 0)
+	if (ctl_refuse_elsewhere(c->ctl, host) < 0)
 		return -1;
 	struct local_account *a = &c->accounts[c->n];
 	memset(a, 0, sizeof *a);

@@ -189,7 +189,7 @@ static struct lanes *c2s_lanes_new(uv_loop_t *loop, const struct config *cfg)
 	unsigned per_lane = 4 * uv_available_parallelism();
 	if (per_lane < LANES_PER_DIRECTORY)
 		per_lane = LANES_PER_DIRECTORY;
-	size_t n = lanes_directory_count(cfg);
+	size_t n = auth_lane_count(cfg);
 	/* Before anything runs on the pool: libuv sizes it then. */
 	lanes_size_pool(n, per_lane);
 	return lanes_new(loop, n, per_lane);

@@ -574,7 +574,7 @@ static void sasl_queue(struct conn *c, struct sasl_job *job)
 	/* In the lane of the host's directory (lib/lanes.h): a step that
 	 * waits for a hung directory never holds up another domain's. */
 	struct c2s *c2s = c->c2s;
-	size_t lane = lanes_directory_lane(c2s->cfg, c->host);
+	size_t lane = auth_lane(c2s->cfg, c->host);
 	if (lanes_queue(c2s->lanes, &job->lane, lane, sasl_work, sasl_done) != 0) {
 		sasl_failure(c, "temporary-auth-failure");
 		sasl_job_free(job);

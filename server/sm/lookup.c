@@ -18,7 +18,7 @@ struct job {
 
 void sm_lookup_size_pool(const struct config *cfg)
 {
-	lanes_size_pool(lanes_directory_count(cfg), LANES_PER_DIRECTORY);
+	lanes_size_pool(auth_lane_count(cfg), LANES_PER_DIRECTORY);
 }
 
 unsigned sm_lookup_pending(const struct sm *sm)
@@ -49,14 +49,14 @@ int sm_lookup_queue(struct sm *sm, const char *domain, void (*work)(void *),
 	}
 	const struct config *cfg = sm->cfg;
 	if (!sm->lookup)
-		sm->lookup = lanes_new(sm->loop, lanes_directory_count(cfg),
+		sm->lookup = lanes_new(sm->loop, auth_lane_count(cfg),
 				       LANES_PER_DIRECTORY);
 	struct job *j = sm->lookup ? calloc(1, sizeof *j) : NULL;
 	if (!j)
 		return -1;
 	*j = (struct job){.lane.data = j, .sm = sm, .fn = work,
 			  .done = done, .ctx = ctx};
-	size_t lane = lanes_directory_lane(cfg, config_find_host(cfg, domain));
+	size_t lane = auth_lane(cfg, config_find_host(cfg, domain));
 	if (lanes_queue(sm->lookup, &j->lane, lane, job_work, job_done) < 0) {
 		free(j);
 		return -1;

@@ -4,7 +4,7 @@
  * has a <vcard> map, an iq get of vcard-temp to the user's bare JID
  * (from anyone; without 'to', the user's own) is answered from the
  * user's entry, searched with the domain's base and filter by the
- * service account (auth/ldap.h) on the worker pool: the sm loop never
+ * service account (auth_user_attributes) on the worker pool: the sm loop never
  * waits, the iq is kept (serialized) until the completion answers it.
  * A set is refused (not-allowed: the directory is the source). Other
  * domains: SM_NEXT, so the core's service-unavailable stays. */
@@ -15,7 +15,7 @@
 #include <strings.h>
 #include <uv.h>
 
-#include "../../auth/ldap.h"
+#include "../../auth/auth.h"
 #include "../../lib/buf.h"
 #include "../../lib/log.h"
 #include "lookup.h"
@@ -38,14 +38,13 @@ struct vcard_mod {
 struct vcard_req {
 	struct vcard_mod *mod;
 	const struct config_host *host;
-	const struct config_ldap *dir;
 	char *localpart;
 	char *jid; /* bare, for JABBERID */
 	/* The distinct attributes asked, and each field's index in them. */
 	const char *attrs[CONFIG_VCARD_NFIELDS];
 	size_t nattrs;
 	int field_attr[CONFIG_VCARD_NFIELDS]; /* -1: field off */
-	enum account_status status;
+	enum auth_user_status status;
 	char ***values;
 	char *iq; /* the request, serialized */
 	size_t iq_len;
@@ -212,7 +211,7 @@ static void answer_error(struct sm *sm, const struct stanza *st,
 
 static void req_free(struct vcard_req *r)
 {
-	ldap_attribute_values_free(r->values, r->nattrs);
+	auth_attribute_values_free(r->values, r->nattrs);
 	free(r->localpart);
 	free(r->jid);
 	free(r->iq);
@@ -222,8 +221,9 @@ static void req_free(struct vcard_req *r)
 static void lookup_work(void *ctx)
 {
 	struct vcard_req *r = ctx;
-	r->status = ldap_account_attributes(r->host, r->dir, r->localpart,
-					    r->attrs, r->nattrs, &r->values);
+	r->status = auth_user_attributes(r->mod->sm->cfg, r->host->domain,
+					 r->localpart, r->attrs, r->nattrs,
+					 &r->values);
 }
 
 static void reply(struct sm *sm, struct vcard_req *r)
@@ -234,7 +234,7 @@ static void reply(struct sm *sm, struct vcard_req *r)
 	if (!xml || sm_stanza_init(&st, a, xml) != 0)
 		return;
 	switch (r->status) {
-	case ACCOUNT_FOUND: {
+	case AUTH_USER_EXISTS: {
 		char **values[CONFIG_VCARD_NFIELDS];
 		for (size_t f = 0; f < CONFIG_VCARD_NFIELDS; f++)
 			values[f] = r->field_attr[f] < 0
@@ -251,7 +251,7 @@ static void reply(struct sm *sm, struct vcard_req *r)
 		sm_route_xml(sm, res);
 		break;
 	}
-	case ACCOUNT_UNKNOWN:
+	case AUTH_USER_UNKNOWN:
 		answer_error(sm, &st, "item-not-found", NULL);
 		break;
 	default:
@@ -270,11 +270,11 @@ static void lookup_done(struct sm *sm, void *ctx, int status)
 	struct vcard_mod *m = r->mod;
 	m->pending--;
 	if (status < 0)
-		r->status = ACCOUNT_ERROR;
+		r->status = AUTH_USER_ERROR;
 	log_debug("vcard: %s from the directory: %s", r->jid,
-		  r->status == ACCOUNT_FOUND	 ? "found"
-		  : r->status == ACCOUNT_UNKNOWN ? "no such entry"
-						 : "unreachable");
+		  r->status == AUTH_USER_EXISTS	   ? "found"
+		  : r->status == AUTH_USER_UNKNOWN ? "no such entry"
+						   : "unreachable");
 	if (!m->closing) {
 		reply(m->sm, r);
 		arena_reset(&m->sm->arena);
@@ -318,7 +318,6 @@ static enum sm_verdict vcard_bare(struct sm_event *ev, void *data)
 		goto fail;
 	r->mod = m;
 	r->host = host;
-	r->dir = dir;
 	r->iq = out.data;
 	r->iq_len = out.len;
 	out.data = NULL;

@@ -285,5 +285,5 @@ def test_accounts_of_a_newer_palabre_stop_palabred(tmp_path, certs):
     db.execute("PRAGMA user_version = 999")
     db.commit()
     db.close()
-    assert_stops_with(server, "schema version 999 is newer than this "
-                      "palabre")
+    assert_stops_with(server, "accounts.sqlite: the database has schema "
+                      "version 999, newer than the version")

@@ -171,19 +171,6 @@ START_TEST(a_cancelled_waiting_job_ends_at_once_and_leaves_its_place)
 }
 END_TEST
 
-START_TEST(directories_have_a_lane_each_after_the_local_accounts)
-{
-	static struct config cfg;
-	cfg.ndirectories = 2;
-	struct config_host local = {.auth_backend = "local"};
-	struct config_host ldap = {.auth_backend = "ldap", .directory = 1};
-	ck_assert_uint_eq(lanes_directory_count(&cfg), 3);
-	ck_assert_uint_eq(lanes_directory_lane(&cfg, &local), 0);
-	ck_assert_uint_eq(lanes_directory_lane(&cfg, NULL), 0);
-	ck_assert_uint_eq(lanes_directory_lane(&cfg, &ldap), 2);
-}
-END_TEST
-
 START_TEST(the_pool_covers_every_share_unless_set_larger)
 {
 	unsetenv("UV_THREADPOOL_SIZE");
@@ -206,7 +193,6 @@ int main(void)
 	tcase_add_test(tc, a_full_lane_does_not_hold_up_another);
 	tcase_add_test(tc, close_cancels_the_waiting_jobs_at_once_and_lets_running_ones_end);
 	tcase_add_test(tc, a_cancelled_waiting_job_ends_at_once_and_leaves_its_place);
-	tcase_add_test(tc, directories_have_a_lane_each_after_the_local_accounts);
 	tcase_add_test(tc, the_pool_covers_every_share_unless_set_larger);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
