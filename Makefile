@@ -42,6 +42,17 @@ $(B)/have.h: tools/probe.sh $(wildcard /usr/include/expat.h)
 	@mkdir -p $(dir $@)
 	sh tools/probe.sh $(CC) $(CFLAGS) >$@.tmp && mv $@.tmp $@
 
+# The sm's modules (server/sm/module.h): one SM_MODULE(name) per
+# `const struct sm_module sm_module_NAME = …` in server/sm/*.c, for
+# module_config.c's table; rewritten only when that list changes.
+SM_SRC = $(sort $(wildcard server/sm/*.c))
+$(B)/sm_modules.h: $(SM_SRC) server/sm
+	@mkdir -p $(dir $@)
+	@sed -n 's/^const struct sm_module sm_module_\([a-z0-9_]*\) = .*/SM_MODULE(\1)/p' \
+		$(SM_SRC) >$@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+$(B)/server/sm/module_config.o: $(B)/sm_modules.h
+
 $(CORE_A): $(LIB_OBJ) $(AUTH_OBJ) $(STORAGE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^

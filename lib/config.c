@@ -204,23 +204,6 @@ static int load_host_auth(struct loader *l, struct cnode *n, const char *path)
 	return 0;
 }
 
-const char *const config_vcard_field_names[CONFIG_VCARD_NFIELDS] = {
-	[CONFIG_VCARD_FN] = "FN",
-	[CONFIG_VCARD_GIVEN] = "GIVEN",
-	[CONFIG_VCARD_FAMILY] = "FAMILY",
-	[CONFIG_VCARD_MIDDLE] = "MIDDLE",
-	[CONFIG_VCARD_NICKNAME] = "NICKNAME",
-	[CONFIG_VCARD_EMAIL] = "EMAIL",
-	[CONFIG_VCARD_TEL] = "TEL",
-	[CONFIG_VCARD_MOBILE] = "MOBILE",
-	[CONFIG_VCARD_ORGNAME] = "ORGNAME",
-	[CONFIG_VCARD_ORGUNIT] = "ORGUNIT",
-	[CONFIG_VCARD_TITLE] = "TITLE",
-	[CONFIG_VCARD_ROLE] = "ROLE",
-	[CONFIG_VCARD_URL] = "URL",
-	[CONFIG_VCARD_DESC] = "DESC",
-};
-
 static int load_host(struct loader *l, struct cnode *n, const char *path)
 {
 	static const char *const attrs[] = {"domain", NULL};
@@ -436,45 +419,12 @@ static int load_c2s(struct loader *l, struct cnode *n, const char *path)
 	return load_children(l, n, path, settings);
 }
 
-static const char *const known_modules[] = {
-	"roster", "presence", "offline", "blocking", "disco", "ping", "vcard",
-	NULL};
-
-static int load_sm_modules(struct loader *l, struct cnode *n, const char *path)
-{
-	struct config *cfg = l->cfg;
-	if (parse_words(l, n, path, cnode_value(n), cfg->modules,
-			CONFIG_MAX_MODULES, &cfg->nmodules) < 0)
-		return -1;
-	return check_words(l, n, path, cfg->modules, cfg->nmodules,
-			   known_modules, "not a known module");
-}
-
-static int load_sm_offline_quota(struct loader *l, struct cnode *n,
-				 const char *path)
-{
-	return parse_unsigned(l, n, path, cnode_value(n), 1, 100000,
-			      &l->cfg->offline_quota);
-}
-
-static int load_sm_offline_quota_bytes(struct loader *l, struct cnode *n,
-				       const char *path)
-{
-	long v;
-	if (parse_number(l, n, path, cnode_value(n), 1024, 1L << 30, &v) < 0)
-		return -1;
-	l->cfg->offline_quota_bytes = (size_t)v;
-	return 0;
-}
-
+/* Every element of <sm> is the sm's: its modules declare them
+ * (server/sm/module.h), and palabred checks them once the file is read. */
 static int load_sm(struct loader *l, struct cnode *n, const char *path)
 {
-	static const struct setting settings[] = {
-		{"modules", load_sm_modules},
-		{"offline-quota", load_sm_offline_quota},
-		{"offline-quota-bytes", load_sm_offline_quota_bytes},
-		{NULL, NULL}};
-	return load_children(l, n, path, settings);
+	static const struct setting none[] = {{NULL, NULL}};
+	return load_children_keeping(l, n, path, none, &l->cfg->sm);
 }
 
 /* ---- Defaults, the whole file ----------------------------------------- */
@@ -484,8 +434,6 @@ static int set_defaults(struct loader *l)
 	static const char *const mechanisms[] = {
 		"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",
 		"SCRAM-SHA-1", "PLAIN"};
-	static const char *const modules[] = {"roster", "presence", "offline",
-					       "blocking", "disco", "ping"};
 	struct config *cfg = l->cfg;
 	cfg->log_level = LOG_INFO;
 	cfg->require_starttls = true;
@@ -503,12 +451,8 @@ static int set_defaults(struct loader *l)
 	cfg->rate_stanza_burst = 500;
 	cfg->rate_bytes = 64 << 10;
 	cfg->rate_byte_burst = 512 << 10;
-	cfg->offline_quota = 1000;
-	cfg->offline_quota_bytes = 10 << 20;
 	for (size_t i = 0; i < 5; i++)
 		cfg->mechanisms[cfg->nmechanisms++] = strdup(mechanisms[i]);
-	for (size_t i = 0; i < sizeof modules / sizeof *modules; i++)
-		cfg->modules[cfg->nmodules++] = strdup(modules[i]);
 	if (parse_path(l, NULL, "pidfile", "palabred.pid", &cfg->pidfile) < 0 ||
 	    parse_path(l, NULL, "router/socket", "router.sock",
 		       &cfg->router_socket) < 0 ||
@@ -605,8 +549,7 @@ void config_free(struct config *cfg)
 			free(d->uris[u]);
 		free(d->ca_file);
 		free(d->bind_dn);
-		for (size_t f = 0; f < CONFIG_VCARD_NFIELDS; f++)
-			free(d->vcard_map[f]);
+		cnode_free(d->kept);
 		if (d->bind_password) {
 			memset(d->bind_password, 0, strlen(d->bind_password));
 			free(d->bind_password);
@@ -617,9 +560,26 @@ void config_free(struct config *cfg)
 	config_s2s_free(&cfg->s2s);
 	for (size_t i = 0; i < cfg->nmechanisms; i++)
 		free(cfg->mechanisms[i]);
-	for (size_t i = 0; i < cfg->nmodules; i++)
-		free(cfg->modules[i]);
+	cnode_free(cfg->sm);
 	memset(cfg, 0, sizeof *cfg);
+}
+
+int config_keep(struct cnode **kept, const char *name, const char *text)
+{
+	struct cnode *n = calloc(1, sizeof *n);
+	if (!n || !(n->attrs = calloc(1, sizeof *n->attrs)) ||
+	    !(n->name = strdup(name)) || !(n->text = strdup(text))) {
+		cnode_free(n);
+		return -1;
+	}
+	n->text_len = strlen(text);
+	cnode_append(kept, n);
+	return 0;
+}
+
+void config_kept_free(struct cnode *kept)
+{
+	cnode_free(kept);
 }
 
 const struct config_host *config_find_host(const struct config *cfg,
@@ -652,11 +612,6 @@ static bool word_in(char *const *words, size_t n, const char *word)
 bool config_has_mechanism(const struct config *cfg, const char *mech)
 {
 	return word_in(cfg->mechanisms, cfg->nmechanisms, mech);
-}
-
-bool config_has_module(const struct config *cfg, const char *module)
-{
-	return word_in(cfg->modules, cfg->nmodules, module);
 }
 
 int config_make_data_dir(const struct config *cfg, char *err, size_t errlen)

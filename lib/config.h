@@ -9,9 +9,11 @@
 #define CONFIG_MAX_HOSTS 256
 #define CONFIG_MAX_LISTENERS 16
 #define CONFIG_MAX_MECHANISMS 16
-#define CONFIG_MAX_MODULES 64
 #define CONFIG_MAX_DIRECTORIES 16
 #define CONFIG_MAX_LDAP_URIS 8
+
+/* An element of config.xml with its line (config_reader.h). */
+struct cnode;
 
 /* What a directory lets palabre verify (<ldap><password-access>): each
  * bit makes some SASL mechanisms possible for the domains that use it. */
@@ -26,28 +28,6 @@ enum config_ldap_access {
 	CONFIG_LDAP_CLEAR_PASSWORD = 1 << 2,
 };
 
-/* The vCard fields a directory's entries can fill (<ldap><vcard>,
- * server/sm/vcard.c), in vcard-temp (XEP-0054) element names. */
-enum config_vcard_field {
-	CONFIG_VCARD_FN,
-	CONFIG_VCARD_GIVEN,    /* N/GIVEN */
-	CONFIG_VCARD_FAMILY,   /* N/FAMILY */
-	CONFIG_VCARD_MIDDLE,   /* N/MIDDLE */
-	CONFIG_VCARD_NICKNAME,
-	CONFIG_VCARD_EMAIL,    /* EMAIL/USERID, one per value */
-	CONFIG_VCARD_TEL,      /* TEL/NUMBER with VOICE, WORK; one per value */
-	CONFIG_VCARD_MOBILE,   /* TEL/NUMBER with CELL, WORK; one per value */
-	CONFIG_VCARD_ORGNAME,  /* ORG/ORGNAME */
-	CONFIG_VCARD_ORGUNIT,  /* ORG/ORGUNIT, one per value */
-	CONFIG_VCARD_TITLE,
-	CONFIG_VCARD_ROLE,
-	CONFIG_VCARD_URL,
-	CONFIG_VCARD_DESC,
-	CONFIG_VCARD_NFIELDS
-};
-/* Their names in <field name="…">, by enum config_vcard_field. */
-extern const char *const config_vcard_field_names[CONFIG_VCARD_NFIELDS];
-
 /* One <ldap id="…"> directory, shared by the hosts that name it. */
 struct config_ldap {
 	char *id;
@@ -60,10 +40,9 @@ struct config_ldap {
 	unsigned timeout;    /* seconds: connect, and each operation */
 	unsigned pool;       /* connections for searches, and for binds */
 	unsigned password_access; /* enum config_ldap_access bits */
-	/* <vcard>: users' vCards come from their entries; the attribute of
-	 * each field (NULL: that field stays empty). */
-	bool vcard;
-	char *vcard_map[CONFIG_VCARD_NFIELDS];
+	/* Its elements that lib/ does not know, kept as read for the sm,
+	 * whose modules declare and read them (server/sm/module.h). */
+	struct cnode *kept;
 };
 
 struct config_host {
@@ -141,11 +120,9 @@ struct config {
 	 * (server/c2s/ratelimit.h); a rate of 0 is no limit. */
 	unsigned rate_stanzas, rate_stanza_burst; /* per second; stanzas */
 	unsigned rate_bytes, rate_byte_burst;     /* per second; bytes */
-	/* sm */
-	char *modules[CONFIG_MAX_MODULES];
-	size_t nmodules;
-	unsigned offline_quota; /* messages stored per user (offline.c) */
-	size_t offline_quota_bytes; /* and their bytes */
+	/* <sm>: its elements, kept as read (lib/ reads none of them): the
+	 * sm's modules declare, check and read them (server/sm/module.h). */
+	struct cnode *sm;
 	struct config_s2s s2s;
 };
 
@@ -155,6 +132,12 @@ struct config {
  * directory of the configuration file. */
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 void config_free(struct config *cfg);
+/* For a configuration a program makes (unit tests, fuzzing): appends
+ * <name>text</name> to a list lib/ keeps (cfg->sm, a directory's kept)
+ * as if config.xml had it; returns 0, or -1 (memory). And frees such a
+ * list. */
+int config_keep(struct cnode **kept, const char *name, const char *text);
+void config_kept_free(struct cnode *kept);
 
 const struct config_host *config_find_host(const struct config *cfg,
 					   const char *domain);
@@ -162,7 +145,6 @@ const struct config_host *config_find_host(const struct config *cfg,
 const struct config_ldap *config_host_directory(const struct config *cfg,
 						const struct config_host *host);
 bool config_has_mechanism(const struct config *cfg, const char *mech);
-bool config_has_module(const struct config *cfg, const char *module);
 /* Creates data_dir (mode 0700) unless it exists. Returns 0, or -1 with
  * a message naming the setting. */
 int config_make_data_dir(const struct config *cfg, char *err, size_t errlen);

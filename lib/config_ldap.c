@@ -126,94 +126,6 @@ static int load_ldap_password_access(struct loader *l, struct cnode *n,
 		current_directory(l)->password_access = access;
 	return rc;
 }
-/* RFC 4512 §1.4: a descriptor (a letter, then letters, digits,
- * hyphens) or a numeric OID. */
-static bool ldap_attribute_ok(const char *a)
-{
-	size_t len = strlen(a);
-	if (len == 0 || len > 64)
-		return false;
-	bool oid = a[0] >= '0' && a[0] <= '9';
-	for (const char *p = a; *p; p++) {
-		char c = *p;
-		bool digit = c >= '0' && c <= '9';
-		bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-		if (oid ? !(digit || c == '.') : !(digit || letter || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-static int load_ldap_vcard_field(struct loader *l, struct cnode *n,
-				 const char *path)
-{
-	static const char *const attrs[] = {"name", "attribute", NULL};
-	if (check_attrs(l, n, path, attrs) < 0)
-		return -1;
-	const char *name = cnode_attr(n, "name");
-	const char *attr = cnode_attr(n, "attribute");
-	char setting[300];
-	snprintf(setting, sizeof setting, "%s/@name", path);
-	if (!name)
-		return fail(l, n, setting, "missing (FN, GIVEN, FAMILY, EMAIL, "
-			    "TEL, ORGUNIT …)");
-	size_t f = 0;
-	while (f < CONFIG_VCARD_NFIELDS &&
-	       strcmp(config_vcard_field_names[f], name) != 0)
-		f++;
-	if (f == CONFIG_VCARD_NFIELDS)
-		return fail(l, n, setting, "'%s' is not a vCard field of FN, "
-			    "GIVEN, FAMILY, MIDDLE, NICKNAME, EMAIL, TEL, "
-			    "MOBILE, ORGNAME, ORGUNIT, TITLE, ROLE, URL, DESC",
-			    name);
-	snprintf(setting, sizeof setting, "%s/@attribute", path);
-	if (!attr)
-		return fail(l, n, setting, "missing (an LDAP attribute, or "
-			    "\"\" for none)");
-	if (*attr && !ldap_attribute_ok(attr))
-		return fail(l, n, setting, "'%s' is not an LDAP attribute name",
-			    attr);
-	struct config_ldap *d = current_directory(l);
-	free(d->vcard_map[f]);
-	d->vcard_map[f] = *attr ? strdup(attr) : NULL;
-	return 0;
-}
-
-static int load_ldap_vcard(struct loader *l, struct cnode *n, const char *path)
-{
-	static const char *const attrs[] = {"defaults", NULL};
-	static const struct setting settings[] = {
-		{"field", load_ldap_vcard_field},
-		{NULL, NULL}};
-	static const char *const defaults[CONFIG_VCARD_NFIELDS] = {
-		[CONFIG_VCARD_FN] = "cn",
-		[CONFIG_VCARD_GIVEN] = "givenName",
-		[CONFIG_VCARD_FAMILY] = "sn",
-		[CONFIG_VCARD_EMAIL] = "mail",
-		[CONFIG_VCARD_TEL] = "telephoneNumber",
-		[CONFIG_VCARD_MOBILE] = "mobile",
-		[CONFIG_VCARD_ORGUNIT] = "ou",
-		[CONFIG_VCARD_TITLE] = "title",
-	};
-	if (check_attrs(l, n, path, attrs) < 0)
-		return -1;
-	struct config_ldap *d = current_directory(l);
-	if (d->vcard)
-		return fail(l, n, path, "given twice");
-	const char *def = cnode_attr(n, "defaults");
-	bool use_defaults = true;
-	if (def && strcmp(def, "true") != 0) {
-		if (strcmp(def, "false") != 0)
-			return fail(l, n, "ldap/vcard/@defaults",
-				    "'%s' is not true or false", def);
-		use_defaults = false;
-	}
-	d->vcard = true;
-	for (size_t f = 0; use_defaults && f < CONFIG_VCARD_NFIELDS; f++)
-		if (defaults[f] && !(d->vcard_map[f] = strdup(defaults[f])))
-			return fail(l, n, path, "out of memory");
-	return load_children(l, n, path, settings);
-}
 
 int config_ldap_load(struct loader *l, struct cnode *n, const char *path)
 {
@@ -227,7 +139,6 @@ int config_ldap_load(struct loader *l, struct cnode *n, const char *path)
 		{"timeout", load_ldap_timeout},
 		{"pool", load_ldap_pool},
 		{"password-access", load_ldap_password_access},
-		{"vcard", load_ldap_vcard},
 		{NULL, NULL}};
 	struct config *cfg = l->cfg;
 	if (check_attrs(l, n, path, attrs) < 0)
@@ -248,7 +159,8 @@ int config_ldap_load(struct loader *l, struct cnode *n, const char *path)
 	d->timeout = 5;
 	d->pool = 4;
 	d->password_access = CONFIG_LDAP_BIND;
-	if (load_children(l, n, path, settings) < 0)
+	/* What it does not know is the sm's (server/sm/module.h). */
+	if (load_children_keeping(l, n, path, settings, &d->kept) < 0)
 		return -1;
 	if (!d->nuris)
 		return fail(l, n, "ldap/uri", "missing for directory '%s'",

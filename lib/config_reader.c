@@ -308,20 +308,44 @@ int check_words(struct loader *l, const struct cnode *n, const char *setting,
 
 /* ---- Sections -------------------------------------------------------- */
 
-int load_children(struct loader *l, struct cnode *n, const char *path,
-			 const struct setting *settings)
+void cnode_append(struct cnode **list, struct cnode *n)
 {
-	for (struct cnode *c = n->children; c; c = c->next) {
+	while (*list)
+		list = &(*list)->next;
+	*list = n;
+}
+
+int load_children_keeping(struct loader *l, struct cnode *n, const char *path,
+			  const struct setting *settings, struct cnode **kept)
+{
+	struct cnode **p = &n->children;
+	n->last = NULL;
+	while (*p) {
+		struct cnode *c = *p;
 		char child_path[256];
 		snprintf(child_path, sizeof child_path, "%s%s%s", path,
 			 *path ? "/" : "", c->name);
 		const struct setting *s = settings;
 		while (s->name && strcmp(s->name, c->name) != 0)
 			s++;
+		if (!s->name && kept) {
+			*p = c->next;
+			c->next = c->parent = NULL;
+			cnode_append(kept, c);
+			continue;
+		}
 		if (!s->name)
 			return fail(l, c, child_path, "unknown setting");
 		if (s->load(l, c, child_path) < 0)
 			return -1;
+		n->last = c;
+		p = &c->next;
 	}
 	return 0;
+}
+
+int load_children(struct loader *l, struct cnode *n, const char *path,
+			 const struct setting *settings)
+{
+	return load_children_keeping(l, n, path, settings, NULL);
 }

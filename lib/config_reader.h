@@ -1,7 +1,9 @@
-/* config_reader: what lib/config*.c share, private to them: a tree of
- * the file's elements with their line numbers, the loader and its
- * errors (which name the file, the line and the setting), the typed
- * value parsers and the table-driven section loader. */
+/* config_reader: what lib/config*.c share: a tree of the file's
+ * elements with their line numbers, the loader and its errors (which
+ * name the file, the line and the setting), the typed value parsers and
+ * the table-driven section loader. Code above lib/ uses it for the
+ * settings lib/ keeps for it, unread (config.h: the sm's modules read
+ * theirs, server/sm/module.c). */
 #ifndef PALABRE_CONFIG_READER_H
 #define PALABRE_CONFIG_READER_H
 
@@ -26,7 +28,10 @@ struct cnode {
 char *xstrndup(const char *s, size_t n);
 /* Reads path into a tree; on failure writes l->err, returns NULL. */
 struct cnode *read_tree(struct loader *l, const char *path);
+/* Frees n and the elements after it (next), with their subtrees. */
 void cnode_free(struct cnode *n);
+/* Appends n to the list *list. */
+void cnode_append(struct cnode **list, struct cnode *n);
 const char *cnode_attr(const struct cnode *n, const char *name);
 /* The element's text without surrounding white space, in place. */
 const char *cnode_value(struct cnode *n);
@@ -39,6 +44,9 @@ struct loader {
 	char *dir;        /* for relative paths */
 	char *err;
 	size_t errlen;
+	/* What the section loaders of a kept setting fill (its reader's
+	 * out, server/sm/module.h). */
+	void *target;
 	/* <auth directory="…"> of each host, resolved once every <ldap>
 	 * is read, with the line to blame. */
 	struct {
@@ -99,8 +107,13 @@ struct setting {
 /* Runs the loader of each child of n; an unknown child is an error. */
 int load_children(struct loader *l, struct cnode *n, const char *path,
 		  const struct setting *settings);
+/* The same, but a child without a loader moves, with its subtree and
+ * line, to the end of the list *kept: lib/ keeps it for the code above
+ * it. */
+int load_children_keeping(struct loader *l, struct cnode *n, const char *path,
+			  const struct setting *settings, struct cnode **kept);
 
-/* ---- config_ldap.c: <ldap id="…"> directories and their <vcard> ---- */
+/* ---- config_ldap.c: <ldap id="…"> directories ---------------------- */
 
 /* The <ldap> section. */
 int config_ldap_load(struct loader *l, struct cnode *n, const char *path);

@@ -16,6 +16,7 @@
 
 #include "../lib/log.h"
 #include "instance.h"
+#include "sm/module.h"
 #include "palabred.h"
 #include "supervisor.h"
 
@@ -279,7 +280,11 @@ int main(int argc, char **argv)
 	 * server that does not answer); it lives until the process ends. */
 	static struct config cfg;
 	char err[1024];
-	if (config_load(&cfg, config_path, err, sizeof err) < 0) {
+	/* lib/ keeps the sm's settings unread: the sm's modules check
+	 * them here, so that every error is found before anything starts. */
+	if (config_load(&cfg, config_path, err, sizeof err) < 0 ||
+	    sm_module_check_config(&cfg, err, sizeof err) < 0) {
+		config_free(&cfg); /* again after config_load's: harmless */
 		fprintf(stderr, "palabred: %s\n", err);
 		return 1;
 	}

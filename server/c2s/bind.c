@@ -9,6 +9,7 @@
 #include "../../lib/jid.h"
 #include "../../lib/log.h"
 #include "../../lib/random.h"
+#include "../sm/module.h"
 #include "c2s.h"
 
 /* The features of the stream after SASL: binding, the legacy session,
@@ -18,10 +19,7 @@ void c2s_bind_append_features(const struct config *cfg, struct buf *out)
 {
 	buf_append_str(out, "<bind xmlns='" NS_BIND "'/>"
 			    "<session xmlns='" NS_SESSION "'><optional/></session>");
-	if (config_has_module(cfg, "roster"))
-		buf_append_str(out, "<ver xmlns='urn:xmpp:features:rosterver'/>");
-	if (config_has_module(cfg, "presence"))
-		buf_append_str(out, "<sub xmlns='urn:xmpp:features:pre-approval'/>");
+	sm_module_append_stream_features(cfg, out);
 }
 
 /* Whether the iq's 'to' is absent or names our domain itself. */

@@ -701,7 +701,7 @@ static int blocking_init(struct sm *sm)
 	    sm_module_hook(sm, SM_EV_SESSION_ENDED, NULL, 0,
 			   blocking_session_ended, mod) < 0)
 		return -1; /* mod lives on: hooks may point at it */
-	return sm_module_add_feature(sm, NS_BLOCKING);
+	return 0;
 }
 
 /* The block lists are per user (slots, freed with the users). */
@@ -711,5 +711,10 @@ static void blocking_free(struct sm *sm)
 	sm_module_set_data(sm, &sm_module_blocking, NULL);
 }
 
-const struct sm_module sm_module_blocking = {"blocking", blocking_init,
-					     blocking_free};
+const struct sm_module sm_module_blocking = {
+	.name = "blocking",
+	.on_by_default = true,
+	.features = (const char *const[]){NS_BLOCKING, NULL},
+	.init = blocking_init,
+	.free = blocking_free,
+};

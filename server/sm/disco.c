@@ -1,6 +1,7 @@
 /* disco: XEP-0030 Service Discovery for the server and, on their
  * behalf, for its users' accounts. disco#info lists exactly the
- * features of the modules that are on (sm_module_add_feature). */
+ * features of the modules that are on, as each declares them
+ * (struct sm_module's features). */
 #include <string.h>
 
 #include "module.h"
@@ -56,9 +57,11 @@ static enum sm_verdict info_host(struct sm_event *ev, void *data)
 	if (!r || !identity_add(a, q, "server", "im"))
 		return SM_DONE;
 	const struct sm_module_registry *m = &ev->sm->modules;
-	for (size_t i = 0; i < m->nfeatures; i++)
-		if (feature_add(a, q, m->features[i]) < 0)
-			return SM_DONE;
+	for (size_t i = 0; i < m->nloaded; i++)
+		for (const char *const *f = m->loaded[i].module->features;
+		     f && *f; f++)
+			if (feature_add(a, q, *f) < 0)
+				return SM_DONE;
 	sm_route_xml(ev->sm, r);
 	return SM_DONE;
 }
@@ -112,10 +115,12 @@ static int disco_init(struct sm *sm)
 	    sm_module_hook(sm, SM_EV_IQ_BARE, NS_DISCO_ITEMS, 0, items_account,
 			NULL) < 0)
 		return -1;
-	if (sm_module_add_feature(sm, NS_DISCO_INFO) < 0 ||
-	    sm_module_add_feature(sm, NS_DISCO_ITEMS) < 0)
-		return -1;
 	return 0;
 }
 
-const struct sm_module sm_module_disco = {"disco", disco_init, NULL};
+const struct sm_module sm_module_disco = {
+	.name = "disco",
+	.on_by_default = true,
+	.features = (const char *const[]){NS_DISCO_INFO, NS_DISCO_ITEMS, NULL},
+	.init = disco_init,
+};

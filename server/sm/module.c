@@ -1,4 +1,6 @@
-/* module: hooks, disco features and the list of modules (module.h). */
+/* module: hooks, module state, starting and freeing the modules
+ * (module.h). Which modules exist and are on, and their options:
+ * module_config.c. */
 #include "module.h"
 
 #include <stdlib.h>
@@ -15,26 +17,6 @@ struct sm_hook {
 	unsigned seq;
 	sm_hook_fn fn;
 	void *data;
-};
-
-/* Every module the sm knows; cfg->modules picks among them. A new
- * feature adds its file and one line here. */
-extern const struct sm_module sm_module_disco;
-extern const struct sm_module sm_module_ping;
-extern const struct sm_module sm_module_offline;
-extern const struct sm_module sm_module_blocking;
-extern const struct sm_module sm_module_roster;
-extern const struct sm_module sm_module_presence;
-extern const struct sm_module sm_module_vcard;
-
-static const struct sm_module *const all_modules[] = {
-	&sm_module_disco,
-	&sm_module_ping,
-	&sm_module_offline,
-	&sm_module_blocking,
-	&sm_module_roster,
-	&sm_module_presence,
-	&sm_module_vcard,
 };
 
 int sm_module_hook(struct sm *sm, enum sm_event_type type, const char *ns,
@@ -56,22 +38,6 @@ int sm_module_hook(struct sm *sm, enum sm_event_type type, const char *ns,
 		p = &(*p)->next;
 	h->next = *p;
 	*p = h;
-	return 0;
-}
-
-int sm_module_add_feature(struct sm *sm, const char *var)
-{
-	struct sm_module_registry *r = &sm->modules;
-	for (size_t i = 0; i < r->nfeatures; i++)
-		if (strcmp(r->features[i], var) == 0)
-			return 0;
-	char **f = realloc(r->features, (r->nfeatures + 1) * sizeof *f);
-	if (!f)
-		return -1;
-	r->features = f;
-	if (!(f[r->nfeatures] = strdup(var)))
-		return -1;
-	r->nfeatures++;
 	return 0;
 }
 
@@ -98,14 +64,6 @@ enum sm_verdict sm_module_fire(struct sm *sm, struct sm_event *ev)
 	return SM_NEXT;
 }
 
-static const struct sm_module *sm_module_find(const char *name)
-{
-	for (size_t i = 0; i < sizeof all_modules / sizeof *all_modules; i++)
-		if (strcmp(all_modules[i]->name, name) == 0)
-			return all_modules[i];
-	return NULL;
-}
-
 static struct sm_module_loaded *
 sm_module_loaded_find(const struct sm_module_registry *r,
 		      const struct sm_module *m)
@@ -129,37 +87,40 @@ void *sm_module_data(const struct sm *sm, const struct sm_module *m)
 	return l ? l->data : NULL;
 }
 
+/* Records m, then runs its init. */
+static int sm_module_load(struct sm *sm, const struct sm_module *m)
+{
+	struct sm_module_registry *r = &sm->modules;
+	struct sm_module_loaded *l =
+	    realloc(r->loaded, (r->nloaded + 1) * sizeof *l);
+	if (!l) {
+		log_error("sm: out of memory loading module '%s'", m->name);
+		return -1;
+	}
+	r->loaded = l;
+	/* Recorded before init, so that a module whose init fails
+	 * half-way is freed too. */
+	r->loaded[r->nloaded++] = (struct sm_module_loaded){m, NULL};
+	if (m->init(sm) < 0) {
+		log_error("sm: module '%s' failed to start", m->name);
+		return -1;
+	}
+	log_debug("sm: module '%s' on", m->name);
+	return 0;
+}
+
 int sm_module_load_all(struct sm *sm)
 {
-	const struct config *cfg = sm->cfg;
-	struct sm_module_registry *r = &sm->modules;
-	for (size_t i = 0; i < cfg->nmodules; i++) {
-		const struct sm_module *m = sm_module_find(cfg->modules[i]);
-		if (!m) {
-			log_warn("%s: sm/modules: no module '%s'; skipped",
-				 cfg->path ? cfg->path : "config",
-				 cfg->modules[i]);
-			continue;
-		}
-		if (sm_module_loaded_find(r, m))
-			continue; /* named twice */
-		struct sm_module_loaded *l =
-		    realloc(r->loaded, (r->nloaded + 1) * sizeof *l);
-		if (!l) {
-			log_error("sm: out of memory loading module '%s'",
-				  m->name);
-			return -1;
-		}
-		r->loaded = l;
-		/* Recorded before init, so that a module whose init fails
-		 * half-way is freed too. */
-		r->loaded[r->nloaded++] = (struct sm_module_loaded){m, NULL};
-		if (m->init(sm) < 0) {
-			log_error("sm: module '%s' failed to start", m->name);
-			return -1;
-		}
-		log_debug("sm: module '%s' on", m->name);
+	const struct sm_module *on[SM_MODULES_MAX];
+	char err[512];
+	if (sm_module_check_config(sm->cfg, err, sizeof err) < 0) {
+		log_error("%s", err);
+		return -1;
 	}
+	size_t n = sm_module_list_on(sm->cfg, on);
+	for (size_t i = 0; i < n; i++)
+		if (sm_module_load(sm, on[i]) < 0)
+			return -1;
 	return 0;
 }
 
@@ -185,9 +146,6 @@ void sm_module_registry_free(struct sm_module_registry *r)
 			h = next;
 		}
 	}
-	for (size_t i = 0; i < r->nfeatures; i++)
-		free(r->features[i]);
-	free(r->features);
 	free(r->loaded);
 	memset(r, 0, sizeof *r);
 }

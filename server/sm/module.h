@@ -1,12 +1,22 @@
 /* module: the events that the sm's features hook, in the way of
  * Prosody's module API.
  *
- * A feature is one file that defines a `struct sm_module` and, in its
- * init function, hooks events and declares its disco features. module.c
- * lists every module; config.xml's <sm><modules> says which are on.
+ * A feature is one file, server/sm/NAME.c, that defines
+ * `const struct sm_module sm_module_NAME`: its name in config.xml, its
+ * disco features, its options with their defaults, whether it is on
+ * by default, and its init (which hooks events) and free functions.
+ * The Makefile finds every such definition and lists it in
+ * sm_modules.h (generated), so that module.c knows every module; a new
+ * feature edits no other file. config.xml's <sm><modules> says which
+ * are on (none of the sm's settings is read by lib/: it keeps them, and
+ * palabred checks them against the declarations when it loads the
+ * file, sm_module_check_config).
  *
  * Handlers of one event run by decreasing priority (ties: in the order
- * they were hooked). A handler returns SM_NEXT to let the next one run,
+ * they were hooked, which is the order the modules start in: the order
+ * of <sm><modules>, else of sm_modules.h; a module must not count on
+ * it, and orders itself against another by priority). A handler
+ * returns SM_NEXT to let the next one run,
  * or SM_DONE when it took care of the event: later handlers, the core's
  * default included, do not run. The core's own rules (delivery per
  * RFC 6121 §8, the service-unavailable answer …) are the default
@@ -25,15 +35,20 @@
  *	}
  *	static int ping_init(struct sm *sm)
  *	{
- *		if (sm_module_hook(sm, SM_EV_IQ_HOST, "urn:xmpp:ping", 0,
- *				   ping_host, NULL) < 0)
- *			return -1;
- *		return sm_module_add_feature(sm, "urn:xmpp:ping");
+ *		return sm_module_hook(sm, SM_EV_IQ_HOST, "urn:xmpp:ping", 0,
+ *				      ping_host, NULL);
  *	}
- *	const struct sm_module sm_module_ping = {"ping", ping_init, NULL};
+ *	const struct sm_module sm_module_ping = {
+ *		.name = "ping",
+ *		.on_by_default = true,
+ *		.features = (const char *const[]){"urn:xmpp:ping", NULL},
+ *		.init = ping_init,
+ *	};
  *
- * A module with state of its own (offline.c's boxes …) keeps it with
- * sm_module_set_data and gives a free function: {"x", x_init, x_free}.
+ * A module with options declares them (offline.c's quotas) and reads
+ * them in its init with sm_module_option_integer: once, never per
+ * stanza. A module with state of its own (offline.c's boxes …) keeps it
+ * with sm_module_set_data and gives a free function.
  *
  * Stanzas a handler builds live in ev->st->arena (freed after the frame);
  * per-user state goes in a slot (sm_session_slot_register). */
@@ -43,6 +58,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct buf;
+struct cnode;
+struct config;
+struct loader;
 struct sm;
 struct stanza;
 struct session;
@@ -127,16 +146,45 @@ struct sm_module_loaded {
 
 struct sm_module_registry {
 	struct sm_hook *hooks[SM_EV_MAX];
-	char **features;
-	size_t nfeatures;
 	unsigned seq;
 	struct sm_module_loaded *loaded;
 	size_t nloaded;
 };
 
+enum sm_option_type {
+	/* <sm><NAME>n</NAME></sm>: a number from min to max; def when the
+	 * element is absent (the last one counts when given twice). */
+	SM_OPTION_INTEGER,
+	/* <ldap id="…"><NAME …>…</NAME></ldap>: an element of each
+	 * directory, at most once, that the module's read function checks
+	 * and reads (vcard.c's map). */
+	SM_OPTION_DIRECTORY,
+};
+
+/* An option of a module, as config.xml gives it. */
+struct sm_option {
+	const char *name; /* the element */
+	enum sm_option_type type;
+	long min, max, def; /* SM_OPTION_INTEGER */
+	/* SM_OPTION_DIRECTORY: checks n, whose setting is path (e.g.
+	 * "ldap/vcard"), and reads it into l->target unless that is NULL
+	 * (a check only). Errors through fail() (lib/config_reader.h):
+	 * file:line: setting: message. Returns 0 or -1. */
+	int (*read)(struct loader *l, struct cnode *n, const char *path);
+};
+
 struct sm_module {
-	const char *name; /* as written in config.xml */
-	/* Hooks events and adds features. Returns 0, or -1 to refuse. */
+	const char *name; /* as written in <sm><modules> */
+	bool on_by_default; /* when config.xml has no <sm><modules> */
+	/* Its disco#info features (XEP-0030 'var'), NULL-terminated; the
+	 * disco module lists those of every module on. */
+	const char *const *features;
+	/* What it adds to the stream features after SASL (c2s, RFC 6120
+	 * §4.3.2), e.g. XEP-0237's <ver/>; NULL: nothing. */
+	const char *stream_feature;
+	/* Its options, ended by one without a name; NULL: none. */
+	const struct sm_option *options;
+	/* Hooks events. Returns 0, or -1 to refuse. */
 	int (*init)(struct sm *sm);
 	/* Optional: frees what init and the module's life left (its
 	 * sm_module_data), at sm_free, once the storage's last completions
@@ -150,8 +198,36 @@ struct sm_module {
  * Returns 0, or -1 (memory). */
 int sm_module_hook(struct sm *sm, enum sm_event_type type, const char *ns,
 		int priority, sm_hook_fn fn, void *data);
-/* Declares a disco#info feature of the server (XEP-0030 'var'). */
-int sm_module_add_feature(struct sm *sm, const char *var);
+
+/* ---- Options (Prosody's module:get_option_*): read in init ---------- */
+
+/* The value of m's integer option name: config.xml's, else its
+ * default. */
+long sm_module_option_integer(const struct config *cfg,
+			      const struct sm_module *m, const char *name);
+/* Reads m's directory option name of cfg->directories[directory] into
+ * out (its read function's l->target). Returns 1, 0 when that directory
+ * does not give it, or -1 with the message in err. */
+int sm_module_option_read(const struct config *cfg, const struct sm_module *m,
+			  const char *name, size_t directory, void *out,
+			  char *err, size_t errlen);
+/* Checks <sm> and what lib/ kept of each <ldap> against the modules'
+ * declarations: module names, options, their values. Returns 0, or -1
+ * with "file:line: setting: message" in err. palabred runs it as soon
+ * as it has read config.xml, before any component starts. */
+int sm_module_check_config(const struct config *cfg, char *err,
+			   size_t errlen);
+/* At most this many modules. */
+#define SM_MODULES_MAX 64
+/* The modules on, each once, in the order they start: <sm><modules>'s,
+ * else those on by default in sm_modules.h's order. Returns how many. */
+size_t sm_module_list_on(const struct config *cfg,
+			 const struct sm_module *on[SM_MODULES_MAX]);
+/* Whether the module called name is on. */
+bool sm_module_is_on(const struct config *cfg, const char *name);
+/* Appends the stream features of the modules on (c2s, after SASL). */
+void sm_module_append_stream_features(const struct config *cfg,
+				      struct buf *out);
 
 /* A module's own state, for its free function (and for handlers that
  * are not given it as hook data). Set from init; NULL when unset. */
@@ -161,8 +237,8 @@ void *sm_module_data(const struct sm *sm, const struct sm_module *m);
 /* Runs the handlers of ev->type. Returns SM_DONE when one stopped it. */
 enum sm_verdict sm_module_fire(struct sm *sm, struct sm_event *ev);
 
-/* Starts the modules that cfg->modules names. Returns 0, or -1 when one
- * failed (unknown names are logged and skipped). */
+/* Starts the modules on, in order. Returns 0, or -1 when one failed or
+ * the configuration does not pass sm_module_check_config (logged). */
 int sm_module_load_all(struct sm *sm);
 /* Calls the free function of every module loaded, last loaded first. */
 void sm_module_free_all(struct sm *sm);

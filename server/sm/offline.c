@@ -31,8 +31,6 @@
 #define NS_CHATSTATES "http://jabber.org/protocol/chatstates"
 #define NS_HINTS "urn:xmpp:hints"
 #define NS_SID "urn:xmpp:sid:0"
-#define OFFLINE_QUOTA_DEFAULT 1000
-#define OFFLINE_QUOTA_BYTES_DEFAULT (10u << 20)
 #define OFFLINE_FULL_TEXT "offline storage is full"
 
 /* A message (serialized, delay included) waiting for its box's count. */
@@ -701,11 +699,10 @@ static int offline_init(struct sm *sm)
 	mod->nbuckets = 64;
 	mod->sm = sm;
 	sm_module_set_data(sm, &sm_module_offline, mod);
-	mod->quota = sm->cfg->offline_quota ? sm->cfg->offline_quota
-					    : OFFLINE_QUOTA_DEFAULT;
-	mod->quota_bytes = sm->cfg->offline_quota_bytes
-			       ? sm->cfg->offline_quota_bytes
-			       : OFFLINE_QUOTA_BYTES_DEFAULT;
+	mod->quota = (size_t)sm_module_option_integer(
+	    sm->cfg, &sm_module_offline, "offline-quota");
+	mod->quota_bytes = (size_t)sm_module_option_integer(
+	    sm->cfg, &sm_module_offline, "offline-quota-bytes");
 	mod->slot =
 	    sm_session_slot_register(&sm->sessions, offline_eligible_free);
 	/* Above the core's bounce; offline_presence lets the broadcast go
@@ -718,8 +715,7 @@ static int offline_init(struct sm *sm)
 	    sm_module_hook(sm, SM_EV_SESSION_ENDED, NULL, 0,
 			   offline_session_ended, mod) < 0)
 		return -1; /* mod lives on: hooks may point at it */
-	/* XEP-0160 §4. */
-	return sm_module_add_feature(sm, "msgoffline");
+	return 0;
 }
 
 /* At sm_free: the storage is closed and its completions have run, so
@@ -751,5 +747,20 @@ static void offline_free(struct sm *sm)
 	sm_module_set_data(sm, &sm_module_offline, NULL);
 }
 
-const struct sm_module sm_module_offline = {"offline", offline_init,
-					    offline_free};
+/* <sm><offline-quota>: messages stored per user; and their bytes, as
+ * stored (docs/configuration.md). */
+static const struct sm_option offline_options[] = {
+	{.name = "offline-quota", .type = SM_OPTION_INTEGER,
+	 .min = 1, .max = 100000, .def = 1000},
+	{.name = "offline-quota-bytes", .type = SM_OPTION_INTEGER,
+	 .min = 1024, .max = 1L << 30, .def = 10L << 20},
+	{0}};
+
+const struct sm_module sm_module_offline = {
+	.name = "offline",
+	.on_by_default = true,
+	.features = (const char *const[]){"msgoffline", NULL}, /* XEP-0160 §4 */
+	.options = offline_options,
+	.init = offline_init,
+	.free = offline_free,
+};

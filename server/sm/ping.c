@@ -22,9 +22,12 @@ static enum sm_verdict ping_host(struct sm_event *ev, void *data)
 
 static int ping_init(struct sm *sm)
 {
-	if (sm_module_hook(sm, SM_EV_IQ_HOST, NS_PING, 0, ping_host, NULL) < 0)
-		return -1;
-	return sm_module_add_feature(sm, NS_PING);
+	return sm_module_hook(sm, SM_EV_IQ_HOST, NS_PING, 0, ping_host, NULL);
 }
 
-const struct sm_module sm_module_ping = {"ping", ping_init, NULL};
+const struct sm_module sm_module_ping = {
+	.name = "ping",
+	.on_by_default = true,
+	.features = (const char *const[]){NS_PING, NULL},
+	.init = ping_init,
+};

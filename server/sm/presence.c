@@ -462,7 +462,7 @@ static enum sm_verdict presence_broadcast(struct sm_event *ev, void *data)
 
 static int presence_init(struct sm *sm)
 {
-	if (!config_has_module(sm->cfg, "roster")) {
+	if (!sm_module_is_on(sm->cfg, "roster")) {
 		log_error("sm: module 'presence' needs module 'roster' "
 			  "(sm/modules)");
 		return -1;
@@ -477,5 +477,10 @@ static int presence_init(struct sm *sm)
 	return 0;
 }
 
-const struct sm_module sm_module_presence = {"presence", presence_init,
-					     NULL};
+const struct sm_module sm_module_presence = {
+	.name = "presence",
+	.on_by_default = true,
+	/* RFC 6121 §3.4: subscription pre-approval, a stream feature. */
+	.stream_feature = "<sub xmlns='urn:xmpp:features:pre-approval'/>",
+	.init = presence_init,
+};

@@ -833,5 +833,12 @@ static void roster_module_free(struct sm *sm)
 	roster_slot = -1;
 }
 
-const struct sm_module sm_module_roster = {"roster", roster_init,
-					   roster_module_free};
+const struct sm_module sm_module_roster = {
+	.name = "roster",
+	.on_by_default = true,
+	/* XEP-0237 §3: roster versioning is announced as a stream
+	 * feature. */
+	.stream_feature = "<ver xmlns='urn:xmpp:features:rosterver'/>",
+	.init = roster_init,
+	.free = roster_module_free,
+};

@@ -17,6 +17,7 @@
 
 #include "../../auth/auth.h"
 #include "../../lib/buf.h"
+#include "../../lib/config_reader.h"
 #include "../../lib/log.h"
 #include "lookup.h"
 #include "module.h"
@@ -31,6 +32,7 @@
 
 struct vcard_mod {
 	struct sm *sm;
+	struct sm_vcard_map *maps; /* by directory (cfg->directories) */
 	unsigned pending;
 	bool closing;
 };
@@ -41,9 +43,9 @@ struct vcard_req {
 	char *localpart;
 	char *jid; /* bare, for JABBERID */
 	/* The distinct attributes asked, and each field's index in them. */
-	const char *attrs[CONFIG_VCARD_NFIELDS];
+	const char *attrs[SM_VCARD_NFIELDS];
 	size_t nattrs;
-	int field_attr[CONFIG_VCARD_NFIELDS]; /* -1: field off */
+	int field_attr[SM_VCARD_NFIELDS]; /* -1: field off */
 	enum auth_user_status status;
 	char ***values;
 	char *iq; /* the request, serialized */
@@ -95,7 +97,7 @@ static bool text_ok(const char *s)
 }
 
 /* The first usable value of field f, or NULL. */
-static const char *first(char **const values[], enum config_vcard_field f)
+static const char *first(char **const values[], enum sm_vcard_field f)
 {
 	for (char **v = values[f]; v && *v; v++)
 		if (text_ok(*v))
@@ -127,7 +129,7 @@ static int add_tels(struct arena *a, struct xml_node *vc, char **values,
 }
 
 struct xml_node *sm_vcard_build(struct arena *a,
-				char **const values[CONFIG_VCARD_NFIELDS],
+				char **const values[SM_VCARD_NFIELDS],
 				const char *jid)
 {
 	struct xml_node *vc = xml_node_new(a, NS_VCARD, "vCard");
@@ -136,11 +138,11 @@ struct xml_node *sm_vcard_build(struct arena *a,
 	const char *s;
 	/* XEP-0054 §3's order: FN, N, NICKNAME, URL, TEL, EMAIL, JABBERID,
 	 * TITLE, ROLE, ORG, DESC. */
-	if ((s = first(values, CONFIG_VCARD_FN)) && add_text(a, vc, "FN", s) < 0)
+	if ((s = first(values, SM_VCARD_FN)) && add_text(a, vc, "FN", s) < 0)
 		return NULL;
-	const char *family = first(values, CONFIG_VCARD_FAMILY);
-	const char *given = first(values, CONFIG_VCARD_GIVEN);
-	const char *middle = first(values, CONFIG_VCARD_MIDDLE);
+	const char *family = first(values, SM_VCARD_FAMILY);
+	const char *given = first(values, SM_VCARD_GIVEN);
+	const char *middle = first(values, SM_VCARD_MIDDLE);
 	if (family || given || middle) {
 		struct xml_node *n = xml_add_child(a, vc, NS_VCARD, "N");
 		if (!n || (family && add_text(a, n, "FAMILY", family) < 0) ||
@@ -148,16 +150,16 @@ struct xml_node *sm_vcard_build(struct arena *a,
 		    (middle && add_text(a, n, "MIDDLE", middle) < 0))
 			return NULL;
 	}
-	if ((s = first(values, CONFIG_VCARD_NICKNAME)) &&
+	if ((s = first(values, SM_VCARD_NICKNAME)) &&
 	    add_text(a, vc, "NICKNAME", s) < 0)
 		return NULL;
-	if ((s = first(values, CONFIG_VCARD_URL)) &&
+	if ((s = first(values, SM_VCARD_URL)) &&
 	    add_text(a, vc, "URL", s) < 0)
 		return NULL;
-	if (add_tels(a, vc, values[CONFIG_VCARD_TEL], "VOICE") < 0 ||
-	    add_tels(a, vc, values[CONFIG_VCARD_MOBILE], "CELL") < 0)
+	if (add_tels(a, vc, values[SM_VCARD_TEL], "VOICE") < 0 ||
+	    add_tels(a, vc, values[SM_VCARD_MOBILE], "CELL") < 0)
 		return NULL;
-	for (char **v = values[CONFIG_VCARD_EMAIL]; v && *v; v++) {
+	for (char **v = values[SM_VCARD_EMAIL]; v && *v; v++) {
 		if (!text_ok(*v))
 			continue;
 		struct xml_node *e = xml_add_child(a, vc, NS_VCARD, "EMAIL");
@@ -167,25 +169,25 @@ struct xml_node *sm_vcard_build(struct arena *a,
 	}
 	if (jid && add_text(a, vc, "JABBERID", jid) < 0)
 		return NULL;
-	if ((s = first(values, CONFIG_VCARD_TITLE)) &&
+	if ((s = first(values, SM_VCARD_TITLE)) &&
 	    add_text(a, vc, "TITLE", s) < 0)
 		return NULL;
-	if ((s = first(values, CONFIG_VCARD_ROLE)) &&
+	if ((s = first(values, SM_VCARD_ROLE)) &&
 	    add_text(a, vc, "ROLE", s) < 0)
 		return NULL;
-	const char *orgname = first(values, CONFIG_VCARD_ORGNAME);
-	const char *unit = first(values, CONFIG_VCARD_ORGUNIT);
+	const char *orgname = first(values, SM_VCARD_ORGNAME);
+	const char *unit = first(values, SM_VCARD_ORGUNIT);
 	if (orgname || unit) {
 		struct xml_node *o = xml_add_child(a, vc, NS_VCARD, "ORG");
 		/* The DTD wants ORGNAME first, even when only units are
 		 * known. */
 		if (!o || add_text(a, o, "ORGNAME", orgname ? orgname : "") < 0)
 			return NULL;
-		for (char **v = values[CONFIG_VCARD_ORGUNIT]; v && *v; v++)
+		for (char **v = values[SM_VCARD_ORGUNIT]; v && *v; v++)
 			if (text_ok(*v) && add_text(a, o, "ORGUNIT", *v) < 0)
 				return NULL;
 	}
-	if ((s = first(values, CONFIG_VCARD_DESC)) &&
+	if ((s = first(values, SM_VCARD_DESC)) &&
 	    add_text(a, vc, "DESC", s) < 0)
 		return NULL;
 	return vc;
@@ -235,8 +237,8 @@ static void reply(struct sm *sm, struct vcard_req *r)
 		return;
 	switch (r->status) {
 	case AUTH_USER_EXISTS: {
-		char **values[CONFIG_VCARD_NFIELDS];
-		for (size_t f = 0; f < CONFIG_VCARD_NFIELDS; f++)
+		char **values[SM_VCARD_NFIELDS];
+		for (size_t f = 0; f < SM_VCARD_NFIELDS; f++)
 			values[f] = r->field_attr[f] < 0
 					    ? NULL
 					    : r->values[r->field_attr[f]];
@@ -296,7 +298,8 @@ static enum sm_verdict vcard_bare(struct sm_event *ev, void *data)
 	const struct config_host *host = config_find_host(sm->cfg, user->domain);
 	const struct config_ldap *dir =
 	    host ? config_host_directory(sm->cfg, host) : NULL;
-	if (!dir || !dir->vcard)
+	const struct sm_vcard_map *map = dir ? &m->maps[host->directory] : NULL;
+	if (!map || !map->on)
 		return SM_NEXT;
 	if (sm_stanza_is_type(st, "set")) {
 		answer_error(sm, st, "not-allowed",
@@ -326,8 +329,8 @@ static enum sm_verdict vcard_bare(struct sm_event *ev, void *data)
 	if (!r->localpart || !(r->jid = malloc(jl)))
 		goto fail;
 	snprintf(r->jid, jl, "%s@%s", user->local, user->domain);
-	for (size_t f = 0; f < CONFIG_VCARD_NFIELDS; f++) {
-		const char *attr = dir->vcard_map[f];
+	for (size_t f = 0; f < SM_VCARD_NFIELDS; f++) {
+		const char *attr = map->attrs[f];
 		r->field_attr[f] = -1;
 		if (!attr)
 			continue;
@@ -355,9 +358,132 @@ fail:
 	return SM_DONE;
 }
 
-static int vcard_init(struct sm *sm);
-static void vcard_free(struct sm *sm);
-const struct sm_module sm_module_vcard = {"vcard", vcard_init, vcard_free};
+/* ------------------------------------------------------------ the map */
+
+/* Their names in <field name="…">, by enum sm_vcard_field. */
+static const char *const field_names[SM_VCARD_NFIELDS] = {
+	[SM_VCARD_FN] = "FN",
+	[SM_VCARD_GIVEN] = "GIVEN",
+	[SM_VCARD_FAMILY] = "FAMILY",
+	[SM_VCARD_MIDDLE] = "MIDDLE",
+	[SM_VCARD_NICKNAME] = "NICKNAME",
+	[SM_VCARD_EMAIL] = "EMAIL",
+	[SM_VCARD_TEL] = "TEL",
+	[SM_VCARD_MOBILE] = "MOBILE",
+	[SM_VCARD_ORGNAME] = "ORGNAME",
+	[SM_VCARD_ORGUNIT] = "ORGUNIT",
+	[SM_VCARD_TITLE] = "TITLE",
+	[SM_VCARD_ROLE] = "ROLE",
+	[SM_VCARD_URL] = "URL",
+	[SM_VCARD_DESC] = "DESC",
+};
+
+/* RFC 4512 §1.4: a descriptor (a letter, then letters, digits,
+ * hyphens) or a numeric OID. */
+static bool ldap_attribute_ok(const char *a)
+{
+	size_t len = strlen(a);
+	if (len == 0 || len > 64)
+		return false;
+	bool oid = a[0] >= '0' && a[0] <= '9';
+	for (const char *p = a; *p; p++) {
+		char c = *p;
+		bool digit = c >= '0' && c <= '9';
+		bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+		if (oid ? !(digit || c == '.') : !(digit || letter || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* <field name="TEL" attribute="homePhone"/>, into l->target's map. */
+static int vcard_field_read(struct loader *l, struct cnode *n,
+			    const char *path)
+{
+	static const char *const attrs[] = {"name", "attribute", NULL};
+	if (check_attrs(l, n, path, attrs) < 0)
+		return -1;
+	const char *name = cnode_attr(n, "name");
+	const char *attr = cnode_attr(n, "attribute");
+	char setting[300];
+	snprintf(setting, sizeof setting, "%s/@name", path);
+	if (!name)
+		return fail(l, n, setting, "missing (FN, GIVEN, FAMILY, EMAIL, "
+			    "TEL, ORGUNIT …)");
+	size_t f = 0;
+	while (f < SM_VCARD_NFIELDS && strcmp(field_names[f], name) != 0)
+		f++;
+	if (f == SM_VCARD_NFIELDS)
+		return fail(l, n, setting, "'%s' is not a vCard field of FN, "
+			    "GIVEN, FAMILY, MIDDLE, NICKNAME, EMAIL, TEL, "
+			    "MOBILE, ORGNAME, ORGUNIT, TITLE, ROLE, URL, DESC",
+			    name);
+	snprintf(setting, sizeof setting, "%s/@attribute", path);
+	if (!attr)
+		return fail(l, n, setting, "missing (an LDAP attribute, or "
+			    "\"\" for none)");
+	if (*attr && !ldap_attribute_ok(attr))
+		return fail(l, n, setting, "'%s' is not an LDAP attribute name",
+			    attr);
+	struct sm_vcard_map *map = l->target;
+	map->attrs[f] = *attr ? attr : NULL;
+	return 0;
+}
+
+/* The option "vcard": <ldap><vcard defaults="…"><field …/>…</vcard>
+ * (struct sm_option's read). */
+static int vcard_map_read(struct loader *l, struct cnode *n, const char *path)
+{
+	static const char *const attrs[] = {"defaults", NULL};
+	static const struct setting settings[] = {
+		{"field", vcard_field_read},
+		{NULL, NULL}};
+	static const char *const defaults[SM_VCARD_NFIELDS] = {
+		[SM_VCARD_FN] = "cn",
+		[SM_VCARD_GIVEN] = "givenName",
+		[SM_VCARD_FAMILY] = "sn",
+		[SM_VCARD_EMAIL] = "mail",
+		[SM_VCARD_TEL] = "telephoneNumber",
+		[SM_VCARD_MOBILE] = "mobile",
+		[SM_VCARD_ORGUNIT] = "ou",
+		[SM_VCARD_TITLE] = "title",
+	};
+	struct sm_vcard_map checked, *map = l->target ? l->target : &checked;
+	if (check_attrs(l, n, path, attrs) < 0)
+		return -1;
+	const char *def = cnode_attr(n, "defaults");
+	bool use_defaults = true;
+	if (def && strcmp(def, "true") != 0) {
+		if (strcmp(def, "false") != 0)
+			return fail(l, n, "ldap/vcard/@defaults",
+				    "'%s' is not true or false", def);
+		use_defaults = false;
+	}
+	*map = (struct sm_vcard_map){.on = true};
+	for (size_t f = 0; use_defaults && f < SM_VCARD_NFIELDS; f++)
+		map->attrs[f] = defaults[f];
+	l->target = map;
+	return load_children(l, n, path, settings);
+}
+
+/* ------------------------------------------------------------ module */
+
+/* Each directory's map, from config.xml (checked when palabred loaded
+ * it). */
+static int vcard_maps_read(struct vcard_mod *m, const struct config *cfg)
+{
+	char err[512];
+	m->maps = calloc(cfg->ndirectories + 1, sizeof *m->maps);
+	if (!m->maps)
+		return -1;
+	for (size_t d = 0; d < cfg->ndirectories; d++)
+		if (sm_module_option_read(cfg, &sm_module_vcard, "vcard", d,
+					  &m->maps[d], err, sizeof err) < 0) {
+			log_error("%s", err);
+			return -1;
+		}
+	return 0;
+}
 
 static int vcard_init(struct sm *sm)
 {
@@ -366,9 +492,9 @@ static int vcard_init(struct sm *sm)
 		return -1;
 	m->sm = sm;
 	sm_module_set_data(sm, &sm_module_vcard, m);
-	if (sm_module_hook(sm, SM_EV_IQ_BARE, NS_VCARD, 0, vcard_bare, m) < 0)
+	if (vcard_maps_read(m, sm->cfg) < 0)
 		return -1;
-	return sm_module_add_feature(sm, NS_VCARD);
+	return sm_module_hook(sm, SM_EV_IQ_BARE, NS_VCARD, 0, vcard_bare, m);
 }
 
 static void vcard_free(struct sm *sm)
@@ -381,5 +507,20 @@ static void vcard_free(struct sm *sm)
 	m->closing = true;
 	while (m->pending > 0 && sm->loop)
 		uv_run(sm->loop, UV_RUN_ONCE);
+	free(m->maps);
 	free(m);
 }
+
+static const struct sm_option vcard_options[] = {
+	{.name = "vcard", .type = SM_OPTION_DIRECTORY, .read = vcard_map_read},
+	{0}};
+
+/* Off by default: other domains keep no vCards, while disco would list
+ * vcard-temp for every domain (docs/configuration.md, sm/modules). */
+const struct sm_module sm_module_vcard = {
+	.name = "vcard",
+	.features = (const char *const[]){NS_VCARD, NULL},
+	.options = vcard_options,
+	.init = vcard_init,
+	.free = vcard_free,
+};

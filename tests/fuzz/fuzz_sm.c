@@ -26,8 +26,8 @@ static const char *const senders[] = {"c2s.1", "c2s.2", "s2s", "router"};
 static const char *const destinations[] = {
 	"localhost", "example.org", "remote.example", "c2s.1", "sm", ""};
 static char *hosts[] = {"localhost", "example.org"};
-static char *modules[] = {"disco",    "ping",     "offline", "blocking",
-			  "roster",   "presence", "vcard"};
+static const char modules[] =
+	"disco ping offline blocking roster presence vcard";
 
 static struct config cfg;
 static struct sm sm;
@@ -103,9 +103,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	for (size_t i = 0; i < 2; i++)
 		cfg.hosts[i].domain = hosts[i];
 	cfg.nhosts = 2;
-	for (size_t i = 0; i < sizeof modules / sizeof *modules; i++)
-		cfg.modules[i] = modules[i];
-	cfg.nmodules = sizeof modules / sizeof *modules;
+	FUZZ_CHECK(config_keep(&cfg.sm, "modules", modules) == 0,
+		   "config_keep");
 	return 0;
 }
 

@@ -53,13 +53,23 @@ struct xml_node *parse_sent(const struct sent *s)
 void config_reset(char **hosts, size_t nhosts, char **modules,
 		  size_t nmodules)
 {
+	char list[512] = "";
+	config_kept_free(cfg.sm);
+	for (size_t i = 0; i < cfg.ndirectories; i++)
+		config_kept_free(cfg.directories[i].kept);
 	memset(&cfg, 0, sizeof cfg);
 	for (size_t i = 0; i < nhosts; i++)
 		cfg.hosts[i].domain = hosts[i];
 	cfg.nhosts = nhosts;
 	for (size_t i = 0; i < nmodules; i++)
-		cfg.modules[i] = modules[i];
-	cfg.nmodules = nmodules;
+		snprintf(list + strlen(list), sizeof list - strlen(list),
+			 "%s ", modules[i]);
+	config_set_sm("modules", list);
+}
+
+void config_set_sm(const char *name, const char *value)
+{
+	ck_assert_int_eq(config_keep(&cfg.sm, name, value), 0);
 }
 
 void start_sm_recording(void)

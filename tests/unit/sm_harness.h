@@ -46,6 +46,9 @@ extern struct arena test_arena;
 /* cfg anew, all zero but the hosts served and the modules on. */
 void config_reset(char **hosts, size_t nhosts, char **modules,
 		  size_t nmodules);
+/* <sm><name>value</name></sm> added to cfg (a module's option, or the
+ * modules on): the last given counts. */
+void config_set_sm(const char *name, const char *value);
 
 /* sm_init on cfg, sending into record_sent. */
 void start_sm_recording(void);

@@ -1,12 +1,18 @@
-/* config.xml: defaults, values, and errors that name file, line, setting. */
+/* config.xml: defaults, values, and errors that name file, line, setting,
+ * as palabred reads it: config_load, then the sm's modules check what
+ * lib/ kept for them (sm_module_check_config). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../../lib/buf.h"
 #include "../../lib/config.h"
+#include "../../server/sm/module.h"
 #include "unit.h"
+
+extern const struct sm_module sm_module_offline;
 
 static char dir[] = "/tmp/palabre-config-XXXXXX";
 static char path[256];
@@ -17,7 +23,13 @@ static int load(const char *xml, struct config *cfg, char *err, size_t len)
 	ck_assert_ptr_nonnull(f);
 	fputs(xml, f);
 	fclose(f);
-	return config_load(cfg, path, err, len);
+	if (config_load(cfg, path, err, len) < 0)
+		return -1;
+	if (sm_module_check_config(cfg, err, len) < 0) {
+		config_free(cfg);
+		return -1;
+	}
+	return 0;
 }
 
 #define HOST "<host domain='Example.ORG'><certificate>c.pem</certificate>" \
@@ -36,7 +48,7 @@ START_TEST(defaults_are_filled_in)
 	ck_assert(cfg.require_starttls);
 	ck_assert(!config_has_mechanism(&cfg, "DIGEST-MD5"));
 	ck_assert(config_has_mechanism(&cfg, "SCRAM-SHA-256"));
-	ck_assert(config_has_module(&cfg, "ping"));
+	ck_assert(sm_module_is_on(&cfg, "ping"));
 	char expected[300];
 	snprintf(expected, sizeof expected, "%s/c.pem", dir);
 	ck_assert_str_eq(cfg.hosts[0].certificate, expected);
@@ -243,23 +255,124 @@ START_TEST(bad_rate_limit_names_line_and_setting)
 }
 END_TEST
 
+/* ---- The sm's modules and their options ------------------------------ */
+
+static void load_ok(const char *xml, struct config *cfg)
+{
+	char err[512];
+	ck_assert_msg(load(xml, cfg, err, sizeof err) == 0, "%s", err);
+}
+
+/* The names of the modules on, in order, space-separated. */
+static const char *modules_on(const struct config *cfg)
+{
+	static char names[512];
+	const struct sm_module *on[SM_MODULES_MAX];
+	size_t n = sm_module_list_on(cfg, on);
+	names[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		snprintf(names + strlen(names), sizeof names - strlen(names),
+			 "%s%s", i ? " " : "", on[i]->name);
+	return names;
+}
+
+START_TEST(defaults_are_on_without_sm_modules)
+{
+	struct config cfg;
+	load_ok("<palabred>\n" HOST "</palabred>\n", &cfg);
+	ck_assert(sm_module_is_on(&cfg, "roster"));
+	ck_assert(!sm_module_is_on(&cfg, "vcard"));
+	ck_assert_str_eq(modules_on(&cfg),
+			 "blocking disco offline ping presence roster");
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(modules_start_in_the_order_given_each_once)
+{
+	struct config cfg;
+	load_ok("<palabred>\n" HOST "<sm><modules>\n  ping disco\tping\n"
+		"vcard</modules></sm></palabred>\n", &cfg);
+	ck_assert_str_eq(modules_on(&cfg), "ping disco vcard");
+	ck_assert(!sm_module_is_on(&cfg, "roster"));
+	config_free(&cfg);
+	/* Given twice, the last counts; empty, none is on. */
+	load_ok("<palabred>\n" HOST "<sm><modules>ping</modules>"
+		"<modules></modules></sm></palabred>\n", &cfg);
+	ck_assert_str_eq(modules_on(&cfg), "");
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(every_module_file_is_known)
+{
+	struct config cfg;
+	load_ok("<palabred>\n" HOST "<sm><modules>roster presence offline "
+		"blocking disco ping vcard</modules></sm></palabred>\n", &cfg);
+	ck_assert_str_eq(modules_on(&cfg), "roster presence offline "
+			 "blocking disco ping vcard");
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(stream_features_follow_the_modules)
+{
+	struct config cfg;
+	struct buf b = BUF_INIT;
+	load_ok("<palabred>\n" HOST "<sm><modules>roster presence"
+		"</modules></sm></palabred>\n", &cfg);
+	sm_module_append_stream_features(&cfg, &b);
+	ck_assert_int_eq(buf_append(&b, "", 1), 0);
+	ck_assert_str_eq(b.data, "<ver xmlns='urn:xmpp:features:rosterver'/>"
+			 "<sub xmlns='urn:xmpp:features:pre-approval'/>");
+	config_free(&cfg);
+	buf_clear(&b);
+	load_ok("<palabred>\n" HOST "<sm><modules>disco ping</modules></sm>"
+		"</palabred>\n", &cfg);
+	sm_module_append_stream_features(&cfg, &b);
+	ck_assert_uint_eq(b.len, 0);
+	config_free(&cfg);
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(offline_quota_bytes_default_value_and_error)
 {
 	struct config cfg;
-	char err[512];
-	ck_assert_int_eq(load("<palabred>\n" HOST "</palabred>\n", &cfg, err,
-			      sizeof err), 0);
-	ck_assert_uint_eq(cfg.offline_quota_bytes, 10 << 20);
+	load_ok("<palabred>\n" HOST "</palabred>\n", &cfg);
+	ck_assert_int_eq(sm_module_option_integer(&cfg, &sm_module_offline,
+						  "offline-quota-bytes"),
+			 10 << 20);
+	ck_assert_int_eq(sm_module_option_integer(&cfg, &sm_module_offline,
+						  "offline-quota"), 1000);
 	config_free(&cfg);
-	ck_assert_int_eq(load("<palabred>\n" HOST "<sm><offline-quota-bytes>"
-			      "65536</offline-quota-bytes></sm></palabred>\n",
-			      &cfg, err, sizeof err), 0);
-	ck_assert_uint_eq(cfg.offline_quota_bytes, 65536);
+	load_ok("<palabred>\n" HOST "<sm><offline-quota-bytes>"
+		"65536</offline-quota-bytes></sm></palabred>\n", &cfg);
+	ck_assert_int_eq(sm_module_option_integer(&cfg, &sm_module_offline,
+						  "offline-quota-bytes"),
+			 65536);
 	config_free(&cfg);
 	assert_error("<palabred>\n" HOST "<sm>\n<offline-quota-bytes>10M"
 		     "</offline-quota-bytes></sm></palabred>",
 		     "4: sm/offline-quota-bytes: '10M' is not a number from "
 		     "1024 to 1073741824");
+	assert_error("<palabred>\n" HOST "<sm>\n\n<offline-quota>0"
+		     "</offline-quota></sm></palabred>",
+		     "5: sm/offline-quota: '0' is not a number from 1 to "
+		     "100000");
+}
+END_TEST
+
+START_TEST(errors_name_line_and_setting)
+{
+	assert_error("<palabred>\n" HOST "<sm>\n<modules>roster pong"
+		     "</modules></sm></palabred>",
+		     "4: sm/modules: 'pong' is not a known module");
+	assert_error("<palabred>\n" HOST "<sm>\n\n<colour>red</colour></sm>"
+		     "</palabred>", "5: sm/colour: unknown setting");
+	assert_error("<palabred>\n" HOST "<ldap id='d'>\n<uri>ldap://h</uri>\n"
+		     "<colour/></ldap></palabred>",
+		     "5: ldap/colour: unknown setting");
 }
 END_TEST
 
@@ -292,7 +405,12 @@ int main(void)
 	tcase_add_test(tc, s2s_errors_name_line_and_setting);
 	tcase_add_test(tc, rate_limit_defaults_and_values);
 	tcase_add_test(tc, bad_rate_limit_names_line_and_setting);
+	tcase_add_test(tc, defaults_are_on_without_sm_modules);
+	tcase_add_test(tc, modules_start_in_the_order_given_each_once);
+	tcase_add_test(tc, every_module_file_is_known);
+	tcase_add_test(tc, stream_features_follow_the_modules);
 	tcase_add_test(tc, offline_quota_bytes_default_value_and_error);
+	tcase_add_test(tc, errors_name_line_and_setting);
 	suite_add_tcase(s, tc);
 	int status = unit_run(s);
 	unlink(path);

@@ -30,7 +30,7 @@ static void setup(void)
 	make_temp_store("blocking");
 	config_reset(hosts, 2, modules_on, 2);
 	cfg.resource_conflict_replace = true;
-	cfg.offline_quota = 1000;
+	config_set_sm("offline-quota", "1000");
 	start_sm();
 }
 
@@ -427,10 +427,7 @@ END_TEST
 START_TEST(presence_follows_the_roster)
 {
 	stop_sm();
-	static char *with_roster[] = {"roster", "presence", "blocking"};
-	for (size_t i = 0; i < 3; i++)
-		cfg.modules[i] = with_roster[i];
-	cfg.nmodules = 3;
+	config_set_sm("modules", "roster presence blocking");
 	start_sm();
 	everyone_online();
 	/* bob subscribes to alice, alice approves: bob is "from" */

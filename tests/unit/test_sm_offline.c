@@ -27,14 +27,27 @@
 
 static char *hosts[] = {"localhost"};
 static char *modules_on[] = {"disco", "offline"};
+static unsigned quota;
+static size_t quota_bytes;
+
+/* <sm><offline-quota> and <offline-quota-bytes>, for the next start. */
+static void set_quota(unsigned messages, size_t bytes)
+{
+	char v[32];
+	quota = messages;
+	quota_bytes = bytes;
+	snprintf(v, sizeof v, "%u", messages);
+	config_set_sm("offline-quota", v);
+	snprintf(v, sizeof v, "%zu", bytes);
+	config_set_sm("offline-quota-bytes", v);
+}
 
 static void setup(void)
 {
 	make_temp_store("offline");
 	config_reset(hosts, 1, modules_on, 2);
 	cfg.resource_conflict_replace = true;
-	cfg.offline_quota = 1000;
-	cfg.offline_quota_bytes = 10 << 20;
+	set_quota(1000, 10 << 20);
 	start_sm();
 }
 
@@ -99,8 +112,7 @@ static void assert_bounced_once(size_t n)
 static void restart_with_quota(unsigned messages, size_t bytes)
 {
 	stop_sm();
-	cfg.offline_quota = messages;
-	cfg.offline_quota_bytes = bytes;
+	set_quota(messages, bytes);
 	start_sm();
 	bind_session(1, ALICE);
 	clear_sent();
@@ -238,7 +250,7 @@ START_TEST(quota_counts_messages_stored_before_a_restart)
 	restart_with_quota(2, 10 << 20);
 	alice_to_bob("chat", "one");
 	alice_to_bob("chat", "two");
-	restart_with_quota(cfg.offline_quota, cfg.offline_quota_bytes);
+	restart_with_quota(quota, quota_bytes);
 	alice_to_bob("chat", "three");
 	struct xml_node *m[4];
 	ck_assert_uint_eq(messages_to(1, m, 4), 1);
@@ -326,7 +338,7 @@ START_TEST(bytes_quota_counts_what_was_stored_before_a_restart)
 	restart_with_quota(1000, 2500);
 	alice_to_bob_sized("one", 1000);
 	alice_to_bob_sized("two", 1000);
-	restart_with_quota(cfg.offline_quota, cfg.offline_quota_bytes);
+	restart_with_quota(quota, quota_bytes);
 	alice_to_bob_sized("three", 1000);
 	assert_bounced_once(2);
 }

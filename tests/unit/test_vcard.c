@@ -8,6 +8,7 @@
 
 #include "../../lib/buf.h"
 #include "../../lib/config.h"
+#include "../../server/sm/module.h"
 #include "../../server/sm/stanza.h"
 #include "../../server/sm/vcard.h"
 #include "sm_harness.h"
@@ -49,7 +50,23 @@ static int load(const char *vcard, struct config *c, char *err,
 		 "%s</ldap>\n</palabred>\n",
 		 vcard);
 	write_file(path, xml);
-	return config_load(c, path, err, len);
+	if (config_load(c, path, err, len) < 0)
+		return -1;
+	if (sm_module_check_config(c, err, len) < 0) {
+		config_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* The map of the directory, as the vcard module reads it. */
+static struct sm_vcard_map map_of(const struct config *c)
+{
+	struct sm_vcard_map map = {0};
+	char err[512];
+	ck_assert_int_ge(sm_module_option_read(c, &sm_module_vcard, "vcard", 0,
+					       &map, err, sizeof err), 0);
+	return map;
 }
 
 static void assert_error(const char *vcard, const char *want)
@@ -67,9 +84,10 @@ START_TEST(no_vcard_element_no_map)
 	struct config c;
 	char err[512];
 	ck_assert_int_eq(load("", &c, err, sizeof err), 0);
-	ck_assert(!c.directories[0].vcard);
-	for (size_t f = 0; f < CONFIG_VCARD_NFIELDS; f++)
-		ck_assert_ptr_null(c.directories[0].vcard_map[f]);
+	struct sm_vcard_map d = map_of(&c);
+	ck_assert(!d.on);
+	for (size_t f = 0; f < SM_VCARD_NFIELDS; f++)
+		ck_assert_ptr_null(d.attrs[f]);
 	config_free(&c);
 }
 END_TEST
@@ -79,16 +97,16 @@ START_TEST(empty_vcard_element_gives_the_defaults)
 	struct config c;
 	char err[512];
 	ck_assert_int_eq(load("<vcard/>\n", &c, err, sizeof err), 0);
-	const struct config_ldap *d = &c.directories[0];
-	ck_assert(d->vcard);
-	ck_assert_str_eq(d->vcard_map[CONFIG_VCARD_FN], "cn");
-	ck_assert_str_eq(d->vcard_map[CONFIG_VCARD_GIVEN], "givenName");
-	ck_assert_str_eq(d->vcard_map[CONFIG_VCARD_FAMILY], "sn");
-	ck_assert_str_eq(d->vcard_map[CONFIG_VCARD_EMAIL], "mail");
-	ck_assert_str_eq(d->vcard_map[CONFIG_VCARD_TEL], "telephoneNumber");
-	ck_assert_str_eq(d->vcard_map[CONFIG_VCARD_ORGUNIT], "ou");
-	ck_assert_str_eq(d->vcard_map[CONFIG_VCARD_TITLE], "title");
-	ck_assert_ptr_null(d->vcard_map[CONFIG_VCARD_ORGNAME]);
+	struct sm_vcard_map map = map_of(&c), *d = &map;
+	ck_assert(d->on);
+	ck_assert_str_eq(d->attrs[SM_VCARD_FN], "cn");
+	ck_assert_str_eq(d->attrs[SM_VCARD_GIVEN], "givenName");
+	ck_assert_str_eq(d->attrs[SM_VCARD_FAMILY], "sn");
+	ck_assert_str_eq(d->attrs[SM_VCARD_EMAIL], "mail");
+	ck_assert_str_eq(d->attrs[SM_VCARD_TEL], "telephoneNumber");
+	ck_assert_str_eq(d->attrs[SM_VCARD_ORGUNIT], "ou");
+	ck_assert_str_eq(d->attrs[SM_VCARD_TITLE], "title");
+	ck_assert_ptr_null(d->attrs[SM_VCARD_ORGNAME]);
 	config_free(&c);
 }
 END_TEST
@@ -103,11 +121,11 @@ START_TEST(fields_override_or_switch_off_defaults)
 		 "<field name='ORGNAME' attribute='o'/></vcard>\n",
 		 &c, err, sizeof err),
 	    0);
-	const struct config_ldap *d = &c.directories[0];
-	ck_assert_str_eq(d->vcard_map[CONFIG_VCARD_TEL], "homePhone");
-	ck_assert_ptr_null(d->vcard_map[CONFIG_VCARD_TITLE]);
-	ck_assert_str_eq(d->vcard_map[CONFIG_VCARD_ORGNAME], "o");
-	ck_assert_str_eq(d->vcard_map[CONFIG_VCARD_FN], "cn");
+	struct sm_vcard_map map = map_of(&c), *d = &map;
+	ck_assert_str_eq(d->attrs[SM_VCARD_TEL], "homePhone");
+	ck_assert_ptr_null(d->attrs[SM_VCARD_TITLE]);
+	ck_assert_str_eq(d->attrs[SM_VCARD_ORGNAME], "o");
+	ck_assert_str_eq(d->attrs[SM_VCARD_FN], "cn");
 	config_free(&c);
 
 	ck_assert_int_eq(
@@ -115,9 +133,9 @@ START_TEST(fields_override_or_switch_off_defaults)
 		 "attribute='displayName'/></vcard>\n",
 		 &c, err, sizeof err),
 	    0);
-	d = &c.directories[0];
-	ck_assert_str_eq(d->vcard_map[CONFIG_VCARD_FN], "displayName");
-	ck_assert_ptr_null(d->vcard_map[CONFIG_VCARD_TEL]);
+	map = map_of(&c);
+	ck_assert_str_eq(d->attrs[SM_VCARD_FN], "displayName");
+	ck_assert_ptr_null(d->attrs[SM_VCARD_TEL]);
 	config_free(&c);
 }
 END_TEST
@@ -160,10 +178,10 @@ START_TEST(vcard_from_values)
 	char *mail[] = {"alice@example.org", "a.martin@example.org", NULL};
 	char *tel[] = {"+33 1 23 45 67 89", NULL};
 	char *ou[] = {"Research", "Lab <A&B>", NULL};
-	char **values[CONFIG_VCARD_NFIELDS] = {
-	    [CONFIG_VCARD_FN] = cn,      [CONFIG_VCARD_GIVEN] = given,
-	    [CONFIG_VCARD_FAMILY] = sn,  [CONFIG_VCARD_EMAIL] = mail,
-	    [CONFIG_VCARD_TEL] = tel,    [CONFIG_VCARD_ORGUNIT] = ou};
+	char **values[SM_VCARD_NFIELDS] = {
+	    [SM_VCARD_FN] = cn,      [SM_VCARD_GIVEN] = given,
+	    [SM_VCARD_FAMILY] = sn,  [SM_VCARD_EMAIL] = mail,
+	    [SM_VCARD_TEL] = tel,    [SM_VCARD_ORGUNIT] = ou};
 	struct xml_node *vc = sm_vcard_build(&a, values, "alice@example.org");
 	ck_assert_ptr_nonnull(vc);
 	ck_assert_str_eq(
@@ -187,14 +205,14 @@ START_TEST(bad_values_are_left_out)
 	struct buf b = {0};
 	char *cn[] = {"bad\xff", "", "ctl\x01", "Chlo\xc3\xa9", NULL};
 	char *tel[] = {"\xed\xa0\x80", NULL}; /* a surrogate */
-	char **values[CONFIG_VCARD_NFIELDS] = {[CONFIG_VCARD_FN] = cn,
-					       [CONFIG_VCARD_TEL] = tel};
+	char **values[SM_VCARD_NFIELDS] = {[SM_VCARD_FN] = cn,
+					       [SM_VCARD_TEL] = tel};
 	struct xml_node *vc = sm_vcard_build(&a, values, NULL);
 	ck_assert_ptr_nonnull(vc);
 	ck_assert_str_eq(serialize(vc, &b),
 			 "<vCard xmlns='vcard-temp'><FN>Chlo\xc3\xa9</FN>"
 			 "</vCard>");
-	char **none[CONFIG_VCARD_NFIELDS] = {0};
+	char **none[SM_VCARD_NFIELDS] = {0};
 	vc = sm_vcard_build(&a, none, "bob@example.org");
 	ck_assert_str_eq(serialize(vc, &b),
 			 "<vCard xmlns='vcard-temp'><JABBERID>bob@example.org"
@@ -219,7 +237,7 @@ static void sm_setup(void)
 	cfg.hosts[1].directory = 0;
 	cfg.ndirectories = 1;
 	cfg.directories[0].id = (char *)"central";
-	cfg.directories[0].vcard = true;
+	ck_assert_int_eq(config_keep(&cfg.directories[0].kept, "vcard", ""), 0);
 	start_sm_recording();
 	bind_session(1, "alice@localhost/pc");
 	bind_session(2, "bob@example.org/pc");
