@@ -2,9 +2,10 @@
  * indexes (router names, c2s connections, sm users and sessions,
  * rosters, offline boxes, login throttles, the s2s resolver's cache).
  *
- * Redis's dict.c made smaller (no incremental rehash: the largest table,
- * a c2s's connections, moves 20,000 links in well under a millisecond)
- * and intrusive, as Linux's hlist: the link lives inside the caller's
+ * Redis's dict.c made smaller (no incremental rehash: growing a c2s's
+ * connections from 16,384 to 32,768 buckets moves their links in 2-3 ms
+ * of CPU, once, less than c2s's malloc_trim stalls its loop) and
+ * intrusive, as Linux's hlist: the link lives inside the caller's
  * entry, so an insert allocates nothing and a lookup follows one pointer
  * per entry of its chain. The caller owns the entries, their keys and
  * their hashes: it hashes the key (hash_string, hash_bytes, hash_u64),
