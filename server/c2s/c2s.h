@@ -27,6 +27,7 @@
 #include "../../lib/buf.h"
 #include "../../lib/config.h"
 #include "../../lib/frame.h"
+#include "../../lib/hash_table.h"
 #include "../../lib/lanes.h"
 #include "../../lib/link.h"
 #include "../../lib/sockout.h"
@@ -72,12 +73,6 @@ struct listener {
 	const struct config_listener *cfg;
 };
 
-struct conntab {
-	struct conn **buckets;
-	size_t nbuckets; /* a power of two */
-	size_t count;
-};
-
 struct c2s {
 	uv_loop_t *loop;
 	const struct config *cfg;
@@ -87,7 +82,7 @@ struct c2s {
 	struct lanes *lanes; /* sasl.c's steps, a lane per directory */
 	struct listener listeners[CONFIG_MAX_LISTENERS];
 	size_t nlisteners;
-	struct conntab conns;
+	struct hash_table conns; /* id -> conn (conntab.c) */
 	struct conn *all;    /* every open conn (prev/next) */
 	struct conn *paused; /* conns that wait for the link to drain */
 	struct conn *flush;  /* conns with bytes to write this iteration */
@@ -125,7 +120,7 @@ struct conn {
 	uint64_t id;
 	uv_tcp_t tcp;
 	uv_timer_t timer; /* auth timeout, then close timeout */
-	struct conn *hash_next;
+	struct hash_link hash_link; /* c2s->conns */
 	struct conn *prev, *next;             /* c2s->all */
 	struct conn *pause_prev, *pause_next; /* c2s->paused */
 	struct conn *flush_next;              /* c2s->flush */
@@ -174,10 +169,10 @@ int c2s_listener_start_all(struct c2s *c2s);
 void c2s_listener_close_all(struct c2s *c2s);
 
 /* conntab.c */
-int c2s_conntab_insert(struct conntab *t, struct conn *c);
-void c2s_conntab_remove(struct conntab *t, struct conn *c);
-struct conn *c2s_conntab_find(const struct conntab *t, uint64_t id);
-void c2s_conntab_free(struct conntab *t);
+void c2s_conntab_init(struct hash_table *t);
+int c2s_conntab_insert(struct hash_table *t, struct conn *c);
+void c2s_conntab_remove(struct hash_table *t, struct conn *c);
+struct conn *c2s_conntab_find(const struct hash_table *t, uint64_t id);
 
 /* conn.c */
 void c2s_conn_accept(struct listener *l);

@@ -562,7 +562,8 @@ static void conn_check_fd_limit(struct c2s *c2s)
 	c2s->fd_warned_at = now;
 	log_warn("%s: %zu clients, near this process's limit of %zu open "
 		 "files: new connections will be dropped; raise c2s/processes "
-		 "(or the limit)", c2s->name, c2s->conns.count, c2s->fd_limit);
+		 "(or the limit)", c2s->name, (size_t)c2s->conns.count,
+		 c2s->fd_limit);
 }
 
 void c2s_conn_accept(struct listener *l)

@@ -1,77 +1,42 @@
-/* conntab: connection id -> conn, a chained hash table that doubles. */
-#include <stdlib.h>
-
+/* conntab: connection id -> conn, for the frames from the sm. */
 #include "c2s.h"
 
-static size_t conntab_slot(const struct conntab *t, uint64_t id)
+#define CONNTAB_MIN 256
+
+static struct conn *conn_of(const struct hash_link *l)
 {
-	/* Ids come from a counter: a multiplicative hash spreads them. */
-	return (size_t)((id * 0x9E3779B97F4A7C15ull) >> 32) & (t->nbuckets - 1);
+	return hash_entry(l, struct conn, hash_link);
 }
 
-static int conntab_grow(struct conntab *t)
+/* Ids come from a counter: hash_u64 spreads them. */
+static uint64_t conntab_hash(const struct hash_link *l)
 {
-	size_t old_n = t->nbuckets;
-	struct conn **old = t->buckets;
-	size_t n = old_n ? old_n * 2 : 256;
-	struct conn **b = calloc(n, sizeof *b);
-	if (!b)
-		return -1;
-	t->buckets = b;
-	t->nbuckets = n;
-	for (size_t i = 0; i < old_n; i++) {
-		struct conn *c = old[i];
-		while (c) {
-			struct conn *next = c->hash_next;
-			size_t s = conntab_slot(t, c->id);
-			c->hash_next = b[s];
-			b[s] = c;
-			c = next;
-		}
-	}
-	free(old);
-	return 0;
+	return hash_u64(conn_of(l)->id);
 }
 
-int c2s_conntab_insert(struct conntab *t, struct conn *c)
+static bool conntab_match(const struct hash_link *l, const void *id)
 {
-	if (t->count >= t->nbuckets && conntab_grow(t) < 0 && t->nbuckets == 0)
-		return -1;
-	size_t s = conntab_slot(t, c->id);
-	c->hash_next = t->buckets[s];
-	t->buckets[s] = c;
-	t->count++;
-	return 0;
+	return conn_of(l)->id == *(const uint64_t *)id;
 }
 
-void c2s_conntab_remove(struct conntab *t, struct conn *c)
+void c2s_conntab_init(struct hash_table *t)
 {
-	if (!t->nbuckets)
-		return;
-	struct conn **p = &t->buckets[conntab_slot(t, c->id)];
-	for (; *p; p = &(*p)->hash_next) {
-		if (*p == c) {
-			*p = c->hash_next;
-			c->hash_next = NULL;
-			t->count--;
-			return;
-		}
-	}
+	hash_table_init(t, conntab_hash, CONNTAB_MIN);
 }
 
-struct conn *c2s_conntab_find(const struct conntab *t, uint64_t id)
+int c2s_conntab_insert(struct hash_table *t, struct conn *c)
 {
-	if (!t->nbuckets)
-		return NULL;
-	struct conn *c = t->buckets[conntab_slot(t, id)];
-	while (c && c->id != id)
-		c = c->hash_next;
-	return c;
+	return hash_table_insert(t, &c->hash_link, hash_u64(c->id));
 }
 
-void c2s_conntab_free(struct conntab *t)
+void c2s_conntab_remove(struct hash_table *t, struct conn *c)
 {
-	free(t->buckets);
-	t->buckets = NULL;
-	t->nbuckets = t->count = 0;
+	hash_table_remove(t, &c->hash_link);
+}
+
+struct conn *c2s_conntab_find(const struct hash_table *t, uint64_t id)
+{
+	struct hash_link *l =
+	    hash_table_find(t, hash_u64(id), conntab_match, &id);
+	return l ? conn_of(l) : NULL;
 }

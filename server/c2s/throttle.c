@@ -23,9 +23,10 @@
  * A table holds at most `capacity` keys: a new key takes the slot of an
  * expired one, or else of the one whose window opened first, sparing
  * keys with attempts in flight while it can and never taking one with
- * waiters (whose queue the caller's structures form). Lookups are a scan of
- * 64-bit hashes (keyed with a random seed, so no one chooses
- * collisions): a few microseconds for thousands of keys.
+ * waiters (whose queue the caller's structures form). Lookups go
+ * through a hash table keyed with a random seed, so that no one
+ * chooses collisions easily; were a chain as long as the table, a
+ * lookup would cost what a scan of every key does.
  *
  * Tables are used by SASL steps on worker threads too, so every call
  * takes the table's mutex. Time comes from the caller (now_ms), for the
@@ -41,8 +42,13 @@
 #include <openssl/rand.h>
 #include <uv.h>
 
+#include "../../lib/hash_table.h"
+
+/* Most tables stay small: a few addresses and accounts at a time. */
+#define THROTTLE_MIN_BUCKETS 64
+
 struct throttle_entry {
-	uint64_t hash;
+	struct hash_link link; /* in the table's index */
 	char *key;
 	uint64_t window_start; /* ms */
 	unsigned failures;
@@ -57,9 +63,34 @@ struct throttle {
 	unsigned limit;
 	uint64_t period_ms;
 	size_t capacity, count;
-	uint64_t seed;
-	struct throttle_entry *entries;
+	struct throttle_entry *entries; /* count of them in use */
+	struct hash_table index;        /* the entries in use, by key */
 };
+
+/* The hash's key, random per process (the first throttle_new draws
+ * it: every table hashes with it). */
+static uint64_t throttle_seed;
+static bool throttle_seeded;
+
+static struct throttle_entry *entry_of(const struct hash_link *l)
+{
+	return hash_entry(l, struct throttle_entry, link);
+}
+
+static uint64_t throttle_hash(const char *key)
+{
+	return hash_string_from(HASH_INIT ^ throttle_seed, key);
+}
+
+static uint64_t throttle_entry_hash(const struct hash_link *l)
+{
+	return throttle_hash(entry_of(l)->key);
+}
+
+static bool throttle_entry_match(const struct hash_link *l, const void *key)
+{
+	return strcmp(entry_of(l)->key, key) == 0;
+}
 
 struct throttle *throttle_new(unsigned limit, unsigned period_s,
 			      size_t capacity)
@@ -78,8 +109,11 @@ struct throttle *throttle_new(unsigned limit, unsigned period_s,
 	t->limit = limit;
 	t->period_ms = (uint64_t)period_s * 1000;
 	t->capacity = capacity;
-	if (RAND_bytes((unsigned char *)&t->seed, sizeof t->seed) != 1)
-		t->seed = 0x9e3779b97f4a7c15u;
+	hash_table_init(&t->index, throttle_entry_hash, THROTTLE_MIN_BUCKETS);
+	if (!throttle_seeded &&
+	    RAND_bytes((unsigned char *)&throttle_seed, sizeof throttle_seed) != 1)
+		throttle_seed = 0x9e3779b97f4a7c15u;
+	throttle_seeded = true;
 	return t;
 }
 
@@ -89,20 +123,10 @@ void throttle_free(struct throttle *t)
 		return;
 	for (size_t i = 0; i < t->count; i++)
 		free(t->entries[i].key);
+	hash_table_free(&t->index);
 	uv_mutex_destroy(&t->lock);
 	free(t->entries);
 	free(t);
-}
-
-static uint64_t throttle_hash(const struct throttle *t, const char *key)
-{
-	/* FNV-1a from a random offset. */
-	uint64_t h = 0xcbf29ce484222325u ^ t->seed;
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-		h ^= *p;
-		h *= 0x100000001b3u;
-	}
-	return h ^ (h >> 29);
 }
 
 static bool entry_expired(const struct throttle *t,
@@ -121,13 +145,9 @@ static bool entry_admits(const struct throttle *t,
 static struct throttle_entry *throttle_find(struct throttle *t,
 					    const char *key)
 {
-	uint64_t hash = throttle_hash(t, key);
-	for (size_t i = 0; i < t->count; i++) {
-		struct throttle_entry *e = &t->entries[i];
-		if (e->hash == hash && strcmp(e->key, key) == 0)
-			return e;
-	}
-	return NULL;
+	struct hash_link *l = hash_table_find(&t->index, throttle_hash(key),
+					      throttle_entry_match, key);
+	return l ? entry_of(l) : NULL;
 }
 
 /* Whether a is a better slot to give away than b: one with no waiters,
@@ -177,10 +197,18 @@ static struct throttle_entry *throttle_entry(struct throttle *t,
 		free(copy);
 		return NULL;
 	}
-	free(e->key);
-	*e = (struct throttle_entry){ .hash = throttle_hash(t, key),
-				      .key = copy,
-				      .window_start = now_ms };
+	if (e->key) { /* evicted */
+		hash_table_remove(&t->index, &e->link);
+		free(e->key);
+	}
+	*e = (struct throttle_entry){ .key = copy, .window_start = now_ms };
+	if (hash_table_insert(&t->index, &e->link, throttle_hash(key)) < 0) {
+		/* Only a first insert fails (no buckets yet): e is alone. */
+		free(copy);
+		*e = (struct throttle_entry){ 0 };
+		t->count = 0;
+		return NULL;
+	}
 	return e;
 }
 
@@ -192,9 +220,17 @@ static void throttle_forget_idle(struct throttle *t, struct throttle_entry *e,
 	if (e->in_flight > 0 || e->first || e->noted ||
 	    (e->failures > 0 && !entry_expired(t, e, now_ms)))
 		return;
+	hash_table_remove(&t->index, &e->link);
 	free(e->key);
-	*e = t->entries[--t->count];
-	t->entries[t->count] = (struct throttle_entry){ 0 };
+	struct throttle_entry *last = &t->entries[--t->count];
+	if (e != last) {
+		/* The last entry moves to e's slot: its link moves with it.
+		 * The table has buckets: the insert cannot fail. */
+		hash_table_remove(&t->index, &last->link);
+		*e = *last;
+		hash_table_insert(&t->index, &e->link, throttle_hash(e->key));
+	}
+	*last = (struct throttle_entry){ 0 };
 }
 
 /* An ended window gives way to a new one, opening now. */

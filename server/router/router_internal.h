@@ -8,6 +8,7 @@
 
 #include "../../lib/buf.h"
 #include "../../lib/frame.h"
+#include "../../lib/hash_table.h"
 #include "../../lib/link.h"
 
 struct component;
@@ -15,16 +16,14 @@ struct component;
 /* ---- router_table.c: names to components ---- */
 
 struct router_table_entry {
-	struct router_table_entry *next;
+	struct hash_link link;
 	struct component *owner;
 	size_t len;
 	char name[]; /* len bytes, NUL-terminated */
 };
 
 struct router_table {
-	struct router_table_entry **buckets;
-	size_t nbuckets; /* a power of two */
-	size_t count;
+	struct hash_table index;
 };
 
 void router_table_init(struct router_table *t);

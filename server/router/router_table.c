@@ -1,6 +1,6 @@
-/* router_table: a chained hash table from names (domains, component
- * names) to the component that owns them. A few hundred entries at most;
- * one lookup per routed frame. */
+/* router_table: a hash table from names (domains, component names) to
+ * the component that owns them. A few hundred entries at most; one
+ * lookup per routed frame. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,98 +8,78 @@
 
 #define ROUTER_TABLE_MIN 64
 
-/* FNV-1a */
-static size_t router_table_hash(const char *name, size_t len)
+static struct router_table_entry *entry_of(const struct hash_link *l)
 {
-	uint64_t h = 14695981039346656037ull;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)name[i];
-		h *= 1099511628211ull;
-	}
-	return (size_t)h;
+	return hash_entry(l, struct router_table_entry, link);
+}
+
+static uint64_t router_table_hash(const struct hash_link *l)
+{
+	const struct router_table_entry *e = entry_of(l);
+	return hash_bytes(e->name, e->len);
 }
 
 void router_table_init(struct router_table *t)
 {
-	t->buckets = NULL;
-	t->nbuckets = 0;
-	t->count = 0;
+	hash_table_init(&t->index, router_table_hash, ROUTER_TABLE_MIN);
 }
 
 void router_table_free(struct router_table *t)
 {
-	for (size_t i = 0; i < t->nbuckets; i++) {
-		struct router_table_entry *e = t->buckets[i], *next;
-		for (; e; e = next) {
-			next = e->next;
-			free(e);
-		}
-	}
-	free(t->buckets);
+	struct hash_link *l, *next;
+	hash_table_for_each(&t->index, l, next)
+		free(entry_of(l));
+	hash_table_free(&t->index);
 	router_table_init(t);
 }
 
-static struct router_table_entry **
-router_table_slot(const struct router_table *t, const char *name, size_t len)
+/* A name, as router_table_match's key. */
+struct router_name {
+	const char *name;
+	size_t len;
+};
+
+static bool router_table_match(const struct hash_link *l, const void *key)
 {
-	if (t->nbuckets == 0)
-		return NULL;
-	size_t i = router_table_hash(name, len) & (t->nbuckets - 1);
-	struct router_table_entry **e = &t->buckets[i];
-	for (; *e; e = &(*e)->next)
-		if ((*e)->len == len && memcmp((*e)->name, name, len) == 0)
-			return e;
-	return e;
+	const struct router_table_entry *e = entry_of(l);
+	const struct router_name *n = key;
+	return e->len == n->len && memcmp(e->name, n->name, n->len) == 0;
+}
+
+static struct router_table_entry *
+router_table_find(const struct router_table *t, const char *name, size_t len)
+{
+	struct router_name key = {name, len};
+	struct hash_link *l = hash_table_find(&t->index, hash_bytes(name, len),
+					      router_table_match, &key);
+	return l ? entry_of(l) : NULL;
 }
 
 struct component *router_table_get(const struct router_table *t,
 				   const char *name, size_t len)
 {
-	struct router_table_entry **e = router_table_slot(t, name, len);
-	return e && *e ? (*e)->owner : NULL;
-}
-
-static int router_table_grow(struct router_table *t)
-{
-	size_t n = t->nbuckets ? t->nbuckets * 2 : ROUTER_TABLE_MIN;
-	struct router_table_entry **b = calloc(n, sizeof *b);
-	if (!b)
-		return -1;
-	for (size_t i = 0; i < t->nbuckets; i++) {
-		struct router_table_entry *e = t->buckets[i], *next;
-		for (; e; e = next) {
-			next = e->next;
-			size_t j = router_table_hash(e->name, e->len) & (n - 1);
-			e->next = b[j];
-			b[j] = e;
-		}
-	}
-	free(t->buckets);
-	t->buckets = b;
-	t->nbuckets = n;
-	return 0;
+	struct router_table_entry *e = router_table_find(t, name, len);
+	return e ? e->owner : NULL;
 }
 
 int router_table_put(struct router_table *t, const char *name, size_t len,
 		     struct component *owner)
 {
-	if (t->count >= t->nbuckets && router_table_grow(t) < 0)
-		return -1;
-	struct router_table_entry **e = router_table_slot(t, name, len);
-	if (*e) {
-		(*e)->owner = owner;
+	struct router_table_entry *e = router_table_find(t, name, len);
+	if (e) {
+		e->owner = owner;
 		return 0;
 	}
-	struct router_table_entry *n = malloc(sizeof *n + len + 1);
-	if (!n)
+	if (!(e = malloc(sizeof *e + len + 1)))
 		return -1;
-	n->next = NULL;
-	n->owner = owner;
-	n->len = len;
-	memcpy(n->name, name, len);
-	n->name[len] = '\0';
-	*e = n;
-	t->count++;
+	e->owner = owner;
+	e->len = len;
+	memcpy(e->name, name, len);
+	e->name[len] = '\0';
+	if (hash_table_insert(&t->index, &e->link, hash_bytes(name, len)) < 0) {
+		free(e);
+		return -1;
+	}
 	return 0;
 }
 
@@ -108,19 +88,14 @@ void router_table_del_owner(struct router_table *t,
 			    void (*fn)(const char *name, size_t len, void *ctx),
 			    void *ctx)
 {
-	for (size_t i = 0; i < t->nbuckets; i++) {
-		struct router_table_entry **e = &t->buckets[i];
-		while (*e) {
-			struct router_table_entry *dead = *e;
-			if (dead->owner != owner) {
-				e = &dead->next;
-				continue;
-			}
-			if (fn)
-				fn(dead->name, dead->len, ctx);
-			*e = dead->next;
-			free(dead);
-			t->count--;
-		}
+	struct hash_link *l, *next;
+	hash_table_for_each(&t->index, l, next) {
+		struct router_table_entry *dead = entry_of(l);
+		if (dead->owner != owner)
+			continue;
+		if (fn)
+			fn(dead->name, dead->len, ctx);
+		hash_table_remove(&t->index, l);
+		free(dead);
 	}
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../../lib/hash_table.h"
 #include "../../lib/log.h"
 
 #define XMPP_SERVER_PORT 5269 /* RFC 6120 §3.2.2 */
@@ -24,7 +25,7 @@
 #define TRIES 2
 #define CACHE_TTL_MAX 3600	    /* s */
 #define CACHE_NEGATIVE_TTL_MAX 60 /* s */
-#define CACHE_BUCKETS 256
+#define CACHE_MIN_BUCKETS 256
 #define CACHE_ENTRIES_MAX 1024
 #define MAX_RECORDS RESOLVE_MAX_TARGETS
 #define DNS_HEADER_SIZE 12
@@ -104,7 +105,7 @@ struct resolver_poll {
 };
 
 struct cache_entry {
-	struct cache_entry *next;
+	struct hash_link link; /* in resolver->cache */
 	uint64_t expires; /* loop time, ms */
 	struct answer answer;
 	char domain[];
@@ -119,8 +120,7 @@ struct resolver {
 	unsigned handles; /* open or closing; freed when the last closes */
 	bool closing;
 	struct req_list running, done;
-	struct cache_entry *cache[CACHE_BUCKETS];
-	size_t ncache;
+	struct hash_table cache; /* by domain */
 };
 
 static void req_next_round(struct resolve_req *req);
@@ -547,81 +547,65 @@ static size_t answer_targets(const struct answer *a, struct resolve_target *t)
 
 /* ---- the cache ---- */
 
-static size_t cache_bucket(const char *domain)
+static struct cache_entry *cache_entry_of(const struct hash_link *l)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (const unsigned char *p = (const unsigned char *)domain; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h % CACHE_BUCKETS;
+	return hash_entry(l, struct cache_entry, link);
+}
+
+static uint64_t cache_entry_hash(const struct hash_link *l)
+{
+	return hash_string(cache_entry_of(l)->domain);
 }
 
 static void cache_entry_free(struct resolver *r, struct cache_entry *e)
 {
+	hash_table_remove(&r->cache, &e->link);
 	free(e->answer.hosts);
 	free(e);
-	r->ncache--;
 }
 
-/* The link to domain's entry, or to the NULL that ends its bucket; drops
- * the expired entries met on the way. */
-static struct cache_entry **cache_slot(struct resolver *r, const char *domain)
+/* domain's entry, or NULL; drops the expired entries met on the way. */
+static struct cache_entry *cache_find(struct resolver *r, const char *domain)
 {
 	uint64_t now = uv_now(r->loop);
-	struct cache_entry **link = &r->cache[cache_bucket(domain)];
-	while (*link) {
-		struct cache_entry *e = *link;
-		if (e->expires <= now) {
-			*link = e->next;
+	struct hash_link *l = hash_table_chain(&r->cache, hash_string(domain));
+	for (struct hash_link *next; l; l = next) {
+		next = l->next;
+		struct cache_entry *e = cache_entry_of(l);
+		if (e->expires <= now)
 			cache_entry_free(r, e);
-		} else if (strcmp(e->domain, domain) == 0) {
-			break;
-		} else {
-			link = &e->next;
-		}
+		else if (strcmp(e->domain, domain) == 0)
+			return e;
 	}
-	return link;
+	return NULL;
 }
 
 static void cache_drop_expired(struct resolver *r)
 {
 	uint64_t now = uv_now(r->loop);
-	for (size_t b = 0; b < CACHE_BUCKETS; b++) {
-		struct cache_entry **link = &r->cache[b];
-		while (*link) {
-			struct cache_entry *e = *link;
-			if (e->expires > now) {
-				link = &e->next;
-				continue;
-			}
-			*link = e->next;
-			cache_entry_free(r, e);
-		}
-	}
+	struct hash_link *l, *next;
+	hash_table_for_each(&r->cache, l, next)
+		if (cache_entry_of(l)->expires <= now)
+			cache_entry_free(r, cache_entry_of(l));
 }
 
 static void cache_drop_all(struct resolver *r)
 {
-	for (size_t b = 0; b < CACHE_BUCKETS; b++) {
-		while (r->cache[b]) {
-			struct cache_entry *e = r->cache[b];
-			r->cache[b] = e->next;
-			cache_entry_free(r, e);
-		}
-	}
+	struct hash_link *l, *next;
+	hash_table_for_each(&r->cache, l, next)
+		cache_entry_free(r, cache_entry_of(l));
+	hash_table_free(&r->cache);
 }
 
 static void cache_store(struct resolver *r, const char *domain,
 			const struct answer *a, uint32_t ttl)
 {
-	struct cache_entry **link = cache_slot(r, domain);
-	if (*link) {
-		struct cache_entry *old = *link;
-		*link = old->next;
+	struct cache_entry *old = cache_find(r, domain);
+	if (old)
 		cache_entry_free(r, old);
-	}
-	if (r->ncache >= CACHE_ENTRIES_MAX)
+	if (r->cache.count >= CACHE_ENTRIES_MAX)
 		cache_drop_expired(r);
-	if (ttl == 0 || r->ncache >= CACHE_ENTRIES_MAX)
+	if (ttl == 0 || r->cache.count >= CACHE_ENTRIES_MAX)
 		return;
 	size_t len = strlen(domain);
 	struct cache_entry *e = malloc(sizeof *e + len + 1);
@@ -636,10 +620,10 @@ static void cache_store(struct resolver *r, const char *domain,
 	memcpy(hosts, a->hosts, a->nhost * sizeof *hosts);
 	memcpy(e->domain, domain, len + 1);
 	e->expires = uv_now(r->loop) + (uint64_t)ttl * 1000;
-	link = &r->cache[cache_bucket(domain)];
-	e->next = *link;
-	*link = e;
-	r->ncache++;
+	if (hash_table_insert(&r->cache, &e->link, hash_string(domain)) < 0) {
+		free(e);
+		free(hosts);
+	}
 }
 
 /* ---- requests and their delivery ---- */
@@ -944,6 +928,7 @@ struct resolver *resolver_new(uv_loop_t *loop, const char *server, int port,
 		return NULL;
 	}
 	r->loop = loop;
+	hash_table_init(&r->cache, cache_entry_hash, CACHE_MIN_BUCKETS);
 	if (resolver_init_channel(r, server, port, err, errlen) < 0) {
 		free(r);
 		return NULL;
@@ -1004,7 +989,7 @@ struct resolve_req *resolver_lookup(struct resolver *r, const char *domain,
 		return req;
 	}
 	memcpy(req->domain, domain, len + 1);
-	struct cache_entry *cached = *cache_slot(r, domain);
+	struct cache_entry *cached = cache_find(r, domain);
 	if (cached) {
 		req->answer = cached->answer;
 		req->answer.hosts = req->hosts;

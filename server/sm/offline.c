@@ -18,6 +18,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "../../lib/hash_table.h"
 #include "../../lib/log.h"
 #include "module.h"
 #include "route.h"
@@ -42,7 +43,7 @@ struct offline_waiting {
 
 /* One user's stored messages as this module knows them. */
 struct offline_box {
-	struct offline_box *next; /* hash chain */
+	struct hash_link link; /* in the module's boxes */
 	struct offline *mod;
 	char *jid; /* bare */
 	/* Once counted: how many messages, of how many bytes, the store
@@ -67,8 +68,7 @@ extern const struct sm_module sm_module_offline;
 struct offline {
 	struct sm *sm;
 	size_t quota, quota_bytes;
-	struct offline_box **buckets;
-	size_t nbuckets, nboxes;
+	struct hash_table boxes; /* by bare JID */
 	int slot; /* per user: the sessions eligible for delivery */
 	struct buf out;
 };
@@ -82,66 +82,40 @@ struct offline_eligible {
 
 /* ------------------------------------------------------------ boxes */
 
-static uint64_t offline_hash(const char *s)
+#define OFFLINE_MIN_BUCKETS 64
+
+static struct offline_box *box_of(const struct hash_link *l)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	return hash_entry(l, struct offline_box, link);
 }
 
-static struct offline_box *offline_box_find(struct offline *mod,
-					    const char *jid)
+static uint64_t offline_box_hash(const struct hash_link *l)
 {
-	struct offline_box *b =
-	    mod->buckets[offline_hash(jid) & (mod->nbuckets - 1)];
-	while (b && strcmp(b->jid, jid) != 0)
-		b = b->next;
-	return b;
+	return hash_string(box_of(l)->jid);
 }
 
-static int offline_boxes_grow(struct offline *mod)
+static bool offline_box_match(const struct hash_link *l, const void *jid)
 {
-	size_t n = mod->nbuckets * 2;
-	struct offline_box **nb = calloc(n, sizeof *nb);
-	if (!nb)
-		return -1;
-	for (size_t i = 0; i < mod->nbuckets; i++) {
-		struct offline_box *b = mod->buckets[i];
-		while (b) {
-			struct offline_box *next = b->next;
-			size_t k = offline_hash(b->jid) & (n - 1);
-			b->next = nb[k];
-			nb[k] = b;
-			b = next;
-		}
-	}
-	free(mod->buckets);
-	mod->buckets = nb;
-	mod->nbuckets = n;
-	return 0;
+	return strcmp(box_of(l)->jid, jid) == 0;
 }
 
 static struct offline_box *offline_box_get(struct offline *mod, const char *jid)
 {
-	struct offline_box *b = offline_box_find(mod, jid);
-	if (b)
-		return b;
-	if (mod->nboxes >= mod->nbuckets && offline_boxes_grow(mod) < 0)
-		return NULL;
-	b = calloc(1, sizeof *b);
-	if (!b || !(b->jid = strdup(jid))) {
+	uint64_t hash = hash_string(jid);
+	struct hash_link *l =
+	    hash_table_find(&mod->boxes, hash, offline_box_match, jid);
+	if (l)
+		return box_of(l);
+	struct offline_box *b = calloc(1, sizeof *b);
+	if (!b || !(b->jid = strdup(jid)) ||
+	    hash_table_insert(&mod->boxes, &b->link, hash) < 0) {
+		if (b)
+			free(b->jid);
 		free(b);
 		return NULL;
 	}
 	b->mod = mod;
 	b->waiting_tail = &b->waiting;
-	size_t k = offline_hash(jid) & (mod->nbuckets - 1);
-	b->next = mod->buckets[k];
-	mod->buckets[k] = b;
-	mod->nboxes++;
 	return b;
 }
 
@@ -153,13 +127,7 @@ static void offline_box_release(struct offline_box *b)
 	if (b->busy || b->counting || b->delivering || b->waiting ||
 	    b->delivery_wanted || (b->counted && b->count > 0))
 		return;
-	struct offline *mod = b->mod;
-	struct offline_box **p =
-	    &mod->buckets[offline_hash(b->jid) & (mod->nbuckets - 1)];
-	while (*p != b)
-		p = &(*p)->next;
-	*p = b->next;
-	mod->nboxes--;
+	hash_table_remove(&b->mod->boxes, &b->link);
 	free(b->want_resource);
 	free(b->jid);
 	free(b);
@@ -692,11 +660,9 @@ static enum sm_verdict offline_session_ended(struct sm_event *ev, void *data)
 static int offline_init(struct sm *sm)
 {
 	struct offline *mod = calloc(1, sizeof *mod);
-	if (!mod || !(mod->buckets = calloc(64, sizeof *mod->buckets))) {
-		free(mod);
+	if (!mod)
 		return -1;
-	}
-	mod->nbuckets = 64;
+	hash_table_init(&mod->boxes, offline_box_hash, OFFLINE_MIN_BUCKETS);
 	mod->sm = sm;
 	sm_module_set_data(sm, &sm_module_offline, mod);
 	mod->quota = (size_t)sm_module_option_integer(
@@ -726,22 +692,19 @@ static void offline_free(struct sm *sm)
 	struct offline *mod = sm_module_data(sm, &sm_module_offline);
 	if (!mod)
 		return;
-	for (size_t i = 0; i < mod->nbuckets; i++) {
-		struct offline_box *b = mod->buckets[i];
-		while (b) {
-			struct offline_box *next = b->next;
-			while (b->waiting) {
-				struct offline_waiting *w = b->waiting;
-				b->waiting = w->next;
-				free(w);
-			}
-			free(b->want_resource);
-			free(b->jid);
-			free(b);
-			b = next;
+	struct hash_link *l, *next;
+	hash_table_for_each(&mod->boxes, l, next) {
+		struct offline_box *b = box_of(l);
+		while (b->waiting) {
+			struct offline_waiting *w = b->waiting;
+			b->waiting = w->next;
+			free(w);
 		}
+		free(b->want_resource);
+		free(b->jid);
+		free(b);
 	}
-	free(mod->buckets);
+	hash_table_free(&mod->boxes);
 	buf_free(&mod->out);
 	free(mod);
 	sm_module_set_data(sm, &sm_module_offline, NULL);

@@ -269,7 +269,7 @@ static void inbound_subscribe(struct sm *sm, struct stanza *st, struct user *u,
 	}
 	if (it && it->pending_in)
 		return; /* A.2.1: no state change; asked already */
-	if (!it && r->count - r->shown >= ROSTER_MAX_PENDING) {
+	if (!it && r->items.count - r->shown >= ROSTER_MAX_PENDING) {
 		/* Strangers' requests are bounded: the rest are dropped. */
 		log_warn("sm: %s: too many pending requests; one from %s "
 			 "dropped", u->jid, contact);

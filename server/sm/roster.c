@@ -31,14 +31,16 @@ static int roster_slot = -1;
 
 /* ------------------------------------------------------------ items */
 
-static uint64_t roster_hash(const char *s)
+#define ROSTER_MIN_BUCKETS 16
+
+static struct roster_item *item_of(const struct hash_link *l)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	return hash_entry(l, struct roster_item, link);
+}
+
+static uint64_t roster_item_hash(const struct hash_link *l)
+{
+	return hash_string(item_of(l)->jid);
 }
 
 static void roster_item_free(struct roster_item *it)
@@ -55,15 +57,10 @@ static void roster_item_free(struct roster_item *it)
 static void roster_free(void *p)
 {
 	struct roster *r = p;
-	for (size_t i = 0; i < r->nbuckets; i++) {
-		struct roster_item *it = r->buckets[i];
-		while (it) {
-			struct roster_item *next = it->next;
-			roster_item_free(it);
-			it = next;
-		}
-	}
-	free(r->buckets);
+	struct hash_link *l, *next;
+	hash_table_for_each(&r->items, l, next)
+		roster_item_free(item_of(l));
+	hash_table_free(&r->items);
 	free(r);
 }
 
@@ -74,46 +71,25 @@ struct roster *sm_roster_of(struct user *u)
 	return u->slots[roster_slot];
 }
 
+static bool roster_item_match(const struct hash_link *l, const void *jid)
+{
+	return strcmp(item_of(l)->jid, jid) == 0;
+}
+
 struct roster_item *sm_roster_find(const struct roster *r, const char *jid)
 {
-	if (!r->nbuckets)
-		return NULL;
-	struct roster_item *it = r->buckets[roster_hash(jid) & (r->nbuckets - 1)];
-	while (it && strcmp(it->jid, jid) != 0)
-		it = it->next;
-	return it;
+	struct hash_link *l = hash_table_find(&r->items, hash_string(jid),
+					      roster_item_match, jid);
+	return l ? item_of(l) : NULL;
 }
 
-static int roster_grow(struct roster *r)
+static int roster_insert(struct roster *r, struct roster_item *it)
 {
-	size_t n = r->nbuckets ? r->nbuckets * 2 : 16;
-	struct roster_item **b = calloc(n, sizeof *b);
-	if (!b)
+	if (hash_table_insert(&r->items, &it->link, hash_string(it->jid)) < 0)
 		return -1;
-	for (size_t i = 0; i < r->nbuckets; i++) {
-		struct roster_item *it = r->buckets[i];
-		while (it) {
-			struct roster_item *next = it->next;
-			size_t k = roster_hash(it->jid) & (n - 1);
-			it->next = b[k];
-			b[k] = it;
-			it = next;
-		}
-	}
-	free(r->buckets);
-	r->buckets = b;
-	r->nbuckets = n;
-	return 0;
-}
-
-static void roster_insert(struct roster *r, struct roster_item *it)
-{
-	size_t k = roster_hash(it->jid) & (r->nbuckets - 1);
-	it->next = r->buckets[k];
-	r->buckets[k] = it;
-	r->count++;
 	if (it->shown)
 		r->shown++;
+	return 0;
 }
 
 struct roster_item *sm_roster_get(struct roster *r, const char *jid)
@@ -121,40 +97,27 @@ struct roster_item *sm_roster_get(struct roster *r, const char *jid)
 	struct roster_item *it = sm_roster_find(r, jid);
 	if (it)
 		return it;
-	if (r->count >= r->nbuckets && roster_grow(r) < 0)
-		return NULL;
 	it = calloc(1, sizeof *it);
-	if (!it || !(it->jid = strdup(jid))) {
+	if (!it || !(it->jid = strdup(jid)) || roster_insert(r, it) < 0) {
+		if (it)
+			free(it->jid);
 		free(it);
 		return NULL;
 	}
-	roster_insert(r, it);
 	return it;
 }
 
 static void roster_delete(struct roster *r, struct roster_item *it)
 {
-	struct roster_item **p = &r->buckets[roster_hash(it->jid) & (r->nbuckets - 1)];
-	while (*p != it)
-		p = &(*p)->next;
-	*p = it->next;
-	r->count--;
+	hash_table_remove(&r->items, &it->link);
 	roster_item_free(it);
 }
 
 struct roster_item *sm_roster_next(const struct roster *r,
 				   const struct roster_item *it)
 {
-	size_t i = 0;
-	if (it) {
-		if (it->next)
-			return it->next;
-		i = (roster_hash(it->jid) & (r->nbuckets - 1)) + 1;
-	}
-	for (; i < r->nbuckets; i++)
-		if (r->buckets[i])
-			return r->buckets[i];
-	return NULL;
+	struct hash_link *l = hash_table_next(&r->items, it ? &it->link : NULL);
+	return l ? item_of(l) : NULL;
 }
 
 int sm_roster_set_request(struct roster_item *it, const char *xml)
@@ -291,10 +254,9 @@ static int roster_parse(struct sm *sm, struct user *u,
 			const struct storage_items *items, void *data)
 {
 	struct roster *r = calloc(1, sizeof *r);
-	if (!r || roster_grow(r) < 0) {
-		free(r);
+	if (!r)
 		return -1;
-	}
+	hash_table_init(&r->items, roster_item_hash, ROSTER_MIN_BUCKETS);
 	if (u->slots[roster_slot])
 		roster_free(u->slots[roster_slot]);
 	u->slots[roster_slot] = r;
@@ -317,11 +279,10 @@ static int roster_parse(struct sm *sm, struct user *u,
 				roster_item_free(it);
 			continue;
 		}
-		if (r->count >= r->nbuckets && roster_grow(r) < 0) {
+		if (roster_insert(r, it) < 0) {
 			roster_item_free(it);
 			return -1;
 		}
-		roster_insert(r, it);
 	}
 	return 0;
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../../lib/hash_table.h"
+
 #define NS_ROSTER "jabber:iq:roster"
 
 /* Limits (RFC 6121 §2.1.2.2, §2.1.2.3, §2.3.3: a server may limit the
@@ -35,7 +37,7 @@ struct session;
 struct xml_node;
 
 struct roster_item {
-	struct roster_item *next; /* hash chain */
+	struct hash_link link;    /* in the roster's items */
 	char *jid;                /* the contact, prepared */
 	char *name;               /* NULL: none */
 	char **groups;
@@ -49,8 +51,8 @@ struct roster_item {
 };
 
 struct roster {
-	struct roster_item **buckets;
-	size_t nbuckets, count, shown;
+	struct hash_table items; /* by contact JID */
+	size_t shown;
 	uint64_t ver;
 };
 

@@ -25,38 +25,37 @@ static struct sm_session_name *name_record(const char *interned)
 							   name));
 }
 
-/* FNV-1a. */
-static uint64_t hash_bytes(const char *s, size_t len, uint64_t h)
+static struct user *user_of(const struct hash_link *l)
 {
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	return hash_entry(l, struct user, link);
 }
 
-static uint64_t hash_str(const char *s)
+static struct session *session_of_conn(const struct hash_link *l)
 {
-	return hash_bytes(s, strlen(s), 0xcbf29ce484222325ull);
+	return hash_entry(l, struct session, conn_link);
 }
 
 static uint64_t hash_conn(const char *c2s, size_t len, uint64_t conn)
 {
-	uint64_t h = hash_bytes(c2s, len, 0xcbf29ce484222325ull);
-	return hash_bytes((const char *)&conn, sizeof conn, h);
+	return hash_bytes_from(hash_bytes(c2s, len), &conn, sizeof conn);
+}
+
+static uint64_t user_hash(const struct hash_link *l)
+{
+	return hash_string(user_of(l)->jid);
+}
+
+static uint64_t session_conn_hash(const struct hash_link *l)
+{
+	const struct session *s = session_of_conn(l);
+	return hash_conn(s->c2s, name_record(s->c2s)->len, s->conn);
 }
 
 int sm_session_table_init(struct sm_session_table *t)
 {
 	memset(t, 0, sizeof *t);
-	t->users = calloc(INITIAL_BUCKETS, sizeof *t->users);
-	t->conns = calloc(INITIAL_BUCKETS, sizeof *t->conns);
-	if (!t->users || !t->conns) {
-		free(t->users);
-		free(t->conns);
-		return -1;
-	}
-	t->user_buckets = t->conn_buckets = INITIAL_BUCKETS;
+	hash_table_init(&t->users, user_hash, INITIAL_BUCKETS);
+	hash_table_init(&t->conns, session_conn_hash, INITIAL_BUCKETS);
 	return 0;
 }
 
@@ -81,27 +80,24 @@ static void session_free(struct session *s)
 
 void sm_session_table_free(struct sm_session_table *t)
 {
-	for (size_t i = 0; i < t->user_buckets; i++) {
-		struct user *u = t->users[i];
-		while (u) {
-			struct user *next_user = u->next;
-			struct session *s = u->sessions;
-			while (s) {
-				struct session *next = s->next;
-				session_free(s);
-				s = next;
-			}
-			user_free(t, u);
-			u = next_user;
+	struct hash_link *l, *next_user;
+	hash_table_for_each(&t->users, l, next_user) {
+		struct user *u = user_of(l);
+		struct session *s = u->sessions;
+		while (s) {
+			struct session *next = s->next;
+			session_free(s);
+			s = next;
 		}
+		user_free(t, u);
 	}
 	while (t->names) {
 		struct sm_session_name *n = t->names->next;
 		free(t->names);
 		t->names = n;
 	}
-	free(t->users);
-	free(t->conns);
+	hash_table_free(&t->users);
+	hash_table_free(&t->conns);
 	memset(t, 0, sizeof *t);
 }
 
@@ -115,13 +111,22 @@ int sm_session_slot_register(struct sm_session_table *t, void (*free_fn)(void *)
 
 /* ------------------------------------------------------------ lookups */
 
+static bool user_match(const struct hash_link *l, const void *bare)
+{
+	return strcmp(user_of(l)->jid, bare) == 0;
+}
+
+static struct user *user_find(const struct sm_session_table *t,
+			      const char *bare, uint64_t hash)
+{
+	struct hash_link *l = hash_table_find(&t->users, hash, user_match, bare);
+	return l ? user_of(l) : NULL;
+}
+
 struct user *sm_session_user_find(const struct sm_session_table *t,
 			       const char *bare)
 {
-	struct user *u = t->users[hash_str(bare) & (t->user_buckets - 1)];
-	while (u && strcmp(u->jid, bare) != 0)
-		u = u->next;
-	return u;
+	return user_find(t, bare, hash_string(bare));
 }
 
 struct session *sm_session_find(const struct user *u, const char *resource)
@@ -139,16 +144,29 @@ static bool name_is(const struct sm_session_name *n, const char *s, size_t len)
 	return n->len == len && memcmp(n->name, s, len) == 0;
 }
 
+/* A (c2s name, connection id), as session_conn_match's key. */
+struct session_conn_key {
+	const char *c2s;
+	size_t len;
+	uint64_t conn;
+};
+
+static bool session_conn_match(const struct hash_link *l, const void *key)
+{
+	const struct session *s = session_of_conn(l);
+	const struct session_conn_key *k = key;
+	return s->conn == k->conn && name_is(name_record(s->c2s), k->c2s, k->len);
+}
+
 struct session *sm_session_find_conn(const struct sm_session_table *t,
 				  const char *c2s, size_t c2s_len,
 				  uint64_t conn)
 {
-	uint64_t h = hash_conn(c2s, c2s_len, conn);
-	struct session *s = t->conns[h & (t->conn_buckets - 1)];
-	while (s && !(s->conn == conn && name_record(s->c2s)->len == c2s_len &&
-		      memcmp(s->c2s, c2s, c2s_len) == 0))
-		s = s->conn_next;
-	return s;
+	struct session_conn_key key = {c2s, c2s_len, conn};
+	struct hash_link *l =
+	    hash_table_find(&t->conns, hash_conn(c2s, c2s_len, conn),
+			    session_conn_match, &key);
+	return l ? session_of_conn(l) : NULL;
 }
 
 bool sm_session_known_component(const struct sm_session_table *t, const char *name,
@@ -167,53 +185,6 @@ struct session *sm_session_first_of_component(const struct sm_session_table *t,
 		if (name_is(n, name, len))
 			return n->sessions;
 	return NULL;
-}
-
-/* ------------------------------------------------------------ growth */
-
-static int grow_users(struct sm_session_table *t)
-{
-	size_t n = t->user_buckets * 2;
-	struct user **b = calloc(n, sizeof *b);
-	if (!b)
-		return -1;
-	for (size_t i = 0; i < t->user_buckets; i++) {
-		struct user *u = t->users[i];
-		while (u) {
-			struct user *next = u->next;
-			size_t k = hash_str(u->jid) & (n - 1);
-			u->next = b[k];
-			b[k] = u;
-			u = next;
-		}
-	}
-	free(t->users);
-	t->users = b;
-	t->user_buckets = n;
-	return 0;
-}
-
-static int grow_conns(struct sm_session_table *t)
-{
-	size_t n = t->conn_buckets * 2;
-	struct session **b = calloc(n, sizeof *b);
-	if (!b)
-		return -1;
-	for (size_t i = 0; i < t->conn_buckets; i++) {
-		struct session *s = t->conns[i];
-		while (s) {
-			struct session *next = s->conn_next;
-			size_t k = hash_conn(s->c2s, strlen(s->c2s), s->conn) &
-				   (n - 1);
-			s->conn_next = b[k];
-			b[k] = s;
-			s = next;
-		}
-	}
-	free(t->conns);
-	t->conns = b;
-	t->conn_buckets = n;
-	return 0;
 }
 
 /* ------------------------------------------------------------ changes */
@@ -238,30 +209,24 @@ static const char *intern_name(struct sm_session_table *t, const char *s,
 
 struct user *sm_session_user_get(struct sm_session_table *t, const char *bare)
 {
-	struct user *u = sm_session_user_find(t, bare);
+	uint64_t hash = hash_string(bare);
+	struct user *u = user_find(t, bare, hash);
 	if (u)
 		return u;
-	if (t->nusers >= t->user_buckets && grow_users(t) < 0)
-		return NULL;
 	u = calloc(1, sizeof *u);
-	if (!u || !(u->jid = strdup(bare))) {
+	if (!u || !(u->jid = strdup(bare)) ||
+	    hash_table_insert(&t->users, &u->link, hash) < 0) {
+		if (u)
+			free(u->jid);
 		free(u);
 		return NULL;
 	}
-	size_t k = hash_str(bare) & (t->user_buckets - 1);
-	u->next = t->users[k];
-	t->users[k] = u;
-	t->nusers++;
 	return u;
 }
 
 static void user_unlink(struct sm_session_table *t, struct user *u)
 {
-	struct user **p = &t->users[hash_str(u->jid) & (t->user_buckets - 1)];
-	while (*p != u)
-		p = &(*p)->next;
-	*p = u->next;
-	t->nusers--;
+	hash_table_remove(&t->users, &u->link);
 	user_free(t, u);
 }
 
@@ -273,14 +238,16 @@ struct session *sm_session_add(struct sm_session_table *t, const struct jid *j,
 	size_t bare_len = strlen(bare);
 	jid_format(j, full);
 
-	if (t->nsessions >= t->conn_buckets && grow_conns(t) < 0)
-		return NULL;
 	const char *name = intern_name(t, c2s, c2s_len);
 	struct user *u = name ? sm_session_user_get(t, bare) : NULL;
 	if (!u)
 		return NULL;
 	struct session *s = calloc(1, sizeof *s);
-	if (!s || !(s->jid = strdup(full))) {
+	if (!s || !(s->jid = strdup(full)) ||
+	    hash_table_insert(&t->conns, &s->conn_link,
+			      hash_conn(name, c2s_len, conn)) < 0) {
+		if (s)
+			free(s->jid);
 		free(s);
 		sm_session_user_drop_unused(t, u);
 		return NULL;
@@ -292,27 +259,17 @@ struct session *sm_session_add(struct sm_session_table *t, const struct jid *j,
 	s->serial = ++t->serial;
 	s->next = u->sessions;
 	u->sessions = s;
-	size_t k = hash_conn(name, c2s_len, conn) & (t->conn_buckets - 1);
-	s->conn_next = t->conns[k];
-	t->conns[k] = s;
 	struct sm_session_name *n = name_record(name);
 	s->c2s_next = n->sessions;
 	if (n->sessions)
 		n->sessions->c2s_prev = s;
 	n->sessions = s;
-	t->nsessions++;
 	return s;
 }
 
 void sm_session_remove(struct sm_session_table *t, struct session *s)
 {
-	size_t k = hash_conn(s->c2s, strlen(s->c2s), s->conn) &
-		   (t->conn_buckets - 1);
-	struct session **p = &t->conns[k];
-	while (*p != s)
-		p = &(*p)->conn_next;
-	*p = s->conn_next;
-	t->nsessions--;
+	hash_table_remove(&t->conns, &s->conn_link);
 
 	if (s->c2s_prev)
 		s->c2s_prev->c2s_next = s->c2s_next;
@@ -322,6 +279,7 @@ void sm_session_remove(struct sm_session_table *t, struct session *s)
 		s->c2s_next->c2s_prev = s->c2s_prev;
 
 	struct user *u = s->user;
+	struct session **p;
 	for (p = &u->sessions; *p != s; p = &(*p)->next)
 		;
 	*p = s->next;

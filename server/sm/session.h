@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../../lib/hash_table.h"
 #include "../../lib/jid.h"
 
 /* Per-user slots that modules (roster, blocking …) may fill. */
@@ -25,7 +26,7 @@ struct user;
 struct session {
 	struct user *user;
 	struct session *next;      /* the user's next session */
-	struct session *conn_next; /* chain in the (c2s, conn) index */
+	struct hash_link conn_link; /* in the (c2s, conn) index */
 	/* The sessions of one c2s component (its name record's list), to
 	 * end them all when it goes without scanning the index. */
 	struct session *c2s_prev, *c2s_next;
@@ -51,7 +52,7 @@ struct session {
 
 struct user {
 	char *jid;            /* bare JID, prepared */
-	struct user *next;    /* hash chain */
+	struct hash_link link; /* in the index of users */
 	struct session *sessions;
 	void *slots[SESSION_USER_SLOTS];
 	/* userdata.c: loading the slots and the account check. */
@@ -71,10 +72,8 @@ struct user {
 struct sm_session_name; /* an interned component name */
 
 struct sm_session_table {
-	struct user **users;
-	size_t user_buckets, nusers;
-	struct session **conns;
-	size_t conn_buckets, nsessions;
+	struct hash_table users;  /* by bare JID */
+	struct hash_table conns;  /* sessions, by (c2s, conn) */
 	struct sm_session_name *names;
 	uint64_t serial;
 	void (*slot_free[SESSION_USER_SLOTS])(void *);

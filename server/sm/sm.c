@@ -96,7 +96,7 @@ static void on_frame(struct link *l, const struct frame *f)
 	struct sm *sm = link_data(l);
 	sm->link = l;
 	sm_handle_frame(sm, f);
-	if (sm->stopping && sm->sessions.nsessions == 0)
+	if (sm->stopping && sm->sessions.conns.count == 0)
 		stop_now(sm);
 }
 
@@ -121,7 +121,7 @@ static void on_stop_timer(uv_timer_t *t)
 {
 	struct sm *sm = t->data;
 	log_info("sm: %zu sessions still open; stopping anyway",
-		 sm->sessions.nsessions);
+		 (size_t)sm->sessions.conns.count);
 	stop_now(sm);
 }
 
@@ -132,7 +132,7 @@ static void on_signal(uv_signal_t *h, int signum)
 		return;
 	log_info("sm: signal %d, stopping", signum);
 	sm->stopping = true;
-	if (!sm->link || sm->sessions.nsessions == 0) {
+	if (!sm->link || sm->sessions.conns.count == 0) {
 		stop_now(sm);
 		return;
 	}

@@ -158,7 +158,7 @@ START_TEST(unbound_c2s_ends_all_its_sessions)
 	bind_session(2, BOB);
 	hand_frame(FRAME_STANZA, "c2s.2", 0, "localhost", "<x/>"); /* noise */
 	hand_frame(FRAME_UNBOUND, "router", 0, "c2s.1", "");
-	ck_assert_uint_eq(sm.sessions.nsessions, 0);
+	ck_assert_uint_eq(sm.sessions.conns.count, 0);
 	/* the users stay a while in userdata's cache, without sessions */
 	struct user *u = sm_session_user_find(&sm.sessions, "alice@localhost");
 	ck_assert(!u || !u->sessions);
@@ -178,9 +178,9 @@ START_TEST(unbound_c2s_ends_only_its_own_sessions)
 		  "dave@localhost/desk");
 	/* one from the middle of c2s.1's list first */
 	hand_frame(FRAME_SESSION_END, "c2s.1", 2, "localhost", "closed");
-	ck_assert_uint_eq(sm.sessions.nsessions, 4);
+	ck_assert_uint_eq(sm.sessions.conns.count, 4);
 	hand_frame(FRAME_UNBOUND, "router", 0, "c2s.1", "");
-	ck_assert_uint_eq(sm.sessions.nsessions, 2);
+	ck_assert_uint_eq(sm.sessions.conns.count, 2);
 	ck_assert_ptr_null(
 	    sm_session_first_of_component(&sm.sessions, "c2s.1", 5));
 	ck_assert_ptr_null(sm_session_find_conn(&sm.sessions, "c2s.1", 5, 3));
@@ -196,9 +196,9 @@ START_TEST(unbound_c2s_ends_only_its_own_sessions)
 	    sm_session_first_of_component(&sm.sessions, "c2s.1", 5),
 	    sm_session_find_conn(&sm.sessions, "c2s.1", 5, 4));
 	hand_frame(FRAME_UNBOUND, "router", 0, "c2s.2", "");
-	ck_assert_uint_eq(sm.sessions.nsessions, 1);
+	ck_assert_uint_eq(sm.sessions.conns.count, 1);
 	hand_frame(FRAME_UNBOUND, "router", 0, "c2s.1", "");
-	ck_assert_uint_eq(sm.sessions.nsessions, 0);
+	ck_assert_uint_eq(sm.sessions.conns.count, 0);
 }
 END_TEST
 

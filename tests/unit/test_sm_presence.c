@@ -748,7 +748,7 @@ START_TEST(offline_users_cache_is_bounded)
 		}
 	}
 	settle();
-	ck_assert_uint_le(sm.sessions.nusers, USERDATA_CACHE + 1);
+	ck_assert_uint_le(sm.sessions.users.count, USERDATA_CACHE + 1);
 	struct sm_userdata_stats ud;
 	sm_userdata_get_stats(&sm, &ud);
 	ck_assert_uint_eq(ud.cached, USERDATA_CACHE);

@@ -339,7 +339,7 @@ START_TEST(session_end_is_held_past_the_bound)
 	ck_assert_uint_eq(stats().held, USERDATA_SOURCE_FRAMES + 1);
 	open_gate();
 	settle();
-	ck_assert_uint_eq(sm.sessions.nsessions, 0);
+	ck_assert_uint_eq(sm.sessions.conns.count, 0);
 }
 END_TEST
 
@@ -351,7 +351,7 @@ START_TEST(a_session_start_checks_no_account)
 		   "erin@slow.test/x");
 	settle();
 	ck_assert_int_eq(blocked(), 0);
-	ck_assert_uint_eq(sm.sessions.nsessions, 1);
+	ck_assert_uint_eq(sm.sessions.conns.count, 1);
 }
 END_TEST
 
@@ -367,7 +367,7 @@ START_TEST(session_end_of_a_held_session_start)
 	hand_frame(FRAME_SESSION_END, "c2s.1", 5, "localhost", "");
 	open_gate();
 	settle();
-	ck_assert_uint_eq(sm.sessions.nsessions, 1); /* bob's */
+	ck_assert_uint_eq(sm.sessions.conns.count, 1); /* bob's */
 	struct user *erin = sm_session_user_find(&sm.sessions, "erin@slow.test");
 	ck_assert(!erin || !erin->sessions);
 }
@@ -390,7 +390,7 @@ START_TEST(unbound_c2s_ends_sessions_whose_frames_wait)
 	ck_assert(!sm_session_available(u->sessions));
 	open_gate();
 	settle();
-	ck_assert_uint_eq(sm.sessions.nsessions, 0);
+	ck_assert_uint_eq(sm.sessions.conns.count, 0);
 }
 END_TEST
 

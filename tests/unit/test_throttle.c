@@ -291,6 +291,31 @@ START_TEST(many_keys_stay_within_capacity)
 }
 END_TEST
 
+/* A forgotten key's slot takes the last one: the keys that move keep
+ * their state. */
+START_TEST(forgetting_keys_loses_none_of_the_others)
+{
+	struct throttle *t = throttle_new(1, 60, 200);
+	char key[32];
+	for (int i = 0; i < 100; i++) {
+		snprintf(key, sizeof key, "user%d@example.org", i);
+		ck_assert_int_eq(throttle_claim(t, key, 0), THROTTLE_OPEN);
+	}
+	for (int i = 1; i < 100; i += 2) {
+		snprintf(key, sizeof key, "user%d@example.org", i);
+		throttle_release(t, key, 1);
+	}
+	ck_assert_uint_eq(throttle_count(t), 50);
+	for (int i = 0; i < 100; i++) {
+		snprintf(key, sizeof key, "user%d@example.org", i);
+		ck_assert_int_eq(throttle_claim(t, key, 2),
+				 i % 2 ? THROTTLE_OPEN : THROTTLE_BUSY);
+	}
+	ck_assert_uint_eq(throttle_count(t), 100);
+	throttle_free(t);
+}
+END_TEST
+
 START_TEST(a_noted_success_admits_one_attempt_at_a_time_until_a_failure)
 {
 	struct throttle *t = throttle_new(1, 3600, 16);
@@ -348,6 +373,7 @@ int main(void)
 	tcase_add_test(tc, a_full_table_reuses_expired_then_oldest_slots);
 	tcase_add_test(tc, keys_with_attempts_in_flight_keep_their_slot);
 	tcase_add_test(tc, many_keys_stay_within_capacity);
+	tcase_add_test(tc, forgetting_keys_loses_none_of_the_others);
 	tcase_add_test(tc, a_busy_key_queues_waiters_and_hands_them_places_in_order);
 	tcase_add_test(tc, failures_refuse_the_waiters_and_never_pass_the_limit);
 	tcase_add_test(tc, a_waiter_that_leaves_is_out_of_the_queue_at_once);
