@@ -53,6 +53,12 @@ int migrate_schema(sqlite3 *sql, const char *path, const char *const *steps,
 			      errlen);
 		goto fail;
 	}
+	if (version < 0) { /* set by hand: no step of ours makes it */
+		snprintf(err, errlen,
+			 "%s: the database has schema version %d, which no "
+			 "palabre writes: restore a copy", path, version);
+		goto fail;
+	}
 	if (version > nsteps) {
 		snprintf(err, errlen,
 			 "%s: the database has schema version %d, newer than "

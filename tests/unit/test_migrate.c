@@ -122,6 +122,20 @@ START_TEST(a_database_of_a_newer_palabre_is_refused_and_left_alone)
 }
 END_TEST
 
+/* A negative version no palabre writes (found in review: it indexed
+ * the steps before their start) is refused and left alone. */
+START_TEST(a_negative_version_is_refused)
+{
+	exec("PRAGMA user_version = -1");
+	ck_assert_int_eq(migrate_schema(db, path, steps, NSTEPS, err,
+					sizeof err),
+			 -1);
+	assert_err_has("schema version -1, which no palabre writes");
+	ck_assert_int_eq(version(), -1);
+	ck_assert(!has_table("a"));
+}
+END_TEST
+
 START_TEST(a_failing_step_leaves_nothing_of_the_upgrade)
 {
 	static const char *const broken[] = {
@@ -169,6 +183,7 @@ int main(void)
 	tcase_add_test(tc, a_new_database_gets_every_step);
 	tcase_add_test(tc, an_older_database_gets_only_the_steps_it_lacks_and_keeps_its_rows);
 	tcase_add_test(tc, a_database_of_a_newer_palabre_is_refused_and_left_alone);
+	tcase_add_test(tc, a_negative_version_is_refused);
 	tcase_add_test(tc, a_failing_step_leaves_nothing_of_the_upgrade);
 	tcase_add_test(tc, a_database_another_connection_writes_is_a_clear_error);
 	suite_add_tcase(s, tc);
