@@ -23,7 +23,7 @@ static int conntab_grow(struct conntab *t)
 		struct conn *c = old[i];
 		while (c) {
 			struct conn *next = c->hash_next;
-			size_t s = conntab_slot(t, c->id);
+			size_t s = conntab_slot(t, c->nc.id);
 			c->hash_next = b[s];
 			b[s] = c;
 			c = next;
@@ -37,7 +37,7 @@ int c2s_conntab_insert(struct conntab *t, struct conn *c)
 {
 	if (t->count >= t->nbuckets && conntab_grow(t) < 0 && t->nbuckets == 0)
 		return -1;
-	size_t s = conntab_slot(t, c->id);
+	size_t s = conntab_slot(t, c->nc.id);
 	c->hash_next = t->buckets[s];
 	t->buckets[s] = c;
 	t->count++;
@@ -48,7 +48,7 @@ void c2s_conntab_remove(struct conntab *t, struct conn *c)
 {
 	if (!t->nbuckets)
 		return;
-	struct conn **p = &t->buckets[conntab_slot(t, c->id)];
+	struct conn **p = &t->buckets[conntab_slot(t, c->nc.id)];
 	for (; *p; p = &(*p)->hash_next) {
 		if (*p == c) {
 			*p = c->hash_next;
@@ -64,7 +64,7 @@ struct conn *c2s_conntab_find(const struct conntab *t, uint64_t id)
 	if (!t->nbuckets)
 		return NULL;
 	struct conn *c = t->buckets[conntab_slot(t, id)];
-	while (c && c->id != id)
+	while (c && c->nc.id != id)
 		c = c->hash_next;
 	return c;
 }
