@@ -125,7 +125,8 @@ static int netconn_start(struct netconn *nc)
 	uv_tcp_nodelay(&nc->tcp, 1);
 	uv_tcp_keepalive(&nc->tcp, 1, NETCONN_KEEPALIVE_S);
 	if (nc->direct_tls && !(nc->tls = nc->set->type->tls_new(nc))) {
-		log_error(NC_FMT ": cannot start TLS (out of memory)", NC_ARGS(nc));
+		log_error(NC_FMT ": cannot start TLS (out of memory)",
+			  NC_ARGS(nc));
 		return -1;
 	}
 	return netconn_read_start(nc);
@@ -291,7 +292,8 @@ void netconn_feed(struct netconn *nc, const char *data, size_t len)
 		    tls_conn_handshake_done(nc->tls))
 			netconn_tls_now_ready(nc);
 		if (st == TLS_ERROR) {
-			log_info(NC_FMT " (%s): TLS error", NC_ARGS(nc), nc->peer);
+			log_info(NC_FMT " (%s): TLS error", NC_ARGS(nc),
+				 nc->peer);
 			netconn_close(nc); /* the alert, if any, goes out */
 		} else if (st == TLS_PEER_CLOSED) {
 			netconn_close(nc);
@@ -340,7 +342,8 @@ void netconn_send(struct netconn *nc, const char *data, size_t len)
 		/* A peer that does not read must not take the process's
 		 * memory, and with it every other user's session. */
 		log_warn(NC_FMT " (%s): %zu bytes wait for a peer that does not "
-			 "read", NC_ARGS(nc), nc->peer, sockout_pending(&nc->so));
+			 "read", NC_ARGS(nc), nc->peer,
+			 sockout_pending(&nc->so));
 		nc->overflowed = true;
 		nc->set->type->overflowed(nc);
 		return;

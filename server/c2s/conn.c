@@ -3,10 +3,8 @@
  * c2s's: its connection type (TLS contexts, our header, what closing
  * tells the sm), the read size and rate limit, backpressure from the
  * link, and the memory a quiet client gives back. */
-#include <stdio.h>
 #include <inttypes.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "../../lib/log.h"
 #include "c2s.h"

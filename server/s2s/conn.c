@@ -143,9 +143,10 @@ static void conn_closing(struct netconn *nc)
 		return;
 	c->left_routes = true;
 	c->route = NULL;
-	s2s_route_conn_gone(c->s2s, c, !nc->closed ? "the stream was closed"
-				       : nc->connected ? "the connection was lost"
-						       : "cannot connect");
+	const char *why = !nc->closed	  ? "the stream was closed"
+			  : nc->connected ? "the connection was lost"
+					  : "cannot connect";
+	s2s_route_conn_gone(c->s2s, c, why);
 }
 
 static void conn_closed(struct netconn *nc)
