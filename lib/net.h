@@ -17,7 +17,9 @@ int net_bound_socket(const char *address, int port, char *err, size_t errlen);
 int net_check_port_free(const char *address, int port, char *err,
 			size_t errlen);
 
-/* "1.2.3.4:5" or "[::1]:5" into out. */
+/* "1.2.3.4:5" or "[::1]:5" into out; NET_ADDR_NAME_MAX bytes hold the
+ * longest: "[" INET6_ADDRSTRLEN - 1 "]:65535" and the NUL. */
+#define NET_ADDR_NAME_MAX 54
 void net_addr_name(const struct sockaddr *sa, char *out, size_t size);
 
 #endif

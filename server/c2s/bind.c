@@ -52,7 +52,7 @@ void c2s_bind_reply_error(struct conn *c, const char *id, const char *type,
 	r |= buf_printf(&b, "><error type='%s'><%s xmlns='%s'/></error></iq>",
 			type, condition, NS_STANZAS);
 	if (r == 0)
-		c2s_conn_send_buf(c, &b);
+		netconn_send_buf(&c->nc, &b);
 	buf_free(&b);
 }
 
@@ -69,7 +69,7 @@ static void bind_reply_result(struct conn *c, const char *id, const char *jid)
 		r |= buf_append_str(&b, "/>");
 	}
 	if (r == 0)
-		c2s_conn_send_buf(c, &b);
+		netconn_send_buf(&c->nc, &b);
 	buf_free(&b);
 }
 
@@ -159,7 +159,7 @@ void c2s_bind_session_ok(struct conn *c, const char *jid, size_t len)
 	bind_reply_result(c, c->bind_id, full);
 	free(c->bind_id);
 	c->bind_id = NULL;
-	log_info("conn %" PRIu64 " (%s): bound %s", c->id, c->peer, full);
+	log_info("conn %" PRIu64 " (%s): bound %s", c->nc.id, c->nc.peer, full);
 	/* At once rather than a sweep later: a burst of logins would keep
 	 * every new session's handshake state for that long, and leave holes
 	 * between the sessions where it was (ARCHITECTURE.md §10's budget). */

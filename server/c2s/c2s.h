@@ -2,10 +2,10 @@
  * server/c2s/: the process state (struct c2s), one client connection
  * (struct conn) and the entry points of each file.
  *
- *   c2s.c       the process: loop, signals, link to the router, shutdown
- *   listener.c  TCP listeners (SO_REUSEPORT, shared by c2s processes)
+ *   c2s.c       the process (lib/process.h): ports, sweeps, shutdown
  *   conntab.c   connection id -> conn
- *   conn.c      one client socket: read -> TLS -> xmlstream, writes, close
+ *   conn.c      one client over lib/netconn.h: accept, reading, rate
+ *               limit, backpressure, idle memory, close
  *   tls.c       OpenSSL over memory, per-host contexts, channel bindings
  *   stream.c    RFC 6120 stream: header, features, errors, dispatch
  *   sasl.c      RFC 6120 §6 SASL on libuv's worker pool, a lane per
@@ -30,7 +30,8 @@
 #include "../../lib/hash_table.h"
 #include "../../lib/lanes.h"
 #include "../../lib/link.h"
-#include "../../lib/sockout.h"
+#include "../../lib/netconn.h"
+#include "../../lib/process.h"
 #include "../../lib/xml.h"
 #include "../../lib/xmlstream.h"
 #include "ratelimit.h"
@@ -44,13 +45,10 @@
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define NS_SASL_CB "urn:xmpp:sasl-cb:0"
 
-#define C2S_READ_SIZE 65536
 /* The read size of a client that has used half its burst: what it sent
  * is parsed in small steps, and the rate limit catches it sooner. */
 #define C2S_SLOW_READ_SIZE 4096
 #define C2S_MAX_AUTH_FAILURES 5
-#define C2S_CLOSE_TIMEOUT_MS 5000
-#define C2S_SHUTDOWN_TIMEOUT_MS 2000
 #define C2S_DEFAULT_AUTH_TIMEOUT 30
 #define C2S_IDLE_SWEEP_MS 5000
 /* A client quiet this long after its initial presence has logged in:
@@ -67,45 +65,25 @@ struct tls_conn;
 struct sasl_job;
 struct conn;
 
-struct listener {
-	uv_tcp_t tcp;
-	struct c2s *c2s;
-	const struct config_listener *cfg;
-};
-
 struct c2s {
-	uv_loop_t *loop;
+	struct process proc; /* loop, link, ports, connections, stopping */
 	const struct config *cfg;
-	const char *name;
-	struct link *link;
 	struct tls_server *tls;
 	struct lanes *lanes; /* sasl.c's steps, a lane per directory */
-	struct listener listeners[CONFIG_MAX_LISTENERS];
-	size_t nlisteners;
 	struct hash_table conns; /* id -> conn (conntab.c) */
-	struct conn *all;    /* every open conn (prev/next) */
 	struct conn *paused; /* conns that wait for the link to drain */
-	struct conn *flush;  /* conns with bytes to write this iteration */
 	struct conn *slowed; /* conns that wait for their rate limit */
 	struct ratelimit rate_stanzas, rate_bytes; /* c2s/rate-limit */
 	uv_timer_t rate_timer; /* resumes the slowed conns: one for all */
 	/* route.c: the last conn whose sm was told it is gone, and since */
 	uint64_t gone_id, gone_at;
 	struct buf held;     /* encoded control frames the link refused */
-	uint64_t next_id;
-	uint64_t swept_id;   /* next_id at the last idle sweep */
-	uint64_t trimmed_id; /* next_id at the last malloc_trim */
+	uint64_t swept_id;   /* proc.conns.next_id at the last idle sweep */
+	uint64_t trimmed_id; /* proc.conns.next_id at the last malloc_trim */
 	size_t fd_limit;         /* RLIMIT_NOFILE, raised to the hard limit */
 	uint64_t fd_warned_at;   /* uv_now of the last "near the limit" */
-	uv_check_t flusher;
-	uv_signal_t sigterm, sigint;
-	uv_timer_t shutdown_timer;
 	uv_timer_t idle_timer; /* shrinks the parsers of quiet conns */
-	bool stopping;
-	bool finished;
-	int exit_status;
 	struct buf scratch; /* stanza serialization, reused */
-	char readbuf[C2S_READ_SIZE];
 };
 
 enum conn_state {
@@ -115,20 +93,15 @@ enum conn_state {
 	CONN_BOUND,         /* stanzas flow */
 };
 
+/* One client: the socket, TLS, the stream parser and the output are the
+ * connection layer's (nc, lib/netconn.h); the rest is c2s's. */
 struct conn {
+	struct netconn nc;
 	struct c2s *c2s;
-	uint64_t id;
-	uv_tcp_t tcp;
-	uv_timer_t timer; /* auth timeout, then close timeout */
 	struct hash_link hash_link; /* c2s->conns */
-	struct conn *prev, *next;             /* c2s->all */
 	struct conn *pause_prev, *pause_next; /* c2s->paused */
-	struct conn *flush_next;              /* c2s->flush */
 	struct conn *slow_next;               /* c2s->slowed */
 	uint64_t stanzas_full_at, bytes_full_at; /* rate limit (ratelimit.h) */
-	struct tls_conn *tls;                 /* NULL: plain TCP so far */
-	struct xmlstream *xs;
-	struct sockout so; /* bytes to write (ciphertext once TLS runs) */
 	struct buf held; /* encoded stanza frames the link refused */
 	const struct config_host *host; /* the stream's domain */
 	char *jid;     /* bare JID once authenticated, full JID once bound */
@@ -139,16 +112,9 @@ struct conn {
 	struct arena hold;         /* stanzas received while binding */
 	struct xml_node *hold_first, *hold_last;
 	enum conn_state state;
-	unsigned refs; /* open handles + running job */
 	uint8_t auth_failures;
-	bool direct_tls;
-	bool header_sent;  /* our stream header of the current stream */
-	bool want_tls;     /* <proceed/> sent, TLS starts after this read */
-	bool closing;      /* no more input; close once written */
-	bool closed;       /* handles are closing */
 	bool session_started; /* SESSION_START sent to the sm */
 	bool session_ended;   /* SESSION_END sent or received */
-	bool in_flush;
 	bool paused;
 	bool slowed;     /* not reading until its rate limit allows */
 	bool sasl_abort; /* <abort/> arrived while a step was running */
@@ -156,17 +122,12 @@ struct conn {
 	bool active;     /* read something since the last idle sweep */
 	bool presence_seen; /* the initial presence has passed */
 	bool login_quiet;   /* nothing read since the initial presence */
-	bool overflowed; /* too much output waited: closing with an error */
-	char peer[64];
 };
 
-/* c2s.c */
-void c2s_stop(struct c2s *c2s, int status);
-void c2s_conn_gone(struct c2s *c2s);
-
-/* listener.c */
-int c2s_listener_start_all(struct c2s *c2s);
-void c2s_listener_close_all(struct c2s *c2s);
+static inline struct conn *conn_of(struct netconn *nc)
+{
+	return netconn_outer(nc, struct conn, nc);
+}
 
 /* conntab.c */
 void c2s_conntab_init(struct hash_table *t);
@@ -175,21 +136,12 @@ void c2s_conntab_remove(struct hash_table *t, struct conn *c);
 struct conn *c2s_conntab_find(const struct hash_table *t, uint64_t id);
 
 /* conn.c */
+extern const struct netconn_type c2s_conn_type;
 void c2s_conn_accept(struct listener *l);
-/* Queues bytes for the client (encrypted when TLS runs). */
-void c2s_conn_send(struct conn *c, const char *data, size_t len);
-void c2s_conn_send_str(struct conn *c, const char *s);
-void c2s_conn_send_buf(struct conn *c, const struct buf *b);
-/* Graceful: no more input, close_notify, write what is queued, close. */
-void c2s_conn_close(struct conn *c);
-/* At once: the handles close, what is queued is dropped. */
-void c2s_conn_abort(struct conn *c);
 void c2s_conn_pause(struct conn *c);
 void c2s_conn_resume(struct conn *c);
 /* Counts a stanza of a bound client against its rate limit. */
 void c2s_conn_charge_stanza(struct conn *c);
-void c2s_conn_want_flush(struct conn *c);
-void c2s_conn_flush_all(struct c2s *c2s);
 /* Lets go of OpenSSL's state of a bound TLS 1.3 conn (lib/tls.h). */
 void c2s_conn_release_tls(struct conn *c);
 /* The client sent its initial presence: let go of its parser and TLS
@@ -197,19 +149,18 @@ void c2s_conn_release_tls(struct conn *c);
 void c2s_conn_logged_in(struct conn *c);
 /* Frees the parser state of conns quiet since the last call. */
 size_t c2s_conn_sweep_idle(struct c2s *c2s);
-void c2s_conn_unref(struct conn *c);
 void c2s_conn_stop_timer(struct conn *c);
-bool c2s_conn_tls_active(const struct conn *c);
 const char *c2s_conn_domain(const struct conn *c);
 
 /* tls.c (see tls.h) */
 
 /* stream.c */
 extern const struct xmlstream_callbacks c2s_stream_callbacks;
-/* Sends our header if needed, the error, </stream:stream>, then closes. */
+/* Our stream header into b (the connection layer's append_header). */
+int c2s_stream_append_header(struct conn *c, struct buf *b);
+/* Logs, then netconn_stream_error: our header if needed, the error,
+ * </stream:stream>, close. */
 void c2s_stream_error(struct conn *c, const char *condition, const char *text);
-/* Starts over after STARTTLS or SASL success. */
-void c2s_stream_restart(struct conn *c);
 /* Handles the stanzas kept while the session was being started. */
 void c2s_stream_replay_held(struct conn *c);
 

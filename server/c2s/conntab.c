@@ -3,7 +3,7 @@
 
 #define CONNTAB_MIN 256
 
-static struct conn *conn_of(const struct hash_link *l)
+static struct conn *conn_of_link(const struct hash_link *l)
 {
 	return hash_entry(l, struct conn, hash_link);
 }
@@ -11,12 +11,12 @@ static struct conn *conn_of(const struct hash_link *l)
 /* Ids come from a counter: hash_u64 spreads them. */
 static uint64_t conntab_hash(const struct hash_link *l)
 {
-	return hash_u64(conn_of(l)->id);
+	return hash_u64(conn_of_link(l)->nc.id);
 }
 
 static bool conntab_match(const struct hash_link *l, const void *id)
 {
-	return conn_of(l)->id == *(const uint64_t *)id;
+	return conn_of_link(l)->nc.id == *(const uint64_t *)id;
 }
 
 void c2s_conntab_init(struct hash_table *t)
@@ -26,7 +26,7 @@ void c2s_conntab_init(struct hash_table *t)
 
 int c2s_conntab_insert(struct hash_table *t, struct conn *c)
 {
-	return hash_table_insert(t, &c->hash_link, hash_u64(c->id));
+	return hash_table_insert(t, &c->hash_link, hash_u64(c->nc.id));
 }
 
 void c2s_conntab_remove(struct hash_table *t, struct conn *c)
@@ -38,5 +38,5 @@ struct conn *c2s_conntab_find(const struct hash_table *t, uint64_t id)
 {
 	struct hash_link *l =
 	    hash_table_find(t, hash_u64(id), conntab_match, &id);
-	return l ? conn_of(l) : NULL;
+	return l ? conn_of_link(l) : NULL;
 }

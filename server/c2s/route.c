@@ -17,8 +17,8 @@ static void route_frame_init(struct frame *f, struct conn *c, uint8_t type)
 	memset(f, 0, sizeof *f);
 	f->type = type;
 	frame_set_to(f, c2s_conn_domain(c));
-	frame_set_from(f, c->c2s->name);
-	f->conn = c->id;
+	frame_set_from(f, c->c2s->proc.name);
+	f->conn = c->nc.id;
 }
 
 /* Without a link, c2s is stopping: the router tells every component
@@ -26,9 +26,9 @@ static void route_frame_init(struct frame *f, struct conn *c, uint8_t type)
  * A full link keeps the frame in c2s->held, sent first at the drain. */
 void c2s_route_send_control(struct c2s *c2s, const struct frame *f)
 {
-	if (!c2s->link)
+	if (!c2s->proc.link)
 		return;
-	if (c2s->held.len == 0 && link_send(c2s->link, f) == 0)
+	if (c2s->held.len == 0 && link_send(c2s->proc.link, f) == 0)
 		return;
 	if (frame_encode(&c2s->held, f) < 0)
 		log_error("c2s: lost a %s frame for the router",
@@ -55,12 +55,12 @@ static void route_keep_held(struct conn *c)
 	struct c2s *c2s = c->c2s;
 	if (c->held.len == 0)
 		return;
-	if (c2s->held.len == 0 && c2s->link &&
-	    route_flush_held(c2s->link, &c->held) == 0)
+	if (c2s->held.len == 0 && c2s->proc.link &&
+	    route_flush_held(c2s->proc.link, &c->held) == 0)
 		return;
 	if (buf_append(&c2s->held, c->held.data, c->held.len) < 0)
 		log_error("conn %" PRIu64 ": lost %zu bytes of stanzas for the "
-			  "router (out of memory)", c->id, c->held.len);
+			  "router (out of memory)", c->nc.id, c->held.len);
 	buf_free(&c->held);
 }
 
@@ -76,13 +76,13 @@ void c2s_route_session_end(struct conn *c, const char *reason)
 	c->session_ended = true;
 	c2s_route_send_control(c->c2s, &f);
 	/* Frames of the sm that cross this one need no second SESSION_END. */
-	c->c2s->gone_id = c->id;
-	c->c2s->gone_at = uv_now(c->c2s->loop);
+	c->c2s->gone_id = c->nc.id;
+	c->c2s->gone_at = uv_now(c->c2s->proc.loop);
 }
 
 static void route_send_stanza(struct conn *c, const struct frame *f)
 {
-	struct link *link = c->c2s->link;
+	struct link *link = c->c2s->proc.link;
 	if (!link)
 		return;
 	/* Frames kept earlier go first: order matters within a session. */
@@ -113,7 +113,7 @@ static void route_reply_error(struct conn *c, struct xml_node *st,
 		c2s_stream_error(c, "resource-constraint", NULL);
 		return;
 	}
-	c2s_conn_send_buf(c, out);
+	netconn_send_buf(&c->nc, out);
 }
 
 void c2s_route_stanza(struct conn *c, struct xml_node *st, struct arena *a)
@@ -174,11 +174,11 @@ static int route_flush_held(struct link *link, struct buf *b)
 
 void c2s_route_on_drain(struct c2s *c2s)
 {
-	if (!c2s->link || route_flush_held(c2s->link, &c2s->held) < 0)
+	if (!c2s->proc.link || route_flush_held(c2s->proc.link, &c2s->held) < 0)
 		return;
 	struct conn *c;
 	while ((c = c2s->paused)) {
-		if (route_flush_held(c2s->link, &c->held) < 0)
+		if (route_flush_held(c2s->proc.link, &c->held) < 0)
 			return;
 		c2s_conn_resume(c);
 	}
@@ -201,7 +201,7 @@ static const char *const route_stream_conditions[] = {
 static struct conn *route_find(struct c2s *c2s, const struct frame *f)
 {
 	struct conn *c = c2s_conntab_find(&c2s->conns, f->conn);
-	return c && !c->closing ? c : NULL;
+	return c && !c->nc.closing ? c : NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -219,7 +219,7 @@ static void route_end_gone(struct c2s *c2s, const struct frame *f)
 	struct frame end = {.type = FRAME_SESSION_END, .conn = f->conn,
 			    .to = f->from, .to_len = f->from_len,
 			    .payload = "gone", .payload_len = 4};
-	frame_set_from(&end, c2s->name);
+	frame_set_from(&end, c2s->proc.name);
 	log_info("c2s: a %s frame from %.*s for conn %" PRIu64
 		 ", which is gone: its session ends", frame_type_name(f->type),
 		 (int)f->from_len, f->from, f->conn);
@@ -236,7 +236,7 @@ static void route_send_back(struct c2s *c2s, const struct frame *f)
 	struct frame back = {.type = FRAME_STANZA, .to = f->from,
 			     .to_len = f->from_len, .payload = f->payload,
 			     .payload_len = f->payload_len};
-	frame_set_from(&back, c2s->name);
+	frame_set_from(&back, c2s->proc.name);
 	c2s_route_send_control(c2s, &back);
 }
 
@@ -256,7 +256,7 @@ static bool route_is_presence(const struct frame *f)
 /* A frame for a conn that closed, or is closing, before the sm knew. */
 static void route_to_gone(struct c2s *c2s, const struct frame *f)
 {
-	uint64_t now = uv_now(c2s->loop);
+	uint64_t now = uv_now(c2s->proc.loop);
 	if (c2s->gone_id != f->conn) {
 		c2s->gone_id = f->conn;
 		c2s->gone_at = now;
@@ -314,10 +314,11 @@ static void route_session_ended(struct c2s *c2s, const struct frame *f)
  * new session goes to the restarted sm. */
 static void route_domain_gone(struct c2s *c2s, const struct frame *f)
 {
-	struct conn *c, *next;
-	for (c = c2s->all; c; c = next) {
-		next = c->next;
-		if (c->closing || !c->host ||
+	struct netconn *nc, *next;
+	for (nc = c2s->proc.conns.all; nc; nc = next) {
+		struct conn *c = conn_of(nc);
+		next = nc->next;
+		if (nc->closing || !c->host ||
 		    !frame_name_equals(f->to, f->to_len, c->host->domain))
 			continue;
 		if (c->state != CONN_BINDING && c->state != CONN_BOUND)
@@ -349,7 +350,7 @@ void c2s_route_on_frame(struct c2s *c2s, const struct frame *f)
 	switch (f->type) {
 	case FRAME_STANZA:
 		if ((c = route_find(c2s, f)))
-			c2s_conn_send(c, f->payload, f->payload_len);
+			netconn_send(&c->nc, f->payload, f->payload_len);
 		else
 			route_to_gone(c2s, f);
 		break;

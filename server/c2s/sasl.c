@@ -114,8 +114,8 @@ static size_t sasl_offer(const struct conn *c, const char **mechs, size_t max,
 			 struct auth_channel_binding *cb, size_t *ncb)
 {
 	const struct config *cfg = c->c2s->cfg;
-	bool tls = c2s_conn_tls_active(c);
-	*ncb = tls ? c2s_tls_conn_bindings(c->tls, cb) : 0;
+	bool tls = c->nc.tls_ready;
+	*ncb = tls ? c2s_tls_conn_bindings(c->nc.tls, cb) : 0;
 	if (!tls && cfg->require_starttls)
 		return 0;
 	return auth_mechanisms(cfg, c2s_conn_domain(c), tls, *ncb > 0, mechs, max);
@@ -184,8 +184,8 @@ struct sasl_keys {
 static void sasl_keys_make(struct sasl_keys *k, const struct conn *c,
 			   const char *localpart, const char *domain)
 {
-	if (throttle_address_key(c->peer, k->address, sizeof k->address) < 0)
-		snprintf(k->address, sizeof k->address, "%s", c->peer);
+	if (throttle_address_key(c->nc.peer, k->address, sizeof k->address) < 0)
+		snprintf(k->address, sizeof k->address, "%s", c->nc.peer);
 	snprintf(k->account, sizeof k->account, "%s@%s", localpart, domain);
 	snprintf(k->proved, sizeof k->proved, "%s %s", k->account,
 		 k->address);
@@ -206,7 +206,7 @@ static bool sasl_address_admit(struct conn *c, const struct sasl_keys *k,
 	if (state == THROTTLE_CLOSED_FIRST)
 		log_warn("conn %" PRIu64 " (%s): throttling address %s: %u "
 			 "failed or unfinished authentications within %u s",
-			 c->id, c->peer, k->address,
+			 c->nc.id, c->nc.peer, k->address,
 			 c->c2s->cfg->throttle_per_address,
 			 c->c2s->cfg->throttle_period);
 	return state == THROTTLE_OPEN;
@@ -303,7 +303,7 @@ static struct auth_session *sasl_new_session(struct conn *c)
 	sasl_offer(c, mechs, CONFIG_MAX_MECHANISMS, cb, &ncb);
 	struct auth_session *s = auth_session_new(c->c2s->cfg,
 						  c2s_conn_domain(c),
-						  c2s_conn_tls_active(c),
+						  c->nc.tls_ready,
 						  cb, ncb);
 	if (s)
 		auth_session_set_gate(s, sasl_account_allowed, c);
@@ -344,13 +344,13 @@ static void sasl_failure_send(struct conn *c, const char *condition,
 	sasl_end_exchange(c, sasl_outcome_of(condition));
 	struct buf b = BUF_INIT;
 	if (buf_printf(&b, "<failure xmlns='%s'><%s/></failure>", NS_SASL, condition) == 0)
-		c2s_conn_send_buf(c, &b);
+		netconn_send_buf(&c->nc, &b);
 	buf_free(&b);
 	if (strcmp(condition, "aborted") == 0)
 		return;
 	if (log)
 		log_info("conn %" PRIu64 " (%s): authentication failed for "
-			 "domain %s with %s: %s", c->id, c->peer,
+			 "domain %s with %s: %s", c->nc.id, c->nc.peer,
 			 c2s_conn_domain(c), c->mechanism ? c->mechanism : "-",
 			 condition);
 	if (++c->auth_failures >= C2S_MAX_AUTH_FAILURES)
@@ -375,7 +375,7 @@ static void sasl_send_data(struct conn *c, const char *name,
 		r |= buf_printf(&b, "</%s>", name);
 	}
 	if (r == 0)
-		c2s_conn_send_buf(c, &b);
+		netconn_send_buf(&c->nc, &b);
 	else
 		c2s_stream_error(c, "resource-constraint", NULL);
 	buf_free(&b);
@@ -400,15 +400,15 @@ static void sasl_success(struct conn *c, struct auth_step *step)
 	memcpy(jid + local_len + 1, domain, domain_len + 1);
 	free(c->jid);
 	c->jid = jid;
-	log_info("conn %" PRIu64 " (%s): %s authenticated with %s", c->id,
-		 c->peer, jid, c->mechanism);
+	log_info("conn %" PRIu64 " (%s): %s authenticated with %s", c->nc.id,
+		 c->nc.peer, jid, c->mechanism);
 	sasl_send_data(c, "success", step->out, step->out_len);
 	/* The memory budget: nothing of SASL stays with the session. */
 	sasl_end_exchange(c, SASL_SUCCEEDED);
 	c->mechanism = NULL;
 	c->state = CONN_AUTHENTICATED;
 	/* RFC 6120 §6.4.6: a new stream, without closing the old one. */
-	c2s_stream_restart(c);
+	netconn_restart(&c->nc);
 }
 
 /* ------------------------------------------------------------------ */
@@ -435,7 +435,7 @@ static struct sasl_job *sasl_job_new(struct conn *c, const char *mechanism,
 	}
 	job->conn = c;
 	job->mechanism = mechanism;
-	c->refs++;
+	c->nc.refs++;
 	return job;
 }
 
@@ -444,7 +444,7 @@ static void sasl_job_free(struct sasl_job *job)
 	struct conn *c = job->conn;
 	auth_step_clear(&job->step);
 	free(job);
-	c2s_conn_unref(c);
+	netconn_unref(&c->nc);
 }
 
 /* ------------------------------------------------------------------ */
@@ -460,7 +460,7 @@ static void sasl_delay_answer(struct sasl_job *job)
 	struct conn *c = job->conn;
 	if (c->job == job)
 		c->job = NULL;
-	if (c->closing)
+	if (c->nc.closing)
 		return;
 	if (c->sasl_abort) {
 		c->sasl_abort = false;
@@ -470,7 +470,7 @@ static void sasl_delay_answer(struct sasl_job *job)
 	}
 	/* Timers run before the loop's poll; the flusher (a check handle)
 	 * only after it: write now rather than at the next event. */
-	c2s_conn_flush_all(c->c2s);
+	netconn_flush_all(&c->c2s->proc.conns);
 }
 
 static void sasl_delay_fire(uv_timer_t *t)
@@ -490,7 +490,7 @@ static void sasl_delay_failure(struct conn *c, struct sasl_job *job,
 	job->condition = condition;
 	job->timer.data = job;
 	c->job = job;
-	if (uv_timer_init(c->c2s->loop, &job->timer) != 0) {
+	if (uv_timer_init(c->c2s->proc.loop, &job->timer) != 0) {
 		sasl_delay_answer(job);
 		sasl_job_free(job);
 		return;
@@ -523,7 +523,7 @@ static void sasl_done(struct lanes_job *lane, int status)
 	struct conn *c = job->conn;
 	bool gated = c->auth && auth_session_gated(c->auth);
 	c->job = NULL;
-	if (c->closing || status != 0) {
+	if (c->nc.closing || status != 0) {
 		/* The client left, or the step was cancelled: an
 		 * unfinished exchange, unless the gate had refused it. */
 		sasl_end_exchange(c, gated ? SASL_UNCHECKED : SASL_FAILED);
@@ -554,7 +554,7 @@ static void sasl_done(struct lanes_job *lane, int status)
 			sasl_failure(c, job->step.condition);
 			break;
 		}
-		c2s_conn_want_flush(c);
+		netconn_want_flush(&c->nc);
 	}
 	sasl_job_free(job);
 }
@@ -688,7 +688,7 @@ static void sasl_auth(struct conn *c, struct xml_node *el, struct arena *a)
 	/* A new <auth/> starts over: the one left unfinished failed. */
 	sasl_end_exchange(c, SASL_FAILED);
 	c->mechanism = NULL;
-	if (!c2s_conn_tls_active(c) && cfg->require_starttls) {
+	if (!c->nc.tls_ready && cfg->require_starttls) {
 		sasl_failure(c, "encryption-required");
 		return;
 	}

@@ -10,12 +10,11 @@
 #include "../../lib/log.h"
 #include "../../lib/random.h"
 #include "c2s.h"
-#include "tls.h"
 
 /* ------------------------------------------------------------------ */
 /* What we send */
 
-static int stream_append_header(struct conn *c, struct buf *b)
+int c2s_stream_append_header(struct conn *c, struct buf *b)
 {
 	char id[33];
 	random_hex(id, 16);
@@ -27,40 +26,27 @@ static int stream_append_header(struct conn *c, struct buf *b)
 		r |= buf_append_str(b, "'");
 	}
 	r |= buf_append_str(b, " version='1.0' xml:lang='en'>");
-	c->header_sent = true;
+	c->nc.header_sent = true;
 	return r;
 }
 
 void c2s_stream_error(struct conn *c, const char *condition, const char *text)
 {
-	if (c->closing)
+	if (c->nc.closing)
 		return;
-	log_info("conn %" PRIu64 " (%s): stream error %s%s%s", c->id, c->peer,
-		 condition, text ? ": " : "", text ? text : "");
-	if (c->tls && !tls_conn_handshake_done(c->tls)) {
-		c2s_conn_abort(c); /* nothing can be said before TLS is up */
-		return;
-	}
-	struct buf b = BUF_INIT;
-	int r = 0;
-	/* RFC 6120 §4.9.1.1: the header first if it was not sent yet. */
-	if (!c->header_sent)
-		r |= stream_append_header(c, &b);
-	r |= xmlstream_append_error(&b, condition, text);
-	if (r == 0)
-		c2s_conn_send_buf(c, &b);
-	buf_free(&b);
-	c2s_conn_close(c);
+	log_info("conn %" PRIu64 " (%s): stream error %s%s%s", c->nc.id,
+		 c->nc.peer, condition, text ? ": " : "", text ? text : "");
+	netconn_stream_error(&c->nc, condition, text);
 }
 
 static void stream_answer_header(struct conn *c)
 {
 	struct buf b = BUF_INIT;
-	int r = stream_append_header(c, &b);
+	int r = c2s_stream_append_header(c, &b);
 	r |= buf_append_str(&b, "<stream:features>");
 	if (c->state == CONN_NEGOTIATING) {
 		/* RFC 6120 §5.3.1: STARTTLS is offered until TLS runs. */
-		if (!c->tls)
+		if (!c->nc.tls)
 			r |= buf_printf(&b, "<starttls xmlns='%s'>%s</starttls>", NS_TLS,
 					c->c2s->cfg->require_starttls ? "<required/>" : "");
 		c2s_sasl_append_features(c, &b);
@@ -69,17 +55,10 @@ static void stream_answer_header(struct conn *c)
 	}
 	r |= buf_append_str(&b, "</stream:features>");
 	if (r == 0 && b.data)
-		c2s_conn_send_buf(c, &b);
+		netconn_send_buf(&c->nc, &b);
 	else
 		c2s_stream_error(c, "resource-constraint", NULL);
 	buf_free(&b);
-}
-
-void c2s_stream_restart(struct conn *c)
-{
-	c->header_sent = false;
-	if (xmlstream_reset(c->xs) < 0)
-		c2s_stream_error(c, "resource-constraint", NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -88,7 +67,7 @@ void c2s_stream_restart(struct conn *c)
 static void stream_on_open(void *ctx, const struct xml_node *root)
 {
 	struct conn *c = ctx;
-	if (c->closing)
+	if (c->nc.closing)
 		return;
 	const char *why;
 	const char *condition = xmlstream_check_header(root, XML_NS_CLIENT, &why);
@@ -124,16 +103,16 @@ static bool stream_is_stanza_name(const char *name)
 
 static void stream_starttls(struct conn *c)
 {
-	if (c->tls || c->job || c->auth) {
+	if (c->nc.tls || c->job || c->auth) {
 		/* RFC 6120 §5.4.2.2: <failure/>, then close. Also in the middle
 		 * of a SASL exchange: an exchange begun in clear must not go on
 		 * inside TLS. */
-		c2s_conn_send_str(c, "<failure xmlns='" NS_TLS "'/></stream:stream>");
-		c2s_conn_close(c);
+		netconn_send_str(&c->nc, "<failure xmlns='" NS_TLS "'/></stream:stream>");
+		netconn_close(&c->nc);
 		return;
 	}
-	c2s_conn_send_str(c, "<proceed xmlns='" NS_TLS "'/>");
-	c->want_tls = true; /* conn.c starts TLS once this read is parsed */
+	netconn_send_str(&c->nc, "<proceed xmlns='" NS_TLS "'/>");
+	netconn_start_tls_later(&c->nc);
 }
 
 static void stream_hold(struct conn *c, struct xml_node *stanza)
@@ -194,7 +173,7 @@ void c2s_stream_replay_held(struct conn *c)
 {
 	struct xml_node *n = c->hold_first;
 	c->hold_first = c->hold_last = NULL;
-	while (n && !c->closing && c->state == CONN_BOUND) {
+	while (n && !c->nc.closing && c->state == CONN_BOUND) {
 		struct xml_node *next = n->next;
 		n->next = NULL;
 		stream_handle_stanza(c, n, &c->hold);
@@ -231,21 +210,18 @@ static void stream_handle(struct conn *c, struct xml_node *el, struct arena *a)
 static int stream_on_stanza(void *ctx, struct xml_node *el, struct arena *a)
 {
 	struct conn *c = ctx;
-	if (c->closing)
+	if (c->nc.closing)
 		return 1;
 	stream_handle(c, el, a);
-	return c->closing || c->want_tls;
+	return c->nc.closing || c->nc.want_tls;
 }
 
 static void stream_on_close(void *ctx)
 {
 	struct conn *c = ctx;
-	if (c->closing)
-		return;
 	/* RFC 6120 §4.4: answer with our own close, then end the TCP
 	 * connection once it is written. */
-	c2s_conn_send_str(c, "</stream:stream>");
-	c2s_conn_close(c);
+	netconn_stream_closed(&c->nc);
 }
 
 static void stream_on_error(void *ctx, enum xmlstream_error error, const char *text)
@@ -253,7 +229,7 @@ static void stream_on_error(void *ctx, enum xmlstream_error error, const char *t
 	struct conn *c = ctx;
 	const struct config *cfg = c->c2s->cfg;
 	char why[128];
-	if (c->closing)
+	if (c->nc.closing)
 		return;
 	switch (error) {
 	case XMLSTREAM_TOO_BIG:

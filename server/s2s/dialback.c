@@ -95,8 +95,8 @@ void s2s_dialback_send_result(struct s2s_conn *c, const char *local)
 	    dialback_key(c->s2s->dialback_secret, c->remote, local,
 			 c->stream_id, key) < 0) {
 		log_info("s2s conn %" PRIu64 ": %s gave no stream id; no "
-			 "dialback", c->id, c->remote);
-		s2s_conn_close(c);
+			 "dialback", c->nc.id, c->remote);
+		netconn_close(&c->nc);
 		return;
 	}
 	struct buf b = BUF_INIT;
@@ -127,7 +127,7 @@ static void out_result(struct s2s_conn *c, struct xml_node *el)
 	bool valid = type && strcmp(type, "valid") == 0;
 	if (!r)
 		return;
-	log_info("s2s conn %" PRIu64 ": %s %s us (%s) by dialback%s%s", c->id,
+	log_info("s2s conn %" PRIu64 ": %s %s us (%s) by dialback%s%s", c->nc.id,
 		 c->remote, valid ? "accepted" : "refused", r->local,
 		 valid ? "" : ": ", valid ? "" : (type ? type : "no type"));
 	if (valid) {
@@ -137,7 +137,7 @@ static void out_result(struct s2s_conn *c, struct xml_node *el)
 		return;
 	}
 	/* Refused: another target of the same domain would say the same. */
-	if (r == c->route && c->header_sent)
+	if (r == c->route && c->nc.header_sent)
 		s2s_conn_send_str(c, "</stream:stream>");
 	s2s_route_refused(r);
 }
@@ -150,7 +150,7 @@ static void answer_waiting(struct s2s *s2s, const struct s2s_verify *v,
 			   const char *type, const char *condition)
 {
 	struct s2s_conn *in = s2s_conn_find(s2s, v->conn_id);
-	if (!in || in->closing)
+	if (!in || in->nc.closing)
 		return;
 	in->nverifies--;
 	if (strcmp(in->stream_id, v->stream_id) != 0)
@@ -159,7 +159,7 @@ static void answer_waiting(struct s2s *s2s, const struct s2s_verify *v,
 		s2s_in_authorize(in, local, remote);
 	else
 		log_info("s2s conn %" PRIu64 ": dialback of %s refused (%s)",
-			 in->id, remote, condition ? condition : type);
+			 in->nc.id, remote, condition ? condition : type);
 	send_result(in, local, remote, type, condition);
 }
 
@@ -195,7 +195,7 @@ void s2s_dialback_out(struct s2s_conn *c, struct xml_node *el)
 void s2s_dialback_flush_verifies(struct s2s_route *r)
 {
 	struct s2s_conn *c = r->conn;
-	if (!c || c->closing || !c->verify_ready)
+	if (!c || c->nc.closing || !c->verify_ready)
 		return;
 	for (struct s2s_verify *v = r->verifies; v; v = v->next) {
 		if (v->sent)
@@ -249,8 +249,8 @@ static int queue_verify(struct s2s_conn *c, const char *local,
 	struct s2s_verify *v = calloc(1, sizeof *v);
 	if (!v)
 		return -1;
-	v->conn_id = c->id;
-	v->asked_at = uv_now(c->s2s->loop);
+	v->conn_id = c->nc.id;
+	v->asked_at = uv_now(c->s2s->proc.loop);
 	snprintf(v->stream_id, sizeof v->stream_id, "%s", c->stream_id);
 	memcpy(v->key, key, key_len);
 	struct s2s_route *r = s2s_route_get(c->s2s, local, remote);

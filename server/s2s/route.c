@@ -47,7 +47,7 @@ static void route_fail(struct s2s_route *r, const char *condition)
 	r->conn = NULL;
 	if (c && c->route == r) {
 		c->route = NULL;
-		s2s_conn_abort(c);
+		netconn_abort(&c->nc);
 	}
 	free(r);
 }
@@ -121,7 +121,7 @@ static struct s2s_conn *route_shared_stream(struct s2s *s2s,
 		struct s2s_conn *c = o->conn;
 		if (o != r && o->state == ROUTE_UP && !o->piggyback && c &&
 		    strcmp(o->remote, r->remote) == 0 && c->authenticated &&
-		    c->dialback_errors && c->stream_id[0] && !c->closing)
+		    c->dialback_errors && c->stream_id[0] && !c->nc.closing)
 			return c;
 	}
 	return NULL;
@@ -133,12 +133,12 @@ struct s2s_route *s2s_route_get(struct s2s *s2s, const char *local,
 	struct s2s_route *r = s2s_route_find(s2s, local, remote);
 	if (r)
 		return r;
-	if (s2s->stopping || !(r = calloc(1, sizeof *r)))
+	if (s2s->proc.stopping || !(r = calloc(1, sizeof *r)))
 		return NULL;
 	r->s2s = s2s;
 	snprintf(r->local, sizeof r->local, "%s", local);
 	snprintf(r->remote, sizeof r->remote, "%s", remote);
-	r->started_at = uv_now(s2s->loop);
+	r->started_at = uv_now(s2s->proc.loop);
 	r->next = s2s->routes;
 	if (r->next)
 		r->next->prev = r;
@@ -146,7 +146,7 @@ struct s2s_route *s2s_route_get(struct s2s *s2s, const char *local,
 	struct s2s_conn *shared = route_shared_stream(s2s, r);
 	if (shared) {
 		log_info("s2s: new route %s -> %s, over the stream of conn %"
-			 PRIu64, local, remote, shared->id);
+			 PRIu64, local, remote, shared->nc.id);
 		r->piggyback = true;
 		r->conn = shared;
 		r->state = ROUTE_CONNECTING;
@@ -197,7 +197,7 @@ static void route_conn_lost(struct s2s_route *r, struct s2s_conn *c,
 		return;
 	}
 	log_info("s2s: route %s -> %s: %s at %s", r->local, r->remote, why,
-		 c->peer);
+		 c->nc.peer);
 	/* Verifications sent on the lost stream are asked again. */
 	for (struct s2s_verify *v = r->verifies; v; v = v->next)
 		v->sent = false;
@@ -275,7 +275,7 @@ void s2s_route_on_frame(struct s2s *s2s, const struct frame *f)
 	struct s2s_route *r = s2s_route_get(s2s, local, remote);
 	if (!r) {
 		s2s_bounce(s2s, f->payload, f->payload_len,
-			   s2s->stopping ? "remote-server-timeout"
+			   s2s->proc.stopping ? "remote-server-timeout"
 					 : "internal-server-error");
 		return;
 	}
@@ -296,12 +296,12 @@ static bool route_check_attempt(struct s2s_route *r, uint64_t now)
 	struct s2s_conn *c = r->conn;
 	if (limit < 2000)
 		limit = 2000;
-	if (r->piggyback || !c || c->connected || c->closing ||
+	if (r->piggyback || !c || c->nc.connected || c->nc.closing ||
 	    now - c->created_at < limit)
 		return false;
-	log_info("s2s conn %" PRIu64 ": no answer from %s in %llu ms", c->id,
-		 c->peer, (unsigned long long)limit);
-	s2s_conn_abort(c); /* the route goes on to its next address */
+	log_info("s2s conn %" PRIu64 ": no answer from %s in %llu ms", c->nc.id,
+		 c->nc.peer, (unsigned long long)limit);
+	netconn_abort(&c->nc); /* the route goes on to its next address */
 	return true;
 }
 
@@ -322,7 +322,7 @@ static bool route_sweep_one(struct s2s_route *r, uint64_t now, uint64_t limit)
 
 void s2s_route_sweep(struct s2s *s2s)
 {
-	uint64_t now = uv_now(s2s->loop);
+	uint64_t now = uv_now(s2s->proc.loop);
 	uint64_t limit = (uint64_t)s2s->sc->connect_timeout * 1000;
 	struct s2s_route *r = s2s->routes;
 	while (r)

@@ -3,10 +3,9 @@
  * for a domain no local component serves comes here. This header is
  * private to server/s2s/.
  *
- *   s2s.c          the process: loop, signals, link to the router, sweeps
- *   listener.c     the server ports (5269, direct TLS)
- *   conn.c         one TCP connection either way: read -> TLS -> xmlstream,
- *                  batched writes, close
+ *   s2s.c          the process (lib/process.h): ports, frames, sweeps
+ *   conn.c         one stream either way over lib/netconn.h: accepting,
+ *                  connecting, our header and errors, idle streams
  *   tls.c          contexts: per host, accepting and connecting; what the
  *                  peer's certificate proves
  *   stream_in.c    streams peers open to us: features, STARTTLS, SASL
@@ -33,7 +32,8 @@
 #include "../../lib/frame.h"
 #include "../../lib/jid.h"
 #include "../../lib/link.h"
-#include "../../lib/sockout.h"
+#include "../../lib/netconn.h"
+#include "../../lib/process.h"
 #include "../../lib/tls.h"
 #include "../../lib/tls_hosts.h"
 #include "../../lib/xml.h"
@@ -47,10 +47,7 @@
 #define NS_DIALBACK "jabber:server:dialback"
 #define NS_DIALBACK_FEATURE "urn:xmpp:features:dialback"
 
-#define S2S_READ_SIZE 65536
 #define S2S_SWEEP_MS 1000
-#define S2S_CLOSE_TIMEOUT_MS 5000
-#define S2S_SHUTDOWN_TIMEOUT_MS 2000
 #define S2S_MAX_DEPTH 32
 /* Bytes that may wait for a peer that does not read before the stream
  * is closed. */
@@ -71,38 +68,18 @@
 struct s2s_conn;
 struct s2s_route;
 
-struct s2s_listener {
-	uv_tcp_t tcp;
-	struct s2s *s2s;
-	const struct config_listener *cfg;
-};
-
 struct s2s {
-	uv_loop_t *loop;
+	struct process proc; /* loop, link, ports, connections, stopping */
 	const struct config *cfg;
 	const struct config_s2s *sc;
-	const char *name;
-	struct link *link;
 	struct resolver *resolver;
 	struct tls_hosts tls_accept;  /* our certificate, by SNI */
 	struct tls_hosts tls_connect; /* our certificate as the client's */
 	char dialback_secret[65];
-	struct s2s_listener listeners[CONFIG_MAX_LISTENERS];
-	size_t nlisteners;
-	struct s2s_conn *conns;   /* every connection (prev/next) */
-	struct s2s_conn *flush;   /* connections with bytes to write */
 	struct s2s_route *routes; /* every outgoing route */
-	uint64_t next_id;
-	uv_check_t flusher;
 	uv_timer_t sweep;
-	uv_signal_t sigterm, sigint;
-	uv_timer_t shutdown_timer;
 	struct buf held; /* frames to the router it refused, oldest first */
 	struct arena arena; /* per frame or per stanza; reset after each */
-	bool stopping;
-	bool finished;
-	int exit_status;
-	char readbuf[S2S_READ_SIZE];
 };
 
 /* A (local, remote) pair an incoming stream was authenticated for; an
@@ -113,20 +90,13 @@ struct s2s_pair {
 	char remote[S2S_DOMAIN_MAX + 1];
 };
 
-enum s2s_dir { S2S_IN, S2S_OUT };
-
+/* One stream either way: the socket, TLS, the stream parser and the
+ * output are the connection layer's (nc, lib/netconn.h; nc.outgoing
+ * says which way); the rest is federation's. */
 struct s2s_conn {
+	struct netconn nc;
 	struct s2s *s2s;
-	uint64_t id;
-	enum s2s_dir dir;
-	uv_tcp_t tcp;
 	uv_connect_t connect_req;
-	uv_timer_t timer; /* close timeout */
-	struct s2s_conn *prev, *next; /* s2s->conns */
-	struct s2s_conn *flush_next;
-	struct tls_conn *tls; /* NULL: plain so far */
-	struct xmlstream *xs;
-	struct sockout so; /* bytes to write (ciphertext once TLS runs) */
 	/* The stream id: ours on incoming streams, the peer's on outgoing
 	 * ones (the dialback key covers it). */
 	char stream_id[S2S_STREAM_ID_MAX + 1];
@@ -138,13 +108,6 @@ struct s2s_conn {
 	size_t npairs;
 	uint64_t last_active; /* uv_now of the last byte either way */
 	uint64_t created_at;
-	unsigned refs;
-	bool connected;   /* outgoing: TCP is up */
-	bool direct_tls;
-	bool header_sent;
-	bool header_received;
-	bool want_tls;    /* <proceed/> seen or sent: TLS starts after this read */
-	bool tls_handshaken;
 	bool cert_valid;  /* the peer's chain verified */
 	bool sasl_done;   /* incoming: EXTERNAL succeeded */
 	bool sasl_tried;  /* outgoing: EXTERNAL was tried */
@@ -152,14 +115,14 @@ struct s2s_conn {
 	bool peer_dialback;   /* the peer offers dialback */
 	bool authenticated;   /* outgoing: stanzas may flow */
 	bool verify_ready;    /* outgoing: open (and secured), db:verify may go */
-	bool in_flush;
-	bool closing;
-	bool closed;
 	bool left_routes; /* outgoing: its routes were told it ended */
-	bool overflowed;  /* too much output waits: abort at the next flush */
 	unsigned nverifies; /* incoming: db:result waiting for an answer */
-	char peer[64];
 };
+
+static inline struct s2s_conn *s2s_conn_of(struct netconn *nc)
+{
+	return netconn_outer(nc, struct s2s_conn, nc);
+}
 
 /* The verifications an incoming db:result waits for, on a route. */
 struct s2s_verify {
@@ -206,39 +169,30 @@ struct s2s_route {
 /* The ASCII form (IDNA A-labels) of a prepared domain, for DNS, SNI and
  * certificate names. Returns 0, or -1. */
 int s2s_domain_ascii(const char *domain, char *out, size_t size);
-void s2s_stop(struct s2s *s2s, int status);
-void s2s_conn_gone(struct s2s *s2s);
 /* Sends a stanza (serialized, jabber:client default namespace) to the
  * router for a local domain. */
 void s2s_to_router(struct s2s *s2s, const char *domain, const char *xml,
 		   size_t len);
 
-/* listener.c */
-int s2s_listener_start_all(struct s2s *s2s);
-void s2s_listener_close_all(struct s2s *s2s);
-
 /* conn.c */
-void s2s_conn_accept(struct s2s_listener *l);
+extern const struct netconn_type s2s_conn_type;
+void s2s_conn_accept(struct listener *l);
 /* Connects to target for route; the stream starts once TCP is up. */
 struct s2s_conn *s2s_conn_connect(struct s2s_route *r,
 				  const struct resolve_target *target);
+/* netconn_send, and the stream counts as active (the idle timeout). */
 void s2s_conn_send(struct s2s_conn *c, const char *data, size_t len);
 void s2s_conn_send_str(struct s2s_conn *c, const char *s);
 void s2s_conn_send_buf(struct s2s_conn *c, const struct buf *b);
-/* Starts TLS once the current read is parsed (after <proceed/>). */
-void s2s_conn_start_tls_later(struct s2s_conn *c);
-void s2s_conn_close(struct s2s_conn *c);
-void s2s_conn_abort(struct s2s_conn *c);
-void s2s_conn_flush_all(struct s2s *s2s);
 struct s2s_conn *s2s_conn_find(struct s2s *s2s, uint64_t id);
 /* Closes streams quiet for longer than the idle timeout. */
 void s2s_conn_sweep(struct s2s *s2s);
-/* Stream errors (RFC 6120 §4.9): our header first if not sent. */
+/* Logs, then netconn_stream_error (RFC 6120 §4.9): our header first if
+ * not sent, the error, </stream:stream>, close. */
 void s2s_stream_error(struct s2s_conn *c, const char *condition,
 		      const char *text);
 /* Our stream header for c into b. */
 int s2s_stream_header(struct s2s_conn *c, struct buf *b);
-void s2s_stream_restart(struct s2s_conn *c);
 /* The xmlstream callbacks both directions share. */
 void s2s_stream_on_close(void *ctx);
 void s2s_stream_on_error(void *ctx, enum xmlstream_error error,

@@ -34,8 +34,8 @@ void s2s_in_authorize(struct s2s_conn *c, const char *local,
 	snprintf(p[c->npairs].local, sizeof p->local, "%s", local);
 	snprintf(p[c->npairs].remote, sizeof p->remote, "%s", remote);
 	c->npairs++;
-	log_info("s2s conn %" PRIu64 " (%s): %s may now send to %s", c->id,
-		 c->peer, remote, local[0] ? local : "our domains");
+	log_info("s2s conn %" PRIu64 " (%s): %s may now send to %s", c->nc.id,
+		 c->nc.peer, remote, local[0] ? local : "our domains");
 }
 
 /* ------------------------------------------------------------------ */
@@ -44,14 +44,14 @@ void s2s_in_authorize(struct s2s_conn *c, const char *local,
 static bool offer_dialback(const struct s2s_conn *c)
 {
 	const struct config_s2s *sc = c->s2s->sc;
-	return !sc->require_valid_certificate && (c->tls || !sc->require_tls);
+	return !sc->require_valid_certificate && (c->nc.tls || !sc->require_tls);
 }
 
 static int append_features(struct s2s_conn *c, struct buf *b)
 {
 	const struct config_s2s *sc = c->s2s->sc;
 	int r = buf_append_str(b, "<stream:features>");
-	if (!c->tls) {
+	if (!c->nc.tls) {
 		r |= buf_printf(b, "<starttls xmlns='%s'>%s</starttls>", NS_TLS,
 				sc->require_tls ? "<required/>" : "");
 	} else if (!c->sasl_done && c->remote[0] &&
@@ -83,7 +83,7 @@ static void in_on_open(void *ctx, const struct xml_node *root)
 {
 	struct s2s_conn *c = ctx;
 	const char *why;
-	if (c->closing)
+	if (c->nc.closing)
 		return;
 	const char *condition = xmlstream_check_header(root, XML_NS_SERVER, &why);
 	if (condition) {
@@ -106,7 +106,6 @@ static void in_on_open(void *ctx, const struct xml_node *root)
 	snprintf(c->local, sizeof c->local, "%s", to);
 	if (from[0] || !c->sasl_done)
 		snprintf(c->remote, sizeof c->remote, "%s", from);
-	c->header_received = true;
 	struct buf b = BUF_INIT;
 	int r = s2s_stream_header(c, &b);
 	r |= append_features(c, &b);
@@ -122,14 +121,14 @@ static void in_on_open(void *ctx, const struct xml_node *root)
 
 static void in_starttls(struct s2s_conn *c)
 {
-	if (c->tls || c->npairs) {
+	if (c->nc.tls || c->npairs) {
 		/* RFC 6120 §5.4.2.2 */
 		s2s_conn_send_str(c, "<failure xmlns='" NS_TLS "'/></stream:stream>");
-		s2s_conn_close(c);
+		netconn_close(&c->nc);
 		return;
 	}
 	s2s_conn_send_str(c, "<proceed xmlns='" NS_TLS "'/>");
-	s2s_conn_start_tls_later(c);
+	netconn_start_tls_later(&c->nc);
 }
 
 static void sasl_failure(struct s2s_conn *c, const char *condition)
@@ -169,7 +168,7 @@ static void in_sasl(struct s2s_conn *c, struct xml_node *el, struct arena *a)
 {
 	char id[S2S_DOMAIN_MAX + 1];
 	const char *mech = xml_attr_get(el, "mechanism");
-	if (!xml_is(el, NS_SASL, "auth") || c->sasl_done || !c->tls ||
+	if (!xml_is(el, NS_SASL, "auth") || c->sasl_done || !c->nc.tls ||
 	    c->npairs) {
 		s2s_stream_error(c, "policy-violation", "unexpected SASL element");
 		return;
@@ -188,7 +187,7 @@ static void in_sasl(struct s2s_conn *c, struct xml_node *el, struct arena *a)
 	}
 	if (!s2s_tls_peer_proves(c, id)) {
 		log_info("s2s conn %" PRIu64 " (%s): EXTERNAL as %s refused: "
-			 "the certificate does not prove it", c->id, c->peer, id);
+			 "the certificate does not prove it", c->nc.id, c->nc.peer, id);
 		sasl_failure(c, "not-authorized");
 		return;
 	}
@@ -196,7 +195,7 @@ static void in_sasl(struct s2s_conn *c, struct xml_node *el, struct arena *a)
 	c->sasl_done = true;
 	snprintf(c->remote, sizeof c->remote, "%s", id);
 	s2s_in_authorize(c, "", id);
-	s2s_stream_restart(c);
+	netconn_restart(&c->nc);
 }
 
 /* ------------------------------------------------------------------ */
@@ -246,7 +245,7 @@ static void in_stanza(struct s2s_conn *c, struct xml_node *st)
 		return;
 	}
 	struct buf b = BUF_INIT;
-	log_debug("s2s conn %" PRIu64 ": <%s/> from %s to %s", c->id,
+	log_debug("s2s conn %" PRIu64 ": <%s/> from %s to %s", c->nc.id,
 		  st->name, f, t);
 	if (xml_serialize(st, XML_NS_SERVER, &b) == 0)
 		s2s_to_router(s2s, to.domain, b.data, b.len);
@@ -259,7 +258,7 @@ static void in_handle(struct s2s_conn *c, struct xml_node *el, struct arena *a)
 	const struct config_s2s *sc = c->s2s->sc;
 	if (xml_is(el, NS_TLS, "starttls")) {
 		in_starttls(c);
-	} else if (!c->tls && sc->require_tls) {
+	} else if (!c->nc.tls && sc->require_tls) {
 		/* RFC 6120 §5.3.1: TLS is mandatory-to-negotiate here. */
 		s2s_stream_error(c, "policy-violation", "STARTTLS is required");
 	} else if (strcmp(ns, NS_SASL) == 0) {
@@ -268,8 +267,8 @@ static void in_handle(struct s2s_conn *c, struct xml_node *el, struct arena *a)
 		s2s_dialback_in(c, el, a);
 	} else if (xml_is(el, XML_NS_STREAM, "error")) {
 		log_info("s2s conn %" PRIu64 " (%s): the peer sent a stream "
-			 "error", c->id, c->peer);
-		s2s_conn_close(c);
+			 "error", c->nc.id, c->nc.peer);
+		netconn_close(&c->nc);
 	} else if (!is_stanza_name(el->name)) {
 		s2s_stream_error(c, "unsupported-stanza-type", NULL);
 	} else if (strcmp(ns, XML_NS_SERVER) != 0) {
@@ -283,11 +282,11 @@ static void in_handle(struct s2s_conn *c, struct xml_node *el, struct arena *a)
 static int in_on_stanza(void *ctx, struct xml_node *el, struct arena *a)
 {
 	struct s2s_conn *c = ctx;
-	if (c->closing)
+	if (c->nc.closing)
 		return 1;
-	c->last_active = uv_now(c->s2s->loop);
+	c->last_active = uv_now(c->s2s->proc.loop);
 	in_handle(c, el, a);
-	return c->closing || c->want_tls || !c->header_sent;
+	return c->nc.closing || c->nc.want_tls || !c->nc.header_sent;
 }
 
 const struct xmlstream_callbacks s2s_in_callbacks = {

@@ -15,27 +15,27 @@
 
 static void out_fail(struct s2s_conn *c, const char *why)
 {
-	log_info("s2s conn %" PRIu64 " (%s -> %s): %s", c->id, c->local,
+	log_info("s2s conn %" PRIu64 " (%s -> %s): %s", c->nc.id, c->local,
 		 c->remote, why);
-	if (c->header_sent)
+	if (c->nc.header_sent)
 		s2s_conn_send_str(c, "</stream:stream>");
-	s2s_conn_close(c);
+	netconn_close(&c->nc);
 }
 
 void s2s_out_start(struct s2s_conn *c)
 {
 	struct buf b = BUF_INIT;
-	if (c->tls && c->s2s->sc->require_valid_certificate &&
+	if (c->nc.tls && c->s2s->sc->require_valid_certificate &&
 	    !s2s_tls_peer_proves(c, c->remote)) {
 		/* Nothing verified about whom we talk to: do not send. */
-		s2s_conn_abort(c);
+		netconn_abort(&c->nc);
 		buf_free(&b);
 		return;
 	}
 	if (s2s_stream_header(c, &b) == 0)
 		s2s_conn_send_buf(c, &b);
 	else
-		s2s_conn_abort(c);
+		netconn_abort(&c->nc);
 	buf_free(&b);
 }
 
@@ -48,7 +48,7 @@ static void out_on_open(void *ctx, const struct xml_node *root)
 {
 	struct s2s_conn *c = ctx;
 	const char *why;
-	if (c->closing)
+	if (c->nc.closing)
 		return;
 	const char *condition = xmlstream_check_header(root, XML_NS_SERVER, &why);
 	if (condition) {
@@ -64,7 +64,6 @@ static void out_on_open(void *ctx, const struct xml_node *root)
 		return;
 	}
 	strcpy(c->stream_id, id);
-	c->header_received = true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -99,7 +98,7 @@ static void out_send_external(struct s2s_conn *c)
 static void out_authenticate(struct s2s_conn *c, const struct xml_node *features)
 {
 	const struct config_s2s *sc = c->s2s->sc;
-	if (c->tls && !c->sasl_tried && offers_external(features)) {
+	if (c->nc.tls && !c->sasl_tried && offers_external(features)) {
 		out_send_external(c);
 		return;
 	}
@@ -116,11 +115,11 @@ static void out_authenticate(struct s2s_conn *c, const struct xml_node *features
 static void out_features(struct s2s_conn *c, const struct xml_node *features)
 {
 	const struct config_s2s *sc = c->s2s->sc;
-	if (!c->tls && xml_child(features, NS_TLS, "starttls")) {
+	if (!c->nc.tls && xml_child(features, NS_TLS, "starttls")) {
 		s2s_conn_send_str(c, "<starttls xmlns='" NS_TLS "'/>");
 		return;
 	}
-	if (!c->tls && sc->require_tls) {
+	if (!c->nc.tls && sc->require_tls) {
 		out_fail(c, "the peer does not offer STARTTLS, which we require");
 		return;
 	}
@@ -152,8 +151,8 @@ static void out_sasl(struct s2s_conn *c, struct xml_node *el)
 	if (xml_is(el, NS_SASL, "success")) {
 		c->authenticated = true;
 		log_info("s2s conn %" PRIu64 ": %s accepted us (%s) by SASL "
-			 "EXTERNAL", c->id, c->remote, c->local);
-		s2s_stream_restart(c);
+			 "EXTERNAL", c->nc.id, c->remote, c->local);
+		netconn_restart(&c->nc);
 		s2s_out_start(c);
 		return;
 	}
@@ -162,7 +161,7 @@ static void out_sasl(struct s2s_conn *c, struct xml_node *el)
 		return;
 	}
 	log_info("s2s conn %" PRIu64 ": SASL EXTERNAL failed at %s; trying "
-		 "dialback", c->id, c->remote);
+		 "dialback", c->nc.id, c->remote);
 	s2s_dialback_send_result(c, c->local);
 }
 
@@ -171,8 +170,8 @@ static void out_handle(struct s2s_conn *c, struct xml_node *el)
 	const char *ns = el->ns ? el->ns : "";
 	if (xml_is(el, XML_NS_STREAM, "features")) {
 		out_features(c, el);
-	} else if (xml_is(el, NS_TLS, "proceed") && !c->tls) {
-		s2s_conn_start_tls_later(c);
+	} else if (xml_is(el, NS_TLS, "proceed") && !c->nc.tls) {
+		netconn_start_tls_later(&c->nc);
 	} else if (strcmp(ns, NS_TLS) == 0) {
 		out_fail(c, "STARTTLS failed");
 	} else if (strcmp(ns, NS_SASL) == 0) {
@@ -183,13 +182,13 @@ static void out_handle(struct s2s_conn *c, struct xml_node *el)
 		struct xml_node *cond = el->children;
 		while (cond && !cond->name)
 			cond = cond->next;
-		log_info("s2s conn %" PRIu64 ": %s sent stream error %s", c->id,
+		log_info("s2s conn %" PRIu64 ": %s sent stream error %s", c->nc.id,
 			 c->remote, cond ? cond->name : "?");
-		s2s_conn_close(c);
+		netconn_close(&c->nc);
 	} else {
 		/* RFC 6120 §4.2: our stream carries stanzas one way only. */
 		log_debug("s2s conn %" PRIu64 ": %s sent <%s/> on our stream; "
-			  "ignored", c->id, c->remote, el->name);
+			  "ignored", c->nc.id, c->remote, el->name);
 	}
 }
 
@@ -197,10 +196,10 @@ static int out_on_stanza(void *ctx, struct xml_node *el, struct arena *a)
 {
 	struct s2s_conn *c = ctx;
 	(void)a;
-	if (c->closing)
+	if (c->nc.closing)
 		return 1;
 	out_handle(c, el);
-	return c->closing || c->want_tls || !c->header_sent;
+	return c->nc.closing || c->nc.want_tls || !c->nc.header_sent;
 }
 
 const struct xmlstream_callbacks s2s_out_callbacks = {

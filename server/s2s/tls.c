@@ -102,13 +102,13 @@ struct tls_conn *s2s_tls_new(struct s2s_conn *c)
 	struct s2s *s2s = c->s2s;
 	/* After STARTTLS the header's 'to' already chose our domain; SNI,
 	 * when the peer sends it, may still choose another. */
-	const struct tls_hosts *hosts = c->dir == S2S_IN ? &s2s->tls_accept
-							 : &s2s->tls_connect;
+	const struct tls_hosts *hosts = c->nc.outgoing ? &s2s->tls_connect
+						       : &s2s->tls_accept;
 	SSL_CTX *ctx = c->local[0] ? tls_hosts_find(hosts, c->local) : NULL;
 	struct tls_conn *t = tls_conn_new(ctx ? ctx : hosts->ctx[0],
-					  c->dir == S2S_IN, &c->so.out);
+					  !c->nc.outgoing, &c->nc.so.out);
 	char sni[S2S_DOMAIN_MAX + 1];
-	if (!t || c->dir == S2S_IN)
+	if (!t || !c->nc.outgoing)
 		return t;
 	/* RFC 6120 §13.7.2.1 and RFC 6125: the name we expect is the
 	 * remote domain, sent as SNI. */
@@ -119,16 +119,16 @@ struct tls_conn *s2s_tls_new(struct s2s_conn *c)
 
 bool s2s_tls_peer_verified(const struct s2s_conn *c)
 {
-	SSL *ssl = tls_conn_ssl(c->tls);
+	SSL *ssl = tls_conn_ssl(c->nc.tls);
 	X509 *cert = SSL_get0_peer_certificate(ssl);
 	return cert && SSL_get_verify_result(ssl) == X509_V_OK;
 }
 
 bool s2s_tls_peer_proves(const struct s2s_conn *c, const char *domain)
 {
-	if (!c->tls || !c->tls_handshaken || !c->cert_valid)
+	if (!c->nc.tls || !c->nc.tls_ready || !c->cert_valid)
 		return false;
-	X509 *cert = SSL_get0_peer_certificate(tls_conn_ssl(c->tls));
+	X509 *cert = SSL_get0_peer_certificate(tls_conn_ssl(c->nc.tls));
 	char ascii[S2S_DOMAIN_MAX + 1];
 	return cert && s2s_domain_ascii(domain, ascii, sizeof ascii) == 0 &&
 	       s2s_identity_matches(cert, ascii);

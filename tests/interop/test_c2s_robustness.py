@@ -257,7 +257,7 @@ def test_client_that_never_reads_is_closed_and_memory_stays_bounded(
                "session (c2s grew by %d bytes so far)" % rss.growth)
 
     # Now the victim reads, at once (a client that still does not read
-    # after C2S_CLOSE_TIMEOUT_MS is cut off without a word): what waited
+    # after NETCONN_CLOSE_TIMEOUT_MS is cut off without a word): what waited
     # for it, then the stream error, then the end.
     data, reset = drain(victim.sock, timeout=10)
     assert len(data) < count * size, \

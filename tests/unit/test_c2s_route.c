@@ -76,16 +76,16 @@ static void setup(void)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
 	uv_loop_init(&loop);
 	memset(&c2s, 0, sizeof c2s);
-	c2s.loop = &loop;
-	c2s.name = "c2s.1";
-	c2s.link = link_on(fds[0], &c2s_callbacks);
+	c2s.proc.loop = &loop;
+	c2s.proc.name = "c2s.1";
+	c2s.proc.link = link_on(fds[0], &c2s_callbacks);
 	router_end = link_on(fds[1], &router_callbacks);
 	nseen = 0;
 }
 
 static void teardown(void)
 {
-	link_close(c2s.link);
+	link_close(c2s.proc.link);
 	link_close(router_end);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
@@ -168,7 +168,7 @@ END_TEST
 START_TEST(a_closing_conn_sends_what_it_kept_then_its_end)
 {
 	static struct config_host host = {.domain = "localhost"};
-	struct conn c = {.c2s = &c2s, .id = 5, .host = &host,
+	struct conn c = {.nc.id = 5, .c2s = &c2s, .host = &host,
 			 .session_started = true};
 	struct frame f = {.type = FRAME_STANZA, .conn = 5,
 			  .payload = MESSAGE, .payload_len = strlen(MESSAGE)};
