@@ -172,6 +172,10 @@ static void netconn_on_connect(uv_connect_t *req, int status)
 		netconn_abort(nc);
 		return;
 	}
+	if (nc->closing) { /* closed while connecting: nothing to say */
+		netconn_abort(nc);
+		return;
+	}
 	nc->connected = true;
 	if (netconn_start(nc) < 0) {
 		netconn_abort(nc);

@@ -442,6 +442,22 @@ START_TEST(starttls_both_ways)
 }
 END_TEST
 
+/* A connection closed while it connects ends once connected, without
+ * its ClientHello and long before the close timeout (found in review). */
+START_TEST(closed_while_connecting_ends_at_the_connect)
+{
+	listen_on(true);
+	struct tconn *out = connect_out(true);
+	netconn_close(&out->nc);
+	for (int i = 0; i < 3000 && frees == 0; i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		usleep(1000);
+	}
+	ck_assert_uint_ge(frees, 1);
+	ck_assert_uint_eq(tls_readys, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("netconn");
@@ -456,6 +472,7 @@ int main(void)
 	tcase_add_test(tc, a_stop_that_takes_too_long_aborts_the_rest);
 	tcase_add_test(tc, direct_tls_both_ways);
 	tcase_add_test(tc, starttls_both_ways);
+	tcase_add_test(tc, closed_while_connecting_ends_at_the_connect);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
