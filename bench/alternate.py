@@ -18,8 +18,8 @@ PLAIN; chat: its saturation run).
 Besides rates and CPU per login or per 1,000 messages, each run shows
 per process (in the order of Server.pids(): supervisor and router, c2s,
 sm) what does not drift with the machine's speed: read and write system
-calls and context switches per login or message, and the share of the
-machine left idle."""
+calls and context switches per login or per 1,000 messages, and the
+share of the machine left idle."""
 import argparse
 import os
 import statistics
@@ -98,7 +98,8 @@ def measure(server, setup, work, scenario):
         rate, lat = m.get("per_s", 0), r.get("latency_ms", {})
     after = [proc_counts(p) for p in pids]
     idle1 = machine_idle()
-    deltas = [[(b - a) / max(done, 1) for a, b in zip(x, y)]
+    per = 1 if scenario == "login" else 1000  # per login, per 1,000 messages
+    deltas = [[per * (b - a) / max(done, 1) for a, b in zip(x, y)]
               for x, y in zip(before, after)]
     idle = (idle1[0] - idle0[0]) / max(idle1[1] - idle0[1], 1)
     return rate, "%s/%s" % (lat.get("p50"), lat.get("p99")), deltas, idle
@@ -122,7 +123,7 @@ def main():
     args = ap.parse_args()
     setup = bench.Setup(False, scenarios=(args.scenario,))
     work = bench.tempfile.mkdtemp(prefix="palabre-alternate-")
-    unit = "login" if args.scenario == "login" else "message"
+    unit = "login" if args.scenario == "login" else "1,000 messages"
     runs = []
     try:
         for i, build in enumerate(args.builds):
