@@ -30,7 +30,7 @@
  *	{
  *		struct xml_node *r = sm_stanza_result_new(ev->st);
  *		if (r)
- *			sm_route_xml(ev->sm, r);  // routed like any stanza
+ *			sm_deliver_xml(ev->sm, r);  // routed like any stanza
  *		return SM_DONE;
  *	}
  *	static int ping_init(struct sm *sm)
@@ -109,7 +109,7 @@ enum sm_event_type {
 	SM_EV_PRESENCE_BROADCAST,
 	/* A stanza the server made on behalf of a local user (its 'from'
 	 * is at a served domain: presence broadcast, probe answers …),
-	 * about to be routed by sm_route_xml. ev->session is NULL. A
+	 * about to be routed by sm_deliver_xml. ev->session is NULL. A
 	 * handler returning SM_DONE drops it (blocking.c: XEP-0191 §3.3,
 	 * no presence to a blocked contact). */
 	SM_EV_STANZA_FROM_LOCAL,

@@ -21,7 +21,7 @@
 #include "../../lib/log.h"
 #include "lookup.h"
 #include "module.h"
-#include "route.h"
+#include "delivery.h"
 #include "sm.h"
 #include "stanza.h"
 
@@ -208,7 +208,7 @@ static void answer_error(struct sm *sm, const struct stanza *st,
 		if (!t || xml_append_text(st->arena, t, text, strlen(text)) < 0)
 			return;
 	}
-	sm_route_xml(sm, e);
+	sm_deliver_xml(sm, e);
 }
 
 static void req_free(struct vcard_req *r)
@@ -250,7 +250,7 @@ static void reply(struct sm *sm, struct vcard_req *r)
 			break;
 		}
 		xml_append_child(res, vc);
-		sm_route_xml(sm, res);
+		sm_deliver_xml(sm, res);
 		break;
 	}
 	case AUTH_USER_UNKNOWN:
@@ -354,7 +354,7 @@ fail:
 	buf_free(&out);
 	if (r)
 		req_free(r);
-	sm_route_error(sm, st, "internal-server-error");
+	sm_deliver_error(sm, st, "internal-server-error");
 	return SM_DONE;
 }
 

@@ -9,7 +9,7 @@
 #include "../../lib/log.h"
 #include "../../lib/xml.h"
 #include "../../server/sm/roster.h"
-#include "../../server/sm/route.h"
+#include "../../server/sm/delivery.h"
 #include "../../server/sm/session.h"
 #include "../../server/sm/sm.h"
 #include "../../server/sm/stanza.h"
