@@ -1,7 +1,8 @@
-/* route: frames between c2s and the sm. Stanzas go to the sm of the
- * user's domain with `from` stamped; stanzas from the sm go to the
- * client as they are. When the router link is full, a conn keeps its
- * frames and stops reading its client until the link drains. */
+/* router_link: frames between c2s and the sm, over the router link.
+ * Stanzas go to the sm of the user's domain with `from` stamped; stanzas
+ * from the sm go to the client as they are. When the router link is
+ * full, a conn keeps its frames and stops reading its client until the
+ * link drains. */
 #include <inttypes.h>
 #include <string.h>
 
