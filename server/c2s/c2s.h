@@ -3,7 +3,7 @@
  * (struct conn) and the entry points of each file.
  *
  *   c2s.c          the process (lib/process.h): ports, sweeps, shutdown
- *   conntab.c      connection id -> conn
+ *   conn_table.c   connection id -> conn
  *   conn.c         one client over lib/netconn.h: accept, reading, rate
  *                  limit, backpressure, idle memory, close
  *   tls.c          OpenSSL over memory, per-host contexts, channel
@@ -72,7 +72,7 @@ struct c2s {
 	const struct config *cfg;
 	struct tls_server *tls;
 	struct lanes *lanes; /* sasl.c's steps, a lane per directory */
-	struct hash_table conns; /* id -> conn (conntab.c) */
+	struct hash_table conns; /* id -> conn (conn_table.c) */
 	struct conn *paused; /* conns that wait for the link to drain */
 	struct conn *slowed; /* conns that wait for their rate limit */
 	struct ratelimit rate_stanzas, rate_bytes; /* c2s/rate-limit */
@@ -131,11 +131,11 @@ static inline struct conn *conn_of(struct netconn *nc)
 	return netconn_outer(nc, struct conn, nc);
 }
 
-/* conntab.c */
-void c2s_conntab_init(struct hash_table *t);
-int c2s_conntab_insert(struct hash_table *t, struct conn *c);
-void c2s_conntab_remove(struct hash_table *t, struct conn *c);
-struct conn *c2s_conntab_find(const struct hash_table *t, uint64_t id);
+/* conn_table.c */
+void c2s_conn_table_init(struct hash_table *t);
+int c2s_conn_table_insert(struct hash_table *t, struct conn *c);
+void c2s_conn_table_remove(struct hash_table *t, struct conn *c);
+struct conn *c2s_conn_table_find(const struct hash_table *t, uint64_t id);
 
 /* conn.c */
 extern const struct netconn_type c2s_conn_type;

@@ -201,7 +201,7 @@ static const char *const route_stream_conditions[] = {
 
 static struct conn *route_find(struct c2s *c2s, const struct frame *f)
 {
-	struct conn *c = c2s_conntab_find(&c2s->conns, f->conn);
+	struct conn *c = c2s_conn_table_find(&c2s->conns, f->conn);
 	return c && !c->nc.closing ? c : NULL;
 }
 
