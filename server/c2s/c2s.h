@@ -109,7 +109,7 @@ struct conn {
 	char *jid;     /* bare JID once authenticated, full JID once bound */
 	char *bind_id; /* id of the bind iq waiting for the sm */
 	struct sasl_job *job;      /* SASL step in its lane or running */
-	struct auth_session *auth; /* SASL exchange in progress */
+	struct auth_exchange *auth; /* SASL exchange in progress */
 	const char *mechanism;     /* of that exchange (a static string) */
 	struct arena hold;         /* stanzas received while binding */
 	struct xml_node *hold_first, *hold_last;

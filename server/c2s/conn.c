@@ -322,7 +322,7 @@ static void conn_free(struct netconn *nc)
 {
 	struct conn *c = conn_of(nc);
 	if (c->auth)
-		auth_session_free(c->auth);
+		auth_exchange_free(c->auth);
 	buf_free(&c->held);
 	arena_reset(&c->hold);
 	free(c->jid);
