@@ -267,7 +267,7 @@ void c2s_conn_stop_timer(struct conn *c)
 
 static struct tls_conn *conn_tls_new(struct netconn *nc)
 {
-	return c2s_tls_conn_new(conn_of(nc)->c2s->tls, &nc->so.out);
+	return c2s_tls_conn_new(conn_of(nc)->c2s->tls, &nc->output.out);
 }
 
 static void conn_tls_ready(struct netconn *nc)
