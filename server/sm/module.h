@@ -61,7 +61,7 @@
 struct buf;
 struct cnode;
 struct config;
-struct loader;
+struct config_loader;
 struct sm;
 struct stanza;
 struct session;
@@ -168,9 +168,9 @@ struct sm_option {
 	long min, max, def; /* SM_OPTION_INTEGER */
 	/* SM_OPTION_DIRECTORY: checks n, whose setting is path (e.g.
 	 * "ldap/vcard"), and reads it into l->target unless that is NULL
-	 * (a check only). Errors through fail() (lib/config_reader.h):
+	 * (a check only). Errors through config_fail() (lib/config_reader.h):
 	 * file:line: setting: message. Returns 0 or -1. */
-	int (*read)(struct loader *l, struct cnode *n, const char *path);
+	int (*read)(struct config_loader *l, struct cnode *n, const char *path);
 };
 
 struct sm_module {
