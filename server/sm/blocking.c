@@ -13,7 +13,7 @@
 #include "module.h"
 #include "roster.h"
 #include "delivery.h"
-#include "session.h"
+#include "sessions.h"
 #include "sm.h"
 #include "stanza.h"
 #include "userdata.h"

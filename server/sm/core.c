@@ -25,7 +25,7 @@
 #include "../../lib/log.h"
 #include "module.h"
 #include "delivery.h"
-#include "session.h"
+#include "sessions.h"
 #include "sm.h"
 #include "stanza.h"
 #include "userdata.h"

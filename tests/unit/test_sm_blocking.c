@@ -10,7 +10,7 @@
 #include "../../lib/xml.h"
 #include "../../server/sm/roster.h"
 #include "../../server/sm/delivery.h"
-#include "../../server/sm/session.h"
+#include "../../server/sm/sessions.h"
 #include "../../server/sm/sm.h"
 #include "../../server/sm/stanza.h"
 #include "../../server/sm/userdata.h"
