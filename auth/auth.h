@@ -2,7 +2,7 @@
  *
  * auth_sasl_init runs once per process. The step functions block (they
  * may read the account database or, later, ask a directory): c2s calls
- * them on libuv's worker pool, never on its loop. One auth_session is
+ * them on libuv's worker pool, never on its loop. One auth_exchange is
  * used by one thread at a time. */
 #ifndef PALABRE_AUTH_H
 #define PALABRE_AUTH_H
@@ -40,7 +40,7 @@ struct auth_step {
 	char *localpart;
 };
 
-struct auth_session;
+struct auth_exchange;
 
 /* Before auth_sasl_init: a secret shared by every c2s process (the
  * router link's), from which the made-up salts of unknown users are
@@ -68,7 +68,7 @@ size_t auth_mechanisms(const struct config *cfg, const char *domain, bool tls,
 
 /* A new exchange for a stream to `domain`. bindings (may be NULL/0) are
  * copied. NULL when out of memory. */
-struct auth_session *auth_session_new(const struct config *cfg,
+struct auth_exchange *auth_exchange_new(const struct config *cfg,
 				      const char *domain, bool tls,
 				      const struct auth_channel_binding *bindings,
 				      size_t nbindings);
@@ -76,36 +76,36 @@ struct auth_session *auth_session_new(const struct config *cfg,
 /* A gate asked, on the worker thread, once per exchange, before any
  * secret of the user a mechanism names is read or compared: false
  * refuses the attempt (the exchange then fails as with a wrong password,
- * and auth_session_gated says so). c2s's throttle (server/c2s/sasl.c)
+ * and auth_exchange_gated says so). c2s's throttle (server/c2s/sasl.c)
  * is one. */
 typedef bool (*auth_gate_fn)(void *ctx, const char *domain,
 			     const char *localpart);
-void auth_session_set_gate(struct auth_session *s, auth_gate_fn gate,
+void auth_exchange_set_gate(struct auth_exchange *s, auth_gate_fn gate,
 			   void *ctx);
 /* After a step: whether the gate refused its user. */
-bool auth_session_gated(const struct auth_session *s);
+bool auth_exchange_gated(const struct auth_exchange *s);
 /* The prepared local part the exchange named so far, or NULL (for
  * counting failures per account). Valid until the next step. */
-const char *auth_session_user(const struct auth_session *s);
+const char *auth_exchange_user(const struct auth_exchange *s);
 /* Whether the mechanism names its user in the client's first message
  * (PLAIN, SCRAM): a step the gate refused can then run again, as the
  * start of a new session, with the same input. */
-bool auth_session_replayable(const struct auth_session *s);
+bool auth_exchange_replayable(const struct auth_exchange *s);
 /* For such a replay, before its first step: the exchange names user
- * (auth_session_user says so from now on), whose attempt the gate's
+ * (auth_exchange_user says so from now on), whose attempt the gate's
  * owner has already counted; the gate is not asked again, and a step
  * that names another user fails. */
-void auth_session_replay_user(struct auth_session *s, const char *user);
+void auth_exchange_replay_user(struct auth_exchange *s, const char *user);
 
 /* Blocking. `in` is the decoded initial response (NULL when the client
  * sent none; empty when it sent "="). Fills *step. */
-void auth_start(struct auth_session *s, const char *mechanism,
+void auth_start(struct auth_exchange *s, const char *mechanism,
 		const unsigned char *in, size_t in_len, struct auth_step *step);
 /* Blocking. The decoded <response/>. */
-void auth_continue(struct auth_session *s, const unsigned char *in,
+void auth_continue(struct auth_exchange *s, const unsigned char *in,
 		   size_t in_len, struct auth_step *step);
 void auth_step_clear(struct auth_step *step);
-void auth_session_free(struct auth_session *s);
+void auth_exchange_free(struct auth_exchange *s);
 
 /* Whether localpart@domain (both prepared) has an account. Blocking:
  * call it on a worker thread. */

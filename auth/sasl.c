@@ -20,10 +20,10 @@
  * `local`, or `ldap`: authPassword values as stored, or derived from a
  * readable clear userPassword).
  *
- * PLAIN is verified by session.c's SASL_CB_SERVER_USERDB_CHECKPASS
+ * PLAIN is verified by sasl_exchange.c's SASL_CB_SERVER_USERDB_CHECKPASS
  * callback, through account_check_password (the local keys recomputed
  * from the password, or a bind to the directory). */
-#include "session.h"
+#include "sasl_internal.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -163,7 +163,7 @@ static int auxprop_lookup(void *glob_context, sasl_server_params_t *sparams,
 	 * palabre keeps nothing about an authorization identity. */
 	if (flags & SASL_AUXPROP_AUTHZID)
 		return SASL_OK;
-	struct auth_session *s = auth_session_of(sparams->utils);
+	struct auth_exchange *s = auth_exchange_of(sparams->utils);
 	if (!s)
 		return SASL_NOUSER;
 	char localpart[JID_PART_MAX + 1];
@@ -185,7 +185,7 @@ static int auxprop_lookup(void *glob_context, sasl_server_params_t *sparams,
 		if (p->values)
 			sparams->utils->prop_erase(sparams->propctx, p->name);
 		const struct local_account *a =
-			auth_session_account(s, localpart);
+			auth_exchange_account(s, localpart);
 		if (scram)
 			auxprop_set_scram(sparams->utils, sparams->propctx,
 					  p->name, a);
@@ -248,7 +248,7 @@ static int canon_server(void *glob_context, sasl_server_params_t *sparams,
 			return SASL_NOUSER;
 		result = local;
 	}
-	/* An authzid alone is passed through as sent: session.c checks
+	/* An authzid alone is passed through as sent: sasl_exchange.c checks
 	 * it against the authenticated user (RFC 6120 §6.3.8). */
 	size_t n = strlen(result);
 	if (n >= out_max)

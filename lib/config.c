@@ -12,44 +12,44 @@
 
 /* ---- Sections -------------------------------------------------------- */
 
-static int load_pidfile(struct loader *l, struct cnode *n, const char *path)
+static int load_pidfile(struct config_loader *l, struct cnode *n, const char *path)
 {
-	return parse_path(l, n, path, cnode_value(n), &l->cfg->pidfile);
+	return config_parse_path(l, n, path, cnode_value(n), &l->cfg->pidfile);
 }
 
-static int load_log(struct loader *l, struct cnode *n, const char *path)
+static int load_log(struct config_loader *l, struct cnode *n, const char *path)
 {
 	static const char *const attrs[] = {"level", NULL};
-	if (check_attrs(l, n, path, attrs) < 0)
+	if (config_check_attrs(l, n, path, attrs) < 0)
 		return -1;
 	const char *level = cnode_attr(n, "level");
 	if (!level)
 		return 0;
 	int v = log_level_from_name(level);
 	if (v < 0)
-		return fail(l, n, "log/@level",
+		return config_fail(l, n, "log/@level",
 			    "'%s' is not debug, info, warn or error", level);
 	l->cfg->log_level = v;
 	return 0;
 }
 
-static int load_router_socket(struct loader *l, struct cnode *n,
+static int load_router_socket(struct config_loader *l, struct cnode *n,
 			      const char *path)
 {
-	return parse_path(l, n, path, cnode_value(n), &l->cfg->router_socket);
+	return config_parse_path(l, n, path, cnode_value(n), &l->cfg->router_socket);
 }
 
-static int load_router_secret(struct loader *l, struct cnode *n,
+static int load_router_secret(struct config_loader *l, struct cnode *n,
 			      const char *path)
 {
 	char *file = NULL, secret[512] = "";
-	if (parse_first_line(l, n, path, cnode_value(n), &file, secret,
+	if (config_parse_first_line(l, n, path, cnode_value(n), &file, secret,
 			     sizeof secret) < 0) {
 		free(file);
 		return -1;
 	}
 	if (strlen(secret) < 16) {
-		fail(l, n, path, "%s holds fewer than 16 characters", file);
+		config_fail(l, n, path, "%s holds fewer than 16 characters", file);
 		free(file);
 		return -1;
 	}
@@ -59,52 +59,52 @@ static int load_router_secret(struct loader *l, struct cnode *n,
 	return 0;
 }
 
-static int load_router(struct loader *l, struct cnode *n, const char *path)
+static int load_router(struct config_loader *l, struct cnode *n, const char *path)
 {
-	static const struct setting settings[] = {
+	static const struct config_setting settings[] = {
 		{"socket", load_router_socket},
 		{"secret-file", load_router_secret},
 		{NULL, NULL}};
-	return load_children(l, n, path, settings);
+	return config_load_children(l, n, path, settings);
 }
 
-static int load_storage_path(struct loader *l, struct cnode *n,
+static int load_storage_path(struct config_loader *l, struct cnode *n,
 			     const char *path)
 {
-	return parse_path(l, n, path, cnode_value(n), &l->cfg->data_dir);
+	return config_parse_path(l, n, path, cnode_value(n), &l->cfg->data_dir);
 }
 
-static int load_storage(struct loader *l, struct cnode *n, const char *path)
+static int load_storage(struct config_loader *l, struct cnode *n, const char *path)
 {
-	static const struct setting settings[] = {
+	static const struct config_setting settings[] = {
 		{"path", load_storage_path}, {NULL, NULL}};
-	return load_children(l, n, path, settings);
+	return config_load_children(l, n, path, settings);
 }
 
-static struct config_host *current_host(struct loader *l)
+static struct config_host *current_host(struct config_loader *l)
 {
 	return &l->cfg->hosts[l->cfg->nhosts - 1];
 }
 
-static int load_host_certificate(struct loader *l, struct cnode *n,
+static int load_host_certificate(struct config_loader *l, struct cnode *n,
 				 const char *path)
 {
-	return parse_readable_file(l, n, path, cnode_value(n),
+	return config_parse_readable_file(l, n, path, cnode_value(n),
 				   &current_host(l)->certificate);
 }
 
-static int load_host_key(struct loader *l, struct cnode *n, const char *path)
+static int load_host_key(struct config_loader *l, struct cnode *n, const char *path)
 {
-	return parse_readable_file(l, n, path, cnode_value(n),
+	return config_parse_readable_file(l, n, path, cnode_value(n),
 				   &current_host(l)->key);
 }
 
-static int load_host_auth_base(struct loader *l, struct cnode *n,
+static int load_host_auth_base(struct config_loader *l, struct cnode *n,
 			       const char *path)
 {
 	const char *v = cnode_value(n);
 	if (!*v || strlen(v) > 1024)
-		return fail(l, n, path, "a DN is required (e.g. "
+		return config_fail(l, n, path, "a DN is required (e.g. "
 			    "ou=people,dc=example,dc=org)");
 	free(current_host(l)->ldap_base);
 	current_host(l)->ldap_base = strdup(v);
@@ -114,20 +114,20 @@ static int load_host_auth_base(struct loader *l, struct cnode *n,
 /* RFC 4515 filter template: parenthesised, balanced, with %u (the
  * prepared local part) and optionally %d (the domain); both are escaped
  * when the filter is built (auth/ldap_filter.c). */
-static int check_filter_template(struct loader *l, struct cnode *n,
+static int check_filter_template(struct config_loader *l, struct cnode *n,
 				 const char *path, const char *v)
 {
 	int depth = 0;
 	bool has_user = false, closed = false;
 	if (v[0] != '(' || strlen(v) > 1024)
-		return fail(l, n, path, "'%s' is not an LDAP filter in "
+		return config_fail(l, n, path, "'%s' is not an LDAP filter in "
 			    "parentheses, e.g. (mail=%%u@%%d)", v);
 	for (const char *p = v; *p && !closed; p++) {
 		if (*p == '%') {
 			if (p[1] == 'u')
 				has_user = true;
 			else if (p[1] != 'd' && p[1] != '%')
-				return fail(l, n, path, "'%%%c' is not %%u, "
+				return config_fail(l, n, path, "'%%%c' is not %%u, "
 					    "%%d or %%%%", p[1] ? p[1] : ' ');
 			p++;
 		} else if (*p == '(') {
@@ -141,15 +141,15 @@ static int check_filter_template(struct loader *l, struct cnode *n,
 			break;
 	}
 	if (!closed)
-		return fail(l, n, path, "'%s': unbalanced parentheses, or "
+		return config_fail(l, n, path, "'%s': unbalanced parentheses, or "
 			    "more than one filter", v);
 	if (!has_user)
-		return fail(l, n, path, "'%s' has no %%u (the user's local "
+		return config_fail(l, n, path, "'%s' has no %%u (the user's local "
 			    "part)", v);
 	return 0;
 }
 
-static int load_host_auth_filter(struct loader *l, struct cnode *n,
+static int load_host_auth_filter(struct config_loader *l, struct cnode *n,
 				 const char *path)
 {
 	const char *v = cnode_value(n);
@@ -160,93 +160,93 @@ static int load_host_auth_filter(struct loader *l, struct cnode *n,
 	return 0;
 }
 
-static int load_host_auth(struct loader *l, struct cnode *n, const char *path)
+static int load_host_auth(struct config_loader *l, struct cnode *n, const char *path)
 {
 	static const char *const attrs[] = {"backend", "directory", NULL};
-	static const struct setting ldap_settings[] = {
+	static const struct config_setting ldap_settings[] = {
 		{"base", load_host_auth_base},
 		{"filter", load_host_auth_filter},
 		{NULL, NULL}};
-	static const struct setting no_settings[] = {{NULL, NULL}};
-	if (check_attrs(l, n, path, attrs) < 0)
+	static const struct config_setting no_settings[] = {{NULL, NULL}};
+	if (config_check_attrs(l, n, path, attrs) < 0)
 		return -1;
 	struct config_host *h = current_host(l);
 	const char *backend = cnode_attr(n, "backend");
 	const char *directory = cnode_attr(n, "directory");
 	bool ldap = backend && strcmp(backend, "ldap") == 0;
 	if (!backend || (!ldap && strcmp(backend, "local") != 0))
-		return fail(l, n, "host/auth/@backend",
+		return config_fail(l, n, "host/auth/@backend",
 			    "'%s' is not a known account backend (local, "
 			    "ldap)", backend ? backend : "");
 	free(h->auth_backend);
 	h->auth_backend = strdup(backend);
 	if (!ldap) {
 		if (directory)
-			return fail(l, n, "host/auth/@directory",
+			return config_fail(l, n, "host/auth/@directory",
 				    "only for backend=\"ldap\"");
-		return load_children(l, n, path, no_settings);
+		return config_load_children(l, n, path, no_settings);
 	}
 	if (!directory || !*directory)
-		return fail(l, n, "host/auth/@directory",
+		return config_fail(l, n, "host/auth/@directory",
 			    "missing: the id of an <ldap> directory");
 	size_t i = l->cfg->nhosts - 1;
 	free(l->host_directory[i].id);
 	l->host_directory[i].id = strdup(directory);
 	l->host_directory[i].line = n->line;
-	if (load_children(l, n, path, ldap_settings) < 0)
+	if (config_load_children(l, n, path, ldap_settings) < 0)
 		return -1;
 	if (!h->ldap_base)
-		return fail(l, n, "host/auth/base", "missing for '%s' (the "
+		return config_fail(l, n, "host/auth/base", "missing for '%s' (the "
 			    "search base of its users)", h->domain);
 	if (!h->ldap_filter)
-		return fail(l, n, "host/auth/filter", "missing for '%s' (e.g. "
+		return config_fail(l, n, "host/auth/filter", "missing for '%s' (e.g. "
 			    "(mail=%%u@%%d))", h->domain);
 	return 0;
 }
 
-static int load_host(struct loader *l, struct cnode *n, const char *path)
+static int load_host(struct config_loader *l, struct cnode *n, const char *path)
 {
 	static const char *const attrs[] = {"domain", NULL};
-	static const struct setting settings[] = {
+	static const struct config_setting settings[] = {
 		{"certificate", load_host_certificate},
 		{"key", load_host_key},
 		{"auth", load_host_auth},
 		{NULL, NULL}};
-	if (check_attrs(l, n, path, attrs) < 0)
+	if (config_check_attrs(l, n, path, attrs) < 0)
 		return -1;
 	const char *domain = cnode_attr(n, "domain");
 	char prepared[JID_PART_MAX + 1];
 	if (!domain || jid_prep_domain(prepared, domain) < 0)
-		return fail(l, n, "host/@domain", "'%s' is not a domain name",
+		return config_fail(l, n, "host/@domain", "'%s' is not a domain name",
 			    domain ? domain : "");
 	if (config_find_host(l->cfg, prepared))
-		return fail(l, n, "host/@domain", "'%s' is served twice",
+		return config_fail(l, n, "host/@domain", "'%s' is served twice",
 			    prepared);
 	if (l->cfg->nhosts == CONFIG_MAX_HOSTS)
-		return fail(l, n, path, "more than %d hosts", CONFIG_MAX_HOSTS);
+		return config_fail(l, n, path, "more than %d hosts", CONFIG_MAX_HOSTS);
 	struct config_host *h = &l->cfg->hosts[l->cfg->nhosts++];
 	h->domain = strdup(prepared);
 	h->auth_backend = strdup("local");
-	if (load_children(l, n, path, settings) < 0)
+	if (config_load_children(l, n, path, settings) < 0)
 		return -1;
 	if (!h->certificate)
-		return fail(l, n, "host/certificate",
+		return config_fail(l, n, "host/certificate",
 			    "missing for '%s' (a PEM certificate file)", h->domain);
 	if (!h->key)
-		return fail(l, n, "host/key",
+		return config_fail(l, n, "host/key",
 			    "missing for '%s' (a PEM private key file)", h->domain);
 	return 0;
 }
 
-int parse_listen(struct loader *l, struct cnode *n, const char *path,
+int config_parse_listen(struct config_loader *l, struct cnode *n, const char *path,
 		 struct config_listener *listeners, size_t *count)
 {
 	static const char *const attrs[] = {"address", "port", "tls", NULL};
 	char setting[64];
-	if (check_attrs(l, n, path, attrs) < 0)
+	if (config_check_attrs(l, n, path, attrs) < 0)
 		return -1;
 	if (*count == CONFIG_MAX_LISTENERS)
-		return fail(l, n, path, "more than %d listeners",
+		return config_fail(l, n, path, "more than %d listeners",
 			    CONFIG_MAX_LISTENERS);
 	const char *port = cnode_attr(n, "port");
 	const char *tls = cnode_attr(n, "tls");
@@ -254,12 +254,12 @@ int parse_listen(struct loader *l, struct cnode *n, const char *path,
 	long v;
 	snprintf(setting, sizeof setting, "%s/@port", path);
 	if (!port)
-		return fail(l, n, setting, "missing");
-	if (parse_number(l, n, setting, port, 1, 65535, &v) < 0)
+		return config_fail(l, n, setting, "missing");
+	if (config_parse_number(l, n, setting, port, 1, 65535, &v) < 0)
 		return -1;
 	snprintf(setting, sizeof setting, "%s/@tls", path);
 	if (tls && strcmp(tls, "direct") != 0 && strcmp(tls, "starttls") != 0)
-		return fail(l, n, setting, "'%s' is not starttls or direct",
+		return config_fail(l, n, setting, "'%s' is not starttls or direct",
 			    tls);
 	struct config_listener *li = &listeners[(*count)++];
 	li->address = strdup(address ? address : "0.0.0.0");
@@ -268,31 +268,31 @@ int parse_listen(struct loader *l, struct cnode *n, const char *path,
 	return 0;
 }
 
-static int load_c2s_listen(struct loader *l, struct cnode *n, const char *path)
+static int load_c2s_listen(struct config_loader *l, struct cnode *n, const char *path)
 {
-	return parse_listen(l, n, path, l->cfg->listeners, &l->cfg->nlisteners);
+	return config_parse_listen(l, n, path, l->cfg->listeners, &l->cfg->nlisteners);
 }
 
-static int load_c2s_require_starttls(struct loader *l, struct cnode *n,
+static int load_c2s_require_starttls(struct config_loader *l, struct cnode *n,
 				     const char *path)
 {
-	return parse_bool(l, n, path, cnode_value(n), &l->cfg->require_starttls);
+	return config_parse_bool(l, n, path, cnode_value(n), &l->cfg->require_starttls);
 }
 
-static int load_c2s_max_stanza_size(struct loader *l, struct cnode *n,
+static int load_c2s_max_stanza_size(struct config_loader *l, struct cnode *n,
 				    const char *path)
 {
 	long v;
-	if (parse_number(l, n, path, cnode_value(n), 1024, 16 << 20, &v) < 0)
+	if (config_parse_number(l, n, path, cnode_value(n), 1024, 16 << 20, &v) < 0)
 		return -1;
 	l->cfg->max_stanza_size = (size_t)v;
 	return 0;
 }
 
-static int load_c2s_max_depth(struct loader *l, struct cnode *n,
+static int load_c2s_max_depth(struct config_loader *l, struct cnode *n,
 			      const char *path)
 {
-	return parse_unsigned(l, n, path, cnode_value(n), 4, 1000,
+	return config_parse_unsigned(l, n, path, cnode_value(n), 4, 1000,
 			      &l->cfg->max_depth);
 }
 
@@ -300,22 +300,22 @@ static const char *const known_mechanisms[] = {
 	"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",
 	"SCRAM-SHA-1", "PLAIN", "DIGEST-MD5", NULL};
 
-static int load_c2s_mechanisms(struct loader *l, struct cnode *n,
+static int load_c2s_mechanisms(struct config_loader *l, struct cnode *n,
 			       const char *path)
 {
 	struct config *cfg = l->cfg;
-	if (parse_words(l, n, path, cnode_value(n), cfg->mechanisms,
+	if (config_parse_words(l, n, path, cnode_value(n), cfg->mechanisms,
 			CONFIG_MAX_MECHANISMS, &cfg->nmechanisms) < 0)
 		return -1;
-	if (check_words(l, n, path, cfg->mechanisms, cfg->nmechanisms,
+	if (config_check_words(l, n, path, cfg->mechanisms, cfg->nmechanisms,
 			known_mechanisms, "not a supported SASL mechanism") < 0)
 		return -1;
 	if (!cfg->nmechanisms)
-		return fail(l, n, path, "no mechanism listed");
+		return config_fail(l, n, path, "no mechanism listed");
 	return 0;
 }
 
-static int load_c2s_resource_conflict(struct loader *l, struct cnode *n,
+static int load_c2s_resource_conflict(struct config_loader *l, struct cnode *n,
 				      const char *path)
 {
 	const char *v = cnode_value(n);
@@ -324,18 +324,18 @@ static int load_c2s_resource_conflict(struct loader *l, struct cnode *n,
 	else if (strcmp(v, "refuse") == 0)
 		l->cfg->resource_conflict_replace = false;
 	else
-		return fail(l, n, path, "'%s' is not replace or refuse", v);
+		return config_fail(l, n, path, "'%s' is not replace or refuse", v);
 	return 0;
 }
 
-static int load_c2s_auth_timeout(struct loader *l, struct cnode *n,
+static int load_c2s_auth_timeout(struct config_loader *l, struct cnode *n,
 				 const char *path)
 {
-	return parse_unsigned(l, n, path, cnode_value(n), 1, 3600,
+	return config_parse_unsigned(l, n, path, cnode_value(n), 1, 3600,
 			      &l->cfg->auth_timeout);
 }
 
-static int load_c2s_auth_throttle(struct loader *l, struct cnode *n,
+static int load_c2s_auth_throttle(struct config_loader *l, struct cnode *n,
 				  const char *path)
 {
 	static const char *const attrs[] = {"per-address", "per-account",
@@ -351,7 +351,7 @@ static int load_c2s_auth_throttle(struct loader *l, struct cnode *n,
 	unsigned *fields[] = {&cfg->throttle_per_address,
 			      &cfg->throttle_per_account,
 			      &cfg->throttle_period, &cfg->throttle_delay_ms};
-	if (check_attrs(l, n, path, attrs) < 0)
+	if (config_check_attrs(l, n, path, attrs) < 0)
 		return -1;
 	for (size_t i = 0; i < 4; i++) {
 		const char *v = cnode_attr(n, limits[i].attr);
@@ -361,7 +361,7 @@ static int load_c2s_auth_throttle(struct loader *l, struct cnode *n,
 			continue;
 		snprintf(setting, sizeof setting, "%s/@%s", path,
 			 limits[i].attr);
-		if (parse_number(l, n, setting, v, limits[i].min,
+		if (config_parse_number(l, n, setting, v, limits[i].min,
 				 limits[i].max, &value) < 0)
 			return -1;
 		*fields[i] = (unsigned)value * (i == 3 ? 1000 : 1);
@@ -370,7 +370,7 @@ static int load_c2s_auth_throttle(struct loader *l, struct cnode *n,
 }
 
 /* Absent, a rate is 0 (no limit) and a burst keeps its default. */
-static int load_c2s_rate_limit(struct loader *l, struct cnode *n,
+static int load_c2s_rate_limit(struct config_loader *l, struct cnode *n,
 			       const char *path)
 {
 	static const char *const attrs[] = {"stanzas-per-second", "burst",
@@ -381,30 +381,30 @@ static int load_c2s_rate_limit(struct loader *l, struct cnode *n,
 	struct config *cfg = l->cfg;
 	unsigned *fields[] = {&cfg->rate_stanzas, &cfg->rate_stanza_burst,
 			      &cfg->rate_bytes, &cfg->rate_byte_burst};
-	if (check_attrs(l, n, path, attrs) < 0)
+	if (config_check_attrs(l, n, path, attrs) < 0)
 		return -1;
 	cfg->rate_stanzas = cfg->rate_bytes = 0;
 	for (size_t i = 0; i < 4; i++) {
 		const char *v = cnode_attr(n, attrs[i]);
 		char setting[64];
 		snprintf(setting, sizeof setting, "%s/@%s", path, attrs[i]);
-		if (v && parse_unsigned(l, n, setting, v, min[i], max[i],
+		if (v && config_parse_unsigned(l, n, setting, v, min[i], max[i],
 					fields[i]) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int load_c2s_processes(struct loader *l, struct cnode *n,
+static int load_c2s_processes(struct config_loader *l, struct cnode *n,
 			      const char *path)
 {
-	return parse_unsigned(l, n, path, cnode_value(n), 1, 64,
+	return config_parse_unsigned(l, n, path, cnode_value(n), 1, 64,
 			      &l->cfg->c2s_processes);
 }
 
-static int load_c2s(struct loader *l, struct cnode *n, const char *path)
+static int load_c2s(struct config_loader *l, struct cnode *n, const char *path)
 {
-	static const struct setting settings[] = {
+	static const struct config_setting settings[] = {
 		{"listen", load_c2s_listen},
 		{"require-starttls", load_c2s_require_starttls},
 		{"max-stanza-size", load_c2s_max_stanza_size},
@@ -416,20 +416,20 @@ static int load_c2s(struct loader *l, struct cnode *n, const char *path)
 		{"rate-limit", load_c2s_rate_limit},
 		{"processes", load_c2s_processes},
 		{NULL, NULL}};
-	return load_children(l, n, path, settings);
+	return config_load_children(l, n, path, settings);
 }
 
 /* Every element of <sm> is the sm's: its modules declare them
  * (server/sm/module.h), and palabred checks them once the file is read. */
-static int load_sm(struct loader *l, struct cnode *n, const char *path)
+static int load_sm(struct config_loader *l, struct cnode *n, const char *path)
 {
-	static const struct setting none[] = {{NULL, NULL}};
-	return load_children_keeping(l, n, path, none, &l->cfg->sm);
+	static const struct config_setting none[] = {{NULL, NULL}};
+	return config_load_children_keeping(l, n, path, none, &l->cfg->sm);
 }
 
 /* ---- Defaults, the whole file ----------------------------------------- */
 
-static int set_defaults(struct loader *l)
+static int set_defaults(struct config_loader *l)
 {
 	static const char *const mechanisms[] = {
 		"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",
@@ -453,10 +453,10 @@ static int set_defaults(struct loader *l)
 	cfg->rate_byte_burst = 512 << 10;
 	for (size_t i = 0; i < 5; i++)
 		cfg->mechanisms[cfg->nmechanisms++] = strdup(mechanisms[i]);
-	if (parse_path(l, NULL, "pidfile", "palabred.pid", &cfg->pidfile) < 0 ||
-	    parse_path(l, NULL, "router/socket", "router.sock",
+	if (config_parse_path(l, NULL, "pidfile", "palabred.pid", &cfg->pidfile) < 0 ||
+	    config_parse_path(l, NULL, "router/socket", "router.sock",
 		       &cfg->router_socket) < 0 ||
-	    parse_path(l, NULL, "storage/path", "data", &cfg->data_dir) < 0)
+	    config_parse_path(l, NULL, "storage/path", "data", &cfg->data_dir) < 0)
 		return -1;
 	return 0;
 }
@@ -479,11 +479,11 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	memset(cfg, 0, sizeof *cfg);
 	cfg->path = strdup(path);
 	const char *slash = strrchr(path, '/');
-	static const struct loader blank;
-	struct loader l = blank;
+	static const struct config_loader blank;
+	struct config_loader l = blank;
 	l.cfg = cfg;
 	l.file = path;
-	l.dir = slash ? xstrndup(path, (size_t)(slash - path + 1))
+	l.dir = slash ? config_strndup(path, (size_t)(slash - path + 1))
 		      : strdup(".");
 	l.err = err;
 	l.errlen = errlen;
@@ -491,7 +491,7 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		l.dir[slash - path] = '\0';
 	if (slash == path)
 		strcpy(l.dir, "/");
-	static const struct setting settings[] = {
+	static const struct config_setting settings[] = {
 		{"pidfile", load_pidfile}, {"log", load_log},
 		{"router", load_router},   {"storage", load_storage},
 		{"host", load_host},       {"ldap", config_ldap_load},
@@ -499,19 +499,19 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		{"sm", load_sm},           {"s2s", config_s2s_load},
 		{NULL, NULL}};
 	int rc = -1;
-	struct cnode *root = read_tree(&l, path);
+	struct cnode *root = config_read_tree(&l, path);
 	if (!root)
 		goto out;
 	if (strcmp(root->name, "palabred") != 0) {
-		fail(&l, root, root->name, "the root element must be <palabred>");
+		config_fail(&l, root, root->name, "the root element must be <palabred>");
 		goto out;
 	}
-	if (set_defaults(&l) < 0 || load_children(&l, root, "", settings) < 0)
+	if (set_defaults(&l) < 0 || config_load_children(&l, root, "", settings) < 0)
 		goto out;
 	if (config_ldap_resolve(&l) < 0)
 		goto out;
 	if (!cfg->nhosts) {
-		fail(&l, root, "host", "no <host> is configured");
+		config_fail(&l, root, "host", "no <host> is configured");
 		goto out;
 	}
 	if (!cfg->nlisteners)

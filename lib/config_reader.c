@@ -15,7 +15,7 @@ struct reader {
 	int failed;
 };
 
-char *xstrndup(const char *s, size_t n)
+char *config_strndup(const char *s, size_t n)
 {
 	char *p = malloc(n + 1);
 	if (p) {
@@ -95,7 +95,7 @@ void cnode_free(struct cnode *n)
 	}
 }
 
-struct cnode *read_tree(struct loader *l, const char *path)
+struct cnode *config_read_tree(struct config_loader *l, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
@@ -134,7 +134,7 @@ struct cnode *read_tree(struct loader *l, const char *path)
 
 /* ---- Errors that name the file, the line and the setting ------------- */
 
-int fail(struct loader *l, const struct cnode *n, const char *setting,
+int config_fail(struct config_loader *l, const struct cnode *n, const char *setting,
 		const char *fmt, ...)
 {
 	int len = snprintf(l->err, l->errlen, "%s:%d: %s: ", l->file,
@@ -175,42 +175,42 @@ const char *cnode_value(struct cnode *n)
 
 /* ---- Typed values --------------------------------------------------- */
 
-int parse_path(struct loader *l, const struct cnode *n,
+int config_parse_path(struct config_loader *l, const struct cnode *n,
 		      const char *setting, const char *value, char **out)
 {
 	if (!*value)
-		return fail(l, n, setting, "a path is required");
+		return config_fail(l, n, setting, "a path is required");
 	free(*out);
 	if (value[0] == '/')
 		*out = strdup(value);
 	else if (asprintf(out, "%s/%s", l->dir, value) < 0)
 		*out = NULL;
-	return *out ? 0 : fail(l, n, setting, "out of memory");
+	return *out ? 0 : config_fail(l, n, setting, "out of memory");
 }
 
-int parse_readable_file(struct loader *l, const struct cnode *n,
+int config_parse_readable_file(struct config_loader *l, const struct cnode *n,
 			       const char *setting, const char *value,
 			       char **out)
 {
-	if (parse_path(l, n, setting, value, out) < 0)
+	if (config_parse_path(l, n, setting, value, out) < 0)
 		return -1;
 	FILE *f = fopen(*out, "r");
 	if (!f)
-		return fail(l, n, setting, "cannot read %s: %s", *out,
+		return config_fail(l, n, setting, "cannot read %s: %s", *out,
 			    strerror(errno));
 	fclose(f);
 	return 0;
 }
 
-int parse_first_line(struct loader *l, const struct cnode *n,
+int config_parse_first_line(struct config_loader *l, const struct cnode *n,
 		     const char *setting, const char *value, char **file,
 		     char *buf, size_t size)
 {
-	if (parse_path(l, n, setting, value, file) < 0)
+	if (config_parse_path(l, n, setting, value, file) < 0)
 		return -1;
 	FILE *f = fopen(*file, "r");
 	if (!f)
-		return fail(l, n, setting, "cannot read %s: %s", *file,
+		return config_fail(l, n, setting, "cannot read %s: %s", *file,
 			    strerror(errno));
 	if (!fgets(buf, (int)size, f))
 		buf[0] = '\0';
@@ -219,7 +219,7 @@ int parse_first_line(struct loader *l, const struct cnode *n,
 	return 0;
 }
 
-int parse_number(struct loader *l, const struct cnode *n,
+int config_parse_number(struct config_loader *l, const struct cnode *n,
 			const char *setting, const char *value, long min,
 			long max, long *out)
 {
@@ -227,24 +227,24 @@ int parse_number(struct loader *l, const struct cnode *n,
 	errno = 0;
 	long v = strtol(value, &end, 10);
 	if (!*value || *end || errno || v < min || v > max)
-		return fail(l, n, setting, "'%s' is not a number from %ld to %ld",
+		return config_fail(l, n, setting, "'%s' is not a number from %ld to %ld",
 			    value, min, max);
 	*out = v;
 	return 0;
 }
 
-int parse_unsigned(struct loader *l, const struct cnode *n,
+int config_parse_unsigned(struct config_loader *l, const struct cnode *n,
 		   const char *setting, const char *value, long min, long max,
 		   unsigned *out)
 {
 	long v;
-	if (parse_number(l, n, setting, value, min, max, &v) < 0)
+	if (config_parse_number(l, n, setting, value, min, max, &v) < 0)
 		return -1;
 	*out = (unsigned)v;
 	return 0;
 }
 
-int parse_bool(struct loader *l, const struct cnode *n,
+int config_parse_bool(struct config_loader *l, const struct cnode *n,
 		      const char *setting, const char *value, bool *out)
 {
 	if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)
@@ -252,12 +252,12 @@ int parse_bool(struct loader *l, const struct cnode *n,
 	else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
 		*out = false;
 	else
-		return fail(l, n, setting, "'%s' is not true or false", value);
+		return config_fail(l, n, setting, "'%s' is not true or false", value);
 	return 0;
 }
 
 /* Splits a white-space separated list into out (strdup'd words). */
-int parse_words(struct loader *l, const struct cnode *n,
+int config_parse_words(struct config_loader *l, const struct cnode *n,
 		       const char *setting, const char *value, char **out,
 		       size_t max, size_t *count)
 {
@@ -271,14 +271,14 @@ int parse_words(struct loader *l, const struct cnode *n,
 		if (!len)
 			break;
 		if (*count == max)
-			return fail(l, n, setting, "more than %zu entries", max);
-		out[(*count)++] = xstrndup(p, len);
+			return config_fail(l, n, setting, "more than %zu entries", max);
+		out[(*count)++] = config_strndup(p, len);
 		p += len;
 	}
 	return 0;
 }
 
-int check_attrs(struct loader *l, const struct cnode *n,
+int config_check_attrs(struct config_loader *l, const struct cnode *n,
 		       const char *setting, const char *const *allowed)
 {
 	for (char **a = n->attrs; *a; a += 2) {
@@ -286,12 +286,12 @@ int check_attrs(struct loader *l, const struct cnode *n,
 		while (*ok && strcmp(*ok, a[0]) != 0)
 			ok++;
 		if (!*ok)
-			return fail(l, n, setting, "unknown attribute '%s'", a[0]);
+			return config_fail(l, n, setting, "unknown attribute '%s'", a[0]);
 	}
 	return 0;
 }
 
-int check_words(struct loader *l, const struct cnode *n, const char *setting,
+int config_check_words(struct config_loader *l, const struct cnode *n, const char *setting,
 		char *const *words, size_t count, const char *const *known,
 		const char *what)
 {
@@ -300,7 +300,7 @@ int check_words(struct loader *l, const struct cnode *n, const char *setting,
 		while (*k && strcmp(*k, words[i]) != 0)
 			k++;
 		if (!*k)
-			return fail(l, n, setting, "'%s' is %s", words[i],
+			return config_fail(l, n, setting, "'%s' is %s", words[i],
 				    what);
 	}
 	return 0;
@@ -315,8 +315,8 @@ void cnode_append(struct cnode **list, struct cnode *n)
 	*list = n;
 }
 
-int load_children_keeping(struct loader *l, struct cnode *n, const char *path,
-			  const struct setting *settings, struct cnode **kept)
+int config_load_children_keeping(struct config_loader *l, struct cnode *n, const char *path,
+			  const struct config_setting *settings, struct cnode **kept)
 {
 	struct cnode **p = &n->children;
 	n->last = NULL;
@@ -325,7 +325,7 @@ int load_children_keeping(struct loader *l, struct cnode *n, const char *path,
 		char child_path[256];
 		snprintf(child_path, sizeof child_path, "%s%s%s", path,
 			 *path ? "/" : "", c->name);
-		const struct setting *s = settings;
+		const struct config_setting *s = settings;
 		while (s->name && strcmp(s->name, c->name) != 0)
 			s++;
 		if (!s->name && kept) {
@@ -335,7 +335,7 @@ int load_children_keeping(struct loader *l, struct cnode *n, const char *path,
 			continue;
 		}
 		if (!s->name)
-			return fail(l, c, child_path, "unknown setting");
+			return config_fail(l, c, child_path, "unknown setting");
 		if (s->load(l, c, child_path) < 0)
 			return -1;
 		n->last = c;
@@ -344,8 +344,8 @@ int load_children_keeping(struct loader *l, struct cnode *n, const char *path,
 	return 0;
 }
 
-int load_children(struct loader *l, struct cnode *n, const char *path,
-			 const struct setting *settings)
+int config_load_children(struct config_loader *l, struct cnode *n, const char *path,
+			 const struct config_setting *settings)
 {
-	return load_children_keeping(l, n, path, settings, NULL);
+	return config_load_children_keeping(l, n, path, settings, NULL);
 }

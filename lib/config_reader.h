@@ -12,7 +12,7 @@
 
 #include "config.h"
 
-struct loader;
+struct config_loader;
 
 /* ---- A tree of the file's elements, with their line numbers ---------- */
 
@@ -25,9 +25,9 @@ struct cnode {
 	struct cnode *children, *last, *next, *parent;
 };
 
-char *xstrndup(const char *s, size_t n);
+char *config_strndup(const char *s, size_t n);
 /* Reads path into a tree; on failure writes l->err, returns NULL. */
-struct cnode *read_tree(struct loader *l, const char *path);
+struct cnode *config_read_tree(struct config_loader *l, const char *path);
 /* Frees n and the elements after it (next), with their subtrees. */
 void cnode_free(struct cnode *n);
 /* Appends n to the list *list. */
@@ -38,7 +38,7 @@ const char *cnode_value(struct cnode *n);
 
 /* ---- Errors that name the file, the line and the setting ------------- */
 
-struct loader {
+struct config_loader {
 	struct config *cfg;
 	const char *file; /* as given, for messages */
 	char *dir;        /* for relative paths */
@@ -56,73 +56,73 @@ struct loader {
 };
 
 /* Writes "file:line: setting: …" to l->err; returns -1. */
-int fail(struct loader *l, const struct cnode *n, const char *setting,
+int config_fail(struct config_loader *l, const struct cnode *n, const char *setting,
 	 const char *fmt, ...);
 
 /* ---- Typed values --------------------------------------------------- */
 
-int parse_path(struct loader *l, const struct cnode *n, const char *setting,
+int config_parse_path(struct config_loader *l, const struct cnode *n, const char *setting,
 	       const char *value, char **out);
 /* A path to a file palabred must be able to read at start. */
-int parse_readable_file(struct loader *l, const struct cnode *n,
+int config_parse_readable_file(struct config_loader *l, const struct cnode *n,
 			const char *setting, const char *value, char **out);
 /* The first line of the file the path value names, without its line
  * end, into buf; *file is the resolved path (the caller frees it, also
  * on failure). */
-int parse_first_line(struct loader *l, const struct cnode *n,
+int config_parse_first_line(struct config_loader *l, const struct cnode *n,
 		     const char *setting, const char *value, char **file,
 		     char *buf, size_t size);
-int parse_number(struct loader *l, const struct cnode *n, const char *setting,
+int config_parse_number(struct config_loader *l, const struct cnode *n, const char *setting,
 		 const char *value, long min, long max, long *out);
-/* parse_number into an unsigned field. */
-int parse_unsigned(struct loader *l, const struct cnode *n,
+/* config_parse_number into an unsigned field. */
+int config_parse_unsigned(struct config_loader *l, const struct cnode *n,
 		   const char *setting, const char *value, long min, long max,
 		   unsigned *out);
-int parse_bool(struct loader *l, const struct cnode *n, const char *setting,
+int config_parse_bool(struct config_loader *l, const struct cnode *n, const char *setting,
 	       const char *value, bool *out);
 /* Splits a white-space separated list into out (strdup'd words). */
-int parse_words(struct loader *l, const struct cnode *n, const char *setting,
+int config_parse_words(struct config_loader *l, const struct cnode *n, const char *setting,
 		const char *value, char **out, size_t max, size_t *count);
 /* Each of words is one of known (NULL-terminated); else fails with
  * "'word' is <what>". */
-int check_words(struct loader *l, const struct cnode *n, const char *setting,
+int config_check_words(struct config_loader *l, const struct cnode *n, const char *setting,
 		char *const *words, size_t count, const char *const *known,
 		const char *what);
-int check_attrs(struct loader *l, const struct cnode *n, const char *setting,
+int config_check_attrs(struct config_loader *l, const struct cnode *n, const char *setting,
 		const char *const *allowed);
 
 /* A <listen address port tls> element, appended to listeners. */
-int parse_listen(struct loader *l, struct cnode *n, const char *path,
+int config_parse_listen(struct config_loader *l, struct cnode *n, const char *path,
 		 struct config_listener *listeners, size_t *count);
 
 /* ---- Sections -------------------------------------------------------- */
 
-typedef int (*section_fn)(struct loader *l, struct cnode *n, const char *path);
+typedef int (*config_section_fn)(struct config_loader *l, struct cnode *n, const char *path);
 
-struct setting {
+struct config_setting {
 	const char *name;
-	section_fn load;
+	config_section_fn load;
 };
 
 /* Runs the loader of each child of n; an unknown child is an error. */
-int load_children(struct loader *l, struct cnode *n, const char *path,
-		  const struct setting *settings);
+int config_load_children(struct config_loader *l, struct cnode *n, const char *path,
+		  const struct config_setting *settings);
 /* The same, but a child without a loader moves, with its subtree and
  * line, to the end of the list *kept: lib/ keeps it for the code above
  * it. */
-int load_children_keeping(struct loader *l, struct cnode *n, const char *path,
-			  const struct setting *settings, struct cnode **kept);
+int config_load_children_keeping(struct config_loader *l, struct cnode *n, const char *path,
+			  const struct config_setting *settings, struct cnode **kept);
 
 /* ---- config_ldap.c: <ldap id="…"> directories ---------------------- */
 
 /* The <ldap> section. */
-int config_ldap_load(struct loader *l, struct cnode *n, const char *path);
+int config_ldap_load(struct config_loader *l, struct cnode *n, const char *path);
 /* After the whole file: each ldap host's directory exists. */
-int config_ldap_resolve(struct loader *l);
+int config_ldap_resolve(struct config_loader *l);
 
 /* ---- config_s2s.c: <s2s> ------------------------------------------- */
 
-int config_s2s_load(struct loader *l, struct cnode *n, const char *path);
+int config_s2s_load(struct config_loader *l, struct cnode *n, const char *path);
 void config_s2s_free(struct config_s2s *s);
 
 #endif

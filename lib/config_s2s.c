@@ -6,20 +6,20 @@
 
 #include "config_reader.h"
 
-static struct config_s2s *s2s_of(struct loader *l)
+static struct config_s2s *s2s_of(struct config_loader *l)
 {
 	return &l->cfg->s2s;
 }
 
-static int load_listen(struct loader *l, struct cnode *n, const char *path)
+static int load_listen(struct config_loader *l, struct cnode *n, const char *path)
 {
-	return parse_listen(l, n, path, s2s_of(l)->listeners,
+	return config_parse_listen(l, n, path, s2s_of(l)->listeners,
 			    &s2s_of(l)->nlisteners);
 }
 
 /* <resolver address="127.0.0.1" port="5353"/>: the DNS server asked for
  * SRV and address records instead of those of /etc/resolv.conf. */
-static int load_resolver(struct loader *l, struct cnode *n, const char *path)
+static int load_resolver(struct config_loader *l, struct cnode *n, const char *path)
 {
 	static const char *const attrs[] = {"address", "port", NULL};
 	struct config_s2s *s = s2s_of(l);
@@ -27,15 +27,15 @@ static int load_resolver(struct loader *l, struct cnode *n, const char *path)
 	const char *port = cnode_attr(n, "port");
 	unsigned char any[sizeof(struct in6_addr)];
 	long v = 53;
-	if (check_attrs(l, n, path, attrs) < 0)
+	if (config_check_attrs(l, n, path, attrs) < 0)
 		return -1;
 	if (!address)
-		return fail(l, n, "s2s/resolver/@address", "missing");
+		return config_fail(l, n, "s2s/resolver/@address", "missing");
 	if (inet_pton(AF_INET, address, any) != 1 &&
 	    inet_pton(AF_INET6, address, any) != 1)
-		return fail(l, n, "s2s/resolver/@address",
+		return config_fail(l, n, "s2s/resolver/@address",
 			    "'%s' is not an IPv4 or IPv6 address", address);
-	if (port && parse_number(l, n, "s2s/resolver/@port", port, 1, 65535,
+	if (port && config_parse_number(l, n, "s2s/resolver/@port", port, 1, 65535,
 				 &v) < 0)
 		return -1;
 	free(s->resolver);
@@ -44,67 +44,67 @@ static int load_resolver(struct loader *l, struct cnode *n, const char *path)
 	return 0;
 }
 
-static int load_require_tls(struct loader *l, struct cnode *n, const char *path)
+static int load_require_tls(struct config_loader *l, struct cnode *n, const char *path)
 {
-	return parse_bool(l, n, path, cnode_value(n), &s2s_of(l)->require_tls);
+	return config_parse_bool(l, n, path, cnode_value(n), &s2s_of(l)->require_tls);
 }
 
-static int load_require_valid_certificate(struct loader *l, struct cnode *n,
+static int load_require_valid_certificate(struct config_loader *l, struct cnode *n,
 					  const char *path)
 {
-	return parse_bool(l, n, path, cnode_value(n),
+	return config_parse_bool(l, n, path, cnode_value(n),
 			  &s2s_of(l)->require_valid_certificate);
 }
 
-static int load_ca_file(struct loader *l, struct cnode *n, const char *path)
+static int load_ca_file(struct config_loader *l, struct cnode *n, const char *path)
 {
 	free(s2s_of(l)->ca_file);
 	s2s_of(l)->ca_file = NULL;
-	return parse_readable_file(l, n, path, cnode_value(n),
+	return config_parse_readable_file(l, n, path, cnode_value(n),
 				   &s2s_of(l)->ca_file);
 }
 
-static int load_ca_path(struct loader *l, struct cnode *n, const char *path)
+static int load_ca_path(struct config_loader *l, struct cnode *n, const char *path)
 {
 	free(s2s_of(l)->ca_path);
 	s2s_of(l)->ca_path = NULL;
-	return parse_path(l, n, path, cnode_value(n), &s2s_of(l)->ca_path);
+	return config_parse_path(l, n, path, cnode_value(n), &s2s_of(l)->ca_path);
 }
 
-static int load_connect_timeout(struct loader *l, struct cnode *n,
+static int load_connect_timeout(struct config_loader *l, struct cnode *n,
 				const char *path)
 {
-	return parse_unsigned(l, n, path, cnode_value(n), 1, 3600,
+	return config_parse_unsigned(l, n, path, cnode_value(n), 1, 3600,
 			      &s2s_of(l)->connect_timeout);
 }
 
-static int load_idle_timeout(struct loader *l, struct cnode *n,
+static int load_idle_timeout(struct config_loader *l, struct cnode *n,
 			     const char *path)
 {
-	return parse_unsigned(l, n, path, cnode_value(n), 1, 86400,
+	return config_parse_unsigned(l, n, path, cnode_value(n), 1, 86400,
 			      &s2s_of(l)->idle_timeout);
 }
 
-static int load_queue_size(struct loader *l, struct cnode *n, const char *path)
+static int load_queue_size(struct config_loader *l, struct cnode *n, const char *path)
 {
-	return parse_unsigned(l, n, path, cnode_value(n), 1, 1000000,
+	return config_parse_unsigned(l, n, path, cnode_value(n), 1, 1000000,
 			      &s2s_of(l)->queue_size);
 }
 
-static int load_max_stanza_size(struct loader *l, struct cnode *n,
+static int load_max_stanza_size(struct config_loader *l, struct cnode *n,
 				const char *path)
 {
 	long v;
 	/* RFC 6120 §13.12: at least 10,000 bytes must be accepted. */
-	if (parse_number(l, n, path, cnode_value(n), 10000, 16 << 20, &v) < 0)
+	if (config_parse_number(l, n, path, cnode_value(n), 10000, 16 << 20, &v) < 0)
 		return -1;
 	s2s_of(l)->max_stanza_size = (size_t)v;
 	return 0;
 }
 
-int config_s2s_load(struct loader *l, struct cnode *n, const char *path)
+int config_s2s_load(struct config_loader *l, struct cnode *n, const char *path)
 {
-	static const struct setting settings[] = {
+	static const struct config_setting settings[] = {
 		{"listen", load_listen},
 		{"resolver", load_resolver},
 		{"require-tls", load_require_tls},
@@ -118,14 +118,14 @@ int config_s2s_load(struct loader *l, struct cnode *n, const char *path)
 		{NULL, NULL}};
 	struct config_s2s *s = s2s_of(l);
 	if (s->enabled)
-		return fail(l, n, path, "<s2s> is given twice");
+		return config_fail(l, n, path, "<s2s> is given twice");
 	s->enabled = true;
 	s->require_tls = true;
 	s->connect_timeout = 30;
 	s->idle_timeout = 300;
 	s->queue_size = 1000;
 	s->max_stanza_size = 262144;
-	if (load_children(l, n, path, settings) < 0)
+	if (config_load_children(l, n, path, settings) < 0)
 		return -1;
 	if (s->nlisteners == 0) {
 		struct config_listener *li = &s->listeners[s->nlisteners++];

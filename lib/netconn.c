@@ -328,7 +328,7 @@ void netconn_want_flush(struct netconn *nc)
 static int netconn_queue(struct netconn *nc, const char *data, size_t len)
 {
 	int r = nc->tls ? tls_conn_write(nc->tls, data, len)
-			: buf_append(&nc->so.out, data, len);
+			: buf_append(&nc->output.out, data, len);
 	if (r < 0) {
 		log_warn(NC_FMT ": cannot queue %zu bytes", NC_ARGS(nc), len);
 		netconn_abort_later(nc);
@@ -342,12 +342,12 @@ void netconn_send(struct netconn *nc, const char *data, size_t len)
 {
 	if (len == 0 || nc->closing || nc->overflowed)
 		return;
-	if (sockout_pending(&nc->so) > nc->set->output_max) {
+	if (socket_output_pending(&nc->output) > nc->set->output_max) {
 		/* A peer that does not read must not take the process's
 		 * memory, and with it every other user's session. */
 		log_warn(NC_FMT " (%s): %zu bytes wait for a peer that does not "
 			 "read", NC_ARGS(nc), nc->peer,
-			 sockout_pending(&nc->so));
+			 socket_output_pending(&nc->output));
 		nc->overflowed = true;
 		nc->set->type->overflowed(nc);
 		return;
@@ -369,7 +369,7 @@ void netconn_send_buf(struct netconn *nc, const struct buf *b)
 static void netconn_on_written(uv_write_t *req, int status)
 {
 	struct netconn *nc = req->data;
-	sockout_written(&nc->so, req);
+	socket_output_written(&nc->output, req);
 	if (status < 0) {
 		if (!nc->closed)
 			log_debug(NC_FMT ": write: %s", NC_ARGS(nc),
@@ -388,17 +388,17 @@ static void netconn_write_out(struct netconn *nc)
 	}
 	if (nc->closed || !nc->connected)
 		return;
-	switch (sockout_flush(&nc->so, (uv_stream_t *)&nc->tcp,
+	switch (socket_output_flush(&nc->output, (uv_stream_t *)&nc->tcp,
 			      netconn_on_written, nc)) {
-	case SOCKOUT_ERROR:
+	case SOCKET_OUTPUT_ERROR:
 		log_debug(NC_FMT ": cannot write", NC_ARGS(nc));
 		netconn_abort(nc);
 		break;
-	case SOCKOUT_IDLE:
+	case SOCKET_OUTPUT_IDLE:
 		if (nc->closing)
 			netconn_abort(nc);
 		break;
-	case SOCKOUT_WRITING:
+	case SOCKET_OUTPUT_WRITING:
 		break;
 	}
 }
@@ -461,7 +461,7 @@ static void netconn_free(struct netconn *nc)
 	struct netconn_set *set = nc->set;
 	tls_conn_free(nc->tls);
 	xmlstream_free(nc->xs);
-	sockout_free(&nc->so);
+	socket_output_free(&nc->output);
 	set->type->free(nc);
 	if (set->stopping && !set->all)
 		netconn_set_stopped(set);

@@ -2,7 +2,7 @@
  * OpenSMTPD's ioev serves its SMTP server and client sessions).
  *
  * A netconn is a socket, TLS when it runs (lib/tls.h, over memory), the
- * stream parser (lib/xmlstream.h) and a bounded output (lib/sockout.h)
+ * stream parser (lib/xmlstream.h) and a bounded output (lib/socket_output.h)
  * written once per loop iteration, so that many stanzas make one write.
  * A kind of connection (a c2s client, an s2s stream; later WebSocket or
  * BOSH) embeds a struct netconn in its own and describes itself with a
@@ -26,7 +26,7 @@
 
 #include "buf.h"
 #include "net.h"
-#include "sockout.h"
+#include "socket_output.h"
 #include "xmlstream.h"
 
 /* The process's read buffer: each read is handled whole before the next. */
@@ -51,7 +51,7 @@ struct netconn_type {
 	uv_alloc_cb alloc;
 	uv_read_cb read;
 	/* A TLS connection for nc (STARTTLS or direct TLS) writing its
-	 * records to nc->so.out; NULL when it cannot. */
+	 * records to nc->output.out; NULL when it cannot. */
 	struct tls_conn *(*tls_new)(struct netconn *nc);
 	/* The TLS handshake is done; before the first plaintext is parsed. */
 	void (*tls_ready)(struct netconn *nc);
@@ -86,7 +86,8 @@ struct netconn {
 	struct netconn *flush_next;  /* set->flush */
 	struct tls_conn *tls;        /* NULL: plain so far */
 	struct xmlstream *xs;
-	struct sockout so; /* bytes to write (ciphertext once TLS runs) */
+	/* Bytes to write (ciphertext once TLS runs). */
+	struct socket_output output;
 	unsigned refs;     /* open handles, and what the type counts */
 	bool connected;    /* TCP is up */
 	bool outgoing;     /* we connected: the TLS client */

@@ -36,14 +36,6 @@ const char *sasl_mech_name(enum sasl_mech m)
 	return "?";
 }
 
-int sasl_mech_from_name(const char *name)
-{
-	for (int m = SASL_PLAIN; m <= SASL_SCRAM_SHA_256; m++)
-		if (strcmp(name, sasl_mech_name((enum sasl_mech)m)) == 0)
-			return m;
-	return -1;
-}
-
 struct sasl_client *sasl_client_new(enum sasl_mech m, const char *user,
 				    const char *password,
 				    struct scram_keys *keys)

@@ -15,8 +15,6 @@
 enum sasl_mech { SASL_PLAIN, SASL_SCRAM_SHA_1, SASL_SCRAM_SHA_256 };
 
 const char *sasl_mech_name(enum sasl_mech m);
-/* -1 when name is none of them. */
-int sasl_mech_from_name(const char *name);
 
 /* What a SCRAM client may keep between logins of one account so as not
  * to run PBKDF2 every time (RFC 5802 §5.1 allows it; Conversations does

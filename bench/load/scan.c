@@ -161,11 +161,6 @@ void scan_reset(struct scan *s)
 	s->open = false;
 }
 
-size_t scan_memory(const struct scan *s)
-{
-	return s->pending.cap;
-}
-
 /* ---- reading one element ------------------------------------------------ */
 
 static bool is_space(char c)

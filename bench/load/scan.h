@@ -43,8 +43,6 @@ int scan_feed(struct scan *s, const char *data, size_t len, scan_fn fn,
 	      void *ctx);
 /* A new stream starts (after STARTTLS or SASL success). */
 void scan_reset(struct scan *s);
-/* Bytes held. */
-size_t scan_memory(const struct scan *s);
 
 /* ---- reading one complete element ------------------------------------ */
 

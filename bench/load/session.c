@@ -86,7 +86,7 @@ static void session_send_buf(struct session *s, struct buf *b)
 static void on_written(uv_write_t *req, int status)
 {
 	struct session *s = req->data;
-	sockout_written(&s->out, req);
+	socket_output_written(&s->out, req);
 	if (status == UV_ECANCELED)
 		return;
 	if (status < 0)
@@ -100,8 +100,8 @@ void session_flush(struct session *s)
 	if (s->state == SESSION_FREE || s->state == SESSION_CLOSED ||
 	    s->state == SESSION_CONNECTING)
 		return;
-	if (sockout_flush(&s->out, (uv_stream_t *)&s->tcp, on_written, s) ==
-	    SOCKOUT_ERROR)
+	if (socket_output_flush(&s->out, (uv_stream_t *)&s->tcp, on_written,
+				s) == SOCKET_OUTPUT_ERROR)
 		session_abort(s, FAIL_CLOSED);
 }
 
@@ -127,7 +127,7 @@ static void on_closed(uv_handle_t *h)
 	s->tls = NULL;
 	sasl_client_free(s->sasl);
 	s->sasl = NULL;
-	sockout_free(&s->out);
+	socket_output_free(&s->out);
 	buf_free(&s->scan.pending);
 	s->state = SESSION_FREE;
 	s->deadline_ms = 0;
@@ -156,7 +156,7 @@ static void session_closed_cleanly(struct session *s)
 {
 	if (s->tls)
 		tls_conn_shutdown(s->tls);
-	sockout_flush(&s->out, (uv_stream_t *)&s->tcp, on_written, s);
+	socket_output_flush(&s->out, (uv_stream_t *)&s->tcp, on_written, s);
 	session_abort(s, -1);
 }
 

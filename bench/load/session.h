@@ -19,7 +19,7 @@
 #include <uv.h>
 
 #include "scan.h"
-#include "../../lib/sockout.h"
+#include "../../lib/socket_output.h"
 #include "xmppload.h"
 
 struct worker;
@@ -46,7 +46,7 @@ _Static_assert(SESSION_CLOSED + 1 == SESSION_STEPS, "SESSION_STEPS");
 
 struct session {
 	uv_tcp_t tcp;
-	struct sockout out;
+	struct socket_output out;
 	struct scan scan;
 	struct tls_conn *tls;
 	struct sasl_client *sasl;

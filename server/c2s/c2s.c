@@ -154,7 +154,7 @@ int c2s_main(const struct config *cfg, const char *name, const char *secret)
 	c2s->fd_limit = c2s_raise_fd_limit();
 	c2s->lanes = c2s_lanes_new(c2s->proc.loop, cfg);
 	c2s->cfg = cfg;
-	c2s_conntab_init(&c2s->conns);
+	c2s_conn_table_init(&c2s->conns);
 	auth_set_secret(secret);
 	if (!c2s->lanes) {
 		log_error("c2s: out of memory");

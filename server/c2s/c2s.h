@@ -2,18 +2,20 @@
  * server/c2s/: the process state (struct c2s), one client connection
  * (struct conn) and the entry points of each file.
  *
- *   c2s.c       the process (lib/process.h): ports, sweeps, shutdown
- *   conntab.c   connection id -> conn
- *   conn.c      one client over lib/netconn.h: accept, reading, rate
- *               limit, backpressure, idle memory, close
- *   tls.c       OpenSSL over memory, per-host contexts, channel bindings
- *   stream.c    RFC 6120 stream: header, features, errors, dispatch
- *   sasl.c      RFC 6120 §6 SASL on libuv's worker pool, a lane per
- *               directory (lib/lanes.h)
- *   throttle.c  authentication attempts counted per address and account
- *   bind.c      RFC 6120 §7 resource binding, legacy session iq
- *   route.c     frames to and from the sm, backpressure
- *   ratelimit.c token buckets: how fast a client may send */
+ *   c2s.c          the process (lib/process.h): ports, sweeps, shutdown
+ *   conn_table.c   connection id -> conn
+ *   conn.c         one client over lib/netconn.h: accept, reading, rate
+ *                  limit, backpressure, idle memory, close
+ *   tls.c          OpenSSL over memory, per-host contexts, channel
+ *                  bindings
+ *   stream.c       RFC 6120 stream: header, features, errors, dispatch
+ *   sasl.c         RFC 6120 §6 SASL on libuv's worker pool, a lane per
+ *                  directory (lib/lanes.h)
+ *   throttle.c     authentication attempts counted per address and
+ *                  account
+ *   bind.c         RFC 6120 §7 resource binding, legacy session iq
+ *   router_link.c  frames to and from the sm, backpressure
+ *   ratelimit.c    token buckets: how fast a client may send */
 #ifndef PALABRE_C2S_H
 #define PALABRE_C2S_H
 
@@ -70,12 +72,12 @@ struct c2s {
 	const struct config *cfg;
 	struct tls_server *tls;
 	struct lanes *lanes; /* sasl.c's steps, a lane per directory */
-	struct hash_table conns; /* id -> conn (conntab.c) */
+	struct hash_table conns; /* id -> conn (conn_table.c) */
 	struct conn *paused; /* conns that wait for the link to drain */
 	struct conn *slowed; /* conns that wait for their rate limit */
 	struct ratelimit rate_stanzas, rate_bytes; /* c2s/rate-limit */
 	uv_timer_t rate_timer; /* resumes the slowed conns: one for all */
-	/* route.c: the last conn whose sm was told it is gone, and since */
+	/* router_link.c: the last conn whose sm was told it is gone, and since */
 	uint64_t gone_id, gone_at;
 	struct buf held;     /* encoded control frames the link refused */
 	uint64_t swept_id;   /* proc.conns.next_id at the last idle sweep */
@@ -107,7 +109,7 @@ struct conn {
 	char *jid;     /* bare JID once authenticated, full JID once bound */
 	char *bind_id; /* id of the bind iq waiting for the sm */
 	struct sasl_job *job;      /* SASL step in its lane or running */
-	struct auth_session *auth; /* SASL exchange in progress */
+	struct auth_exchange *auth; /* SASL exchange in progress */
 	const char *mechanism;     /* of that exchange (a static string) */
 	struct arena hold;         /* stanzas received while binding */
 	struct xml_node *hold_first, *hold_last;
@@ -129,11 +131,11 @@ static inline struct conn *conn_of(struct netconn *nc)
 	return netconn_outer(nc, struct conn, nc);
 }
 
-/* conntab.c */
-void c2s_conntab_init(struct hash_table *t);
-int c2s_conntab_insert(struct hash_table *t, struct conn *c);
-void c2s_conntab_remove(struct hash_table *t, struct conn *c);
-struct conn *c2s_conntab_find(const struct hash_table *t, uint64_t id);
+/* conn_table.c */
+void c2s_conn_table_init(struct hash_table *t);
+int c2s_conn_table_insert(struct hash_table *t, struct conn *c);
+void c2s_conn_table_remove(struct hash_table *t, struct conn *c);
+struct conn *c2s_conn_table_find(const struct hash_table *t, uint64_t id);
 
 /* conn.c */
 extern const struct netconn_type c2s_conn_type;
@@ -179,7 +181,7 @@ void c2s_bind_session_refused(struct conn *c, const char *type,
 void c2s_bind_reply_error(struct conn *c, const char *id, const char *type,
 		      const char *condition);
 
-/* route.c */
+/* router_link.c */
 void c2s_route_stanza(struct conn *c, struct xml_node *stanza, struct arena *a);
 void c2s_route_on_frame(struct c2s *c2s, const struct frame *f);
 void c2s_route_on_drain(struct c2s *c2s);

@@ -267,7 +267,7 @@ void c2s_conn_stop_timer(struct conn *c)
 
 static struct tls_conn *conn_tls_new(struct netconn *nc)
 {
-	return c2s_tls_conn_new(conn_of(nc)->c2s->tls, &nc->so.out);
+	return c2s_tls_conn_new(conn_of(nc)->c2s->tls, &nc->output.out);
 }
 
 static void conn_tls_ready(struct netconn *nc)
@@ -313,7 +313,7 @@ static void conn_closed(struct netconn *nc)
 	struct conn *c = conn_of(nc);
 	conn_unpause(c);
 	conn_unslow(c);
-	c2s_conntab_remove(&c->c2s->conns, c);
+	c2s_conn_table_remove(&c->c2s->conns, c);
 	log_info("conn %" PRIu64 " from %s closed%s%s", nc->id, nc->peer,
 		 c->jid ? ": " : "", c->jid ? c->jid : "");
 }
@@ -322,7 +322,7 @@ static void conn_free(struct netconn *nc)
 {
 	struct conn *c = conn_of(nc);
 	if (c->auth)
-		auth_session_free(c->auth);
+		auth_exchange_free(c->auth);
 	buf_free(&c->held);
 	arena_reset(&c->hold);
 	free(c->jid);
@@ -380,7 +380,7 @@ void c2s_conn_accept(struct listener *l)
 	if (netconn_accept(&c->nc, l) < 0)
 		return;
 	conn_check_fd_limit(c2s);
-	if (c2s_conntab_insert(&c2s->conns, c) < 0) {
+	if (c2s_conn_table_insert(&c2s->conns, c) < 0) {
 		log_error("conn %" PRIu64 ": out of memory", c->nc.id);
 		netconn_abort(&c->nc);
 		return;

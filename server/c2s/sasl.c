@@ -56,7 +56,7 @@
 struct sasl_job {
 	struct lanes_job lane;
 	struct conn *conn;
-	struct auth_session *auth;
+	struct auth_exchange *auth;
 	const char *mechanism; /* NULL: a <response/> */
 	bool has_in;
 	size_t in_len;
@@ -295,18 +295,18 @@ static void sasl_release(struct conn *c, const char *user,
 
 /* A new session for an exchange on c's stream, with the throttle's gate;
  * NULL when out of memory. */
-static struct auth_session *sasl_new_session(struct conn *c)
+static struct auth_exchange *sasl_new_session(struct conn *c)
 {
 	const char *mechs[CONFIG_MAX_MECHANISMS];
 	struct auth_channel_binding cb[AUTH_MAX_BINDINGS];
 	size_t ncb;
 	sasl_offer(c, mechs, CONFIG_MAX_MECHANISMS, cb, &ncb);
-	struct auth_session *s = auth_session_new(c->c2s->cfg,
+	struct auth_exchange *s = auth_exchange_new(c->c2s->cfg,
 						  c2s_conn_domain(c),
 						  c->nc.tls_ready,
 						  cb, ncb);
 	if (s)
-		auth_session_set_gate(s, sasl_account_allowed, c);
+		auth_exchange_set_gate(s, sasl_account_allowed, c);
 	return s;
 }
 
@@ -316,8 +316,8 @@ static void sasl_end_exchange(struct conn *c, enum sasl_outcome outcome)
 {
 	if (!c->auth || c->job)
 		return;
-	sasl_release(c, auth_session_user(c->auth), outcome);
-	auth_session_free(c->auth);
+	sasl_release(c, auth_exchange_user(c->auth), outcome);
+	auth_exchange_free(c->auth);
 	c->auth = NULL;
 }
 
@@ -521,14 +521,14 @@ static void sasl_done(struct lanes_job *lane, int status)
 {
 	struct sasl_job *job = lane->data;
 	struct conn *c = job->conn;
-	bool gated = c->auth && auth_session_gated(c->auth);
+	bool gated = c->auth && auth_exchange_gated(c->auth);
 	c->job = NULL;
 	if (c->nc.closing || status != 0) {
 		/* The client left, or the step was cancelled: an
 		 * unfinished exchange, unless the gate had refused it. */
 		sasl_end_exchange(c, gated ? SASL_UNCHECKED : SASL_FAILED);
 	} else if (gated && c->sasl_claim == SASL_CLAIM_WAIT &&
-		   !c->sasl_abort && auth_session_replayable(c->auth)) {
+		   !c->sasl_abort && auth_exchange_replayable(c->auth)) {
 		/* The account's places are taken, none failed: nothing was
 		 * checked, and the step runs again once one frees up. */
 		sasl_wait(c, job, true);
@@ -590,7 +590,7 @@ static void sasl_queue(struct conn *c, struct sasl_job *job)
  * client that leaves while the step waits in its lane). */
 static void sasl_start(struct conn *c, struct sasl_job *job)
 {
-	struct auth_session *s = sasl_new_session(c);
+	struct auth_exchange *s = sasl_new_session(c);
 	if (!s) {
 		if (!c->auth)
 			sasl_release(c, NULL, SASL_UNCHECKED);
@@ -598,9 +598,9 @@ static void sasl_start(struct conn *c, struct sasl_job *job)
 		sasl_job_free(job);
 		return;
 	}
-	if (c->auth && auth_session_user(c->auth))
-		auth_session_replay_user(s, auth_session_user(c->auth));
-	auth_session_free(c->auth);
+	if (c->auth && auth_exchange_user(c->auth))
+		auth_exchange_replay_user(s, auth_exchange_user(c->auth));
+	auth_exchange_free(c->auth);
 	c->auth = s;
 	job->mechanism = c->mechanism;
 	sasl_queue(c, job);
@@ -615,7 +615,7 @@ static struct throttle *sasl_waits_on(const struct conn *c,
 				      struct sasl_keys *k, const char **key)
 {
 	const char *user = job->waits_account && c->auth
-				   ? auth_session_user(c->auth)
+				   ? auth_exchange_user(c->auth)
 				   : NULL;
 	sasl_keys_make(k, c, user ? user : "", c2s_conn_domain(c));
 	*key = job->waits_account ? k->account : k->address;

@@ -91,14 +91,6 @@ struct tls_server *c2s_tls_server_new(const struct config *cfg,
 	return s;
 }
 
-void c2s_tls_server_free(struct tls_server *s)
-{
-	if (!s)
-		return;
-	tls_hosts_free(&s->hosts);
-	free(s);
-}
-
 struct tls_conn *c2s_tls_conn_new(struct tls_server *s, struct buf *out)
 {
 	return tls_conn_new(s->hosts.ctx[0], true, out);

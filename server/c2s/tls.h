@@ -20,7 +20,6 @@ struct tls_server;
 /* Loads every host's certificate and key. NULL with a message in err. */
 struct tls_server *c2s_tls_server_new(const struct config *cfg,
 				  const char *secret, char *err, size_t errlen);
-void c2s_tls_server_free(struct tls_server *s);
 
 /* A server-side TLS connection writing its records to out. */
 struct tls_conn *c2s_tls_conn_new(struct tls_server *s, struct buf *out);

@@ -1,6 +1,6 @@
 /* router: the switch between components (ARCHITECTURE §2). Listens on
  * a Unix socket, challenges each component (HELLO nonce, AUTH HMAC),
- * then hands its frames to router_route.c. */
+ * then hands its frames to router_forward.c. */
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>

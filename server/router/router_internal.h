@@ -72,7 +72,7 @@ struct component {
 	struct component *waiters;     /* components blocked on this one */
 };
 
-/* ---- router_route.c ---- */
+/* ---- router_forward.c ---- */
 
 /* An authenticated component's frame. */
 void router_handle_frame(struct component *c, const struct frame *f);

@@ -12,7 +12,7 @@
  *                  EXTERNAL, which (local, remote) pairs may send
  *   stream_out.c   streams we open: STARTTLS, EXTERNAL, else dialback
  *   dialback.c     XEP-0220 on both sides: db:result, db:verify
- *   route.c        outgoing routes per (local, remote): resolution,
+ *   outgoing.c     outgoing routes per (local, remote): resolution,
  *                  connection attempts, the queue, timeouts
  *   bounce.c       errors for stanzas that cannot be delivered
  *   resolve.c      SRV and address lookups with c-ares (resolve.h)
@@ -235,7 +235,7 @@ void s2s_dialback_expire_verifies(struct s2s_route *r, uint64_t asked_before);
 /* r failed: answers every verification waiting on it as an error. */
 void s2s_dialback_fail_verifies(struct s2s_route *r, const char *condition);
 
-/* route.c */
+/* outgoing.c */
 void s2s_route_on_frame(struct s2s *s2s, const struct frame *f);
 /* The route of (local, remote), made and started when missing. */
 struct s2s_route *s2s_route_get(struct s2s *s2s, const char *local,

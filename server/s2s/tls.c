@@ -106,7 +106,7 @@ struct tls_conn *s2s_tls_new(struct s2s_conn *c)
 						       : &s2s->tls_accept;
 	SSL_CTX *ctx = c->local[0] ? tls_hosts_find(hosts, c->local) : NULL;
 	struct tls_conn *t = tls_conn_new(ctx ? ctx : hosts->ctx[0],
-					  !c->nc.outgoing, &c->nc.so.out);
+					  !c->nc.outgoing, &c->nc.output.out);
 	char sni[S2S_DOMAIN_MAX + 1];
 	if (!t || !c->nc.outgoing)
 		return t;

@@ -12,8 +12,8 @@
 #include "../../lib/log.h"
 #include "module.h"
 #include "roster.h"
-#include "route.h"
-#include "session.h"
+#include "delivery.h"
+#include "sessions.h"
 #include "sm.h"
 #include "stanza.h"
 #include "userdata.h"
@@ -216,7 +216,7 @@ static enum sm_verdict blocking_in(struct sm_event *ev, void *data)
 	log_debug("blocking: %s from a JID %s blocked: %s", st->xml->name,
 		  st->to_user->jid, answer ? "refused" : "dropped");
 	if (answer)
-		sm_route_error(ev->sm, st, "service-unavailable");
+		sm_deliver_error(ev->sm, st, "service-unavailable");
 	return SM_DONE;
 }
 
@@ -287,7 +287,7 @@ static void blocklist_get(struct blocking *mod, struct sm_event *ev)
 	    r ? xml_add_child(st->arena, r, NS_BLOCKING, "blocklist") : NULL;
 	if (!l || !q || blocking_items_add(st->arena, q, l->jids, l->n) < 0 ||
 	    blocklist_interested_add(l, ev->session->serial) < 0) {
-		sm_route_error(ev->sm, st, "internal-server-error");
+		sm_deliver_error(ev->sm, st, "internal-server-error");
 		return;
 	}
 	sm_send_stanza(ev->sm, ev->session, r);
@@ -337,7 +337,7 @@ static int blocking_strv_push(char ***v, size_t *n, const char *s)
 }
 
 /* Routes presence from session s to `to`: its last presence (type
- * NULL) or one of that type. Straight to sm_route_stanza: the filter of
+ * NULL) or one of that type. Straight to sm_deliver_stanza: the filter of
  * SM_EV_STANZA_FROM_LOCAL is for the fan-out of other modules. */
 static void blocking_send_presence(struct sm *sm, const struct session *s,
 				   const char *to, const char *type)
@@ -351,7 +351,7 @@ static void blocking_send_presence(struct sm *sm, const struct session *s,
 	    xml_set_attr(&sm->arena, p, "to", to) == 0 &&
 	    (!type || xml_set_attr(&sm->arena, p, "type", type) == 0) &&
 	    sm_stanza_init(&st, &sm->arena, p) == 0)
-		sm_route_stanza(sm, &st, NULL);
+		sm_deliver_stanza(sm, &st, NULL);
 }
 
 /* Whether the list entry `entry` covers jid (XEP-0191 matching). */
@@ -605,7 +605,7 @@ static void blocklist_set(struct blocking *mod, struct sm_event *ev)
 	struct blocking_change *c = calloc(1, sizeof *c);
 	if (!l || !c || !storage) {
 		free(c);
-		sm_route_error(sm, st, "internal-server-error");
+		sm_deliver_error(sm, st, "internal-server-error");
 		return;
 	}
 	c->mod = mod;
@@ -637,7 +637,7 @@ static void blocklist_set(struct blocking *mod, struct sm_event *ev)
 		if (batch)
 			storage_batch_free(batch);
 		blocking_change_free(c);
-		sm_route_error(sm, st, cond);
+		sm_deliver_error(sm, st, cond);
 		return;
 	}
 	/* Even with nothing changed the batch goes: its completion comes
@@ -653,7 +653,7 @@ static enum sm_verdict blocking_iq(struct sm_event *ev, void *data)
 	struct blocking *mod = data;
 	struct stanza *st = ev->st;
 	if (!ev->session || !sm_stanza_to_self(st)) {
-		sm_route_error(ev->sm, st, "service-unavailable");
+		sm_deliver_error(ev->sm, st, "service-unavailable");
 		return SM_DONE;
 	}
 	const char *name = st->payload->name;
@@ -664,7 +664,7 @@ static enum sm_verdict blocking_iq(struct sm_event *ev, void *data)
 		 sm_stanza_is_type(st, "set"))
 		blocklist_set(mod, ev);
 	else if (get || sm_stanza_is_type(st, "set"))
-		sm_route_error(ev->sm, st, "bad-request");
+		sm_deliver_error(ev->sm, st, "bad-request");
 	return SM_DONE;
 }
 

@@ -3,29 +3,29 @@
  *
  * A stanza's way through the sm, file by file, in order:
  *
- *   sm.c       the router link hands a frame to sm_handle_frame (here).
- *   core.c     the frame is parsed, once, into sm->arena
- *              (sm_stanza_frame_parse); if a local user it concerns is
- *              not in memory, or its source has frames waiting, it
- *              waits in userdata.c, which hands it back to
- *              sm_dispatch_frame once its turn comes.
- *   route.c    which event it is (RFC 6121 §8, RFC 6120 §10), fired
- *              through module.c to the handlers: the modules hooked
- *              above SM_PRIORITY_DEFAULT, then route.c's defaults.
- *   send.c     what a handler sends (a delivery, an answer) is
- *              serialized once and goes to the router in a frame, or
- *              waits in the backlog while the link is full.
+ *   sm.c         the router link hands a frame to sm_handle_frame (here).
+ *   core.c       the frame is parsed, once, into sm->arena
+ *                (sm_stanza_frame_parse); if a local user it concerns is
+ *                not in memory, or its source has frames waiting, it
+ *                waits in userdata.c, which hands it back to
+ *                sm_dispatch_frame once its turn comes.
+ *   delivery.c   which event it is (RFC 6121 §8, RFC 6120 §10), fired
+ *                through module.c to the handlers: the modules hooked
+ *                above SM_PRIORITY_DEFAULT, then delivery.c's defaults.
+ *   send.c       what a handler sends (a delivery, an answer) is
+ *                serialized once and goes to the router in a frame, or
+ *                waits in the backlog while the link is full.
  *
- * A stanza the server makes (an answer, a push) enters at route.c
- * (sm_route_xml); one for a local user not in memory waits in
+ * A stanza the server makes (an answer, a push) enters at delivery.c
+ * (sm_deliver_xml); one for a local user not in memory waits in
  * userdata.c as a frame, and comes back here. */
 #include <stdio.h>
 #include <string.h>
 
 #include "../../lib/log.h"
 #include "module.h"
-#include "route.h"
-#include "session.h"
+#include "delivery.h"
+#include "sessions.h"
 #include "sm.h"
 #include "stanza.h"
 #include "userdata.h"
@@ -37,7 +37,7 @@ int sm_init(struct sm *sm, const struct config *cfg, const char *name)
 	sm->name = name;
 	if (sm_session_table_init(&sm->sessions) < 0)
 		return -1;
-	if (sm_userdata_init(sm) < 0 || sm_route_init(sm) < 0 ||
+	if (sm_userdata_init(sm) < 0 || sm_delivery_init(sm) < 0 ||
 	    sm_module_load_all(sm) < 0) {
 		sm_free(sm);
 		return -1;
@@ -83,7 +83,7 @@ static void sm_session_unavailable(struct sm *sm, struct session *s)
 	if (p && xml_set_attr(&sm->arena, p, "from", s->jid) == 0 &&
 	    xml_set_attr(&sm->arena, p, "type", "unavailable") == 0 &&
 	    sm_stanza_init(&st, &sm->arena, p) == 0)
-		sm_route_stanza(sm, &st, s);
+		sm_deliver_stanza(sm, &st, s);
 }
 
 /* Ends s: unavailable, then modules hear of the end. */
@@ -245,7 +245,7 @@ static void frame_refuse_unparsed(struct sm *sm, const struct frame *f,
 		 (int)f->from_len, f->from, st->xml->name);
 	if (st->kind != STANZA_IQ || sm_stanza_is_type(st, "get") ||
 	    sm_stanza_is_type(st, "set"))
-		sm_route_error(sm, st, "internal-server-error");
+		sm_deliver_error(sm, st, "internal-server-error");
 }
 
 /* The one parse of a stanza frame, into sm->arena: st, and its origin
@@ -294,7 +294,7 @@ static int sm_stanza_frame_parse(struct sm *sm, const struct frame *f,
 							st, "jid-malformed")
 					      : NULL;
 		if (e && xml_set_attr(st->arena, e, "from", NULL) == 0)
-			sm_route_xml(sm, e);
+			sm_deliver_xml(sm, e);
 		return -1;
 	}
 	if (!whole) {
@@ -319,7 +319,7 @@ static void sm_stanza_refused(struct sm *sm, const struct stanza *st)
 			  st->xml->name, st->type);
 		return;
 	}
-	sm_route_error(sm, st, "resource-constraint");
+	sm_deliver_error(sm, st, "resource-constraint");
 }
 
 /* FRAME_STANZA: parsed here, so that its recipient can be loaded
@@ -356,7 +356,7 @@ static void sm_stanza_frame(struct sm *sm, const struct frame *f)
 	case SM_HOLD_NOW:
 		break;
 	}
-	sm_route_stanza(sm, &st, origin);
+	sm_deliver_stanza(sm, &st, origin);
 }
 
 /* FRAME_NO_ROUTE: the router found nobody serving f->to; f's payload
@@ -378,7 +378,7 @@ static void sm_stanza_no_route(struct sm *sm, const struct frame *f)
 		return;
 	log_info("sm: no route to %.*s: remote-server-not-found",
 		 (int)f->to_len, f->to);
-	sm_route_error(sm, &st, "remote-server-not-found");
+	sm_deliver_error(sm, &st, "remote-server-not-found");
 }
 
 /* ------------------------------------------------------------ frames */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "module.h"
-#include "route.h"
+#include "delivery.h"
 #include "sm.h"
 #include "stanza.h"
 
@@ -35,13 +35,13 @@ static struct xml_node *query_result(struct sm_event *ev, const char *ns,
 {
 	struct stanza *st = ev->st;
 	if (!sm_stanza_is_type(st, "get")) {
-		sm_route_error(ev->sm, st, "bad-request");
+		sm_deliver_error(ev->sm, st, "bad-request");
 		return NULL;
 	}
 	const char *node = xml_attr_get(st->payload, "node");
 	if (node) {
 		/* No nodes here yet. */
-		sm_route_error(ev->sm, st, "item-not-found");
+		sm_deliver_error(ev->sm, st, "item-not-found");
 		return NULL;
 	}
 	struct xml_node *r = sm_stanza_result_new(st);
@@ -62,7 +62,7 @@ static enum sm_verdict info_host(struct sm_event *ev, void *data)
 		     f && *f; f++)
 			if (feature_add(a, q, *f) < 0)
 				return SM_DONE;
-	sm_route_xml(ev->sm, r);
+	sm_deliver_xml(ev->sm, r);
 	return SM_DONE;
 }
 
@@ -70,7 +70,7 @@ static enum sm_verdict items_host(struct sm_event *ev, void *data)
 {
 	struct xml_node *q, *r = query_result(ev, NS_DISCO_ITEMS, &q);
 	if (r)
-		sm_route_xml(ev->sm, r);
+		sm_deliver_xml(ev->sm, r);
 	return SM_DONE;
 }
 
@@ -80,7 +80,7 @@ static enum sm_verdict items_host(struct sm_event *ev, void *data)
 static enum sm_verdict info_account(struct sm_event *ev, void *data)
 {
 	if (!sm_stanza_to_self(ev->st)) {
-		sm_route_error(ev->sm, ev->st, "service-unavailable");
+		sm_deliver_error(ev->sm, ev->st, "service-unavailable");
 		return SM_DONE;
 	}
 	struct arena *a = ev->st->arena;
@@ -88,19 +88,19 @@ static enum sm_verdict info_account(struct sm_event *ev, void *data)
 	if (!r || !identity_add(a, q, "account", "registered") ||
 	    feature_add(a, q, NS_DISCO_INFO) < 0)
 		return SM_DONE;
-	sm_route_xml(ev->sm, r);
+	sm_deliver_xml(ev->sm, r);
 	return SM_DONE;
 }
 
 static enum sm_verdict items_account(struct sm_event *ev, void *data)
 {
 	if (!sm_stanza_to_self(ev->st)) {
-		sm_route_error(ev->sm, ev->st, "service-unavailable");
+		sm_deliver_error(ev->sm, ev->st, "service-unavailable");
 		return SM_DONE;
 	}
 	struct xml_node *q, *r = query_result(ev, NS_DISCO_ITEMS, &q);
 	if (r)
-		sm_route_xml(ev->sm, r);
+		sm_deliver_xml(ev->sm, r);
 	return SM_DONE;
 }
 

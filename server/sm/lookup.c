@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "../../lib/lanes.h"
-#include "session.h"
+#include "sessions.h"
 #include "sm.h"
 
 struct job {

@@ -30,7 +30,7 @@
  *	{
  *		struct xml_node *r = sm_stanza_result_new(ev->st);
  *		if (r)
- *			sm_route_xml(ev->sm, r);  // routed like any stanza
+ *			sm_deliver_xml(ev->sm, r);  // routed like any stanza
  *		return SM_DONE;
  *	}
  *	static int ping_init(struct sm *sm)
@@ -61,7 +61,7 @@
 struct buf;
 struct cnode;
 struct config;
-struct loader;
+struct config_loader;
 struct sm;
 struct stanza;
 struct session;
@@ -109,7 +109,7 @@ enum sm_event_type {
 	SM_EV_PRESENCE_BROADCAST,
 	/* A stanza the server made on behalf of a local user (its 'from'
 	 * is at a served domain: presence broadcast, probe answers …),
-	 * about to be routed by sm_route_xml. ev->session is NULL. A
+	 * about to be routed by sm_deliver_xml. ev->session is NULL. A
 	 * handler returning SM_DONE drops it (blocking.c: XEP-0191 §3.3,
 	 * no presence to a blocked contact). */
 	SM_EV_STANZA_FROM_LOCAL,
@@ -168,9 +168,9 @@ struct sm_option {
 	long min, max, def; /* SM_OPTION_INTEGER */
 	/* SM_OPTION_DIRECTORY: checks n, whose setting is path (e.g.
 	 * "ldap/vcard"), and reads it into l->target unless that is NULL
-	 * (a check only). Errors through fail() (lib/config_reader.h):
+	 * (a check only). Errors through config_fail() (lib/config_reader.h):
 	 * file:line: setting: message. Returns 0 or -1. */
-	int (*read)(struct loader *l, struct cnode *n, const char *path);
+	int (*read)(struct config_loader *l, struct cnode *n, const char *path);
 };
 
 struct sm_module {

@@ -137,10 +137,10 @@ static const struct sm_option *option_find(enum sm_option_type type,
 }
 
 /* A loader for the kept elements: its errors name cfg's file. */
-static void option_loader(struct loader *l, const struct config *cfg,
+static void option_loader(struct config_loader *l, const struct config *cfg,
 			  char *err, size_t errlen)
 {
-	static const struct loader blank;
+	static const struct config_loader blank;
 	*l = blank;
 	l->file = cfg->path ? cfg->path : "config.xml";
 	l->err = err;
@@ -152,7 +152,7 @@ long sm_module_option_integer(const struct config *cfg,
 {
 	const struct sm_option *o = option_of(m, SM_OPTION_INTEGER, name);
 	struct cnode *n = kept_last(cfg->sm, name);
-	struct loader l;
+	struct config_loader l;
 	char err[256];
 	long v;
 	if (!o) {
@@ -160,7 +160,7 @@ long sm_module_option_integer(const struct config *cfg,
 		return 0;
 	}
 	option_loader(&l, cfg, err, sizeof err);
-	if (!n || parse_number(&l, n, name, cnode_value(n), o->min, o->max,
+	if (!n || config_parse_number(&l, n, name, cnode_value(n), o->min, o->max,
 			       &v) < 0)
 		return o->def;
 	return v;
@@ -172,7 +172,7 @@ int sm_module_option_read(const struct config *cfg, const struct sm_module *m,
 {
 	const struct sm_option *o = option_of(m, SM_OPTION_DIRECTORY, name);
 	struct cnode *n = kept_last(cfg->directories[directory].kept, name);
-	struct loader l;
+	struct config_loader l;
 	char path[128];
 	if (!o || !n)
 		return 0;
@@ -184,24 +184,24 @@ int sm_module_option_read(const struct config *cfg, const struct sm_module *m,
 
 /* ------------------------------------------------------------ checks */
 
-static int check_module_list(struct loader *l, struct cnode *n,
+static int check_module_list(struct config_loader *l, struct cnode *n,
 			     const char *path)
 {
 	const char *p = cnode_value(n), *w;
 	size_t len, count = 0;
 	while ((w = next_word(&p, &len))) {
 		if (++count > SM_MODULES_MAX)
-			return fail(l, n, path, "more than %d entries",
+			return config_fail(l, n, path, "more than %d entries",
 				    SM_MODULES_MAX);
 		if (!module_find(w, len))
-			return fail(l, n, path, "'%.*s' is not a known module",
+			return config_fail(l, n, path, "'%.*s' is not a known module",
 				    (int)len, w);
 	}
 	return 0;
 }
 
 /* An element of <sm>: the list of modules, or an integer option. */
-static int check_sm_setting(struct loader *l, struct cnode *n)
+static int check_sm_setting(struct config_loader *l, struct cnode *n)
 {
 	char path[128];
 	long v;
@@ -210,30 +210,30 @@ static int check_sm_setting(struct loader *l, struct cnode *n)
 		return check_module_list(l, n, path);
 	const struct sm_option *o = option_find(SM_OPTION_INTEGER, n->name);
 	if (!o)
-		return fail(l, n, path, "unknown setting");
-	return parse_number(l, n, path, cnode_value(n), o->min, o->max, &v);
+		return config_fail(l, n, path, "unknown setting");
+	return config_parse_number(l, n, path, cnode_value(n), o->min, o->max, &v);
 }
 
 /* An element of an <ldap> directory that lib/ kept: a directory option,
  * once. */
-static int check_directory_setting(struct loader *l, struct cnode *kept,
+static int check_directory_setting(struct config_loader *l, struct cnode *kept,
 				   struct cnode *n)
 {
 	char path[128];
 	snprintf(path, sizeof path, "ldap/%s", n->name);
 	const struct sm_option *o = option_find(SM_OPTION_DIRECTORY, n->name);
 	if (!o)
-		return fail(l, n, path, "unknown setting");
+		return config_fail(l, n, path, "unknown setting");
 	for (struct cnode *e = kept; e != n; e = e->next)
 		if (strcmp(e->name, n->name) == 0)
-			return fail(l, n, path, "given twice");
+			return config_fail(l, n, path, "given twice");
 	return o->read(l, n, path);
 }
 
 int sm_module_check_config(const struct config *cfg, char *err,
 			   size_t errlen)
 {
-	struct loader l;
+	struct config_loader l;
 	option_loader(&l, cfg, err, errlen);
 	for (struct cnode *n = cfg->sm; n; n = n->next)
 		if (check_sm_setting(&l, n) < 0)

@@ -21,8 +21,8 @@
 #include "../../lib/hash_table.h"
 #include "../../lib/log.h"
 #include "module.h"
-#include "route.h"
-#include "session.h"
+#include "delivery.h"
+#include "sessions.h"
 #include "sm.h"
 #include "stanza.h"
 #include "userdata.h"
@@ -168,7 +168,7 @@ static void offline_bounce(struct sm *sm, const char *bytes, size_t len,
 		    xml_append_text(&sm->arena, t, text, strlen(text)) < 0)
 			return;
 	}
-	sm_route_xml(sm, e);
+	sm_deliver_xml(sm, e);
 }
 
 /* ------------------------------------------------------------ storing */
@@ -374,7 +374,7 @@ static enum sm_verdict offline_message(struct sm_event *ev, void *data)
 {
 	struct offline *mod = data;
 	struct stanza *st = ev->st;
-	/* The core fires this for chat and normal only (route.c,
+	/* The core fires this for chat and normal only (delivery.c,
 	 * default_message_bare); an error is never stored nor answered. */
 	if (sm_stanza_is_type(st, "error"))
 		return SM_DONE;
@@ -396,7 +396,7 @@ static enum sm_verdict offline_message(struct sm_event *ev, void *data)
 	     xml_child(st->xml, NS_HINTS, "no-permanent-store"))) {
 		/* XEP-0334 §4: not to be stored, "e.g. for later delivery
 		 * to an offline client": not delivered either. */
-		sm_route_error(ev->sm, st, "service-unavailable");
+		sm_deliver_error(ev->sm, st, "service-unavailable");
 		return SM_DONE;
 	}
 	struct offline_box *b = offline_box_get(mod, st->to_user->jid);
@@ -405,14 +405,14 @@ static enum sm_verdict offline_message(struct sm_event *ev, void *data)
 	     xml_set_attr(st->arena, st->xml, "to", st->to_user->jid) < 0) ||
 	    offline_add_delay(st, st->to->domain) < 0) {
 		log_error("offline: out of memory storing a message");
-		sm_route_error(ev->sm, st, "service-unavailable");
+		sm_deliver_error(ev->sm, st, "service-unavailable");
 		if (b)
 			offline_box_release(b);
 		return SM_DONE;
 	}
 	buf_clear(&mod->out);
 	if (xml_serialize(st->xml, XML_NS_CLIENT, &mod->out) < 0) {
-		sm_route_error(ev->sm, st, "service-unavailable");
+		sm_deliver_error(ev->sm, st, "service-unavailable");
 		offline_box_release(b);
 		return SM_DONE;
 	}

@@ -1,6 +1,6 @@
 /* ping: XEP-0199 XMPP Ping, answered by the server. */
 #include "module.h"
-#include "route.h"
+#include "delivery.h"
 #include "sm.h"
 #include "stanza.h"
 
@@ -11,12 +11,12 @@
 static enum sm_verdict ping_host(struct sm_event *ev, void *data)
 {
 	if (!sm_stanza_is_type(ev->st, "get")) {
-		sm_route_error(ev->sm, ev->st, "bad-request");
+		sm_deliver_error(ev->sm, ev->st, "bad-request");
 		return SM_DONE;
 	}
 	struct xml_node *r = sm_stanza_result_new(ev->st);
 	if (r)
-		sm_route_xml(ev->sm, r);
+		sm_deliver_xml(ev->sm, r);
 	return SM_DONE;
 }
 

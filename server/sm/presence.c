@@ -15,8 +15,8 @@
 #include "../../lib/log.h"
 #include "module.h"
 #include "roster.h"
-#include "route.h"
-#include "session.h"
+#include "delivery.h"
+#include "sessions.h"
 #include "sm.h"
 #include "stanza.h"
 #include "userdata.h"
@@ -49,7 +49,7 @@ static void send_presence(struct sm *sm, const char *from, const char *to,
 	if (p && xml_set_attr(&sm->arena, p, "from", from) == 0 &&
 	    xml_set_attr(&sm->arena, p, "to", to) == 0 &&
 	    (!type || xml_set_attr(&sm->arena, p, "type", type) == 0))
-		sm_route_xml(sm, p);
+		sm_deliver_xml(sm, p);
 }
 
 /* xml to every available resource of u. */
@@ -72,7 +72,7 @@ static void send_session_presence(struct sm *sm, const struct session *s,
 				       strlen(s->presence), XML_NS_CLIENT);
 	if (p && xml_set_attr(&sm->arena, p, "from", s->jid) == 0 &&
 	    xml_set_attr(&sm->arena, p, "to", to) == 0)
-		sm_route_xml(sm, p);
+		sm_deliver_xml(sm, p);
 }
 
 /* Presence of every available resource of u to `to` (type NULL: their
@@ -151,7 +151,7 @@ static enum sm_verdict outbound_subscription(struct sm *sm, struct stanza *st,
 			it->shown = true;
 			sm_roster_set_request(it, NULL);
 			commit_item(sm, u, it, before);
-			sm_route_stanza(sm, st, NULL);
+			sm_deliver_stanza(sm, st, NULL);
 			send_resources(sm, u, contact, NULL);
 			return SM_DONE;
 		}
@@ -178,7 +178,7 @@ static enum sm_verdict outbound_subscription(struct sm *sm, struct stanza *st,
 		sm_roster_set_request(it, NULL);
 		commit_item(sm, u, it, before);
 	}
-	sm_route_stanza(sm, st, NULL);
+	sm_deliver_stanza(sm, st, NULL);
 	/* §3.2.2: "the user's server MUST then send unavailable presence
 	 * from all of the user's available resources to the contact". */
 	if (had_from)
@@ -404,7 +404,7 @@ static void send_copy(struct sm *sm, const struct stanza *st, const char *to)
 {
 	struct xml_node *p = xml_copy(st->arena, st->xml);
 	if (p && xml_set_attr(st->arena, p, "to", to) == 0)
-		sm_route_xml(sm, p);
+		sm_deliver_xml(sm, p);
 }
 
 /* RFC 6121 §4.2.2 (initial presence), §4.4.2 (updates), §4.5.2
@@ -417,7 +417,7 @@ static void send_copy(struct sm *sm, const struct stanza *st, const char *to)
  * addressed to its bare JID (§4.2.2's examples: to='romeo@example.net';
  * its server then delivers to each available resource, §4.2.3); a
  * directed-presence target's to the full JID it was sent to. The
- * user's own resources are the core's (route.c). */
+ * user's own resources are the core's (delivery.c). */
 static enum sm_verdict presence_broadcast(struct sm_event *ev, void *data)
 {
 	struct sm *sm = ev->sm;

@@ -13,8 +13,8 @@
 
 #include "../../lib/log.h"
 #include "module.h"
-#include "route.h"
-#include "session.h"
+#include "delivery.h"
+#include "sessions.h"
 #include "sm.h"
 #include "stanza.h"
 #include "userdata.h"
@@ -565,7 +565,7 @@ static void roster_get(struct sm *sm, struct stanza *st, struct session *s,
 	     it = sm_roster_next(r, it))
 		if (it->shown && roster_item_xml(it, false, &items) < 0) {
 			buf_free(&items);
-			sm_route_error(sm, st, "resource-constraint");
+			sm_deliver_error(sm, st, "resource-constraint");
 			return;
 		}
 	struct buf out = BUF_INIT;
@@ -683,7 +683,7 @@ static void roster_send_subscription(struct sm *sm, struct stanza *st,
 	if (p && xml_set_attr(st->arena, p, "from", from) == 0 &&
 	    xml_set_attr(st->arena, p, "to", to) == 0 &&
 	    xml_set_attr(st->arena, p, "type", type) == 0)
-		sm_route_xml(sm, p);
+		sm_deliver_xml(sm, p);
 }
 
 static void roster_set(struct sm *sm, struct stanza *st, struct session *s,
@@ -693,7 +693,7 @@ static void roster_set(struct sm *sm, struct stanza *st, struct session *s,
 	char jid[JID_MAX + 1];
 	const char *condition = roster_set_check(sm, st, u, r, &item, jid);
 	if (condition) {
-		sm_route_error(sm, st, condition);
+		sm_deliver_error(sm, st, condition);
 		return;
 	}
 	const char *sub = xml_attr_get(item, "subscription");
@@ -701,14 +701,14 @@ static void roster_set(struct sm *sm, struct stanza *st, struct session *s,
 	struct roster_item *it = sm_roster_find(r, jid);
 	if (remove && (!it || !it->shown)) {
 		/* §2.5.3: removing an item that is not there. */
-		sm_route_error(sm, st, "item-not-found");
+		sm_deliver_error(sm, st, "item-not-found");
 		return;
 	}
 	struct roster_change *c = sm_roster_change_new(sm, u);
 	if (!c || !(it = sm_roster_get(r, jid))) {
 		if (c)
 			sm_roster_change_commit(c);
-		sm_route_error(sm, st, "resource-constraint");
+		sm_deliver_error(sm, st, "resource-constraint");
 		return;
 	}
 	bool was_shown = it->shown;
@@ -734,7 +734,7 @@ static void roster_set(struct sm *sm, struct stanza *st, struct session *s,
 		sm_roster_set_request(it, NULL);
 	} else if (roster_item_update(st, it, item) < 0) {
 		sm_roster_change_commit(c);
-		sm_route_error(sm, st, "resource-constraint");
+		sm_deliver_error(sm, st, "resource-constraint");
 		return;
 	} else {
 		it->shown = true;
@@ -760,12 +760,12 @@ static enum sm_verdict roster_iq(struct sm_event *ev, void *data)
 	 * another entity gets forbidden. */
 	struct user *u = st->to_user;
 	if (!s || !u || s->user != u) {
-		sm_route_error(sm, st, "forbidden");
+		sm_deliver_error(sm, st, "forbidden");
 		return SM_DONE;
 	}
 	struct roster *r = sm_roster_of(u);
 	if (!r) {
-		sm_route_error(sm, st, "internal-server-error");
+		sm_deliver_error(sm, st, "internal-server-error");
 		return SM_DONE;
 	}
 	if (sm_stanza_is_type(st, "get"))

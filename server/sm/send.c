@@ -32,7 +32,7 @@
 #include <string.h>
 
 #include "../../lib/log.h"
-#include "session.h"
+#include "sessions.h"
 #include "sm.h"
 #include "stanza.h"
 

@@ -12,7 +12,7 @@
 #include "../../auth/auth.h"
 #include "module.h"
 #include "send.h"
-#include "session.h"
+#include "sessions.h"
 
 struct link;
 struct storage;

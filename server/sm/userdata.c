@@ -32,7 +32,7 @@
 
 #include "../../lib/log.h"
 #include "lookup.h"
-#include "session.h"
+#include "sessions.h"
 #include "sm.h"
 #include "stanza.h"
 

@@ -3,7 +3,7 @@
  * handled, so that module handlers stay synchronous.
  *
  * A module registers the stores it needs, each with a slot of struct
- * user (session.h) and a parse function that fills the slot from the
+ * user (sessions.h) and a parse function that fills the slot from the
  * loaded items. Before the core fires the events of a stanza it makes
  * sure that the local users it concerns (the sending user, the local
  * recipient's bare JID) are loaded: the stanza waits until then, in

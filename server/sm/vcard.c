@@ -21,7 +21,7 @@
 #include "../../lib/log.h"
 #include "lookup.h"
 #include "module.h"
-#include "route.h"
+#include "delivery.h"
 #include "sm.h"
 #include "stanza.h"
 
@@ -208,7 +208,7 @@ static void answer_error(struct sm *sm, const struct stanza *st,
 		if (!t || xml_append_text(st->arena, t, text, strlen(text)) < 0)
 			return;
 	}
-	sm_route_xml(sm, e);
+	sm_deliver_xml(sm, e);
 }
 
 static void req_free(struct vcard_req *r)
@@ -250,7 +250,7 @@ static void reply(struct sm *sm, struct vcard_req *r)
 			break;
 		}
 		xml_append_child(res, vc);
-		sm_route_xml(sm, res);
+		sm_deliver_xml(sm, res);
 		break;
 	}
 	case AUTH_USER_UNKNOWN:
@@ -354,7 +354,7 @@ fail:
 	buf_free(&out);
 	if (r)
 		req_free(r);
-	sm_route_error(sm, st, "internal-server-error");
+	sm_deliver_error(sm, st, "internal-server-error");
 	return SM_DONE;
 }
 
@@ -397,33 +397,33 @@ static bool ldap_attribute_ok(const char *a)
 }
 
 /* <field name="TEL" attribute="homePhone"/>, into l->target's map. */
-static int vcard_field_read(struct loader *l, struct cnode *n,
+static int vcard_field_read(struct config_loader *l, struct cnode *n,
 			    const char *path)
 {
 	static const char *const attrs[] = {"name", "attribute", NULL};
-	if (check_attrs(l, n, path, attrs) < 0)
+	if (config_check_attrs(l, n, path, attrs) < 0)
 		return -1;
 	const char *name = cnode_attr(n, "name");
 	const char *attr = cnode_attr(n, "attribute");
 	char setting[300];
 	snprintf(setting, sizeof setting, "%s/@name", path);
 	if (!name)
-		return fail(l, n, setting, "missing (FN, GIVEN, FAMILY, EMAIL, "
+		return config_fail(l, n, setting, "missing (FN, GIVEN, FAMILY, EMAIL, "
 			    "TEL, ORGUNIT …)");
 	size_t f = 0;
 	while (f < SM_VCARD_NFIELDS && strcmp(field_names[f], name) != 0)
 		f++;
 	if (f == SM_VCARD_NFIELDS)
-		return fail(l, n, setting, "'%s' is not a vCard field of FN, "
+		return config_fail(l, n, setting, "'%s' is not a vCard field of FN, "
 			    "GIVEN, FAMILY, MIDDLE, NICKNAME, EMAIL, TEL, "
 			    "MOBILE, ORGNAME, ORGUNIT, TITLE, ROLE, URL, DESC",
 			    name);
 	snprintf(setting, sizeof setting, "%s/@attribute", path);
 	if (!attr)
-		return fail(l, n, setting, "missing (an LDAP attribute, or "
+		return config_fail(l, n, setting, "missing (an LDAP attribute, or "
 			    "\"\" for none)");
 	if (*attr && !ldap_attribute_ok(attr))
-		return fail(l, n, setting, "'%s' is not an LDAP attribute name",
+		return config_fail(l, n, setting, "'%s' is not an LDAP attribute name",
 			    attr);
 	struct sm_vcard_map *map = l->target;
 	map->attrs[f] = *attr ? attr : NULL;
@@ -432,10 +432,10 @@ static int vcard_field_read(struct loader *l, struct cnode *n,
 
 /* The option "vcard": <ldap><vcard defaults="…"><field …/>…</vcard>
  * (struct sm_option's read). */
-static int vcard_map_read(struct loader *l, struct cnode *n, const char *path)
+static int vcard_map_read(struct config_loader *l, struct cnode *n, const char *path)
 {
 	static const char *const attrs[] = {"defaults", NULL};
-	static const struct setting settings[] = {
+	static const struct config_setting settings[] = {
 		{"field", vcard_field_read},
 		{NULL, NULL}};
 	static const char *const defaults[SM_VCARD_NFIELDS] = {
@@ -449,13 +449,13 @@ static int vcard_map_read(struct loader *l, struct cnode *n, const char *path)
 		[SM_VCARD_TITLE] = "title",
 	};
 	struct sm_vcard_map checked, *map = l->target ? l->target : &checked;
-	if (check_attrs(l, n, path, attrs) < 0)
+	if (config_check_attrs(l, n, path, attrs) < 0)
 		return -1;
 	const char *def = cnode_attr(n, "defaults");
 	bool use_defaults = true;
 	if (def && strcmp(def, "true") != 0) {
 		if (strcmp(def, "false") != 0)
-			return fail(l, n, "ldap/vcard/@defaults",
+			return config_fail(l, n, "ldap/vcard/@defaults",
 				    "'%s' is not true or false", def);
 		use_defaults = false;
 	}
@@ -463,7 +463,7 @@ static int vcard_map_read(struct loader *l, struct cnode *n, const char *path)
 	for (size_t f = 0; use_defaults && f < SM_VCARD_NFIELDS; f++)
 		map->attrs[f] = defaults[f];
 	l->target = map;
-	return load_children(l, n, path, settings);
+	return config_load_children(l, n, path, settings);
 }
 
 /* ------------------------------------------------------------ module */

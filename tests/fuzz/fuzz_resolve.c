@@ -133,7 +133,7 @@ static long target_priority(const struct answer *a,
  * the lowest that fits keeps the most room for the next). */
 static void check_order(struct resolver *r, const struct result *res)
 {
-	struct cache_entry *e = *cache_slot(r, "example.org");
+	struct cache_entry *e = cache_find(r, "example.org");
 	if (!e || res->status != RESOLVE_OK)
 		return;
 	long floor = 0;

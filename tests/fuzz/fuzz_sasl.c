@@ -165,13 +165,13 @@ static void check_step(const struct auth_step *step, const uint8_t *data,
 }
 
 /* The session, as c2s makes it: with or without TLS and bindings. */
-static struct auth_session *session_for(uint8_t mode)
+static struct auth_exchange *session_for(uint8_t mode)
 {
 	bool tls = !(mode & 0x40);
 	size_t nbindings = tls ? (mode >> 4) % 3 : 0;
-	struct auth_session *s =
-		auth_session_new(&cfg, DOMAIN, tls, bindings, nbindings);
-	FUZZ_CHECK(s != NULL, "auth_session_new");
+	struct auth_exchange *s =
+		auth_exchange_new(&cfg, DOMAIN, tls, bindings, nbindings);
+	FUZZ_CHECK(s != NULL, "auth_exchange_new");
 	return s;
 }
 
@@ -184,7 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *mech = asked[mode % (sizeof asked / sizeof *asked)];
 	/* Without an initial response, the first message is a <response/>. */
 	bool initial = !(mode & 0x08);
-	struct auth_session *s = session_for(mode);
+	struct auth_exchange *s = session_for(mode);
 	struct auth_step step = {0};
 	char nonce[512] = "";
 	bool started = false, succeeded = false;
@@ -213,6 +213,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		auth_step_clear(&step);
 		p += len + (sep != NULL);
 	}
-	auth_session_free(s);
+	auth_exchange_free(s);
 	return 0;
 }

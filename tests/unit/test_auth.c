@@ -74,10 +74,10 @@ static int account_create(const char *local, const char *password,
 	return rc;
 }
 
-static struct auth_session *session(bool tls, size_t nbindings)
+static struct auth_exchange *session(bool tls, size_t nbindings)
 {
-	struct auth_session *s =
-		auth_session_new(&cfg, DOMAIN, tls, bindings, nbindings);
+	struct auth_exchange *s =
+		auth_exchange_new(&cfg, DOMAIN, tls, bindings, nbindings);
 	ck_assert_ptr_nonnull(s);
 	return s;
 }
@@ -93,9 +93,9 @@ static enum auth_result plain(const char *authzid, const char *authcid,
 	n += (size_t)sprintf((char *)msg + n, "%s", authcid) + 1;
 	memcpy(msg + n, password, strlen(password));
 	n += strlen(password);
-	struct auth_session *s = session(true, 0);
+	struct auth_exchange *s = session(true, 0);
 	auth_start(s, "PLAIN", msg, n, step);
-	auth_session_free(s);
+	auth_exchange_free(s);
 	return step->result;
 }
 
@@ -138,12 +138,12 @@ START_TEST(plain_fails)
 	ck_assert_str_eq(step.condition, "invalid-authzid");
 	auth_step_clear(&step);
 
-	struct auth_session *s = session(true, 0);
+	struct auth_exchange *s = session(true, 0);
 	auth_start(s, "PLAIN", (const unsigned char *)"garbage", 7, &step);
 	ck_assert_int_eq(step.result, AUTH_FAILURE);
 	ck_assert_str_eq(step.condition, "malformed-request");
 	auth_step_clear(&step);
-	auth_session_free(s);
+	auth_exchange_free(s);
 }
 END_TEST
 
@@ -152,7 +152,7 @@ START_TEST(retry_after_failure)
 	static const char bad[] = "\0alice\0wrong";
 	static const char good[] = "\0alice\0" PASSWORD;
 	struct auth_step step;
-	struct auth_session *s = session(true, 0);
+	struct auth_exchange *s = session(true, 0);
 	auth_start(s, "PLAIN", (const unsigned char *)bad, sizeof bad - 1,
 		   &step);
 	ck_assert_str_eq(step.condition, "not-authorized");
@@ -166,14 +166,14 @@ START_TEST(retry_after_failure)
 		   &step);
 	ck_assert_int_eq(step.result, AUTH_FAILURE);
 	auth_step_clear(&step);
-	auth_session_free(s);
+	auth_exchange_free(s);
 }
 END_TEST
 
 START_TEST(plain_without_initial_response)
 {
 	struct auth_step step;
-	struct auth_session *s = session(true, 0);
+	struct auth_exchange *s = session(true, 0);
 	auth_start(s, "PLAIN", NULL, 0, &step);
 	ck_assert_int_eq(step.result, AUTH_CONTINUE);
 	ck_assert_uint_eq(step.out_len, 0);
@@ -182,7 +182,7 @@ START_TEST(plain_without_initial_response)
 	auth_continue(s, (const unsigned char *)msg, sizeof msg - 1, &step);
 	ck_assert_int_eq(step.result, AUTH_SUCCESS);
 	auth_step_clear(&step);
-	auth_session_free(s);
+	auth_exchange_free(s);
 }
 END_TEST
 
@@ -316,14 +316,14 @@ static void scram_run(const struct scram_case *k, struct auth_step *step)
 {
 	struct scram_client c = { 0 };
 	unsigned char msg[1024];
-	struct auth_session *s = session(true, k->nbindings);
+	struct auth_exchange *s = session(true, k->nbindings);
 	if (k->cblen)
 		memcpy(c.cbdata, k->cbdata, k->cblen);
 	c.cblen = k->cblen;
 	size_t n = scram_first(&c, k->md, k->gs2, k->user, msg);
 	auth_start(s, k->mechanism, msg, n, step);
 	if (step->result != AUTH_CONTINUE) {
-		auth_session_free(s);
+		auth_exchange_free(s);
 		return;
 	}
 	n = scram_final(&c, k->password, step->out, step->out_len, msg);
@@ -331,7 +331,7 @@ static void scram_run(const struct scram_case *k, struct auth_step *step)
 	auth_continue(s, msg, n, step);
 	if (step->result == AUTH_SUCCESS)
 		scram_check_server(&c, step->out, step->out_len);
-	auth_session_free(s);
+	auth_exchange_free(s);
 }
 
 static void expect_scram(const struct scram_case *k, const char *condition)
@@ -391,13 +391,13 @@ START_TEST(scram_unknown_user_looks_like_a_user)
 	struct scram_client c;
 	struct auth_step step;
 	for (int i = 0; i < 2; i++) {
-		struct auth_session *s = session(true, 0);
+		struct auth_exchange *s = session(true, 0);
 		size_t n = scram_first(&c, EVP_sha256(), "n,,", "nobody", msg);
 		auth_start(s, "SCRAM-SHA-256", msg, n, &step);
 		ck_assert_int_eq(step.result, AUTH_CONTINUE);
 		attr(step.out, step.out_len, 's', i ? salt2 : salt1);
 		auth_step_clear(&step);
-		auth_session_free(s);
+		auth_exchange_free(s);
 	}
 	ck_assert_str_eq(salt1, salt2);
 }
@@ -463,7 +463,7 @@ START_TEST(scram_without_initial_response)
 	struct scram_client c = { 0 };
 	unsigned char msg[1024];
 	struct auth_step step;
-	struct auth_session *s = session(true, 0);
+	struct auth_exchange *s = session(true, 0);
 	auth_start(s, "SCRAM-SHA-256", NULL, 0, &step);
 	ck_assert_int_eq(step.result, AUTH_CONTINUE);
 	ck_assert_uint_eq(step.out_len, 0);
@@ -477,20 +477,20 @@ START_TEST(scram_without_initial_response)
 	ck_assert_int_eq(step.result, AUTH_SUCCESS);
 	scram_check_server(&c, step.out, step.out_len);
 	auth_step_clear(&step);
-	auth_session_free(s);
+	auth_exchange_free(s);
 }
 END_TEST
 
 START_TEST(scram_garbage)
 {
 	struct auth_step step;
-	struct auth_session *s = session(true, 0);
+	struct auth_exchange *s = session(true, 0);
 	auth_start(s, "SCRAM-SHA-1", (const unsigned char *)"hello", 5,
 		   &step);
 	ck_assert_int_eq(step.result, AUTH_FAILURE);
 	ck_assert_str_eq(step.condition, "malformed-request");
 	auth_step_clear(&step);
-	auth_session_free(s);
+	auth_exchange_free(s);
 }
 END_TEST
 
@@ -524,7 +524,7 @@ static enum auth_result digest_md5(const char *user, const char *password,
 				   const char *authzid)
 {
 	struct auth_step step;
-	struct auth_session *s = session(true, 0);
+	struct auth_exchange *s = session(true, 0);
 	auth_start(s, "DIGEST-MD5", NULL, 0, &step);
 	ck_assert_int_eq(step.result, AUTH_CONTINUE);
 	char realm[256], nonce[256];
@@ -573,7 +573,7 @@ static enum auth_result digest_md5(const char *user, const char *password,
 	if (r == AUTH_FAILURE)
 		ck_assert_str_eq(step.condition, "not-authorized");
 	auth_step_clear(&step);
-	auth_session_free(s);
+	auth_exchange_free(s);
 	return r;
 }
 
@@ -600,8 +600,8 @@ static void *exchange_loop(void *arg)
 		struct scram_client c = { 0 };
 		unsigned char msg[1024];
 		struct auth_step step;
-		struct auth_session *s =
-			auth_session_new(&cfg, DOMAIN, true, bindings, 2);
+		struct auth_exchange *s =
+			auth_exchange_new(&cfg, DOMAIN, true, bindings, 2);
 		const char *pw = (i % 4 == 3) ? "wrong" : PASSWORD;
 		size_t n = scram_first(&c, EVP_sha256(), "p=tls-exporter,,",
 				       "alice", msg);
@@ -616,7 +616,7 @@ static void *exchange_loop(void *arg)
 		if ((step.result == AUTH_SUCCESS) == (i % 4 != 3))
 			ok++;
 		auth_step_clear(&step);
-		auth_session_free(s);
+		auth_exchange_free(s);
 	}
 	return (void *)ok;
 }
@@ -677,17 +677,17 @@ END_TEST
 START_TEST(mechanism_not_offered)
 {
 	struct auth_step step;
-	struct auth_session *s = session(true, 0);
+	struct auth_exchange *s = session(true, 0);
 	auth_start(s, "SCRAM-SHA-256-PLUS", NULL, 0, &step);
 	ck_assert_int_eq(step.result, AUTH_FAILURE);
 	ck_assert_str_eq(step.condition, "invalid-mechanism");
 	auth_step_clear(&step);
-	auth_session_free(s);
+	auth_exchange_free(s);
 	s = session(true, 0);
 	auth_start(s, "CRAM-MD5", NULL, 0, &step);
 	ck_assert_str_eq(step.condition, "invalid-mechanism");
 	auth_step_clear(&step);
-	auth_session_free(s);
+	auth_exchange_free(s);
 	/* PLAIN in clear, even when the config allows auth before TLS. */
 	cfg.require_starttls = false;
 	s = session(false, 0);
@@ -696,7 +696,7 @@ START_TEST(mechanism_not_offered)
 		   &step);
 	ck_assert_str_eq(step.condition, "invalid-mechanism");
 	auth_step_clear(&step);
-	auth_session_free(s);
+	auth_exchange_free(s);
 	cfg.require_starttls = true;
 }
 END_TEST

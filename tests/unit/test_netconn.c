@@ -110,7 +110,7 @@ static void t_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 static struct tls_conn *t_tls_new(struct netconn *nc)
 {
 	return tls_conn_new(nc->outgoing ? client_ctx : server_ctx,
-			    !nc->outgoing, &nc->so.out);
+			    !nc->outgoing, &nc->output.out);
 }
 
 static void t_tls_ready(struct netconn *nc)

@@ -10,7 +10,7 @@
 
 #include "../../lib/log.h"
 #include "../../lib/xml.h"
-#include "../../server/sm/session.h"
+#include "../../server/sm/sessions.h"
 #include "../../server/sm/sm.h"
 #include "../../server/sm/stanza.h"
 #include "sm_harness.h"

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "../../lib/xml.h"
-#include "../../server/sm/session.h"
+#include "../../server/sm/sessions.h"
 #include "../../server/sm/sm.h"
 #include "../../server/sm/stanza.h"
 #include "../../server/sm/userdata.h"

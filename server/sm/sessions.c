@@ -1,5 +1,5 @@
-/* session: the table of users and sessions (see session.h). */
-#include "session.h"
+/* sessions: the table of users and sessions (see sessions.h). */
+#include "sessions.h"
 
 #include <stddef.h>
 #include <stdlib.h>

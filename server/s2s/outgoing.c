@@ -1,4 +1,4 @@
-/* route: our outgoing routes, one per (local domain, remote domain).
+/* outgoing: our outgoing routes, one per (local domain, remote domain).
  *
  * A stanza for a remote domain finds its route or makes one: the route
  * resolves the domain (resolve.c), tries each target in order until a

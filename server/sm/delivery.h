@@ -1,7 +1,7 @@
-/* route: which event a stanza is (RFC 6121 §8, RFC 6120 §10), and the
+/* delivery: which event a stanza is (RFC 6121 §8, RFC 6120 §10), and the
  * core's default handlers of those events. */
-#ifndef PALABRE_SM_ROUTE_H
-#define PALABRE_SM_ROUTE_H
+#ifndef PALABRE_SM_DELIVERY_H
+#define PALABRE_SM_DELIVERY_H
 
 #include "../../lib/xml.h"
 
@@ -10,15 +10,16 @@ struct session;
 struct stanza;
 
 /* Hooks the core's default handlers (the delivery rules). */
-int sm_route_init(struct sm *sm);
+int sm_delivery_init(struct sm *sm);
 
 /* Routes st; origin is the local session that sent it, or NULL. */
-void sm_route_stanza(struct sm *sm, struct stanza *st, struct session *origin);
+void sm_deliver_stanza(struct sm *sm, struct stanza *st,
+		       struct session *origin);
 /* Routes a stanza built by the server (a result, an error, a push) from
  * the server: xml must live in sm->arena or outlive the call. */
-void sm_route_xml(struct sm *sm, struct xml_node *xml);
+void sm_deliver_xml(struct sm *sm, struct xml_node *xml);
 /* Answers st with an error (nothing when st is an error). */
-void sm_route_error(struct sm *sm, const struct stanza *st,
+void sm_deliver_error(struct sm *sm, const struct stanza *st,
 		 const char *condition);
 
 #endif

@@ -1,7 +1,8 @@
-/* route: frames between c2s and the sm. Stanzas go to the sm of the
- * user's domain with `from` stamped; stanzas from the sm go to the
- * client as they are. When the router link is full, a conn keeps its
- * frames and stops reading its client until the link drains. */
+/* router_link: frames between c2s and the sm, over the router link.
+ * Stanzas go to the sm of the user's domain with `from` stamped; stanzas
+ * from the sm go to the client as they are. When the router link is
+ * full, a conn keeps its frames and stops reading its client until the
+ * link drains. */
 #include <inttypes.h>
 #include <string.h>
 
@@ -200,7 +201,7 @@ static const char *const route_stream_conditions[] = {
 
 static struct conn *route_find(struct c2s *c2s, const struct frame *f)
 {
-	struct conn *c = c2s_conntab_find(&c2s->conns, f->conn);
+	struct conn *c = c2s_conn_table_find(&c2s->conns, f->conn);
 	return c && !c->nc.closing ? c : NULL;
 }
 

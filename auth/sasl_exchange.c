@@ -1,11 +1,11 @@
-/* session: one SASL exchange of a c2s stream, over cyrus-sasl.
+/* sasl_exchange: one SASL exchange of a c2s stream, over cyrus-sasl.
  *
  * palabre reads a little of each mechanism's first message itself, for
  * what cyrus-sasl leaves to the application: the SCRAM GS2 header (which
  * channel binding the client names, RFC 5802 §6 downgrade protection)
  * and the authzid of every mechanism (RFC 6120 §6.3.8: it must be the
  * user's bare JID, or absent). */
-#include "session.h"
+#include "sasl_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +22,7 @@
  * whether it may be tried: before any secret is read or compared. The
  * gate counts an attempt, so it is asked once per exchange; an exchange
  * that names a second user gets nothing of it. */
-static bool session_user_allowed(struct auth_session *s,
+static bool session_user_allowed(struct auth_exchange *s,
 				 const char *localpart)
 {
 	if (s->user[0])
@@ -42,7 +42,7 @@ static int session_checkpass(sasl_conn_t *conn, void *context,
 			     const char *user, const char *pass,
 			     unsigned passlen, struct propctx *propctx)
 {
-	struct auth_session *s = context;
+	struct auth_exchange *s = context;
 	if (!session_user_allowed(s, user))
 		return SASL_BADAUTH;
 	char *password = strndup(pass, passlen);
@@ -76,7 +76,7 @@ static int session_proxy_policy(sasl_conn_t *conn, void *context,
 	return SASL_OK;
 }
 
-struct auth_session *auth_session_of(const sasl_utils_t *utils)
+struct auth_exchange *auth_exchange_of(const sasl_utils_t *utils)
 {
 	sasl_callback_ft proc = NULL;
 	void *context = NULL;
@@ -88,7 +88,7 @@ struct auth_session *auth_session_of(const sasl_utils_t *utils)
 	return context;
 }
 
-const struct local_account *auth_session_account(struct auth_session *s,
+const struct local_account *auth_exchange_account(struct auth_exchange *s,
 						 const char *localpart)
 {
 	if (!s->account_loaded || strcmp(s->account.localpart, localpart)) {
@@ -103,29 +103,29 @@ const struct local_account *auth_session_account(struct auth_session *s,
 	return &s->account;
 }
 
-void auth_session_set_gate(struct auth_session *s, auth_gate_fn gate,
+void auth_exchange_set_gate(struct auth_exchange *s, auth_gate_fn gate,
 			   void *ctx)
 {
 	s->gate = gate;
 	s->gate_ctx = ctx;
 }
 
-bool auth_session_gated(const struct auth_session *s)
+bool auth_exchange_gated(const struct auth_exchange *s)
 {
 	return s->gated;
 }
 
-const char *auth_session_user(const struct auth_session *s)
+const char *auth_exchange_user(const struct auth_exchange *s)
 {
 	return s->user[0] ? s->user : NULL;
 }
 
-bool auth_session_replayable(const struct auth_session *s)
+bool auth_exchange_replayable(const struct auth_exchange *s)
 {
 	return s->mech && s->mech->client_first;
 }
 
-void auth_session_replay_user(struct auth_session *s, const char *user)
+void auth_exchange_replay_user(struct auth_exchange *s, const char *user)
 {
 	/* session_user_allowed then compares, and asks no gate. */
 	snprintf(s->user, sizeof s->user, "%s", user);
@@ -133,12 +133,12 @@ void auth_session_replay_user(struct auth_session *s, const char *user)
 
 /* ---- life ----------------------------------------------------------- */
 
-struct auth_session *auth_session_new(const struct config *cfg,
+struct auth_exchange *auth_exchange_new(const struct config *cfg,
 				      const char *domain, bool tls,
 				      const struct auth_channel_binding *bindings,
 				      size_t nbindings)
 {
-	struct auth_session *s = calloc(1, sizeof *s);
+	struct auth_exchange *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
 	s->cfg = cfg;
@@ -169,7 +169,7 @@ struct auth_session *auth_session_new(const struct config *cfg,
 	return s;
 }
 
-static void session_end_cyrus(struct auth_session *s)
+static void session_end_cyrus(struct auth_exchange *s)
 {
 	/* ARCHITECTURE §9: no SASL state left once the exchange is over. */
 	if (s->conn)
@@ -178,7 +178,7 @@ static void session_end_cyrus(struct auth_session *s)
 	s->account_loaded = false;
 }
 
-void auth_session_free(struct auth_session *s)
+void auth_exchange_free(struct auth_exchange *s)
 {
 	if (!s)
 		return;
@@ -195,7 +195,7 @@ void auth_step_clear(struct auth_step *step)
 
 /* ---- outcome -------------------------------------------------------- */
 
-static void step_fail(struct auth_session *s, struct auth_step *step,
+static void step_fail(struct auth_exchange *s, struct auth_step *step,
 		      const char *condition)
 {
 	step->result = AUTH_FAILURE;
@@ -217,7 +217,7 @@ static int step_set_out(struct auth_step *step, const char *out,
 }
 
 /* RFC 6120 §6.5 conditions for cyrus-sasl's answers. */
-static const char *condition_of(struct auth_session *s, int rc)
+static const char *condition_of(struct auth_exchange *s, int rc)
 {
 	if (s->account_loaded && s->account_status == ACCOUNT_ERROR)
 		return "temporary-auth-failure";
@@ -245,7 +245,7 @@ static const char *condition_of(struct auth_session *s, int rc)
 }
 
 /* RFC 6120 §6.3.8: an authzid, if any, is the bare JID of the user. */
-static bool authzid_acceptable(struct auth_session *s, const char *localpart)
+static bool authzid_acceptable(struct auth_exchange *s, const char *localpart)
 {
 	struct jid j;
 	if (!s->authzid[0])
@@ -255,7 +255,7 @@ static bool authzid_acceptable(struct auth_session *s, const char *localpart)
 	       strcmp(j.domain, s->domain) == 0;
 }
 
-static void session_finish(struct auth_session *s, struct auth_step *step,
+static void session_finish(struct auth_exchange *s, struct auth_step *step,
 			   const char *out, unsigned outlen)
 {
 	const void *authid = NULL;
@@ -282,7 +282,7 @@ static void session_finish(struct auth_session *s, struct auth_step *step,
 	session_end_cyrus(s);
 }
 
-static void session_answer(struct auth_session *s, struct auth_step *step,
+static void session_answer(struct auth_exchange *s, struct auth_step *step,
 			   int rc, const char *out, unsigned outlen)
 {
 	if (rc == SASL_OK) {
@@ -461,7 +461,7 @@ static int digest_authzid(const unsigned char *in, size_t len,
 /* ---- steps ---------------------------------------------------------- */
 
 static const struct auth_channel_binding *
-session_binding(struct auth_session *s, const char *type)
+session_binding(struct auth_exchange *s, const char *type)
 {
 	for (size_t i = 0; i < s->nbindings; i++)
 		if (strcmp(s->bindings[i].type, type) == 0)
@@ -471,7 +471,7 @@ session_binding(struct auth_session *s, const char *type)
 
 /* SCRAM: the GS2 header decides the channel binding. Returns NULL or
  * the failure condition. */
-static const char *scram_prepare(struct auth_session *s,
+static const char *scram_prepare(struct auth_exchange *s,
 				 const unsigned char *in, size_t len)
 {
 	struct gs2_header h = { 0 };
@@ -502,7 +502,7 @@ static const char *scram_prepare(struct auth_session *s,
 	return NULL;
 }
 
-static int session_open_cyrus(struct auth_session *s)
+static int session_open_cyrus(struct auth_exchange *s)
 {
 	sasl_callback_t *cb = s->callbacks;
 	cb[0] = (sasl_callback_t){ SASL_CB_GETOPT,
@@ -529,7 +529,7 @@ static int session_open_cyrus(struct auth_session *s)
 
 /* Starts cyrus-sasl with the client's first message (or none, for a
  * server-first mechanism). */
-static void session_begin(struct auth_session *s, const unsigned char *in,
+static void session_begin(struct auth_exchange *s, const unsigned char *in,
 			  size_t in_len, bool have_in, struct auth_step *step)
 {
 	if (session_open_cyrus(s) < 0) {
@@ -564,7 +564,7 @@ static void session_begin(struct auth_session *s, const unsigned char *in,
 	session_answer(s, step, rc, out, outlen);
 }
 
-static bool offered(struct auth_session *s, const char *mechanism)
+static bool offered(struct auth_exchange *s, const char *mechanism)
 {
 	for (size_t i = 0; i < s->noffered; i++)
 		if (strcmp(s->offered[i], mechanism) == 0)
@@ -572,7 +572,7 @@ static bool offered(struct auth_session *s, const char *mechanism)
 	return false;
 }
 
-void auth_start(struct auth_session *s, const char *mechanism,
+void auth_start(struct auth_exchange *s, const char *mechanism,
 		const unsigned char *in, size_t in_len, struct auth_step *step)
 {
 	memset(step, 0, sizeof *step);
@@ -622,7 +622,7 @@ void auth_start(struct auth_session *s, const char *mechanism,
 	}
 }
 
-void auth_continue(struct auth_session *s, const unsigned char *in,
+void auth_continue(struct auth_exchange *s, const unsigned char *in,
 		   size_t in_len, struct auth_step *step)
 {
 	memset(step, 0, sizeof *step);

@@ -1,20 +1,20 @@
-/* route: the second step of a stanza's way (core.c tells the whole of
+/* delivery: the second step of a stanza's way (core.c tells the whole of
  * it): which event it is, by the rules of RFC 6121 §8 and RFC 6120 §10,
  * and the core's default handlers of those events.
  *
- * sm_route_stanza() only decides which event a stanza is (to the server, to
+ * sm_deliver_stanza() only decides which event a stanza is (to the server, to
  * a bare JID, to a connected full JID …) and fires it (module.c); what
  * then happens to it is the handlers' business: any module hooked above
  * SM_PRIORITY_DEFAULT, then the core's defaults below, which answer or
  * deliver it through send.c. */
-#include "route.h"
+#include "delivery.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../lib/log.h"
 #include "module.h"
-#include "session.h"
+#include "sessions.h"
 #include "sm.h"
 #include "stanza.h"
 #include "userdata.h"
@@ -88,7 +88,7 @@ static int presence_priority(struct stanza *st)
  * subscribed to the sending entity's presence". The session's state
  * (available or not, priority, last presence) changes here, whoever
  * then does the fan-out. */
-static void sm_route_broadcast(struct sm *sm, struct stanza *st,
+static void sm_deliver_broadcast(struct sm *sm, struct stanza *st,
 			    struct session *origin)
 {
 	bool was_available = sm_session_available(origin);
@@ -124,14 +124,14 @@ static void sm_route_broadcast(struct sm *sm, struct stanza *st,
 /* ------------------------------------------------------------ routing */
 
 /* Stanzas without 'to' from a local session. */
-static void sm_route_no_to(struct sm *sm, struct stanza *st,
+static void sm_deliver_no_to(struct sm *sm, struct stanza *st,
 			struct session *origin)
 {
 	if (!st->from)
 		return;
 	if (st->kind == STANZA_PRESENCE) {
 		if (origin)
-			sm_route_broadcast(sm, st, origin);
+			sm_deliver_broadcast(sm, st, origin);
 		return;
 	}
 	st->to_user = origin ? origin->user : NULL;
@@ -165,7 +165,7 @@ static void sm_route_no_to(struct sm *sm, struct stanza *st,
 }
 
 /* To a served domain itself. */
-static void sm_route_host(struct sm *sm, struct stanza *st,
+static void sm_deliver_host(struct sm *sm, struct stanza *st,
 		       struct session *origin)
 {
 	static const enum sm_event_type events[] = {
@@ -177,7 +177,7 @@ static void sm_route_host(struct sm *sm, struct stanza *st,
 }
 
 /* RFC 6121 §8.5.3: to localpart@domainpart/resourcepart. */
-static void sm_route_full(struct sm *sm, struct stanza *st,
+static void sm_deliver_full(struct sm *sm, struct stanza *st,
 		       struct session *origin)
 {
 	if (st->to_session) {
@@ -211,7 +211,7 @@ static void sm_route_full(struct sm *sm, struct stanza *st,
 		 * return <service-unavailable/>; we take (a). groupchat:
 		 * <service-unavailable/>. error: silently ignore. */
 		if (sm_stanza_is_type(st, "groupchat"))
-			sm_route_error(sm, st, "service-unavailable");
+			sm_deliver_error(sm, st, "service-unavailable");
 		else if (!sm_stanza_is_type(st, "error"))
 			fire(sm, SM_EV_MESSAGE_BARE, st, origin);
 		break;
@@ -227,7 +227,7 @@ static void sm_route_full(struct sm *sm, struct stanza *st,
 		 * <service-unavailable/> to the sender; results and
 		 * errors have nobody to go to. */
 		if (iq_is_request(st))
-			sm_route_error(sm, st, "service-unavailable");
+			sm_deliver_error(sm, st, "service-unavailable");
 		break;
 	}
 }
@@ -246,17 +246,17 @@ static void sm_route_full(struct sm *sm, struct stanza *st,
  * - probe: §4.3.2, "If the contact account does not exist ... SHOULD
  *   return a presence stanza of type "unsubscribed"";
  * - subscribed, unsubscribe, unsubscribed: "silently ignore". */
-static void sm_route_no_such_user(struct sm *sm, struct stanza *st)
+static void sm_deliver_no_such_user(struct sm *sm, struct stanza *st)
 {
 	log_debug("sm: %s for %s@%s: no such user", st->xml->name,
 		  st->to->local, st->to->domain);
 	switch (st->kind) {
 	case STANZA_IQ:
 		if (iq_is_request(st))
-			sm_route_error(sm, st, "service-unavailable");
+			sm_deliver_error(sm, st, "service-unavailable");
 		return;
 	case STANZA_MESSAGE:
-		sm_route_error(sm, st, "service-unavailable");
+		sm_deliver_error(sm, st, "service-unavailable");
 		return;
 	case STANZA_PRESENCE:
 		break;
@@ -271,14 +271,14 @@ static void sm_route_no_such_user(struct sm *sm, struct stanza *st)
 	if (p && xml_set_attr(st->arena, p, "from", from) == 0 &&
 	    xml_set_attr(st->arena, p, "to", to) == 0 &&
 	    xml_set_attr(st->arena, p, "type", "unsubscribed") == 0)
-		sm_route_xml(sm, p);
+		sm_deliver_xml(sm, p);
 }
 
 /* A stanza the server made for a local user that is not in memory (not
  * loaded means no session). Presence without type or unavailable has
  * nobody to go to (§8.5.2.2.2: silently ignore); the rest waits for the
  * user's data. */
-static void sm_route_unloaded(struct sm *sm, struct stanza *st,
+static void sm_deliver_unloaded(struct sm *sm, struct stanza *st,
 			   const char *bare)
 {
 	if (st->kind == STANZA_PRESENCE &&
@@ -288,18 +288,18 @@ static void sm_route_unloaded(struct sm *sm, struct stanza *st,
 }
 
 /* RFC 6121 §8.5: to a local user. */
-static void sm_route_local(struct sm *sm, struct stanza *st,
+static void sm_deliver_local(struct sm *sm, struct stanza *st,
 			struct session *origin)
 {
 	char bare[JID_MAX + 1];
 	jid_format_bare(st->to, bare);
 	st->to_user = sm_userdata_user(sm, bare);
 	if (!st->to_user) {
-		sm_route_unloaded(sm, st, bare);
+		sm_deliver_unloaded(sm, st, bare);
 		return;
 	}
 	if (!sm_userdata_account_exists(st->to_user)) {
-		sm_route_no_such_user(sm, st);
+		sm_deliver_no_such_user(sm, st);
 		return;
 	}
 	if (st->to->resource[0])
@@ -307,7 +307,7 @@ static void sm_route_local(struct sm *sm, struct stanza *st,
 	if (fire(sm, SM_EV_STANZA_IN, st, origin) == SM_DONE)
 		return;
 	if (st->to->resource[0]) {
-		sm_route_full(sm, st, origin);
+		sm_deliver_full(sm, st, origin);
 		return;
 	}
 	/* §8.5.2: to localpart@domainpart. */
@@ -319,29 +319,29 @@ static void sm_route_local(struct sm *sm, struct stanza *st,
 	fire(sm, events[st->kind], st, origin);
 }
 
-void sm_route_stanza(struct sm *sm, struct stanza *st, struct session *origin)
+void sm_deliver_stanza(struct sm *sm, struct stanza *st, struct session *origin)
 {
 	if (origin &&
 	    fire(sm, SM_EV_STANZA_OUT, st, origin) == SM_DONE)
 		return;
 	if ((st->kind == STANZA_IQ && !iq_valid(st)) ||
 	    (st->kind == STANZA_PRESENCE && !presence_valid(st))) {
-		sm_route_error(sm, st, "bad-request");
+		sm_deliver_error(sm, st, "bad-request");
 		return;
 	}
 	if (!st->to)
-		sm_route_no_to(sm, st, origin);
+		sm_deliver_no_to(sm, st, origin);
 	else if (!sm_serves(sm, st->to->domain))
 		sm_send_remote(sm, st->to->domain, st->xml);
 	else if (!st->to->local[0])
-		sm_route_host(sm, st, origin);
+		sm_deliver_host(sm, st, origin);
 	else
-		sm_route_local(sm, st, origin);
+		sm_deliver_local(sm, st, origin);
 }
 
 /* A stanza the server made: its own answers, pushes, presence on
  * behalf of a user. */
-void sm_route_xml(struct sm *sm, struct xml_node *xml)
+void sm_deliver_xml(struct sm *sm, struct xml_node *xml)
 {
 	struct stanza st;
 	if (!xml || sm_stanza_init(&st, &sm->arena, xml) != 0) {
@@ -352,10 +352,10 @@ void sm_route_xml(struct sm *sm, struct xml_node *xml)
 	if (st.from && st.from->local[0] && sm_serves(sm, st.from->domain) &&
 	    fire(sm, SM_EV_STANZA_FROM_LOCAL, &st, NULL) == SM_DONE)
 		return;
-	sm_route_stanza(sm, &st, NULL);
+	sm_deliver_stanza(sm, &st, NULL);
 }
 
-void sm_route_error(struct sm *sm, const struct stanza *st,
+void sm_deliver_error(struct sm *sm, const struct stanza *st,
 		 const char *condition)
 {
 	/* sm_stanza_error_new() is NULL for a stanza of type error: RFC 6120
@@ -364,7 +364,7 @@ void sm_route_error(struct sm *sm, const struct stanza *st,
 	if (!e)
 		return;
 	log_debug("sm: %s error for a %s", condition, st->xml->name);
-	sm_route_xml(sm, e);
+	sm_deliver_xml(sm, e);
 }
 
 /* ------------------------------------------------------------ defaults */
@@ -375,7 +375,7 @@ void sm_route_error(struct sm *sm, const struct stanza *st,
 static enum sm_verdict default_iq(struct sm_event *ev, void *data)
 {
 	if (iq_is_request(ev->st))
-		sm_route_error(ev->sm, ev->st, "service-unavailable");
+		sm_deliver_error(ev->sm, ev->st, "service-unavailable");
 	return SM_DONE;
 }
 
@@ -388,7 +388,7 @@ static enum sm_verdict default_deliver(struct sm_event *ev, void *data)
 /* A message to the server itself: nobody reads it. */
 static enum sm_verdict default_message_host(struct sm_event *ev, void *data)
 {
-	sm_route_error(ev->sm, ev->st, "service-unavailable");
+	sm_deliver_error(ev->sm, ev->st, "service-unavailable");
 	return SM_DONE;
 }
 
@@ -419,7 +419,7 @@ static enum sm_verdict default_message_bare(struct sm_event *ev, void *data)
 	struct sm *sm = ev->sm;
 	struct stanza *st = ev->st;
 	if (sm_stanza_is_type(st, "groupchat")) {
-		sm_route_error(sm, st, "service-unavailable");
+		sm_deliver_error(sm, st, "service-unavailable");
 		return SM_DONE;
 	}
 	if (sm_stanza_is_type(st, "error"))
@@ -452,7 +452,7 @@ static enum sm_verdict default_message_bare(struct sm_event *ev, void *data)
 static enum sm_verdict default_message_offline(struct sm_event *ev,
 					       void *data)
 {
-	sm_route_error(ev->sm, ev->st, "service-unavailable");
+	sm_deliver_error(ev->sm, ev->st, "service-unavailable");
 	return SM_DONE;
 }
 
@@ -516,7 +516,7 @@ static enum sm_verdict default_broadcast(struct sm_event *ev, void *data)
 	return SM_DONE;
 }
 
-int sm_route_init(struct sm *sm)
+int sm_delivery_init(struct sm *sm)
 {
 	static const struct {
 		enum sm_event_type type;

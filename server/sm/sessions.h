@@ -1,4 +1,4 @@
-/* session: the sm's table of users and their connected resources.
+/* sessions: the sm's table of users and their connected resources.
  *
  * A user (bare JID) exists while at least one of its resources has a
  * session, or while something holds it (refs: a stanza waiting for its
@@ -8,8 +8,8 @@
  * c2s name's list of its sessions.
  * Budget (ARCHITECTURE.md §9): <= 2 KiB per idle session, roster aside:
  * one struct session, its full JID and its last presence. */
-#ifndef PALABRE_SM_SESSION_H
-#define PALABRE_SM_SESSION_H
+#ifndef PALABRE_SM_SESSIONS_H
+#define PALABRE_SM_SESSIONS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* c2s route: frames from the sm for a connection c2s no longer has, and
+/* c2s router_link: frames from the sm for a connection c2s no longer has, and
  * what a closing connection still owes the sm. c2s's link is one end of
  * a socketpair; the test reads the other end as the router would. */
 #include <check.h>
@@ -187,7 +187,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("c2s_route");
+	Suite *s = suite_create("c2s_router_link");
 	TCase *tc = tcase_create("core");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, a_stanza_for_a_conn_gone_ends_its_session_and_goes_back);

@@ -1,7 +1,7 @@
-/* session: what auth/sasl.c (process-wide cyrus-sasl set-up and its
- * in-process plugins) and auth/session.c (one exchange) share. */
-#ifndef PALABRE_AUTH_SESSION_H
-#define PALABRE_AUTH_SESSION_H
+/* sasl_internal: what auth/sasl.c (process-wide cyrus-sasl set-up and its
+ * in-process plugins) and auth/sasl_exchange.c (one exchange) share. */
+#ifndef PALABRE_AUTH_SASL_INTERNAL_H
+#define PALABRE_AUTH_SASL_INTERNAL_H
 
 #include <stdbool.h>
 
@@ -45,7 +45,7 @@ enum auth_state {
 	AUTH_STATE_DONE,
 };
 
-struct auth_session {
+struct auth_exchange {
 	const struct config *cfg;
 	const struct config_host *host; /* NULL: a domain not served */
 	char domain[JID_PART_MAX + 1];
@@ -84,12 +84,12 @@ struct auth_session {
 
 /* The session that owns the cyrus-sasl connection of a plugin call
  * (found through the checkpass callback registered on it), or NULL. */
-struct auth_session *auth_session_of(const sasl_utils_t *utils);
+struct auth_exchange *auth_exchange_of(const sasl_utils_t *utils);
 /* The account of localpart (prepared) for the session, looked up once. */
-const struct local_account *auth_session_account(struct auth_session *s,
+const struct local_account *auth_exchange_account(struct auth_exchange *s,
 						 const char *localpart);
 
-/* sasl.c: per-connection callbacks that session.c installs. */
+/* sasl.c: per-connection callbacks that sasl_exchange.c installs. */
 int auth_sasl_getopt(void *context, const char *plugin_name,
 		     const char *option, const char **result, unsigned *len);
 int auth_sasl_log(void *context, int level, const char *message);

@@ -1,4 +1,4 @@
-/* router_route: what the router does with an authenticated component's
+/* router_forward: what the router does with an authenticated component's
  * frames: binds, forwarding by the `to` name, backpressure, and the
  * UNBOUND notices when a component goes. Headers and names only: the
  * payload is never looked at. */
