@@ -82,8 +82,7 @@ static void fake_secret(enum scram_hash hash, const char *domain,
 	RAND_bytes(s->server_key, sizeof s->server_key);
 }
 
-enum account_status account_made_up(const char *domain,
-				    const char *localpart,
+enum account_status account_made_up(const char *domain, const char *localpart,
 				    struct local_account *out)
 {
 	pthread_once(&fake_key_once, fake_key_init);
@@ -264,8 +263,7 @@ bool auth_accounts_elsewhere(const struct config *cfg,
 	return true;
 }
 
-static bool backend_used(const struct config *cfg,
-			 const struct auth_backend *b)
+static bool backend_used(const struct config *cfg, const struct auth_backend *b)
 {
 	for (size_t i = 0; i < cfg->nhosts; i++)
 		if (auth_backend_of(&cfg->hosts[i]) == b)

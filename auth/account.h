@@ -26,8 +26,7 @@ enum account_status account_lookup(const struct config *cfg,
 
 /* Fills *out with the made-up secrets of an unknown user, without asking
  * any backend. Returns ACCOUNT_UNKNOWN. */
-enum account_status account_made_up(const char *domain,
-				    const char *localpart,
+enum account_status account_made_up(const char *domain, const char *localpart,
 				    struct local_account *out);
 
 /* PLAIN: whether password (NUL-terminated) is that of localpart

@@ -18,7 +18,8 @@
  * once the handshake is done (RFC 5929 tls-unique and
  * tls-server-end-point, RFC 9266 tls-exporter). */
 struct auth_channel_binding {
-	const char *type; /* "tls-exporter", "tls-unique", "tls-server-end-point" */
+	/* "tls-exporter", "tls-unique", "tls-server-end-point" */
+	const char *type;
 	unsigned char data[64];
 	size_t len;
 };
@@ -68,10 +69,10 @@ size_t auth_mechanisms(const struct config *cfg, const char *domain, bool tls,
 
 /* A new exchange for a stream to `domain`. bindings (may be NULL/0) are
  * copied. NULL when out of memory. */
-struct auth_exchange *auth_exchange_new(const struct config *cfg,
-				      const char *domain, bool tls,
-				      const struct auth_channel_binding *bindings,
-				      size_t nbindings);
+struct auth_exchange *
+auth_exchange_new(const struct config *cfg, const char *domain, bool tls,
+		  const struct auth_channel_binding *bindings,
+		  size_t nbindings);
 
 /* A gate asked, on the worker thread, once per exchange, before any
  * secret of the user a mechanism names is read or compared: false
@@ -81,7 +82,7 @@ struct auth_exchange *auth_exchange_new(const struct config *cfg,
 typedef bool (*auth_gate_fn)(void *ctx, const char *domain,
 			     const char *localpart);
 void auth_exchange_set_gate(struct auth_exchange *s, auth_gate_fn gate,
-			   void *ctx);
+			    void *ctx);
 /* After a step: whether the gate refused its user. */
 bool auth_exchange_gated(const struct auth_exchange *s);
 /* The prepared local part the exchange named so far, or NULL (for

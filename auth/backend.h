@@ -20,8 +20,8 @@
 
 /* What a backend can verify for a host, by SASL mechanism. */
 enum auth_backend_mech {
-	AUTH_BACKEND_PLAIN = 1 << 0,	  /* a password */
-	AUTH_BACKEND_SCRAM = 1 << 1,	  /* SCRAM secrets, -PLUS too */
+	AUTH_BACKEND_PLAIN = 1 << 0,      /* a password */
+	AUTH_BACKEND_SCRAM = 1 << 1,      /* SCRAM secrets, -PLUS too */
 	AUTH_BACKEND_DIGEST_MD5 = 1 << 2, /* a DIGEST-MD5 HA1 */
 };
 

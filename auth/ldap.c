@@ -43,8 +43,7 @@ typedef void (*ldap_entry_fn)(LDAP *ld, LDAPMessage *entry, void *ctx);
 static enum account_status search_result(const struct config_host *host,
 					 const struct config_ldap *dir,
 					 LDAP *ld, int rc, LDAPMessage *res,
-					 ldap_entry_fn fn, void *ctx,
-					 char **dn)
+					 ldap_entry_fn fn, void *ctx, char **dn)
 {
 	int count = rc == LDAP_SUCCESS ? ldap_count_entries(ld, res) : 0;
 	if (rc == LDAP_SIZELIMIT_EXCEEDED || count > 1) {
@@ -98,15 +97,16 @@ static enum account_status ldap_find(const struct config_host *host,
 	 * connection tries the URIs in order, so a hung first directory
 	 * costs one timeout on the old connection and one on the new. */
 	for (int attempt = 0; attempt < 2; attempt++) {
-		struct ldap_pool_conn *c = ldap_pool_acquire(p, LDAP_POOL_SEARCH);
+		struct ldap_pool_conn *c =
+			ldap_pool_acquire(p, LDAP_POOL_SEARCH);
 		if (!c)
 			return ACCOUNT_ERROR;
 		LDAPMessage *res = NULL;
 		struct timeval tv = {.tv_sec = dir->timeout};
 		/* Size limit 2: enough to tell one entry from several. */
 		int rc = ldap_search_ext_s(c->ld, host->ldap_base,
-					   LDAP_SCOPE_SUBTREE, filter, attrs,
-					   0, NULL, NULL, &tv, 2, &res);
+					   LDAP_SCOPE_SUBTREE, filter, attrs, 0,
+					   NULL, NULL, &tv, 2, &res);
 		if (ldap_pool_conn_failed(rc)) {
 			bool retry = !c->fresh;
 			log_warn("ldap %s: search: %s%s", dir->id,
@@ -118,8 +118,8 @@ static enum account_status ldap_find(const struct config_host *host,
 				return ACCOUNT_ERROR;
 			continue;
 		}
-		enum account_status st = search_result(host, dir, c->ld, rc,
-						       res, fn, ctx, dn);
+		enum account_status st =
+			search_result(host, dir, c->ld, rc, res, fn, ctx, dn);
 		ldap_msgfree(res);
 		ldap_pool_release(p, c, false);
 		return st;
@@ -136,8 +136,7 @@ struct auth_passwords {
 	struct ldap_stamp_view view;
 };
 
-static void read_stamp(LDAP *ld, LDAPMessage *entry,
-		       struct auth_passwords *a)
+static void read_stamp(LDAP *ld, LDAPMessage *entry, struct auth_passwords *a)
 {
 	struct berval **values[LDAP_STAMP_KINDS];
 	for (int k = 0; k < LDAP_STAMP_KINDS; k++)
@@ -156,8 +155,7 @@ static void read_stamp(LDAP *ld, LDAPMessage *entry,
 static void read_auth_passwords(LDAP *ld, LDAPMessage *entry, void *ctx)
 {
 	struct auth_passwords *a = ctx;
-	struct berval **values = ldap_get_values_len(ld, entry,
-						     "authPassword");
+	struct berval **values = ldap_get_values_len(ld, entry, "authPassword");
 	for (size_t i = 0; values && values[i]; i++) {
 		enum scram_hash hash;
 		struct scram_secret secret;
@@ -188,16 +186,15 @@ static void auth_password_attributes(char **attrs, size_t *n)
 
 /* ---- PLAIN: a bind as the user -------------------------------------- */
 
-static enum account_status bind_result(const struct config_ldap *dir,
-				       int rc)
+static enum account_status bind_result(const struct config_ldap *dir, int rc)
 {
 	switch (rc) {
 	case LDAP_SUCCESS:
 		return ACCOUNT_FOUND;
-	case LDAP_INVALID_CREDENTIALS:   /* wrong password */
-	case LDAP_INAPPROPRIATE_AUTH:    /* an entry without a password */
-	case LDAP_UNWILLING_TO_PERFORM:  /* e.g. a disabled account */
-	case LDAP_CONSTRAINT_VIOLATION:  /* e.g. a locked account (ppolicy) */
+	case LDAP_INVALID_CREDENTIALS:  /* wrong password */
+	case LDAP_INAPPROPRIATE_AUTH:   /* an entry without a password */
+	case LDAP_UNWILLING_TO_PERFORM: /* e.g. a disabled account */
+	case LDAP_CONSTRAINT_VIOLATION: /* e.g. a locked account (ppolicy) */
 	case LDAP_INSUFFICIENT_ACCESS:
 		return ACCOUNT_UNKNOWN;
 	default:
@@ -326,11 +323,9 @@ static void use_clear_password(struct secrets *s, const char *password)
 	a->has_digest_md5 = true;
 }
 
-static void read_clear_password(LDAP *ld, LDAPMessage *entry,
-				struct secrets *s)
+static void read_clear_password(LDAP *ld, LDAPMessage *entry, struct secrets *s)
 {
-	struct berval **values = ldap_get_values_len(ld, entry,
-						     "userPassword");
+	struct berval **values = ldap_get_values_len(ld, entry, "userPassword");
 	size_t i = 0;
 	while (values && values[i] && !is_clear_password(values[i]))
 		i++;
@@ -455,8 +450,8 @@ static void read_attributes(LDAP *ld, LDAPMessage *entry, void *ctx)
 		for (size_t j = 0; j < i && !seen; j++)
 			seen = strcasecmp(a->attrs[i], a->attrs[j]) == 0;
 		if (!seen)
-			a->values[i] = read_values(ld, entry, a->attrs[i],
-						   &a->failed);
+			a->values[i] =
+				read_values(ld, entry, a->attrs[i], &a->failed);
 	}
 }
 

@@ -3,8 +3,7 @@
 
 #include <string.h>
 
-long ldap_filter_escape(const char *value, size_t len, char *out,
-			size_t outlen)
+long ldap_filter_escape(const char *value, size_t len, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t n = 0;

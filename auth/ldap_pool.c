@@ -123,8 +123,8 @@ static LDAP *open_uri(const struct config_ldap *d, const char *uri,
 		struct berval cred = {.bv_val = d->bind_password,
 				      .bv_len = strlen(d->bind_password)};
 		what = "bind as the service account";
-		rc = ldap_sasl_bind_s(ld, d->bind_dn, LDAP_SASL_SIMPLE,
-				      &cred, NULL, NULL, NULL);
+		rc = ldap_sasl_bind_s(ld, d->bind_dn, LDAP_SASL_SIMPLE, &cred,
+				      NULL, NULL, NULL);
 	} else if (rc == LDAP_SUCCESS) {
 		/* A TCP connection is no proof: a hung server accepts them.
 		 * Any answer to a read of the root DSE is. */
@@ -224,8 +224,7 @@ struct ldap_pool_conn *ldap_pool_acquire(struct ldap_pool *p,
 				slot = &slots[i];
 		if (slot)
 			break;
-		int rc = pthread_cond_timedwait(&p->freed, &p->lock,
-						&deadline);
+		int rc = pthread_cond_timedwait(&p->freed, &p->lock, &deadline);
 		if (rc == ETIMEDOUT) {
 			pthread_mutex_unlock(&p->lock);
 			log_warn("ldap %s: no free connection within %u s",

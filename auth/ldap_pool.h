@@ -33,9 +33,9 @@ struct ldap_pool;
 /* One connection lent by the pool. */
 struct ldap_pool_conn {
 	LDAP *ld;
-	size_t uri;  /* index of the URI it is connected to */
+	size_t uri; /* index of the URI it is connected to */
 	time_t opened;
-	bool fresh;  /* opened for this loan: no point retrying on another */
+	bool fresh; /* opened for this loan: no point retrying on another */
 };
 
 /* The pool of directory d in this process, made on first use (keyed by

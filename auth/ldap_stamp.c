@@ -28,11 +28,10 @@ static size_t scheme_length(const struct berval *v)
 	if (v->bv_len < 3 || v->bv_val[0] != '{')
 		return 0;
 	size_t i = 1;
-	while (i < v->bv_len &&
-	       ((v->bv_val[i] >= 'A' && v->bv_val[i] <= 'Z') ||
-		(v->bv_val[i] >= 'a' && v->bv_val[i] <= 'z') ||
-		(v->bv_val[i] >= '0' && v->bv_val[i] <= '9') ||
-		v->bv_val[i] == '-' || v->bv_val[i] == '.'))
+	while (i < v->bv_len && ((v->bv_val[i] >= 'A' && v->bv_val[i] <= 'Z') ||
+				 (v->bv_val[i] >= 'a' && v->bv_val[i] <= 'z') ||
+				 (v->bv_val[i] >= '0' && v->bv_val[i] <= '9') ||
+				 v->bv_val[i] == '-' || v->bv_val[i] == '.'))
 		i++;
 	return i > 1 && i < v->bv_len && v->bv_val[i] == '}' ? i + 1 : 0;
 }
@@ -89,8 +88,8 @@ static int stamp_digest(enum ldap_stamp_kind kind, struct berval **values,
 	if (!each || !ctx)
 		goto done;
 	for (size_t i = 0; i < n; i++)
-		EVP_Digest(values[i]->bv_val, values[i]->bv_len, each[i],
-			   NULL, EVP_sha256(), NULL);
+		EVP_Digest(values[i]->bv_val, values[i]->bv_len, each[i], NULL,
+			   EVP_sha256(), NULL);
 	qsort(each, n, sizeof *each, digest_compare);
 	unsigned char k = (unsigned char)kind;
 	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
@@ -180,8 +179,8 @@ static int stamp_read(struct local_db *db, const char *dir_id,
 	char err[512];
 	if (!db) {
 		log_error("ldap %s: no accounts database to check the "
-			  "authPassword of %s@%s against", dir_id, localpart,
-			  domain);
+			  "authPassword of %s@%s against",
+			  dir_id, localpart, domain);
 		return -1;
 	}
 	switch (local_stamp_get(db, domain, localpart, record, err,
@@ -250,7 +249,8 @@ static void stamp_warn_blind(const char *dir_id)
 		 "userPassword, pwdChangedTime, entryCSN or modifyTimestamp, "
 		 "so palabre cannot see a password change: authPassword "
 		 "values are not used, SCRAM fails. Let it read one of them "
-		 "(docs/ldap.md)", dir_id);
+		 "(docs/ldap.md)",
+		 dir_id);
 }
 
 int ldap_stamp_trust(struct local_db *db, const char *dir_id,
@@ -301,8 +301,7 @@ void ldap_stamp_confirm(struct local_db *db, const char *dir_id,
 			const char *domain, const char *localpart,
 			const struct ldap_stamp_view *v,
 			const struct scram_secret *sha1,
-			const struct scram_secret *sha256,
-			const char *password)
+			const struct scram_secret *sha256, const char *password)
 {
 	static const unsigned char zero[LOCAL_STAMP_LEN];
 	struct local_stamp record;
@@ -323,8 +322,7 @@ void ldap_stamp_confirm(struct local_db *db, const char *dir_id,
 			log_info("ldap %s: the authPassword values of %s@%s "
 				 "match its password: SCRAM accepted again",
 				 dir_id, localpart, domain);
-		stamp_keep(db, dir_id, domain, localpart, v->password, v,
-			   NULL);
+		stamp_keep(db, dir_id, domain, localpart, v->password, v, NULL);
 	} else if (verdict != LDAP_STAMP_STALE ||
 		   memcmp(record.password, zero, LOCAL_STAMP_LEN) != 0 ||
 		   memcmp(record.warned, v->password, LOCAL_STAMP_LEN) != 0) {
@@ -334,7 +332,6 @@ void ldap_stamp_confirm(struct local_db *db, const char *dir_id,
 			 "refused for this account until they are rewritten "
 			 "from it; PLAIN works",
 			 dir_id, localpart, domain);
-		stamp_keep(db, dir_id, domain, localpart, NULL, v,
-			   v->password);
+		stamp_keep(db, dir_id, domain, localpart, NULL, v, v->password);
 	}
 }

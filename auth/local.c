@@ -113,8 +113,8 @@ void local_close(struct local_db *db)
 	free(db);
 }
 
-static int copy_blob(sqlite3_stmt *st, int col, unsigned char *out,
-		     size_t max, size_t *len)
+static int copy_blob(sqlite3_stmt *st, int col, unsigned char *out, size_t max,
+		     size_t *len)
 {
 	const void *p = sqlite3_column_blob(st, col);
 	size_t n = (size_t)sqlite3_column_bytes(st, col);
@@ -192,8 +192,7 @@ static void bind_secret(sqlite3_stmt *st, int param, enum scram_hash hash,
 			const struct scram_secret *s)
 {
 	int klen = (int)scram_hash_len(hash);
-	sqlite3_bind_blob(st, param, s->salt, (int)s->salt_len,
-			  SQLITE_STATIC);
+	sqlite3_bind_blob(st, param, s->salt, (int)s->salt_len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, param + 1, s->iterations);
 	sqlite3_bind_blob(st, param + 2, s->stored_key, klen, SQLITE_STATIC);
 	sqlite3_bind_blob(st, param + 3, s->server_key, klen, SQLITE_STATIC);
@@ -206,8 +205,8 @@ static void bind_account(sqlite3_stmt *st, const struct local_account *a)
 	bind_secret(st, 3, SCRAM_SHA_1, &a->sha1);
 	bind_secret(st, 7, SCRAM_SHA_256, &a->sha256);
 	if (a->has_digest_md5)
-		sqlite3_bind_blob(st, 11, a->digest_md5_ha1,
-				  DIGEST_MD5_HA1_LEN, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 11, a->digest_md5_ha1, DIGEST_MD5_HA1_LEN,
+				  SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 11);
 	/* UPDATE has no ?12: that bind is a harmless SQLITE_RANGE. */
@@ -266,8 +265,7 @@ enum local_status local_update(struct local_db *db,
 		" scram_sha256_server_key = ?10, digest_md5_ha1 = ?11"
 		" WHERE domain = ?1 AND localpart = ?2";
 	int changes;
-	if (run_write(db, sql, account, NULL, NULL, &changes) !=
-	    SQLITE_DONE) {
+	if (run_write(db, sql, account, NULL, NULL, &changes) != SQLITE_DONE) {
 		db_error(db, "cannot change the password", err, errlen);
 		return LOCAL_ERROR;
 	}
@@ -275,8 +273,7 @@ enum local_status local_update(struct local_db *db,
 }
 
 enum local_status local_delete(struct local_db *db, const char *domain,
-			       const char *localpart, char *err,
-			       size_t errlen)
+			       const char *localpart, char *err, size_t errlen)
 {
 	static const char sql[] =
 		"DELETE FROM accounts WHERE domain = ?1 AND localpart = ?2";
@@ -423,8 +420,7 @@ enum local_status local_stamp_put(struct local_db *db, const char *domain,
 			  SQLITE_STATIC);
 	sqlite3_bind_blob(st, 4, stamp->secrets, LOCAL_STAMP_LEN,
 			  SQLITE_STATIC);
-	sqlite3_bind_blob(st, 5, stamp->warned, LOCAL_STAMP_LEN,
-			  SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, stamp->warned, LOCAL_STAMP_LEN, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {

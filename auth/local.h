@@ -60,8 +60,7 @@ enum local_status local_update(struct local_db *db,
 			       const struct local_account *account, char *err,
 			       size_t errlen);
 enum local_status local_delete(struct local_db *db, const char *domain,
-			       const char *localpart, char *err,
-			       size_t errlen);
+			       const char *localpart, char *err, size_t errlen);
 /* Calls fn for each local part of domain, in order. LOCAL_OK or
  * LOCAL_ERROR. */
 enum local_status local_list(struct local_db *db, const char *domain,

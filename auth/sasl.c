@@ -39,17 +39,17 @@ static const char cyrus_mech_list[] = "SCRAM-SHA-256 SCRAM-SHA-1 PLAIN "
 				      "DIGEST-MD5";
 
 static const struct auth_mech mechs[] = {
-	{ "SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", true, true, true, true,
-	  AUTH_BACKEND_SCRAM },
-	{ "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", true, true, true, true,
-	  AUTH_BACKEND_SCRAM },
-	{ "SCRAM-SHA-256", "SCRAM-SHA-256", false, true, true, false,
-	  AUTH_BACKEND_SCRAM },
-	{ "SCRAM-SHA-1", "SCRAM-SHA-1", false, true, true, false,
-	  AUTH_BACKEND_SCRAM },
-	{ "PLAIN", "PLAIN", false, false, true, true, AUTH_BACKEND_PLAIN },
-	{ "DIGEST-MD5", "DIGEST-MD5", false, false, false, false,
-	  AUTH_BACKEND_DIGEST_MD5 },
+	{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", true, true, true, true,
+	 AUTH_BACKEND_SCRAM},
+	{"SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", true, true, true, true,
+	 AUTH_BACKEND_SCRAM},
+	{"SCRAM-SHA-256", "SCRAM-SHA-256", false, true, true, false,
+	 AUTH_BACKEND_SCRAM},
+	{"SCRAM-SHA-1", "SCRAM-SHA-1", false, true, true, false,
+	 AUTH_BACKEND_SCRAM},
+	{"PLAIN", "PLAIN", false, false, true, true, AUTH_BACKEND_PLAIN},
+	{"DIGEST-MD5", "DIGEST-MD5", false, false, false, false,
+	 AUTH_BACKEND_DIGEST_MD5},
 };
 #define NMECHS (sizeof mechs / sizeof mechs[0])
 
@@ -97,22 +97,22 @@ static void mutex_free(void *m)
 
 /* ---- options and log -------------------------------------------------- */
 
-int auth_sasl_getopt(void *context, const char *plugin_name,
-		     const char *option, const char **result, unsigned *len)
+int auth_sasl_getopt(void *context, const char *plugin_name, const char *option,
+		     const char **result, unsigned *len)
 {
 	static const struct {
 		const char *option;
 		const char *value;
 	} options[] = {
-		{ "auxprop_plugin", "palabre" },
-		{ "canon_user_plugin", "palabre" },
-		{ "mech_list", cyrus_mech_list },
+		{"auxprop_plugin", "palabre"},
+		{"canon_user_plugin", "palabre"},
+		{"mech_list", cyrus_mech_list},
 		/* PLAIN: our checkpass callback answers first; cyrus's
 		 * fallback then finds no userPassword and fails. */
-		{ "pwcheck_method", "auxprop" },
-		{ "auto_transition", "no" },
+		{"pwcheck_method", "auxprop"},
+		{"auto_transition", "no"},
 		/* No DIGEST-MD5 fast reauthentication across streams. */
-		{ "reauth_timeout", "0" },
+		{"reauth_timeout", "0"},
 	};
 	for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
 		if (strcmp(option, options[i].option) == 0) {
@@ -144,15 +144,13 @@ int auth_sasl_log(void *context, int level, const char *message)
 
 /* ---- auxprop plugin ------------------------------------------------- */
 
-static void auxprop_set_scram(const sasl_utils_t *utils,
-			      struct propctx *ctx, const char *name,
-			      const struct local_account *a)
+static void auxprop_set_scram(const sasl_utils_t *utils, struct propctx *ctx,
+			      const char *name, const struct local_account *a)
 {
 	char value[256];
 	if (scram_secret_format(SCRAM_SHA_1, &a->sha1, value, sizeof value))
 		utils->prop_set(ctx, name, value, 0);
-	if (scram_secret_format(SCRAM_SHA_256, &a->sha256, value,
-				sizeof value))
+	if (scram_secret_format(SCRAM_SHA_256, &a->sha256, value, sizeof value))
 		utils->prop_set(ctx, name, value, 0);
 }
 
@@ -190,9 +188,10 @@ static int auxprop_lookup(void *glob_context, sasl_server_params_t *sparams,
 			auxprop_set_scram(sparams->utils, sparams->propctx,
 					  p->name, a);
 		else if (a->has_digest_md5)
-			sparams->utils->prop_set(sparams->propctx, p->name,
-						 (const char *)a->digest_md5_ha1,
-						 DIGEST_MD5_HA1_LEN);
+			sparams->utils->prop_set(
+				sparams->propctx, p->name,
+				(const char *)a->digest_md5_ha1,
+				DIGEST_MD5_HA1_LEN);
 	}
 	return SASL_OK;
 }
@@ -288,9 +287,9 @@ static void note_loaded_plugins(void)
 int auth_sasl_init(const struct config *cfg, char *err, size_t errlen)
 {
 	static const sasl_callback_t callbacks[] = {
-		{ SASL_CB_GETOPT, AUTH_SASL_CALLBACK(auth_sasl_getopt), NULL },
-		{ SASL_CB_LOG, AUTH_SASL_CALLBACK(auth_sasl_log), NULL },
-		{ SASL_CB_LIST_END, NULL, NULL },
+		{SASL_CB_GETOPT, AUTH_SASL_CALLBACK(auth_sasl_getopt), NULL},
+		{SASL_CB_LOG, AUTH_SASL_CALLBACK(auth_sasl_log), NULL},
+		{SASL_CB_LIST_END, NULL, NULL},
 	};
 	if (sasl_ready)
 		return 0;

@@ -22,8 +22,7 @@
  * whether it may be tried: before any secret is read or compared. The
  * gate counts an attempt, so it is asked once per exchange; an exchange
  * that names a second user gets nothing of it. */
-static bool session_user_allowed(struct auth_exchange *s,
-				 const char *localpart)
+static bool session_user_allowed(struct auth_exchange *s, const char *localpart)
 {
 	if (s->user[0])
 		return !s->gated && strcmp(s->user, localpart) == 0;
@@ -38,9 +37,9 @@ static bool session_user_allowed(struct auth_exchange *s,
 /* SASL_CB_SERVER_USERDB_CHECKPASS: PLAIN's password, checked by the
  * domain's backend (account.c, backend.h): the local keys recomputed,
  * or a bind to the directory. */
-static int session_checkpass(sasl_conn_t *conn, void *context,
-			     const char *user, const char *pass,
-			     unsigned passlen, struct propctx *propctx)
+static int session_checkpass(sasl_conn_t *conn, void *context, const char *user,
+			     const char *pass, unsigned passlen,
+			     struct propctx *propctx)
 {
 	struct auth_exchange *s = context;
 	if (!session_user_allowed(s, user))
@@ -57,8 +56,7 @@ static int session_checkpass(sasl_conn_t *conn, void *context,
 	}
 	/* What session_finish and condition_of read. */
 	OPENSSL_cleanse(&s->account, sizeof s->account);
-	snprintf(s->account.localpart, sizeof s->account.localpart, "%s",
-		 user);
+	snprintf(s->account.localpart, sizeof s->account.localpart, "%s", user);
 	s->account_status = st;
 	s->account_loaded = true;
 	return st == ACCOUNT_FOUND ? SASL_OK : SASL_BADAUTH;
@@ -89,7 +87,7 @@ struct auth_exchange *auth_exchange_of(const sasl_utils_t *utils)
 }
 
 const struct local_account *auth_exchange_account(struct auth_exchange *s,
-						 const char *localpart)
+						  const char *localpart)
 {
 	if (!s->account_loaded || strcmp(s->account.localpart, localpart)) {
 		if (session_user_allowed(s, localpart))
@@ -104,7 +102,7 @@ const struct local_account *auth_exchange_account(struct auth_exchange *s,
 }
 
 void auth_exchange_set_gate(struct auth_exchange *s, auth_gate_fn gate,
-			   void *ctx)
+			    void *ctx)
 {
 	s->gate = gate;
 	s->gate_ctx = ctx;
@@ -133,10 +131,9 @@ void auth_exchange_replay_user(struct auth_exchange *s, const char *user)
 
 /* ---- life ----------------------------------------------------------- */
 
-struct auth_exchange *auth_exchange_new(const struct config *cfg,
-				      const char *domain, bool tls,
-				      const struct auth_channel_binding *bindings,
-				      size_t nbindings)
+struct auth_exchange *
+auth_exchange_new(const struct config *cfg, const char *domain, bool tls,
+		  const struct auth_channel_binding *bindings, size_t nbindings)
 {
 	struct auth_exchange *s = calloc(1, sizeof *s);
 	if (!s)
@@ -147,8 +144,8 @@ struct auth_exchange *auth_exchange_new(const struct config *cfg,
 	s->tls = tls;
 	/* The type names are kept as our own static strings, so the
 	 * caller's may go once this returns. */
-	static const char *const types[] = { "tls-exporter", "tls-unique",
-					     "tls-server-end-point" };
+	static const char *const types[] = {"tls-exporter", "tls-unique",
+					    "tls-server-end-point"};
 	for (size_t i = 0; i < nbindings && i < AUTH_MAX_BINDINGS; i++) {
 		const struct auth_channel_binding *b = &bindings[i];
 		if (!b->type || !b->len || b->len > sizeof b->data)
@@ -160,9 +157,9 @@ struct auth_exchange *auth_exchange_new(const struct config *cfg,
 			}
 		}
 	}
-	s->noffered = auth_host_mechanisms(cfg, s->host, tls,
-					   tls && s->nbindings > 0, s->offered,
-					   AUTH_MAX_OFFERED);
+	s->noffered =
+		auth_host_mechanisms(cfg, s->host, tls, tls && s->nbindings > 0,
+				     s->offered, AUTH_MAX_OFFERED);
 	for (size_t i = 0; i < s->noffered; i++)
 		if (auth_mech_find(s->offered[i])->plus)
 			s->plus_offered = true;
@@ -204,8 +201,7 @@ static void step_fail(struct auth_exchange *s, struct auth_step *step,
 	session_end_cyrus(s);
 }
 
-static int step_set_out(struct auth_step *step, const char *out,
-			unsigned len)
+static int step_set_out(struct auth_step *step, const char *out, unsigned len)
 {
 	step->out = malloc(len ? len : 1);
 	if (!step->out)
@@ -314,8 +310,7 @@ struct gs2_header {
 	char cb_name[32];
 };
 
-static int saslname_decode(const char *in, size_t len, char *out,
-			   size_t max)
+static int saslname_decode(const char *in, size_t len, char *out, size_t max)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < len; i++) {
@@ -341,8 +336,8 @@ static int saslname_decode(const char *in, size_t len, char *out,
 	return 0;
 }
 
-static int gs2_parse(const unsigned char *in, size_t len,
-		     struct gs2_header *h, char *authzid, size_t authzid_max)
+static int gs2_parse(const unsigned char *in, size_t len, struct gs2_header *h,
+		     char *authzid, size_t authzid_max)
 {
 	const char *p = (const char *)in, *end = p + len;
 	const char *comma = memchr(p, ',', len);
@@ -403,8 +398,8 @@ static int plain_authzid(const unsigned char *in, size_t len, char *authzid,
 /* RFC 2831 §2.1.2: digest-response = 1#( ... | authzid | auth-param ),
  * each "name=value" with value a token or a quoted-string. Finds
  * authzid; 0 (absent: authzid = ""), or -1 when malformed. */
-static int digest_authzid(const unsigned char *in, size_t len,
-			  char *authzid, size_t max)
+static int digest_authzid(const unsigned char *in, size_t len, char *authzid,
+			  size_t max)
 {
 	const char *p = (const char *)in, *end = p + len;
 	authzid[0] = '\0';
@@ -474,7 +469,7 @@ session_binding(struct auth_exchange *s, const char *type)
 static const char *scram_prepare(struct auth_exchange *s,
 				 const unsigned char *in, size_t len)
 {
-	struct gs2_header h = { 0 };
+	struct gs2_header h = {0};
 	if (gs2_parse(in, len, &h, s->authzid, sizeof s->authzid) < 0)
 		return "malformed-request";
 	if (!s->mech->plus) {
@@ -505,15 +500,15 @@ static const char *scram_prepare(struct auth_exchange *s,
 static int session_open_cyrus(struct auth_exchange *s)
 {
 	sasl_callback_t *cb = s->callbacks;
-	cb[0] = (sasl_callback_t){ SASL_CB_GETOPT,
-				   AUTH_SASL_CALLBACK(auth_sasl_getopt), s };
-	cb[1] = (sasl_callback_t){ SASL_CB_LOG,
-				   AUTH_SASL_CALLBACK(auth_sasl_log), s };
-	cb[2] = (sasl_callback_t){ SASL_CB_SERVER_USERDB_CHECKPASS,
-				   AUTH_SASL_CALLBACK(session_checkpass), s };
-	cb[3] = (sasl_callback_t){ SASL_CB_PROXY_POLICY,
-				   AUTH_SASL_CALLBACK(session_proxy_policy), s };
-	cb[4] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
+	cb[0] = (sasl_callback_t){SASL_CB_GETOPT,
+				  AUTH_SASL_CALLBACK(auth_sasl_getopt), s};
+	cb[1] = (sasl_callback_t){SASL_CB_LOG,
+				  AUTH_SASL_CALLBACK(auth_sasl_log), s};
+	cb[2] = (sasl_callback_t){SASL_CB_SERVER_USERDB_CHECKPASS,
+				  AUTH_SASL_CALLBACK(session_checkpass), s};
+	cb[3] = (sasl_callback_t){SASL_CB_PROXY_POLICY,
+				  AUTH_SASL_CALLBACK(session_proxy_policy), s};
+	cb[4] = (sasl_callback_t){SASL_CB_LIST_END, NULL, NULL};
 	/* service "xmpp" and the domain as server name and realm: the
 	 * DIGEST-MD5 digest-uri is "xmpp/<domain>" (RFC 6120 §6.4.1 does
 	 * not change RFC 2831's rule) and its realm names the domain. */
@@ -522,9 +517,9 @@ static int session_open_cyrus(struct auth_exchange *s)
 			    &s->conn) != SASL_OK)
 		return -1;
 	/* No SASL security layer: TLS protects the stream. */
-	sasl_security_properties_t props = { 0 };
+	sasl_security_properties_t props = {0};
 	return sasl_setprop(s->conn, SASL_SEC_PROPS, &props) == SASL_OK ? 0
-									 : -1;
+									: -1;
 }
 
 /* Starts cyrus-sasl with the client's first message (or none, for a

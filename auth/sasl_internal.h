@@ -26,7 +26,7 @@ struct auth_mech {
 	bool plus;
 	bool scram;
 	bool client_first;
-	bool needs_tls; /* PLAIN: never offered in clear */
+	bool needs_tls;    /* PLAIN: never offered in clear */
 	unsigned verified; /* what the backend verifies (backend.h) */
 };
 
@@ -87,11 +87,11 @@ struct auth_exchange {
 struct auth_exchange *auth_exchange_of(const sasl_utils_t *utils);
 /* The account of localpart (prepared) for the session, looked up once. */
 const struct local_account *auth_exchange_account(struct auth_exchange *s,
-						 const char *localpart);
+						  const char *localpart);
 
 /* sasl.c: per-connection callbacks that sasl_exchange.c installs. */
-int auth_sasl_getopt(void *context, const char *plugin_name,
-		     const char *option, const char **result, unsigned *len);
+int auth_sasl_getopt(void *context, const char *plugin_name, const char *option,
+		     const char **result, unsigned *len);
 int auth_sasl_log(void *context, int level, const char *message);
 
 #endif

@@ -74,18 +74,16 @@ int scram_secret_make(enum scram_hash hash, const char *prepared,
 	return scram_secret_derive(hash, prepared, secret);
 }
 
-bool scram_secret_check(enum scram_hash hash,
-			const struct scram_secret *secret,
+bool scram_secret_check(enum scram_hash hash, const struct scram_secret *secret,
 			const char *prepared)
 {
 	struct scram_secret probe = *secret;
 	size_t len = scram_hash_len(hash);
 	if (scram_secret_derive(hash, prepared, &probe) < 0)
 		return false;
-	bool same = CRYPTO_memcmp(probe.stored_key, secret->stored_key,
-				  len) == 0 &&
-		    CRYPTO_memcmp(probe.server_key, secret->server_key,
-				  len) == 0;
+	bool same =
+		CRYPTO_memcmp(probe.stored_key, secret->stored_key, len) == 0 &&
+		CRYPTO_memcmp(probe.server_key, secret->server_key, len) == 0;
 	OPENSSL_cleanse(&probe, sizeof probe);
 	return same;
 }
@@ -110,8 +108,8 @@ size_t scram_secret_format(enum scram_hash hash,
 
 /* Strict RFC 4648 §4 base64 of in[0..len) into out (max bytes).
  * Returns the decoded length or -1. */
-static long base64_decode_strict(const char *in, size_t len,
-				 unsigned char *out, size_t max)
+static long base64_decode_strict(const char *in, size_t len, unsigned char *out,
+				 size_t max)
 {
 	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 				       "abcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -171,8 +169,7 @@ static int split_at(const char *s, size_t len, char sep, const char **a,
 int scram_secret_parse(const char *value, size_t len, enum scram_hash *hash,
 		       struct scram_secret *secret)
 {
-	const char *scheme, *rest, *info, *keys, *iter, *salt, *stored,
-		*server;
+	const char *scheme, *rest, *info, *keys, *iter, *salt, *stored, *server;
 	size_t scheme_len, rest_len, info_len, keys_len, iter_len, salt_len,
 		stored_len, server_len;
 	while (len && *value == ' ') {
@@ -181,12 +178,12 @@ int scram_secret_parse(const char *value, size_t len, enum scram_hash *hash,
 	}
 	while (len && value[len - 1] == ' ')
 		len--;
-	if (split_at(value, len, '$', &scheme, &scheme_len, &rest,
-		     &rest_len) < 0 ||
-	    split_at(rest, rest_len, '$', &info, &info_len, &keys,
-		     &keys_len) < 0 ||
-	    split_at(info, info_len, ':', &iter, &iter_len, &salt,
-		     &salt_len) < 0 ||
+	if (split_at(value, len, '$', &scheme, &scheme_len, &rest, &rest_len) <
+		    0 ||
+	    split_at(rest, rest_len, '$', &info, &info_len, &keys, &keys_len) <
+		    0 ||
+	    split_at(info, info_len, ':', &iter, &iter_len, &salt, &salt_len) <
+		    0 ||
 	    split_at(keys, keys_len, ':', &stored, &stored_len, &server,
 		     &server_len) < 0)
 		return -1;

@@ -52,8 +52,7 @@ int scram_secret_derive(enum scram_hash hash, const char *prepared,
 int scram_secret_make(enum scram_hash hash, const char *prepared,
 		      unsigned iterations, struct scram_secret *secret);
 /* True when `prepared` gives this secret's keys (constant time compare). */
-bool scram_secret_check(enum scram_hash hash,
-			const struct scram_secret *secret,
+bool scram_secret_check(enum scram_hash hash, const struct scram_secret *secret,
 			const char *prepared);
 
 /* RFC 5803 authPassword value, the form cyrus-sasl's SCRAM plugin reads:

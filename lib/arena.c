@@ -19,7 +19,8 @@ void *arena_alloc(struct arena *a, size_t size)
 	size = (size + align - 1) & ~(align - 1);
 	struct arena_chunk *c = a->chunks;
 	if (!c || c->size - c->used < size) {
-		size_t chunk_size = size > ARENA_CHUNK_SIZE ? size : ARENA_CHUNK_SIZE;
+		size_t chunk_size =
+			size > ARENA_CHUNK_SIZE ? size : ARENA_CHUNK_SIZE;
 		c = malloc(sizeof *c + chunk_size);
 		if (!c)
 			return NULL;

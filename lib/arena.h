@@ -11,7 +11,10 @@ struct arena {
 	size_t used; /* total bytes handed out, for limits */
 };
 
-#define ARENA_INIT {NULL, 0}
+#define ARENA_INIT                                                             \
+	{                                                                      \
+		NULL, 0                                                        \
+	}
 
 /* Returns zeroed memory aligned for any type, or NULL. */
 void *arena_alloc(struct arena *a, size_t size);

@@ -17,7 +17,8 @@ int base64_encode(struct buf *out, const unsigned char *in, size_t len)
 	char *p = out->data + out->len;
 	size_t i = 0;
 	for (; i + 3 <= len; i += 3) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 |
+			     in[i + 2];
 		*p++ = base64_alphabet[v >> 18];
 		*p++ = base64_alphabet[(v >> 12) & 63];
 		*p++ = base64_alphabet[(v >> 6) & 63];
@@ -73,7 +74,8 @@ long base64_decode(const char *in, size_t len, unsigned char *out)
 		unsigned bits = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 |
 				(unsigned)v[2] << 6 | (unsigned)v[3];
 		/* RFC 4648 §3.5: the unused bits before padding are zero. */
-		if ((pad == 1 && (bits & 0xff)) || (pad == 2 && (bits & 0xffff)))
+		if ((pad == 1 && (bits & 0xff)) ||
+		    (pad == 2 && (bits & 0xffff)))
 			return -1;
 		out[n++] = (unsigned char)(bits >> 16);
 		if (pad < 2)

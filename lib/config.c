@@ -12,7 +12,8 @@
 
 /* ---- Sections -------------------------------------------------------- */
 
-static int load_pidfile(struct config_loader *l, struct cnode *n, const char *path)
+static int load_pidfile(struct config_loader *l, struct cnode *n,
+			const char *path)
 {
 	return config_parse_path(l, n, path, cnode_value(n), &l->cfg->pidfile);
 }
@@ -28,7 +29,8 @@ static int load_log(struct config_loader *l, struct cnode *n, const char *path)
 	int v = log_level_from_name(level);
 	if (v < 0)
 		return config_fail(l, n, "log/@level",
-			    "'%s' is not debug, info, warn or error", level);
+				   "'%s' is not debug, info, warn or error",
+				   level);
 	l->cfg->log_level = v;
 	return 0;
 }
@@ -36,7 +38,8 @@ static int load_log(struct config_loader *l, struct cnode *n, const char *path)
 static int load_router_socket(struct config_loader *l, struct cnode *n,
 			      const char *path)
 {
-	return config_parse_path(l, n, path, cnode_value(n), &l->cfg->router_socket);
+	return config_parse_path(l, n, path, cnode_value(n),
+				 &l->cfg->router_socket);
 }
 
 static int load_router_secret(struct config_loader *l, struct cnode *n,
@@ -44,12 +47,13 @@ static int load_router_secret(struct config_loader *l, struct cnode *n,
 {
 	char *file = NULL, secret[512] = "";
 	if (config_parse_first_line(l, n, path, cnode_value(n), &file, secret,
-			     sizeof secret) < 0) {
+				    sizeof secret) < 0) {
 		free(file);
 		return -1;
 	}
 	if (strlen(secret) < 16) {
-		config_fail(l, n, path, "%s holds fewer than 16 characters", file);
+		config_fail(l, n, path, "%s holds fewer than 16 characters",
+			    file);
 		free(file);
 		return -1;
 	}
@@ -59,7 +63,8 @@ static int load_router_secret(struct config_loader *l, struct cnode *n,
 	return 0;
 }
 
-static int load_router(struct config_loader *l, struct cnode *n, const char *path)
+static int load_router(struct config_loader *l, struct cnode *n,
+		       const char *path)
 {
 	static const struct config_setting settings[] = {
 		{"socket", load_router_socket},
@@ -74,7 +79,8 @@ static int load_storage_path(struct config_loader *l, struct cnode *n,
 	return config_parse_path(l, n, path, cnode_value(n), &l->cfg->data_dir);
 }
 
-static int load_storage(struct config_loader *l, struct cnode *n, const char *path)
+static int load_storage(struct config_loader *l, struct cnode *n,
+			const char *path)
 {
 	static const struct config_setting settings[] = {
 		{"path", load_storage_path}, {NULL, NULL}};
@@ -90,13 +96,14 @@ static int load_host_certificate(struct config_loader *l, struct cnode *n,
 				 const char *path)
 {
 	return config_parse_readable_file(l, n, path, cnode_value(n),
-				   &current_host(l)->certificate);
+					  &current_host(l)->certificate);
 }
 
-static int load_host_key(struct config_loader *l, struct cnode *n, const char *path)
+static int load_host_key(struct config_loader *l, struct cnode *n,
+			 const char *path)
 {
 	return config_parse_readable_file(l, n, path, cnode_value(n),
-				   &current_host(l)->key);
+					  &current_host(l)->key);
 }
 
 static int load_host_auth_base(struct config_loader *l, struct cnode *n,
@@ -104,8 +111,9 @@ static int load_host_auth_base(struct config_loader *l, struct cnode *n,
 {
 	const char *v = cnode_value(n);
 	if (!*v || strlen(v) > 1024)
-		return config_fail(l, n, path, "a DN is required (e.g. "
-			    "ou=people,dc=example,dc=org)");
+		return config_fail(l, n, path,
+				   "a DN is required (e.g. "
+				   "ou=people,dc=example,dc=org)");
 	free(current_host(l)->ldap_base);
 	current_host(l)->ldap_base = strdup(v);
 	return 0;
@@ -120,15 +128,19 @@ static int check_filter_template(struct config_loader *l, struct cnode *n,
 	int depth = 0;
 	bool has_user = false, closed = false;
 	if (v[0] != '(' || strlen(v) > 1024)
-		return config_fail(l, n, path, "'%s' is not an LDAP filter in "
-			    "parentheses, e.g. (mail=%%u@%%d)", v);
+		return config_fail(l, n, path,
+				   "'%s' is not an LDAP filter in "
+				   "parentheses, e.g. (mail=%%u@%%d)",
+				   v);
 	for (const char *p = v; *p && !closed; p++) {
 		if (*p == '%') {
 			if (p[1] == 'u')
 				has_user = true;
 			else if (p[1] != 'd' && p[1] != '%')
-				return config_fail(l, n, path, "'%%%c' is not %%u, "
-					    "%%d or %%%%", p[1] ? p[1] : ' ');
+				return config_fail(l, n, path,
+						   "'%%%c' is not %%u, "
+						   "%%d or %%%%",
+						   p[1] ? p[1] : ' ');
 			p++;
 		} else if (*p == '(') {
 			depth++;
@@ -141,11 +153,15 @@ static int check_filter_template(struct config_loader *l, struct cnode *n,
 			break;
 	}
 	if (!closed)
-		return config_fail(l, n, path, "'%s': unbalanced parentheses, or "
-			    "more than one filter", v);
+		return config_fail(l, n, path,
+				   "'%s': unbalanced parentheses, or "
+				   "more than one filter",
+				   v);
 	if (!has_user)
-		return config_fail(l, n, path, "'%s' has no %%u (the user's local "
-			    "part)", v);
+		return config_fail(l, n, path,
+				   "'%s' has no %%u (the user's local "
+				   "part)",
+				   v);
 	return 0;
 }
 
@@ -160,7 +176,8 @@ static int load_host_auth_filter(struct config_loader *l, struct cnode *n,
 	return 0;
 }
 
-static int load_host_auth(struct config_loader *l, struct cnode *n, const char *path)
+static int load_host_auth(struct config_loader *l, struct cnode *n,
+			  const char *path)
 {
 	static const char *const attrs[] = {"backend", "directory", NULL};
 	static const struct config_setting ldap_settings[] = {
@@ -175,20 +192,22 @@ static int load_host_auth(struct config_loader *l, struct cnode *n, const char *
 	const char *directory = cnode_attr(n, "directory");
 	bool ldap = backend && strcmp(backend, "ldap") == 0;
 	if (!backend || (!ldap && strcmp(backend, "local") != 0))
-		return config_fail(l, n, "host/auth/@backend",
-			    "'%s' is not a known account backend (local, "
-			    "ldap)", backend ? backend : "");
+		return config_fail(
+			l, n, "host/auth/@backend",
+			"'%s' is not a known account backend (local, "
+			"ldap)",
+			backend ? backend : "");
 	free(h->auth_backend);
 	h->auth_backend = strdup(backend);
 	if (!ldap) {
 		if (directory)
 			return config_fail(l, n, "host/auth/@directory",
-				    "only for backend=\"ldap\"");
+					   "only for backend=\"ldap\"");
 		return config_load_children(l, n, path, no_settings);
 	}
 	if (!directory || !*directory)
 		return config_fail(l, n, "host/auth/@directory",
-			    "missing: the id of an <ldap> directory");
+				   "missing: the id of an <ldap> directory");
 	size_t i = l->cfg->nhosts - 1;
 	free(l->host_directory[i].id);
 	l->host_directory[i].id = strdup(directory);
@@ -196,11 +215,15 @@ static int load_host_auth(struct config_loader *l, struct cnode *n, const char *
 	if (config_load_children(l, n, path, ldap_settings) < 0)
 		return -1;
 	if (!h->ldap_base)
-		return config_fail(l, n, "host/auth/base", "missing for '%s' (the "
-			    "search base of its users)", h->domain);
+		return config_fail(l, n, "host/auth/base",
+				   "missing for '%s' (the "
+				   "search base of its users)",
+				   h->domain);
 	if (!h->ldap_filter)
-		return config_fail(l, n, "host/auth/filter", "missing for '%s' (e.g. "
-			    "(mail=%%u@%%d))", h->domain);
+		return config_fail(l, n, "host/auth/filter",
+				   "missing for '%s' (e.g. "
+				   "(mail=%%u@%%d))",
+				   h->domain);
 	return 0;
 }
 
@@ -217,13 +240,15 @@ static int load_host(struct config_loader *l, struct cnode *n, const char *path)
 	const char *domain = cnode_attr(n, "domain");
 	char prepared[JID_PART_MAX + 1];
 	if (!domain || jid_prep_domain(prepared, domain) < 0)
-		return config_fail(l, n, "host/@domain", "'%s' is not a domain name",
-			    domain ? domain : "");
+		return config_fail(l, n, "host/@domain",
+				   "'%s' is not a domain name",
+				   domain ? domain : "");
 	if (config_find_host(l->cfg, prepared))
 		return config_fail(l, n, "host/@domain", "'%s' is served twice",
-			    prepared);
+				   prepared);
 	if (l->cfg->nhosts == CONFIG_MAX_HOSTS)
-		return config_fail(l, n, path, "more than %d hosts", CONFIG_MAX_HOSTS);
+		return config_fail(l, n, path, "more than %d hosts",
+				   CONFIG_MAX_HOSTS);
 	struct config_host *h = &l->cfg->hosts[l->cfg->nhosts++];
 	h->domain = strdup(prepared);
 	h->auth_backend = strdup("local");
@@ -231,15 +256,18 @@ static int load_host(struct config_loader *l, struct cnode *n, const char *path)
 		return -1;
 	if (!h->certificate)
 		return config_fail(l, n, "host/certificate",
-			    "missing for '%s' (a PEM certificate file)", h->domain);
+				   "missing for '%s' (a PEM certificate file)",
+				   h->domain);
 	if (!h->key)
 		return config_fail(l, n, "host/key",
-			    "missing for '%s' (a PEM private key file)", h->domain);
+				   "missing for '%s' (a PEM private key file)",
+				   h->domain);
 	return 0;
 }
 
-int config_parse_listen(struct config_loader *l, struct cnode *n, const char *path,
-		 struct config_listener *listeners, size_t *count)
+int config_parse_listen(struct config_loader *l, struct cnode *n,
+			const char *path, struct config_listener *listeners,
+			size_t *count)
 {
 	static const char *const attrs[] = {"address", "port", "tls", NULL};
 	char setting[64];
@@ -247,7 +275,7 @@ int config_parse_listen(struct config_loader *l, struct cnode *n, const char *pa
 		return -1;
 	if (*count == CONFIG_MAX_LISTENERS)
 		return config_fail(l, n, path, "more than %d listeners",
-			    CONFIG_MAX_LISTENERS);
+				   CONFIG_MAX_LISTENERS);
 	const char *port = cnode_attr(n, "port");
 	const char *tls = cnode_attr(n, "tls");
 	const char *address = cnode_attr(n, "address");
@@ -259,8 +287,8 @@ int config_parse_listen(struct config_loader *l, struct cnode *n, const char *pa
 		return -1;
 	snprintf(setting, sizeof setting, "%s/@tls", path);
 	if (tls && strcmp(tls, "direct") != 0 && strcmp(tls, "starttls") != 0)
-		return config_fail(l, n, setting, "'%s' is not starttls or direct",
-			    tls);
+		return config_fail(l, n, setting,
+				   "'%s' is not starttls or direct", tls);
 	struct config_listener *li = &listeners[(*count)++];
 	li->address = strdup(address ? address : "0.0.0.0");
 	li->port = (int)v;
@@ -268,22 +296,26 @@ int config_parse_listen(struct config_loader *l, struct cnode *n, const char *pa
 	return 0;
 }
 
-static int load_c2s_listen(struct config_loader *l, struct cnode *n, const char *path)
+static int load_c2s_listen(struct config_loader *l, struct cnode *n,
+			   const char *path)
 {
-	return config_parse_listen(l, n, path, l->cfg->listeners, &l->cfg->nlisteners);
+	return config_parse_listen(l, n, path, l->cfg->listeners,
+				   &l->cfg->nlisteners);
 }
 
 static int load_c2s_require_starttls(struct config_loader *l, struct cnode *n,
 				     const char *path)
 {
-	return config_parse_bool(l, n, path, cnode_value(n), &l->cfg->require_starttls);
+	return config_parse_bool(l, n, path, cnode_value(n),
+				 &l->cfg->require_starttls);
 }
 
 static int load_c2s_max_stanza_size(struct config_loader *l, struct cnode *n,
 				    const char *path)
 {
 	long v;
-	if (config_parse_number(l, n, path, cnode_value(n), 1024, 16 << 20, &v) < 0)
+	if (config_parse_number(l, n, path, cnode_value(n), 1024, 16 << 20,
+				&v) < 0)
 		return -1;
 	l->cfg->max_stanza_size = (size_t)v;
 	return 0;
@@ -293,22 +325,27 @@ static int load_c2s_max_depth(struct config_loader *l, struct cnode *n,
 			      const char *path)
 {
 	return config_parse_unsigned(l, n, path, cnode_value(n), 4, 1000,
-			      &l->cfg->max_depth);
+				     &l->cfg->max_depth);
 }
 
-static const char *const known_mechanisms[] = {
-	"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",
-	"SCRAM-SHA-1", "PLAIN", "DIGEST-MD5", NULL};
+static const char *const known_mechanisms[] = {"SCRAM-SHA-256-PLUS",
+					       "SCRAM-SHA-1-PLUS",
+					       "SCRAM-SHA-256",
+					       "SCRAM-SHA-1",
+					       "PLAIN",
+					       "DIGEST-MD5",
+					       NULL};
 
 static int load_c2s_mechanisms(struct config_loader *l, struct cnode *n,
 			       const char *path)
 {
 	struct config *cfg = l->cfg;
 	if (config_parse_words(l, n, path, cnode_value(n), cfg->mechanisms,
-			CONFIG_MAX_MECHANISMS, &cfg->nmechanisms) < 0)
+			       CONFIG_MAX_MECHANISMS, &cfg->nmechanisms) < 0)
 		return -1;
 	if (config_check_words(l, n, path, cfg->mechanisms, cfg->nmechanisms,
-			known_mechanisms, "not a supported SASL mechanism") < 0)
+			       known_mechanisms,
+			       "not a supported SASL mechanism") < 0)
 		return -1;
 	if (!cfg->nmechanisms)
 		return config_fail(l, n, path, "no mechanism listed");
@@ -324,7 +361,8 @@ static int load_c2s_resource_conflict(struct config_loader *l, struct cnode *n,
 	else if (strcmp(v, "refuse") == 0)
 		l->cfg->resource_conflict_replace = false;
 	else
-		return config_fail(l, n, path, "'%s' is not replace or refuse", v);
+		return config_fail(l, n, path, "'%s' is not replace or refuse",
+				   v);
 	return 0;
 }
 
@@ -332,7 +370,7 @@ static int load_c2s_auth_timeout(struct config_loader *l, struct cnode *n,
 				 const char *path)
 {
 	return config_parse_unsigned(l, n, path, cnode_value(n), 1, 3600,
-			      &l->cfg->auth_timeout);
+				     &l->cfg->auth_timeout);
 }
 
 static int load_c2s_auth_throttle(struct config_loader *l, struct cnode *n,
@@ -349,8 +387,8 @@ static int load_c2s_auth_throttle(struct config_loader *l, struct cnode *n,
 		      {"delay", 0, 30}};
 	struct config *cfg = l->cfg;
 	unsigned *fields[] = {&cfg->throttle_per_address,
-			      &cfg->throttle_per_account,
-			      &cfg->throttle_period, &cfg->throttle_delay_ms};
+			      &cfg->throttle_per_account, &cfg->throttle_period,
+			      &cfg->throttle_delay_ms};
 	if (config_check_attrs(l, n, path, attrs) < 0)
 		return -1;
 	for (size_t i = 0; i < 4; i++) {
@@ -362,7 +400,7 @@ static int load_c2s_auth_throttle(struct config_loader *l, struct cnode *n,
 		snprintf(setting, sizeof setting, "%s/@%s", path,
 			 limits[i].attr);
 		if (config_parse_number(l, n, setting, v, limits[i].min,
-				 limits[i].max, &value) < 0)
+					limits[i].max, &value) < 0)
 			return -1;
 		*fields[i] = (unsigned)value * (i == 3 ? 1000 : 1);
 	}
@@ -389,7 +427,7 @@ static int load_c2s_rate_limit(struct config_loader *l, struct cnode *n,
 		char setting[64];
 		snprintf(setting, sizeof setting, "%s/@%s", path, attrs[i]);
 		if (v && config_parse_unsigned(l, n, setting, v, min[i], max[i],
-					fields[i]) < 0)
+					       fields[i]) < 0)
 			return -1;
 	}
 	return 0;
@@ -399,7 +437,7 @@ static int load_c2s_processes(struct config_loader *l, struct cnode *n,
 			      const char *path)
 {
 	return config_parse_unsigned(l, n, path, cnode_value(n), 1, 64,
-			      &l->cfg->c2s_processes);
+				     &l->cfg->c2s_processes);
 }
 
 static int load_c2s(struct config_loader *l, struct cnode *n, const char *path)
@@ -453,10 +491,12 @@ static int set_defaults(struct config_loader *l)
 	cfg->rate_byte_burst = 512 << 10;
 	for (size_t i = 0; i < 5; i++)
 		cfg->mechanisms[cfg->nmechanisms++] = strdup(mechanisms[i]);
-	if (config_parse_path(l, NULL, "pidfile", "palabred.pid", &cfg->pidfile) < 0 ||
+	if (config_parse_path(l, NULL, "pidfile", "palabred.pid",
+			      &cfg->pidfile) < 0 ||
 	    config_parse_path(l, NULL, "router/socket", "router.sock",
-		       &cfg->router_socket) < 0 ||
-	    config_parse_path(l, NULL, "storage/path", "data", &cfg->data_dir) < 0)
+			      &cfg->router_socket) < 0 ||
+	    config_parse_path(l, NULL, "storage/path", "data", &cfg->data_dir) <
+		    0)
 		return -1;
 	return 0;
 }
@@ -495,18 +535,19 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		{"pidfile", load_pidfile}, {"log", load_log},
 		{"router", load_router},   {"storage", load_storage},
 		{"host", load_host},       {"ldap", config_ldap_load},
-		{"c2s", load_c2s},
-		{"sm", load_sm},           {"s2s", config_s2s_load},
-		{NULL, NULL}};
+		{"c2s", load_c2s},         {"sm", load_sm},
+		{"s2s", config_s2s_load},  {NULL, NULL}};
 	int rc = -1;
 	struct cnode *root = config_read_tree(&l, path);
 	if (!root)
 		goto out;
 	if (strcmp(root->name, "palabred") != 0) {
-		config_fail(&l, root, root->name, "the root element must be <palabred>");
+		config_fail(&l, root, root->name,
+			    "the root element must be <palabred>");
 		goto out;
 	}
-	if (set_defaults(&l) < 0 || config_load_children(&l, root, "", settings) < 0)
+	if (set_defaults(&l) < 0 ||
+	    config_load_children(&l, root, "", settings) < 0)
 		goto out;
 	if (config_ldap_resolve(&l) < 0)
 		goto out;

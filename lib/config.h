@@ -33,12 +33,12 @@ struct config_ldap {
 	char *id;
 	char *uris[CONFIG_MAX_LDAP_URIS]; /* tried in order */
 	size_t nuris;
-	bool starttls;       /* for ldap:// URIs */
-	char *ca_file;       /* NULL: the system's trust store */
-	char *bind_dn;       /* NULL: anonymous searches */
-	char *bind_password; /* read from bind-password-file */
-	unsigned timeout;    /* seconds: connect, and each operation */
-	unsigned pool;       /* connections for searches, and for binds */
+	bool starttls;            /* for ldap:// URIs */
+	char *ca_file;            /* NULL: the system's trust store */
+	char *bind_dn;            /* NULL: anonymous searches */
+	char *bind_password;      /* read from bind-password-file */
+	unsigned timeout;         /* seconds: connect, and each operation */
+	unsigned pool;            /* connections for searches, and for binds */
 	unsigned password_access; /* enum config_ldap_access bits */
 	/* Its elements that lib/ does not know, kept as read for the sm,
 	 * whose modules declare and read them (server/sm/module.h). */
@@ -46,9 +46,9 @@ struct config_ldap {
 };
 
 struct config_host {
-	char *domain;      /* prepared (nameprep) */
-	char *certificate; /* PEM file, chain first */
-	char *key;         /* PEM private key */
+	char *domain;       /* prepared (nameprep) */
+	char *certificate;  /* PEM file, chain first */
+	char *key;          /* PEM private key */
 	char *auth_backend; /* "local" or "ldap" */
 	/* ldap: index into config.directories, the search base and the
 	 * filter template (%u local part, %d domain, %% a percent sign). */
@@ -114,7 +114,7 @@ struct config {
 	 * throttled attempt waits for its answer. */
 	unsigned throttle_per_address;
 	unsigned throttle_per_account;
-	unsigned throttle_period;   /* seconds */
+	unsigned throttle_period; /* seconds */
 	unsigned throttle_delay_ms;
 	/* <rate-limit>: what one bound client may send, as token buckets
 	 * (server/c2s/ratelimit.h); a rate of 0 is no limit. */

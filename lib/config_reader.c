@@ -122,8 +122,9 @@ struct cnode *config_read_tree(struct config_loader *l, const char *path)
 	if (!ok || r.failed) {
 		snprintf(l->err, l->errlen, "%s:%lu: not well-formed XML: %s",
 			 path, XML_GetCurrentLineNumber(r.parser),
-			 r.failed ? "out of memory"
-				  : XML_ErrorString(XML_GetErrorCode(r.parser)));
+			 r.failed
+				 ? "out of memory"
+				 : XML_ErrorString(XML_GetErrorCode(r.parser)));
 		cnode_free(r.root);
 		XML_ParserFree(r.parser);
 		return NULL;
@@ -134,8 +135,8 @@ struct cnode *config_read_tree(struct config_loader *l, const char *path)
 
 /* ---- Errors that name the file, the line and the setting ------------- */
 
-int config_fail(struct config_loader *l, const struct cnode *n, const char *setting,
-		const char *fmt, ...)
+int config_fail(struct config_loader *l, const struct cnode *n,
+		const char *setting, const char *fmt, ...)
 {
 	int len = snprintf(l->err, l->errlen, "%s:%d: %s: ", l->file,
 			   n ? n->line : 0, setting);
@@ -155,7 +156,6 @@ const char *cnode_attr(const struct cnode *n, const char *name)
 			return a[1];
 	return NULL;
 }
-
 
 /* The element's text without surrounding white space, in place. */
 const char *cnode_value(struct cnode *n)
@@ -197,21 +197,21 @@ int config_parse_readable_file(struct config_loader *l, const struct cnode *n,
 	FILE *f = fopen(*out, "r");
 	if (!f)
 		return config_fail(l, n, setting, "cannot read %s: %s", *out,
-			    strerror(errno));
+				   strerror(errno));
 	fclose(f);
 	return 0;
 }
 
 int config_parse_first_line(struct config_loader *l, const struct cnode *n,
-		     const char *setting, const char *value, char **file,
-		     char *buf, size_t size)
+			    const char *setting, const char *value, char **file,
+			    char *buf, size_t size)
 {
 	if (config_parse_path(l, n, setting, value, file) < 0)
 		return -1;
 	FILE *f = fopen(*file, "r");
 	if (!f)
 		return config_fail(l, n, setting, "cannot read %s: %s", *file,
-			    strerror(errno));
+				   strerror(errno));
 	if (!fgets(buf, (int)size, f))
 		buf[0] = '\0';
 	fclose(f);
@@ -227,15 +227,16 @@ int config_parse_number(struct config_loader *l, const struct cnode *n,
 	errno = 0;
 	long v = strtol(value, &end, 10);
 	if (!*value || *end || errno || v < min || v > max)
-		return config_fail(l, n, setting, "'%s' is not a number from %ld to %ld",
-			    value, min, max);
+		return config_fail(l, n, setting,
+				   "'%s' is not a number from %ld to %ld",
+				   value, min, max);
 	*out = v;
 	return 0;
 }
 
 int config_parse_unsigned(struct config_loader *l, const struct cnode *n,
-		   const char *setting, const char *value, long min, long max,
-		   unsigned *out)
+			  const char *setting, const char *value, long min,
+			  long max, unsigned *out)
 {
 	long v;
 	if (config_parse_number(l, n, setting, value, min, max, &v) < 0)
@@ -252,7 +253,8 @@ int config_parse_bool(struct config_loader *l, const struct cnode *n,
 	else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
 		*out = false;
 	else
-		return config_fail(l, n, setting, "'%s' is not true or false", value);
+		return config_fail(l, n, setting, "'%s' is not true or false",
+				   value);
 	return 0;
 }
 
@@ -271,7 +273,8 @@ int config_parse_words(struct config_loader *l, const struct cnode *n,
 		if (!len)
 			break;
 		if (*count == max)
-			return config_fail(l, n, setting, "more than %zu entries", max);
+			return config_fail(l, n, setting,
+					   "more than %zu entries", max);
 		out[(*count)++] = config_strndup(p, len);
 		p += len;
 	}
@@ -286,22 +289,23 @@ int config_check_attrs(struct config_loader *l, const struct cnode *n,
 		while (*ok && strcmp(*ok, a[0]) != 0)
 			ok++;
 		if (!*ok)
-			return config_fail(l, n, setting, "unknown attribute '%s'", a[0]);
+			return config_fail(l, n, setting,
+					   "unknown attribute '%s'", a[0]);
 	}
 	return 0;
 }
 
-int config_check_words(struct config_loader *l, const struct cnode *n, const char *setting,
-		char *const *words, size_t count, const char *const *known,
-		const char *what)
+int config_check_words(struct config_loader *l, const struct cnode *n,
+		       const char *setting, char *const *words, size_t count,
+		       const char *const *known, const char *what)
 {
 	for (size_t i = 0; i < count; i++) {
 		const char *const *k = known;
 		while (*k && strcmp(*k, words[i]) != 0)
 			k++;
 		if (!*k)
-			return config_fail(l, n, setting, "'%s' is %s", words[i],
-				    what);
+			return config_fail(l, n, setting, "'%s' is %s",
+					   words[i], what);
 	}
 	return 0;
 }
@@ -315,8 +319,10 @@ void cnode_append(struct cnode **list, struct cnode *n)
 	*list = n;
 }
 
-int config_load_children_keeping(struct config_loader *l, struct cnode *n, const char *path,
-			  const struct config_setting *settings, struct cnode **kept)
+int config_load_children_keeping(struct config_loader *l, struct cnode *n,
+				 const char *path,
+				 const struct config_setting *settings,
+				 struct cnode **kept)
 {
 	struct cnode **p = &n->children;
 	n->last = NULL;
@@ -344,7 +350,8 @@ int config_load_children_keeping(struct config_loader *l, struct cnode *n, const
 	return 0;
 }
 
-int config_load_children(struct config_loader *l, struct cnode *n, const char *path,
+int config_load_children(struct config_loader *l, struct cnode *n,
+			 const char *path,
 			 const struct config_setting *settings)
 {
 	return config_load_children_keeping(l, n, path, settings, NULL);

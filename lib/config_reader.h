@@ -56,48 +56,53 @@ struct config_loader {
 };
 
 /* Writes "file:line: setting: …" to l->err; returns -1. */
-int config_fail(struct config_loader *l, const struct cnode *n, const char *setting,
-	 const char *fmt, ...);
+int config_fail(struct config_loader *l, const struct cnode *n,
+		const char *setting, const char *fmt, ...);
 
 /* ---- Typed values --------------------------------------------------- */
 
-int config_parse_path(struct config_loader *l, const struct cnode *n, const char *setting,
-	       const char *value, char **out);
+int config_parse_path(struct config_loader *l, const struct cnode *n,
+		      const char *setting, const char *value, char **out);
 /* A path to a file palabred must be able to read at start. */
 int config_parse_readable_file(struct config_loader *l, const struct cnode *n,
-			const char *setting, const char *value, char **out);
+			       const char *setting, const char *value,
+			       char **out);
 /* The first line of the file the path value names, without its line
  * end, into buf; *file is the resolved path (the caller frees it, also
  * on failure). */
 int config_parse_first_line(struct config_loader *l, const struct cnode *n,
-		     const char *setting, const char *value, char **file,
-		     char *buf, size_t size);
-int config_parse_number(struct config_loader *l, const struct cnode *n, const char *setting,
-		 const char *value, long min, long max, long *out);
+			    const char *setting, const char *value, char **file,
+			    char *buf, size_t size);
+int config_parse_number(struct config_loader *l, const struct cnode *n,
+			const char *setting, const char *value, long min,
+			long max, long *out);
 /* config_parse_number into an unsigned field. */
 int config_parse_unsigned(struct config_loader *l, const struct cnode *n,
-		   const char *setting, const char *value, long min, long max,
-		   unsigned *out);
-int config_parse_bool(struct config_loader *l, const struct cnode *n, const char *setting,
-	       const char *value, bool *out);
+			  const char *setting, const char *value, long min,
+			  long max, unsigned *out);
+int config_parse_bool(struct config_loader *l, const struct cnode *n,
+		      const char *setting, const char *value, bool *out);
 /* Splits a white-space separated list into out (strdup'd words). */
-int config_parse_words(struct config_loader *l, const struct cnode *n, const char *setting,
-		const char *value, char **out, size_t max, size_t *count);
+int config_parse_words(struct config_loader *l, const struct cnode *n,
+		       const char *setting, const char *value, char **out,
+		       size_t max, size_t *count);
 /* Each of words is one of known (NULL-terminated); else fails with
  * "'word' is <what>". */
-int config_check_words(struct config_loader *l, const struct cnode *n, const char *setting,
-		char *const *words, size_t count, const char *const *known,
-		const char *what);
-int config_check_attrs(struct config_loader *l, const struct cnode *n, const char *setting,
-		const char *const *allowed);
+int config_check_words(struct config_loader *l, const struct cnode *n,
+		       const char *setting, char *const *words, size_t count,
+		       const char *const *known, const char *what);
+int config_check_attrs(struct config_loader *l, const struct cnode *n,
+		       const char *setting, const char *const *allowed);
 
 /* A <listen address port tls> element, appended to listeners. */
-int config_parse_listen(struct config_loader *l, struct cnode *n, const char *path,
-		 struct config_listener *listeners, size_t *count);
+int config_parse_listen(struct config_loader *l, struct cnode *n,
+			const char *path, struct config_listener *listeners,
+			size_t *count);
 
 /* ---- Sections -------------------------------------------------------- */
 
-typedef int (*config_section_fn)(struct config_loader *l, struct cnode *n, const char *path);
+typedef int (*config_section_fn)(struct config_loader *l, struct cnode *n,
+				 const char *path);
 
 struct config_setting {
 	const char *name;
@@ -105,18 +110,22 @@ struct config_setting {
 };
 
 /* Runs the loader of each child of n; an unknown child is an error. */
-int config_load_children(struct config_loader *l, struct cnode *n, const char *path,
-		  const struct config_setting *settings);
+int config_load_children(struct config_loader *l, struct cnode *n,
+			 const char *path,
+			 const struct config_setting *settings);
 /* The same, but a child without a loader moves, with its subtree and
  * line, to the end of the list *kept: lib/ keeps it for the code above
  * it. */
-int config_load_children_keeping(struct config_loader *l, struct cnode *n, const char *path,
-			  const struct config_setting *settings, struct cnode **kept);
+int config_load_children_keeping(struct config_loader *l, struct cnode *n,
+				 const char *path,
+				 const struct config_setting *settings,
+				 struct cnode **kept);
 
 /* ---- config_ldap.c: <ldap id="…"> directories ---------------------- */
 
 /* The <ldap> section. */
-int config_ldap_load(struct config_loader *l, struct cnode *n, const char *path);
+int config_ldap_load(struct config_loader *l, struct cnode *n,
+		     const char *path);
 /* After the whole file: each ldap host's directory exists. */
 int config_ldap_resolve(struct config_loader *l);
 

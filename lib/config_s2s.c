@@ -11,15 +11,17 @@ static struct config_s2s *s2s_of(struct config_loader *l)
 	return &l->cfg->s2s;
 }
 
-static int load_listen(struct config_loader *l, struct cnode *n, const char *path)
+static int load_listen(struct config_loader *l, struct cnode *n,
+		       const char *path)
 {
 	return config_parse_listen(l, n, path, s2s_of(l)->listeners,
-			    &s2s_of(l)->nlisteners);
+				   &s2s_of(l)->nlisteners);
 }
 
 /* <resolver address="127.0.0.1" port="5353"/>: the DNS server asked for
  * SRV and address records instead of those of /etc/resolv.conf. */
-static int load_resolver(struct config_loader *l, struct cnode *n, const char *path)
+static int load_resolver(struct config_loader *l, struct cnode *n,
+			 const char *path)
 {
 	static const char *const attrs[] = {"address", "port", NULL};
 	struct config_s2s *s = s2s_of(l);
@@ -34,9 +36,10 @@ static int load_resolver(struct config_loader *l, struct cnode *n, const char *p
 	if (inet_pton(AF_INET, address, any) != 1 &&
 	    inet_pton(AF_INET6, address, any) != 1)
 		return config_fail(l, n, "s2s/resolver/@address",
-			    "'%s' is not an IPv4 or IPv6 address", address);
-	if (port && config_parse_number(l, n, "s2s/resolver/@port", port, 1, 65535,
-				 &v) < 0)
+				   "'%s' is not an IPv4 or IPv6 address",
+				   address);
+	if (port && config_parse_number(l, n, "s2s/resolver/@port", port, 1,
+					65535, &v) < 0)
 		return -1;
 	free(s->resolver);
 	s->resolver = strdup(address);
@@ -44,51 +47,57 @@ static int load_resolver(struct config_loader *l, struct cnode *n, const char *p
 	return 0;
 }
 
-static int load_require_tls(struct config_loader *l, struct cnode *n, const char *path)
-{
-	return config_parse_bool(l, n, path, cnode_value(n), &s2s_of(l)->require_tls);
-}
-
-static int load_require_valid_certificate(struct config_loader *l, struct cnode *n,
-					  const char *path)
+static int load_require_tls(struct config_loader *l, struct cnode *n,
+			    const char *path)
 {
 	return config_parse_bool(l, n, path, cnode_value(n),
-			  &s2s_of(l)->require_valid_certificate);
+				 &s2s_of(l)->require_tls);
 }
 
-static int load_ca_file(struct config_loader *l, struct cnode *n, const char *path)
+static int load_require_valid_certificate(struct config_loader *l,
+					  struct cnode *n, const char *path)
+{
+	return config_parse_bool(l, n, path, cnode_value(n),
+				 &s2s_of(l)->require_valid_certificate);
+}
+
+static int load_ca_file(struct config_loader *l, struct cnode *n,
+			const char *path)
 {
 	free(s2s_of(l)->ca_file);
 	s2s_of(l)->ca_file = NULL;
 	return config_parse_readable_file(l, n, path, cnode_value(n),
-				   &s2s_of(l)->ca_file);
+					  &s2s_of(l)->ca_file);
 }
 
-static int load_ca_path(struct config_loader *l, struct cnode *n, const char *path)
+static int load_ca_path(struct config_loader *l, struct cnode *n,
+			const char *path)
 {
 	free(s2s_of(l)->ca_path);
 	s2s_of(l)->ca_path = NULL;
-	return config_parse_path(l, n, path, cnode_value(n), &s2s_of(l)->ca_path);
+	return config_parse_path(l, n, path, cnode_value(n),
+				 &s2s_of(l)->ca_path);
 }
 
 static int load_connect_timeout(struct config_loader *l, struct cnode *n,
 				const char *path)
 {
 	return config_parse_unsigned(l, n, path, cnode_value(n), 1, 3600,
-			      &s2s_of(l)->connect_timeout);
+				     &s2s_of(l)->connect_timeout);
 }
 
 static int load_idle_timeout(struct config_loader *l, struct cnode *n,
 			     const char *path)
 {
 	return config_parse_unsigned(l, n, path, cnode_value(n), 1, 86400,
-			      &s2s_of(l)->idle_timeout);
+				     &s2s_of(l)->idle_timeout);
 }
 
-static int load_queue_size(struct config_loader *l, struct cnode *n, const char *path)
+static int load_queue_size(struct config_loader *l, struct cnode *n,
+			   const char *path)
 {
 	return config_parse_unsigned(l, n, path, cnode_value(n), 1, 1000000,
-			      &s2s_of(l)->queue_size);
+				     &s2s_of(l)->queue_size);
 }
 
 static int load_max_stanza_size(struct config_loader *l, struct cnode *n,
@@ -96,7 +105,8 @@ static int load_max_stanza_size(struct config_loader *l, struct cnode *n,
 {
 	long v;
 	/* RFC 6120 §13.12: at least 10,000 bytes must be accepted. */
-	if (config_parse_number(l, n, path, cnode_value(n), 10000, 16 << 20, &v) < 0)
+	if (config_parse_number(l, n, path, cnode_value(n), 10000, 16 << 20,
+				&v) < 0)
 		return -1;
 	s2s_of(l)->max_stanza_size = (size_t)v;
 	return 0;

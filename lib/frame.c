@@ -7,18 +7,18 @@
 const char *frame_type_name(unsigned type)
 {
 	static const char *const names[FRAME_TYPE_MAX] = {
-	    [FRAME_HELLO] = "HELLO",
-	    [FRAME_AUTH] = "AUTH",
-	    [FRAME_AUTH_OK] = "AUTH_OK",
-	    [FRAME_BIND] = "BIND",
-	    [FRAME_BIND_OK] = "BIND_OK",
-	    [FRAME_BIND_FAIL] = "BIND_FAIL",
-	    [FRAME_UNBOUND] = "UNBOUND",
-	    [FRAME_STANZA] = "STANZA",
-	    [FRAME_SESSION_START] = "SESSION_START",
-	    [FRAME_SESSION_OK] = "SESSION_OK",
-	    [FRAME_SESSION_END] = "SESSION_END",
-	    [FRAME_NO_ROUTE] = "NO_ROUTE",
+		[FRAME_HELLO] = "HELLO",
+		[FRAME_AUTH] = "AUTH",
+		[FRAME_AUTH_OK] = "AUTH_OK",
+		[FRAME_BIND] = "BIND",
+		[FRAME_BIND_OK] = "BIND_OK",
+		[FRAME_BIND_FAIL] = "BIND_FAIL",
+		[FRAME_UNBOUND] = "UNBOUND",
+		[FRAME_STANZA] = "STANZA",
+		[FRAME_SESSION_START] = "SESSION_START",
+		[FRAME_SESSION_OK] = "SESSION_OK",
+		[FRAME_SESSION_END] = "SESSION_END",
+		[FRAME_NO_ROUTE] = "NO_ROUTE",
 	};
 	return type < FRAME_TYPE_MAX && names[type] ? names[type] : "unknown";
 }
@@ -54,8 +54,8 @@ int frame_encode(struct buf *out, const struct frame *f)
 		return -1;
 	if (f->payload_len > FRAME_MAX_SIZE)
 		return -1;
-	size_t total = FRAME_HEADER_SIZE + f->to_len + f->from_len +
-		       f->payload_len;
+	size_t total =
+		FRAME_HEADER_SIZE + f->to_len + f->from_len + f->payload_len;
 	if (total > FRAME_MAX_SIZE)
 		return -1;
 	if (buf_reserve(out, total) < 0)

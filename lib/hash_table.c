@@ -47,8 +47,7 @@ static int hash_table_grow(struct hash_table *t)
 	return 0;
 }
 
-int hash_table_insert(struct hash_table *t, struct hash_link *l,
-		      uint64_t hash)
+int hash_table_insert(struct hash_table *t, struct hash_link *l, uint64_t hash)
 {
 	if (t->count == UINT32_MAX)
 		return -1;

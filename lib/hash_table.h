@@ -28,7 +28,7 @@ struct hash_link {
 
 /* The entry of link l, a struct type whose member is l. */
 #define hash_entry(l, type, member)                                            \
-	((type *)(void *)((char *)(l) - offsetof(type, member)))
+	((type *)(void *)((char *)(l)-offsetof(type, member)))
 
 /* The hash of the entry of l, as it was given to hash_table_insert. */
 typedef uint64_t hash_table_hash_fn(const struct hash_link *l);
@@ -51,8 +51,7 @@ void hash_table_free(struct hash_table *t);
 /* Adds l, whose key is not in t yet, under hash. Returns 0, or -1 when
  * the first buckets cannot be allocated (a table that cannot grow keeps
  * its buckets: its chains get longer). */
-int hash_table_insert(struct hash_table *t, struct hash_link *l,
-		      uint64_t hash);
+int hash_table_insert(struct hash_table *t, struct hash_link *l, uint64_t hash);
 /* Takes l out of t (nothing if l is not in t). */
 void hash_table_remove(struct hash_table *t, struct hash_link *l);
 

@@ -88,12 +88,14 @@ static int prep_ascii(char *out, const char *in, size_t len,
 			return 0;
 	for (size_t i = 0; i < len; i++) {
 		char c = in[i];
-		if (profile == stringprep_xmpp_nodeprep && strchr(" \"&'/:<>@", c)) {
+		if (profile == stringprep_xmpp_nodeprep &&
+		    strchr(" \"&'/:<>@", c)) {
 			out[0] = '\0';
 			*rc = -1;
 			return 1;
 		}
-		out[i] = fold && c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+		out[i] = fold && c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a')
+						      : c;
 	}
 	out[len] = '\0';
 	*rc = 0;
@@ -159,7 +161,8 @@ static void domain_unify_dots(char *s)
 {
 	char *w = s;
 	for (const char *r = s; *r;) {
-		if ((unsigned char)r[0] == 0xE3 && (unsigned char)r[1] == 0x80 &&
+		if ((unsigned char)r[0] == 0xE3 &&
+		    (unsigned char)r[1] == 0x80 &&
 		    (unsigned char)r[2] == 0x82) {
 			*w++ = '.';
 			r += 3;

@@ -97,8 +97,11 @@ int lanes_queue(struct lanes *l, struct lanes_job *job, size_t lane,
 {
 	if (l->closing || lane >= l->nlanes)
 		return -1;
-	*job = (struct lanes_job){.data = job->data, .req.data = job,
-				  .lanes = l, .lane = lane, .work = work,
+	*job = (struct lanes_job){.data = job->data,
+				  .req.data = job,
+				  .lanes = l,
+				  .lane = lane,
+				  .work = work,
 				  .done = done};
 	struct lane *ln = &l->lanes[lane];
 	if (!ln->head && ln->running < l->per_lane) {

@@ -33,16 +33,16 @@ struct link {
 	void *data;
 	void *private_data;
 
-	struct buf in;    /* bytes read, from in_off on not yet handed out */
+	struct buf in; /* bytes read, from in_off on not yet handed out */
 	size_t in_off;
 	struct buf pending; /* encoded frames waiting for the next write */
 	struct buf writing; /* the bytes of the write in flight */
 
 	struct link_stats stats;
 	int open_handles;
-	bool reading;      /* uv_read_start done */
+	bool reading; /* uv_read_start done */
 	bool paused;
-	bool closing;      /* link_close or an error: no more frames either way */
+	bool closing; /* link_close or an error: no more frames either way */
 	bool handles_closed; /* uv_close called */
 	bool write_busy;
 	bool idle_active;
@@ -189,7 +189,8 @@ static void link_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		return;
 	if (nread < 0) {
 		if (nread != UV_EOF)
-			log_warn("link: read failed: %s", uv_strerror((int)nread));
+			log_warn("link: read failed: %s",
+				 uv_strerror((int)nread));
 		link_abort(l);
 		return;
 	}
@@ -208,7 +209,8 @@ static void link_dispatch(struct link *l)
 		if (n == 0)
 			break;
 		if (n < 0) {
-			log_warn("link: the peer sent bytes that are not a frame "
+			log_warn("link: the peer sent bytes that are not a "
+				 "frame "
 				 "(bad version, type or length); closing");
 			link_abort(l);
 			return;
@@ -349,8 +351,8 @@ int link_send(struct link *l, const struct frame *f)
 {
 	if (l->closing)
 		return -1;
-	size_t size = FRAME_HEADER_SIZE + f->to_len + f->from_len +
-		      f->payload_len;
+	size_t size =
+		FRAME_HEADER_SIZE + f->to_len + f->from_len + f->payload_len;
 	size_t queued = link_buf_queued(l);
 	/* An empty queue takes any frame, so that a big one always fits. */
 	if (queued > 0 && queued + size > LINK_QUEUE_MAX) {
@@ -390,8 +392,8 @@ void link_resume(struct link *l)
 	l->paused = false;
 	if (l->closing)
 		return;
-	if (l->reading && uv_read_start(l->stream, link_on_alloc,
-					link_on_read) < 0) {
+	if (l->reading &&
+	    uv_read_start(l->stream, link_on_alloc, link_on_read) < 0) {
 		link_abort(l);
 		return;
 	}

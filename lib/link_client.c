@@ -131,7 +131,8 @@ static void link_client_on_auth_ok(struct link *l)
 		return;
 	}
 	for (size_t i = 0; i < lc->nbinds; i++)
-		link_client_send(l, FRAME_BIND, lc->binds[i], lc->name, NULL, 0);
+		link_client_send(l, FRAME_BIND, lc->binds[i], lc->name, NULL,
+				 0);
 	lc->state = LINK_CLIENT_WAIT_BINDS;
 }
 
@@ -202,8 +203,8 @@ static void link_client_free_handle(uv_handle_t *h)
 /* From here on every outcome goes through the link: on_close on failure. */
 static void link_client_attach(struct link_client *lc, int status)
 {
-	struct link *l = link_alloc(lc->stream, &link_client_handshake,
-				    lc->data);
+	struct link *l =
+		link_alloc(lc->stream, &link_client_handshake, lc->data);
 	if (!l) {
 		log_error("link to %s: out of memory", lc->address);
 		uv_close((uv_handle_t *)lc->stream, link_client_free_handle);

@@ -17,9 +17,8 @@ static void listener_on_connection(uv_stream_t *server, int status)
 	l->on_accept(l);
 }
 
-static int listener_open(struct listeners *ls, uv_loop_t *loop,
-			 const char *who, const struct config_listener *lc,
-			 int backlog)
+static int listener_open(struct listeners *ls, uv_loop_t *loop, const char *who,
+			 const struct config_listener *lc, int backlog)
 {
 	struct listener *l = &ls->l[ls->n];
 	char err[256];

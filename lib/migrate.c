@@ -56,7 +56,8 @@ int migrate_schema(sqlite3 *sql, const char *path, const char *const *steps,
 	if (version < 0) { /* set by hand: no step of ours makes it */
 		snprintf(err, errlen,
 			 "%s: the database has schema version %d, which no "
-			 "palabre writes: restore a copy", path, version);
+			 "palabre writes: restore a copy",
+			 path, version);
 		goto fail;
 	}
 	if (version > nsteps) {

@@ -19,14 +19,18 @@ static int bound_socket(const char *address, int port, bool shared, char *err,
 	memset(&ss, 0, sizeof ss);
 	if (uv_ip4_addr(address, port, (struct sockaddr_in *)&ss) == 0) {
 		len = sizeof(struct sockaddr_in);
-	} else if (uv_ip6_addr(address, port, (struct sockaddr_in6 *)&ss) == 0) {
+	} else if (uv_ip6_addr(address, port, (struct sockaddr_in6 *)&ss) ==
+		   0) {
 		len = sizeof(struct sockaddr_in6);
 	} else {
-		snprintf(err, errlen, "listen address '%s' is not an IPv4 or "
-			 "IPv6 address", address);
+		snprintf(err, errlen,
+			 "listen address '%s' is not an IPv4 or "
+			 "IPv6 address",
+			 address);
 		return -1;
 	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(ss.ss_family,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "socket for %s port %d: %s", address,
 			 port, strerror(errno));
@@ -34,8 +38,8 @@ static int bound_socket(const char *address, int port, bool shared, char *err,
 	}
 	int one = 1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    (shared && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
-				  sizeof one) < 0) ||
+	    (shared &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) ||
 	    bind(fd, (struct sockaddr *)&ss, len) < 0) {
 		snprintf(err, errlen, "cannot listen on %s port %d: %s",
 			 address, port, strerror(errno));
@@ -50,8 +54,7 @@ int net_bound_socket(const char *address, int port, char *err, size_t errlen)
 	return bound_socket(address, port, true, err, errlen);
 }
 
-int net_check_port_free(const char *address, int port, char *err,
-			size_t errlen)
+int net_check_port_free(const char *address, int port, char *err, size_t errlen)
 {
 	int fd = bound_socket(address, port, false, err, errlen);
 	if (fd < 0)

@@ -56,7 +56,7 @@ void netconn_flush_all(struct netconn_set *set)
 /* Once: the set's handles go, nothing of it is used after. */
 static void netconn_set_stopped(struct netconn_set *set)
 {
-	void (*on_stopped)(struct netconn_set *set) = set->on_stopped;
+	void (*on_stopped)(struct netconn_set * set) = set->on_stopped;
 	if (!on_stopped)
 		return;
 	set->on_stopped = NULL;
@@ -138,7 +138,8 @@ static void netconn_name_peer(struct netconn *nc)
 	int len = sizeof ss;
 	snprintf(nc->peer, sizeof nc->peer, "?");
 	if (uv_tcp_getpeername(&nc->tcp, (struct sockaddr *)&ss, &len) == 0)
-		net_addr_name((struct sockaddr *)&ss, nc->peer, sizeof nc->peer);
+		net_addr_name((struct sockaddr *)&ss, nc->peer,
+			      sizeof nc->peer);
 }
 
 static void netconn_close_handles(struct netconn *nc);
@@ -290,8 +291,8 @@ void netconn_feed(struct netconn *nc, const char *data, size_t len)
 	if (!nc->tls) {
 		netconn_on_plain(nc, data, len);
 	} else {
-		enum tls_status st = tls_conn_feed(nc->tls, data, len,
-						   netconn_on_plain, nc);
+		enum tls_status st =
+			tls_conn_feed(nc->tls, data, len, netconn_on_plain, nc);
 		if (!nc->closing && !nc->tls_ready &&
 		    tls_conn_handshake_done(nc->tls))
 			netconn_tls_now_ready(nc);
@@ -345,8 +346,10 @@ void netconn_send(struct netconn *nc, const char *data, size_t len)
 	if (socket_output_pending(&nc->output) > nc->set->output_max) {
 		/* A peer that does not read must not take the process's
 		 * memory, and with it every other user's session. */
-		log_warn(NC_FMT " (%s): %zu bytes wait for a peer that does not "
-			 "read", NC_ARGS(nc), nc->peer,
+		log_warn(NC_FMT
+			 " (%s): %zu bytes wait for a peer that does not "
+			 "read",
+			 NC_ARGS(nc), nc->peer,
 			 socket_output_pending(&nc->output));
 		nc->overflowed = true;
 		nc->set->type->overflowed(nc);
@@ -389,7 +392,7 @@ static void netconn_write_out(struct netconn *nc)
 	if (nc->closed || !nc->connected)
 		return;
 	switch (socket_output_flush(&nc->output, (uv_stream_t *)&nc->tcp,
-			      netconn_on_written, nc)) {
+				    netconn_on_written, nc)) {
 	case SOCKET_OUTPUT_ERROR:
 		log_debug(NC_FMT ": cannot write", NC_ARGS(nc));
 		netconn_abort(nc);

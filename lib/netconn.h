@@ -88,18 +88,18 @@ struct netconn {
 	struct xmlstream *xs;
 	/* Bytes to write (ciphertext once TLS runs). */
 	struct socket_output output;
-	unsigned refs;     /* open handles, and what the type counts */
-	bool connected;    /* TCP is up */
-	bool outgoing;     /* we connected: the TLS client */
-	bool direct_tls;   /* TLS from the first byte (XEP-0368) */
-	bool tls_ready;    /* the handshake is done */
-	bool want_tls;     /* <proceed/>: TLS starts after this read */
-	bool header_sent;  /* our header of the current stream */
+	unsigned refs;    /* open handles, and what the type counts */
+	bool connected;   /* TCP is up */
+	bool outgoing;    /* we connected: the TLS client */
+	bool direct_tls;  /* TLS from the first byte (XEP-0368) */
+	bool tls_ready;   /* the handshake is done */
+	bool want_tls;    /* <proceed/>: TLS starts after this read */
+	bool header_sent; /* our header of the current stream */
 	bool in_flush;
 	bool overflowed;
-	bool abort_later;  /* at the next flush */
-	bool closing;      /* no more input; close once written */
-	bool closed;       /* the handles are closing */
+	bool abort_later; /* at the next flush */
+	bool closing;     /* no more input; close once written */
+	bool closed;      /* the handles are closing */
 	char peer[NET_ADDR_NAME_MAX];
 };
 
@@ -118,8 +118,8 @@ struct netconn_set {
 };
 
 /* The struct of a type around its netconn. */
-#define netconn_outer(nc, type, member) \
-	((type *)((char *)(nc) - offsetof(type, member)))
+#define netconn_outer(nc, type, member)                                        \
+	((type *)((char *)(nc)-offsetof(type, member)))
 
 /* The set writes what its connections queued once per loop iteration. */
 void netconn_set_init(struct netconn_set *set, uv_loop_t *loop,

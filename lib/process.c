@@ -41,8 +41,8 @@ static void process_finish(struct process *p)
 	/* What the closed streams sent goes out first, then the link's
 	 * on_close stops the loop; the timer if the router hangs. */
 	link_close(p->link);
-	uv_timer_start(&p->link_timer, process_stop_loop,
-		       PROCESS_LINK_CLOSE_MS, 0);
+	uv_timer_start(&p->link_timer, process_stop_loop, PROCESS_LINK_CLOSE_MS,
+		       0);
 }
 
 static void process_on_stopped(struct netconn_set *set)
@@ -103,7 +103,8 @@ static void process_on_link_close(struct link *l)
 	}
 	if (was_ready)
 		log_error("%s: lost the link to the router; closing every "
-			  "connection", p->kind);
+			  "connection",
+			  p->kind);
 	else
 		log_error("%s: cannot connect to the router at %s", p->kind,
 			  p->router_socket);

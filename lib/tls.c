@@ -207,8 +207,9 @@ static void capture_key_update(const SSL *ssl, struct tls_capture_dir *d)
 	const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
 	if (d->secret_len == 0)
 		return;
-	if (!cipher || tls_record_next_secret(SSL_CIPHER_get_protocol_id(cipher),
-					      d->secret, d->secret_len) < 0) {
+	if (!cipher ||
+	    tls_record_next_secret(SSL_CIPHER_get_protocol_id(cipher),
+				   d->secret, d->secret_len) < 0) {
 		OPENSSL_cleanse(d->secret, sizeof d->secret);
 		d->secret_len = 0;
 		return;
@@ -218,8 +219,8 @@ static void capture_key_update(const SSL *ssl, struct tls_capture_dir *d)
 
 /* Counts the records OpenSSL reads and writes (one header each), and
  * follows KeyUpdates either way. */
-static void tls_msg(int write_p, int version, int content_type,
-		    const void *buf, size_t len, SSL *ssl, void *arg)
+static void tls_msg(int write_p, int version, int content_type, const void *buf,
+		    size_t len, SSL *ssl, void *arg)
 {
 	struct tls_capture *cap = tls_capture_of(ssl);
 	(void)version;
@@ -288,8 +289,8 @@ void tls_conn_free(struct tls_conn *t)
 	OPENSSL_free(t);
 }
 
-enum tls_status tls_conn_feed(struct tls_conn *t, const char *data,
-			      size_t len, tls_plain_fn fn, void *ctx)
+enum tls_status tls_conn_feed(struct tls_conn *t, const char *data, size_t len,
+			      tls_plain_fn fn, void *ctx)
 {
 	/* One record's plaintext at most; shared, as the loop is one thread. */
 	static char plain[16384];
@@ -304,9 +305,11 @@ enum tls_status tls_conn_feed(struct tls_conn *t, const char *data,
 		int r = SSL_do_handshake(t->ssl);
 		if (r != 1) {
 			int e = SSL_get_error(t->ssl, r);
-			if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			if (e != SSL_ERROR_WANT_READ &&
+			    e != SSL_ERROR_WANT_WRITE) {
 				char msg[256] = "";
-				ERR_error_string_n(ERR_peek_last_error(), msg, sizeof msg);
+				ERR_error_string_n(ERR_peek_last_error(), msg,
+						   sizeof msg);
 				log_debug("TLS handshake failed: %s", msg);
 				status = TLS_ERROR;
 			}
@@ -326,7 +329,8 @@ enum tls_status tls_conn_feed(struct tls_conn *t, const char *data,
 		int e = SSL_get_error(t->ssl, r);
 		if (e == SSL_ERROR_WANT_READ)
 			break;
-		status = e == SSL_ERROR_ZERO_RETURN ? TLS_PEER_CLOSED : TLS_ERROR;
+		status = e == SSL_ERROR_ZERO_RETURN ? TLS_PEER_CLOSED
+						    : TLS_ERROR;
 		break;
 	}
 done:
@@ -358,7 +362,8 @@ void tls_conn_shutdown(struct tls_conn *t)
 		tls_record_close(t->record);
 		return;
 	}
-	if (SSL_is_init_finished(t->ssl) && !(SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN))
+	if (SSL_is_init_finished(t->ssl) &&
+	    !(SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN))
 		SSL_shutdown(t->ssl);
 	ERR_clear_error();
 }

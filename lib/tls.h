@@ -35,8 +35,8 @@ enum tls_status {
 	TLS_ERROR = -1,  /* handshake failed or a bad record */
 };
 
-enum tls_status tls_conn_feed(struct tls_conn *t, const char *data,
-			      size_t len, tls_plain_fn fn, void *ctx);
+enum tls_status tls_conn_feed(struct tls_conn *t, const char *data, size_t len,
+			      tls_plain_fn fn, void *ctx);
 /* Encrypts into out. Returns 0 or -1. Only once the handshake is done. */
 int tls_conn_write(struct tls_conn *t, const char *data, size_t len);
 /* Queues close_notify. */

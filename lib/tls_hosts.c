@@ -50,11 +50,11 @@ static SSL_CTX *host_ctx_new(struct tls_hosts *th, const struct config_host *h,
 			     bool server, tls_hosts_setup_fn setup, void *arg,
 			     char *err, size_t errlen)
 {
-	SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method()
-					  : TLS_client_method());
+	SSL_CTX *ctx =
+		SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
 	if (!ctx) {
-		host_error(err, errlen, "cannot create a TLS context", h->domain,
-			   NULL);
+		host_error(err, errlen, "cannot create a TLS context",
+			   h->domain, NULL);
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -74,9 +74,9 @@ static SSL_CTX *host_ctx_new(struct tls_hosts *th, const struct config_host *h,
 	return ctx;
 }
 
-int tls_hosts_init(struct tls_hosts *th, const struct config *cfg,
-		   bool server, tls_hosts_setup_fn setup, void *arg,
-		   char *err, size_t errlen)
+int tls_hosts_init(struct tls_hosts *th, const struct config *cfg, bool server,
+		   tls_hosts_setup_fn setup, void *arg, char *err,
+		   size_t errlen)
 {
 	th->cfg = cfg;
 	th->n = 0;
@@ -90,8 +90,8 @@ int tls_hosts_init(struct tls_hosts *th, const struct config *cfg,
 		return -1;
 	}
 	for (size_t i = 0; i < cfg->nhosts; i++) {
-		th->ctx[i] = host_ctx_new(th, &cfg->hosts[i], server, setup, arg,
-					  err, errlen);
+		th->ctx[i] = host_ctx_new(th, &cfg->hosts[i], server, setup,
+					  arg, err, errlen);
 		if (!th->ctx[i]) {
 			tls_hosts_free(th);
 			return -1;

@@ -26,9 +26,9 @@ typedef int (*tls_hosts_setup_fn)(SSL_CTX *ctx, const struct config_host *h,
 
 /* TLS 1.2 at least, no renegotiation, no compression, buffers released
  * while idle. Returns 0, or -1 with "host D: …" in err. */
-int tls_hosts_init(struct tls_hosts *th, const struct config *cfg,
-		   bool server, tls_hosts_setup_fn setup, void *arg,
-		   char *err, size_t errlen);
+int tls_hosts_init(struct tls_hosts *th, const struct config *cfg, bool server,
+		   tls_hosts_setup_fn setup, void *arg, char *err,
+		   size_t errlen);
 void tls_hosts_free(struct tls_hosts *th);
 /* The context of domain; NULL when it is not a configured host. */
 SSL_CTX *tls_hosts_find(const struct tls_hosts *th, const char *domain);

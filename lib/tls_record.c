@@ -12,9 +12,9 @@
 #include <string.h>
 
 #define RECORD_HEADER_LEN 5
-#define RECORD_TAG_LEN 16 /* all three AEADs */
-#define RECORD_IV_LEN 12  /* RFC 8446 §5.3: max(8, N_MIN) for all three */
-#define RECORD_MAX_PLAIN 16384              /* RFC 8446 §5.1: 2^14 */
+#define RECORD_TAG_LEN 16      /* all three AEADs */
+#define RECORD_IV_LEN 12       /* RFC 8446 §5.3: max(8, N_MIN) for all three */
+#define RECORD_MAX_PLAIN 16384 /* RFC 8446 §5.1: 2^14 */
 #define RECORD_MAX_CIPHERTEXT (16384 + 256) /* RFC 8446 §5.2 */
 #define RECORD_MAX_SECRET 48                /* SHA-384 */
 #define RECORD_MAX_KEY 32
@@ -36,8 +36,10 @@ struct tls_suite {
 };
 
 static const struct tls_suite suites[] = {
-	{0x1301, "TLS_AES_128_GCM_SHA256", "AES-128-GCM", "SHA256", 16, 32, 1144},
-	{0x1302, "TLS_AES_256_GCM_SHA384", "AES-256-GCM", "SHA384", 32, 48, 1144},
+	{0x1301, "TLS_AES_128_GCM_SHA256", "AES-128-GCM", "SHA256", 16, 32,
+	 1144},
+	{0x1302, "TLS_AES_256_GCM_SHA384", "AES-256-GCM", "SHA384", 32, 48,
+	 1144},
 	{0x1303, "TLS_CHACHA20_POLY1305_SHA256", "ChaCha20-Poly1305", "SHA256",
 	 32, 32, 1032},
 };
@@ -50,7 +52,8 @@ static EVP_KDF *hkdf;
 static void suites_fetch(void)
 {
 	for (size_t i = 0; i < SUITES; i++)
-		suite_ciphers[i] = EVP_CIPHER_fetch(NULL, suites[i].cipher, NULL);
+		suite_ciphers[i] =
+			EVP_CIPHER_fetch(NULL, suites[i].cipher, NULL);
 	hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
 }
 
@@ -187,7 +190,8 @@ static void key_nonce(const struct record_key *k,
 {
 	memcpy(nonce, k->iv, RECORD_IV_LEN);
 	for (int i = 0; i < 8; i++)
-		nonce[RECORD_IV_LEN - 1 - i] ^= (unsigned char)(k->seq >> (8 * i));
+		nonce[RECORD_IV_LEN - 1 - i] ^=
+			(unsigned char)(k->seq >> (8 * i));
 }
 
 /* ------------------------------------------------------------------ */
@@ -278,7 +282,8 @@ static enum tls_status record_key_update(struct tls_record *r,
 {
 	static const unsigned char answer[] = {SSL3_MT_KEY_UPDATE, 0, 0, 1,
 					       KEY_UPDATE_NOT_REQUESTED};
-	if (request != KEY_UPDATE_NOT_REQUESTED && request != KEY_UPDATE_REQUESTED)
+	if (request != KEY_UPDATE_NOT_REQUESTED &&
+	    request != KEY_UPDATE_REQUESTED)
 		return record_fail(r, SSL_AD_ILLEGAL_PARAMETER);
 	if (key_next(r->suite, &r->read) < 0)
 		return record_fail(r, SSL_AD_INTERNAL_ERROR);
@@ -310,7 +315,8 @@ static enum tls_status record_read_handshake(struct tls_record *r,
 		if (r->handshake_have == sizeof r->handshake) {
 			r->handshake_have = 0;
 			if (i + 1 != len)
-				return record_fail(r, SSL_AD_UNEXPECTED_MESSAGE);
+				return record_fail(r,
+						   SSL_AD_UNEXPECTED_MESSAGE);
 			return record_key_update(r, m[4]);
 		}
 	}
@@ -373,7 +379,8 @@ static enum tls_status record_open(struct tls_record *r,
 		return record_fail(r, SSL_AD_INTERNAL_ERROR);
 	key_nonce(k, nonce);
 	if (EVP_DecryptInit_ex2(aead, NULL, NULL, nonce, NULL) != 1 ||
-	    EVP_DecryptUpdate(aead, NULL, &out, r->head, RECORD_HEADER_LEN) != 1 ||
+	    EVP_DecryptUpdate(aead, NULL, &out, r->head, RECORD_HEADER_LEN) !=
+		    1 ||
 	    EVP_DecryptUpdate(aead, plain, &out, body, (int)n) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(aead, EVP_CTRL_AEAD_SET_TAG, RECORD_TAG_LEN,
 				(void *)(body + n)) != 1 ||

@@ -38,8 +38,7 @@ static const char *attr_ns(const char **name)
 	return no_ns;
 }
 
-struct xml_node *xml_node_new(struct arena *a, const char *ns,
-			      const char *name)
+struct xml_node *xml_node_new(struct arena *a, const char *ns, const char *name)
 {
 	struct xml_node *n = arena_alloc(a, sizeof *n);
 	if (!n)
@@ -243,10 +242,17 @@ static int put_escaped(struct buf *out, const char *s, size_t len, bool attr)
 	for (; s < end; s++) {
 		const char *ref;
 		switch (*s) {
-		case '\r': ref = "&#13;"; break;
-		case '\n': ref = attr ? "&#10;" : NULL; break;
-		case '\t': ref = attr ? "&#9;" : NULL; break;
-		default: ref = NULL;
+		case '\r':
+			ref = "&#13;";
+			break;
+		case '\n':
+			ref = attr ? "&#10;" : NULL;
+			break;
+		case '\t':
+			ref = attr ? "&#9;" : NULL;
+			break;
+		default:
+			ref = NULL;
 		}
 		if (!ref)
 			continue;
@@ -275,7 +281,8 @@ static unsigned attr_prefix(const struct xml_attr *attrs,
 		if (!*o->ns || is_xml_ns(o->ns))
 			continue;
 		bool seen = false;
-		for (const struct xml_attr *p = attrs; p != o && !seen; p = p->next)
+		for (const struct xml_attr *p = attrs; p != o && !seen;
+		     p = p->next)
 			seen = !strcmp(p->ns, o->ns);
 		if (seen)
 			continue;
@@ -375,7 +382,9 @@ int xml_serialize(const struct xml_node *n, const char *parent_ns,
 			r |= put_escaped(out, cur->text, cur->text_len, false);
 		} else {
 			r |= put_start(out, cur,
-				       scope_ns(n, parent_ns ? parent_ns : no_ns, cur));
+				       scope_ns(n,
+						parent_ns ? parent_ns : no_ns,
+						cur));
 			if (cur->children) {
 				cur = cur->children;
 				continue;
@@ -420,7 +429,8 @@ struct xml_node *xml_builder_start(struct xml_builder *b, const char *name,
 			return NULL;
 		sep = strchr(atts[0], XML_NS_SEP);
 		if (sep) {
-			at->ns = ns_intern(a, n, atts[0], (size_t)(sep - atts[0]));
+			at->ns = ns_intern(a, n, atts[0],
+					   (size_t)(sep - atts[0]));
 			at->name = arena_strdup(a, sep + 1);
 		} else {
 			at->ns = no_ns;
@@ -454,7 +464,8 @@ int xml_builder_text(struct xml_builder *b, const char *s, size_t len)
 		char *text = (char *)t->text;
 		size_t need = t->text_len + len + 1;
 		if (need > b->text_cap) {
-			size_t cap = 2 * b->text_cap > need ? 2 * b->text_cap : need;
+			size_t cap =
+				2 * b->text_cap > need ? 2 * b->text_cap : need;
 			char *grown = arena_alloc(b->arena, cap);
 			if (!grown)
 				return -1;
@@ -478,7 +489,7 @@ int xml_builder_text(struct xml_builder *b, const char *s, size_t len)
 struct parse {
 	XML_Parser parser;
 	struct xml_builder builder;
-	unsigned depth; /* 1 inside the wrapper, 2 in the element */
+	unsigned depth;    /* 1 inside the wrapper, 2 in the element */
 	unsigned elements; /* top-level elements seen */
 	struct xml_node *root;
 	bool failed;
@@ -607,8 +618,8 @@ static struct cached_parser *cached_open(struct cached_parser *c,
 	c->default_ns = strdup(default_ns);
 	if (!c->parser || !c->default_ns || wrapper_open(&open, default_ns) < 0)
 		goto fail;
-	if (!thread_salt &&
-	    getrandom(&thread_salt, sizeof thread_salt, 0) != sizeof thread_salt)
+	if (!thread_salt && getrandom(&thread_salt, sizeof thread_salt, 0) !=
+				    sizeof thread_salt)
 		thread_salt = 0; /* expat draws its own */
 	if (thread_salt)
 		XML_SetHashSalt(c->parser, thread_salt);
@@ -624,7 +635,8 @@ static struct cached_parser *cached_open(struct cached_parser *c,
 	XML_SetCommentHandler(c->parser, parse_refuse_comment);
 	prime.parser = c->parser;
 	XML_SetUserData(c->parser, &prime);
-	if (XML_Parse(c->parser, open.data, (int)open.len, 0) != XML_STATUS_OK ||
+	if (XML_Parse(c->parser, open.data, (int)open.len, 0) !=
+		    XML_STATUS_OK ||
 	    prime.depth != 1)
 		goto fail;
 	c->fed = open.len;
@@ -662,20 +674,22 @@ struct xml_node *xml_parse(struct arena *a, const char *bytes, size_t len,
 	struct cached_parser *c = cached_get(default_ns ? default_ns : "");
 	if (!c || len == 0 || len > (size_t)0x7fffffff)
 		return NULL;
-	struct parse p = {.parser = c->parser, .builder = {.arena = a}, .depth = 1};
+	struct parse p = {
+		.parser = c->parser, .builder = {.arena = a}, .depth = 1};
 	XML_SetUserData(c->parser, &p);
 	enum XML_Status st = XML_Parse(c->parser, bytes, (int)len, 0);
 	c->fed += len;
 	/* One element, closed, and no bytes left pending in expat. */
-	if (st == XML_STATUS_OK && !p.failed && p.elements == 1 && p.depth == 1 &&
+	if (st == XML_STATUS_OK && !p.failed && p.elements == 1 &&
+	    p.depth == 1 &&
 	    (uint64_t)XML_GetCurrentByteIndex(c->parser) == c->fed)
 		return p.root;
 	cached_drop(c);
 	return NULL;
 }
 
-struct xml_node *xml_parse_head(struct arena *a, const char *bytes,
-				size_t len, const char *default_ns)
+struct xml_node *xml_parse_head(struct arena *a, const char *bytes, size_t len,
+				const char *default_ns)
 {
 	struct cached_parser c = {0}; /* of its own: it is left stopped */
 	if (len > (size_t)0x7fffffff ||

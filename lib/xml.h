@@ -45,8 +45,8 @@ struct xml_node *xml_parse(struct arena *a, const char *bytes, size_t len,
 /* The same for bytes that xml_parse refuses: the element's start tag
  * alone (name, attributes, no children), if that much parses, so that a
  * stanza that cannot be read can still be answered. NULL otherwise. */
-struct xml_node *xml_parse_head(struct arena *a, const char *bytes,
-				size_t len, const char *default_ns);
+struct xml_node *xml_parse_head(struct arena *a, const char *bytes, size_t len,
+				const char *default_ns);
 
 /* Building. Strings are copied into the arena. NULL when out of memory. */
 struct xml_node *xml_node_new(struct arena *a, const char *ns,

@@ -7,17 +7,17 @@
  * text and in a CDATA section's content may expat be fed up to the last
  * byte: it reports character data as it comes. */
 enum {
-	SCAN_TEXT,	   /* character data, or between tags in the prolog */
-	SCAN_LT,	   /* after '<' */
-	SCAN_TAG,	   /* a start or end tag (or a <!DOCTYPE …>) */
-	SCAN_QUOTED,	   /* an attribute value; count: its quote */
-	SCAN_REFERENCE,	   /* after '&', until ';' */
-	SCAN_BANG,	   /* after "<!" */
+	SCAN_TEXT,         /* character data, or between tags in the prolog */
+	SCAN_LT,           /* after '<' */
+	SCAN_TAG,          /* a start or end tag (or a <!DOCTYPE …>) */
+	SCAN_QUOTED,       /* an attribute value; count: its quote */
+	SCAN_REFERENCE,    /* after '&', until ';' */
+	SCAN_BANG,         /* after "<!" */
 	SCAN_COMMENT_OPEN, /* after "<!-" */
-	SCAN_COMMENT,	   /* count: the '-' just before, 2 at most */
+	SCAN_COMMENT,      /* count: the '-' just before, 2 at most */
 	SCAN_CDATA_OPEN,   /* count: characters of "[CDATA[" matched */
-	SCAN_CDATA,	   /* count: the ']' just before, 2 at most */
-	SCAN_PI,	   /* count: 1 just after '?' */
+	SCAN_CDATA,        /* count: the ']' just before, 2 at most */
+	SCAN_PI,           /* count: 1 just after '?' */
 };
 
 static const char cdata_open[] = "[CDATA["; /* after "<!" (XML 1.0 §2.7) */

@@ -40,19 +40,19 @@ struct xmlstream {
 	struct xmlstream_callbacks cb;
 	void *ctx;
 	struct xmlstream_limits limits;
-	struct arena arena;	    /* the stanza being received */
+	struct arena arena;         /* the stanza being received */
 	struct xml_builder builder; /* builds it */
-	uint64_t fed;  /* bytes given to the current parser */
+	uint64_t fed;               /* bytes given to the current parser */
 	uint64_t mark; /* where the unit being received (stanza …) began */
 	size_t expat_bytes;
-	char *region;	     /* REGION_SIZE bytes mapped, or NULL */
-	size_t region_used;  /* bump pointer into region */
+	char *region;       /* REGION_SIZE bytes mapped, or NULL */
+	size_t region_used; /* bump pointer into region */
 	char *header; /* the root's start tag, replayed into a new parser */
 	size_t header_len;
 	const char *root_xmlns; /* default namespace declared on the root */
 	const char *error_text;
-	struct held *held; /* NULL while nothing is held */
-	unsigned depth; /* open elements, the root included */
+	struct held *held;   /* NULL while nothing is held */
+	unsigned depth;      /* open elements, the root included */
 	struct xmlscan scan; /* of the bytes received, ahead of expat */
 	unsigned char state;
 	unsigned char error;
@@ -112,11 +112,13 @@ static void *region_alloc(size_t size)
 	struct xmlstream *s = accounted;
 	if (!s || !s->region || size > REGION_SIZE)
 		return NULL;
-	size_t rounded = (size + REGION_ALIGN - 1) & ~(size_t)(REGION_ALIGN - 1);
+	size_t rounded =
+		(size + REGION_ALIGN - 1) & ~(size_t)(REGION_ALIGN - 1);
 	size_t need = sizeof(struct region_block) + rounded;
 	if (REGION_SIZE - s->region_used < need)
 		return NULL;
-	struct region_block *b = (struct region_block *)(s->region + s->region_used);
+	struct region_block *b =
+		(struct region_block *)(s->region + s->region_used);
 	b->size = rounded;
 	s->region_used += need;
 	account(need, 0);
@@ -144,7 +146,8 @@ static void *expat_realloc(void *p, size_t size)
 		if (region_is_last(s, b)) {
 			size_t rounded = (size + REGION_ALIGN - 1) &
 					 ~(size_t)(REGION_ALIGN - 1);
-			size_t end = (size_t)((char *)(b + 1) - s->region) + rounded;
+			size_t end =
+				(size_t)((char *)(b + 1) - s->region) + rounded;
 			if (end <= REGION_SIZE) {
 				account(rounded - b->size, 0);
 				s->region_used = end;
@@ -265,7 +268,8 @@ static void expat_failed(struct xmlstream *s)
 {
 	enum XML_Error code = XML_GetErrorCode(s->parser);
 	if (code == XML_ERROR_NO_MEMORY)
-		fail(s, XMLSTREAM_NO_MEMORY, "out of memory parsing the stream");
+		fail(s, XMLSTREAM_NO_MEMORY,
+		     "out of memory parsing the stream");
 	else if (code == XML_ERROR_UNDEFINED_ENTITY)
 		/* RFC 6120 §11.1: no entity references but the predefined */
 		fail(s, XMLSTREAM_RESTRICTED_XML, "entity reference");

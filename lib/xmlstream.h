@@ -39,12 +39,12 @@
 #include "xml.h"
 
 enum xmlstream_error {
-	XMLSTREAM_NOT_WELL_FORMED,   /* stream error not-well-formed */
-	XMLSTREAM_RESTRICTED_XML,    /* stream error restricted-xml */
-	XMLSTREAM_TOO_BIG,           /* stanza over max size: policy-violation */
-	XMLSTREAM_TOO_DEEP,          /* nesting over max depth: policy-violation */
-	XMLSTREAM_BAD_FORMAT,        /* root is not <stream:stream>: invalid-namespace or bad-format */
-	XMLSTREAM_NO_MEMORY,         /* resource-constraint */
+	XMLSTREAM_NOT_WELL_FORMED, /* stream error not-well-formed */
+	XMLSTREAM_RESTRICTED_XML,  /* stream error restricted-xml */
+	XMLSTREAM_TOO_BIG,         /* stanza over max size: policy-violation */
+	XMLSTREAM_TOO_DEEP, /* nesting over max depth: policy-violation */
+	XMLSTREAM_BAD_FORMAT, /* root is not <stream:stream>: invalid-namespace or bad-format */
+	XMLSTREAM_NO_MEMORY,            /* resource-constraint */
 	XMLSTREAM_UNSUPPORTED_ENCODING, /* not UTF-8: unsupported-encoding */
 };
 
@@ -63,11 +63,13 @@ struct xmlstream_callbacks {
 	 * parser resets after the callback returns. Return 0 to go on
 	 * parsing, non-zero to stop: the rest of the bytes passed to the
 	 * current xmlstream_feed are ignored (e.g. after <starttls/>). */
-	int (*on_stanza)(void *ctx, struct xml_node *stanza, struct arena *arena);
+	int (*on_stanza)(void *ctx, struct xml_node *stanza,
+			 struct arena *arena);
 	/* </stream:stream> */
 	void (*on_close)(void *ctx);
 	/* A fatal error; no callback follows. */
-	void (*on_error)(void *ctx, enum xmlstream_error error, const char *text);
+	void (*on_error)(void *ctx, enum xmlstream_error error,
+			 const char *text);
 };
 
 struct xmlstream;

@@ -48,11 +48,15 @@ static void instance_refusal(int fd, const char *setting, const char *value,
 {
 	long pid = instance_holder(fd);
 	if (pid > 0)
-		snprintf(err, errlen, "another palabred (pid %ld) runs with "
-			 "%s: %s; stop it first", pid, setting, value);
+		snprintf(err, errlen,
+			 "another palabred (pid %ld) runs with "
+			 "%s: %s; stop it first",
+			 pid, setting, value);
 	else
-		snprintf(err, errlen, "another palabred runs with %s: %s; "
-			 "stop it first", setting, value);
+		snprintf(err, errlen,
+			 "another palabred runs with %s: %s; "
+			 "stop it first",
+			 setting, value);
 }
 
 /* Locks the file `path` that stands for the setting's value. Returns its
@@ -97,9 +101,9 @@ int instance_lock(struct instance *in, const struct config *cfg, char *err,
 	in->storage_fd = instance_lock_file(storage, "storage/path",
 					    cfg->data_dir, err, errlen);
 	if (in->storage_fd >= 0)
-		in->socket_fd = instance_lock_file(socket, "router/socket",
-						   cfg->router_socket, err,
-						   errlen);
+		in->socket_fd =
+			instance_lock_file(socket, "router/socket",
+					   cfg->router_socket, err, errlen);
 	free(storage);
 	free(socket);
 	if (in->socket_fd < 0) {
@@ -134,9 +138,10 @@ static int check_listeners(const struct config_listener *l, size_t n,
 		if (net_check_port_free(l[i].address, l[i].port, why,
 					sizeof why) == 0)
 			continue;
-		snprintf(err, errlen, "%s: %s (another program, or a palabred "
-			 "with another configuration, listens there)", setting,
-			 why);
+		snprintf(err, errlen,
+			 "%s: %s (another program, or a palabred "
+			 "with another configuration, listens there)",
+			 setting, why);
 		return -1;
 	}
 	return 0;

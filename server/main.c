@@ -16,8 +16,8 @@
 
 #include "../lib/log.h"
 #include "instance.h"
-#include "sm/module.h"
 #include "palabred.h"
+#include "sm/module.h"
 #include "supervisor.h"
 
 struct palabred {
@@ -38,7 +38,8 @@ static void usage(FILE *out)
 		"       palabred -c CONFIG --component NAME\n"
 		"  -c CONFIG         the configuration file (config.xml)\n"
 		"  -d                run in the background, with a pidfile\n"
-		"  --component NAME  run one component alone: sm, c2s, c2s.N or s2s\n");
+		"  --component NAME  run one component alone: sm, c2s, c2s.N "
+		"or s2s\n");
 }
 
 /* ---- One component ---------------------------------------------------- */
@@ -53,8 +54,10 @@ static int run_component(const struct config *cfg, const char *name)
 	} else if (cfg->router_secret) {
 		snprintf(secret, sizeof secret, "%s", cfg->router_secret);
 	} else {
-		fprintf(stderr, "%s: router/secret-file: required to run "
-			"component %s alone\n", cfg->path, name);
+		fprintf(stderr,
+			"%s: router/secret-file: required to run "
+			"component %s alone\n",
+			cfg->path, name);
 		return 1;
 	}
 	log_init(name, cfg->log_level);
@@ -160,7 +163,8 @@ static void spawn_c2s(uv_timer_t *timer)
 	if (!sm_ready(p) && p->waited_ms < SM_READY_WAIT_MS)
 		return;
 	if (!sm_ready(p))
-		log_warn("the sm does not serve every domain yet; starting c2s");
+		log_warn(
+			"the sm does not serve every domain yet; starting c2s");
 	uv_timer_stop(timer);
 	uv_close((uv_handle_t *)timer, NULL);
 	for (unsigned i = 0; i < p->cfg->c2s_processes; i++) {
@@ -174,9 +178,9 @@ static void spawn_c2s(uv_timer_t *timer)
 
 static int start_components(struct palabred *p)
 {
-	p->supervisor = supervisor_new(p->loop, p->cfg,
-				       p->cfg->c2s_processes + 2,
-				       palabred_stopped, p);
+	p->supervisor =
+		supervisor_new(p->loop, p->cfg, p->cfg->c2s_processes + 2,
+			       palabred_stopped, p);
 	if (!p->supervisor || supervisor_spawn(p->supervisor, "sm") < 0)
 		return -1;
 	uv_timer_init(p->loop, &p->c2s_timer);
@@ -219,7 +223,8 @@ static int serve(const struct config *cfg, int background)
 	if (p.pidfile)
 		unlink(p.pidfile);
 	log_info("palabred stopped%s", rc ? ": a component cannot run with "
-		 "this configuration" : "");
+					    "this configuration"
+					  : "");
 	return rc;
 }
 
@@ -263,11 +268,21 @@ int main(int argc, char **argv)
 	int background = 0, opt;
 	while ((opt = getopt_long(argc, argv, "c:dh", options, NULL)) != -1) {
 		switch (opt) {
-		case 'c': config_path = optarg; break;
-		case 'd': background = 1; break;
-		case 'C': component = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'd':
+			background = 1;
+			break;
+		case 'C':
+			component = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!config_path || optind != argc) {

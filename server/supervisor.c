@@ -111,16 +111,19 @@ static void child_exited(uv_process_t *process, int64_t status, int signal)
 	} else if (!signal && status == PALABRED_EXIT_CONFIG) {
 		log_error("component %s (pid %d) cannot run with this "
 			  "configuration (its reason is above); stopping "
-			  "palabred", c->name, process->pid);
+			  "palabred",
+			  c->name, process->pid);
 		s->failed = true;
 	} else if (signal) {
 		log_error("component %s (pid %d) killed by signal %d; "
-			  "restarting in %llu ms", c->name, process->pid,
-			  signal, (unsigned long long)c->delay_ms);
+			  "restarting in %llu ms",
+			  c->name, process->pid, signal,
+			  (unsigned long long)c->delay_ms);
 	} else {
 		log_error("component %s (pid %d) exited with status %lld; "
-			  "restarting in %llu ms", c->name, process->pid,
-			  (long long)status, (unsigned long long)c->delay_ms);
+			  "restarting in %llu ms",
+			  c->name, process->pid, (long long)status,
+			  (unsigned long long)c->delay_ms);
 	}
 	uv_close((uv_handle_t *)process, child_process_closed);
 	if (s->failed)
@@ -130,18 +133,17 @@ static void child_exited(uv_process_t *process, int64_t status, int signal)
 static void child_spawn(struct child *c)
 {
 	struct supervisor *s = c->owner;
-	char *args[] = {s->exe, "-c", (char *)s->cfg->path, "--component",
-			c->name, NULL};
+	char *args[] = {s->exe,        "-c",    (char *)s->cfg->path,
+			"--component", c->name, NULL};
 	uv_stdio_container_t stdio[3] = {
 		{.flags = UV_IGNORE},
 		{.flags = UV_INHERIT_FD, .data.fd = 1},
 		{.flags = UV_INHERIT_FD, .data.fd = 2}};
-	uv_process_options_t options = {
-		.exit_cb = child_exited,
-		.file = s->exe,
-		.args = args,
-		.stdio_count = 3,
-		.stdio = stdio};
+	uv_process_options_t options = {.exit_cb = child_exited,
+					.file = s->exe,
+					.args = args,
+					.stdio_count = 3,
+					.stdio = stdio};
 	c->process.data = c;
 	c->started_at = uv_now(s->loop);
 	int rc = uv_spawn(s->loop, &c->process, &options);
@@ -206,8 +208,9 @@ static void supervisor_kill_stragglers(uv_timer_t *timer)
 		struct child *c = &s->children[i];
 		if (c->running && c->term_sent &&
 		    !uv_is_closing((uv_handle_t *)&c->process)) {
-			log_warn("component %s did not stop in time; killing it",
-				 c->name);
+			log_warn(
+				"component %s did not stop in time; killing it",
+				c->name);
 			uv_process_kill(&c->process, SIGKILL);
 		}
 	}

@@ -36,7 +36,7 @@ enum storage_read_type {
 struct storage_result {
 	size_t count;
 	struct storage_item *items; /* NULL for a count */
-	char *data;		    /* keys and values the items point into */
+	char *data;                 /* keys and values the items point into */
 };
 
 void storage_result_free(struct storage_result *r);
@@ -63,9 +63,8 @@ int storage_backend_batch_end(struct storage_backend *b, bool ok);
 int storage_backend_write(struct storage_backend *b,
 			  const struct storage_op *op);
 /* key only for STORAGE_READ_GET. Fills out (zeroed on failure). */
-int storage_backend_read(struct storage_backend *b,
-			 enum storage_read_type type, const char *user,
-			 const char *store, const char *key,
+int storage_backend_read(struct storage_backend *b, enum storage_read_type type,
+			 const char *user, const char *store, const char *key,
 			 struct storage_result *out);
 
 #endif

@@ -56,7 +56,8 @@ static const char *const statements[ST_MAX] = {
 		    " WHERE user = ?1 AND store = ?2 ORDER BY key",
 	[ST_GET] = "SELECT key, value FROM items"
 		   " WHERE user = ?1 AND store = ?2 AND key = ?3",
-	[ST_COUNT] = "SELECT count(*) FROM items WHERE user = ?1 AND store = ?2",
+	[ST_COUNT] =
+		"SELECT count(*) FROM items WHERE user = ?1 AND store = ?2",
 };
 
 struct storage_backend {
@@ -154,8 +155,8 @@ int storage_backend_batch_end(struct storage_backend *b, bool ok)
 	if (!ok && backend_step(b, b->st[ST_ROLLBACK_TO], "roll back a batch",
 				NULL, NULL) < 0)
 		return -1;
-	if (backend_step(b, b->st[ST_RELEASE], "release a batch", NULL,
-			 NULL) < 0)
+	if (backend_step(b, b->st[ST_RELEASE], "release a batch", NULL, NULL) <
+	    0)
 		return -1;
 	return ok ? 0 : -1;
 }
@@ -346,13 +347,12 @@ static int backend_count(struct storage_backend *b, sqlite3_stmt *st,
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
-int storage_backend_read(struct storage_backend *b,
-			 enum storage_read_type type, const char *user,
-			 const char *store, const char *key,
+int storage_backend_read(struct storage_backend *b, enum storage_read_type type,
+			 const char *user, const char *store, const char *key,
 			 struct storage_result *out)
 {
 	*out = (struct storage_result){0};
-	enum statement which = type == STORAGE_READ_GET	    ? ST_GET
+	enum statement which = type == STORAGE_READ_GET     ? ST_GET
 			       : type == STORAGE_READ_COUNT ? ST_COUNT
 							    : ST_LOAD;
 	sqlite3_stmt *st = backend_bind(b, which, user, store,
@@ -375,8 +375,7 @@ void storage_result_free(struct storage_result *r)
 
 /* ---- open and close ---- */
 
-static int backend_pragmas(struct storage_backend *b, char *err,
-			   size_t errlen)
+static int backend_pragmas(struct storage_backend *b, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
 	const char *mode = NULL;
@@ -398,15 +397,14 @@ static int backend_pragmas(struct storage_backend *b, char *err,
 	if (sqlite3_exec(b->sql,
 			 "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
 			 NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: cannot set the pragmas: %s",
-			 b->path, sqlite3_errmsg(b->sql));
+		snprintf(err, errlen, "%s: cannot set the pragmas: %s", b->path,
+			 sqlite3_errmsg(b->sql));
 		return -1;
 	}
 	return 0;
 }
 
-static int backend_prepare(struct storage_backend *b, char *err,
-			   size_t errlen)
+static int backend_prepare(struct storage_backend *b, char *err, size_t errlen)
 {
 	for (int i = 0; i < ST_MAX; i++)
 		if (sqlite3_prepare_v3(b->sql, statements[i], -1,

@@ -297,8 +297,7 @@ int storage_get(struct storage *s, const char *user, const char *store,
 int storage_count(struct storage *s, const char *user, const char *store,
 		  storage_read_cb cb, void *ctx)
 {
-	return storage_read(s, STORAGE_READ_COUNT, user, store, NULL, cb,
-			    ctx);
+	return storage_read(s, STORAGE_READ_COUNT, user, store, NULL, cb, ctx);
 }
 
 /* ---- batches ---- */
@@ -326,10 +325,10 @@ static int storage_batch_grow(struct storage_batch *b)
 
 /* Copies an operation into the batch: its strings and value in one
  * allocation, which op->user points to. */
-static int storage_batch_add(struct storage_batch *b,
-			     enum storage_op_type type, const char *user,
-			     const char *store, const char *key,
-			     const void *value, size_t value_len)
+static int storage_batch_add(struct storage_batch *b, enum storage_op_type type,
+			     const char *user, const char *store,
+			     const char *key, const void *value,
+			     size_t value_len)
 {
 	if (!b || b->broken)
 		return -1;
@@ -369,11 +368,10 @@ int storage_batch_delete(struct storage_batch *b, const char *user,
 }
 
 int storage_batch_append(struct storage_batch *b, const char *user,
-			 const char *store, const void *value,
-			 size_t value_len)
+			 const char *store, const void *value, size_t value_len)
 {
-	return storage_batch_add(b, STORAGE_OP_APPEND, user, store, NULL,
-				 value, value_len);
+	return storage_batch_add(b, STORAGE_OP_APPEND, user, store, NULL, value,
+				 value_len);
 }
 
 int storage_batch_commit(struct storage_batch *b, storage_write_cb cb,

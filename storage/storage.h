@@ -117,8 +117,8 @@ void storage_batch_free(struct storage_batch *b);
 
 /* What the storage did since it was opened. */
 struct storage_stats {
-	uint64_t transactions;	 /* committed: one WAL fsync each */
-	uint64_t batches;	 /* committed */
+	uint64_t transactions;   /* committed: one WAL fsync each */
+	uint64_t batches;        /* committed */
 	uint64_t batches_failed; /* rolled back: STORAGE_ERROR */
 	uint64_t reads;
 	size_t queued_bytes; /* see STORAGE_QUEUE_MAX_BYTES */

@@ -76,8 +76,7 @@ static int read_line(FILE *in, char *buf, size_t size)
 	return 0;
 }
 
-static int prompt_hidden(FILE *tty, const char *prompt, char *buf,
-			 size_t size)
+static int prompt_hidden(FILE *tty, const char *prompt, char *buf, size_t size)
 {
 	struct termios saved, quiet;
 	fputs(prompt, stderr);
@@ -170,7 +169,8 @@ static int ctl_account_jid(struct ctl *ctl, const char *arg, struct jid *j)
 	const struct config_host *host = config_find_host(&ctl->cfg, j->domain);
 	if (!host)
 		return fail("unknown domain '%s': no <host> for it in %s",
-			    j->domain, ctl->cfg.path ? ctl->cfg.path : "config");
+			    j->domain,
+			    ctl->cfg.path ? ctl->cfg.path : "config");
 	if (ctl_refuse_elsewhere(ctl, host) < 0)
 		return 1;
 	return ctl_open_db(ctl);
@@ -181,10 +181,9 @@ static int ctl_set_password(struct ctl *ctl, struct local_account *a)
 	char password[PASSWORD_MAX], err[512];
 	int rc = read_password(password, sizeof password);
 	if (rc == 0 &&
-	    local_account_set_password(a, password,
-				       config_has_mechanism(&ctl->cfg,
-							    "DIGEST-MD5"),
-				       ctl->iterations, err, sizeof err) < 0)
+	    local_account_set_password(
+		    a, password, config_has_mechanism(&ctl->cfg, "DIGEST-MD5"),
+		    ctl->iterations, err, sizeof err) < 0)
 		rc = fail("%s", err);
 	OPENSSL_cleanse(password, sizeof password);
 	return rc;
@@ -289,8 +288,9 @@ static int user_list(struct ctl *ctl, const char *arg)
 	if (local_list(ctl->db, domain, print_jid, domain, err, sizeof err) !=
 	    LOCAL_OK)
 		return fail("%s", err);
-	return fflush(stdout) == 0 ? 0 : fail("standard output: %s",
-					      strerror(errno));
+	return fflush(stdout) == 0
+		       ? 0
+		       : fail("standard output: %s", strerror(errno));
 }
 
 /* ---- import --------------------------------------------------------- */
@@ -342,8 +342,10 @@ static int import_parse(struct import_chunk *c, char *line, long lineno)
 	const struct config_host *host = NULL;
 	if (jid_parse_str(&j, line) < 0 || !j.local[0] || j.resource[0] ||
 	    !(host = config_find_host(&c->ctl->cfg, j.domain))) {
-		fprintf(stderr, "palabrectl: line %ld: '%s' is not a bare JID "
-			"of a configured domain\n", lineno, line);
+		fprintf(stderr,
+			"palabrectl: line %ld: '%s' is not a bare JID "
+			"of a configured domain\n",
+			lineno, line);
 		return -1;
 	}
 	if (ctl_refuse_elsewhere(c->ctl, host) < 0)
@@ -383,7 +385,8 @@ static int import_store(struct import_chunk *c, long *added, long *existed)
 	for (size_t i = 0; i < c->n; i++) {
 		enum local_status st = LOCAL_ERROR;
 		if (rc == 0 && !c->failed[i])
-			st = local_add(c->ctl->db, &c->accounts[i], err, sizeof err);
+			st = local_add(c->ctl->db, &c->accounts[i], err,
+				       sizeof err);
 		if (st == LOCAL_OK)
 			(*added)++;
 		else if (st == LOCAL_EXISTS)
@@ -391,7 +394,8 @@ static int import_store(struct import_chunk *c, long *added, long *existed)
 		else if (rc == 0)
 			rc = fail("line %ld: %s", c->lines[i],
 				  c->failed[i] ? "the password has characters "
-						 "that SASLprep forbids" : err);
+						 "that SASLprep forbids"
+					       : err);
 		OPENSSL_cleanse(c->passwords[i], strlen(c->passwords[i]));
 		free(c->passwords[i]);
 	}
@@ -424,8 +428,10 @@ static int user_import(struct ctl *ctl, const char *arg)
 	}
 	if (rc == 0 && chunk.n)
 		rc = import_store(&chunk, &added, &existed);
-	fprintf(stderr, "palabrectl: %ld account(s) added, %ld already "
-		"existed, %ld line(s) in error\n", added, existed, wrong);
+	fprintf(stderr,
+		"palabrectl: %ld account(s) added, %ld already "
+		"existed, %ld line(s) in error\n",
+		added, existed, wrong);
 	return rc || wrong ? EXIT_FAILURE : 0;
 }
 
@@ -437,14 +443,12 @@ int main(int argc, char **argv)
 		const char *verb;
 		int (*run)(struct ctl *, const char *);
 	} commands[] = {
-		{ "add", user_add },
-		{ "del", user_del },
-		{ "passwd", user_passwd },
-		{ "list", user_list },
-		{ "import", user_import },
+		{"add", user_add},       {"del", user_del},
+		{"passwd", user_passwd}, {"list", user_list},
+		{"import", user_import},
 	};
 	const char *config_path = "config.xml";
-	struct ctl ctl = { 0 };
+	struct ctl ctl = {0};
 	int opt;
 	while ((opt = getopt(argc, argv, "c:i:h")) != -1) {
 		switch (opt) {
@@ -456,7 +460,8 @@ int main(int argc, char **argv)
 			unsigned long n = strtoul(optarg, &end, 10);
 			if (*end || n < SCRAM_MIN_ITERATIONS || n > 10000000)
 				return fail("-i: the iteration count must be "
-					    "%d to 10000000", SCRAM_MIN_ITERATIONS);
+					    "%d to 10000000",
+					    SCRAM_MIN_ITERATIONS);
 			ctl.iterations = (unsigned)n;
 			break;
 		}

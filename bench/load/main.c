@@ -57,12 +57,17 @@ static int check_files(const struct options *o)
 		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
 			return 0;
 	}
-	fprintf(stderr, "xmppload: %u sessions per process need %llu file "
-		"descriptors, and RLIMIT_NOFILE allows %llu: use more --processes "
-		"(about %llu)\n", most, (unsigned long long)need,
-		(unsigned long long)rl.rlim_max,
+	fprintf(stderr,
+		"xmppload: %u sessions per process need %llu file "
+		"descriptors, and RLIMIT_NOFILE allows %llu: use more "
+		"--processes "
+		"(about %llu)\n",
+		most, (unsigned long long)need, (unsigned long long)rl.rlim_max,
 		(unsigned long long)((uint64_t)most * o->processes /
-					     (rl.rlim_max > 64 ? rl.rlim_max - 64 : 1) + 1));
+					     (rl.rlim_max > 64
+						      ? rl.rlim_max - 64
+						      : 1) +
+				     1));
 	return -1;
 }
 
@@ -76,7 +81,8 @@ static int check_ports(const struct options *o)
 			low = 32768, high = 60999;
 		fclose(f);
 	}
-	uint64_t sources = o->source_first ? o->source_last - o->source_first + 1 : 1;
+	uint64_t sources =
+		o->source_first ? o->source_last - o->source_first + 1 : 1;
 	uint64_t total = 0;
 	for (int i = 0; i < o->processes; i++) {
 		uint64_t base;
@@ -86,9 +92,12 @@ static int check_ports(const struct options *o)
 	}
 	if (total <= (uint64_t)(high - low + 1) * sources)
 		return 0;
-	fprintf(stderr, "xmppload: %" PRIu64 " connections at once do not fit in "
-		"%ld local ports x %" PRIu64 " source address(es): give --sources "
-		"(e.g. 127.0.0.2-127.0.0.250)\n", total, high - low + 1, sources);
+	fprintf(stderr,
+		"xmppload: %" PRIu64 " connections at once do not fit in "
+		"%ld local ports x %" PRIu64
+		" source address(es): give --sources "
+		"(e.g. 127.0.0.2-127.0.0.250)\n",
+		total, high - low + 1, sources);
 	return -1;
 }
 
@@ -115,7 +124,8 @@ static bool read_message(struct child *c, struct report *total)
 		c->gone = true;
 		return false;
 	}
-	if (type == MSG_READY && read_exact(c->fd, &c->open, sizeof c->open) == 0) {
+	if (type == MSG_READY &&
+	    read_exact(c->fd, &c->open, sizeof c->open) == 0) {
 		c->ready = true;
 		return true;
 	}
@@ -166,7 +176,8 @@ static int spawn_workers(const struct options *o)
 		return -1;
 	for (int i = 0; i < o->processes; i++) {
 		int sv[2];
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) <
+		    0) {
 			perror("xmppload: socketpair");
 			return -1;
 		}
@@ -210,7 +221,8 @@ int main(int argc, char **argv)
 	if (options_parse(&o, argc, argv) < 0)
 		return 2;
 	if (o.source_first && o.server.ss_family != AF_INET) {
-		fputs("xmppload: --sources are IPv4: --connect an IPv4 address\n",
+		fputs("xmppload: --sources are IPv4: --connect an IPv4 "
+		      "address\n",
 		      stderr);
 		return 2;
 	}
@@ -241,12 +253,16 @@ int main(int argc, char **argv)
 
 	for (int i = 0; i < nchildren; i++) {
 		int status;
-		while (waitpid(children[i].pid, &status, 0) < 0 && errno == EINTR)
+		while (waitpid(children[i].pid, &status, 0) < 0 &&
+		       errno == EINTR)
 			;
 		if (!children[i].reported || !WIFEXITED(status) ||
 		    WEXITSTATUS(status) != 0) {
-			fprintf(stderr, "xmppload: worker %d (pid %d) ended without its "
-				"report\n", i, (int)children[i].pid);
+			fprintf(stderr,
+				"xmppload: worker %d (pid %d) ended without "
+				"its "
+				"report\n",
+				i, (int)children[i].pid);
 			failed = 1;
 		}
 		children[i].pid = 0;

@@ -26,8 +26,10 @@ static const char usage_text[] =
 	"  --scenario idle|login|chat|presence|roster-setup (idle)\n"
 	"  --hold S           idle: seconds to hold the sessions (10)\n"
 	"  --duration S       login, chat, presence: seconds measured (10)\n"
-	"  --msg-rate R       chat: messages per second in total (0: saturation)\n"
-	"  --window W         chat at saturation: messages in flight per session (8)\n"
+	"  --msg-rate R       chat: messages per second in total (0: "
+	"saturation)\n"
+	"  --window W         chat at saturation: messages in flight per "
+	"session (8)\n"
 	"  --contacts K       presence, roster-setup: contacts per user (5)\n"
 	"  --report FILE      JSON report (stdout)\n"
 	"  --timeout S        per-step timeout (30)\n"
@@ -59,7 +61,8 @@ static int parse_number(const char *option, const char *value, double min,
 	double d = strtod(value, &end);
 	if (end == value || *end || !isfinite(d) || d < min || d > max) {
 		char why[96];
-		snprintf(why, sizeof why, "not a number from %g to %g", min, max);
+		snprintf(why, sizeof why, "not a number from %g to %g", min,
+			 max);
 		return bad(option, value, why);
 	}
 	*out = d;
@@ -135,9 +138,11 @@ static int parse_users(struct options *o, const char *value)
 {
 	const char *d = strstr(value, "%d");
 	if (!d || strchr(d + 2, '%') || memchr(value, '%', (size_t)(d - value)))
-		return bad("--users", value, "needs exactly one %d and no other %");
+		return bad("--users", value,
+			   "needs exactly one %d and no other %");
 	size_t n = (size_t)(d - value);
-	if (n >= sizeof o->user_prefix || strlen(d + 2) >= sizeof o->user_suffix)
+	if (n >= sizeof o->user_prefix ||
+	    strlen(d + 2) >= sizeof o->user_suffix)
 		return bad("--users", value, "too long");
 	memcpy(o->user_prefix, value, n);
 	o->user_prefix[n] = '\0';
@@ -155,10 +160,27 @@ static int parse_choice(const char *option, const char *value,
 }
 
 enum {
-	OPT_CONNECT = 256, OPT_DOMAIN, OPT_USERS, OPT_FIRST, OPT_PASSWORD,
-	OPT_SESSIONS, OPT_PROCESSES, OPT_SOURCES, OPT_RATE, OPT_CONCURRENCY,
-	OPT_TLS, OPT_RESUME, OPT_MECH, OPT_SCENARIO, OPT_HOLD, OPT_DURATION,
-	OPT_MSG_RATE, OPT_WINDOW, OPT_CONTACTS, OPT_REPORT, OPT_TIMEOUT,
+	OPT_CONNECT = 256,
+	OPT_DOMAIN,
+	OPT_USERS,
+	OPT_FIRST,
+	OPT_PASSWORD,
+	OPT_SESSIONS,
+	OPT_PROCESSES,
+	OPT_SOURCES,
+	OPT_RATE,
+	OPT_CONCURRENCY,
+	OPT_TLS,
+	OPT_RESUME,
+	OPT_MECH,
+	OPT_SCENARIO,
+	OPT_HOLD,
+	OPT_DURATION,
+	OPT_MSG_RATE,
+	OPT_WINDOW,
+	OPT_CONTACTS,
+	OPT_REPORT,
+	OPT_TIMEOUT,
 	OPT_HELP,
 };
 
@@ -196,20 +218,30 @@ static int parse_one(struct options *o, int opt, const char *v)
 	long l;
 	int choice;
 	switch (opt) {
-	case OPT_CONNECT: return parse_connect(o, v);
-	case OPT_DOMAIN: o->domain = v; return 0;
-	case OPT_USERS: return parse_users(o, v);
-	case OPT_FIRST: return parse_integer("--first", v, 0, 1L << 40, &o->first);
-	case OPT_PASSWORD: o->password = v; return 0;
+	case OPT_CONNECT:
+		return parse_connect(o, v);
+	case OPT_DOMAIN:
+		o->domain = v;
+		return 0;
+	case OPT_USERS:
+		return parse_users(o, v);
+	case OPT_FIRST:
+		return parse_integer("--first", v, 0, 1L << 40, &o->first);
+	case OPT_PASSWORD:
+		o->password = v;
+		return 0;
 	case OPT_SESSIONS:
-		return parse_integer("--sessions", v, 1, 10000000, &o->sessions);
+		return parse_integer("--sessions", v, 1, 10000000,
+				     &o->sessions);
 	case OPT_PROCESSES:
 		if (parse_integer("--processes", v, 1, 256, &l) < 0)
 			return -1;
 		o->processes = (int)l;
 		return 0;
-	case OPT_SOURCES: return parse_sources(o, v);
-	case OPT_RATE: return parse_number("--rate", v, 0, 1e7, &o->rate);
+	case OPT_SOURCES:
+		return parse_sources(o, v);
+	case OPT_RATE:
+		return parse_number("--rate", v, 0, 1e7, &o->rate);
 	case OPT_CONCURRENCY:
 		if (parse_integer("--concurrency", v, 1, 1000000, &l) < 0)
 			return -1;
@@ -220,18 +252,22 @@ static int parse_one(struct options *o, int opt, const char *v)
 			return -1;
 		o->tls = (enum tls_mode)choice;
 		return 0;
-	case OPT_RESUME: o->resume = true; return 0;
+	case OPT_RESUME:
+		o->resume = true;
+		return 0;
 	case OPT_MECH:
 		if (parse_choice("--mech", v, mech_names, 3, &choice) < 0)
 			return -1;
 		o->mech = (enum sasl_mech)choice;
 		return 0;
 	case OPT_SCENARIO:
-		if (parse_choice("--scenario", v, scenario_names, 5, &choice) < 0)
+		if (parse_choice("--scenario", v, scenario_names, 5, &choice) <
+		    0)
 			return -1;
 		o->scenario = (enum scenario_kind)choice;
 		return 0;
-	case OPT_HOLD: return parse_number("--hold", v, 0, 1e6, &o->hold);
+	case OPT_HOLD:
+		return parse_number("--hold", v, 0, 1e6, &o->hold);
 	case OPT_DURATION:
 		return parse_number("--duration", v, 0.001, 1e6, &o->duration);
 	case OPT_MSG_RATE:
@@ -246,9 +282,14 @@ static int parse_one(struct options *o, int opt, const char *v)
 			return -1;
 		o->contacts = (int)l;
 		return 0;
-	case OPT_REPORT: o->report = v; return 0;
-	case OPT_TIMEOUT: return parse_number("--timeout", v, 0.001, 1e6, &o->timeout);
-	case OPT_HELP: fputs(usage_text, stdout); exit(0);
+	case OPT_REPORT:
+		o->report = v;
+		return 0;
+	case OPT_TIMEOUT:
+		return parse_number("--timeout", v, 0.001, 1e6, &o->timeout);
+	case OPT_HELP:
+		fputs(usage_text, stdout);
+		exit(0);
 	}
 	return -1;
 }
@@ -257,20 +298,24 @@ static int parse_one(struct options *o, int opt, const char *v)
 static int options_check(struct options *o)
 {
 	if (!o->connect || !o->domain) {
-		fputs("xmppload: --connect and --domain are required\n", stderr);
+		fputs("xmppload: --connect and --domain are required\n",
+		      stderr);
 		return -1;
 	}
 	long units = o->sessions, per = 1;
 	if (o->scenario == SCENARIO_CHAT) {
 		if (o->sessions % 2) {
-			fputs("xmppload: --scenario chat pairs sessions: give an even "
-			      "--sessions\n", stderr);
+			fputs("xmppload: --scenario chat pairs sessions: give "
+			      "an even "
+			      "--sessions\n",
+			      stderr);
 			return -1;
 		}
 		units = o->sessions / 2, per = 2;
 	}
 	if (units < o->processes) {
-		fprintf(stderr, "xmppload: %ld session(s) cannot be split among %d "
+		fprintf(stderr,
+			"xmppload: %ld session(s) cannot be split among %d "
 			"processes (each needs at least %ld)\n",
 			o->sessions, o->processes, per);
 		return -1;
@@ -278,7 +323,8 @@ static int options_check(struct options *o)
 	if ((o->scenario == SCENARIO_PRESENCE ||
 	     o->scenario == SCENARIO_ROSTER_SETUP) &&
 	    2L * o->contacts >= o->sessions) {
-		fprintf(stderr, "xmppload: --contacts %d needs more than %d sessions "
+		fprintf(stderr,
+			"xmppload: --contacts %d needs more than %d sessions "
 			"(user i's contacts are i-K..i+K, all different)\n",
 			o->contacts, 2 * o->contacts);
 		return -1;
@@ -289,17 +335,27 @@ static int options_check(struct options *o)
 int options_parse(struct options *o, int argc, char **argv)
 {
 	*o = (struct options){
-		.first = 0, .password = "bench-Secret-1", .sessions = 100,
-		.processes = 1, .concurrency = 100, .tls = TLS_MODE_STARTTLS,
-		.mech = SASL_PLAIN, .scenario = SCENARIO_IDLE, .hold = 10,
-		.duration = 10, .window = 8, .contacts = 5, .timeout = 30,
+		.first = 0,
+		.password = "bench-Secret-1",
+		.sessions = 100,
+		.processes = 1,
+		.concurrency = 100,
+		.tls = TLS_MODE_STARTTLS,
+		.mech = SASL_PLAIN,
+		.scenario = SCENARIO_IDLE,
+		.hold = 10,
+		.duration = 10,
+		.window = 8,
+		.contacts = 5,
+		.timeout = 30,
 	};
 	parse_users(o, "bench%d");
 	int opt;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
 		if (opt == '?') {
-			fprintf(stderr, "xmppload: unknown or incomplete option %s\n%s",
+			fprintf(stderr,
+				"xmppload: unknown or incomplete option %s\n%s",
 				argv[optind - 1], usage_text);
 			return -1;
 		}
@@ -307,7 +363,8 @@ int options_parse(struct options *o, int argc, char **argv)
 			return -1;
 	}
 	if (optind < argc) {
-		fprintf(stderr, "xmppload: unexpected argument %s\n", argv[optind]);
+		fprintf(stderr, "xmppload: unexpected argument %s\n",
+			argv[optind]);
 		return -1;
 	}
 	return options_check(o);

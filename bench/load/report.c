@@ -6,9 +6,9 @@
 #include "xmppload.h"
 
 static const char *const base_failures[] = {
-	[FAIL_CONNECT] = "connect", [FAIL_TLS] = "tls",
-	[FAIL_AUTH] = "auth",	    [FAIL_BIND] = "bind",
-	[FAIL_TIMEOUT] = "timeout", [FAIL_CLOSED] = "closed",
+	[FAIL_CONNECT] = "connect",   [FAIL_TLS] = "tls",
+	[FAIL_AUTH] = "auth",         [FAIL_BIND] = "bind",
+	[FAIL_TIMEOUT] = "timeout",   [FAIL_CLOSED] = "closed",
 	[FAIL_PROTOCOL] = "protocol",
 };
 
@@ -75,7 +75,8 @@ void report_merge(struct report *into, const struct report *from)
 		into->failure_steps[st] += from->failure_steps[st];
 	into->logins += from->logins;
 	/* the workers run side by side: the longest period is the run's */
-	into->login_period_s = max_of(into->login_period_s, from->login_period_s);
+	into->login_period_s =
+		max_of(into->login_period_s, from->login_period_s);
 	into->open_s = max_of(into->open_s, from->open_s);
 	into->window_s = max_of(into->window_s, from->window_s);
 	into->messages_sent += from->messages_sent;
@@ -113,10 +114,12 @@ static double per_s(uint64_t n, double s)
 	return s > 0 ? (double)n / s : 0;
 }
 
-static void write_quantiles(FILE *f, const char *name, const struct histogram *h)
+static void write_quantiles(FILE *f, const char *name,
+			    const struct histogram *h)
 {
-	fprintf(f, "  \"%s\": {\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, "
-		   "\"max\": %.3f},\n",
+	fprintf(f,
+		"  \"%s\": {\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, "
+		"\"max\": %.3f},\n",
 		name, histogram_quantile(h, 0.50) / 1000.0,
 		histogram_quantile(h, 0.90) / 1000.0,
 		histogram_quantile(h, 0.99) / 1000.0, h->max / 1000.0);
@@ -130,7 +133,8 @@ static void write_failures(FILE *f, const struct report *r)
 		/* the causes always, the stream errors that happened */
 		if (i >= FAIL_STREAM_ERROR && !r->failures[i])
 			continue;
-		fprintf(f, "%s\"%s\": %" PRIu64, sep, failure_name(i), r->failures[i]);
+		fprintf(f, "%s\"%s\": %" PRIu64, sep, failure_name(i),
+			r->failures[i]);
 		sep = ", ";
 	}
 	fputs("},\n  \"failure_steps\": {", f);
@@ -156,32 +160,39 @@ int report_write(const struct report *r, const struct options *o,
 	uint64_t lost = r->messages_sent > r->messages_received
 				? r->messages_sent - r->messages_received
 				: 0;
-	uint64_t grown = r->rss_kib > r->rss_base_kib ? r->rss_kib - r->rss_base_kib : 0;
+	uint64_t grown =
+		r->rss_kib > r->rss_base_kib ? r->rss_kib - r->rss_base_kib : 0;
 	fprintf(f, "{\n  \"scenario\": \"%s\",\n  \"processes\": %d,\n",
 		options_scenario_name(o->scenario), r->processes);
-	fprintf(f, "  \"sessions_requested\": %" PRIu64 ",\n"
-		   "  \"sessions_ok\": %" PRIu64 ",\n",
+	fprintf(f,
+		"  \"sessions_requested\": %" PRIu64 ",\n"
+		"  \"sessions_ok\": %" PRIu64 ",\n",
 		r->sessions_requested, r->sessions_ok);
 	write_failures(f, r);
-	fprintf(f, "  \"elapsed_s\": %.3f,\n  \"open_s\": %.3f,\n", r->elapsed_s,
-		r->open_s);
+	fprintf(f, "  \"elapsed_s\": %.3f,\n  \"open_s\": %.3f,\n",
+		r->elapsed_s, r->open_s);
 	fprintf(f, "  \"logins\": %" PRIu64 ",\n  \"logins_per_s\": %.1f,\n",
 		r->logins, per_s(r->logins, r->login_period_s));
 	write_quantiles(f, "login_ms", &r->login_us);
-	fprintf(f, "  \"messages\": {\"sent\": %" PRIu64 ", \"received\": %" PRIu64
-		   ", \"lost\": %" PRIu64 ", \"per_s\": %.1f},\n",
+	fprintf(f,
+		"  \"messages\": {\"sent\": %" PRIu64 ", \"received\": %" PRIu64
+		", \"lost\": %" PRIu64 ", \"per_s\": %.1f},\n",
 		r->messages_sent, r->messages_received, lost,
 		per_s(r->messages_in_window, r->window_s));
 	write_quantiles(f, "latency_ms", &r->latency_us);
-	fprintf(f, "  \"presences\": {\"received\": %" PRIu64 ", \"per_s\": %.1f},\n",
+	fprintf(f,
+		"  \"presences\": {\"received\": %" PRIu64
+		", \"per_s\": %.1f},\n",
 		r->presences, per_s(r->presences, r->window_s));
-	fprintf(f, "  \"subscriptions\": %" PRIu64 ",\n"
-		   "  \"subscriptions_expected\": %" PRIu64 ",\n",
+	fprintf(f,
+		"  \"subscriptions\": %" PRIu64 ",\n"
+		"  \"subscriptions_expected\": %" PRIu64 ",\n",
 		r->subscriptions, r->subscriptions_expected);
 	fprintf(f, "  \"tls_resumed\": %" PRIu64 ",\n", r->tls_resumed);
-	fprintf(f, "  \"cpu_s\": %.3f,\n  \"rss_kib\": %" PRIu64 ",\n"
-		   "  \"sessions_measured\": %" PRIu64 ",\n"
-		   "  \"bytes_per_session\": %" PRIu64 "\n}\n",
+	fprintf(f,
+		"  \"cpu_s\": %.3f,\n  \"rss_kib\": %" PRIu64 ",\n"
+		"  \"sessions_measured\": %" PRIu64 ",\n"
+		"  \"bytes_per_session\": %" PRIu64 "\n}\n",
 		r->cpu_s, r->rss_kib, r->sessions_measured,
 		r->sessions_measured ? grown * 1024 / r->sessions_measured : 0);
 	if (path)

@@ -29,9 +29,12 @@ struct sasl_client {
 const char *sasl_mech_name(enum sasl_mech m)
 {
 	switch (m) {
-	case SASL_PLAIN: return "PLAIN";
-	case SASL_SCRAM_SHA_1: return "SCRAM-SHA-1";
-	case SASL_SCRAM_SHA_256: return "SCRAM-SHA-256";
+	case SASL_PLAIN:
+		return "PLAIN";
+	case SASL_SCRAM_SHA_1:
+		return "SCRAM-SHA-1";
+	case SASL_SCRAM_SHA_256:
+		return "SCRAM-SHA-256";
 	}
 	return "?";
 }
@@ -92,7 +95,8 @@ int sasl_client_start(struct sasl_client *c, struct buf *out)
 		r |= buf_append_str(&m, c->user);
 		r |= buf_append(&m, "", 1);
 		r |= buf_append_str(&m, c->password);
-		r |= r ? -1 : base64_encode(out, (unsigned char *)m.data, m.len);
+		r |= r ? -1
+		       : base64_encode(out, (unsigned char *)m.data, m.len);
 		OPENSSL_cleanse(m.data, m.cap);
 		buf_free(&m);
 		return r ? -1 : 0;
@@ -105,7 +109,8 @@ int sasl_client_start(struct sasl_client *c, struct buf *out)
 	struct buf first = BUF_INIT;
 	r |= buf_append_str(&first, "n,,"); /* gs2 header: no channel binding */
 	r |= buf_append(&first, am->data, am->len);
-	r |= r ? -1 : base64_encode(out, (unsigned char *)first.data, first.len);
+	r |= r ? -1
+	       : base64_encode(out, (unsigned char *)first.data, first.len);
 	buf_free(&first);
 	c->step = SCRAM_FIRST_SENT;
 	return r ? -1 : 0;
@@ -137,7 +142,8 @@ static uint64_t scram_salt_tag(const unsigned char *salt, size_t len,
 	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
 	    EVP_DigestUpdate(ctx, salt, len) &&
 	    EVP_DigestUpdate(ctx, &iterations, sizeof iterations) &&
-	    EVP_DigestUpdate(ctx, EVP_MD_get0_name(md), strlen(EVP_MD_get0_name(md))) &&
+	    EVP_DigestUpdate(ctx, EVP_MD_get0_name(md),
+			     strlen(EVP_MD_get0_name(md))) &&
 	    EVP_DigestFinal_ex(ctx, digest, &dlen))
 		memcpy(&tag, digest, sizeof tag);
 	EVP_MD_CTX_free(ctx);
@@ -160,7 +166,8 @@ static int scram_keys_get(struct sasl_client *c, const unsigned char *salt,
 	unsigned char salted[SCRAM_MAX_HASH];
 	unsigned n;
 	if (!PKCS5_PBKDF2_HMAC(c->password, (int)strlen(c->password), salt,
-			       (int)salt_len, (int)iterations, md, hlen, salted) ||
+			       (int)salt_len, (int)iterations, md, hlen,
+			       salted) ||
 	    !HMAC(md, salted, hlen, (const unsigned char *)"Client Key", 10,
 		  k->client_key, &n) ||
 	    !HMAC(md, salted, hlen, (const unsigned char *)"Server Key", 10,
@@ -181,14 +188,16 @@ static int scram_answer_first(struct sasl_client *c, const char *msg,
 	const char *s = scram_field(msg, 's', &slen);
 	const char *i = scram_field(msg, 'i', &ilen);
 	if (msg[0] == 'm' || !r || !s || !i || rlen <= strlen(c->nonce) ||
-	    strncmp(r, c->nonce, strlen(c->nonce)) != 0 || ilen == 0 || ilen > 9)
+	    strncmp(r, c->nonce, strlen(c->nonce)) != 0 || ilen == 0 ||
+	    ilen > 9)
 		return -1;
 	unsigned iterations = (unsigned)strtoul(i, NULL, 10);
 	unsigned char *salt = malloc(slen * 3 / 4 + 1);
 	long salt_len = salt ? base64_decode(s, slen, salt) : -1;
 	struct scram_keys k;
 	int rc = salt_len > 0 && iterations > 0
-			 ? scram_keys_get(c, salt, (size_t)salt_len, iterations, &k)
+			 ? scram_keys_get(c, salt, (size_t)salt_len, iterations,
+					  &k)
 			 : -1;
 	free(salt);
 	if (rc < 0)
@@ -204,8 +213,10 @@ static int scram_answer_first(struct sasl_client *c, const char *msg,
 	unsigned char stored[SCRAM_MAX_HASH], sig[SCRAM_MAX_HASH],
 		proof[SCRAM_MAX_HASH];
 	unsigned n;
-	if (e || !EVP_Digest(k.client_key, (size_t)hlen, stored, &n, md, NULL) ||
-	    !HMAC(md, stored, hlen, (unsigned char *)am->data, am->len, sig, &n) ||
+	if (e ||
+	    !EVP_Digest(k.client_key, (size_t)hlen, stored, &n, md, NULL) ||
+	    !HMAC(md, stored, hlen, (unsigned char *)am->data, am->len, sig,
+		  &n) ||
 	    !HMAC(md, k.server_key, hlen, (unsigned char *)am->data, am->len,
 		  c->server_signature, &n)) {
 		buf_free(&final);
@@ -215,7 +226,8 @@ static int scram_answer_first(struct sasl_client *c, const char *msg,
 		proof[b] = k.client_key[b] ^ sig[b];
 	e |= buf_append_str(&final, ",p=");
 	e |= base64_encode(&final, proof, (size_t)hlen);
-	e |= e ? -1 : base64_encode(out, (unsigned char *)final.data, final.len);
+	e |= e ? -1
+	       : base64_encode(out, (unsigned char *) final.data, final.len);
 	buf_free(&final);
 	OPENSSL_cleanse(&k, sizeof k);
 	c->step = SCRAM_FINAL_SENT;

@@ -141,8 +141,8 @@ int scan_feed(struct scan *s, const char *data, size_t len, scan_fn fn,
 			buf_free(&s->pending);
 			return 0;
 		}
-		if ((size_t)used < len &&
-		    buf_append(&s->pending, data + used, len - (size_t)used) < 0)
+		if ((size_t)used < len && buf_append(&s->pending, data + used,
+						     len - (size_t)used) < 0)
 			return -1;
 		return 0;
 	}
@@ -219,7 +219,8 @@ bool scan_attr(struct span el, const char *name, struct span *value)
 		if (!q)
 			return false;
 		if (span_eq(attr, name)) {
-			*value = (struct span){el.p + i + 1, (size_t)(q - el.p) - i - 1};
+			*value = (struct span){el.p + i + 1,
+					       (size_t)(q - el.p) - i - 1};
 			return true;
 		}
 		i = (size_t)(q - el.p) + 1;
@@ -252,8 +253,8 @@ bool scan_find(struct span el, const char *name, struct span *found)
 			return false;
 		i = (size_t)(lt - el.p);
 		struct span rest = {lt, el.len - i};
-		if (i + 1 < el.len && lt[1] != '/' && lt[1] != '!' && lt[1] != '?' &&
-		    scan_is(rest, name)) {
+		if (i + 1 < el.len && lt[1] != '/' && lt[1] != '!' &&
+		    lt[1] != '?' && scan_is(rest, name)) {
 			long e = element_end(rest.p, rest.len);
 			if (e <= 0)
 				return false;

@@ -24,7 +24,7 @@
 
 struct scan {
 	struct buf pending; /* a partial element; freed when empty */
-	bool open;	    /* the stream header was seen */
+	bool open;          /* the stream header was seen */
 };
 
 enum scan_event {

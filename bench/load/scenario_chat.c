@@ -31,12 +31,13 @@ struct chat_state {
 	bool window;
 	uint64_t t0_ns;
 	uint64_t due_sent; /* messages the --msg-rate ticker sent */
-	uint32_t rr;	   /* its next session */
+	uint32_t rr;       /* its next session */
 };
 
 static int chat_init(struct worker *w)
 {
-	return (w->scenario_state = calloc(1, sizeof(struct chat_state))) ? 0 : -1;
+	return (w->scenario_state = calloc(1, sizeof(struct chat_state))) ? 0
+									  : -1;
 }
 
 static void chat_send(struct session *s)
@@ -86,7 +87,8 @@ static void chat_tick_rate(uv_timer_t *t)
 	struct worker *w = t->data;
 	struct chat_state *st = w->scenario_state;
 	double rate = w->opt->msg_rate / w->opt->processes;
-	uint64_t due = (uint64_t)(rate * (double)(worker_now_ns() - st->t0_ns) / 1e9);
+	uint64_t due =
+		(uint64_t)(rate * (double)(worker_now_ns() - st->t0_ns) / 1e9);
 	for (uint64_t n = 0; st->due_sent < due && n < w->slots;) {
 		struct session *s = &w->sessions[st->rr++ % w->slots];
 		if (session_online(s)) {

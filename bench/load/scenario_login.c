@@ -13,7 +13,8 @@ struct login_state {
 
 static int login_init(struct worker *w)
 {
-	return (w->scenario_state = calloc(1, sizeof(struct login_state))) ? 0 : -1;
+	return (w->scenario_state = calloc(1, sizeof(struct login_state))) ? 0
+									   : -1;
 }
 
 static void login_setup(struct worker *w)
@@ -29,7 +30,8 @@ static void login_window_over(uv_timer_t *t)
 	w->counting_logins = false;
 	w->report.login_period_s = w->opt->duration;
 	worker_measure_memory(w);
-	w->report.sessions_measured = 0; /* sessions come and go: no per-session figure */
+	w->report.sessions_measured =
+		0; /* sessions come and go: no per-session figure */
 	if (w->open == 0)
 		worker_finish(w);
 }

@@ -14,8 +14,8 @@ enum cycle { CYCLE_NONE, CYCLE_OUT, CYCLE_IN };
 
 struct presence_state {
 	bool running, window;
-	uint32_t cursor;     /* the next user to log out */
-	uint32_t active;     /* cycles under way */
+	uint32_t cursor; /* the next user to log out */
+	uint32_t active; /* cycles under way */
 	uint32_t qhead, qlen;
 	uint32_t *queue;      /* slots logged out, to log in again */
 	unsigned char *cycle; /* enum cycle, per slot */

@@ -38,8 +38,8 @@
 #define ROSTER_WINDOW 2
 
 struct roster_slot {
-	uint32_t next;	/* the next neighbour to ask, 0 .. 2K (pump order) */
-	bool waiting;	/* for the answer to the batch's ping */
+	uint32_t next; /* the next neighbour to ask, 0 .. 2K (pump order) */
+	bool waiting;  /* for the answer to the batch's ping */
 };
 
 struct roster_state {
@@ -144,9 +144,10 @@ static void roster_check(struct worker *w)
 	if (st->done < st->expected && !stalled)
 		return;
 	if (st->done < st->expected)
-		fprintf(stderr, "xmppload: worker %d: %llu of %llu subscriptions "
-			"done, no progress for %g s: giving up\n", w->index,
-			(unsigned long long)st->done,
+		fprintf(stderr,
+			"xmppload: worker %d: %llu of %llu subscriptions "
+			"done, no progress for %g s: giving up\n",
+			w->index, (unsigned long long)st->done,
 			(unsigned long long)st->expected, w->opt->timeout);
 	w->report.subscriptions = st->done;
 	worker_setup_opened(w);
@@ -169,8 +170,8 @@ static void roster_subscribe(struct session *s, long d, const char *type)
 	long long j = ((long long)s->account + d + s->w->opt->sessions) %
 		      s->w->opt->sessions;
 	worker_account_name(s->w, (uint64_t)j, name, sizeof name);
-	snprintf(msg, sizeof msg, "<presence type='%s' to='%s@%s'/>", type, name,
-		 s->w->opt->domain);
+	snprintf(msg, sizeof msg, "<presence type='%s' to='%s@%s'/>", type,
+		 name, s->w->opt->domain);
 	session_send_str(s, msg);
 }
 
@@ -208,8 +209,10 @@ static void roster_pump(struct session *s)
 	}
 	if (sent) {
 		char msg[128];
-		snprintf(msg, sizeof msg, "<iq type='get' id='rsping_%u'><ping xmlns="
-			 "'urn:xmpp:ping'/></iq>", (unsigned)rs->next);
+		snprintf(msg, sizeof msg,
+			 "<iq type='get' id='rsping_%u'><ping xmlns="
+			 "'urn:xmpp:ping'/></iq>",
+			 (unsigned)rs->next);
 		session_send_str(s, msg);
 		rs->waiting = true;
 	}
@@ -257,7 +260,8 @@ static void roster_on_stanza(struct session *s, struct span e)
 		char msg[512];
 		const char *slash = memchr(from.p, '/', from.len);
 		int len = slash ? (int)(slash - from.p) : (int)from.len;
-		snprintf(msg, sizeof msg, "<presence type='subscribed' to=%c%.*s%c/>",
+		snprintf(msg, sizeof msg,
+			 "<presence type='subscribed' to=%c%.*s%c/>",
 			 from.p[-1], len, from.p, from.p[-1]);
 		session_send_str(s, msg);
 		if (d) {
@@ -273,8 +277,8 @@ static void roster_on_stanza(struct session *s, struct span e)
 		if (scan_find(e, "query", &query))
 			while (scan_next_child(query, &item))
 				roster_item(s, item, false);
-	} else if (scan_is(e, "iq") && scan_attr(e, "id", &id) &&
-		   id.len > 7 && memcmp(id.p, "rsping_", 7) == 0) {
+	} else if (scan_is(e, "iq") && scan_attr(e, "id", &id) && id.len > 7 &&
+		   memcmp(id.p, "rsping_", 7) == 0) {
 		/* the batch's ping answered (result or error) */
 		struct roster_state *st = s->w->scenario_state;
 		st->slot[s->slot].waiting = false;

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sasl.h"
 #include "../../lib/tls.h"
+#include "sasl.h"
 #include "worker.h"
 #include "xmppload.h"
 
@@ -47,8 +47,8 @@ const char *session_step_name(int state)
 
 static void session_arm(struct session *s)
 {
-	s->deadline_ms = worker_now_ms(s->w) +
-			 (uint64_t)(s->w->opt->timeout * 1000.0);
+	s->deadline_ms =
+		worker_now_ms(s->w) + (uint64_t)(s->w->opt->timeout * 1000.0);
 }
 
 bool session_online(const struct session *s)
@@ -109,9 +109,10 @@ static void session_send_header(struct session *s)
 {
 	struct buf b = BUF_INIT;
 	scan_reset(&s->scan);
-	buf_printf(&b, "<?xml version='1.0'?><stream:stream to='%s' version='1.0' "
-		       "xml:lang='en' xmlns='jabber:client' "
-		       "xmlns:stream='http://etherx.jabber.org/streams'>",
+	buf_printf(&b,
+		   "<?xml version='1.0'?><stream:stream to='%s' version='1.0' "
+		   "xml:lang='en' xmlns='jabber:client' "
+		   "xmlns:stream='http://etherx.jabber.org/streams'>",
 		   s->w->opt->domain);
 	session_send_buf(s, &b);
 	session_arm(s);
@@ -186,7 +187,8 @@ static void session_stream_error(struct session *s, struct span e)
 	while (scan_next_child(e, &child)) {
 		struct span name = scan_name(child);
 		if (!span_eq(name, "text")) {
-			session_abort(s, failure_of_stream_error(name.p, name.len));
+			session_abort(
+				s, failure_of_stream_error(name.p, name.len));
 			return;
 		}
 	}
@@ -249,7 +251,8 @@ static void on_connect(uv_connect_t *req, int status)
 	free(req);
 	if (status == UV_ECANCELED)
 		return;
-	if (status < 0 || uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read) < 0) {
+	if (status < 0 ||
+	    uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read) < 0) {
 		session_abort(s, FAIL_CONNECT);
 		return;
 	}
@@ -328,9 +331,9 @@ static void session_start_sasl(struct session *s, struct span features)
 	}
 	char name[300];
 	worker_account_name(w, s->account, name, sizeof name);
-	struct scram_keys *keys =
-		w->keys && s->account >= w->base ? &w->keys[s->account - w->base]
-						 : NULL;
+	struct scram_keys *keys = w->keys && s->account >= w->base
+					  ? &w->keys[s->account - w->base]
+					  : NULL;
 	struct buf b = BUF_INIT;
 	s->sasl = sasl_client_new(w->opt->mech, name, w->opt->password, keys);
 	int r = s->sasl ? 0 : -1;
@@ -405,8 +408,9 @@ static void session_features(struct session *s, struct span e)
 		/* RFC 3921 session establishment, only when not optional */
 		s->session_required = scan_find(e, "session", &f) &&
 				      !scan_find(f, "optional", &f);
-		session_send_str(s, "<iq type='set' id='bind_1'><bind xmlns='" NS_BIND
-				    "'/></iq>");
+		session_send_str(
+			s, "<iq type='set' id='bind_1'><bind xmlns='" NS_BIND
+			   "'/></iq>");
 		s->state = SESSION_BIND;
 		session_arm(s);
 	}
@@ -426,13 +430,14 @@ static bool session_answer_iq(struct session *s, struct span iq)
 	buf_append_str(&b, ours ? "<iq type='result'" : "<iq type='error'");
 	/* the values as received, in the same quotes */
 	if (scan_attr(iq, "id", &id))
-		buf_printf(&b, " id=%c%.*s%c", id.p[-1], (int)id.len, id.p, id.p[-1]);
+		buf_printf(&b, " id=%c%.*s%c", id.p[-1], (int)id.len, id.p,
+			   id.p[-1]);
 	if (scan_attr(iq, "from", &from))
-		buf_printf(&b, " to=%c%.*s%c", from.p[-1], (int)from.len, from.p,
-			   from.p[-1]);
+		buf_printf(&b, " to=%c%.*s%c", from.p[-1], (int)from.len,
+			   from.p, from.p[-1]);
 	buf_append_str(&b, ours ? "/>"
-				: "><error type='cancel'><service-unavailable xmlns='" NS_STANZAS
-				  "'/></error></iq>");
+				: "><error type='cancel'><service-unavailable "
+				  "xmlns='" NS_STANZAS "'/></error></iq>");
 	session_send_buf(s, &b);
 	return true;
 }
@@ -468,16 +473,21 @@ static void session_login_iq(struct session *s, struct span iq)
 	if (!scan_is(iq, "iq") || !scan_attr_is(iq, "id", ids[s->state]))
 		return; /* not the answer: wait on */
 	if (!scan_attr_is(iq, "type", "result")) {
-		session_abort(s, s->state == SESSION_ROSTER ? FAIL_PROTOCOL : FAIL_BIND);
+		session_abort(s, s->state == SESSION_ROSTER ? FAIL_PROTOCOL
+							    : FAIL_BIND);
 		return;
 	}
 	if (s->state == SESSION_BIND && s->session_required) {
-		session_send_str(s, "<iq type='set' id='sess_1'><session xmlns='" NS_SESSION
-				    "'/></iq>");
+		session_send_str(
+			s,
+			"<iq type='set' id='sess_1'><session xmlns='" NS_SESSION
+			"'/></iq>");
 		s->state = SESSION_LEGACY_SESSION;
 	} else if (s->state != SESSION_ROSTER) {
-		session_send_str(s, "<iq type='get' id='roster_1'><query xmlns='" NS_ROSTER
-				    "'/></iq>");
+		session_send_str(
+			s,
+			"<iq type='get' id='roster_1'><query xmlns='" NS_ROSTER
+			"'/></iq>");
 		s->state = SESSION_ROSTER;
 	} else {
 		session_login_done(s, iq);

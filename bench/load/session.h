@@ -18,8 +18,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "scan.h"
 #include "../../lib/socket_output.h"
+#include "scan.h"
 #include "xmppload.h"
 
 struct worker;
@@ -27,11 +27,11 @@ struct tls_conn;
 struct sasl_client;
 
 enum session_state {
-	SESSION_FREE,	    /* no connection */
+	SESSION_FREE, /* no connection */
 	SESSION_CONNECTING,
-	SESSION_FEATURES,   /* header sent, waiting for the first features */
-	SESSION_STARTTLS,   /* waiting for <proceed/> */
-	SESSION_HANDSHAKE,  /* TLS handshake */
+	SESSION_FEATURES,      /* header sent, waiting for the first features */
+	SESSION_STARTTLS,      /* waiting for <proceed/> */
+	SESSION_HANDSHAKE,     /* TLS handshake */
 	SESSION_AUTH_FEATURES, /* waiting for the mechanisms */
 	SESSION_SASL,
 	SESSION_BIND_FEATURES, /* after SASL, waiting for <bind/> */
@@ -40,7 +40,7 @@ enum session_state {
 	SESSION_ROSTER,
 	SESSION_ONLINE,
 	SESSION_CLOSING, /* </stream:stream> sent, waiting for the server's */
-	SESSION_CLOSED,	 /* the handle is closing */
+	SESSION_CLOSED,  /* the handle is closing */
 };
 _Static_assert(SESSION_CLOSED + 1 == SESSION_STEPS, "SESSION_STEPS");
 
@@ -53,14 +53,14 @@ struct session {
 	struct worker *w;
 	uint64_t login_start_ns;
 	uint64_t deadline_ms; /* the loop's time; 0: none */
-	uint64_t account;     /* account index (FIRST + account is its number) */
-	uint32_t slot;	      /* in the worker's array */
+	uint64_t account; /* account index (FIRST + account is its number) */
+	uint32_t slot;    /* in the worker's array */
 	uint8_t state;
-	bool dirty;		/* in the worker's list of outputs to flush */
-	bool in_progress;	/* counted in the worker's logins in progress */
-	bool session_required;	/* RFC 3921 <session/> without <optional/> */
-	bool clean;		/* ended by a clean close, not a failure */
-	bool logging_out;	/* counted in the worker's logouts in progress */
+	bool dirty;            /* in the worker's list of outputs to flush */
+	bool in_progress;      /* counted in the worker's logins in progress */
+	bool session_required; /* RFC 3921 <session/> without <optional/> */
+	bool clean;            /* ended by a clean close, not a failure */
+	bool logging_out;      /* counted in the worker's logouts in progress */
 };
 
 /* Starts logging in slot s (SESSION_FREE) as account. */

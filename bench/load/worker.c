@@ -85,7 +85,8 @@ static void worker_start_logins(struct worker *w)
 	uint64_t now = uv_now(w->loop);
 	while (w->in_progress < (uint32_t)w->opt->concurrency) {
 		if (w->pace_rate > 0) {
-			double due_ms = (double)w->pace_started * 1000.0 / w->pace_rate;
+			double due_ms =
+				(double)w->pace_started * 1000.0 / w->pace_rate;
 			double late = due_ms - (double)(now - w->pace_t0_ms);
 			if (late > 0) {
 				uv_timer_start(&w->pace_timer, on_pace,
@@ -95,7 +96,8 @@ static void worker_start_logins(struct worker *w)
 		}
 		uint32_t slot;
 		uint64_t account;
-		if (!w->sc->next_login || !w->sc->next_login(w, &slot, &account))
+		if (!w->sc->next_login ||
+		    !w->sc->next_login(w, &slot, &account))
 			return;
 		w->pace_started++;
 		session_login(&w->sessions[slot], account);
@@ -139,7 +141,8 @@ bool worker_setup_done(const struct worker *w)
 void worker_setup_opened(struct worker *w)
 {
 	uv_update_time(w->loop);
-	w->report.open_s = (double)(uv_now(w->loop) - w->phase_start_ms) / 1000.0;
+	w->report.open_s =
+		(double)(uv_now(w->loop) - w->phase_start_ms) / 1000.0;
 	if (w->counting_logins)
 		w->report.login_period_s = w->report.open_s;
 	w->counting_logins = false;
@@ -279,7 +282,8 @@ static void on_sweep(uv_timer_t *t)
 static int on_new_ticket(SSL *ssl, SSL_SESSION *session)
 {
 	struct worker *w = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
-	if (!w->tickets && !(w->tickets = calloc(TICKETS_MAX, sizeof *w->tickets)))
+	if (!w->tickets &&
+	    !(w->tickets = calloc(TICKETS_MAX, sizeof *w->tickets)))
 		return 0;
 	if (w->ntickets == TICKETS_MAX) { /* drop the oldest */
 		SSL_SESSION_free(w->tickets[0]);
@@ -308,16 +312,17 @@ static SSL_CTX *worker_ssl_ctx(struct worker *w)
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_app_data(ctx, w);
 	if (w->opt->resume) {
-		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
-							    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_set_session_cache_mode(
+			ctx, SSL_SESS_CACHE_CLIENT |
+				     SSL_SESS_CACHE_NO_INTERNAL_STORE);
 		SSL_CTX_sess_set_new_cb(ctx, on_new_ticket);
 	} else {
 		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	}
 	/* XEP-0368 §3 */
 	if (w->opt->tls == TLS_MODE_DIRECT &&
-	    SSL_CTX_set_alpn_protos(ctx, (const unsigned char *)"\x0bxmpp-client",
-				    12) != 0) {
+	    SSL_CTX_set_alpn_protos(
+		    ctx, (const unsigned char *)"\x0bxmpp-client", 12) != 0) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -329,11 +334,16 @@ static SSL_CTX *worker_ssl_ctx(struct worker *w)
 static const struct scenario *scenario_for(enum scenario_kind k)
 {
 	switch (k) {
-	case SCENARIO_IDLE: return &scenario_idle;
-	case SCENARIO_LOGIN: return &scenario_login;
-	case SCENARIO_CHAT: return &scenario_chat;
-	case SCENARIO_PRESENCE: return &scenario_presence;
-	case SCENARIO_ROSTER_SETUP: return &scenario_roster_setup;
+	case SCENARIO_IDLE:
+		return &scenario_idle;
+	case SCENARIO_LOGIN:
+		return &scenario_login;
+	case SCENARIO_CHAT:
+		return &scenario_chat;
+	case SCENARIO_PRESENCE:
+		return &scenario_presence;
+	case SCENARIO_ROSTER_SETUP:
+		return &scenario_roster_setup;
 	}
 	return &scenario_idle;
 }
@@ -348,13 +358,14 @@ static int worker_init(struct worker *w, int parent_fd)
 	w->pace_rate = o->rate / o->processes;
 	w->sessions = calloc(w->slots, sizeof *w->sessions);
 	/* SCRAM keys are kept only where accounts log in again */
-	if (o->mech != SASL_PLAIN && (o->scenario == SCENARIO_LOGIN ||
-				      o->scenario == SCENARIO_PRESENCE))
+	if (o->mech != SASL_PLAIN &&
+	    (o->scenario == SCENARIO_LOGIN || o->scenario == SCENARIO_PRESENCE))
 		w->keys = calloc(w->count, sizeof *w->keys);
 	w->ssl_ctx = worker_ssl_ctx(w);
 	if (!w->sessions || !w->ssl_ctx ||
 	    (o->mech != SASL_PLAIN && !w->keys &&
-	     (o->scenario == SCENARIO_LOGIN || o->scenario == SCENARIO_PRESENCE)))
+	     (o->scenario == SCENARIO_LOGIN ||
+	      o->scenario == SCENARIO_PRESENCE)))
 		return -1;
 	for (uint32_t i = 0; i < w->slots; i++) {
 		w->sessions[i].w = w;
@@ -415,8 +426,10 @@ int worker_main(const struct options *o, int index, int parent_fd)
 	w.index = index;
 	w.loop = &loop;
 	if (worker_init(&w, parent_fd) < 0) {
-		fprintf(stderr, "xmppload: worker %d: cannot start (out of memory "
-			"or OpenSSL failed)\n", index);
+		fprintf(stderr,
+			"xmppload: worker %d: cannot start (out of memory "
+			"or OpenSSL failed)\n",
+			index);
 		return 1;
 	}
 	worker_pace_reset(&w);

@@ -50,8 +50,8 @@ struct worker {
 	const struct scenario *sc;
 	void *scenario_state;
 	uv_loop_t *loop;
-	int index;	/* process number */
-	uint64_t base;	/* global index of this worker's first session */
+	int index;      /* process number */
+	uint64_t base;  /* global index of this worker's first session */
 	uint32_t count; /* its sessions (accounts base .. base + count - 1) */
 	struct session *sessions;
 	uint32_t slots;
@@ -64,16 +64,16 @@ struct worker {
 	uint32_t next_source;
 
 	uint32_t in_progress; /* logins started, not yet done or failed */
-	uint32_t open;	      /* slots not free */
+	uint32_t open;        /* slots not free */
 	bool counting_logins; /* logins count in report.logins now */
 	double pace_rate;     /* logins per second for this worker; 0: any */
 	uint64_t pace_t0_ms;
 	uint64_t pace_started;
 	bool kick_pending;
-	bool finishing; /* closing every session, then finish */
+	bool finishing;       /* closing every session, then finish */
 	uint32_t logout_next; /* the next slot to log out when finishing */
 	uint32_t logging_out; /* logouts in progress */
-	bool ended;	/* the worker's handles are closing */
+	bool ended;           /* the worker's handles are closing */
 	bool ready_sent;
 
 	uint32_t *dirty; /* slots with output to flush */

@@ -97,16 +97,16 @@ struct report {
 	uint64_t sessions_requested, sessions_ok;
 	uint64_t failures[FAILURES];
 	uint64_t failure_steps[SESSION_STEPS]; /* by enum session_state */
-	uint64_t logins;	/* counted logins (see README) */
-	double login_period_s;	/* … over this period */
-	double open_s;		/* to open every session (setup) */
+	uint64_t logins;                       /* counted logins (see README) */
+	double login_period_s;                 /* … over this period */
+	double open_s; /* to open every session (setup) */
 	uint64_t messages_sent, messages_received, messages_in_window;
-	double window_s;	/* chat, presence: the measured period */
+	double window_s; /* chat, presence: the measured period */
 	uint64_t presences;
 	uint64_t subscriptions, subscriptions_expected;
 	uint64_t tls_resumed;
-	uint64_t rss_kib;	/* VmRSS when measured */
-	uint64_t rss_base_kib;	/* VmRSS before the first session */
+	uint64_t rss_kib;           /* VmRSS when measured */
+	uint64_t rss_base_kib;      /* VmRSS before the first session */
 	uint64_t sessions_measured; /* sessions open when measured */
 	double cpu_s;
 	double elapsed_s;
@@ -129,7 +129,7 @@ int worker_main(const struct options *o, int index, int parent_fd);
 /* Parent ↔ worker messages: one byte, then the payload. */
 enum {
 	MSG_READY = 'U', /* worker → parent: uint64 sessions open */
-	MSG_GO = 'G',	 /* parent → worker: start the measured phase */
+	MSG_GO = 'G',    /* parent → worker: start the measured phase */
 	MSG_REPORT = 'R' /* worker → parent: struct report */
 };
 

@@ -17,8 +17,9 @@
  * versioning, RFC 6121 §3.4 pre-approval). */
 void c2s_bind_append_features(const struct config *cfg, struct buf *out)
 {
-	buf_append_str(out, "<bind xmlns='" NS_BIND "'/>"
-			    "<session xmlns='" NS_SESSION "'><optional/></session>");
+	buf_append_str(out,
+		       "<bind xmlns='" NS_BIND "'/>"
+		       "<session xmlns='" NS_SESSION "'><optional/></session>");
 	sm_module_append_stream_features(cfg, out);
 }
 
@@ -44,7 +45,7 @@ static int bind_append_id(struct buf *b, const char *id)
 }
 
 void c2s_bind_reply_error(struct conn *c, const char *id, const char *type,
-		      const char *condition)
+			  const char *condition)
 {
 	struct buf b = BUF_INIT;
 	int r = buf_append_str(&b, "<iq type='error'");
@@ -121,7 +122,8 @@ static void bind_request(struct conn *c, const char *id, struct xml_node *bind,
 bool c2s_bind_handle_iq(struct conn *c, struct xml_node *iq, struct arena *a)
 {
 	struct xml_node *bind = xml_child(iq, NS_BIND, "bind");
-	struct xml_node *session = bind ? NULL : xml_child(iq, NS_SESSION, "session");
+	struct xml_node *session =
+		bind ? NULL : xml_child(iq, NS_SESSION, "session");
 	if (!bind && !session)
 		return false;
 	if (!bind_to_is_server(c, xml_attr_get(iq, "to")))
@@ -167,7 +169,8 @@ void c2s_bind_session_ok(struct conn *c, const char *jid, size_t len)
 	c2s_stream_replay_held(c);
 }
 
-void c2s_bind_session_refused(struct conn *c, const char *type, const char *condition)
+void c2s_bind_session_refused(struct conn *c, const char *type,
+			      const char *condition)
 {
 	if (c->state != CONN_BINDING)
 		return;

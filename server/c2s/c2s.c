@@ -58,7 +58,8 @@ static void c2s_on_ready(struct process *p)
 	const struct config *cfg = c2s_of(p)->cfg;
 	log_info("c2s: %s connected to the router", p->name);
 	if (listeners_open(&p->listeners, p->loop, "c2s", cfg->listeners,
-			   cfg->nlisteners, 1024, c2s_conn_accept, c2s_of(p)) < 0)
+			   cfg->nlisteners, 1024, c2s_conn_accept,
+			   c2s_of(p)) < 0)
 		process_stop(p, PALABRED_EXIT_CONFIG);
 }
 
@@ -133,19 +134,21 @@ static void c2s_init_handles(struct c2s *c2s)
 	uv_timer_init(loop, &c2s->rate_timer);
 	c2s->rate_timer.data = c2s;
 	uv_unref((uv_handle_t *)&c2s->rate_timer);
-	c2s->rate_stanzas = (struct ratelimit){cfg->rate_stanzas,
-					       cfg->rate_stanza_burst};
-	c2s->rate_bytes = (struct ratelimit){cfg->rate_bytes,
-					     cfg->rate_byte_burst};
+	c2s->rate_stanzas =
+		(struct ratelimit){cfg->rate_stanzas, cfg->rate_stanza_burst};
+	c2s->rate_bytes =
+		(struct ratelimit){cfg->rate_bytes, cfg->rate_byte_burst};
 	uv_timer_init(loop, &c2s->idle_timer);
 	c2s->idle_timer.data = c2s;
-	uv_timer_start(&c2s->idle_timer, c2s_on_idle_sweep, C2S_IDLE_SWEEP_MS, C2S_IDLE_SWEEP_MS);
+	uv_timer_start(&c2s->idle_timer, c2s_on_idle_sweep, C2S_IDLE_SWEEP_MS,
+		       C2S_IDLE_SWEEP_MS);
 	uv_unref((uv_handle_t *)&c2s->idle_timer);
 }
 
 int c2s_main(const struct config *cfg, const char *name, const char *secret)
 {
-	static struct c2s state; /* its listeners and tables: not on the stack */
+	/* its listeners and tables: not on the stack */
+	static struct c2s state;
 	static const char *const no_binds[] = {NULL};
 	struct c2s *c2s = &state;
 	char err[512];

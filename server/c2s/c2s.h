@@ -71,21 +71,21 @@ struct c2s {
 	struct process proc; /* loop, link, ports, connections, stopping */
 	const struct config *cfg;
 	struct tls_server *tls;
-	struct lanes *lanes; /* sasl.c's steps, a lane per directory */
+	struct lanes *lanes;     /* sasl.c's steps, a lane per directory */
 	struct hash_table conns; /* id -> conn (conn_table.c) */
-	struct conn *paused; /* conns that wait for the link to drain */
-	struct conn *slowed; /* conns that wait for their rate limit */
+	struct conn *paused;     /* conns that wait for the link to drain */
+	struct conn *slowed;     /* conns that wait for their rate limit */
 	struct ratelimit rate_stanzas, rate_bytes; /* c2s/rate-limit */
 	uv_timer_t rate_timer; /* resumes the slowed conns: one for all */
 	/* router_link.c: the last conn whose sm was told it is gone, and since */
 	uint64_t gone_id, gone_at;
-	struct buf held;     /* encoded control frames the link refused */
-	uint64_t swept_id;   /* proc.conns.next_id at the last idle sweep */
-	uint64_t trimmed_id; /* proc.conns.next_id at the last malloc_trim */
-	size_t fd_limit;         /* RLIMIT_NOFILE, raised to the hard limit */
-	uint64_t fd_warned_at;   /* uv_now of the last "near the limit" */
+	struct buf held;       /* encoded control frames the link refused */
+	uint64_t swept_id;     /* proc.conns.next_id at the last idle sweep */
+	uint64_t trimmed_id;   /* proc.conns.next_id at the last malloc_trim */
+	size_t fd_limit;       /* RLIMIT_NOFILE, raised to the hard limit */
+	uint64_t fd_warned_at; /* uv_now of the last "near the limit" */
 	uv_timer_t idle_timer; /* shrinks the parsers of quiet conns */
-	struct buf scratch; /* stanza serialization, reused */
+	struct buf scratch;    /* stanza serialization, reused */
 };
 
 enum conn_state {
@@ -100,28 +100,28 @@ enum conn_state {
 struct conn {
 	struct netconn nc;
 	struct c2s *c2s;
-	struct hash_link hash_link; /* c2s->conns */
-	struct conn *pause_prev, *pause_next; /* c2s->paused */
-	struct conn *slow_next;               /* c2s->slowed */
+	struct hash_link hash_link;              /* c2s->conns */
+	struct conn *pause_prev, *pause_next;    /* c2s->paused */
+	struct conn *slow_next;                  /* c2s->slowed */
 	uint64_t stanzas_full_at, bytes_full_at; /* rate limit (ratelimit.h) */
 	struct buf held; /* encoded stanza frames the link refused */
 	const struct config_host *host; /* the stream's domain */
 	char *jid;     /* bare JID once authenticated, full JID once bound */
 	char *bind_id; /* id of the bind iq waiting for the sm */
-	struct sasl_job *job;      /* SASL step in its lane or running */
+	struct sasl_job *job;       /* SASL step in its lane or running */
 	struct auth_exchange *auth; /* SASL exchange in progress */
-	const char *mechanism;     /* of that exchange (a static string) */
-	struct arena hold;         /* stanzas received while binding */
+	const char *mechanism;      /* of that exchange (a static string) */
+	struct arena hold;          /* stanzas received while binding */
 	struct xml_node *hold_first, *hold_last;
 	enum conn_state state;
 	uint8_t auth_failures;
 	bool session_started; /* SESSION_START sent to the sm */
 	bool session_ended;   /* SESSION_END sent or received */
 	bool paused;
-	bool slowed;     /* not reading until its rate limit allows */
-	bool sasl_abort; /* <abort/> arrived while a step was running */
+	bool slowed;        /* not reading until its rate limit allows */
+	bool sasl_abort;    /* <abort/> arrived while a step was running */
 	uint8_t sasl_claim; /* sasl.c: whose attempt the exchange counts as */
-	bool active;     /* read something since the last idle sweep */
+	bool active;        /* read something since the last idle sweep */
 	bool presence_seen; /* the initial presence has passed */
 	bool login_quiet;   /* nothing read since the initial presence */
 };
@@ -177,9 +177,9 @@ void c2s_bind_append_features(const struct config *cfg, struct buf *out);
 bool c2s_bind_handle_iq(struct conn *c, struct xml_node *iq, struct arena *a);
 void c2s_bind_session_ok(struct conn *c, const char *jid, size_t len);
 void c2s_bind_session_refused(struct conn *c, const char *type,
-			  const char *condition);
+			      const char *condition);
 void c2s_bind_reply_error(struct conn *c, const char *id, const char *type,
-		      const char *condition);
+			  const char *condition);
 
 /* router_link.c */
 void c2s_route_stanza(struct conn *c, struct xml_node *stanza, struct arena *a);

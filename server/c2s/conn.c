@@ -82,7 +82,8 @@ void c2s_conn_logged_in(struct conn *c)
 		return;
 	c->presence_seen = true;
 	c->login_quiet = true;
-	uv_timer_start(&c->nc.timer, conn_on_login_quiet, C2S_LOGIN_QUIET_MS, 0);
+	uv_timer_start(&c->nc.timer, conn_on_login_quiet, C2S_LOGIN_QUIET_MS,
+		       0);
 }
 
 /* A conn quiet for a sweep period lets go (conn_let_go); busy conns keep
@@ -183,7 +184,8 @@ static bool conn_reads_slowly(const struct conn *c)
 static uint64_t conn_rate_wait(const struct conn *c, uint64_t now)
 {
 	const struct c2s *c2s = c->c2s;
-	uint64_t s = ratelimit_wait(&c2s->rate_stanzas, c->stanzas_full_at, now);
+	uint64_t s =
+		ratelimit_wait(&c2s->rate_stanzas, c->stanzas_full_at, now);
 	uint64_t b = ratelimit_wait(&c2s->rate_bytes, c->bytes_full_at, now);
 	return s > b ? s : b;
 }
@@ -256,8 +258,9 @@ static void conn_timeout(uv_timer_t *t)
 {
 	struct conn *c = conn_of(t->data);
 	if (c->state != CONN_BOUND)
-		c2s_stream_error(c, "connection-timeout",
-			     "authentication and resource binding took too long");
+		c2s_stream_error(
+			c, "connection-timeout",
+			"authentication and resource binding took too long");
 }
 
 void c2s_conn_stop_timer(struct conn *c)
@@ -356,13 +359,14 @@ static void conn_check_fd_limit(struct c2s *c2s)
 {
 	uint64_t now = uv_now(c2s->proc.loop);
 	if (c2s->conns.count + C2S_FD_RESERVE < c2s->fd_limit ||
-	    (c2s->fd_warned_at && now - c2s->fd_warned_at < C2S_FD_WARN_EVERY_MS))
+	    (c2s->fd_warned_at &&
+	     now - c2s->fd_warned_at < C2S_FD_WARN_EVERY_MS))
 		return;
 	c2s->fd_warned_at = now;
 	log_warn("%s: %zu clients, near this process's limit of %zu open "
 		 "files: new connections will be dropped; raise c2s/processes "
-		 "(or the limit)", c2s->proc.name, (size_t)c2s->conns.count,
-		 c2s->fd_limit);
+		 "(or the limit)",
+		 c2s->proc.name, (size_t)c2s->conns.count, c2s->fd_limit);
 }
 
 void c2s_conn_accept(struct listener *l)

@@ -37,6 +37,6 @@ void c2s_conn_table_remove(struct hash_table *t, struct conn *c)
 struct conn *c2s_conn_table_find(const struct hash_table *t, uint64_t id)
 {
 	struct hash_link *l =
-	    hash_table_find(t, hash_u64(id), conn_table_match, &id);
+		hash_table_find(t, hash_u64(id), conn_table_match, &id);
 	return l ? conn_of_link(l) : NULL;
 }

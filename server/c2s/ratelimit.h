@@ -31,7 +31,6 @@ uint64_t ratelimit_wait(const struct ratelimit *rl, uint64_t full_at,
 			uint64_t now);
 /* Whether the bucket holds less than half its burst: the client has
  * been sending at about its rate lately. */
-bool ratelimit_low(const struct ratelimit *rl, uint64_t full_at,
-		   uint64_t now);
+bool ratelimit_low(const struct ratelimit *rl, uint64_t full_at, uint64_t now);
 
 #endif

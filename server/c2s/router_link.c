@@ -61,7 +61,8 @@ static void route_keep_held(struct conn *c)
 		return;
 	if (buf_append(&c2s->held, c->held.data, c->held.len) < 0)
 		log_error("conn %" PRIu64 ": lost %zu bytes of stanzas for the "
-			  "router (out of memory)", c->nc.id, c->held.len);
+			  "router (out of memory)",
+			  c->nc.id, c->held.len);
 	buf_free(&c->held);
 }
 
@@ -124,12 +125,14 @@ void c2s_route_stanza(struct conn *c, struct xml_node *st, struct arena *a)
 	struct buf *out = &c->c2s->scratch;
 	c2s_conn_charge_stanza(c);
 	if (to) {
-		static struct jid jid; /* 3 KiB: not on the stack of every call */
+		/* 3 KiB: not on the stack of every call */
+		static struct jid jid;
 		if (jid_parse_str(&jid, to) < 0) {
 			/* RFC 6120 §8.3.3.8; and never an error about an error
 			 * (§8.3.1), lest two entities loop. */
 			if (!type || strcmp(type, "error") != 0)
-				route_reply_error(c, st, a, "modify", "jid-malformed");
+				route_reply_error(c, st, a, "modify",
+						  "jid-malformed");
 			return;
 		}
 	}
@@ -190,14 +193,32 @@ void c2s_route_on_drain(struct c2s *c2s)
 
 /* The stream error conditions of RFC 6120 §4.9.3 */
 static const char *const route_stream_conditions[] = {
-	"bad-format", "bad-namespace-prefix", "conflict", "connection-timeout",
-	"host-gone", "host-unknown", "improper-addressing",
-	"internal-server-error", "invalid-from", "invalid-namespace",
-	"invalid-xml", "not-authorized", "not-well-formed", "policy-violation",
-	"remote-connection-failed", "reset", "resource-constraint",
-	"restricted-xml", "see-other-host", "system-shutdown",
-	"undefined-condition", "unsupported-encoding", "unsupported-feature",
-	"unsupported-stanza-type", "unsupported-version", NULL};
+	"bad-format",
+	"bad-namespace-prefix",
+	"conflict",
+	"connection-timeout",
+	"host-gone",
+	"host-unknown",
+	"improper-addressing",
+	"internal-server-error",
+	"invalid-from",
+	"invalid-namespace",
+	"invalid-xml",
+	"not-authorized",
+	"not-well-formed",
+	"policy-violation",
+	"remote-connection-failed",
+	"reset",
+	"resource-constraint",
+	"restricted-xml",
+	"see-other-host",
+	"system-shutdown",
+	"undefined-condition",
+	"unsupported-encoding",
+	"unsupported-feature",
+	"unsupported-stanza-type",
+	"unsupported-version",
+	NULL};
 
 static struct conn *route_find(struct c2s *c2s, const struct frame *f)
 {
@@ -217,13 +238,16 @@ static struct conn *route_find(struct c2s *c2s, const struct frame *f)
  * crossed our SESSION_END, or that was lost): the session must end. */
 static void route_end_gone(struct c2s *c2s, const struct frame *f)
 {
-	struct frame end = {.type = FRAME_SESSION_END, .conn = f->conn,
-			    .to = f->from, .to_len = f->from_len,
-			    .payload = "gone", .payload_len = 4};
+	struct frame end = {.type = FRAME_SESSION_END,
+			    .conn = f->conn,
+			    .to = f->from,
+			    .to_len = f->from_len,
+			    .payload = "gone",
+			    .payload_len = 4};
 	frame_set_from(&end, c2s->proc.name);
 	log_info("c2s: a %s frame from %.*s for conn %" PRIu64
-		 ", which is gone: its session ends", frame_type_name(f->type),
-		 (int)f->from_len, f->from, f->conn);
+		 ", which is gone: its session ends",
+		 frame_type_name(f->type), (int)f->from_len, f->from, f->conn);
 	c2s_route_send_control(c2s, &end);
 }
 
@@ -234,8 +258,10 @@ static void route_end_gone(struct c2s *c2s, const struct frame *f)
  * presence dropped). c2s keeps no IM rule of its own. */
 static void route_send_back(struct c2s *c2s, const struct frame *f)
 {
-	struct frame back = {.type = FRAME_STANZA, .to = f->from,
-			     .to_len = f->from_len, .payload = f->payload,
+	struct frame back = {.type = FRAME_STANZA,
+			     .to = f->from,
+			     .to_len = f->from_len,
+			     .payload = f->payload,
 			     .payload_len = f->payload_len};
 	frame_set_from(&back, c2s->proc.name);
 	c2s_route_send_control(c2s, &back);
@@ -266,9 +292,10 @@ static void route_to_gone(struct c2s *c2s, const struct frame *f)
 	if (f->type != FRAME_STANZA || route_is_presence(f))
 		return;
 	if (now - c2s->gone_at > C2S_GONE_WINDOW_MS) {
-		log_warn("c2s: %.*s sends to conn %" PRIu64 ", gone for %" PRIu64
-			 " ms; stanza dropped", (int)f->from_len, f->from,
-			 f->conn, now - c2s->gone_at);
+		log_warn("c2s: %.*s sends to conn %" PRIu64
+			 ", gone for %" PRIu64 " ms; stanza dropped",
+			 (int)f->from_len, f->from, f->conn,
+			 now - c2s->gone_at);
 		return;
 	}
 	route_send_back(c2s, f);
@@ -280,7 +307,8 @@ static void route_session_ended(struct c2s *c2s, const struct frame *f)
 	char reason[64];
 	if (!c)
 		return;
-	size_t len = f->payload_len < sizeof reason - 1 ? f->payload_len : sizeof reason - 1;
+	size_t len = f->payload_len < sizeof reason - 1 ? f->payload_len
+							: sizeof reason - 1;
 	memcpy(reason, f->payload, len);
 	reason[len] = '\0';
 	c->session_ended = true; /* the sm knows: no SESSION_END back */
@@ -290,9 +318,11 @@ static void route_session_ended(struct c2s *c2s, const struct frame *f)
 		if (strcmp(reason, "conflict") == 0)
 			c2s_bind_session_refused(c, "cancel", "conflict");
 		else if (strcmp(reason, "resource-constraint") == 0)
-			c2s_bind_session_refused(c, "wait", "resource-constraint");
+			c2s_bind_session_refused(c, "wait",
+						 "resource-constraint");
 		else
-			c2s_bind_session_refused(c, "wait", "internal-server-error");
+			c2s_bind_session_refused(c, "wait",
+						 "internal-server-error");
 		return;
 	}
 	/* RFC 6120 §4.9.3.3: "conflict" when a new stream with the same full
@@ -302,7 +332,9 @@ static void route_session_ended(struct c2s *c2s, const struct frame *f)
 	for (size_t i = 0; route_stream_conditions[i]; i++)
 		if (strcmp(reason, route_stream_conditions[i]) == 0)
 			condition = route_stream_conditions[i];
-	c2s_stream_error(c, condition, strcmp(condition, "undefined-condition") == 0 ? reason : NULL);
+	c2s_stream_error(c, condition,
+			 strcmp(condition, "undefined-condition") == 0 ? reason
+								       : NULL);
 }
 
 /* The sm of a domain went away (FRAME_UNBOUND): its sessions are lost.
@@ -325,8 +357,9 @@ static void route_domain_gone(struct c2s *c2s, const struct frame *f)
 		if (c->state != CONN_BINDING && c->state != CONN_BOUND)
 			continue;
 		c->session_ended = true;
-		c2s_stream_error(c, "internal-server-error",
-			     "the session manager stopped; please reconnect");
+		c2s_stream_error(
+			c, "internal-server-error",
+			"the session manager stopped; please reconnect");
 	}
 }
 
@@ -339,7 +372,8 @@ static void route_no_route(struct c2s *c2s, const struct frame *f)
 	}
 	struct conn *c = route_find(c2s, f);
 	if (c) {
-		log_warn("c2s: no session manager for %.*s", (int)f->to_len, f->to);
+		log_warn("c2s: no session manager for %.*s", (int)f->to_len,
+			 f->to);
 		c->session_ended = true;
 		c2s_bind_session_refused(c, "wait", "internal-server-error");
 	}

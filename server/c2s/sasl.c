@@ -92,10 +92,12 @@ static void sasl_make_throttles(const struct config *cfg)
 	if (throttles_made)
 		return;
 	throttles_made = true;
-	address_throttle = throttle_new(cfg->throttle_per_address,
-					cfg->throttle_period, THROTTLE_CAPACITY);
-	account_throttle = throttle_new(cfg->throttle_per_account,
-					cfg->throttle_period, THROTTLE_CAPACITY);
+	address_throttle =
+		throttle_new(cfg->throttle_per_address, cfg->throttle_period,
+			     THROTTLE_CAPACITY);
+	account_throttle =
+		throttle_new(cfg->throttle_per_account, cfg->throttle_period,
+			     THROTTLE_CAPACITY);
 	if (account_throttle)
 		proved_logins = throttle_new(1, SASL_PROVED_TTL_S,
 					     SASL_PROVED_CAPACITY);
@@ -118,7 +120,8 @@ static size_t sasl_offer(const struct conn *c, const char **mechs, size_t max,
 	*ncb = tls ? c2s_tls_conn_bindings(c->nc.tls, cb) : 0;
 	if (!tls && cfg->require_starttls)
 		return 0;
-	return auth_mechanisms(cfg, c2s_conn_domain(c), tls, *ncb > 0, mechs, max);
+	return auth_mechanisms(cfg, c2s_conn_domain(c), tls, *ncb > 0, mechs,
+			       max);
 }
 
 static bool sasl_offers_plus(const char **mechs, size_t n)
@@ -147,9 +150,11 @@ void c2s_sasl_append_features(struct conn *c, struct buf *out)
 		/* XEP-0440 §2: the channel-binding types this connection
 		 * has, for the -PLUS mechanisms that use them: none
 		 * offered, nothing to announce. */
-		buf_append_str(out, "<sasl-channel-binding xmlns='" NS_SASL_CB "'>");
+		buf_append_str(out,
+			       "<sasl-channel-binding xmlns='" NS_SASL_CB "'>");
 		for (size_t i = 0; i < ncb; i++)
-			buf_printf(out, "<channel-binding type='%s'/>", cb[i].type);
+			buf_printf(out, "<channel-binding type='%s'/>",
+				   cb[i].type);
 		buf_append_str(out, "</sasl-channel-binding>");
 	}
 }
@@ -187,15 +192,13 @@ static void sasl_keys_make(struct sasl_keys *k, const struct conn *c,
 	if (throttle_address_key(c->nc.peer, k->address, sizeof k->address) < 0)
 		snprintf(k->address, sizeof k->address, "%s", c->nc.peer);
 	snprintf(k->account, sizeof k->account, "%s@%s", localpart, domain);
-	snprintf(k->proved, sizeof k->proved, "%s %s", k->account,
-		 k->address);
+	snprintf(k->proved, sizeof k->proved, "%s %s", k->account, k->address);
 }
 
 static enum sasl_outcome sasl_outcome_of(const char *condition)
 {
-	return strcmp(condition, "temporary-auth-failure") == 0
-		       ? SASL_UNCHECKED
-		       : SASL_FAILED;
+	return strcmp(condition, "temporary-auth-failure") == 0 ? SASL_UNCHECKED
+								: SASL_FAILED;
 }
 
 /* The address's answer to the exchange's claim (state, after any
@@ -226,14 +229,15 @@ static bool sasl_account_admit(struct conn *c, const struct sasl_keys *k,
 	}
 	if (state == THROTTLE_CLOSED_FIRST)
 		log_warn("auth: throttling %s: %u failed or unfinished "
-			 "authentications within %u s", k->account,
-			 cfg->throttle_per_account, cfg->throttle_period);
+			 "authentications within %u s",
+			 k->account, cfg->throttle_per_account,
+			 cfg->throttle_period);
 	if (throttle_claim_noted(proved_logins, k->proved, now)) {
 		c->sasl_claim = SASL_CLAIM_PROVED;
 		return true;
 	}
-	c->sasl_claim = state == THROTTLE_BUSY ? SASL_CLAIM_WAIT
-					       : SASL_CLAIM_NONE;
+	c->sasl_claim =
+		state == THROTTLE_BUSY ? SASL_CLAIM_WAIT : SASL_CLAIM_NONE;
 	return false;
 }
 
@@ -257,9 +261,9 @@ static void sasl_wake(struct throttle *t, const char *key)
 {
 	struct throttle_waiter *w;
 	while ((w = throttle_wake(t, key, sasl_now_ms())))
-		sasl_resume((struct sasl_job *)((char *)w -
-						offsetof(struct sasl_job,
-							 waiter)));
+		sasl_resume(
+			(struct sasl_job *)((char *)w -
+					    offsetof(struct sasl_job, waiter)));
 }
 
 /* The exchange's attempts are over: failures counted unless it
@@ -301,10 +305,8 @@ static struct auth_exchange *sasl_new_session(struct conn *c)
 	struct auth_channel_binding cb[AUTH_MAX_BINDINGS];
 	size_t ncb;
 	sasl_offer(c, mechs, CONFIG_MAX_MECHANISMS, cb, &ncb);
-	struct auth_exchange *s = auth_exchange_new(c->c2s->cfg,
-						  c2s_conn_domain(c),
-						  c->nc.tls_ready,
-						  cb, ncb);
+	struct auth_exchange *s = auth_exchange_new(
+		c->c2s->cfg, c2s_conn_domain(c), c->nc.tls_ready, cb, ncb);
 	if (s)
 		auth_exchange_set_gate(s, sasl_account_allowed, c);
 	return s;
@@ -336,25 +338,26 @@ static bool sasl_is_condition(const char *s)
 
 /* RFC 6120 §6.4.5: a failure ends the exchange, not the stream; the
  * client may try again, up to C2S_MAX_AUTH_FAILURES times. */
-static void sasl_failure_send(struct conn *c, const char *condition,
-			      bool log)
+static void sasl_failure_send(struct conn *c, const char *condition, bool log)
 {
 	if (!sasl_is_condition(condition))
 		condition = "not-authorized";
 	sasl_end_exchange(c, sasl_outcome_of(condition));
 	struct buf b = BUF_INIT;
-	if (buf_printf(&b, "<failure xmlns='%s'><%s/></failure>", NS_SASL, condition) == 0)
+	if (buf_printf(&b, "<failure xmlns='%s'><%s/></failure>", NS_SASL,
+		       condition) == 0)
 		netconn_send_buf(&c->nc, &b);
 	buf_free(&b);
 	if (strcmp(condition, "aborted") == 0)
 		return;
 	if (log)
 		log_info("conn %" PRIu64 " (%s): authentication failed for "
-			 "domain %s with %s: %s", c->nc.id, c->nc.peer,
-			 c2s_conn_domain(c), c->mechanism ? c->mechanism : "-",
-			 condition);
+			 "domain %s with %s: %s",
+			 c->nc.id, c->nc.peer, c2s_conn_domain(c),
+			 c->mechanism ? c->mechanism : "-", condition);
 	if (++c->auth_failures >= C2S_MAX_AUTH_FAILURES)
-		c2s_stream_error(c, "policy-violation", "too many failed authentication attempts");
+		c2s_stream_error(c, "policy-violation",
+				 "too many failed authentication attempts");
 }
 
 static void sasl_failure(struct conn *c, const char *condition)
@@ -510,7 +513,8 @@ static void sasl_work(struct lanes_job *lane)
 	struct sasl_job *job = lane->data;
 	const unsigned char *in = job->has_in ? job->in : NULL;
 	if (job->mechanism)
-		auth_start(job->auth, job->mechanism, in, job->in_len, &job->step);
+		auth_start(job->auth, job->mechanism, in, job->in_len,
+			   &job->step);
 	else
 		auth_continue(job->auth, in, job->in_len, &job->step);
 }
@@ -544,7 +548,8 @@ static void sasl_done(struct lanes_job *lane, int status)
 	} else {
 		switch (job->step.result) {
 		case AUTH_CONTINUE:
-			sasl_send_data(c, "challenge", job->step.out, job->step.out_len);
+			sasl_send_data(c, "challenge", job->step.out,
+				       job->step.out_len);
 			break;
 		case AUTH_SUCCESS:
 			sasl_success(c, &job->step);
@@ -575,7 +580,8 @@ static void sasl_queue(struct conn *c, struct sasl_job *job)
 	 * waits for a hung directory never holds up another domain's. */
 	struct c2s *c2s = c->c2s;
 	size_t lane = auth_lane(c2s->cfg, c->host);
-	if (lanes_queue(c2s->lanes, &job->lane, lane, sasl_work, sasl_done) != 0) {
+	if (lanes_queue(c2s->lanes, &job->lane, lane, sasl_work, sasl_done) !=
+	    0) {
 		sasl_failure(c, "temporary-auth-failure");
 		sasl_job_free(job);
 		return;
@@ -649,9 +655,9 @@ static void sasl_resume(struct sasl_job *job)
 	enum throttle_state state = job->waiter.state;
 	c->job = NULL;
 	sasl_waits_on(c, job, &k, &key);
-	bool admitted = job->waits_account
-				? sasl_account_admit(c, &k, state, sasl_now_ms())
-				: sasl_address_admit(c, &k, state);
+	bool admitted = job->waits_account ? sasl_account_admit(c, &k, state,
+								sasl_now_ms())
+					   : sasl_address_admit(c, &k, state);
 	if (admitted)
 		sasl_start(c, job);
 	else
@@ -708,8 +714,7 @@ static void sasl_auth(struct conn *c, struct xml_node *el, struct arena *a)
 	sasl_wait(c, job, false);
 }
 
-static void sasl_response(struct conn *c, struct xml_node *el,
-			  struct arena *a)
+static void sasl_response(struct conn *c, struct xml_node *el, struct arena *a)
 {
 	if (!c->auth) {
 		sasl_failure(c, "malformed-request");
@@ -734,7 +739,7 @@ void c2s_sasl_handle(struct conn *c, struct xml_node *el, struct arena *a)
 			c->sasl_abort = true;
 		else
 			c2s_stream_error(c, "policy-violation",
-				     "a SASL step is still in progress");
+					 "a SASL step is still in progress");
 	} else if (strcmp(el->name, "auth") == 0) {
 		sasl_auth(c, el, a);
 	} else if (strcmp(el->name, "response") == 0) {

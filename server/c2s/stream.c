@@ -18,11 +18,14 @@ int c2s_stream_append_header(struct conn *c, struct buf *b)
 {
 	char id[33];
 	random_hex(id, 16);
-	int r = buf_printf(b, "<?xml version='1.0'?><stream:stream xmlns='%s' "
-			   "xmlns:stream='%s' id='%s'", XML_NS_CLIENT, XML_NS_STREAM, id);
+	int r = buf_printf(b,
+			   "<?xml version='1.0'?><stream:stream xmlns='%s' "
+			   "xmlns:stream='%s' id='%s'",
+			   XML_NS_CLIENT, XML_NS_STREAM, id);
 	if (c->host) {
 		r |= buf_append_str(b, " from='");
-		r |= buf_append_xml_escaped(b, c->host->domain, strlen(c->host->domain));
+		r |= buf_append_xml_escaped(b, c->host->domain,
+					    strlen(c->host->domain));
 		r |= buf_append_str(b, "'");
 	}
 	r |= buf_append_str(b, " version='1.0' xml:lang='en'>");
@@ -47,8 +50,11 @@ static void stream_answer_header(struct conn *c)
 	if (c->state == CONN_NEGOTIATING) {
 		/* RFC 6120 §5.3.1: STARTTLS is offered until TLS runs. */
 		if (!c->nc.tls)
-			r |= buf_printf(&b, "<starttls xmlns='%s'>%s</starttls>", NS_TLS,
-					c->c2s->cfg->require_starttls ? "<required/>" : "");
+			r |= buf_printf(
+				&b, "<starttls xmlns='%s'>%s</starttls>",
+				NS_TLS,
+				c->c2s->cfg->require_starttls ? "<required/>"
+							      : "");
 		c2s_sasl_append_features(c, &b);
 	} else {
 		c2s_bind_append_features(c->c2s->cfg, &b);
@@ -70,7 +76,8 @@ static void stream_on_open(void *ctx, const struct xml_node *root)
 	if (c->nc.closing)
 		return;
 	const char *why;
-	const char *condition = xmlstream_check_header(root, XML_NS_CLIENT, &why);
+	const char *condition =
+		xmlstream_check_header(root, XML_NS_CLIENT, &why);
 	if (condition) {
 		c2s_stream_error(c, condition, why);
 		return;
@@ -85,7 +92,9 @@ static void stream_on_open(void *ctx, const struct xml_node *root)
 		return;
 	}
 	if (c->state != CONN_NEGOTIATING && h != c->host) {
-		c2s_stream_error(c, "host-unknown", "the stream was authenticated for another domain");
+		c2s_stream_error(
+			c, "host-unknown",
+			"the stream was authenticated for another domain");
 		return;
 	}
 	c->host = h;
@@ -107,7 +116,8 @@ static void stream_starttls(struct conn *c)
 		/* RFC 6120 §5.4.2.2: <failure/>, then close. Also in the middle
 		 * of a SASL exchange: an exchange begun in clear must not go on
 		 * inside TLS. */
-		netconn_send_str(&c->nc, "<failure xmlns='" NS_TLS "'/></stream:stream>");
+		netconn_send_str(&c->nc, "<failure xmlns='" NS_TLS
+					 "'/></stream:stream>");
 		netconn_close(&c->nc);
 		return;
 	}
@@ -124,8 +134,9 @@ static void stream_hold(struct conn *c, struct xml_node *stanza)
 		return;
 	}
 	if (max && c->hold.used > 2 * max) {
-		c2s_stream_error(c, "policy-violation",
-			     "too many stanzas sent before the resource was bound");
+		c2s_stream_error(
+			c, "policy-violation",
+			"too many stanzas sent before the resource was bound");
 		return;
 	}
 	copy->next = NULL;
@@ -143,7 +154,8 @@ static bool stream_is_initial_presence(const struct xml_node *st)
 	       !xml_attr_get(st, "type");
 }
 
-static void stream_handle_stanza(struct conn *c, struct xml_node *st, struct arena *a)
+static void stream_handle_stanza(struct conn *c, struct xml_node *st,
+				 struct arena *a)
 {
 	bool is_iq = strcmp(st->name, "iq") == 0;
 	switch (c->state) {
@@ -186,7 +198,8 @@ static void stream_handle(struct conn *c, struct xml_node *el, struct arena *a)
 {
 	const char *ns = el->ns ? el->ns : "";
 	if (c->state == CONN_NEGOTIATING) {
-		if (strcmp(ns, NS_TLS) == 0 && strcmp(el->name, "starttls") == 0)
+		if (strcmp(ns, NS_TLS) == 0 &&
+		    strcmp(el->name, "starttls") == 0)
 			stream_starttls(c);
 		else if (strcmp(ns, NS_SASL) == 0)
 			c2s_sasl_handle(c, el, a);
@@ -201,7 +214,8 @@ static void stream_handle(struct conn *c, struct xml_node *el, struct arena *a)
 	}
 	if (strcmp(ns, XML_NS_CLIENT) != 0) {
 		/* RFC 6120 §4.9.3.10: stanzas are qualified by jabber:client. */
-		c2s_stream_error(c, "invalid-namespace", "stanzas must be in " XML_NS_CLIENT);
+		c2s_stream_error(c, "invalid-namespace",
+				 "stanzas must be in " XML_NS_CLIENT);
 		return;
 	}
 	stream_handle_stanza(c, el, a);
@@ -224,7 +238,8 @@ static void stream_on_close(void *ctx)
 	netconn_stream_closed(&c->nc);
 }
 
-static void stream_on_error(void *ctx, enum xmlstream_error error, const char *text)
+static void stream_on_error(void *ctx, enum xmlstream_error error,
+			    const char *text)
 {
 	struct conn *c = ctx;
 	const struct config *cfg = c->c2s->cfg;
@@ -238,7 +253,8 @@ static void stream_on_error(void *ctx, enum xmlstream_error error, const char *t
 		text = why;
 		break;
 	case XMLSTREAM_TOO_DEEP:
-		snprintf(why, sizeof why, "elements may be nested %u deep at most",
+		snprintf(why, sizeof why,
+			 "elements may be nested %u deep at most",
 			 cfg->max_depth);
 		text = why;
 		break;

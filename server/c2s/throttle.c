@@ -110,8 +110,8 @@ struct throttle *throttle_new(unsigned limit, unsigned period_s,
 	t->period_ms = (uint64_t)period_s * 1000;
 	t->capacity = capacity;
 	hash_table_init(&t->index, throttle_entry_hash, THROTTLE_MIN_BUCKETS);
-	if (!throttle_seeded &&
-	    RAND_bytes((unsigned char *)&throttle_seed, sizeof throttle_seed) != 1)
+	if (!throttle_seeded && RAND_bytes((unsigned char *)&throttle_seed,
+					   sizeof throttle_seed) != 1)
 		throttle_seed = 0x9e3779b97f4a7c15u;
 	throttle_seeded = true;
 	return t;
@@ -142,8 +142,7 @@ static bool entry_admits(const struct throttle *t,
 	return (uint64_t)e->failures + e->in_flight < t->limit;
 }
 
-static struct throttle_entry *throttle_find(struct throttle *t,
-					    const char *key)
+static struct throttle_entry *throttle_find(struct throttle *t, const char *key)
 {
 	struct hash_link *l = hash_table_find(&t->index, throttle_hash(key),
 					      throttle_entry_match, key);
@@ -165,8 +164,7 @@ static bool entry_evicts_before(const struct throttle_entry *a,
 /* A slot for a new key: a free one, an expired one with nothing in
  * flight, or the one entry_evicts_before prefers; NULL when every key
  * has waiters (more connections than a process has descriptors). */
-static struct throttle_entry *throttle_slot(struct throttle *t,
-					    uint64_t now_ms)
+static struct throttle_entry *throttle_slot(struct throttle *t, uint64_t now_ms)
 {
 	if (t->count < t->capacity)
 		return &t->entries[t->count++];
@@ -201,11 +199,11 @@ static struct throttle_entry *throttle_entry(struct throttle *t,
 		hash_table_remove(&t->index, &e->link);
 		free(e->key);
 	}
-	*e = (struct throttle_entry){ .key = copy, .window_start = now_ms };
+	*e = (struct throttle_entry){.key = copy, .window_start = now_ms};
 	if (hash_table_insert(&t->index, &e->link, throttle_hash(key)) < 0) {
 		/* Only a first insert fails (no buckets yet): e is alone. */
 		free(copy);
-		*e = (struct throttle_entry){ 0 };
+		*e = (struct throttle_entry){0};
 		t->count = 0;
 		return NULL;
 	}
@@ -230,7 +228,7 @@ static void throttle_forget_idle(struct throttle *t, struct throttle_entry *e,
 		*e = *last;
 		hash_table_insert(&t->index, &e->link, throttle_hash(e->key));
 	}
-	*last = (struct throttle_entry){ 0 };
+	*last = (struct throttle_entry){0};
 }
 
 /* An ended window gives way to a new one, opening now. */
@@ -246,14 +244,13 @@ static void entry_renew_window(const struct throttle *t,
 
 /* A claim on e, whatever waits: a place in flight, or the refusal
  * (closed ones logged once per window). */
-static enum throttle_state entry_claim(const struct throttle *t,
-				       struct throttle_entry *e,
-				       uint64_t now_ms)
+static enum throttle_state
+entry_claim(const struct throttle *t, struct throttle_entry *e, uint64_t now_ms)
 {
 	entry_renew_window(t, e, now_ms);
 	if (e->failures >= t->limit) {
-		enum throttle_state state = e->logged ? THROTTLE_CLOSED
-						      : THROTTLE_CLOSED_FIRST;
+		enum throttle_state state =
+			e->logged ? THROTTLE_CLOSED : THROTTLE_CLOSED_FIRST;
 		e->logged = true;
 		return state;
 	}
@@ -291,8 +288,8 @@ enum throttle_state throttle_wait(struct throttle *t, const char *key,
 	if (e)
 		state = entry_claim_in_turn(t, e, now_ms);
 	if (e && state == THROTTLE_BUSY && w) {
-		*w = (struct throttle_waiter){ .prev = e->last,
-					       .state = THROTTLE_BUSY };
+		*w = (struct throttle_waiter){.prev = e->last,
+					      .state = THROTTLE_BUSY};
 		if (e->last)
 			e->last->next = w;
 		else
@@ -391,8 +388,7 @@ void throttle_note(struct throttle *t, const char *key, uint64_t now_ms)
 	uv_mutex_unlock(&t->lock);
 }
 
-bool throttle_claim_noted(struct throttle *t, const char *key,
-			  uint64_t now_ms)
+bool throttle_claim_noted(struct throttle *t, const char *key, uint64_t now_ms)
 {
 	if (!t)
 		return false;

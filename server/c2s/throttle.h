@@ -63,8 +63,7 @@ void throttle_fail(struct throttle *t, const char *key, uint64_t now_ms);
  * throttle_claim_noted claims it for one attempt, only while it lasts,
  * has no failure (throttle_fail spends it) and nothing else in flight. */
 void throttle_note(struct throttle *t, const char *key, uint64_t now_ms);
-bool throttle_claim_noted(struct throttle *t, const char *key,
-			  uint64_t now_ms);
+bool throttle_claim_noted(struct throttle *t, const char *key, uint64_t now_ms);
 
 size_t throttle_count(struct throttle *t);
 

@@ -68,7 +68,8 @@ static int tls_ctx_setup(SSL_CTX *ctx, const struct config_host *h, void *arg,
 }
 
 struct tls_server *c2s_tls_server_new(const struct config *cfg,
-				  const char *secret, char *err, size_t errlen)
+				      const char *secret, char *err,
+				      size_t errlen)
 {
 	struct tls_server *s = calloc(1, sizeof *s);
 	if (!s) {
@@ -103,7 +104,9 @@ static int tls_server_end_point(SSL *ssl, struct auth_channel_binding *cb)
 {
 	X509 *cert = SSL_get_certificate(ssl);
 	int md_nid, pk_nid;
-	if (!cert || !OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, &pk_nid) ||
+	if (!cert ||
+	    !OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid,
+				 &pk_nid) ||
 	    md_nid == NID_undef)
 		return -1;
 	if (md_nid == NID_md5 || md_nid == NID_sha1)
@@ -118,7 +121,8 @@ static int tls_server_end_point(SSL *ssl, struct auth_channel_binding *cb)
 	return 0;
 }
 
-size_t c2s_tls_conn_bindings(const struct tls_conn *t, struct auth_channel_binding *out)
+size_t c2s_tls_conn_bindings(const struct tls_conn *t,
+			     struct auth_channel_binding *out)
 {
 	static const char label[] = "EXPORTER-Channel-Binding";
 	SSL *ssl = tls_conn_ssl(t);
@@ -128,7 +132,8 @@ size_t c2s_tls_conn_bindings(const struct tls_conn *t, struct auth_channel_bindi
 	if (SSL_version(ssl) == TLS1_3_VERSION) {
 		/* RFC 9266 §2: 32 bytes, no context. */
 		if (SSL_export_keying_material(ssl, out[n].data, 32, label,
-					       sizeof label - 1, NULL, 0, 0) == 1) {
+					       sizeof label - 1, NULL, 0,
+					       0) == 1) {
 			out[n].type = "tls-exporter";
 			out[n].len = 32;
 			n++;
@@ -138,9 +143,12 @@ size_t c2s_tls_conn_bindings(const struct tls_conn *t, struct auth_channel_bindi
 		 * handshake: the client's on a full handshake, ours on a
 		 * resumption. Only with the extended master secret (RFC 7627
 		 * §5.2: without it tls-unique is open to the triple handshake). */
-		size_t len = SSL_session_reused(ssl)
-				     ? SSL_get_finished(ssl, out[n].data, sizeof out[n].data)
-				     : SSL_get_peer_finished(ssl, out[n].data, sizeof out[n].data);
+		size_t len =
+			SSL_session_reused(ssl)
+				? SSL_get_finished(ssl, out[n].data,
+						   sizeof out[n].data)
+				: SSL_get_peer_finished(ssl, out[n].data,
+							sizeof out[n].data);
 		if (len > 0 && len <= sizeof out[n].data) {
 			out[n].type = "tls-unique";
 			out[n].len = len;

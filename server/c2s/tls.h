@@ -19,7 +19,8 @@ struct tls_server;
 
 /* Loads every host's certificate and key. NULL with a message in err. */
 struct tls_server *c2s_tls_server_new(const struct config *cfg,
-				  const char *secret, char *err, size_t errlen);
+				      const char *secret, char *err,
+				      size_t errlen);
 
 /* A server-side TLS connection writing its records to out. */
 struct tls_conn *c2s_tls_conn_new(struct tls_server *s, struct buf *out);
@@ -27,6 +28,6 @@ struct tls_conn *c2s_tls_conn_new(struct tls_server *s, struct buf *out);
 /* The channel bindings of this connection (RFC 5929, RFC 9266) into out
  * (AUTH_MAX_BINDINGS entries). Returns how many. */
 size_t c2s_tls_conn_bindings(const struct tls_conn *t,
-			 struct auth_channel_binding *out);
+			     struct auth_channel_binding *out);
 
 #endif

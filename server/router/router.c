@@ -70,24 +70,27 @@ static void component_authenticate(struct component *c, const struct frame *f)
 	unsigned char expected[32];
 	if (f->from_len == 0 || f->payload_len != sizeof expected) {
 		log_warn("router: malformed AUTH (%zu-byte name, %zu-byte "
-			 "digest); closing", f->from_len, f->payload_len);
+			 "digest); closing",
+			 f->from_len, f->payload_len);
 		component_close(c);
 		return;
 	}
 	link_auth_digest(r->secret, c->nonce, f->from, f->from_len, expected);
 	if (CRYPTO_memcmp(expected, f->payload, sizeof expected) != 0) {
 		log_warn("router: component '%.*s' failed authentication "
-			 "(wrong secret); closing", (int)f->from_len, f->from);
+			 "(wrong secret); closing",
+			 (int)f->from_len, f->from);
 		component_close(c);
 		return;
 	}
-	struct component *bound = router_table_get(&r->binds, f->from,
-						   f->from_len);
+	struct component *bound =
+		router_table_get(&r->binds, f->from, f->from_len);
 	if (router_table_get(&r->names, f->from, f->from_len) || bound ||
 	    frame_name_equals(f->from, f->from_len, "*")) {
 		log_warn("router: a component named '%.*s' is already "
 			 "connected (or the name is bound); refusing the "
-			 "new one", (int)f->from_len, f->from);
+			 "new one",
+			 (int)f->from_len, f->from);
 		component_close(c);
 		return;
 	}
@@ -141,7 +144,8 @@ static const struct link_callbacks component_callbacks = {
 static void component_on_auth_timeout(uv_timer_t *t)
 {
 	log_warn("router: a component did not authenticate within %d s; "
-		 "closing", ROUTER_AUTH_TIMEOUT_MS / 1000);
+		 "closing",
+		 ROUTER_AUTH_TIMEOUT_MS / 1000);
 	component_close(t->data);
 }
 

@@ -89,7 +89,8 @@ full:
 	buf_clear(&src->held);
 	if (frame_encode(&src->held, f) < 0) {
 		log_error("router: out of memory holding a frame from %s; "
-			  "dropped", src->name);
+			  "dropped",
+			  src->name);
 		return 0;
 	}
 	router_wait_for(src, dst);
@@ -137,7 +138,8 @@ void router_handle_frame(struct component *c, const struct frame *f)
 		break;
 	default:
 		log_warn("router: %s sent a %s frame, which components do "
-			 "not send; dropped", c->name, frame_type_name(f->type));
+			 "not send; dropped",
+			 c->name, frame_type_name(f->type));
 		return;
 	}
 	if (f->from_len != c->name_len ||

@@ -47,9 +47,9 @@ struct router {
 	char *path;
 	char *secret;
 	struct component *components; /* every link, authenticated or not */
-	struct router_table names; /* authenticated component names */
-	struct router_table binds; /* bound names, "*" the default route */
-	int open;                      /* listener + components not yet freed */
+	struct router_table names;    /* authenticated component names */
+	struct router_table binds;    /* bound names, "*" the default route */
+	int open;                     /* listener + components not yet freed */
 	bool stopping;
 };
 

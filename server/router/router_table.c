@@ -27,8 +27,7 @@ void router_table_init(struct router_table *t)
 void router_table_free(struct router_table *t)
 {
 	struct hash_link *l, *next;
-	hash_table_for_each(&t->index, l, next)
-		free(entry_of(l));
+	hash_table_for_each(&t->index, l, next) free(entry_of(l));
 	hash_table_free(&t->index);
 	router_table_init(t);
 }
@@ -89,7 +88,8 @@ void router_table_del_owner(struct router_table *t,
 			    void *ctx)
 {
 	struct hash_link *l, *next;
-	hash_table_for_each(&t->index, l, next) {
+	hash_table_for_each(&t->index, l, next)
+	{
 		struct router_table_entry *dead = entry_of(l);
 		if (dead->owner != owner)
 			continue;

@@ -26,7 +26,8 @@ static bool bounceable(const struct xml_node *st)
 	if (strcmp(st->name, "message") == 0)
 		return !type || strcmp(type, "error") != 0;
 	if (strcmp(st->name, "iq") == 0)
-		return type && (strcmp(type, "get") == 0 || strcmp(type, "set") == 0);
+		return type &&
+		       (strcmp(type, "get") == 0 || strcmp(type, "set") == 0);
 	return false;
 }
 
@@ -44,14 +45,15 @@ static void bounce(struct s2s *s2s, const char *xml, size_t len,
 	from = arena_strdup(a, from);
 	to = arena_strdup(a, to);
 	struct xml_node *err = xml_node_new(a, XML_NS_CLIENT, "error");
-	struct xml_node *cond = err ? xml_add_child(a, err, NS_STANZAS, condition)
-				    : NULL;
+	struct xml_node *cond =
+		err ? xml_add_child(a, err, NS_STANZAS, condition) : NULL;
 	struct buf b = BUF_INIT;
 	if (!cond || !from || !to || xml_set_attr(a, st, "from", to) < 0 ||
 	    xml_set_attr(a, st, "to", from) < 0 ||
 	    xml_set_attr(a, st, "type", "error") < 0 ||
 	    xml_set_attr(a, err, "type", error_type(condition)) < 0 ||
-	    (xml_append_child(st, err), xml_serialize(st, XML_NS_CLIENT, &b)) < 0) {
+	    (xml_append_child(st, err), xml_serialize(st, XML_NS_CLIENT, &b)) <
+		    0) {
 		log_warn("s2s: out of memory bouncing a stanza");
 		buf_free(&b);
 		return;

@@ -18,9 +18,10 @@
 
 int s2s_stream_header(struct s2s_conn *c, struct buf *b)
 {
-	int r = buf_printf(b, "<?xml version='1.0'?><stream:stream xmlns='%s' "
-			   "xmlns:stream='%s' xmlns:db='%s'", XML_NS_SERVER,
-			   XML_NS_STREAM, NS_DIALBACK);
+	int r = buf_printf(b,
+			   "<?xml version='1.0'?><stream:stream xmlns='%s' "
+			   "xmlns:stream='%s' xmlns:db='%s'",
+			   XML_NS_SERVER, XML_NS_STREAM, NS_DIALBACK);
 	if (c->local[0])
 		r |= buf_printf(b, " from='%s'", c->local);
 	if (c->remote[0])
@@ -143,7 +144,7 @@ static void conn_closing(struct netconn *nc)
 		return;
 	c->left_routes = true;
 	c->route = NULL;
-	const char *why = !nc->closed	  ? "the stream was closed"
+	const char *why = !nc->closed     ? "the stream was closed"
 			  : nc->connected ? "the connection was lost"
 					  : "cannot connect";
 	s2s_route_conn_gone(c->s2s, c, why);

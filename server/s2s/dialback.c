@@ -32,9 +32,11 @@ static void send_result(struct s2s_conn *c, const char *from, const char *to,
 	int r = buf_printf(&b, "<db:result from='%s' to='%s' type='%s'", from,
 			   to, type);
 	if (condition)
-		r |= buf_printf(&b, "><error type='%s'><%s xmlns='%s'/></error>"
-				"</db:result>", condition_type(condition),
-				condition, NS_STANZAS);
+		r |= buf_printf(&b,
+				"><error type='%s'><%s xmlns='%s'/></error>"
+				"</db:result>",
+				condition_type(condition), condition,
+				NS_STANZAS);
 	else
 		r |= buf_append_str(&b, "/>");
 	if (r == 0)
@@ -91,17 +93,17 @@ static bool key_is_plain(const char *key, size_t len)
 void s2s_dialback_send_result(struct s2s_conn *c, const char *local)
 {
 	char key[DIALBACK_KEY_LEN + 1];
-	if (!c->stream_id[0] ||
-	    dialback_key(c->s2s->dialback_secret, c->remote, local,
-			 c->stream_id, key) < 0) {
+	if (!c->stream_id[0] || dialback_key(c->s2s->dialback_secret, c->remote,
+					     local, c->stream_id, key) < 0) {
 		log_info("s2s conn %" PRIu64 ": %s gave no stream id; no "
-			 "dialback", c->nc.id, c->remote);
+			 "dialback",
+			 c->nc.id, c->remote);
 		netconn_close(&c->nc);
 		return;
 	}
 	struct buf b = BUF_INIT;
-	if (buf_printf(&b, "<db:result from='%s' to='%s'>%s</db:result>",
-		       local, c->remote, key) == 0)
+	if (buf_printf(&b, "<db:result from='%s' to='%s'>%s</db:result>", local,
+		       c->remote, key) == 0)
 		s2s_conn_send_buf(c, &b);
 	buf_free(&b);
 }
@@ -127,8 +129,8 @@ static void out_result(struct s2s_conn *c, struct xml_node *el)
 	bool valid = type && strcmp(type, "valid") == 0;
 	if (!r)
 		return;
-	log_info("s2s conn %" PRIu64 ": %s %s us (%s) by dialback%s%s", c->nc.id,
-		 c->remote, valid ? "accepted" : "refused", r->local,
+	log_info("s2s conn %" PRIu64 ": %s %s us (%s) by dialback%s%s",
+		 c->nc.id, c->remote, valid ? "accepted" : "refused", r->local,
 		 valid ? "" : ": ", valid ? "" : (type ? type : "no type"));
 	if (valid) {
 		if (r == c->route)
@@ -311,7 +313,8 @@ static void in_verify(struct s2s_conn *c, struct xml_node *el, struct arena *a)
 	const char *key = key_text(a, el, &key_len);
 	if (prep_domain(xml_attr_get(el, "from"), from) < 0 ||
 	    prep_domain(xml_attr_get(el, "to"), to) < 0 || !id) {
-		s2s_stream_error(c, "improper-addressing", "db:verify needs "
+		s2s_stream_error(c, "improper-addressing",
+				 "db:verify needs "
 				 "from, to and id");
 		return;
 	}
@@ -329,8 +332,7 @@ static void in_verify(struct s2s_conn *c, struct xml_node *el, struct arena *a)
 	buf_free(&b);
 }
 
-void s2s_dialback_in(struct s2s_conn *c, struct xml_node *el,
-		     struct arena *a)
+void s2s_dialback_in(struct s2s_conn *c, struct xml_node *el, struct arena *a)
 {
 	if (strcmp(el->name, "result") == 0 && !xml_attr_get(el, "type"))
 		in_result(c, el, a);

@@ -32,8 +32,8 @@ static int hmac_sha256(const char *key, size_t key_len,
 	};
 	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-	int ok = ctx && EVP_MAC_init(ctx, (const unsigned char *)key,
-				     key_len, params);
+	int ok = ctx &&
+		 EVP_MAC_init(ctx, (const unsigned char *)key, key_len, params);
 	for (size_t i = 0; ok && i < nparts; i++)
 		ok = EVP_MAC_update(ctx, (const unsigned char *)parts[i],
 				    strlen(parts[i]));
@@ -87,8 +87,8 @@ bool dialback_key_valid(const char *secret, const char *receiving,
 	/* The length is public (always 64): only the bytes need constant
 	 * time. */
 	if (!key || key_len != DIALBACK_KEY_LEN ||
-	    dialback_key(secret, receiving, originating, stream_id,
-			 expected) < 0)
+	    dialback_key(secret, receiving, originating, stream_id, expected) <
+		    0)
 		return false;
 	bool valid = CRYPTO_memcmp(expected, key, DIALBACK_KEY_LEN) == 0;
 	OPENSSL_cleanse(expected, sizeof expected);

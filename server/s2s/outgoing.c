@@ -33,7 +33,8 @@ static void route_fail(struct s2s_route *r, const char *condition)
 	struct s2s_queued *q;
 	struct s2s_conn *c = r->conn;
 	if (r->nqueued || r->verifies)
-		log_info("s2s: route %s -> %s failed (%s): %zu stanza(s) bounced",
+		log_info("s2s: route %s -> %s failed (%s): %zu stanza(s) "
+			 "bounced",
 			 r->local, r->remote, condition, r->nqueued);
 	route_unlink(r);
 	if (r->req)
@@ -74,8 +75,9 @@ static void route_resolved(void *ctx, enum resolve_status status,
 		log_info("s2s: %s: %s", r->remote,
 			 status == RESOLVE_FAILED ? "DNS lookup failed"
 						  : "no server found in DNS");
-		route_fail(r, status == RESOLVE_FAILED ? "remote-server-timeout"
-						       : "remote-server-not-found");
+		route_fail(r, status == RESOLVE_FAILED
+				      ? "remote-server-timeout"
+				      : "remote-server-not-found");
 		return;
 	}
 	if (n > RESOLVE_MAX_TARGETS)
@@ -89,7 +91,8 @@ struct s2s_route *s2s_route_find(struct s2s *s2s, const char *local,
 				 const char *remote)
 {
 	for (struct s2s_route *r = s2s->routes; r; r = r->next)
-		if (strcmp(r->remote, remote) == 0 && strcmp(r->local, local) == 0)
+		if (strcmp(r->remote, remote) == 0 &&
+		    strcmp(r->local, local) == 0)
 			return r;
 	return NULL;
 }
@@ -145,8 +148,9 @@ struct s2s_route *s2s_route_get(struct s2s *s2s, const char *local,
 	s2s->routes = r;
 	struct s2s_conn *shared = route_shared_stream(s2s, r);
 	if (shared) {
-		log_info("s2s: new route %s -> %s, over the stream of conn %"
-			 PRIu64, local, remote, shared->nc.id);
+		log_info("s2s: new route %s -> %s, over the stream of conn "
+			 "%" PRIu64,
+			 local, remote, shared->nc.id);
 		r->piggyback = true;
 		r->conn = shared;
 		r->state = ROUTE_CONNECTING;
@@ -165,7 +169,8 @@ void s2s_route_refused(struct s2s_route *r)
 		return;
 	}
 	log_info("s2s: %s refused %s over a shared stream; connecting on its "
-		 "own", r->remote, r->local);
+		 "own",
+		 r->remote, r->local);
 	route_resolve(r);
 }
 
@@ -192,7 +197,8 @@ static void route_conn_lost(struct s2s_route *r, struct s2s_conn *c,
 	r->conn = NULL;
 	if (r->state == ROUTE_UP || r->piggyback) {
 		/* Its stanzas went out; the next one makes a new route. */
-		log_info("s2s: route %s -> %s closed: %s", r->local, r->remote, why);
+		log_info("s2s: route %s -> %s closed: %s", r->local, r->remote,
+			 why);
 		route_fail(r, "remote-server-not-found");
 		return;
 	}
@@ -245,8 +251,8 @@ static void route_enqueue(struct s2s_route *r, const struct frame *f)
 static int stanza_local_domain(struct s2s *s2s, const struct frame *f,
 			       char *out)
 {
-	struct xml_node *st = xml_parse(&s2s->arena, f->payload,
-					f->payload_len, XML_NS_CLIENT);
+	struct xml_node *st = xml_parse(&s2s->arena, f->payload, f->payload_len,
+					XML_NS_CLIENT);
 	const char *from = st ? xml_attr_get(st, "from") : NULL;
 	struct jid j;
 	if (!from || jid_parse_str(&j, from) < 0 ||
@@ -261,7 +267,8 @@ void s2s_route_on_frame(struct s2s *s2s, const struct frame *f)
 	char local[JID_PART_MAX + 1], remote[S2S_DOMAIN_MAX + 1];
 	if (stanza_local_domain(s2s, f, local) < 0) {
 		log_warn("s2s: a stanza for %.*s not from one of our domains; "
-			 "dropped", (int)f->to_len, f->to);
+			 "dropped",
+			 (int)f->to_len, f->to);
 		return;
 	}
 	if (f->to_len > S2S_DOMAIN_MAX || f->to_len == 0 ||
@@ -276,7 +283,7 @@ void s2s_route_on_frame(struct s2s *s2s, const struct frame *f)
 	if (!r) {
 		s2s_bounce(s2s, f->payload, f->payload_len,
 			   s2s->proc.stopping ? "remote-server-timeout"
-					 : "internal-server-error");
+					      : "internal-server-error");
 		return;
 	}
 	if (r->state == ROUTE_UP)

@@ -23,7 +23,7 @@
 #define XMPP_SERVER_PORT 5269 /* RFC 6120 §3.2.2 */
 #define TRY_TIMEOUT_MS 3000
 #define TRIES 2
-#define CACHE_TTL_MAX 3600	    /* s */
+#define CACHE_TTL_MAX 3600        /* s */
 #define CACHE_NEGATIVE_TTL_MAX 60 /* s */
 #define CACHE_MIN_BUCKETS 256
 #define CACHE_ENTRIES_MAX 1024
@@ -82,14 +82,14 @@ struct resolve_req {
 	struct resolver *r;
 	struct resolve_req *prev, *next;
 	struct req_list *list; /* running or done; NULL once cancelled */
-	resolve_cb cb;	       /* NULL once cancelled or called */
+	resolve_cb cb;         /* NULL once cancelled or called */
 	void *ctx;
 	char domain[256];
 	unsigned pending; /* c-ares queries not answered yet */
 	bool addresses_asked;
-	bool failed;	  /* a query met a server failure or timeout */
+	bool failed;      /* a query met a server failure or timeout */
 	bool unavailable; /* a lone SRV record with target "." */
-	uint32_t ttl;	  /* the smallest met, s */
+	uint32_t ttl;     /* the smallest met, s */
 	size_t nsrv;
 	struct srv_rr srv[MAX_RECORDS];
 	struct answer answer;
@@ -106,7 +106,7 @@ struct resolver_poll {
 
 struct cache_entry {
 	struct hash_link link; /* in resolver->cache */
-	uint64_t expires; /* loop time, ms */
+	uint64_t expires;      /* loop time, ms */
 	struct answer answer;
 	char domain[];
 };
@@ -194,8 +194,7 @@ static int rr_next(struct rr_reader *rd, struct rr *rr)
 	if (rd->answers == 0)
 		return 0;
 	rd->answers--;
-	if (name_skip(rd->msg, rd->len, &rd->pos) < 0 ||
-	    rd->len - rd->pos < 10)
+	if (name_skip(rd->msg, rd->len, &rd->pos) < 0 || rd->len - rd->pos < 10)
 		return -1;
 	const unsigned char *p = rd->msg + rd->pos;
 	rr->type = get16(p);
@@ -293,8 +292,8 @@ static int req_read_srv(struct resolve_req *req, const unsigned char *abuf,
 	return rc;
 }
 
-static void req_read_addresses(struct resolve_req *req, struct host *h,
-			       bool v6, const unsigned char *abuf, int alen)
+static void req_read_addresses(struct resolve_req *req, struct host *h, bool v6,
+			       const unsigned char *abuf, int alen)
 {
 	int n = RESOLVE_MAX_TARGETS, rc;
 	if (v6) {
@@ -334,8 +333,8 @@ static bool status_is_absence(int status)
 	       status == ARES_EBADNAME;
 }
 
-static void on_answer(void *arg, int status, int timeouts,
-		      unsigned char *abuf, int alen)
+static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf,
+		      int alen)
 {
 	struct query *q = arg;
 	struct resolve_req *req = q->req;
@@ -447,8 +446,7 @@ static bool answer_has_address(const struct answer *a)
  * yet) in any order, except that all those with weight 0 are placed at the
  * beginning of the list". Any order is a random one here, so that records
  * of weight 0 share the first place. */
-static void records_arrange(const struct record *rec, uint8_t *order,
-			    size_t n)
+static void records_arrange(const struct record *rec, uint8_t *order, size_t n)
 {
 	uint8_t zero_first[MAX_RECORDS];
 	size_t k = 0;
@@ -584,9 +582,9 @@ static void cache_drop_expired(struct resolver *r)
 {
 	uint64_t now = uv_now(r->loop);
 	struct hash_link *l, *next;
-	hash_table_for_each(&r->cache, l, next)
-		if (cache_entry_of(l)->expires <= now)
-			cache_entry_free(r, cache_entry_of(l));
+	hash_table_for_each(&r->cache, l,
+			    next) if (cache_entry_of(l)->expires <= now)
+		cache_entry_free(r, cache_entry_of(l));
 }
 
 static void cache_drop_all(struct resolver *r)
@@ -701,8 +699,8 @@ static void req_deliver(struct resolve_req *req)
 /* Nothing is cached after a failure, even a partial one. */
 static void req_finish(struct resolve_req *req, enum resolve_status status)
 {
-	uint32_t max = status == RESOLVE_OK ? CACHE_TTL_MAX
-					    : CACHE_NEGATIVE_TTL_MAX;
+	uint32_t max =
+		status == RESOLVE_OK ? CACHE_TTL_MAX : CACHE_NEGATIVE_TTL_MAX;
 	req->answer.status = status;
 	if (!req->failed)
 		cache_store(req->r, req->domain, &req->answer,
@@ -879,8 +877,7 @@ static int server_parse(const char *server, int port,
 		node->family = AF_INET6;
 		return 0;
 	}
-	snprintf(err, errlen, "DNS server \"%s\" is not an IP address",
-		 server);
+	snprintf(err, errlen, "DNS server \"%s\" is not an IP address", server);
 	return -1;
 }
 
@@ -897,14 +894,14 @@ static int resolver_init_channel(struct resolver *r, const char *server,
 		.tries = TRIES,
 	};
 	int rc = ares_init_options(&r->channel, &opts,
-				   ARES_OPT_SOCK_STATE_CB |
-					   ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+				   ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS |
+					   ARES_OPT_TRIES);
 	if (rc != ARES_SUCCESS) {
 		snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));
 		return -1;
 	}
-	if (server && (rc = ares_set_servers_ports(r->channel, &node)) !=
-			      ARES_SUCCESS) {
+	if (server &&
+	    (rc = ares_set_servers_ports(r->channel, &node)) != ARES_SUCCESS) {
 		snprintf(err, errlen, "c-ares: DNS server %s: %s", server,
 			 ares_strerror(rc));
 		ares_destroy(r->channel);

@@ -29,7 +29,7 @@ enum resolve_status {
 	RESOLVE_OK = 0,
 	RESOLVE_NOT_FOUND, /* NXDOMAIN / no records / SRV target "." / no
 			      address: remote-server-not-found */
-	RESOLVE_FAILED,	   /* DNS server failure or timeout:
+	RESOLVE_FAILED,    /* DNS server failure or timeout:
 			      remote-server-timeout */
 	RESOLVE_CANCELLED,
 };

@@ -3,9 +3,9 @@
  * (exit 0) or until the link is lost (exit 1: the supervisor starts a new
  * s2s). What no restart can fix (TLS, the resolver, ports) exits
  * PALABRED_EXIT_CONFIG. */
-#include <openssl/hmac.h>
 #include <idn-free.h>
 #include <idna.h>
+#include <openssl/hmac.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -35,8 +35,8 @@ static void s2s_send_held(struct s2s *s2s)
 	size_t off = 0;
 	while (s2s->proc.link && off < s2s->held.len) {
 		struct frame f;
-		long n = frame_decode(s2s->held.data + off,
-				      s2s->held.len - off, &f);
+		long n = frame_decode(s2s->held.data + off, s2s->held.len - off,
+				      &f);
 		if (n <= 0 || link_send(s2s->proc.link, &f) < 0)
 			break;
 		off += (size_t)n;
@@ -49,8 +49,8 @@ static void s2s_send_held(struct s2s *s2s)
 void s2s_to_router(struct s2s *s2s, const char *domain, const char *xml,
 		   size_t len)
 {
-	struct frame f = {.type = FRAME_STANZA, .payload = xml,
-			  .payload_len = len};
+	struct frame f = {
+		.type = FRAME_STANZA, .payload = xml, .payload_len = len};
 	struct link *link = s2s->proc.link;
 	frame_set_to(&f, domain);
 	frame_set_from(&f, s2s->proc.name);
@@ -64,7 +64,8 @@ void s2s_to_router(struct s2s *s2s, const char *domain, const char *xml,
 	}
 	if (s2s->held.len > S2S_HELD_MAX || frame_encode(&s2s->held, &f) < 0)
 		log_warn("s2s: the router does not keep up; a stanza for %s "
-			 "is dropped", domain);
+			 "is dropped",
+			 domain);
 }
 
 /* ------------------------------------------------------------------ */
@@ -94,7 +95,8 @@ static void s2s_on_frame(struct process *p, const struct frame *f)
 		break;
 	case FRAME_NO_ROUTE:
 		log_warn("s2s: no component serves %.*s; a stanza from a "
-			 "peer is dropped", (int)f->to_len, f->to);
+			 "peer is dropped",
+			 (int)f->to_len, f->to);
 		break;
 	default:
 		break;
@@ -171,9 +173,9 @@ int s2s_main(const struct config *cfg, const char *name, const char *secret)
 	s2s->sc = &cfg->s2s;
 	s2s_dialback_secret(s2s, secret ? secret : "");
 	if (s2s_tls_init(s2s, err, sizeof err) < 0 ||
-	    !(s2s->resolver = resolver_new(s2s->proc.loop, s2s->sc->resolver,
-					   s2s->sc->resolver_port, err,
-					   sizeof err))) {
+	    !(s2s->resolver =
+		      resolver_new(s2s->proc.loop, s2s->sc->resolver,
+				   s2s->sc->resolver_port, err, sizeof err))) {
 		log_error("s2s: %s", err);
 		return PALABRED_EXIT_CONFIG;
 	}

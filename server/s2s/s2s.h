@@ -78,7 +78,7 @@ struct s2s {
 	char dialback_secret[65];
 	struct s2s_route *routes; /* every outgoing route */
 	uv_timer_t sweep;
-	struct buf held; /* frames to the router it refused, oldest first */
+	struct buf held;    /* frames to the router it refused, oldest first */
 	struct arena arena; /* per frame or per stanza; reset after each */
 };
 
@@ -108,14 +108,14 @@ struct s2s_conn {
 	size_t npairs;
 	uint64_t last_active; /* uv_now of the last byte either way */
 	uint64_t created_at;
-	bool cert_valid;  /* the peer's chain verified */
-	bool sasl_done;   /* incoming: EXTERNAL succeeded */
-	bool sasl_tried;  /* outgoing: EXTERNAL was tried */
+	bool cert_valid;      /* the peer's chain verified */
+	bool sasl_done;       /* incoming: EXTERNAL succeeded */
+	bool sasl_tried;      /* outgoing: EXTERNAL was tried */
 	bool dialback_errors; /* the peer understands XEP-0220 errors */
 	bool peer_dialback;   /* the peer offers dialback */
 	bool authenticated;   /* outgoing: stanzas may flow */
-	bool verify_ready;    /* outgoing: open (and secured), db:verify may go */
-	bool left_routes; /* outgoing: its routes were told it ended */
+	bool verify_ready;  /* outgoing: open (and secured), db:verify may go */
+	bool left_routes;   /* outgoing: its routes were told it ended */
 	unsigned nverifies; /* incoming: db:result waiting for an answer */
 };
 
@@ -130,7 +130,8 @@ struct s2s_verify {
 	uint64_t conn_id; /* the incoming conn that asked */
 	char stream_id[S2S_STREAM_ID_MAX + 1];
 	char key[S2S_KEY_MAX + 1];
-	uint64_t asked_at; /* uv_now: unanswered after connect-timeout, it fails */
+	/* uv_now: unanswered after connect-timeout, it fails */
+	uint64_t asked_at;
 	bool sent;
 };
 
@@ -158,8 +159,9 @@ struct s2s_route {
 	struct s2s_conn *conn;
 	struct s2s_queued *head, *tail; /* stanzas waiting for the route */
 	size_t nqueued;
-	struct s2s_verify *verifies; /* db:verify to send once the stream is open */
-	uint64_t started_at;         /* uv_now when set-up began */
+	/* db:verify to send once the stream is open */
+	struct s2s_verify *verifies;
+	uint64_t started_at; /* uv_now when set-up began */
 	/* Dialback for this pair over another route's stream (XEP-0220
 	 * §2.6): conn is shared, and owned by the route it was made for. */
 	bool piggyback;
@@ -225,8 +227,7 @@ void s2s_out_send_stanza(struct s2s_conn *c, const char *data, size_t len);
 /* Outgoing: asks the peer to accept our domain `local` by dialback. */
 void s2s_dialback_send_result(struct s2s_conn *c, const char *local);
 /* Incoming db:result / db:verify; outgoing answers to ours. */
-void s2s_dialback_in(struct s2s_conn *c, struct xml_node *el,
-		     struct arena *a);
+void s2s_dialback_in(struct s2s_conn *c, struct xml_node *el, struct arena *a);
 void s2s_dialback_out(struct s2s_conn *c, struct xml_node *el);
 /* The outgoing stream of r can carry db:verify now: sends those waiting. */
 void s2s_dialback_flush_verifies(struct s2s_route *r);
@@ -246,8 +247,7 @@ void s2s_route_up(struct s2s_route *r);
 struct s2s_route *s2s_route_find(struct s2s *s2s, const char *local,
 				 const char *remote);
 /* Connection c ended: each route on it tries its next target or ends. */
-void s2s_route_conn_gone(struct s2s *s2s, struct s2s_conn *c,
-			 const char *why);
+void s2s_route_conn_gone(struct s2s *s2s, struct s2s_conn *c, const char *why);
 /* The peer refused dialback for a piggybacked route: it makes its own
  * connection. Any other route: it fails. */
 void s2s_route_refused(struct s2s_route *r);

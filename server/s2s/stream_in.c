@@ -13,8 +13,7 @@
 #include "../../lib/log.h"
 #include "s2s.h"
 
-void s2s_in_authorize(struct s2s_conn *c, const char *local,
-		      const char *remote)
+void s2s_in_authorize(struct s2s_conn *c, const char *local, const char *remote)
 {
 	for (size_t i = 0; i < c->npairs; i++)
 		if (strcmp(c->pairs[i].local, local) == 0 &&
@@ -44,7 +43,8 @@ void s2s_in_authorize(struct s2s_conn *c, const char *local,
 static bool offer_dialback(const struct s2s_conn *c)
 {
 	const struct config_s2s *sc = c->s2s->sc;
-	return !sc->require_valid_certificate && (c->nc.tls || !sc->require_tls);
+	return !sc->require_valid_certificate &&
+	       (c->nc.tls || !sc->require_tls);
 }
 
 static int append_features(struct s2s_conn *c, struct buf *b)
@@ -56,8 +56,10 @@ static int append_features(struct s2s_conn *c, struct buf *b)
 				sc->require_tls ? "<required/>" : "");
 	} else if (!c->sasl_done && c->remote[0] &&
 		   s2s_tls_peer_proves(c, c->remote)) {
-		r |= buf_printf(b, "<mechanisms xmlns='%s'><mechanism>EXTERNAL"
-				"</mechanism></mechanisms>", NS_SASL);
+		r |= buf_printf(b,
+				"<mechanisms xmlns='%s'><mechanism>EXTERNAL"
+				"</mechanism></mechanisms>",
+				NS_SASL);
 	}
 	/* XEP-0220 §2.1.1: dialback, with support for its errors. */
 	if (!c->sasl_done && offer_dialback(c))
@@ -85,7 +87,8 @@ static void in_on_open(void *ctx, const struct xml_node *root)
 	const char *why;
 	if (c->nc.closing)
 		return;
-	const char *condition = xmlstream_check_header(root, XML_NS_SERVER, &why);
+	const char *condition =
+		xmlstream_check_header(root, XML_NS_SERVER, &why);
 	if (condition) {
 		s2s_stream_error(c, condition, why);
 		return;
@@ -99,7 +102,8 @@ static void in_on_open(void *ctx, const struct xml_node *root)
 	/* RFC 6120 §4.7.1: 'from' is optional (old dialback-only servers
 	 * leave it out); EXTERNAL needs it. */
 	char from[S2S_DOMAIN_MAX + 1] = "";
-	if (xml_attr_get(root, "from") && prep_attr_domain(root, "from", from) < 0) {
+	if (xml_attr_get(root, "from") &&
+	    prep_attr_domain(root, "from", from) < 0) {
 		s2s_stream_error(c, "invalid-from", NULL);
 		return;
 	}
@@ -123,7 +127,8 @@ static void in_starttls(struct s2s_conn *c)
 {
 	if (c->nc.tls || c->npairs) {
 		/* RFC 6120 §5.4.2.2 */
-		s2s_conn_send_str(c, "<failure xmlns='" NS_TLS "'/></stream:stream>");
+		s2s_conn_send_str(c, "<failure xmlns='" NS_TLS
+				     "'/></stream:stream>");
 		netconn_close(&c->nc);
 		return;
 	}
@@ -170,7 +175,8 @@ static void in_sasl(struct s2s_conn *c, struct xml_node *el, struct arena *a)
 	const char *mech = xml_attr_get(el, "mechanism");
 	if (!xml_is(el, NS_SASL, "auth") || c->sasl_done || !c->nc.tls ||
 	    c->npairs) {
-		s2s_stream_error(c, "policy-violation", "unexpected SASL element");
+		s2s_stream_error(c, "policy-violation",
+				 "unexpected SASL element");
 		return;
 	}
 	if (!mech || strcmp(mech, "EXTERNAL") != 0) {
@@ -187,7 +193,8 @@ static void in_sasl(struct s2s_conn *c, struct xml_node *el, struct arena *a)
 	}
 	if (!s2s_tls_peer_proves(c, id)) {
 		log_info("s2s conn %" PRIu64 " (%s): EXTERNAL as %s refused: "
-			 "the certificate does not prove it", c->nc.id, c->nc.peer, id);
+			 "the certificate does not prove it",
+			 c->nc.id, c->nc.peer, id);
 		sasl_failure(c, "not-authorized");
 		return;
 	}
@@ -267,7 +274,8 @@ static void in_handle(struct s2s_conn *c, struct xml_node *el, struct arena *a)
 		s2s_dialback_in(c, el, a);
 	} else if (xml_is(el, XML_NS_STREAM, "error")) {
 		log_info("s2s conn %" PRIu64 " (%s): the peer sent a stream "
-			 "error", c->nc.id, c->nc.peer);
+			 "error",
+			 c->nc.id, c->nc.peer);
 		netconn_close(&c->nc);
 	} else if (!is_stanza_name(el->name)) {
 		s2s_stream_error(c, "unsupported-stanza-type", NULL);

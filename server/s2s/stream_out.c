@@ -50,7 +50,8 @@ static void out_on_open(void *ctx, const struct xml_node *root)
 	const char *why;
 	if (c->nc.closing)
 		return;
-	const char *condition = xmlstream_check_header(root, XML_NS_SERVER, &why);
+	const char *condition =
+		xmlstream_check_header(root, XML_NS_SERVER, &why);
 	if (condition) {
 		s2s_stream_error(c, condition, why);
 		return;
@@ -59,7 +60,8 @@ static void out_on_open(void *ctx, const struct xml_node *root)
 	 * dialback key covers it whole. */
 	const char *id = xml_attr_get(root, "id");
 	if (!id || !id[0] || strlen(id) > S2S_STREAM_ID_MAX) {
-		s2s_stream_error(c, "invalid-xml", "a stream id of 1 to 256 "
+		s2s_stream_error(c, "invalid-xml",
+				 "a stream id of 1 to 256 "
 				 "characters is required");
 		return;
 	}
@@ -85,9 +87,11 @@ static bool offers_external(const struct xml_node *features)
 static void out_send_external(struct s2s_conn *c)
 {
 	struct buf b = BUF_INIT;
-	int r = buf_printf(&b, "<auth xmlns='%s' mechanism='EXTERNAL'>", NS_SASL);
+	int r = buf_printf(&b, "<auth xmlns='%s' mechanism='EXTERNAL'>",
+			   NS_SASL);
 	/* XEP-0178 §3 step 7: our domain as the authorization identity. */
-	r |= base64_encode(&b, (const unsigned char *)c->local, strlen(c->local));
+	r |= base64_encode(&b, (const unsigned char *)c->local,
+			   strlen(c->local));
 	r |= buf_append_str(&b, "</auth>");
 	if (r == 0)
 		s2s_conn_send_buf(c, &b);
@@ -95,7 +99,8 @@ static void out_send_external(struct s2s_conn *c)
 	c->sasl_tried = true;
 }
 
-static void out_authenticate(struct s2s_conn *c, const struct xml_node *features)
+static void out_authenticate(struct s2s_conn *c,
+			     const struct xml_node *features)
 {
 	const struct config_s2s *sc = c->s2s->sc;
 	if (c->nc.tls && !c->sasl_tried && offers_external(features)) {
@@ -120,11 +125,13 @@ static void out_features(struct s2s_conn *c, const struct xml_node *features)
 		return;
 	}
 	if (!c->nc.tls && sc->require_tls) {
-		out_fail(c, "the peer does not offer STARTTLS, which we require");
+		out_fail(c,
+			 "the peer does not offer STARTTLS, which we require");
 		return;
 	}
 	c->dialback_errors = false;
-	struct xml_node *db = xml_child(features, NS_DIALBACK_FEATURE, "dialback");
+	struct xml_node *db =
+		xml_child(features, NS_DIALBACK_FEATURE, "dialback");
 	if (db) {
 		c->peer_dialback = true;
 		c->dialback_errors = xml_child(db, NULL, "errors") != NULL;
@@ -145,13 +152,15 @@ static void out_features(struct s2s_conn *c, const struct xml_node *features)
 static void out_sasl(struct s2s_conn *c, struct xml_node *el)
 {
 	if (!c->sasl_tried || c->authenticated) {
-		s2s_stream_error(c, "policy-violation", "unexpected SASL element");
+		s2s_stream_error(c, "policy-violation",
+				 "unexpected SASL element");
 		return;
 	}
 	if (xml_is(el, NS_SASL, "success")) {
 		c->authenticated = true;
 		log_info("s2s conn %" PRIu64 ": %s accepted us (%s) by SASL "
-			 "EXTERNAL", c->nc.id, c->remote, c->local);
+			 "EXTERNAL",
+			 c->nc.id, c->remote, c->local);
 		netconn_restart(&c->nc);
 		s2s_out_start(c);
 		return;
@@ -161,7 +170,8 @@ static void out_sasl(struct s2s_conn *c, struct xml_node *el)
 		return;
 	}
 	log_info("s2s conn %" PRIu64 ": SASL EXTERNAL failed at %s; trying "
-		 "dialback", c->nc.id, c->remote);
+		 "dialback",
+		 c->nc.id, c->remote);
 	s2s_dialback_send_result(c, c->local);
 }
 
@@ -182,13 +192,14 @@ static void out_handle(struct s2s_conn *c, struct xml_node *el)
 		struct xml_node *cond = el->children;
 		while (cond && !cond->name)
 			cond = cond->next;
-		log_info("s2s conn %" PRIu64 ": %s sent stream error %s", c->nc.id,
-			 c->remote, cond ? cond->name : "?");
+		log_info("s2s conn %" PRIu64 ": %s sent stream error %s",
+			 c->nc.id, c->remote, cond ? cond->name : "?");
 		netconn_close(&c->nc);
 	} else {
 		/* RFC 6120 §4.2: our stream carries stanzas one way only. */
 		log_debug("s2s conn %" PRIu64 ": %s sent <%s/> on our stream; "
-			  "ignored", c->nc.id, c->remote, el->name);
+			  "ignored",
+			  c->nc.id, c->remote, el->name);
 	}
 }
 

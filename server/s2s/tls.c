@@ -102,8 +102,8 @@ struct tls_conn *s2s_tls_new(struct s2s_conn *c)
 	struct s2s *s2s = c->s2s;
 	/* After STARTTLS the header's 'to' already chose our domain; SNI,
 	 * when the peer sends it, may still choose another. */
-	const struct tls_hosts *hosts = c->nc.outgoing ? &s2s->tls_connect
-						       : &s2s->tls_accept;
+	const struct tls_hosts *hosts =
+		c->nc.outgoing ? &s2s->tls_connect : &s2s->tls_accept;
 	SSL_CTX *ctx = c->local[0] ? tls_hosts_find(hosts, c->local) : NULL;
 	struct tls_conn *t = tls_conn_new(ctx ? ctx : hosts->ctx[0],
 					  !c->nc.outgoing, &c->nc.output.out);

@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "../../lib/log.h"
+#include "delivery.h"
 #include "module.h"
 #include "roster.h"
-#include "delivery.h"
 #include "sessions.h"
 #include "sm.h"
 #include "stanza.h"
@@ -270,7 +270,7 @@ static int blocking_items_add(struct arena *a, struct xml_node *parent,
 {
 	for (size_t i = 0; i < n; i++) {
 		struct xml_node *it =
-		    xml_add_child(a, parent, NS_BLOCKING, "item");
+			xml_add_child(a, parent, NS_BLOCKING, "item");
 		if (!it || xml_set_attr(a, it, "jid", jids[i]) < 0)
 			return -1;
 	}
@@ -284,7 +284,8 @@ static void blocklist_get(struct blocking *mod, struct sm_event *ev)
 	struct blocklist *l = blocklist_of(mod, ev->session->user, true);
 	struct xml_node *r = sm_stanza_result_new(st);
 	struct xml_node *q =
-	    r ? xml_add_child(st->arena, r, NS_BLOCKING, "blocklist") : NULL;
+		r ? xml_add_child(st->arena, r, NS_BLOCKING, "blocklist")
+		  : NULL;
 	if (!l || !q || blocking_items_add(st->arena, q, l->jids, l->n) < 0 ||
 	    blocklist_interested_add(l, ev->session->serial) < 0) {
 		sm_deliver_error(ev->sm, st, "internal-server-error");
@@ -298,7 +299,7 @@ static void blocklist_get(struct blocking *mod, struct sm_event *ev)
 /* A block or unblock waiting for its commit. */
 struct blocking_change {
 	struct blocking *mod;
-	char *user;	/* bare JID */
+	char *user;     /* bare JID */
 	char *resource; /* of the session that asked */
 	uint64_t serial;
 	char *id; /* of its iq */
@@ -343,9 +344,9 @@ static void blocking_send_presence(struct sm *sm, const struct session *s,
 				   const char *to, const char *type)
 {
 	struct xml_node *p =
-	    type ? xml_node_new(&sm->arena, XML_NS_CLIENT, "presence")
-		 : xml_parse(&sm->arena, s->presence, strlen(s->presence),
-			     XML_NS_CLIENT);
+		type ? xml_node_new(&sm->arena, XML_NS_CLIENT, "presence")
+		     : xml_parse(&sm->arena, s->presence, strlen(s->presence),
+				 XML_NS_CLIENT);
 	struct stanza st;
 	if (p && xml_set_attr(&sm->arena, p, "from", s->jid) == 0 &&
 	    xml_set_attr(&sm->arena, p, "to", to) == 0 &&
@@ -387,15 +388,15 @@ static void blocking_presence_for(struct sm *sm, struct user *u,
 			char bare[JID_MAX + 1];
 			jid_format_bare(&e, bare);
 			struct roster_item *it =
-			    r ? sm_roster_find(r, bare) : NULL;
-			bool allowed =
-			    r ? it && it->sub & ROSTER_SUB_FROM : type != NULL;
+				r ? sm_roster_find(r, bare) : NULL;
+			bool allowed = r ? it && it->sub & ROSTER_SUB_FROM
+					 : type != NULL;
 			if (allowed && (type || !blocklist_matches(l, &e)))
 				blocking_send_presence(sm, s, entry, type);
 		}
 		/* A domain entry: every allowed contact there. */
 		for (struct roster_item *it =
-			 r && !e.local[0] ? sm_roster_next(r, NULL) : NULL;
+			     r && !e.local[0] ? sm_roster_next(r, NULL) : NULL;
 		     it; it = sm_roster_next(r, it)) {
 			struct jid c;
 			if (!(it->sub & ROSTER_SUB_FROM) ||
@@ -455,11 +456,11 @@ static void blocking_change_push(struct blocking *mod, struct user *u,
 		char id[32];
 		snprintf(id, sizeof id, "block-push-%u", ++mod->push_seq);
 		struct xml_node *iq =
-		    blocking_iq_new(&sm->arena, "set", s->jid, id);
+			blocking_iq_new(&sm->arena, "set", s->jid, id);
 		struct xml_node *q =
-		    iq ? xml_add_child(&sm->arena, iq, NS_BLOCKING,
-				       c->block ? "block" : "unblock")
-		       : NULL;
+			iq ? xml_add_child(&sm->arena, iq, NS_BLOCKING,
+					   c->block ? "block" : "unblock")
+			   : NULL;
 		if (!q || (!c->all && blocking_items_add(&sm->arena, q, c->jids,
 							 c->njids) < 0))
 			return;
@@ -490,19 +491,19 @@ static void blocking_change_finish(struct blocking_change *c,
 				blocklist_add(l, c->changed[i]);
 		}
 		struct xml_node *e =
-		    s ? blocking_iq_new(&sm->arena, "error", s->jid, c->id)
-		      : NULL;
+			s ? blocking_iq_new(&sm->arena, "error", s->jid, c->id)
+			  : NULL;
 		struct xml_node *err =
-		    e ? xml_add_child(&sm->arena, e, XML_NS_CLIENT, "error")
-		      : NULL;
+			e ? xml_add_child(&sm->arena, e, XML_NS_CLIENT, "error")
+			  : NULL;
 		if (err && xml_set_attr(&sm->arena, err, "type", "wait") == 0 &&
 		    xml_add_child(&sm->arena, err, NS_STANZAS,
 				  "internal-server-error"))
 			sm_send_stanza(sm, s, e);
 	} else {
 		struct xml_node *r =
-		    s ? blocking_iq_new(&sm->arena, "result", s->jid, c->id)
-		      : NULL;
+			s ? blocking_iq_new(&sm->arena, "result", s->jid, c->id)
+			  : NULL;
 		if (r)
 			sm_send_stanza(sm, s, r);
 		if (u && l)
@@ -529,7 +530,7 @@ static const char *blocking_read_items(struct blocking_change *c,
 				       const struct xml_node *payload)
 {
 	for (const struct xml_node *it =
-		 xml_child(payload, NS_BLOCKING, "item");
+		     xml_child(payload, NS_BLOCKING, "item");
 	     it; it = xml_next(it, NS_BLOCKING, "item")) {
 		const char *v = xml_attr_get(it, "jid");
 		struct jid j;
@@ -585,7 +586,7 @@ static const char *blocking_change_apply(struct blocking_change *c,
 		if (!blocklist_has(l, c->jids[i]))
 			continue;
 		if (blocking_strv_push(&c->changed, &c->nchanged, c->jids[i]) <
-			0 ||
+			    0 ||
 		    storage_batch_delete(batch, c->user, BLOCKLIST_STORE,
 					 c->jids[i]) < 0)
 			return "internal-server-error";
@@ -691,9 +692,9 @@ static int blocking_init(struct sm *sm)
 	    sm_userdata_register(sm, BLOCKLIST_STORE, mod->slot,
 				 blocklist_parse, mod) < 0 ||
 	    sm_module_hook(sm, SM_EV_STANZA_IN, NULL, 100, blocking_in, mod) <
-		0 ||
+		    0 ||
 	    sm_module_hook(sm, SM_EV_STANZA_OUT, NULL, 100, blocking_out, mod) <
-		0 ||
+		    0 ||
 	    sm_module_hook(sm, SM_EV_STANZA_FROM_LOCAL, NULL, 100,
 			   blocking_from_local, mod) < 0 ||
 	    sm_module_hook(sm, SM_EV_IQ_BARE, NS_BLOCKING, 0, blocking_iq,

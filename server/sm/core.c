@@ -23,8 +23,8 @@
 #include <string.h>
 
 #include "../../lib/log.h"
-#include "module.h"
 #include "delivery.h"
+#include "module.h"
 #include "sessions.h"
 #include "sm.h"
 #include "stanza.h"
@@ -66,8 +66,8 @@ bool sm_serves(const struct sm *sm, const char *domain)
 static void send_session_end(struct sm *sm, const struct session *s,
 			     const char *reason)
 {
-	sm_send(sm, FRAME_SESSION_END, s->c2s, strlen(s->c2s), s->conn,
-		reason, strlen(reason));
+	sm_send(sm, FRAME_SESSION_END, s->c2s, strlen(s->c2s), s->conn, reason,
+		strlen(reason));
 }
 
 /* If s was available, its unavailable presence goes out as if the
@@ -77,8 +77,8 @@ static void sm_session_unavailable(struct sm *sm, struct session *s)
 {
 	if (!sm_session_available(s))
 		return;
-	struct xml_node *p = xml_node_new(&sm->arena, XML_NS_CLIENT,
-					  "presence");
+	struct xml_node *p =
+		xml_node_new(&sm->arena, XML_NS_CLIENT, "presence");
 	struct stanza st;
 	if (p && xml_set_attr(&sm->arena, p, "from", s->jid) == 0 &&
 	    xml_set_attr(&sm->arena, p, "type", "unavailable") == 0 &&
@@ -104,8 +104,7 @@ static void sm_session_end(struct sm *sm, struct session *s)
  * those stanzas are handled. */
 static void sm_session_ending(struct sm *sm, struct session *s)
 {
-	log_info("sm: session %s ending once its stanzas are handled",
-		 s->jid);
+	log_info("sm: session %s ending once its stanzas are handled", s->jid);
 	sm_session_unavailable(sm, s);
 	s->ending = true;
 }
@@ -116,10 +115,10 @@ static void sm_session_end_frame(struct sm *sm, const struct frame *f,
 				 struct session *s)
 {
 	struct user *source =
-	    s ? s->user
-	      : sm_userdata_start_source(sm, f->from, f->from_len, f->conn);
-	if (source && sm_userdata_hold(sm, f, source, NULL, NULL) ==
-			  SM_HOLD_HELD) {
+		s ? s->user
+		  : sm_userdata_start_source(sm, f->from, f->from_len, f->conn);
+	if (source &&
+	    sm_userdata_hold(sm, f, source, NULL, NULL) == SM_HOLD_HELD) {
 		if (s)
 			sm_session_ending(sm, s);
 		return;
@@ -139,9 +138,8 @@ static void sm_session_start(struct sm *sm, const struct frame *f)
 		     j.local[0] && j.resource[0] && sm_serves(sm, j.domain);
 	if (!valid) {
 		log_warn("sm: %.*s conn %llu: refused session for '%.*s'",
-			 (int)f->from_len, f->from,
-			 (unsigned long long)f->conn, (int)f->payload_len,
-			 f->payload);
+			 (int)f->from_len, f->from, (unsigned long long)f->conn,
+			 (int)f->payload_len, f->payload);
 		sm_send(sm, FRAME_SESSION_END, f->from, f->from_len, f->conn,
 			"bad-jid", 7);
 		return;
@@ -152,7 +150,8 @@ static void sm_session_start(struct sm *sm, const struct frame *f)
 		return;
 	case SM_HOLD_REFUSED:
 		log_warn("sm: session for %s refused: too many of its frames "
-			 "wait", bare);
+			 "wait",
+			 bare);
 		sm_send(sm, FRAME_SESSION_END, f->from, f->from_len, f->conn,
 			"resource-constraint", 19);
 		return;
@@ -160,11 +159,12 @@ static void sm_session_start(struct sm *sm, const struct frame *f)
 		break;
 	}
 	struct session *old = sm_session_find_conn(&sm->sessions, f->from,
-						f->from_len, f->conn);
+						   f->from_len, f->conn);
 	if (old)
 		sm_session_end(sm, old); /* a second start on one connection */
 
-	old = sm_session_find(sm_session_user_find(&sm->sessions, bare), j.resource);
+	old = sm_session_find(sm_session_user_find(&sm->sessions, bare),
+			      j.resource);
 	if (old) {
 		/* RFC 6120 §7.7.2.2: a resource in use; config says whether
 		 * the new session replaces the old or is refused. */
@@ -180,7 +180,7 @@ static void sm_session_start(struct sm *sm, const struct frame *f)
 		sm_session_end(sm, old);
 	}
 	struct session *s = sm_session_add(&sm->sessions, &j, f->from,
-					f->from_len, f->conn);
+					   f->from_len, f->conn);
 	if (!s) {
 		log_error("sm: out of memory starting a session");
 		sm_send(sm, FRAME_SESSION_END, f->from, f->from_len, f->conn,
@@ -189,8 +189,8 @@ static void sm_session_start(struct sm *sm, const struct frame *f)
 	}
 	log_info("sm: session %s started (%s conn %llu)", s->jid, s->c2s,
 		 (unsigned long long)s->conn);
-	sm_send(sm, FRAME_SESSION_OK, s->c2s, strlen(s->c2s), s->conn,
-		s->jid, strlen(s->jid));
+	sm_send(sm, FRAME_SESSION_OK, s->c2s, strlen(s->c2s), s->conn, s->jid,
+		strlen(s->jid));
 	struct sm_event ev = {.type = SM_EV_SESSION_STARTED, .session = s};
 	sm_module_fire(sm, &ev);
 }
@@ -218,8 +218,8 @@ static void component_gone(struct sm *sm, const struct frame *f)
 			    .to = sm->name,
 			    .to_len = strlen(sm->name),
 			    .payload = ""};
-	struct session *s = sm_session_first_of_component(&sm->sessions,
-							   f->to, f->to_len);
+	struct session *s =
+		sm_session_first_of_component(&sm->sessions, f->to, f->to_len);
 	while (s) {
 		struct session *next = s->c2s_next;
 		end.conn = s->conn;
@@ -253,14 +253,13 @@ static void frame_refuse_unparsed(struct sm *sm, const struct frame *f,
  * frame was dropped or answered here (no session, not a stanza, a bad
  * JID, a payload that does not parse). */
 static int sm_stanza_frame_parse(struct sm *sm, const struct frame *f,
-				 struct stanza *st,
-				 struct session **origin_out)
+				 struct stanza *st, struct session **origin_out)
 {
 	struct session *origin = NULL;
 	*origin_out = NULL;
 	if (f->conn) {
-		origin = sm_session_find_conn(&sm->sessions, f->from, f->from_len,
-					   f->conn);
+		origin = sm_session_find_conn(&sm->sessions, f->from,
+					      f->from_len, f->conn);
 		if (!origin) {
 			log_debug("sm: stanza from %.*s conn %llu: no session",
 				  (int)f->from_len, f->from,
@@ -268,8 +267,8 @@ static int sm_stanza_frame_parse(struct sm *sm, const struct frame *f,
 			return -1;
 		}
 	}
-	struct xml_node *xml = xml_parse(&sm->arena, f->payload,
-					 f->payload_len, XML_NS_CLIENT);
+	struct xml_node *xml = xml_parse(&sm->arena, f->payload, f->payload_len,
+					 XML_NS_CLIENT);
 	bool whole = xml != NULL; /* else its start tag, to answer it */
 	if (!whole)
 		xml = xml_parse_head(&sm->arena, f->payload, f->payload_len,
@@ -277,7 +276,8 @@ static int sm_stanza_frame_parse(struct sm *sm, const struct frame *f,
 	int rc = sm_stanza_init(st, &sm->arena, xml);
 	if (rc == -1) {
 		log_warn("sm: from %.*s: a frame whose payload is not a "
-			 "stanza", (int)f->from_len, f->from);
+			 "stanza",
+			 (int)f->from_len, f->from);
 		return -1;
 	}
 	if (origin && rc == 0 && !st->from) {
@@ -290,9 +290,9 @@ static int sm_stanza_frame_parse(struct sm *sm, const struct frame *f,
 	if (rc == -2) {
 		/* RFC 6120 §8.3.3.8 jid-malformed, if the sender is known;
 		 * the bad 'to' cannot be the error's 'from'. */
-		struct xml_node *e = st->from ? sm_stanza_error_new(
-							st, "jid-malformed")
-					      : NULL;
+		struct xml_node *e =
+			st->from ? sm_stanza_error_new(st, "jid-malformed")
+				 : NULL;
 		if (e && xml_set_attr(st->arena, e, "from", NULL) == 0)
 			sm_deliver_xml(sm, e);
 		return -1;
@@ -371,8 +371,8 @@ static void sm_stanza_no_route(struct sm *sm, const struct frame *f)
 			  f->to);
 		return;
 	}
-	struct xml_node *xml = xml_parse(&sm->arena, f->payload,
-					 f->payload_len, XML_NS_CLIENT);
+	struct xml_node *xml = xml_parse(&sm->arena, f->payload, f->payload_len,
+					 XML_NS_CLIENT);
 	struct stanza st;
 	if (sm_stanza_init(&st, &sm->arena, xml) != 0 || !st.from)
 		return;

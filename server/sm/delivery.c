@@ -89,7 +89,7 @@ static int presence_priority(struct stanza *st)
  * (available or not, priority, last presence) changes here, whoever
  * then does the fan-out. */
 static void sm_deliver_broadcast(struct sm *sm, struct stanza *st,
-			    struct session *origin)
+				 struct session *origin)
 {
 	bool was_available = sm_session_available(origin);
 	bool initial = false;
@@ -100,7 +100,7 @@ static void sm_deliver_broadcast(struct sm *sm, struct stanza *st,
 		int priority = presence_priority(st);
 		if (sm_send_serialize(sm, st->xml) < 0 ||
 		    sm_session_set_presence(origin, sm->out.data, sm->out.len,
-					 priority) < 0)
+					    priority) < 0)
 			return;
 		initial = !was_available;
 		origin->initial_presence_sent = true;
@@ -125,7 +125,7 @@ static void sm_deliver_broadcast(struct sm *sm, struct stanza *st,
 
 /* Stanzas without 'to' from a local session. */
 static void sm_deliver_no_to(struct sm *sm, struct stanza *st,
-			struct session *origin)
+			     struct session *origin)
 {
 	if (!st->from)
 		return;
@@ -166,7 +166,7 @@ static void sm_deliver_no_to(struct sm *sm, struct stanza *st,
 
 /* To a served domain itself. */
 static void sm_deliver_host(struct sm *sm, struct stanza *st,
-		       struct session *origin)
+			    struct session *origin)
 {
 	static const enum sm_event_type events[] = {
 		[STANZA_MESSAGE] = SM_EV_MESSAGE_HOST,
@@ -178,7 +178,7 @@ static void sm_deliver_host(struct sm *sm, struct stanza *st,
 
 /* RFC 6121 §8.5.3: to localpart@domainpart/resourcepart. */
 static void sm_deliver_full(struct sm *sm, struct stanza *st,
-		       struct session *origin)
+			    struct session *origin)
 {
 	if (st->to_session) {
 		/* §8.5.3.1: the resource matches. "For a presence stanza
@@ -195,7 +195,8 @@ static void sm_deliver_full(struct sm *sm, struct stanza *st,
 			fire(sm, SM_EV_IQ_FULL, st, origin);
 			break;
 		case STANZA_PRESENCE:
-			if (is_subscription(st) || sm_stanza_is_type(st, "probe"))
+			if (is_subscription(st) ||
+			    sm_stanza_is_type(st, "probe"))
 				fire(sm, SM_EV_PRESENCE_BARE, st, origin);
 			else
 				fire(sm, SM_EV_PRESENCE_FULL, st, origin);
@@ -279,7 +280,7 @@ static void sm_deliver_no_such_user(struct sm *sm, struct stanza *st)
  * nobody to go to (§8.5.2.2.2: silently ignore); the rest waits for the
  * user's data. */
 static void sm_deliver_unloaded(struct sm *sm, struct stanza *st,
-			   const char *bare)
+				const char *bare)
 {
 	if (st->kind == STANZA_PRESENCE &&
 	    (!st->type[0] || sm_stanza_is_type(st, "unavailable")))
@@ -289,7 +290,7 @@ static void sm_deliver_unloaded(struct sm *sm, struct stanza *st,
 
 /* RFC 6121 §8.5: to a local user. */
 static void sm_deliver_local(struct sm *sm, struct stanza *st,
-			struct session *origin)
+			     struct session *origin)
 {
 	char bare[JID_MAX + 1];
 	jid_format_bare(st->to, bare);
@@ -321,8 +322,7 @@ static void sm_deliver_local(struct sm *sm, struct stanza *st,
 
 void sm_deliver_stanza(struct sm *sm, struct stanza *st, struct session *origin)
 {
-	if (origin &&
-	    fire(sm, SM_EV_STANZA_OUT, st, origin) == SM_DONE)
+	if (origin && fire(sm, SM_EV_STANZA_OUT, st, origin) == SM_DONE)
 		return;
 	if ((st->kind == STANZA_IQ && !iq_valid(st)) ||
 	    (st->kind == STANZA_PRESENCE && !presence_valid(st))) {
@@ -356,7 +356,7 @@ void sm_deliver_xml(struct sm *sm, struct xml_node *xml)
 }
 
 void sm_deliver_error(struct sm *sm, const struct stanza *st,
-		 const char *condition)
+		      const char *condition)
 {
 	/* sm_stanza_error_new() is NULL for a stanza of type error: RFC 6120
 	 * §8.3.1, an error is never answered with an error. */
@@ -449,8 +449,7 @@ static enum sm_verdict default_message_bare(struct sm_event *ev, void *data)
  * otherwise it either ignores it or returns <service-unavailable/>.
  * Here: the error, until offline.c takes this event over by hooking
  * above. */
-static enum sm_verdict default_message_offline(struct sm_event *ev,
-					       void *data)
+static enum sm_verdict default_message_offline(struct sm_event *ev, void *data)
 {
 	sm_deliver_error(ev->sm, ev->st, "service-unavailable");
 	return SM_DONE;
@@ -507,9 +506,9 @@ static enum sm_verdict default_broadcast(struct sm_event *ev, void *data)
 	for (struct session *s = u->sessions; s; s = s->next) {
 		if (s == origin || !sm_session_available(s))
 			continue;
-		struct xml_node *p = xml_parse(&sm->arena, s->presence,
-					       strlen(s->presence),
-					       XML_NS_CLIENT);
+		struct xml_node *p =
+			xml_parse(&sm->arena, s->presence, strlen(s->presence),
+				  XML_NS_CLIENT);
 		if (p)
 			deliver_to_resource(sm, origin, &sm->arena, p);
 	}
@@ -536,7 +535,8 @@ int sm_delivery_init(struct sm *sm)
 	};
 	for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
 		if (sm_module_hook(sm, defaults[i].type, NULL,
-				SM_PRIORITY_DEFAULT, defaults[i].fn, NULL) < 0)
+				   SM_PRIORITY_DEFAULT, defaults[i].fn,
+				   NULL) < 0)
 			return -1;
 	return 0;
 }

@@ -20,6 +20,6 @@ void sm_deliver_stanza(struct sm *sm, struct stanza *st,
 void sm_deliver_xml(struct sm *sm, struct xml_node *xml);
 /* Answers st with an error (nothing when st is an error). */
 void sm_deliver_error(struct sm *sm, const struct stanza *st,
-		 const char *condition);
+		      const char *condition);
 
 #endif

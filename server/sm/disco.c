@@ -4,8 +4,8 @@
  * (struct sm_module's features). */
 #include <string.h>
 
-#include "module.h"
 #include "delivery.h"
+#include "module.h"
 #include "sm.h"
 #include "stanza.h"
 
@@ -107,13 +107,13 @@ static enum sm_verdict items_account(struct sm_event *ev, void *data)
 static int disco_init(struct sm *sm)
 {
 	if (sm_module_hook(sm, SM_EV_IQ_HOST, NS_DISCO_INFO, 0, info_host,
-			NULL) < 0 ||
+			   NULL) < 0 ||
 	    sm_module_hook(sm, SM_EV_IQ_HOST, NS_DISCO_ITEMS, 0, items_host,
-			NULL) < 0 ||
+			   NULL) < 0 ||
 	    sm_module_hook(sm, SM_EV_IQ_BARE, NS_DISCO_INFO, 0, info_account,
-			NULL) < 0 ||
+			   NULL) < 0 ||
 	    sm_module_hook(sm, SM_EV_IQ_BARE, NS_DISCO_ITEMS, 0, items_account,
-			NULL) < 0)
+			   NULL) < 0)
 		return -1;
 	return 0;
 }

@@ -54,8 +54,8 @@ int sm_lookup_queue(struct sm *sm, const char *domain, void (*work)(void *),
 	struct job *j = sm->lookup ? calloc(1, sizeof *j) : NULL;
 	if (!j)
 		return -1;
-	*j = (struct job){.lane.data = j, .sm = sm, .fn = work,
-			  .done = done, .ctx = ctx};
+	*j = (struct job){
+		.lane.data = j, .sm = sm, .fn = work, .done = done, .ctx = ctx};
 	size_t lane = auth_lane(cfg, config_find_host(cfg, domain));
 	if (lanes_queue(sm->lookup, &j->lane, lane, job_work, job_done) < 0) {
 		free(j);

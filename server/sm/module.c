@@ -20,7 +20,7 @@ struct sm_hook {
 };
 
 int sm_module_hook(struct sm *sm, enum sm_event_type type, const char *ns,
-		int priority, sm_hook_fn fn, void *data)
+		   int priority, sm_hook_fn fn, void *data)
 {
 	struct sm_module_registry *r = &sm->modules;
 	struct sm_hook *h = calloc(1, sizeof *h);
@@ -92,7 +92,7 @@ static int sm_module_load(struct sm *sm, const struct sm_module *m)
 {
 	struct sm_module_registry *r = &sm->modules;
 	struct sm_module_loaded *l =
-	    realloc(r->loaded, (r->nloaded + 1) * sizeof *l);
+		realloc(r->loaded, (r->nloaded + 1) * sizeof *l);
 	if (!l) {
 		log_error("sm: out of memory loading module '%s'", m->name);
 		return -1;

@@ -174,7 +174,7 @@ struct sm_option {
 };
 
 struct sm_module {
-	const char *name; /* as written in <sm><modules> */
+	const char *name;   /* as written in <sm><modules> */
 	bool on_by_default; /* when config.xml has no <sm><modules> */
 	/* Its disco#info features (XEP-0030 'var'), NULL-terminated; the
 	 * disco module lists those of every module on. */
@@ -197,7 +197,7 @@ struct sm_module {
  * it to iqs whose child is in that namespace (NULL: every iq).
  * Returns 0, or -1 (memory). */
 int sm_module_hook(struct sm *sm, enum sm_event_type type, const char *ns,
-		int priority, sm_hook_fn fn, void *data);
+		   int priority, sm_hook_fn fn, void *data);
 
 /* ---- Options (Prosody's module:get_option_*): read in init ---------- */
 
@@ -215,8 +215,7 @@ int sm_module_option_read(const struct config *cfg, const struct sm_module *m,
  * declarations: module names, options, their values. Returns 0, or -1
  * with "file:line: setting: message" in err. palabred runs it as soon
  * as it has read config.xml, before any component starts. */
-int sm_module_check_config(const struct config *cfg, char *err,
-			   size_t errlen);
+int sm_module_check_config(const struct config *cfg, char *err, size_t errlen);
 /* At most this many modules. */
 #define SM_MODULES_MAX 64
 /* The modules on, each once, in the order they start: <sm><modules>'s,

@@ -104,8 +104,7 @@ bool sm_module_is_on(const struct config *cfg, const char *name)
 	return false;
 }
 
-void sm_module_append_stream_features(const struct config *cfg,
-				      struct buf *out)
+void sm_module_append_stream_features(const struct config *cfg, struct buf *out)
 {
 	const struct sm_module *on[SM_MODULES_MAX];
 	size_t n = sm_module_list_on(cfg, on);
@@ -116,9 +115,8 @@ void sm_module_append_stream_features(const struct config *cfg,
 
 /* ------------------------------------------------------------ options */
 
-static const struct sm_option *option_of(const struct sm_module *m,
-					 enum sm_option_type type,
-					 const char *name)
+static const struct sm_option *
+option_of(const struct sm_module *m, enum sm_option_type type, const char *name)
 {
 	for (const struct sm_option *o = m->options; o && o->name; o++)
 		if (o->type == type && strcmp(o->name, name) == 0)
@@ -160,8 +158,8 @@ long sm_module_option_integer(const struct config *cfg,
 		return 0;
 	}
 	option_loader(&l, cfg, err, sizeof err);
-	if (!n || config_parse_number(&l, n, name, cnode_value(n), o->min, o->max,
-			       &v) < 0)
+	if (!n || config_parse_number(&l, n, name, cnode_value(n), o->min,
+				      o->max, &v) < 0)
 		return o->def;
 	return v;
 }
@@ -192,10 +190,11 @@ static int check_module_list(struct config_loader *l, struct cnode *n,
 	while ((w = next_word(&p, &len))) {
 		if (++count > SM_MODULES_MAX)
 			return config_fail(l, n, path, "more than %d entries",
-				    SM_MODULES_MAX);
+					   SM_MODULES_MAX);
 		if (!module_find(w, len))
-			return config_fail(l, n, path, "'%.*s' is not a known module",
-				    (int)len, w);
+			return config_fail(l, n, path,
+					   "'%.*s' is not a known module",
+					   (int)len, w);
 	}
 	return 0;
 }
@@ -211,7 +210,8 @@ static int check_sm_setting(struct config_loader *l, struct cnode *n)
 	const struct sm_option *o = option_find(SM_OPTION_INTEGER, n->name);
 	if (!o)
 		return config_fail(l, n, path, "unknown setting");
-	return config_parse_number(l, n, path, cnode_value(n), o->min, o->max, &v);
+	return config_parse_number(l, n, path, cnode_value(n), o->min, o->max,
+				   &v);
 }
 
 /* An element of an <ldap> directory that lib/ kept: a directory option,
@@ -230,8 +230,7 @@ static int check_directory_setting(struct config_loader *l, struct cnode *kept,
 	return o->read(l, n, path);
 }
 
-int sm_module_check_config(const struct config *cfg, char *err,
-			   size_t errlen)
+int sm_module_check_config(const struct config *cfg, char *err, size_t errlen)
 {
 	struct config_loader l;
 	option_loader(&l, cfg, err, errlen);

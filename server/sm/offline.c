@@ -20,8 +20,8 @@
 
 #include "../../lib/hash_table.h"
 #include "../../lib/log.h"
-#include "module.h"
 #include "delivery.h"
+#include "module.h"
 #include "sessions.h"
 #include "sm.h"
 #include "stanza.h"
@@ -103,7 +103,7 @@ static struct offline_box *offline_box_get(struct offline *mod, const char *jid)
 {
 	uint64_t hash = hash_string(jid);
 	struct hash_link *l =
-	    hash_table_find(&mod->boxes, hash, offline_box_match, jid);
+		hash_table_find(&mod->boxes, hash, offline_box_match, jid);
 	if (l)
 		return box_of(l);
 	struct offline_box *b = calloc(1, sizeof *b);
@@ -139,8 +139,8 @@ static size_t offline_minus(size_t a, size_t b)
 }
 
 /* Whether a message of len bytes fits beside count messages of bytes. */
-static bool offline_fits(const struct offline *mod, size_t count,
-			 size_t bytes, size_t len)
+static bool offline_fits(const struct offline *mod, size_t count, size_t bytes,
+			 size_t len)
 {
 	return count < mod->quota && len <= mod->quota_bytes &&
 	       bytes <= mod->quota_bytes - len;
@@ -163,7 +163,7 @@ static void offline_bounce(struct sm *sm, const char *bytes, size_t len,
 		return;
 	if (text) {
 		struct xml_node *t =
-		    xml_add_child(&sm->arena, err, NS_STANZAS, "text");
+			xml_add_child(&sm->arena, err, NS_STANZAS, "text");
 		if (!t ||
 		    xml_append_text(&sm->arena, t, text, strlen(text)) < 0)
 			return;
@@ -210,8 +210,8 @@ static void offline_box_append(struct offline_box *b, const char *bytes,
 	struct sm *sm = mod->sm;
 	if (!offline_fits(mod, b->count, b->bytes, len)) {
 		log_info("offline: %s has %zu messages of %zu bytes stored: a "
-			 "message of %zu bytes bounced", b->jid, b->count,
-			 b->bytes, len);
+			 "message of %zu bytes bounced",
+			 b->jid, b->count, b->bytes, len);
 		offline_bounce(sm, bytes, len, "service-unavailable",
 			       OFFLINE_FULL_TEXT);
 		return;
@@ -221,7 +221,7 @@ static void offline_box_append(struct offline_box *b, const char *bytes,
 	struct offline_append *a = malloc(sizeof *a + len);
 	if (!batch || !a ||
 	    storage_batch_append(batch, b->jid, OFFLINE_STORE, bytes, len) <
-		0) {
+		    0) {
 		if (batch)
 			storage_batch_free(batch);
 		free(a);
@@ -260,9 +260,10 @@ static void offline_count_done(void *ctx, enum storage_status status,
 		for (size_t i = 0; i < result->count; i++)
 			bytes += result->items[i].value_len;
 		b->counted = true;
-		b->count = offline_minus(result->count,
-					 b->deleted_while_counting);
-		b->bytes = offline_minus(bytes, b->bytes_deleted_while_counting);
+		b->count =
+			offline_minus(result->count, b->deleted_while_counting);
+		b->bytes =
+			offline_minus(bytes, b->bytes_deleted_while_counting);
 	} else {
 		log_error("offline: cannot count the messages of %s", b->jid);
 	}
@@ -361,7 +362,7 @@ static int offline_add_delay(struct stanza *st, const char *domain)
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	struct xml_node *d =
-	    xml_add_child(st->arena, st->xml, NS_DELAY, "delay");
+		xml_add_child(st->arena, st->xml, NS_DELAY, "delay");
 	static const char text[] = "Offline Storage";
 	if (!d || xml_set_attr(st->arena, d, "from", domain) < 0 ||
 	    xml_set_attr(st->arena, d, "stamp", stamp) < 0 ||
@@ -478,8 +479,8 @@ struct offline_load {
 /* Deletes the first `sent` items of result (of `bytes` in all), which
  * were delivered. */
 static void offline_delete_sent(struct offline_box *b,
-				const struct storage_items *result,
-				size_t sent, size_t bytes)
+				const struct storage_items *result, size_t sent,
+				size_t bytes)
 {
 	struct storage_batch *batch = storage_batch_new(sm_storage(b->mod->sm));
 	struct offline_delete *d = malloc(sizeof *d);
@@ -494,7 +495,8 @@ static void offline_delete_sent(struct offline_box *b,
 	}
 	if (!ok) {
 		log_error("offline: cannot delete the messages delivered to "
-			  "%s: they will come again", b->jid);
+			  "%s: they will come again",
+			  b->jid);
 		if (batch)
 			storage_batch_free(batch);
 		free(d);
@@ -521,9 +523,10 @@ static void offline_load_done(void *ctx, enum storage_status status,
 	b->busy--;
 	b->delivering = false;
 	struct session *s =
-	    status == STORAGE_OK
-		? offline_delivery_target(sm, b->jid, l->resource, l->serial)
-		: NULL;
+		status == STORAGE_OK
+			? offline_delivery_target(sm, b->jid, l->resource,
+						  l->serial)
+			: NULL;
 	if (status != STORAGE_OK)
 		log_error("offline: cannot read the messages of %s", b->jid);
 	size_t sent = 0, bytes = 0;
@@ -584,7 +587,7 @@ static struct offline_eligible *offline_eligible_of(struct offline *mod,
 {
 	if (!u->slots[mod->slot])
 		u->slots[mod->slot] =
-		    calloc(1, sizeof(struct offline_eligible));
+			calloc(1, sizeof(struct offline_eligible));
 	return u->slots[mod->slot];
 }
 
@@ -666,11 +669,11 @@ static int offline_init(struct sm *sm)
 	mod->sm = sm;
 	sm_module_set_data(sm, &sm_module_offline, mod);
 	mod->quota = (size_t)sm_module_option_integer(
-	    sm->cfg, &sm_module_offline, "offline-quota");
+		sm->cfg, &sm_module_offline, "offline-quota");
 	mod->quota_bytes = (size_t)sm_module_option_integer(
-	    sm->cfg, &sm_module_offline, "offline-quota-bytes");
+		sm->cfg, &sm_module_offline, "offline-quota-bytes");
 	mod->slot =
-	    sm_session_slot_register(&sm->sessions, offline_eligible_free);
+		sm_session_slot_register(&sm->sessions, offline_eligible_free);
 	/* Above the core's bounce; offline_presence lets the broadcast go
 	 * on. */
 	if (mod->slot < 0 ||
@@ -693,7 +696,8 @@ static void offline_free(struct sm *sm)
 	if (!mod)
 		return;
 	struct hash_link *l, *next;
-	hash_table_for_each(&mod->boxes, l, next) {
+	hash_table_for_each(&mod->boxes, l, next)
+	{
 		struct offline_box *b = box_of(l);
 		while (b->waiting) {
 			struct offline_waiting *w = b->waiting;
@@ -713,10 +717,16 @@ static void offline_free(struct sm *sm)
 /* <sm><offline-quota>: messages stored per user; and their bytes, as
  * stored (docs/configuration.md). */
 static const struct sm_option offline_options[] = {
-	{.name = "offline-quota", .type = SM_OPTION_INTEGER,
-	 .min = 1, .max = 100000, .def = 1000},
-	{.name = "offline-quota-bytes", .type = SM_OPTION_INTEGER,
-	 .min = 1024, .max = 1L << 30, .def = 10L << 20},
+	{.name = "offline-quota",
+	 .type = SM_OPTION_INTEGER,
+	 .min = 1,
+	 .max = 100000,
+	 .def = 1000},
+	{.name = "offline-quota-bytes",
+	 .type = SM_OPTION_INTEGER,
+	 .min = 1024,
+	 .max = 1L << 30,
+	 .def = 10L << 20},
 	{0}};
 
 const struct sm_module sm_module_offline = {

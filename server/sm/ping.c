@@ -1,6 +1,6 @@
 /* ping: XEP-0199 XMPP Ping, answered by the server. */
-#include "module.h"
 #include "delivery.h"
+#include "module.h"
 #include "sm.h"
 #include "stanza.h"
 

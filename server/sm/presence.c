@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "../../lib/log.h"
+#include "delivery.h"
 #include "module.h"
 #include "roster.h"
-#include "delivery.h"
 #include "sessions.h"
 #include "sm.h"
 #include "stanza.h"
@@ -44,8 +44,8 @@ static void commit_item(struct sm *sm, struct user *u, struct roster_item *it,
 static void send_presence(struct sm *sm, const char *from, const char *to,
 			  const char *type)
 {
-	struct xml_node *p = xml_node_new(&sm->arena, XML_NS_CLIENT,
-					  "presence");
+	struct xml_node *p =
+		xml_node_new(&sm->arena, XML_NS_CLIENT, "presence");
 	if (p && xml_set_attr(&sm->arena, p, "from", from) == 0 &&
 	    xml_set_attr(&sm->arena, p, "to", to) == 0 &&
 	    (!type || xml_set_attr(&sm->arena, p, "type", type) == 0))
@@ -101,8 +101,10 @@ static bool presence_is_type(const struct stanza *st, const char *type)
 
 static bool presence_is_subscription(const struct stanza *st)
 {
-	return presence_is_type(st, "subscribe") || presence_is_type(st, "subscribed") ||
-	       presence_is_type(st, "unsubscribe") || presence_is_type(st, "unsubscribed");
+	return presence_is_type(st, "subscribe") ||
+	       presence_is_type(st, "subscribed") ||
+	       presence_is_type(st, "unsubscribe") ||
+	       presence_is_type(st, "unsubscribed");
 }
 
 /* ------------------------------------------------------------ outbound */
@@ -111,7 +113,8 @@ static bool presence_is_subscription(const struct stanza *st)
  * Returns SM_NEXT when the stanza goes on to the contact as it is,
  * SM_DONE when it was routed here or must not go. */
 static enum sm_verdict outbound_subscription(struct sm *sm, struct stanza *st,
-					     struct user *u, const char *contact)
+					     struct user *u,
+					     const char *contact)
 {
 	struct roster *r = sm_roster_of(u);
 	struct roster_item *it = sm_roster_find(r, contact);
@@ -272,7 +275,8 @@ static void inbound_subscribe(struct sm *sm, struct stanza *st, struct user *u,
 	if (!it && r->items.count - r->shown >= ROSTER_MAX_PENDING) {
 		/* Strangers' requests are bounded: the rest are dropped. */
 		log_warn("sm: %s: too many pending requests; one from %s "
-			 "dropped", u->jid, contact);
+			 "dropped",
+			 u->jid, contact);
 		return;
 	}
 	struct buf b = BUF_INIT;
@@ -287,7 +291,8 @@ static void inbound_subscribe(struct sm *sm, struct stanza *st, struct user *u,
 	if (b.len > ROSTER_MAX_REQUEST) {
 		/* Kept without its extras (status …) when they are large. */
 		buf_clear(&b);
-		if (buf_append_str(&b, "<presence type='subscribe' from='") < 0 ||
+		if (buf_append_str(&b, "<presence type='subscribe' from='") <
+			    0 ||
 		    buf_append_xml_escaped(&b, contact, strlen(contact)) < 0 ||
 		    buf_append_str(&b, "' to='") < 0 ||
 		    buf_append_xml_escaped(&b, u->jid, strlen(u->jid)) < 0 ||
@@ -439,7 +444,7 @@ static enum sm_verdict presence_broadcast(struct sm_event *ev, void *data)
 				send_presence(sm, u->jid, it->jid, "probe");
 			if (it->pending_in && it->request)
 				sm_send_stanza_bytes(sm, s, it->request,
-						    strlen(it->request));
+						     strlen(it->request));
 		}
 	}
 	if (unavailable) {
@@ -467,8 +472,8 @@ static int presence_init(struct sm *sm)
 			  "(sm/modules)");
 		return -1;
 	}
-	if (sm_module_hook(sm, SM_EV_STANZA_OUT, NULL, 0, presence_out,
-			   NULL) < 0 ||
+	if (sm_module_hook(sm, SM_EV_STANZA_OUT, NULL, 0, presence_out, NULL) <
+		    0 ||
 	    sm_module_hook(sm, SM_EV_PRESENCE_BARE, NULL, 0, presence_in,
 			   NULL) < 0 ||
 	    sm_module_hook(sm, SM_EV_PRESENCE_BROADCAST, NULL, 0,

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "../../lib/log.h"
-#include "module.h"
 #include "delivery.h"
+#include "module.h"
 #include "sessions.h"
 #include "sm.h"
 #include "stanza.h"
@@ -23,7 +23,6 @@
 /* Not a JID (control characters are in none of the stringprep
  * profiles), so never a contact's key. */
 #define VER_KEY "\x01ver"
-
 
 #define ITEM_FORMAT 1
 
@@ -58,8 +57,7 @@ static void roster_free(void *p)
 {
 	struct roster *r = p;
 	struct hash_link *l, *next;
-	hash_table_for_each(&r->items, l, next)
-		roster_item_free(item_of(l));
+	hash_table_for_each(&r->items, l, next) roster_item_free(item_of(l));
 	hash_table_free(&r->items);
 	free(r);
 }
@@ -171,7 +169,8 @@ static int roster_item_encode(const struct roster_item *it, struct buf *b)
 			      (unsigned char)(rlen >> 16),
 			      (unsigned char)(rlen >> 8), (unsigned char)rlen};
 	if (buf_append(b, head, 2) < 0 ||
-	    (it->name ? roster_put_str16(b, it->name) : roster_put_u16(b, 0xffff)) < 0)
+	    (it->name ? roster_put_str16(b, it->name)
+		      : roster_put_u16(b, 0xffff)) < 0)
 		return -1;
 	unsigned char ng = (unsigned char)it->ngroups;
 	if (buf_append(b, &ng, 1) < 0)
@@ -189,7 +188,8 @@ struct reader {
 	const unsigned char *p, *end;
 };
 
-static bool roster_get_bytes(struct reader *r, size_t n, const unsigned char **out)
+static bool roster_get_bytes(struct reader *r, size_t n,
+			     const unsigned char **out)
 {
 	if ((size_t)(r->end - r->p) < n)
 		return false;
@@ -214,7 +214,8 @@ static bool roster_get_u16(struct reader *r, size_t *v)
 	return true;
 }
 
-static int roster_item_decode(struct roster_item *it, const void *value, size_t len)
+static int roster_item_decode(struct roster_item *it, const void *value,
+			      size_t len)
 {
 	struct reader r = {value, (const unsigned char *)value + len};
 	const unsigned char *x;
@@ -297,16 +298,16 @@ static const char *roster_subscription_name(unsigned sub)
 
 /* <item/> as in a roster result or push (RFC 6121 §2.1.2). */
 static int roster_item_xml(const struct roster_item *it, bool removed,
-		    struct buf *b)
+			   struct buf *b)
 {
 	if (buf_append_str(b, "<item jid='") < 0 ||
 	    buf_append_xml_escaped(b, it->jid, strlen(it->jid)) < 0)
 		return -1;
 	if (removed)
 		return buf_append_str(b, "' subscription='remove'/>");
-	if (it->name && (buf_append_str(b, "' name='") < 0 ||
-			 buf_append_xml_escaped(b, it->name,
-						strlen(it->name)) < 0))
+	if (it->name &&
+	    (buf_append_str(b, "' name='") < 0 ||
+	     buf_append_xml_escaped(b, it->name, strlen(it->name)) < 0))
 		return -1;
 	if (buf_printf(b, "' subscription='%s'%s%s>",
 		       roster_subscription_name(it->sub),
@@ -468,13 +469,12 @@ static void roster_send_pushes(struct sm *sm, struct roster_change *c)
 			buf_clear(&b);
 			if (buf_append_str(&b, "<iq type='set' id='push") < 0 ||
 			    buf_printf(&b, "%llu' to='", ++push_id) < 0 ||
-			    buf_append_xml_escaped(&b, s->jid,
-						   strlen(s->jid)) < 0 ||
+			    buf_append_xml_escaped(&b, s->jid, strlen(s->jid)) <
+				    0 ||
 			    buf_printf(&b,
 				       "'><query xmlns='" NS_ROSTER
 				       "' ver='%llu'>%s</query></iq>",
-				       (unsigned long long)p->ver,
-				       p->item) < 0)
+				       (unsigned long long)p->ver, p->item) < 0)
 				break;
 			sm_send_stanza_bytes(sm, s, b.data, b.len);
 		}
@@ -590,8 +590,8 @@ static void roster_get(struct sm *sm, struct stanza *st, struct session *s,
  * change. Returns the condition, or NULL when the item is acceptable;
  * fills jid (prepared, bare). */
 static const char *roster_set_check(struct sm *sm, struct stanza *st,
-			     struct user *u, struct roster *r,
-			     struct xml_node **item_out, char *jid)
+				    struct user *u, struct roster *r,
+				    struct xml_node **item_out, char *jid)
 {
 	struct xml_node *item = xml_child(st->payload, NS_ROSTER, "item");
 	/* "The <query/> element contains more than one <item/> child
@@ -644,7 +644,7 @@ static const char *roster_set_check(struct sm *sm, struct stanza *st,
 
 /* Name and groups from a set's <item/>. 0 or -1 (memory). */
 static int roster_item_update(struct stanza *st, struct roster_item *it,
-		       struct xml_node *item)
+			      struct xml_node *item)
 {
 	const char *name = xml_attr_get(item, "name");
 	char *n = name && name[0] ? strdup(name) : NULL;
@@ -676,8 +676,8 @@ static int roster_item_update(struct stanza *st, struct roster_item *it,
 /* A subscription stanza from the user's bare JID, routed as the server
  * sends it for a removed item (§2.5.2). */
 static void roster_send_subscription(struct sm *sm, struct stanza *st,
-			      const char *from, const char *to,
-			      const char *type)
+				     const char *from, const char *to,
+				     const char *type)
 {
 	struct xml_node *p = xml_node_new(st->arena, XML_NS_CLIENT, "presence");
 	if (p && xml_set_attr(st->arena, p, "from", from) == 0 &&
@@ -718,9 +718,11 @@ static void roster_set(struct sm *sm, struct stanza *st, struct session *s,
 		 * for one, unsubscribed if the contact had one from the
 		 * user (or asked: its request is declined). */
 		if (it->sub & ROSTER_SUB_TO || it->ask)
-			roster_send_subscription(sm, st, u->jid, jid, "unsubscribe");
+			roster_send_subscription(sm, st, u->jid, jid,
+						 "unsubscribe");
 		if (it->sub & ROSTER_SUB_FROM || it->pending_in)
-			roster_send_subscription(sm, st, u->jid, jid, "unsubscribed");
+			roster_send_subscription(sm, st, u->jid, jid,
+						 "unsubscribed");
 		/* §3.2.2: a contact that loses its subscription gets
 		 * unavailable presence from each available resource. */
 		if (it->sub & ROSTER_SUB_FROM)
@@ -740,8 +742,9 @@ static void roster_set(struct sm *sm, struct stanza *st, struct session *s,
 		it->shown = true;
 	}
 	sm_roster_change_item(c, it, was_shown, true);
-	sm_roster_change_reply(c, s, sm_stanza_result_new(st),
-			       sm_stanza_error_new(st, "internal-server-error"));
+	sm_roster_change_reply(
+		c, s, sm_stanza_result_new(st),
+		sm_stanza_error_new(st, "internal-server-error"));
 	sm_roster_change_commit(c);
 }
 
@@ -752,8 +755,8 @@ static enum sm_verdict roster_iq(struct sm_event *ev, void *data)
 	struct sm *sm = ev->sm;
 	struct stanza *st = ev->st;
 	struct session *s = ev->session;
-	bool request = sm_stanza_is_type(st, "get") ||
-		       sm_stanza_is_type(st, "set");
+	bool request =
+		sm_stanza_is_type(st, "get") || sm_stanza_is_type(st, "set");
 	if (!request)
 		return SM_DONE; /* a result or error: nothing to do */
 	/* RFC 6121 §2.3.3: a roster is its owner's; a request from
@@ -782,8 +785,7 @@ static int roster_init(struct sm *sm)
 	    sm_userdata_register(sm, ROSTER_STORE, roster_slot, roster_parse,
 				 NULL) < 0)
 		return -1;
-	return sm_module_hook(sm, SM_EV_IQ_BARE, NS_ROSTER, 0, roster_iq,
-			      NULL);
+	return sm_module_hook(sm, SM_EV_IQ_BARE, NS_ROSTER, 0, roster_iq, NULL);
 }
 
 /* The slot number is the module's only state outside the users: an sm

@@ -20,11 +20,11 @@
 
 /* Limits (RFC 6121 §2.1.2.2, §2.1.2.3, §2.3.3: a server may limit the
  * name and groups and the roster's size). */
-#define ROSTER_MAX_ITEMS 1000    /* items shown */
-#define ROSTER_MAX_PENDING 1000  /* requests waiting, not shown */
+#define ROSTER_MAX_ITEMS 1000   /* items shown */
+#define ROSTER_MAX_PENDING 1000 /* requests waiting, not shown */
 #define ROSTER_MAX_GROUPS 32
-#define ROSTER_MAX_TEXT 1023      /* bytes of a name or a group */
-#define ROSTER_MAX_REQUEST 16384  /* a stored subscribe request */
+#define ROSTER_MAX_TEXT 1023     /* bytes of a name or a group */
+#define ROSTER_MAX_REQUEST 16384 /* a stored subscribe request */
 
 /* Subscription bits: the user receives the contact's presence (to),
  * the contact receives the user's (from); both bits: "both". */
@@ -37,9 +37,9 @@ struct session;
 struct xml_node;
 
 struct roster_item {
-	struct hash_link link;    /* in the roster's items */
-	char *jid;                /* the contact, prepared */
-	char *name;               /* NULL: none */
+	struct hash_link link; /* in the roster's items */
+	char *jid;             /* the contact, prepared */
+	char *name;            /* NULL: none */
 	char **groups;
 	size_t ngroups;
 	unsigned sub;    /* ROSTER_SUB_* */

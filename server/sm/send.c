@@ -51,12 +51,11 @@ int sm_send_serialize(struct sm *sm, const struct xml_node *xml)
 int sm_send_stanza_bytes(struct sm *sm, struct session *s, const char *bytes,
 			 size_t len)
 {
-	return sm_send(sm, FRAME_STANZA, s->c2s, strlen(s->c2s), s->conn,
-		       bytes, len);
+	return sm_send(sm, FRAME_STANZA, s->c2s, strlen(s->c2s), s->conn, bytes,
+		       len);
 }
 
-int sm_send_stanza(struct sm *sm, struct session *s,
-		   const struct xml_node *xml)
+int sm_send_stanza(struct sm *sm, struct session *s, const struct xml_node *xml)
 {
 	if (sm_send_serialize(sm, xml) < 0)
 		return -1;
@@ -106,7 +105,7 @@ static bool backlog_bounce(struct sm *sm, const struct frame *f)
 	struct stanza st;
 	bool done = false;
 	struct xml_node *xml =
-	    xml_parse(&a, f->payload, f->payload_len, XML_NS_CLIENT);
+		xml_parse(&a, f->payload, f->payload_len, XML_NS_CLIENT);
 	if (!xml || sm_stanza_init(&st, &a, xml) != 0 ||
 	    st.kind == STANZA_PRESENCE ||
 	    (st.kind == STANZA_IQ && !sm_stanza_is_type(&st, "get") &&
@@ -114,7 +113,7 @@ static bool backlog_bounce(struct sm *sm, const struct frame *f)
 		goto out;
 	struct session *s = local_session(sm, st.from);
 	struct xml_node *e =
-	    s ? sm_stanza_error_new(&st, "resource-constraint") : NULL;
+		s ? sm_stanza_error_new(&st, "resource-constraint") : NULL;
 	if (!e || xml_serialize(e, XML_NS_CLIENT, &b) < 0)
 		goto out;
 	struct frame bounce = {
@@ -157,7 +156,7 @@ static void backlog_refuse(struct sm *sm, const struct frame *f)
 static int backlog_add(struct sm *sm, const struct frame *f)
 {
 	size_t size =
-	    FRAME_HEADER_SIZE + f->to_len + f->from_len + f->payload_len;
+		FRAME_HEADER_SIZE + f->to_len + f->from_len + f->payload_len;
 	/* An empty backlog takes any frame, so that a big one always
 	 * fits (as link.c does). */
 	if (f->type == FRAME_STANZA && sm->backlog.len > 0 &&

@@ -20,9 +20,9 @@ struct sm_session_name {
 /* The record of an interned name (session->c2s points into it). */
 static struct sm_session_name *name_record(const char *interned)
 {
-	return (struct sm_session_name *)(void *)(interned -
-						  offsetof(struct sm_session_name,
-							   name));
+	return (struct sm_session_name
+			*)(void *)(interned -
+				   offsetof(struct sm_session_name, name));
 }
 
 static struct user *user_of(const struct hash_link *l)
@@ -81,7 +81,8 @@ static void session_free(struct session *s)
 void sm_session_table_free(struct sm_session_table *t)
 {
 	struct hash_link *l, *next_user;
-	hash_table_for_each(&t->users, l, next_user) {
+	hash_table_for_each(&t->users, l, next_user)
+	{
 		struct user *u = user_of(l);
 		struct session *s = u->sessions;
 		while (s) {
@@ -101,7 +102,8 @@ void sm_session_table_free(struct sm_session_table *t)
 	memset(t, 0, sizeof *t);
 }
 
-int sm_session_slot_register(struct sm_session_table *t, void (*free_fn)(void *))
+int sm_session_slot_register(struct sm_session_table *t,
+			     void (*free_fn)(void *))
 {
 	if (t->nslots == SESSION_USER_SLOTS)
 		return -1;
@@ -119,12 +121,13 @@ static bool user_match(const struct hash_link *l, const void *bare)
 static struct user *user_find(const struct sm_session_table *t,
 			      const char *bare, uint64_t hash)
 {
-	struct hash_link *l = hash_table_find(&t->users, hash, user_match, bare);
+	struct hash_link *l =
+		hash_table_find(&t->users, hash, user_match, bare);
 	return l ? user_of(l) : NULL;
 }
 
 struct user *sm_session_user_find(const struct sm_session_table *t,
-			       const char *bare)
+				  const char *bare)
 {
 	return user_find(t, bare, hash_string(bare));
 }
@@ -155,22 +158,23 @@ static bool session_conn_match(const struct hash_link *l, const void *key)
 {
 	const struct session *s = session_of_conn(l);
 	const struct session_conn_key *k = key;
-	return s->conn == k->conn && name_is(name_record(s->c2s), k->c2s, k->len);
+	return s->conn == k->conn &&
+	       name_is(name_record(s->c2s), k->c2s, k->len);
 }
 
 struct session *sm_session_find_conn(const struct sm_session_table *t,
-				  const char *c2s, size_t c2s_len,
-				  uint64_t conn)
+				     const char *c2s, size_t c2s_len,
+				     uint64_t conn)
 {
 	struct session_conn_key key = {c2s, c2s_len, conn};
 	struct hash_link *l =
-	    hash_table_find(&t->conns, hash_conn(c2s, c2s_len, conn),
-			    session_conn_match, &key);
+		hash_table_find(&t->conns, hash_conn(c2s, c2s_len, conn),
+				session_conn_match, &key);
 	return l ? session_of_conn(l) : NULL;
 }
 
-bool sm_session_known_component(const struct sm_session_table *t, const char *name,
-			     size_t len)
+bool sm_session_known_component(const struct sm_session_table *t,
+				const char *name, size_t len)
 {
 	for (const struct sm_session_name *n = t->names; n; n = n->next)
 		if (name_is(n, name, len))
@@ -179,7 +183,7 @@ bool sm_session_known_component(const struct sm_session_table *t, const char *na
 }
 
 struct session *sm_session_first_of_component(const struct sm_session_table *t,
-					   const char *name, size_t len)
+					      const char *name, size_t len)
 {
 	for (const struct sm_session_name *n = t->names; n; n = n->next)
 		if (name_is(n, name, len))
@@ -231,7 +235,7 @@ static void user_unlink(struct sm_session_table *t, struct user *u)
 }
 
 struct session *sm_session_add(struct sm_session_table *t, const struct jid *j,
-			    const char *c2s, size_t c2s_len, uint64_t conn)
+			       const char *c2s, size_t c2s_len, uint64_t conn)
 {
 	char bare[JID_MAX + 1], full[JID_MAX + 1];
 	jid_format_bare(j, bare);
@@ -294,7 +298,7 @@ void sm_session_user_drop_unused(struct sm_session_table *t, struct user *u)
 }
 
 int sm_session_set_presence(struct session *s, const char *xml, size_t len,
-			 int priority)
+			    int priority)
 {
 	char *copy = NULL;
 	if (xml) {

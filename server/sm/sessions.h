@@ -25,18 +25,18 @@ struct user;
 
 struct session {
 	struct user *user;
-	struct session *next;      /* the user's next session */
+	struct session *next;       /* the user's next session */
 	struct hash_link conn_link; /* in the (c2s, conn) index */
 	/* The sessions of one c2s component (its name record's list), to
 	 * end them all when it goes without scanning the index. */
 	struct session *c2s_prev, *c2s_next;
-	const char *c2s;           /* c2s component name, interned */
-	uint64_t conn;             /* its connection id */
-	char *jid;                 /* full JID, prepared */
-	const char *resource;      /* inside jid */
-	char *presence;            /* last available presence (XML) or NULL */
-	uint64_t serial;           /* start order: larger is more recent */
-	int priority;              /* RFC 6121 §4.7.2.3: -128 .. 127 */
+	const char *c2s;      /* c2s component name, interned */
+	uint64_t conn;        /* its connection id */
+	char *jid;            /* full JID, prepared */
+	const char *resource; /* inside jid */
+	char *presence;       /* last available presence (XML) or NULL */
+	uint64_t serial;      /* start order: larger is more recent */
+	int priority;         /* RFC 6121 §4.7.2.3: -128 .. 127 */
 	bool initial_presence_sent;
 	/* The client is gone but stanzas it sent still wait for user data
 	 * (userdata.c): unavailable, and found by no one's stanza, until its
@@ -51,7 +51,7 @@ struct session {
 };
 
 struct user {
-	char *jid;            /* bare JID, prepared */
+	char *jid;             /* bare JID, prepared */
 	struct hash_link link; /* in the index of users */
 	struct session *sessions;
 	void *slots[SESSION_USER_SLOTS];
@@ -72,8 +72,8 @@ struct user {
 struct sm_session_name; /* an interned component name */
 
 struct sm_session_table {
-	struct hash_table users;  /* by bare JID */
-	struct hash_table conns;  /* sessions, by (c2s, conn) */
+	struct hash_table users; /* by bare JID */
+	struct hash_table conns; /* sessions, by (c2s, conn) */
 	struct sm_session_name *names;
 	uint64_t serial;
 	void (*slot_free[SESSION_USER_SLOTS])(void *);
@@ -87,10 +87,11 @@ void sm_session_table_free(struct sm_session_table *t);
 
 /* A module asks for a per-user slot; free_fn (may be NULL) is called on
  * a non-NULL slot when its user goes away. Returns the slot, or -1. */
-int sm_session_slot_register(struct sm_session_table *t, void (*free_fn)(void *));
+int sm_session_slot_register(struct sm_session_table *t,
+			     void (*free_fn)(void *));
 
 struct user *sm_session_user_find(const struct sm_session_table *t,
-			       const char *bare);
+				  const char *bare);
 /* Finds or creates the user of bare (created unloaded, with no
  * sessions: hold it with refs). NULL when memory is exhausted. */
 struct user *sm_session_user_get(struct sm_session_table *t, const char *bare);
@@ -99,16 +100,16 @@ void sm_session_user_drop_unused(struct sm_session_table *t, struct user *u);
 /* u's session of resource, not one that is ending. */
 struct session *sm_session_find(const struct user *u, const char *resource);
 struct session *sm_session_find_conn(const struct sm_session_table *t,
-				  const char *c2s, size_t c2s_len,
-				  uint64_t conn);
+				     const char *c2s, size_t c2s_len,
+				     uint64_t conn);
 /* Whether some session is reached through component c2s. */
-bool sm_session_known_component(const struct sm_session_table *t, const char *name,
-			     size_t len);
+bool sm_session_known_component(const struct sm_session_table *t,
+				const char *name, size_t len);
 
 /* Creates the session of full JID j (the caller has checked that the
  * resource is free). NULL when memory is exhausted. */
 struct session *sm_session_add(struct sm_session_table *t, const struct jid *j,
-			    const char *c2s, size_t c2s_len, uint64_t conn);
+			       const char *c2s, size_t c2s_len, uint64_t conn);
 /* Frees s, and its user when it was the last session and nothing holds
  * the user. */
 void sm_session_remove(struct sm_session_table *t, struct session *s);
@@ -121,11 +122,11 @@ static inline bool sm_session_available(const struct session *s)
 /* Stores the last available presence (copied), or with xml NULL makes
  * the session unavailable. Returns 0 or -1 (memory). */
 int sm_session_set_presence(struct session *s, const char *xml, size_t len,
-			 int priority);
+			    int priority);
 
 /* The first session reached through component name, or NULL: end them
  * one by one when that component goes away. O(number of c2s names). */
 struct session *sm_session_first_of_component(const struct sm_session_table *t,
-					   const char *name, size_t len);
+					      const char *name, size_t len);
 
 #endif

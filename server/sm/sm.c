@@ -7,8 +7,8 @@
 
 #include "../../lib/link.h"
 #include "../../lib/log.h"
-#include "../palabred.h"
 #include "../../storage/storage.h"
+#include "../palabred.h"
 #include "lookup.h"
 #include "sm.h"
 #include "userdata.h"
@@ -38,7 +38,7 @@ static int link_sender(struct sm *sm, const struct frame *f)
 	 * flushes it before closing. */
 	if (closing)
 		return link_send_control(sm->link, f) == 0 ? SM_SEND_OK
-							    : SM_SEND_FAILED;
+							   : SM_SEND_FAILED;
 	if (link_send(sm->link, f) == 0)
 		return SM_SEND_OK;
 	return link_full(sm->link) ? SM_SEND_FULL : SM_SEND_FAILED;
@@ -84,7 +84,7 @@ static void stop_now(struct sm *sm)
 	uv_timer_stop(&pause_timer);
 	if (sm->link) {
 		closing = true;
-		sm_send_drained(sm); /* the backlog, into the link's queue */
+		sm_send_drained(sm);  /* the backlog, into the link's queue */
 		link_close(sm->link); /* flushes; on_close stops the loop */
 	} else {
 		uv_stop(sm->loop);
@@ -196,8 +196,8 @@ int sm_main(const struct config *cfg, const char *name, const char *secret)
 		.on_drain = on_drain,
 	};
 	sm.exit_status = 0;
-	if (link_client_connect(&loop, cfg->router_socket, name, secret,
-				binds, &cb, &sm) < 0) {
+	if (link_client_connect(&loop, cfg->router_socket, name, secret, binds,
+				&cb, &sm) < 0) {
 		log_error("sm: cannot connect to the router at %s",
 			  cfg->router_socket);
 		sm.exit_status = 1;

@@ -5,11 +5,11 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "../../auth/auth.h"
 #include "../../lib/arena.h"
 #include "../../lib/buf.h"
 #include "../../lib/config.h"
 #include "../../lib/frame.h"
-#include "../../auth/auth.h"
 #include "module.h"
 #include "send.h"
 #include "sessions.h"

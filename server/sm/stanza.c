@@ -3,8 +3,7 @@
 
 #include <string.h>
 
-static int parse_jid_attr(struct stanza *st, const char *name,
-			  struct jid **out)
+static int parse_jid_attr(struct stanza *st, const char *name, struct jid **out)
 {
 	const char *v = xml_attr_get(st->xml, name);
 	*out = NULL;
@@ -113,18 +112,18 @@ static struct xml_node *reply_new(const struct stanza *st, const char *type)
 }
 
 struct xml_node *sm_stanza_error_new(const struct stanza *st,
-				  const char *condition)
+				     const char *condition)
 {
 	if (sm_stanza_is_type(st, "error"))
 		return NULL;
 	struct xml_node *r = reply_new(st, "error");
 	if (!r)
 		return NULL;
-	struct xml_node *e = xml_add_child(st->arena, r, XML_NS_CLIENT,
-					   "error");
+	struct xml_node *e =
+		xml_add_child(st->arena, r, XML_NS_CLIENT, "error");
 	if (!e ||
-	    xml_set_attr(st->arena, e, "type", sm_stanza_error_type(condition)) <
-		    0 ||
+	    xml_set_attr(st->arena, e, "type",
+			 sm_stanza_error_type(condition)) < 0 ||
 	    !xml_add_child(st->arena, e, NS_STANZAS, condition))
 		return NULL;
 	return r;

@@ -47,7 +47,7 @@ const char *sm_stanza_error_type(const char *condition);
  * when st is itself an error (never answer an error with an error) or
  * memory ran out. */
 struct xml_node *sm_stanza_error_new(const struct stanza *st,
-				  const char *condition);
+				     const char *condition);
 /* The empty iq result answering iq get/set st; add children to it. */
 struct xml_node *sm_stanza_result_new(const struct stanza *st);
 

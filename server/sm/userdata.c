@@ -60,7 +60,7 @@ struct sm_source {
 	struct user *user;
 	struct sm_held *head, *last;
 	size_t count, bytes;
-	size_t refused; /* stanzas refused since it filled up */
+	size_t refused;                /* stanzas refused since it filled up */
 	struct sm_source *prev, *next; /* ud->sources */
 	struct sm_source *run_next;    /* ud->runq */
 	bool scheduled;                /* in ud->runq */
@@ -69,13 +69,13 @@ struct sm_source {
 struct sm_userdata {
 	struct userdata_store stores[SESSION_USER_SLOTS];
 	size_t nstores;
-	struct sm_source *sources;   /* every queue */
+	struct sm_source *sources;           /* every queue */
 	struct sm_source *runq, **runq_tail; /* queues to drain */
-	struct sm_held *starts;      /* the SESSION_STARTs held */
+	struct sm_held *starts;              /* the SESSION_STARTs held */
 	size_t nheld, held_bytes;
-	size_t refused;  /* since the start */
-	bool refusing;   /* past USERDATA_HELD_BYTES (logged once) */
-	bool running;    /* in run(): no nested run */
+	size_t refused;           /* since the start */
+	bool refusing;            /* past USERDATA_HELD_BYTES (logged once) */
+	bool running;             /* in run(): no nested run */
 	struct user *dispatching; /* the source of the frame handled */
 	bool closing;
 	struct user *cache_head, *cache_tail;
@@ -260,8 +260,9 @@ static void user_load(struct sm *sm, struct user *u)
 		struct store_load *l = NULL;
 		if (sm->storage && (l = malloc(sizeof *l))) {
 			*l = (struct store_load){sm, u, i};
-			if (storage_load(sm->storage, u->jid, ud->stores[i].name,
-					 on_store_loaded, l) == 0)
+			if (storage_load(sm->storage, u->jid,
+					 ud->stores[i].name, on_store_loaded,
+					 l) == 0)
 				continue;
 			log_error("sm: cannot load store '%s' of %s",
 				  ud->stores[i].name, u->jid);
@@ -468,8 +469,7 @@ static bool over_bounds(struct sm *sm, struct sm_source *src, size_t size)
 				 src->user->jid, src->count, src->bytes);
 		return true;
 	}
-	if (ud->held_bytes > 0 &&
-	    ud->held_bytes + size > USERDATA_HELD_BYTES) {
+	if (ud->held_bytes > 0 && ud->held_bytes + size > USERDATA_HELD_BYTES) {
 		if (!ud->refusing)
 			log_warn("sm: %zu bytes wait for user data; stanzas "
 				 "that must wait are refused with "
@@ -490,8 +490,8 @@ static enum sm_hold enqueue(struct sm *sm, const struct frame *f,
 			    const char *need_bare)
 {
 	struct sm_userdata *ud = sm->userdata;
-	bool refusable = f->type == FRAME_STANZA ||
-			 f->type == FRAME_SESSION_START;
+	bool refusable =
+		f->type == FRAME_STANZA || f->type == FRAME_SESSION_START;
 	size_t size = sizeof(struct sm_held) + f->to_len + f->from_len +
 		      f->payload_len + 1;
 	/* Its own bounds apply to a source named by key too (the server's
@@ -513,9 +513,8 @@ static enum sm_hold enqueue(struct sm *sm, const struct frame *f,
 	 * need not ask the directory. */
 	if (need && f->type == FRAME_SESSION_START)
 		need->account_exists = true;
-	struct sm_source *src = source && (!need_bare || need)
-					? source_get(sm, source)
-					: NULL;
+	struct sm_source *src =
+		source && (!need_bare || need) ? source_get(sm, source) : NULL;
 	struct sm_held *h = src ? held_new(f, size) : NULL;
 	if (!h) {
 		log_error("sm: out of memory holding a frame");
@@ -552,7 +551,7 @@ enum sm_hold sm_userdata_hold(struct sm *sm, const struct frame *f,
 		source = sm_session_user_find(&sm->sessions, source_key);
 	if (!source || !source->source) {
 		struct user *u =
-		    need ? sm_session_user_find(&sm->sessions, need) : NULL;
+			need ? sm_session_user_find(&sm->sessions, need) : NULL;
 		if (!need || (u && u->loaded))
 			return SM_HOLD_NOW;
 	}
@@ -600,8 +599,7 @@ void sm_userdata_end_starts(struct sm *sm, const char *c2s, size_t c2s_len)
 	run(sm);
 }
 
-void sm_userdata_defer(struct sm *sm, const struct stanza *st,
-		       const char *bare)
+void sm_userdata_defer(struct sm *sm, const struct stanza *st, const char *bare)
 {
 	if (sm->userdata->closing)
 		return;
@@ -612,9 +610,8 @@ void sm_userdata_defer(struct sm *sm, const struct stanza *st,
 			  st->xml->name, bare);
 		return;
 	}
-	struct frame f = {.type = FRAME_STANZA,
-			  .payload = b.data,
-			  .payload_len = b.len};
+	struct frame f = {
+		.type = FRAME_STANZA, .payload = b.data, .payload_len = b.len};
 	frame_set_from(&f, sm->name);
 	frame_set_to(&f, st->to->domain);
 	if (enqueue(sm, &f, NULL, bare, bare) == SM_HOLD_REFUSED)

@@ -19,9 +19,9 @@
 #include "../../lib/buf.h"
 #include "../../lib/config_reader.h"
 #include "../../lib/log.h"
+#include "delivery.h"
 #include "lookup.h"
 #include "module.h"
-#include "delivery.h"
 #include "sm.h"
 #include "stanza.h"
 
@@ -105,8 +105,8 @@ static const char *first(char **const values[], enum sm_vcard_field f)
 	return NULL;
 }
 
-static int add_text(struct arena *a, struct xml_node *parent,
-		    const char *name, const char *text)
+static int add_text(struct arena *a, struct xml_node *parent, const char *name,
+		    const char *text)
 {
 	struct xml_node *n = xml_add_child(a, parent, NS_VCARD, name);
 	return n && xml_append_text(a, n, text, strlen(text)) == 0 ? 0 : -1;
@@ -153,8 +153,7 @@ struct xml_node *sm_vcard_build(struct arena *a,
 	if ((s = first(values, SM_VCARD_NICKNAME)) &&
 	    add_text(a, vc, "NICKNAME", s) < 0)
 		return NULL;
-	if ((s = first(values, SM_VCARD_URL)) &&
-	    add_text(a, vc, "URL", s) < 0)
+	if ((s = first(values, SM_VCARD_URL)) && add_text(a, vc, "URL", s) < 0)
 		return NULL;
 	if (add_tels(a, vc, values[SM_VCARD_TEL], "VOICE") < 0 ||
 	    add_tels(a, vc, values[SM_VCARD_MOBILE], "CELL") < 0)
@@ -203,8 +202,8 @@ static void answer_error(struct sm *sm, const struct stanza *st,
 	if (!err)
 		return;
 	if (text) {
-		struct xml_node *t = xml_add_child(st->arena, err, NS_STANZAS,
-						   "text");
+		struct xml_node *t =
+			xml_add_child(st->arena, err, NS_STANZAS, "text");
 		if (!t || xml_append_text(st->arena, t, text, strlen(text)) < 0)
 			return;
 	}
@@ -243,8 +242,8 @@ static void reply(struct sm *sm, struct vcard_req *r)
 					    ? NULL
 					    : r->values[r->field_attr[f]];
 		struct xml_node *res = sm_stanza_result_new(&st);
-		struct xml_node *vc = res ? sm_vcard_build(a, values, r->jid)
-					  : NULL;
+		struct xml_node *vc =
+			res ? sm_vcard_build(a, values, r->jid) : NULL;
 		if (!vc) {
 			answer_error(sm, &st, "internal-server-error", NULL);
 			break;
@@ -274,7 +273,7 @@ static void lookup_done(struct sm *sm, void *ctx, int status)
 	if (status < 0)
 		r->status = AUTH_USER_ERROR;
 	log_debug("vcard: %s from the directory: %s", r->jid,
-		  r->status == AUTH_USER_EXISTS	   ? "found"
+		  r->status == AUTH_USER_EXISTS    ? "found"
 		  : r->status == AUTH_USER_UNKNOWN ? "no such entry"
 						   : "unreachable");
 	if (!m->closing) {
@@ -292,19 +291,20 @@ static enum sm_verdict vcard_bare(struct sm_event *ev, void *data)
 	struct sm *sm = ev->sm;
 	struct stanza *st = ev->st;
 	const struct jid *user = st->to ? st->to : st->from;
-	if (!user || !user->local[0] ||
-	    !xml_is(st->payload, NS_VCARD, "vCard"))
+	if (!user || !user->local[0] || !xml_is(st->payload, NS_VCARD, "vCard"))
 		return SM_NEXT;
-	const struct config_host *host = config_find_host(sm->cfg, user->domain);
+	const struct config_host *host =
+		config_find_host(sm->cfg, user->domain);
 	const struct config_ldap *dir =
-	    host ? config_host_directory(sm->cfg, host) : NULL;
+		host ? config_host_directory(sm->cfg, host) : NULL;
 	const struct sm_vcard_map *map = dir ? &m->maps[host->directory] : NULL;
 	if (!map || !map->on)
 		return SM_NEXT;
 	if (sm_stanza_is_type(st, "set")) {
-		answer_error(sm, st, "not-allowed",
-			     "vCards of this domain come from the organisation's "
-			     "directory; change them there");
+		answer_error(
+			sm, st, "not-allowed",
+			"vCards of this domain come from the organisation's "
+			"directory; change them there");
 		return SM_DONE;
 	}
 	if (!sm_stanza_is_type(st, "get"))
@@ -408,23 +408,27 @@ static int vcard_field_read(struct config_loader *l, struct cnode *n,
 	char setting[300];
 	snprintf(setting, sizeof setting, "%s/@name", path);
 	if (!name)
-		return config_fail(l, n, setting, "missing (FN, GIVEN, FAMILY, EMAIL, "
-			    "TEL, ORGUNIT …)");
+		return config_fail(l, n, setting,
+				   "missing (FN, GIVEN, FAMILY, EMAIL, "
+				   "TEL, ORGUNIT …)");
 	size_t f = 0;
 	while (f < SM_VCARD_NFIELDS && strcmp(field_names[f], name) != 0)
 		f++;
 	if (f == SM_VCARD_NFIELDS)
-		return config_fail(l, n, setting, "'%s' is not a vCard field of FN, "
-			    "GIVEN, FAMILY, MIDDLE, NICKNAME, EMAIL, TEL, "
-			    "MOBILE, ORGNAME, ORGUNIT, TITLE, ROLE, URL, DESC",
-			    name);
+		return config_fail(
+			l, n, setting,
+			"'%s' is not a vCard field of FN, "
+			"GIVEN, FAMILY, MIDDLE, NICKNAME, EMAIL, TEL, "
+			"MOBILE, ORGNAME, ORGUNIT, TITLE, ROLE, URL, DESC",
+			name);
 	snprintf(setting, sizeof setting, "%s/@attribute", path);
 	if (!attr)
-		return config_fail(l, n, setting, "missing (an LDAP attribute, or "
-			    "\"\" for none)");
+		return config_fail(l, n, setting,
+				   "missing (an LDAP attribute, or "
+				   "\"\" for none)");
 	if (*attr && !ldap_attribute_ok(attr))
-		return config_fail(l, n, setting, "'%s' is not an LDAP attribute name",
-			    attr);
+		return config_fail(l, n, setting,
+				   "'%s' is not an LDAP attribute name", attr);
 	struct sm_vcard_map *map = l->target;
 	map->attrs[f] = *attr ? attr : NULL;
 	return 0;
@@ -432,12 +436,12 @@ static int vcard_field_read(struct config_loader *l, struct cnode *n,
 
 /* The option "vcard": <ldap><vcard defaults="…"><field …/>…</vcard>
  * (struct sm_option's read). */
-static int vcard_map_read(struct config_loader *l, struct cnode *n, const char *path)
+static int vcard_map_read(struct config_loader *l, struct cnode *n,
+			  const char *path)
 {
 	static const char *const attrs[] = {"defaults", NULL};
 	static const struct config_setting settings[] = {
-		{"field", vcard_field_read},
-		{NULL, NULL}};
+		{"field", vcard_field_read}, {NULL, NULL}};
 	static const char *const defaults[SM_VCARD_NFIELDS] = {
 		[SM_VCARD_FN] = "cn",
 		[SM_VCARD_GIVEN] = "givenName",
@@ -456,7 +460,7 @@ static int vcard_map_read(struct config_loader *l, struct cnode *n, const char *
 	if (def && strcmp(def, "true") != 0) {
 		if (strcmp(def, "false") != 0)
 			return config_fail(l, n, "ldap/vcard/@defaults",
-				    "'%s' is not true or false", def);
+					   "'%s' is not true or false", def);
 		use_defaults = false;
 	}
 	*map = (struct sm_vcard_map){.on = true};

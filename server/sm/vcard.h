@@ -15,15 +15,15 @@
  * (XEP-0054) element names. */
 enum sm_vcard_field {
 	SM_VCARD_FN,
-	SM_VCARD_GIVEN,    /* N/GIVEN */
-	SM_VCARD_FAMILY,   /* N/FAMILY */
-	SM_VCARD_MIDDLE,   /* N/MIDDLE */
+	SM_VCARD_GIVEN,  /* N/GIVEN */
+	SM_VCARD_FAMILY, /* N/FAMILY */
+	SM_VCARD_MIDDLE, /* N/MIDDLE */
 	SM_VCARD_NICKNAME,
-	SM_VCARD_EMAIL,    /* EMAIL/USERID, one per value */
-	SM_VCARD_TEL,      /* TEL/NUMBER with VOICE, WORK; one per value */
-	SM_VCARD_MOBILE,   /* TEL/NUMBER with CELL, WORK; one per value */
-	SM_VCARD_ORGNAME,  /* ORG/ORGNAME */
-	SM_VCARD_ORGUNIT,  /* ORG/ORGUNIT, one per value */
+	SM_VCARD_EMAIL,   /* EMAIL/USERID, one per value */
+	SM_VCARD_TEL,     /* TEL/NUMBER with VOICE, WORK; one per value */
+	SM_VCARD_MOBILE,  /* TEL/NUMBER with CELL, WORK; one per value */
+	SM_VCARD_ORGNAME, /* ORG/ORGNAME */
+	SM_VCARD_ORGUNIT, /* ORG/ORGUNIT, one per value */
 	SM_VCARD_TITLE,
 	SM_VCARD_ROLE,
 	SM_VCARD_URL,

@@ -20,7 +20,8 @@ static int run_file(const char *path)
 	struct stat st;
 	uint8_t *data = NULL;
 	size_t n = 0;
-	if (fstat(fileno(f), &st) == 0 && (data = malloc((size_t)st.st_size + 1)))
+	if (fstat(fileno(f), &st) == 0 &&
+	    (data = malloc((size_t)st.st_size + 1)))
 		n = fread(data, 1, (size_t)st.st_size, f);
 	int bad = !data || ferror(f);
 	fclose(f);
@@ -77,6 +78,7 @@ int main(int argc, char **argv)
 		else
 			count++;
 	}
-	printf("%s: %zu inputs%s\n", argv[0], count, rc ? ", some unreadable" : "");
+	printf("%s: %zu inputs%s\n", argv[0], count,
+	       rc ? ", some unreadable" : "");
 	return rc ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -12,11 +12,13 @@
 static void check_encoding(const char *bytes, long len, const struct frame *f)
 {
 	struct buf out = BUF_INIT;
-	FUZZ_CHECK(frame_encode(&out, f) == 0, "a decoded frame cannot be encoded");
+	FUZZ_CHECK(frame_encode(&out, f) == 0,
+		   "a decoded frame cannot be encoded");
 	FUZZ_CHECK(out.len == (size_t)len, "encoded in %zu bytes, not %ld",
 		   out.len, len);
 	FUZZ_CHECK(memcmp(out.data, bytes, 9) == 0 &&
-			   memcmp(out.data + 12, bytes + 12, (size_t)len - 12) == 0,
+			   memcmp(out.data + 12, bytes + 12,
+				  (size_t)len - 12) == 0,
 		   "encoded differently");
 	buf_free(&out);
 }
@@ -27,7 +29,8 @@ static void check_prefixes(const char *bytes, long len)
 	for (long n = 0; n < len; n++)
 		FUZZ_CHECK(frame_decode(bytes, (size_t)n, &f) == 0,
 			   "a prefix of %ld bytes of a %ld-byte frame reads "
-			   "as something", n, len);
+			   "as something",
+			   n, len);
 }
 
 static void check_frame(const char *bytes, size_t size, long len,

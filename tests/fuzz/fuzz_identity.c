@@ -21,7 +21,7 @@
 #include "fuzz.h"
 
 #define OID_XMPP_ADDR "1.3.6.1.5.5.7.8.5" /* RFC 6120 §13.7.1.4 */
-#define OID_DNS_SRV "1.3.6.1.5.5.7.8.7"	  /* RFC 4985 */
+#define OID_DNS_SRV "1.3.6.1.5.5.7.8.7"   /* RFC 4985 */
 
 /* What the names made here say about the domain. */
 struct expect {
@@ -47,8 +47,7 @@ static void san_add_other(GENERAL_NAMES *sans, const char *oid, int type,
 	GENERAL_NAME *g = GENERAL_NAME_new();
 	ASN1_TYPE *value = ASN1_TYPE_new();
 	ASN1_STRING *str = ASN1_STRING_type_new(type);
-	FUZZ_CHECK(g && value && str &&
-			   ASN1_STRING_set(str, s, (int)len) == 1,
+	FUZZ_CHECK(g && value && str && ASN1_STRING_set(str, s, (int)len) == 1,
 		   "otherName");
 	ASN1_TYPE_set(value, type, str);
 	GENERAL_NAME_set0_othername(g, OBJ_txt2obj(oid, 1), value);
@@ -92,7 +91,8 @@ static void name_add(X509 *cert, GENERAL_NAMES *sans, const char *line,
 	const char *v = line + 1;
 	size_t n = len - 1, dlen = strlen(domain);
 	bool equal = n == dlen && memcmp(v, domain, n) == 0;
-	bool srv_equal = n == 13 + dlen && memcmp(v, "_xmpp-server.", 13) == 0 &&
+	bool srv_equal = n == 13 + dlen &&
+			 memcmp(v, "_xmpp-server.", 13) == 0 &&
 			 memcmp(v + 13, domain, dlen) == 0;
 	bool plain = plain_domain(domain, dlen);
 	/* The domain without its trailing dots, as the matching sees it. */
@@ -111,22 +111,23 @@ static void name_add(X509 *cert, GENERAL_NAMES *sans, const char *line,
 	case 'X':
 	case 'x':
 		san_add_other(sans, OID_XMPP_ADDR,
-			      line[0] == 'X' ? V_ASN1_UTF8STRING : V_ASN1_IA5STRING,
+			      line[0] == 'X' ? V_ASN1_UTF8STRING
+					     : V_ASN1_IA5STRING,
 			      v, n);
 		e->proved |= line[0] == 'X' && plain && equal;
 		break;
 	case 'S':
 	case 's':
 		san_add_other(sans, OID_DNS_SRV,
-			      line[0] == 'S' ? V_ASN1_IA5STRING : V_ASN1_UTF8STRING,
+			      line[0] == 'S' ? V_ASN1_IA5STRING
+					     : V_ASN1_UTF8STRING,
 			      v, n);
 		e->proved |= line[0] == 'S' && plain && srv_equal;
 		break;
 	case 'C':
-		X509_NAME_add_entry_by_NID(X509_get_subject_name(cert),
-					   NID_commonName, MBSTRING_UTF8,
-					   (const unsigned char *)v, (int)n, -1,
-					   0);
+		X509_NAME_add_entry_by_NID(
+			X509_get_subject_name(cert), NID_commonName,
+			MBSTRING_UTF8, (const unsigned char *)v, (int)n, -1, 0);
 		break;
 	}
 }
@@ -157,7 +158,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char domain[512];
 	if (size < 1)
 		return 0;
-	const char *p = (const char *)data + 1, *end = (const char *)data + size;
+	const char *p = (const char *)data + 1,
+		   *end = (const char *)data + size;
 	const char *nl = memchr(p, '\n', (size_t)(end - p));
 	size_t dlen = (size_t)((nl ? nl : end) - p);
 	if (dlen >= sizeof domain || memchr(p, '\0', dlen))
@@ -166,8 +168,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	domain[dlen] = '\0';
 	p = nl ? nl + 1 : end;
 	struct expect e = {false, false};
-	X509 *cert = data[0] & 1 ? cert_make(p, end, domain, &e)
-				 : cert_read((const uint8_t *)p, (size_t)(end - p));
+	X509 *cert = data[0] & 1
+			     ? cert_make(p, end, domain, &e)
+			     : cert_read((const uint8_t *)p, (size_t)(end - p));
 	bool matches = s2s_identity_matches(cert, domain);
 	if (data[0] & 1) {
 		FUZZ_CHECK(!e.proved || matches, "%s is not proved", domain);

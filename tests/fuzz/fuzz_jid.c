@@ -30,8 +30,7 @@ static void check_bare(const struct jid *j, const char *full, size_t len)
 {
 	char bare[JID_MAX + 1];
 	size_t n = jid_format_bare(j, bare);
-	FUZZ_CHECK(n == strlen(bare) && n <= len &&
-			   memcmp(bare, full, n) == 0,
+	FUZZ_CHECK(n == strlen(bare) && n <= len && memcmp(bare, full, n) == 0,
 		   "bare '%s' of '%s'", bare, full);
 	struct jid b;
 	FUZZ_CHECK(jid_parse(&b, bare, n) == 0 && jid_is_bare(&b) &&

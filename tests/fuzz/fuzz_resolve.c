@@ -139,9 +139,10 @@ static void check_order(struct resolver *r, const struct result *res)
 	long floor = 0;
 	for (size_t i = 0; i < res->n; i++) {
 		floor = target_priority(&e->answer, &res->t[i], floor);
-		FUZZ_CHECK(floor >= 0, "target %zu (%s port %d) out of order "
-			   "or from no record", i, res->t[i].host,
-			   res->t[i].port);
+		FUZZ_CHECK(floor >= 0,
+			   "target %zu (%s port %d) out of order "
+			   "or from no record",
+			   i, res->t[i].host, res->t[i].port);
 	}
 }
 
@@ -188,8 +189,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 	struct result first, second;
 	const uint8_t *p = data, *end = data + size;
-	struct resolver *r = resolver_new(&loop, "127.0.0.1", 53, err,
-					  sizeof err);
+	struct resolver *r =
+		resolver_new(&loop, "127.0.0.1", 53, err, sizeof err);
 	FUZZ_CHECK(r != NULL, "resolver_new: %s", err);
 	memset(&first, 0, sizeof first);
 	memset(&second, 0, sizeof second);

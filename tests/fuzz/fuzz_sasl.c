@@ -29,24 +29,31 @@
 static char data_dir[] = "/tmp/palabre-fuzz-sasl-XXXXXX";
 static char db_path[sizeof data_dir + 32];
 static struct config cfg;
-static char *mechanisms[] = {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
-			     "SCRAM-SHA-256",	   "SCRAM-SHA-1",
-			     "PLAIN",		   "DIGEST-MD5"};
+static char *mechanisms[] = {"SCRAM-SHA-256-PLUS",
+			     "SCRAM-SHA-1-PLUS",
+			     "SCRAM-SHA-256",
+			     "SCRAM-SHA-1",
+			     "PLAIN",
+			     "DIGEST-MD5"};
 #define NMECHANISMS (sizeof mechanisms / sizeof *mechanisms)
 /* What the client may ask for: the configured ones and two others. */
-static const char *const asked[] = {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
-				    "SCRAM-SHA-256",	  "SCRAM-SHA-1",
-				    "PLAIN",		  "DIGEST-MD5",
-				    "EXTERNAL",		  "X-UNKNOWN"};
+static const char *const asked[] = {"SCRAM-SHA-256-PLUS",
+				    "SCRAM-SHA-1-PLUS",
+				    "SCRAM-SHA-256",
+				    "SCRAM-SHA-1",
+				    "PLAIN",
+				    "DIGEST-MD5",
+				    "EXTERNAL",
+				    "X-UNKNOWN"};
 static struct auth_channel_binding bindings[2] = {
 	{"tls-exporter", "0123456789abcdef0123456789abcdef", 32},
 	{"tls-server-end-point", "fedcba9876543210fedcba9876543210", 32},
 };
 static const char *const conditions[] = {
-	"not-authorized",	  "invalid-mechanism", "malformed-request",
-	"encryption-required",	  "temporary-auth-failure",
-	"mechanism-too-weak",	  "invalid-authzid",   "incorrect-encoding",
-	"aborted",		  "account-disabled",  "credentials-expired"};
+	"not-authorized",      "invalid-mechanism",      "malformed-request",
+	"encryption-required", "temporary-auth-failure", "mechanism-too-weak",
+	"invalid-authzid",     "incorrect-encoding",     "aborted",
+	"account-disabled",    "credentials-expired"};
 
 static void remove_data_dir(void)
 {
@@ -98,8 +105,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* The nonce in the server's challenge, or "". */
-static void challenge_nonce(const struct auth_step *step, char *out,
-			    size_t max)
+static void challenge_nonce(const struct auth_step *step, char *out, size_t max)
 {
 	const char *c = (const char *)step->out;
 	size_t len = step->out_len, start = 0, end;
@@ -123,8 +129,8 @@ static void challenge_nonce(const struct auth_step *step, char *out,
 }
 
 /* msg with every "%n" replaced by nonce; its length. */
-static size_t message_expand(const uint8_t *msg, size_t len,
-			     const char *nonce, unsigned char *out)
+static size_t message_expand(const uint8_t *msg, size_t len, const char *nonce,
+			     unsigned char *out)
 {
 	size_t n = 0, nlen = strlen(nonce);
 	for (size_t i = 0; i < len && n < MAX_MESSAGE; i++) {
@@ -157,9 +163,8 @@ static void check_step(const struct auth_step *step, const uint8_t *data,
 			   step->condition ? step->condition : "(none)");
 	}
 	if (step->result == AUTH_SUCCESS)
-		FUZZ_CHECK(step->localpart &&
-				   memmem(data, size, PASSWORD,
-					  strlen(PASSWORD)) != NULL,
+		FUZZ_CHECK(step->localpart && memmem(data, size, PASSWORD,
+						     strlen(PASSWORD)) != NULL,
 			   "success as %s without the password",
 			   step->localpart ? step->localpart : "(none)");
 }

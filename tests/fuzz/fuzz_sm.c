@@ -34,9 +34,8 @@ static struct sm sm;
 static uv_loop_t loop;
 static struct arena arena;
 
-static enum auth_user_status account_check(const struct config *c,
-					   const char *domain,
-					   const char *local)
+static enum auth_user_status
+account_check(const struct config *c, const char *domain, const char *local)
 {
 	if (strncmp(local, "nobody", 6) == 0)
 		return AUTH_USER_UNKNOWN;

@@ -59,20 +59,19 @@ static void peer_expand(const struct peer *p, const char *label,
 	memcpy(info + 9, label, label_len);
 	info[9 + label_len] = 0; /* empty context */
 	EVP_PKEY_CTX *kdf = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
-	FUZZ_CHECK(kdf && EVP_PKEY_derive_init(kdf) == 1 &&
-			   EVP_PKEY_CTX_set_hkdf_mode(
-				   kdf, EVP_PKEY_HKDEF_MODE_EXPAND_ONLY) == 1 &&
-			   EVP_PKEY_CTX_set_hkdf_md(
-				   kdf, EVP_get_digestbyname(p->suite->digest)) ==
-				   1 &&
-			   EVP_PKEY_CTX_set1_hkdf_key(kdf, p->secret,
-						      (int)p->suite->hash_len) ==
-				   1 &&
-			   EVP_PKEY_CTX_add1_hkdf_info(kdf, info,
-						       (int)(10 + label_len)) ==
-				   1 &&
-			   EVP_PKEY_derive(kdf, out, &len) == 1,
-		   "HKDF-Expand-Label %s", label);
+	FUZZ_CHECK(
+		kdf && EVP_PKEY_derive_init(kdf) == 1 &&
+			EVP_PKEY_CTX_set_hkdf_mode(
+				kdf, EVP_PKEY_HKDEF_MODE_EXPAND_ONLY) == 1 &&
+			EVP_PKEY_CTX_set_hkdf_md(
+				kdf, EVP_get_digestbyname(p->suite->digest)) ==
+				1 &&
+			EVP_PKEY_CTX_set1_hkdf_key(
+				kdf, p->secret, (int)p->suite->hash_len) == 1 &&
+			EVP_PKEY_CTX_add1_hkdf_info(
+				kdf, info, (int)(10 + label_len)) == 1 &&
+			EVP_PKEY_derive(kdf, out, &len) == 1,
+		"HKDF-Expand-Label %s", label);
 	EVP_PKEY_CTX_free(kdf);
 }
 
@@ -88,7 +87,8 @@ static void peer_keys(struct peer *p)
 static void peer_seal(struct peer *p, const unsigned char *inner, size_t len,
 		      struct buf *wire)
 {
-	unsigned char head[5] = {0x17, 3, 3, (unsigned char)((len + TAG_LEN) >> 8),
+	unsigned char head[5] = {0x17, 3, 3,
+				 (unsigned char)((len + TAG_LEN) >> 8),
 				 (unsigned char)(len + TAG_LEN)};
 	unsigned char nonce[IV_LEN], tag[TAG_LEN];
 	unsigned char *c = malloc(len + 1);
@@ -98,11 +98,12 @@ static void peer_seal(struct peer *p, const unsigned char *inner, size_t len,
 		nonce[IV_LEN - 1 - i] ^= (unsigned char)(p->seq >> (8 * i));
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	FUZZ_CHECK(c && ctx &&
-			   EVP_EncryptInit_ex2(ctx, EVP_get_cipherbyname(
-							    p->suite->cipher),
-					       p->key, nonce, NULL) == 1 &&
+			   EVP_EncryptInit_ex2(
+				   ctx, EVP_get_cipherbyname(p->suite->cipher),
+				   p->key, nonce, NULL) == 1 &&
 			   EVP_EncryptUpdate(ctx, NULL, &n, head, 5) == 1 &&
-			   EVP_EncryptUpdate(ctx, c, &n, inner, (int)len) == 1 &&
+			   EVP_EncryptUpdate(ctx, c, &n, inner, (int)len) ==
+				   1 &&
 			   EVP_EncryptFinal_ex(ctx, c + len, &n) == 1 &&
 			   EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
 					       TAG_LEN, tag) == 1,
@@ -118,11 +119,11 @@ static void peer_seal(struct peer *p, const unsigned char *inner, size_t len,
 /* What the connection saw. */
 struct run {
 	struct tls_record *r;
-	struct buf out;	     /* our records */
+	struct buf out;      /* our records */
 	struct buf wire;     /* the peer's, not fed yet */
 	struct buf read;     /* application data we read */
 	struct buf expected; /* application data the peer sealed */
-	bool raw;	     /* bytes other than sealed records were fed */
+	bool raw;            /* bytes other than sealed records were fed */
 	enum tls_status status;
 };
 
@@ -218,9 +219,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Sequence numbers two records away from the end (§5.3). */
 	uint64_t seq = data[0] & 0x80 ? UINT64_MAX - 2 : 0;
 	peer.seq = seq;
-	struct tls_record_keys keys = {peer.suite->id, peer.secret,
-				       write_secret, peer.suite->hash_len,
-				       seq, seq};
+	struct tls_record_keys keys = {
+		peer.suite->id,       peer.secret, write_secret,
+		peer.suite->hash_len, seq,         seq};
 	struct run run = {.out = BUF_INIT};
 	run.r = tls_record_new(&keys, &run.out);
 	FUZZ_CHECK(run.r != NULL, "tls_record_new");

@@ -52,7 +52,8 @@ static bool tree_equal(const struct xml_node *a, const struct xml_node *b,
 		return false;
 	const struct xml_attr *x = a->attrs, *y = b->attrs;
 	for (; x && y; x = x->next, y = y->next)
-		if (strcmp(x->ns, y->ns) != 0 || strcmp(x->name, y->name) != 0 ||
+		if (strcmp(x->ns, y->ns) != 0 ||
+		    strcmp(x->name, y->name) != 0 ||
 		    strcmp(x->value, y->value) != 0)
 			return false;
 	if (x || y)
@@ -74,8 +75,8 @@ static void stanza_round_trip(struct story *s, const struct xml_node *n)
 	buf_clear(&s->stanza);
 	FUZZ_CHECK(xml_serialize(n, s->default_ns, &s->stanza) == 0,
 		   "serialize");
-	struct xml_node *p = xml_parse(&s->arena, s->stanza.data,
-				       s->stanza.len, s->default_ns);
+	struct xml_node *p = xml_parse(&s->arena, s->stanza.data, s->stanza.len,
+				       s->default_ns);
 	FUZZ_CHECK(p != NULL, "the serialized stanza does not parse: %s",
 		   s->stanza.data);
 	FUZZ_CHECK(tree_equal(n, p, &s->arena),
@@ -89,8 +90,7 @@ static void stanza_round_trip(struct story *s, const struct xml_node *n)
 	arena_reset(&s->arena);
 }
 
-static int story_stanza(void *ctx, struct xml_node *stanza,
-			struct arena *arena)
+static int story_stanza(void *ctx, struct xml_node *stanza, struct arena *arena)
 {
 	struct story *s = ctx;
 	stanza_round_trip(s, stanza);
@@ -104,8 +104,7 @@ static void story_close(void *ctx)
 	buf_printf(&s->log, "close\n");
 }
 
-static void story_error(void *ctx, enum xmlstream_error error,
-			const char *text)
+static void story_error(void *ctx, enum xmlstream_error error, const char *text)
 {
 	struct story *s = ctx;
 	buf_printf(&s->log, "error %s\n", xmlstream_error_condition(error));
@@ -120,8 +119,7 @@ static const struct xmlstream_limits limits[2] = {{262144, 16}, {1024, 16}};
 /* Whitespace after the input, twice as much as the input (a parser that
  * waits for its buffer to double must then have parsed everything): no
  * stanza, no header may come of it. */
-static void feed_keepalives(struct xmlstream *xs, struct story *s,
-			    size_t size)
+static void feed_keepalives(struct xmlstream *xs, struct story *s, size_t size)
 {
 	static char spaces[4096];
 	if (!spaces[0])
@@ -216,9 +214,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	feed_keepalives(xs, &whole, size - 1);
 	xmlstream_free(xs);
 	parse_in_pieces(&pieces, data[0], stream, size - 1);
-	FUZZ_CHECK(story_same(&whole, &pieces),
-		   "whole:\n%s\nin pieces:\n%s", story_text(&whole),
-		   story_text(&pieces));
+	FUZZ_CHECK(story_same(&whole, &pieces), "whole:\n%s\nin pieces:\n%s",
+		   story_text(&whole), story_text(&pieces));
 	story_free(&whole);
 	story_free(&pieces);
 	return 0;

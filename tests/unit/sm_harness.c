@@ -15,8 +15,7 @@ struct config cfg;
 struct arena test_arena;
 uv_loop_t loop;
 enum auth_user_status (*account_check)(const struct config *c,
-					  const char *domain,
-					  const char *local);
+				       const char *domain, const char *local);
 
 static char dir[64], db[128];
 
@@ -50,8 +49,7 @@ struct xml_node *parse_sent(const struct sent *s)
 
 /* ------------------------------------------------------------ the sm */
 
-void config_reset(char **hosts, size_t nhosts, char **modules,
-		  size_t nmodules)
+void config_reset(char **hosts, size_t nhosts, char **modules, size_t nmodules)
 {
 	char list[512] = "";
 	config_kept_free(cfg.sm);
@@ -62,8 +60,8 @@ void config_reset(char **hosts, size_t nhosts, char **modules,
 		cfg.hosts[i].domain = hosts[i];
 	cfg.nhosts = nhosts;
 	for (size_t i = 0; i < nmodules; i++)
-		snprintf(list + strlen(list), sizeof list - strlen(list),
-			 "%s ", modules[i]);
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s ",
+			 modules[i]);
 	config_set_sm("modules", list);
 }
 
@@ -173,9 +171,8 @@ struct stored *load_stored(const char *user, const char *store_name)
 {
 	static struct stored s;
 	memset(&s, 0, sizeof s);
-	ck_assert_int_eq(storage_load(sm.storage, user, store_name, on_loaded,
-				      &s),
-			 0);
+	ck_assert_int_eq(
+		storage_load(sm.storage, user, store_name, on_loaded, &s), 0);
 	while (!s.done)
 		uv_run(&loop, UV_RUN_ONCE);
 	return &s;
@@ -183,8 +180,8 @@ struct stored *load_stored(const char *user, const char *store_name)
 
 /* ------------------------------------------------------------ frames in */
 
-void hand_frame(uint8_t type, const char *from, uint64_t conn,
-		const char *to, const char *payload)
+void hand_frame(uint8_t type, const char *from, uint64_t conn, const char *to,
+		const char *payload)
 {
 	struct frame f = {.type = type, .conn = conn};
 	frame_set_from(&f, from);
@@ -215,8 +212,8 @@ void available(uint64_t conn, const char *jid, int priority)
 {
 	char xml[512];
 	snprintf(xml, sizeof xml,
-		 "<presence from='%s'><priority>%d</priority></presence>",
-		 jid, priority);
+		 "<presence from='%s'><priority>%d</priority></presence>", jid,
+		 priority);
 	client_sends(conn, xml);
 }
 

@@ -44,8 +44,7 @@ extern struct config cfg;
 extern struct arena test_arena;
 
 /* cfg anew, all zero but the hosts served and the modules on. */
-void config_reset(char **hosts, size_t nhosts, char **modules,
-		  size_t nmodules);
+void config_reset(char **hosts, size_t nhosts, char **modules, size_t nmodules);
 /* <sm><name>value</name></sm> added to cfg (a module's option, or the
  * modules on): the last given counts. */
 void config_set_sm(const char *name, const char *value);
@@ -59,8 +58,8 @@ extern uv_loop_t loop;
 
 /* If set, start_sm() gives the sm this account check instead of auth's. */
 extern enum auth_user_status (*account_check)(const struct config *c,
-						 const char *domain,
-						 const char *local);
+					      const char *domain,
+					      const char *local);
 
 /* A new directory /tmp/palabre-<name>-XXXXXX for the database, and the
  * loop. */
@@ -96,8 +95,8 @@ struct stored *load_stored(const char *user, const char *store_name);
 /* ------------------------------------------------------------ frames in */
 
 /* Hands the sm a frame from `from` to `to`, the payload a string. */
-void hand_frame(uint8_t type, const char *from, uint64_t conn,
-		const char *to, const char *payload);
+void hand_frame(uint8_t type, const char *from, uint64_t conn, const char *to,
+		const char *payload);
 
 /* A frame from c2s.1 to localhost; with a storage, settles after it. */
 void frame_in(uint8_t type, uint64_t conn, const char *payload);

@@ -20,9 +20,12 @@
 
 static char data_dir[] = "/tmp/palabre-test-auth-XXXXXX";
 static struct config cfg;
-static char *all_mechs[] = { "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
-			     "SCRAM-SHA-256",	   "SCRAM-SHA-1",
-			     "PLAIN",		   "DIGEST-MD5" };
+static char *all_mechs[] = {"SCRAM-SHA-256-PLUS",
+			    "SCRAM-SHA-1-PLUS",
+			    "SCRAM-SHA-256",
+			    "SCRAM-SHA-1",
+			    "PLAIN",
+			    "DIGEST-MD5"};
 
 static const unsigned char exporter[32] = "0123456789abcdef0123456789abcdef";
 static struct auth_channel_binding bindings[2];
@@ -49,8 +52,7 @@ static void config_fill(void)
 }
 
 /* Runs before the tests (no Check assertions here): 0 or -1. */
-static int account_create(const char *local, const char *password,
-			  bool digest)
+static int account_create(const char *local, const char *password, bool digest)
 {
 	char err[512], path[512];
 	snprintf(path, sizeof path, "%s/%s", data_dir, LOCAL_DB_FILE);
@@ -59,7 +61,7 @@ static int account_create(const char *local, const char *password,
 		fprintf(stderr, "%s\n", err);
 		return -1;
 	}
-	struct local_account a = { 0 };
+	struct local_account a = {0};
 	strcpy(a.domain, DOMAIN);
 	strcpy(a.localpart, local);
 	int rc = 0;
@@ -234,8 +236,7 @@ static void attr(const unsigned char *msg, size_t len, char a, char *out)
 }
 
 static size_t scram_first(struct scram_client *c, const EVP_MD *md,
-			  const char *gs2, const char *user,
-			  unsigned char *out)
+			  const char *gs2, const char *user, unsigned char *out)
 {
 	c->md = md;
 	c->hlen = (size_t)EVP_MD_get_size(md);
@@ -258,9 +259,8 @@ static size_t scram_final(struct scram_client *c, const char *password,
 	attr(server_first, sflen, 'i', iter);
 	ck_assert_int_ge(atoi(iter), 4096);
 	size_t salt_len = unb64(salt64, salt);
-	PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt,
-			  (int)salt_len, atoi(iter), c->md, (int)c->hlen,
-			  salted);
+	PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, (int)salt_len,
+			  atoi(iter), c->md, (int)c->hlen, salted);
 	HMAC(c->md, salted, (int)c->hlen, (const unsigned char *)"Client Key",
 	     10, client_key, &len);
 	HMAC(c->md, salted, (int)c->hlen, (const unsigned char *)"Server Key",
@@ -272,22 +272,20 @@ static size_t scram_final(struct scram_client *c, const char *password,
 	memcpy(cbind + gs2len, c->cbdata, c->cblen);
 	b64(cbind, gs2len + c->cblen, cb64);
 	char without_proof[768];
-	snprintf(without_proof, sizeof without_proof, "c=%s,r=%s", cb64,
-		 nonce);
+	snprintf(without_proof, sizeof without_proof, "c=%s,r=%s", cb64, nonce);
 	snprintf(c->auth_message, sizeof c->auth_message, "%s,%.*s,%s",
 		 c->first_bare, (int)sflen, (const char *)server_first,
 		 without_proof);
-	HMAC(c->md, stored_key, (int)c->hlen,
-	     (unsigned char *)c->auth_message, strlen(c->auth_message),
-	     signature, &len);
+	HMAC(c->md, stored_key, (int)c->hlen, (unsigned char *)c->auth_message,
+	     strlen(c->auth_message), signature, &len);
 	for (size_t i = 0; i < c->hlen; i++)
 		proof[i] = client_key[i] ^ signature[i];
 	return (size_t)sprintf((char *)out, "%s,p=%s", without_proof,
 			       b64(proof, c->hlen, proof64));
 }
 
-static void scram_check_server(struct scram_client *c,
-			       const unsigned char *msg, size_t len)
+static void scram_check_server(struct scram_client *c, const unsigned char *msg,
+			       size_t len)
 {
 	unsigned char signature[32];
 	unsigned int slen;
@@ -314,7 +312,7 @@ struct scram_case {
 /* Runs a whole exchange; returns the last step (to clear). */
 static void scram_run(const struct scram_case *k, struct auth_step *step)
 {
-	struct scram_client c = { 0 };
+	struct scram_client c = {0};
 	unsigned char msg[1024];
 	struct auth_exchange *s = session(true, k->nbindings);
 	if (k->cblen)
@@ -352,8 +350,8 @@ static void expect_scram(const struct scram_case *k, const char *condition)
 
 START_TEST(scram_sha1_and_sha256)
 {
-	struct scram_case k = { "SCRAM-SHA-1", EVP_sha1(), "n,,", "alice",
-				PASSWORD, NULL, 0, 0 };
+	struct scram_case k = {"SCRAM-SHA-1", EVP_sha1(), "n,,", "alice",
+			       PASSWORD,      NULL,       0,     0};
 	expect_scram(&k, NULL);
 	k.mechanism = "SCRAM-SHA-256";
 	k.md = EVP_sha256();
@@ -370,8 +368,8 @@ END_TEST
 
 START_TEST(scram_wrong_password_or_user)
 {
-	struct scram_case k = { "SCRAM-SHA-256", EVP_sha256(), "n,,", "alice",
-				"wrong", NULL, 0, 0 };
+	struct scram_case k = {"SCRAM-SHA-256", EVP_sha256(), "n,,", "alice",
+			       "wrong",         NULL,         0,     0};
 	expect_scram(&k, "not-authorized");
 	k.mechanism = "SCRAM-SHA-1";
 	k.md = EVP_sha1();
@@ -405,9 +403,14 @@ END_TEST
 
 START_TEST(scram_plus)
 {
-	struct scram_case k = { "SCRAM-SHA-256-PLUS", EVP_sha256(),
-				"p=tls-exporter,,", "alice", PASSWORD,
-				exporter, 32, 2 };
+	struct scram_case k = {"SCRAM-SHA-256-PLUS",
+			       EVP_sha256(),
+			       "p=tls-exporter,,",
+			       "alice",
+			       PASSWORD,
+			       exporter,
+			       32,
+			       2};
 	expect_scram(&k, NULL);
 	k.mechanism = "SCRAM-SHA-1-PLUS";
 	k.md = EVP_sha1();
@@ -440,8 +443,8 @@ END_TEST
 START_TEST(scram_downgrade)
 {
 	/* -PLUS was offered, the client says it thought it was not. */
-	struct scram_case k = { "SCRAM-SHA-256", EVP_sha256(), "y,,", "alice",
-				PASSWORD, NULL, 0, 2 };
+	struct scram_case k = {"SCRAM-SHA-256", EVP_sha256(), "y,,", "alice",
+			       PASSWORD,        NULL,         0,     2};
 	expect_scram(&k, "not-authorized");
 	/* ... which is fine when nothing was offered. */
 	k.nbindings = 0;
@@ -460,7 +463,7 @@ END_TEST
 
 START_TEST(scram_without_initial_response)
 {
-	struct scram_client c = { 0 };
+	struct scram_client c = {0};
 	unsigned char msg[1024];
 	struct auth_step step;
 	struct auth_exchange *s = session(true, 0);
@@ -485,8 +488,7 @@ START_TEST(scram_garbage)
 {
 	struct auth_step step;
 	struct auth_exchange *s = session(true, 0);
-	auth_start(s, "SCRAM-SHA-1", (const unsigned char *)"hello", 5,
-		   &step);
+	auth_start(s, "SCRAM-SHA-1", (const unsigned char *)"hello", 5, &step);
 	ck_assert_int_eq(step.result, AUTH_FAILURE);
 	ck_assert_str_eq(step.condition, "malformed-request");
 	auth_step_clear(&step);
@@ -505,8 +507,8 @@ static void md5_hex(const char *in, size_t len, char out[33])
 }
 
 /* Value of directive `name` in a DIGEST-MD5 challenge. */
-static void directive(const unsigned char *msg, size_t len,
-		      const char *name, char *out)
+static void directive(const unsigned char *msg, size_t len, const char *name,
+		      char *out)
 {
 	char buf[1024], key[32];
 	memcpy(buf, msg, len);
@@ -546,8 +548,8 @@ static enum auth_result digest_md5(const char *user, const char *password,
 	md5_hex(a1, (size_t)n, ha1);
 	snprintf(a2, sizeof a2, "AUTHENTICATE:%s", uri);
 	md5_hex(a2, strlen(a2), ha2);
-	snprintf(kd, sizeof kd, "%s:%s:00000001:%s:auth:%s", ha1, nonce,
-		 cnonce, ha2);
+	snprintf(kd, sizeof kd, "%s:%s:00000001:%s:auth:%s", ha1, nonce, cnonce,
+		 ha2);
 	md5_hex(kd, strlen(kd), response);
 
 	char msg[2048];
@@ -597,7 +599,7 @@ static void *exchange_loop(void *arg)
 {
 	long ok = 0;
 	for (int i = 0; i < 8; i++) {
-		struct scram_client c = { 0 };
+		struct scram_client c = {0};
 		unsigned char msg[1024];
 		struct auth_step step;
 		struct auth_exchange *s =
@@ -625,9 +627,9 @@ START_TEST(exchanges_in_parallel)
 {
 	pthread_t threads[4];
 	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(pthread_create(&threads[i], NULL,
-						exchange_loop, NULL),
-				 0);
+		ck_assert_int_eq(
+			pthread_create(&threads[i], NULL, exchange_loop, NULL),
+			0);
 	for (int i = 0; i < 4; i++) {
 		void *ok;
 		pthread_join(threads[i], &ok);
@@ -708,8 +710,8 @@ START_TEST(database_unreadable)
 	ck_assert_int_eq(plain("", "alice", PASSWORD, &step), AUTH_FAILURE);
 	ck_assert_str_eq(step.condition, "temporary-auth-failure");
 	auth_step_clear(&step);
-	struct scram_case k = { "SCRAM-SHA-256", EVP_sha256(), "n,,", "alice",
-				PASSWORD, NULL, 0, 0 };
+	struct scram_case k = {"SCRAM-SHA-256", EVP_sha256(), "n,,", "alice",
+			       PASSWORD,        NULL,         0,     0};
 	expect_scram(&k, "temporary-auth-failure");
 	cfg.data_dir = data_dir;
 }
@@ -757,9 +759,9 @@ START_TEST(local_store_operations)
 	ck_assert_int_eq(local_get(db, DOMAIN, "carol", &a, err, sizeof err),
 			 LOCAL_OK);
 	ck_assert(!a.has_digest_md5);
-	ck_assert_int_eq(local_get(db, "other.org", "alice", &a, err,
-				   sizeof err),
-			 LOCAL_NOT_FOUND);
+	ck_assert_int_eq(
+		local_get(db, "other.org", "alice", &a, err, sizeof err),
+		LOCAL_NOT_FOUND);
 	ck_assert_int_eq(local_delete(db, DOMAIN, "nobody", err, sizeof err),
 			 LOCAL_NOT_FOUND);
 	local_close(db);

@@ -16,8 +16,11 @@
 
 static char data_dir[64];
 static struct config cfg;
-static char *all_mechs[] = {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
-			    "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN",
+static char *all_mechs[] = {"SCRAM-SHA-256-PLUS",
+			    "SCRAM-SHA-1-PLUS",
+			    "SCRAM-SHA-256",
+			    "SCRAM-SHA-1",
+			    "PLAIN",
 			    "DIGEST-MD5"};
 static char *uris[] = {"ldap://127.0.0.1:1/"};
 
@@ -31,8 +34,7 @@ static void setup(void)
 	cfg.data_dir = data_dir;
 	static const char *const domains[] = {"local.org", "a.org", "b.org",
 					      "odd.org"};
-	static const char *const backends[] = {"local", "ldap", "ldap",
-					       "odd"};
+	static const char *const backends[] = {"local", "ldap", "ldap", "odd"};
 	for (size_t i = 0; i < 4; i++) {
 		cfg.hosts[i].domain = (char *)domains[i];
 		cfg.hosts[i].auth_backend = (char *)backends[i];
@@ -71,16 +73,20 @@ static void expect_mechs(const char *domain, const char *const *want)
 
 START_TEST(each_domain_is_offered_what_its_backend_can_verify)
 {
-	static const char *const every[] = {
-		"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",
-		"SCRAM-SHA-1", "PLAIN", "DIGEST-MD5", NULL};
+	static const char *const every[] = {"SCRAM-SHA-256-PLUS",
+					    "SCRAM-SHA-1-PLUS",
+					    "SCRAM-SHA-256",
+					    "SCRAM-SHA-1",
+					    "PLAIN",
+					    "DIGEST-MD5",
+					    NULL};
 	static const char *const bind[] = {"PLAIN", NULL};
-	static const char *const scram[] = {
-		"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",
-		"SCRAM-SHA-1", NULL};
+	static const char *const scram[] = {"SCRAM-SHA-256-PLUS",
+					    "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",
+					    "SCRAM-SHA-1", NULL};
 	static const char *const clear[] = {
 		"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",
-		"SCRAM-SHA-1", "DIGEST-MD5", NULL};
+		"SCRAM-SHA-1",        "DIGEST-MD5",       NULL};
 	static const char *const none[] = {NULL};
 	expect_mechs("local.org", every);
 	expect_mechs("a.org", bind);
@@ -107,17 +113,17 @@ END_TEST
 START_TEST(palabrectl_manages_local_accounts_only)
 {
 	char why[512] = "";
-	ck_assert(!auth_accounts_elsewhere(&cfg, &cfg.hosts[0], why,
-					   sizeof why));
-	ck_assert(auth_accounts_elsewhere(&cfg, &cfg.hosts[1], why,
-					  sizeof why));
+	ck_assert(
+		!auth_accounts_elsewhere(&cfg, &cfg.hosts[0], why, sizeof why));
+	ck_assert(
+		auth_accounts_elsewhere(&cfg, &cfg.hosts[1], why, sizeof why));
 	ck_assert_str_eq(why, "domain 'a.org' authenticates against the LDAP "
 			      "directory 'central' (ldap://127.0.0.1:1/): its "
 			      "accounts live in the directory; add, remove or "
 			      "change them there (ldapadd, ldapmodify, "
 			      "ldappasswd, or your directory's own tools)");
-	ck_assert(auth_accounts_elsewhere(&cfg, &cfg.hosts[3], why,
-					  sizeof why));
+	ck_assert(
+		auth_accounts_elsewhere(&cfg, &cfg.hosts[3], why, sizeof why));
 	ck_assert_str_eq(why, "domain 'odd.org' uses the 'odd' account "
 			      "backend, not local: its accounts are not "
 			      "managed here");
@@ -128,8 +134,8 @@ START_TEST(local_accounts_have_no_attributes)
 {
 	static const char *const attrs[] = {"cn"};
 	char ***values = (char ***)1;
-	ck_assert_int_eq(auth_user_attributes(&cfg, "local.org", "alice",
-					      attrs, 1, &values),
+	ck_assert_int_eq(auth_user_attributes(&cfg, "local.org", "alice", attrs,
+					      1, &values),
 			 AUTH_USER_UNKNOWN);
 	ck_assert_ptr_null(values);
 	auth_attribute_values_free(values, 1);
@@ -193,9 +199,9 @@ START_TEST(accounts_of_a_newer_palabre_stop_the_start)
 	snprintf(path, sizeof path, "%s/%s", data_dir, LOCAL_DB_FILE);
 	sqlite3 *db;
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 999", NULL,
-				      NULL, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL),
+		SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_int_eq(auth_check_accounts(&cfg, err, sizeof err), -1);
 	ck_assert_msg(strstr(err, "accounts.sqlite: the database has schema "
@@ -210,12 +216,14 @@ int main(void)
 	TCase *tc = tcase_create("backends");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, each_domain_is_offered_what_its_backend_can_verify);
-	tcase_add_test(tc, directories_have_a_lane_each_after_the_local_accounts);
+	tcase_add_test(tc,
+		       directories_have_a_lane_each_after_the_local_accounts);
 	tcase_add_test(tc, palabrectl_manages_local_accounts_only);
 	tcase_add_test(tc, local_accounts_have_no_attributes);
 	tcase_add_test(tc, unknown_domains_and_backends_have_no_accounts);
 	tcase_add_test(tc, local_accounts_are_checked_in_the_database);
-	tcase_add_test(tc, the_start_opens_the_accounts_only_where_a_domain_is_local);
+	tcase_add_test(
+		tc, the_start_opens_the_accounts_only_where_a_domain_is_local);
 	tcase_add_test(tc, accounts_of_a_newer_palabre_stop_the_start);
 	suite_add_tcase(s, tc);
 	return unit_run(s);

@@ -10,8 +10,9 @@
 #include "../../server/c2s/c2s.h"
 #include "unit.h"
 
-#define MESSAGE "<message from='alice@localhost/pc' to='bob@localhost/gone' " \
-		"type='chat'><body>hi</body></message>"
+#define MESSAGE                                                                \
+	"<message from='alice@localhost/pc' to='bob@localhost/gone' "          \
+	"type='chat'><body>hi</body></message>"
 
 struct seen {
 	uint8_t type;
@@ -94,7 +95,9 @@ static void teardown(void)
 
 static void from_sm(uint8_t type, uint64_t conn, const char *payload)
 {
-	struct frame f = {.type = type, .conn = conn, .payload = payload,
+	struct frame f = {.type = type,
+			  .conn = conn,
+			  .payload = payload,
 			  .payload_len = strlen(payload)};
 	frame_set_to(&f, "c2s.1");
 	frame_set_from(&f, "sm");
@@ -131,8 +134,9 @@ END_TEST
  * §8.5.3.2.3): it is not sent back; the SESSION_END is. */
 START_TEST(presence_for_a_conn_gone_is_not_sent_back)
 {
-	from_sm(FRAME_STANZA, 76, "<presence from='alice@localhost/a' "
-				  "to='bob@localhost/gone'/>");
+	from_sm(FRAME_STANZA, 76,
+		"<presence from='alice@localhost/a' "
+		"to='bob@localhost/gone'/>");
 	from_sm(FRAME_STANZA, 76, MESSAGE);
 	run_until_seen(2);
 	assert_seen(0, FRAME_SESSION_END, 76, "gone");
@@ -168,10 +172,14 @@ END_TEST
 START_TEST(a_closing_conn_sends_what_it_kept_then_its_end)
 {
 	static struct config_host host = {.domain = "localhost"};
-	struct conn c = {.nc.id = 5, .c2s = &c2s, .host = &host,
+	struct conn c = {.nc.id = 5,
+			 .c2s = &c2s,
+			 .host = &host,
 			 .session_started = true};
-	struct frame f = {.type = FRAME_STANZA, .conn = 5,
-			  .payload = MESSAGE, .payload_len = strlen(MESSAGE)};
+	struct frame f = {.type = FRAME_STANZA,
+			  .conn = 5,
+			  .payload = MESSAGE,
+			  .payload_len = strlen(MESSAGE)};
 	frame_set_to(&f, "sm");
 	frame_set_from(&f, "c2s.1");
 	ck_assert_int_eq(frame_encode(&c.held, &f), 0);
@@ -190,7 +198,8 @@ int main(void)
 	Suite *s = suite_create("c2s_router_link");
 	TCase *tc = tcase_create("core");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, a_stanza_for_a_conn_gone_ends_its_session_and_goes_back);
+	tcase_add_test(tc,
+		       a_stanza_for_a_conn_gone_ends_its_session_and_goes_back);
 	tcase_add_test(tc, presence_for_a_conn_gone_is_not_sent_back);
 	tcase_add_test(tc, a_session_ok_for_a_conn_gone_ends_the_session);
 	tcase_add_test(tc, a_conn_gone_long_ago_gets_nothing_back);

@@ -32,15 +32,17 @@ static int load(const char *xml, struct config *cfg, char *err, size_t len)
 	return 0;
 }
 
-#define HOST "<host domain='Example.ORG'><certificate>c.pem</certificate>" \
-	     "<key>k.pem</key></host>\n"
+#define HOST                                                                   \
+	"<host domain='Example.ORG'><certificate>c.pem</certificate>"          \
+	"<key>k.pem</key></host>\n"
 
 START_TEST(defaults_are_filled_in)
 {
 	struct config cfg;
 	char err[512];
 	ck_assert_int_eq(load("<palabred>\n" HOST "</palabred>\n", &cfg, err,
-			      sizeof err), 0);
+			      sizeof err),
+			 0);
 	ck_assert_str_eq(cfg.hosts[0].domain, "example.org");
 	ck_assert_int_eq(cfg.nlisteners, 2);
 	ck_assert_int_eq(cfg.listeners[0].port, 5222);
@@ -67,7 +69,9 @@ START_TEST(settings_are_read)
 		     "<mechanisms>PLAIN DIGEST-MD5</mechanisms>\n"
 		     "<max-stanza-size>10000</max-stanza-size>\n"
 		     "<resource-conflict>refuse</resource-conflict></c2s>\n"
-		     "</palabred>\n", &cfg, err, sizeof err), 0);
+		     "</palabred>\n",
+		     &cfg, err, sizeof err),
+		0);
 	ck_assert_int_eq(cfg.nlisteners, 1);
 	ck_assert_str_eq(cfg.listeners[0].address, "127.0.0.1");
 	ck_assert(!cfg.require_starttls);
@@ -86,20 +90,23 @@ static void assert_error(const char *xml, const char *line_and_setting)
 	char expected[512];
 	snprintf(expected, sizeof expected, "%s:%s", path, line_and_setting);
 	ck_assert_msg(strncmp(err, expected, strlen(expected)) == 0,
-		      "got '%s', expected it to start with '%s'", err, expected);
+		      "got '%s', expected it to start with '%s'", err,
+		      expected);
 }
 
 START_TEST(bad_port_names_line_and_setting)
 {
 	assert_error("<palabred>\n" HOST "<c2s>\n<listen port='abc'/>\n</c2s>"
-		     "</palabred>", "4: c2s/listen/@port: 'abc' is not a number");
+		     "</palabred>",
+		     "4: c2s/listen/@port: 'abc' is not a number");
 }
 END_TEST
 
 START_TEST(unknown_setting_is_an_error)
 {
 	assert_error("<palabred>\n" HOST "<c2s>\n\n<colour>red</colour></c2s>"
-		     "</palabred>", "5: c2s/colour: unknown setting");
+		     "</palabred>",
+		     "5: c2s/colour: unknown setting");
 }
 END_TEST
 
@@ -144,7 +151,8 @@ START_TEST(s2s_is_off_without_its_section)
 	struct config cfg;
 	char err[512];
 	ck_assert_int_eq(load("<palabred>\n" HOST "</palabred>\n", &cfg, err,
-			      sizeof err), 0);
+			      sizeof err),
+			 0);
 	ck_assert(!cfg.s2s.enabled);
 	config_free(&cfg);
 }
@@ -155,7 +163,8 @@ START_TEST(s2s_defaults_are_filled_in)
 	struct config cfg;
 	char err[512];
 	ck_assert_int_eq(load("<palabred>\n" HOST "<s2s/></palabred>\n", &cfg,
-			      err, sizeof err), 0);
+			      err, sizeof err),
+			 0);
 	ck_assert(cfg.s2s.enabled);
 	ck_assert_int_eq(cfg.s2s.nlisteners, 1);
 	ck_assert_int_eq(cfg.s2s.listeners[0].port, 5269);
@@ -180,10 +189,15 @@ START_TEST(s2s_settings_are_read)
 		     "<s2s><listen address='127.0.0.2' port='15269'/>\n"
 		     "<listen address='127.0.0.2' port='15270' tls='direct'/>\n"
 		     "<resolver address='127.0.0.1' port='5353'/>\n"
-		     "<require-valid-certificate>true</require-valid-certificate>\n"
-		     "<ca-file>c.pem</ca-file><connect-timeout>5</connect-timeout>\n"
-		     "<idle-timeout>60</idle-timeout><queue-size>10</queue-size>\n"
-		     "</s2s></palabred>\n", &cfg, err, sizeof err), 0);
+		     "<require-valid-certificate>true</"
+		     "require-valid-certificate>\n"
+		     "<ca-file>c.pem</ca-file><connect-timeout>5</"
+		     "connect-timeout>\n"
+		     "<idle-timeout>60</idle-timeout><queue-size>10</"
+		     "queue-size>\n"
+		     "</s2s></palabred>\n",
+		     &cfg, err, sizeof err),
+		0);
 	ck_assert_int_eq(cfg.s2s.nlisteners, 2);
 	ck_assert(cfg.s2s.listeners[1].direct_tls);
 	ck_assert_str_eq(cfg.s2s.resolver, "127.0.0.1");
@@ -198,16 +212,20 @@ END_TEST
 
 START_TEST(s2s_errors_name_line_and_setting)
 {
-	assert_error("<palabred>\n" HOST "<s2s>\n<resolver address='dns.example'/>"
-		     "</s2s></palabred>", "4: s2s/resolver/@address: "
+	assert_error("<palabred>\n" HOST
+		     "<s2s>\n<resolver address='dns.example'/>"
+		     "</s2s></palabred>",
+		     "4: s2s/resolver/@address: "
 		     "'dns.example' is not an IPv4 or IPv6 address");
 	assert_error("<palabred>\n" HOST "<s2s>\n\n<listen address='::1'/>"
-		     "</s2s></palabred>", "5: s2s/listen/@port: missing");
+		     "</s2s></palabred>",
+		     "5: s2s/listen/@port: missing");
 	assert_error("<palabred>\n" HOST "<s2s><max-stanza-size>5000"
 		     "</max-stanza-size></s2s></palabred>",
 		     "3: s2s/max-stanza-size: ");
 	assert_error("<palabred>\n" HOST "<s2s><ca-file>nothere.pem</ca-file>"
-		     "</s2s></palabred>", "3: s2s/ca-file: cannot read ");
+		     "</s2s></palabred>",
+		     "3: s2s/ca-file: cannot read ");
 	assert_error("<palabred>\n" HOST "<s2s/>\n<s2s/></palabred>",
 		     "4: s2s: <s2s> is given twice");
 }
@@ -218,7 +236,8 @@ START_TEST(rate_limit_defaults_and_values)
 	struct config cfg;
 	char err[512];
 	ck_assert_int_eq(load("<palabred>\n" HOST "</palabred>\n", &cfg, err,
-			      sizeof err), 0);
+			      sizeof err),
+			 0);
 	ck_assert_uint_eq(cfg.rate_stanzas, 50);
 	ck_assert_uint_eq(cfg.rate_stanza_burst, 500);
 	ck_assert_uint_eq(cfg.rate_bytes, 65536);
@@ -228,7 +247,9 @@ START_TEST(rate_limit_defaults_and_values)
 	 * absent burst its default. */
 	ck_assert_int_eq(load("<palabred>\n" HOST "<c2s><rate-limit "
 			      "stanzas-per-second='200' burst='40'/></c2s>"
-			      "</palabred>\n", &cfg, err, sizeof err), 0);
+			      "</palabred>\n",
+			      &cfg, err, sizeof err),
+			 0);
 	ck_assert_uint_eq(cfg.rate_stanzas, 200);
 	ck_assert_uint_eq(cfg.rate_stanza_burst, 40);
 	ck_assert_uint_eq(cfg.rate_bytes, 0);
@@ -292,13 +313,15 @@ START_TEST(modules_start_in_the_order_given_each_once)
 {
 	struct config cfg;
 	load_ok("<palabred>\n" HOST "<sm><modules>\n  ping disco\tping\n"
-		"vcard</modules></sm></palabred>\n", &cfg);
+		"vcard</modules></sm></palabred>\n",
+		&cfg);
 	ck_assert_str_eq(modules_on(&cfg), "ping disco vcard");
 	ck_assert(!sm_module_is_on(&cfg, "roster"));
 	config_free(&cfg);
 	/* Given twice, the last counts; empty, none is on. */
 	load_ok("<palabred>\n" HOST "<sm><modules>ping</modules>"
-		"<modules></modules></sm></palabred>\n", &cfg);
+		"<modules></modules></sm></palabred>\n",
+		&cfg);
 	ck_assert_str_eq(modules_on(&cfg), "");
 	config_free(&cfg);
 }
@@ -308,9 +331,10 @@ START_TEST(every_module_file_is_known)
 {
 	struct config cfg;
 	load_ok("<palabred>\n" HOST "<sm><modules>roster presence offline "
-		"blocking disco ping vcard</modules></sm></palabred>\n", &cfg);
+		"blocking disco ping vcard</modules></sm></palabred>\n",
+		&cfg);
 	ck_assert_str_eq(modules_on(&cfg), "roster presence offline "
-			 "blocking disco ping vcard");
+					   "blocking disco ping vcard");
 	config_free(&cfg);
 }
 END_TEST
@@ -320,15 +344,18 @@ START_TEST(stream_features_follow_the_modules)
 	struct config cfg;
 	struct buf b = BUF_INIT;
 	load_ok("<palabred>\n" HOST "<sm><modules>roster presence"
-		"</modules></sm></palabred>\n", &cfg);
+		"</modules></sm></palabred>\n",
+		&cfg);
 	sm_module_append_stream_features(&cfg, &b);
 	ck_assert_int_eq(buf_append(&b, "", 1), 0);
-	ck_assert_str_eq(b.data, "<ver xmlns='urn:xmpp:features:rosterver'/>"
+	ck_assert_str_eq(b.data,
+			 "<ver xmlns='urn:xmpp:features:rosterver'/>"
 			 "<sub xmlns='urn:xmpp:features:pre-approval'/>");
 	config_free(&cfg);
 	buf_clear(&b);
 	load_ok("<palabred>\n" HOST "<sm><modules>disco ping</modules></sm>"
-		"</palabred>\n", &cfg);
+		"</palabred>\n",
+		&cfg);
 	sm_module_append_stream_features(&cfg, &b);
 	ck_assert_uint_eq(b.len, 0);
 	config_free(&cfg);
@@ -344,10 +371,12 @@ START_TEST(offline_quota_bytes_default_value_and_error)
 						  "offline-quota-bytes"),
 			 10 << 20);
 	ck_assert_int_eq(sm_module_option_integer(&cfg, &sm_module_offline,
-						  "offline-quota"), 1000);
+						  "offline-quota"),
+			 1000);
 	config_free(&cfg);
 	load_ok("<palabred>\n" HOST "<sm><offline-quota-bytes>"
-		"65536</offline-quota-bytes></sm></palabred>\n", &cfg);
+		"65536</offline-quota-bytes></sm></palabred>\n",
+		&cfg);
 	ck_assert_int_eq(sm_module_option_integer(&cfg, &sm_module_offline,
 						  "offline-quota-bytes"),
 			 65536);
@@ -369,7 +398,8 @@ START_TEST(errors_name_line_and_setting)
 		     "</modules></sm></palabred>",
 		     "4: sm/modules: 'pong' is not a known module");
 	assert_error("<palabred>\n" HOST "<sm>\n\n<colour>red</colour></sm>"
-		     "</palabred>", "5: sm/colour: unknown setting");
+		     "</palabred>",
+		     "5: sm/colour: unknown setting");
 	assert_error("<palabred>\n" HOST "<ldap id='d'>\n<uri>ldap://h</uri>\n"
 		     "<colour/></ldap></palabred>",
 		     "5: ldap/colour: unknown setting");

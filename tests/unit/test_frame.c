@@ -189,8 +189,8 @@ START_TEST(too_big_refused)
 	char *big = calloc(1, FRAME_MAX_SIZE);
 	ck_assert_ptr_nonnull(big);
 	f.payload = big;
-	f.payload_len = FRAME_MAX_SIZE - FRAME_HEADER_SIZE - f.to_len -
-			f.from_len + 1;
+	f.payload_len =
+		FRAME_MAX_SIZE - FRAME_HEADER_SIZE - f.to_len - f.from_len + 1;
 	ck_assert_int_eq(frame_encode(&b, &f), -1);
 	f.payload_len--;
 	ck_assert_int_eq(frame_encode(&b, &f), 0);

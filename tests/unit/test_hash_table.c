@@ -44,7 +44,7 @@ static bool item_match(const struct hash_link *l, const void *key)
 static struct item *find(unsigned key)
 {
 	struct hash_link *l =
-	    hash_table_find(&table, key_hash(key), item_match, &key);
+		hash_table_find(&table, key_hash(key), item_match, &key);
 	return l ? hash_entry(l, struct item, link) : NULL;
 }
 
@@ -156,7 +156,8 @@ START_TEST(iteration_may_remove_the_current_entry)
 	struct hash_link *l, *next;
 	size_t n = 0;
 	/* Removes every odd key, and wipes its link as freeing would. */
-	hash_table_for_each(&table, l, next) {
+	hash_table_for_each(&table, l, next)
+	{
 		struct item *it = hash_entry(l, struct item, link);
 		it->seen++;
 		n++;
@@ -173,8 +174,7 @@ START_TEST(iteration_may_remove_the_current_entry)
 	}
 	ck_assert_uint_eq(table.count, MANY / 2);
 	/* Then removes the rest. */
-	hash_table_for_each(&table, l, next)
-		hash_table_remove(&table, l);
+	hash_table_for_each(&table, l, next) hash_table_remove(&table, l);
 	ck_assert_uint_eq(table.count, 0);
 	ck_assert_ptr_null(hash_table_next(&table, NULL));
 }

@@ -34,8 +34,10 @@ static void assert_refused(const struct config *cfg, pid_t holder,
 {
 	struct instance in;
 	char err[512], want[512];
-	snprintf(want, sizeof want, "another palabred (pid %d) runs with "
-		 "%s: %s; stop it first", (int)holder, setting, value);
+	snprintf(want, sizeof want,
+		 "another palabred (pid %d) runs with "
+		 "%s: %s; stop it first",
+		 (int)holder, setting, value);
 	ck_assert_int_eq(instance_lock(&in, cfg, err, sizeof err), -1);
 	ck_assert_str_eq(err, want);
 }
@@ -80,8 +82,10 @@ START_TEST(a_socket_directory_that_does_not_exist_is_named)
 	struct config a = config_of(data_a, socket);
 	struct instance in;
 	char err[512], want[512];
-	snprintf(want, sizeof want, "router/socket: cannot open the lock file "
-		 "%s.lock: No such file or directory", socket);
+	snprintf(want, sizeof want,
+		 "router/socket: cannot open the lock file "
+		 "%s.lock: No such file or directory",
+		 socket);
 	ck_assert_int_eq(instance_lock(&in, &a, err, sizeof err), -1);
 	ck_assert_str_eq(err, want);
 }
@@ -102,8 +106,9 @@ START_TEST(a_forked_daemon_keeps_the_lock_and_names_itself)
 	if (daemon == 0) {
 		instance_note_pid(&in);
 		_exit(write(ready[1], &byte, 1) == 1 &&
-			      read(done[0], &byte, 1) == 1
-		      ? 0 : 1);
+				      read(done[0], &byte, 1) == 1
+			      ? 0
+			      : 1);
 	}
 	instance_unlock(&in); /* the parent exits in daemonize */
 	ck_assert_int_eq(read(ready[0], &byte, 1), 1);

@@ -9,8 +9,8 @@
 #include "../../lib/jid.h"
 #include "unit.h"
 
-static void assert_parses(const char *s, const char *local,
-			  const char *domain, const char *resource)
+static void assert_parses(const char *s, const char *local, const char *domain,
+			  const char *resource)
 {
 	struct jid j;
 	ck_assert_msg(jid_parse_str(&j, s) == 0, "'%s' should parse", s);
@@ -122,8 +122,11 @@ START_TEST(local_and_domain_are_case_folded_resource_is_not)
 	assert_parses("JuLiEt@ExAmPlE.CoM/BaLcOnY", "juliet", "example.com",
 		      "BaLcOnY");
 	/* U+00C7 → U+00E7, U+00C9 → U+00E9 */
-	assert_parses("\xC3\x87" "a@\xC3\x89t\xC3\xA9.fr/\xC3\x87",
-		      "\xC3\xA7" "a", "\xC3\xA9t\xC3\xA9.fr", "\xC3\x87");
+	assert_parses("\xC3\x87"
+		      "a@\xC3\x89t\xC3\xA9.fr/\xC3\x87",
+		      "\xC3\xA7"
+		      "a",
+		      "\xC3\xA9t\xC3\xA9.fr", "\xC3\x87");
 }
 END_TEST
 
@@ -214,9 +217,8 @@ END_TEST
 START_TEST(nodeprep_prohibited_characters_are_refused)
 {
 	/* RFC 6122 Appendix A.5: " & ' / : < > @ and ASCII space. */
-	static const char *const bad[] = {"a\"b@d", "a&b@d", "a'b@d",
-					  "a:b@d",  "a<b@d", "a>b@d",
-					  "a b@d"};
+	static const char *const bad[] = {"a\"b@d", "a&b@d", "a'b@d", "a:b@d",
+					  "a<b@d",  "a>b@d", "a b@d"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		assert_refused(bad[i]);
 }
@@ -299,12 +301,12 @@ END_TEST
 
 START_TEST(invalid_utf8_is_refused)
 {
-	assert_refused("\xC3@example.com");		  /* truncated */
-	assert_refused("juliet@example.com/\xFF");	  /* never UTF-8 */
-	assert_refused("\xC0\xAF@example.com");		  /* overlong '/' */
-	assert_refused("example.com/\xED\xA0\x80");	  /* surrogate */
+	assert_refused("\xC3@example.com");             /* truncated */
+	assert_refused("juliet@example.com/\xFF");      /* never UTF-8 */
+	assert_refused("\xC0\xAF@example.com");         /* overlong '/' */
+	assert_refused("example.com/\xED\xA0\x80");     /* surrogate */
 	assert_refused("example.com/\xF4\x90\x80\x80"); /* over U+10FFFF */
-	assert_refused("exa\x80mple.com");		  /* lone continuation */
+	assert_refused("exa\x80mple.com");              /* lone continuation */
 }
 END_TEST
 
@@ -405,7 +407,9 @@ static void same_as_libidn(int (*prep)(char *, const char *),
 		int r1 = prep(ours, in);
 		snprintf(theirs, sizeof theirs, "%s", in);
 		int r2 = stringprep(theirs, sizeof theirs, 0, profile) ==
-					 STRINGPREP_OK ? 0 : -1;
+					 STRINGPREP_OK
+				 ? 0
+				 : -1;
 		ck_assert_msg(r1 == r2, "'%s': %d, libidn %d", in, r1, r2);
 		if (r1 == 0)
 			ck_assert_str_eq(ours, theirs);

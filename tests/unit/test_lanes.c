@@ -85,8 +85,9 @@ static void finish(struct probe *p)
 
 static void queue(struct lanes *l, int i, size_t lane)
 {
-	ck_assert_int_eq(lanes_queue(l, &probes[i].job, lane, probe_work,
-				     probe_done), 0);
+	ck_assert_int_eq(
+		lanes_queue(l, &probes[i].job, lane, probe_work, probe_done),
+		0);
 }
 
 /* A lane of one: probe 0 runs, 1 and 2 wait. */
@@ -147,8 +148,8 @@ START_TEST(close_cancels_the_waiting_jobs_at_once_and_lets_running_ones_end)
 	lanes_close(l);
 	ck_assert(probes[1].done && probes[1].status == UV_ECANCELED);
 	ck_assert(probes[2].done && probes[2].status == UV_ECANCELED);
-	ck_assert_int_eq(lanes_queue(l, &probes[3].job, 0, probe_work,
-				     probe_done), -1);
+	ck_assert_int_eq(
+		lanes_queue(l, &probes[3].job, 0, probe_work, probe_done), -1);
 	ck_assert_uint_eq(lanes_pending(l), 1);
 	finish(&probes[0]);
 	ck_assert_int_eq(count_started(), 1);
@@ -191,8 +192,11 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, a_lane_runs_its_jobs_in_order_one_share_at_a_time);
 	tcase_add_test(tc, a_full_lane_does_not_hold_up_another);
-	tcase_add_test(tc, close_cancels_the_waiting_jobs_at_once_and_lets_running_ones_end);
-	tcase_add_test(tc, a_cancelled_waiting_job_ends_at_once_and_leaves_its_place);
+	tcase_add_test(
+		tc,
+		close_cancels_the_waiting_jobs_at_once_and_lets_running_ones_end);
+	tcase_add_test(
+		tc, a_cancelled_waiting_job_ends_at_once_and_leaves_its_place);
 	tcase_add_test(tc, the_pool_covers_every_share_unless_set_larger);
 	suite_add_tcase(s, tc);
 	return unit_run(s);

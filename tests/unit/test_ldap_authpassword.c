@@ -1,21 +1,21 @@
 /* scram_secret_parse: RFC 5803 authPassword values as a directory holds
  * them, the inverse of scram_secret_format. */
 #include <check.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../auth/scram_keys.h"
 #include "unit.h"
 
 /* RFC 7677 §3's exchange (user "user", password "pencil"), stored. */
-#define SHA256_VALUE                                                        \
-	"SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$"                      \
-	"WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:"                     \
+#define SHA256_VALUE                                                           \
+	"SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$"                         \
+	"WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:"                        \
 	"wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU="
 /* RFC 5802 §5's (password "pencil"). */
-#define SHA1_VALUE                                                          \
-	"SCRAM-SHA-1$4096:QSXCR+Q6sek8bf92$6dlGYMOdZcOPutkcNY8U2g7vK9Y=:"   \
+#define SHA1_VALUE                                                             \
+	"SCRAM-SHA-1$4096:QSXCR+Q6sek8bf92$6dlGYMOdZcOPutkcNY8U2g7vK9Y=:"      \
 	"D+CSWLOshSulAsxiupA+qs2/fTE="
 
 static int parse(const char *value, enum scram_hash *hash,
@@ -47,9 +47,11 @@ START_TEST(format_and_parse_round_trip)
 	struct scram_secret made, back;
 	enum scram_hash hash;
 	char value[256];
-	ck_assert_int_eq(scram_secret_make(SCRAM_SHA_256, "s3cret", 0, &made), 0);
-	ck_assert_uint_gt(scram_secret_format(SCRAM_SHA_256, &made, value,
-					      sizeof value), 0);
+	ck_assert_int_eq(scram_secret_make(SCRAM_SHA_256, "s3cret", 0, &made),
+			 0);
+	ck_assert_uint_gt(
+		scram_secret_format(SCRAM_SHA_256, &made, value, sizeof value),
+		0);
 	ck_assert_int_eq(parse(value, &hash, &back), 0);
 	ck_assert_int_eq(hash, SCRAM_SHA_256);
 	ck_assert_uint_eq(back.iterations, made.iterations);
@@ -65,11 +67,11 @@ START_TEST(spaces_around_dollars_and_scheme_case_are_accepted)
 	 * case-insensitive. */
 	enum scram_hash hash;
 	struct scram_secret s;
-	ck_assert_int_eq(
-		parse(" scram-sha-1 $ 4096:QSXCR+Q6sek8bf92 $ "
-		      "6dlGYMOdZcOPutkcNY8U2g7vK9Y=:D+CSWLOshSulAsxiupA+qs2/fTE= ",
-		      &hash, &s),
-		0);
+	ck_assert_int_eq(parse(" scram-sha-1 $ 4096:QSXCR+Q6sek8bf92 $ "
+			       "6dlGYMOdZcOPutkcNY8U2g7vK9Y=:D+"
+			       "CSWLOshSulAsxiupA+qs2/fTE= ",
+			       &hash, &s),
+			 0);
 	ck_assert(scram_secret_check(SCRAM_SHA_1, &s, "pencil"));
 }
 END_TEST
@@ -77,18 +79,19 @@ END_TEST
 START_TEST(other_schemes_and_malformed_values_are_refused)
 {
 	static const char *const bad[] = {
-		"",
-		"{SSHA}abcd",
-		"MD5$c2FsdA==$aGFzaA==",
+		"", "{SSHA}abcd", "MD5$c2FsdA==$aGFzaA==",
 		"SCRAM-SHA-512$4096:W22ZaJ0SNY7soEsUEjb6gQ==$"
 		"WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:"
 		"wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=",
 		/* too few iterations (RFC 7677 §4: at least 4096) */
-		"SCRAM-SHA-1$1000:QSXCR+Q6sek8bf92$6dlGYMOdZcOPutkcNY8U2g7vK9Y=:"
+		"SCRAM-SHA-1$1000:QSXCR+Q6sek8bf92$6dlGYMOdZcOPutkcNY8U2g7vK9Y="
+		":"
 		"D+CSWLOshSulAsxiupA+qs2/fTE=",
-		"SCRAM-SHA-1$x4096:QSXCR+Q6sek8bf92$6dlGYMOdZcOPutkcNY8U2g7vK9Y=:"
+		"SCRAM-SHA-1$x4096:QSXCR+Q6sek8bf92$"
+		"6dlGYMOdZcOPutkcNY8U2g7vK9Y=:"
 		"D+CSWLOshSulAsxiupA+qs2/fTE=",
-		"SCRAM-SHA-1$99999999999:QSXCR+Q6sek8bf92$6dlGYMOdZcOPutkcNY8U2g7vK9Y=:"
+		"SCRAM-SHA-1$99999999999:QSXCR+Q6sek8bf92$"
+		"6dlGYMOdZcOPutkcNY8U2g7vK9Y=:"
 		"D+CSWLOshSulAsxiupA+qs2/fTE=",
 		/* no salt */
 		"SCRAM-SHA-1$4096:$6dlGYMOdZcOPutkcNY8U2g7vK9Y=:"
@@ -96,9 +99,11 @@ START_TEST(other_schemes_and_malformed_values_are_refused)
 		/* bad base64 */
 		"SCRAM-SHA-1$4096:QSXCR+Q6sek8bf9$6dlGYMOdZcOPutkcNY8U2g7vK9Y=:"
 		"D+CSWLOshSulAsxiupA+qs2/fTE=",
-		"SCRAM-SHA-1$4096:QSXCR+Q6sek8bf92$6dlGYMOdZcOPutkcNY8U2g7vK9Y=:"
+		"SCRAM-SHA-1$4096:QSXCR+Q6sek8bf92$6dlGYMOdZcOPutkcNY8U2g7vK9Y="
+		":"
 		"D+CSWLOshSulAsxiupA+qs2/fTF=",
-		"SCRAM-SHA-1$4096:QSXC*+Q6sek8bf92$6dlGYMOdZcOPutkcNY8U2g7vK9Y=:"
+		"SCRAM-SHA-1$4096:QSXC*+Q6sek8bf92$6dlGYMOdZcOPutkcNY8U2g7vK9Y="
+		":"
 		"D+CSWLOshSulAsxiupA+qs2/fTE=",
 		/* a SHA-256 key length under SCRAM-SHA-1 */
 		"SCRAM-SHA-1$4096:QSXCR+Q6sek8bf92$"
@@ -106,7 +111,8 @@ START_TEST(other_schemes_and_malformed_values_are_refused)
 		"wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=",
 		/* parts missing */
 		"SCRAM-SHA-1$4096:QSXCR+Q6sek8bf92",
-		"SCRAM-SHA-1$4096:QSXCR+Q6sek8bf92$6dlGYMOdZcOPutkcNY8U2g7vK9Y=",
+		"SCRAM-SHA-1$4096:QSXCR+Q6sek8bf92$"
+		"6dlGYMOdZcOPutkcNY8U2g7vK9Y=",
 		"SCRAM-SHA-1$4096$6dlGYMOdZcOPutkcNY8U2g7vK9Y=:"
 		"D+CSWLOshSulAsxiupA+qs2/fTE=",
 		NULL};

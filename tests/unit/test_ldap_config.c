@@ -28,19 +28,20 @@ static int load(const char *xml, struct config *cfg, char *err, size_t len)
 }
 
 #define CERT "<certificate>c.pem</certificate><key>c.pem</key>"
-#define LDAP_HOST(domain, id)                                               \
-	"<host domain='" domain "'>" CERT "<auth backend='ldap' directory='" \
-	id "'><base>ou=people,dc=example,dc=org</base>"                     \
+#define LDAP_HOST(domain, id)                                                  \
+	"<host domain='" domain "'>" CERT                                      \
+	"<auth backend='ldap' directory='" id                                  \
+	"'><base>ou=people,dc=example,dc=org</base>"                           \
 	"<filter>(mail=%u@%d)</filter></auth></host>\n"
-#define DIRECTORY                                                          \
-	"<ldap id='central'>\n"                                            \
-	"<uri>ldap://127.0.0.1:3890</uri>\n"                               \
-	"<uri>ldaps://backup.example.org</uri>\n"                          \
-	"<starttls>true</starttls>\n"                                      \
-	"<bind-dn>cn=palabre,dc=example,dc=org</bind-dn>\n"                \
-	"<bind-password-file>secret</bind-password-file>\n"                \
-	"<timeout>7</timeout><pool>3</pool>\n"                             \
-	"<password-access>bind auth-password</password-access>\n"          \
+#define DIRECTORY                                                              \
+	"<ldap id='central'>\n"                                                \
+	"<uri>ldap://127.0.0.1:3890</uri>\n"                                   \
+	"<uri>ldaps://backup.example.org</uri>\n"                              \
+	"<starttls>true</starttls>\n"                                          \
+	"<bind-dn>cn=palabre,dc=example,dc=org</bind-dn>\n"                    \
+	"<bind-password-file>secret</bind-password-file>\n"                    \
+	"<timeout>7</timeout><pool>3</pool>\n"                                 \
+	"<password-access>bind auth-password</password-access>\n"              \
 	"</ldap>\n"
 
 static void setup(void)
@@ -100,10 +101,15 @@ START_TEST(directory_defaults)
 {
 	struct config cfg;
 	char err[512];
-	ck_assert_int_eq(load("<palabred>\n" LDAP_HOST("example.org", "d")
-			      "<ldap id='d'><uri>ldap://h</uri></ldap>\n"
-			      "<host domain='local.example'>" CERT "</host>\n"
-			      "</palabred>\n", &cfg, err, sizeof err), 0);
+	ck_assert_int_eq(
+		load("<palabred>\n" LDAP_HOST(
+			     "example.org",
+			     "d") "<ldap id='d'><uri>ldap://h</uri></ldap>\n"
+				  "<host domain='local.example'>" CERT
+				  "</host>\n"
+				  "</palabred>\n",
+		     &cfg, err, sizeof err),
+		0);
 	const struct config_ldap *d =
 		config_host_directory(&cfg, &cfg.hosts[0]);
 	ck_assert_uint_eq(d->timeout, 5);
@@ -122,8 +128,8 @@ END_TEST
 
 START_TEST(errors_name_line_and_setting)
 {
-	assert_error("<palabred>\n" LDAP_HOST("example.org", "centrl")
-			     DIRECTORY "</palabred>\n",
+	assert_error("<palabred>\n" LDAP_HOST("example.org", "centrl") DIRECTORY
+		     "</palabred>\n",
 		     "2: host/auth/@directory: no <ldap id=\"centrl\">");
 	assert_error("<palabred>\n<ldap id='x'>\n<uri>http://h</uri></ldap>"
 		     "</palabred>\n",
@@ -165,9 +171,9 @@ START_TEST(errors_name_line_and_setting)
 }
 END_TEST
 
-#define AUTH(inner)                                                          \
-	"<palabred>\n<ldap id='d'><uri>ldap://h</uri></ldap>\n"               \
-	"<host domain='example.org'>" CERT "\n<auth backend='ldap' "          \
+#define AUTH(inner)                                                            \
+	"<palabred>\n<ldap id='d'><uri>ldap://h</uri></ldap>\n"                \
+	"<host domain='example.org'>" CERT "\n<auth backend='ldap' "           \
 	"directory='d'>\n" inner "</auth></host></palabred>\n"
 
 START_TEST(host_auth_errors)
@@ -190,9 +196,10 @@ START_TEST(host_auth_errors)
 	assert_error("<palabred>\n<host domain='example.org'>" CERT
 		     "<auth backend='ldap'/></host></palabred>\n",
 		     "2: host/auth/@directory: missing");
-	assert_error("<palabred>\n<host domain='example.org'>" CERT
-		     "<auth backend='local' directory='d'/></host></palabred>\n",
-		     "2: host/auth/@directory: only for backend=\"ldap\"");
+	assert_error(
+		"<palabred>\n<host domain='example.org'>" CERT
+		"<auth backend='local' directory='d'/></host></palabred>\n",
+		"2: host/auth/@directory: only for backend=\"ldap\"");
 	assert_error("<palabred>\n<host domain='example.org'>" CERT
 		     "<auth backend='nis'/></host></palabred>\n",
 		     "2: host/auth/@backend: 'nis' is not a known");

@@ -49,8 +49,8 @@ static void assert_builds(const char *template, const char *user,
 			  const char *domain, const char *want)
 {
 	char out[LDAP_FILTER_MAX];
-	ck_assert_int_eq(ldap_filter_build(template, user, domain, out,
-					   sizeof out), 0);
+	ck_assert_int_eq(
+		ldap_filter_build(template, user, domain, out, sizeof out), 0);
 	ck_assert_str_eq(out, want);
 }
 
@@ -88,20 +88,22 @@ START_TEST(longest_local_part_fits)
 	memset(user, '*', JID_PART_MAX);
 	user[JID_PART_MAX] = '\0';
 	ck_assert_int_eq(ldap_filter_build("(mail=%u@%d)", user, "example.org",
-					   out, sizeof out), 0);
+					   out, sizeof out),
+			 0);
 	ck_assert_uint_eq(strlen(out), 6 + 3 * JID_PART_MAX + 1 + 11 + 1);
 	ck_assert_int_eq(ldap_filter_build("(mail=%u@%d)", user, "example.org",
-					   out, 100), -1);
+					   out, 100),
+			 -1);
 }
 END_TEST
 
 START_TEST(unknown_percent_sequences_are_refused)
 {
 	char out[64];
-	ck_assert_int_eq(ldap_filter_build("(uid=%x)", "a", "d", out,
-					   sizeof out), -1);
-	ck_assert_int_eq(ldap_filter_build("(uid=%", "a", "d", out,
-					   sizeof out), -1);
+	ck_assert_int_eq(
+		ldap_filter_build("(uid=%x)", "a", "d", out, sizeof out), -1);
+	ck_assert_int_eq(ldap_filter_build("(uid=%", "a", "d", out, sizeof out),
+			 -1);
 }
 END_TEST
 

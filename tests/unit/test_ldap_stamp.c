@@ -10,9 +10,9 @@
 #include "unit.h"
 
 /* RFC 7677 §3's exchange (password "pencil"), as RFC 5803 stores it. */
-#define SHA256_VALUE                                                        \
-	"SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$"                      \
-	"WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:"                     \
+#define SHA256_VALUE                                                           \
+	"SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$"                         \
+	"WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:"                        \
 	"wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU="
 
 static struct berval bv(const char *s)
@@ -127,8 +127,7 @@ START_TEST(judged_against_the_record)
 	memcpy(record.secrets, v.secrets, LOCAL_STAMP_LEN);
 	ck_assert_int_eq(ldap_stamp_judge(NULL, &v), LDAP_STAMP_NEW);
 	ck_assert_int_eq(ldap_stamp_judge(&record, &v), LDAP_STAMP_SAME);
-	ck_assert_int_eq(ldap_stamp_judge(&record, &changed),
-			 LDAP_STAMP_STALE);
+	ck_assert_int_eq(ldap_stamp_judge(&record, &changed), LDAP_STAMP_STALE);
 	ck_assert_int_eq(ldap_stamp_judge(&record, &rewritten),
 			 LDAP_STAMP_REWRITTEN);
 }
@@ -294,12 +293,12 @@ int main(void)
 	tcase_add_test(tc, judged_against_the_record);
 	tcase_add_test(tc, records_are_kept_and_replaced);
 	tcase_add_test(tc, scram_stops_when_the_password_changes_alone);
-	tcase_add_test(tc,
-		       a_plain_login_that_gives_the_secrets_heals_a_false_alarm);
+	tcase_add_test(
+		tc, a_plain_login_that_gives_the_secrets_heals_a_false_alarm);
 	tcase_add_test(tc, secrets_rewritten_with_the_password_are_trusted);
 	tcase_add_test(tc, a_first_plain_login_can_find_them_stale);
-	tcase_add_test(tc,
-		       a_plain_login_checks_values_a_first_scram_lookup_trusted);
+	tcase_add_test(
+		tc, a_plain_login_checks_values_a_first_scram_lookup_trusted);
 	tcase_add_test(tc, no_database_is_an_error_not_a_pass);
 	suite_add_tcase(s, tc);
 	int rc = unit_run(s);

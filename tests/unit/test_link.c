@@ -616,10 +616,12 @@ START_TEST(too_big_frame_closes_the_link)
 	struct client *c = client_new("c");
 	pair_link(fds[0], c);
 	uint32_t len = FRAME_MAX_SIZE + 1;
-	unsigned char h[FRAME_HEADER_SIZE] = {
-		(unsigned char)(len >> 24), (unsigned char)(len >> 16),
-		(unsigned char)(len >> 8), (unsigned char)len,
-		FRAME_VERSION, FRAME_STANZA};
+	unsigned char h[FRAME_HEADER_SIZE] = {(unsigned char)(len >> 24),
+					      (unsigned char)(len >> 16),
+					      (unsigned char)(len >> 8),
+					      (unsigned char)len,
+					      FRAME_VERSION,
+					      FRAME_STANZA};
 	ck_assert_int_eq(write(fds[1], h, sizeof h), sizeof h);
 	ck_assert(run_until(&c->closed));
 	close(fds[1]);

@@ -41,9 +41,9 @@ static void teardown(void)
 static int version(void)
 {
 	sqlite3_stmt *st;
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
-					    NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL),
+		SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	int v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
@@ -73,9 +73,8 @@ static void assert_err_has(const char *want)
 
 START_TEST(a_new_database_gets_every_step)
 {
-	ck_assert_int_eq(migrate_schema(db, path, steps, NSTEPS, err,
-					sizeof err),
-			 0);
+	ck_assert_int_eq(
+		migrate_schema(db, path, steps, NSTEPS, err, sizeof err), 0);
 	ck_assert_int_eq(version(), NSTEPS);
 	exec("INSERT INTO a (x, z) VALUES (1, 'one')");
 	ck_assert(has_table("b"));
@@ -88,9 +87,8 @@ START_TEST(an_older_database_gets_only_the_steps_it_lacks_and_keeps_its_rows)
 			 0);
 	ck_assert_int_eq(version(), 1);
 	exec("INSERT INTO a (x) VALUES (7)");
-	ck_assert_int_eq(migrate_schema(db, path, steps, NSTEPS, err,
-					sizeof err),
-			 0);
+	ck_assert_int_eq(
+		migrate_schema(db, path, steps, NSTEPS, err, sizeof err), 0);
 	ck_assert_int_eq(version(), NSTEPS);
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(db, "SELECT x, z FROM a", -1, &st, NULL);
@@ -100,18 +98,16 @@ START_TEST(an_older_database_gets_only_the_steps_it_lacks_and_keeps_its_rows)
 	sqlite3_finalize(st);
 	/* At its version, nothing is applied again (a step would fail:
 	 * table a exists). */
-	ck_assert_int_eq(migrate_schema(db, path, steps, NSTEPS, err,
-					sizeof err),
-			 0);
+	ck_assert_int_eq(
+		migrate_schema(db, path, steps, NSTEPS, err, sizeof err), 0);
 }
 END_TEST
 
 START_TEST(a_database_of_a_newer_palabre_is_refused_and_left_alone)
 {
 	exec("CREATE TABLE future (w INTEGER); PRAGMA user_version = 9");
-	ck_assert_int_eq(migrate_schema(db, path, steps, NSTEPS, err,
-					sizeof err),
-			 -1);
+	ck_assert_int_eq(
+		migrate_schema(db, path, steps, NSTEPS, err, sizeof err), -1);
 	assert_err_has(path);
 	assert_err_has("the database has schema version 9, newer than the "
 		       "version 3 this palabre knows");
@@ -127,9 +123,8 @@ END_TEST
 START_TEST(a_negative_version_is_refused)
 {
 	exec("PRAGMA user_version = -1");
-	ck_assert_int_eq(migrate_schema(db, path, steps, NSTEPS, err,
-					sizeof err),
-			 -1);
+	ck_assert_int_eq(
+		migrate_schema(db, path, steps, NSTEPS, err, sizeof err), -1);
 	assert_err_has("schema version -1, which no palabre writes");
 	ck_assert_int_eq(version(), -1);
 	ck_assert(!has_table("a"));
@@ -158,19 +153,17 @@ START_TEST(a_database_another_connection_writes_is_a_clear_error)
 {
 	sqlite3 *other;
 	ck_assert_int_eq(sqlite3_open(path, &other), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL,
-				      NULL),
-			 SQLITE_OK);
-	ck_assert_int_eq(migrate_schema(db, path, steps, NSTEPS, err,
-					sizeof err),
-			 -1);
+	ck_assert_int_eq(
+		sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+		SQLITE_OK);
+	ck_assert_int_eq(
+		migrate_schema(db, path, steps, NSTEPS, err, sizeof err), -1);
 	assert_err_has(path);
 	assert_err_has("cannot lock the database");
 	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(other);
-	ck_assert_int_eq(migrate_schema(db, path, steps, NSTEPS, err,
-					sizeof err),
-			 0);
+	ck_assert_int_eq(
+		migrate_schema(db, path, steps, NSTEPS, err, sizeof err), 0);
 	ck_assert_int_eq(version(), NSTEPS);
 }
 END_TEST
@@ -181,11 +174,15 @@ int main(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, a_new_database_gets_every_step);
-	tcase_add_test(tc, an_older_database_gets_only_the_steps_it_lacks_and_keeps_its_rows);
-	tcase_add_test(tc, a_database_of_a_newer_palabre_is_refused_and_left_alone);
+	tcase_add_test(
+		tc,
+		an_older_database_gets_only_the_steps_it_lacks_and_keeps_its_rows);
+	tcase_add_test(tc,
+		       a_database_of_a_newer_palabre_is_refused_and_left_alone);
 	tcase_add_test(tc, a_negative_version_is_refused);
 	tcase_add_test(tc, a_failing_step_leaves_nothing_of_the_upgrade);
-	tcase_add_test(tc, a_database_another_connection_writes_is_a_clear_error);
+	tcase_add_test(tc,
+		       a_database_another_connection_writes_is_a_clear_error);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

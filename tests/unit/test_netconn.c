@@ -19,8 +19,9 @@
 #include "tls_identity.h"
 #include "unit.h"
 
-#define HEADER "<stream:stream xmlns='jabber:client' " \
-	       "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
+#define HEADER                                                                 \
+	"<stream:stream xmlns='jabber:client' "                                \
+	"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
 
 /* The test's connection type: counts what the layer tells it. */
 struct tconn {
@@ -97,8 +98,8 @@ static void t_on_error(void *ctx, enum xmlstream_error e, const char *text)
 			     xmlstream_error_condition(e), text);
 }
 
-static const struct xmlstream_callbacks t_stream = {
-	t_on_open, t_on_stanza, t_on_close, t_on_error};
+static const struct xmlstream_callbacks t_stream = {t_on_open, t_on_stanza,
+						    t_on_close, t_on_error};
 
 static void t_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
@@ -180,8 +181,9 @@ static void t_accept(struct listener *l)
 static void listen_on(bool direct_tls)
 {
 	port_cfg = (struct config_listener){"127.0.0.1", 0, direct_tls};
-	ck_assert_int_eq(listeners_open(&ports, &loop, "test", &port_cfg, 1,
-					16, t_accept, NULL), 0);
+	ck_assert_int_eq(listeners_open(&ports, &loop, "test", &port_cfg, 1, 16,
+					t_accept, NULL),
+			 0);
 }
 
 static int port_of_listener(void)
@@ -189,7 +191,8 @@ static int port_of_listener(void)
 	struct sockaddr_in sin;
 	int len = sizeof sin;
 	ck_assert_int_eq(uv_tcp_getsockname(&ports.l[0].tcp,
-					    (struct sockaddr *)&sin, &len), 0);
+					    (struct sockaddr *)&sin, &len),
+			 0);
 	return ntohs(sin.sin_port);
 }
 
@@ -325,8 +328,8 @@ START_TEST(past_the_output_bound_the_type_hears_it_once)
 	ck_assert_uint_eq(overflows, 1);
 	const char *got = client_read(fd, NULL);
 	ck_assert_str_eq(got, "0123456789ab" HEADER "<stream:error>"
-			 "<policy-violation xmlns='urn:ietf:params:xml:ns:"
-			 "xmpp-streams'/></stream:error></stream:stream>");
+			      "<policy-violation xmlns='urn:ietf:params:xml:ns:"
+			      "xmpp-streams'/></stream:error></stream:stream>");
 	close(fd);
 }
 END_TEST
@@ -402,8 +405,8 @@ static struct tconn *connect_out(bool direct_tls)
 	ck_assert_ptr_nonnull(t);
 	ck_assert_int_eq(netconn_init(&t->nc, &set, &t_stream, t), 0);
 	t->nc.direct_tls = direct_tls;
-	ck_assert_int_eq(netconn_connect(&t->nc, &t->req,
-					 (struct sockaddr *)&sin), 0);
+	ck_assert_int_eq(
+		netconn_connect(&t->nc, &t->req, (struct sockaddr *)&sin), 0);
 	return t;
 }
 

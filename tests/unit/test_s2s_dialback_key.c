@@ -10,7 +10,7 @@
 #define RECEIVING "xmpp.example.com"
 #define ORIGINATING "example.org"
 #define STREAM_ID "D60000229F"
-#define EXAMPLE_KEY \
+#define EXAMPLE_KEY                                                            \
 	"37c69b1cf07a3f67c04a5ef5902fa5114f2c76fe4a2686482ba5b89323075643"
 
 static char out[DIALBACK_KEY_LEN + 1];
@@ -111,16 +111,15 @@ START_TEST(wrong_key_refused)
 	key[0] = '4';
 	ck_assert(!valid(key));
 	ck_assert(!valid(""));
-	ck_assert(!dialback_key_valid(SECRET, RECEIVING, ORIGINATING,
-				      STREAM_ID, NULL, DIALBACK_KEY_LEN));
+	ck_assert(!dialback_key_valid(SECRET, RECEIVING, ORIGINATING, STREAM_ID,
+				      NULL, DIALBACK_KEY_LEN));
 }
 END_TEST
 
 START_TEST(wrong_length_refused)
 {
-	ck_assert(!dialback_key_valid(SECRET, RECEIVING, ORIGINATING,
-				      STREAM_ID, EXAMPLE_KEY,
-				      DIALBACK_KEY_LEN - 1));
+	ck_assert(!dialback_key_valid(SECRET, RECEIVING, ORIGINATING, STREAM_ID,
+				      EXAMPLE_KEY, DIALBACK_KEY_LEN - 1));
 	ck_assert(!valid(EXAMPLE_KEY " "));
 	ck_assert(!valid("\n    " EXAMPLE_KEY "\n"));
 }
@@ -142,9 +141,8 @@ START_TEST(key_of_other_inputs_refused)
 	ck_assert(!dialback_key_valid(SECRET, RECEIVING, ORIGINATING,
 				      "D60000229E", EXAMPLE_KEY,
 				      DIALBACK_KEY_LEN));
-	ck_assert(!dialback_key_valid(SECRET, ORIGINATING, RECEIVING,
-				      STREAM_ID, EXAMPLE_KEY,
-				      DIALBACK_KEY_LEN));
+	ck_assert(!dialback_key_valid(SECRET, ORIGINATING, RECEIVING, STREAM_ID,
+				      EXAMPLE_KEY, DIALBACK_KEY_LEN));
 	ck_assert(!dialback_key_valid("", RECEIVING, ORIGINATING, STREAM_ID,
 				      EXAMPLE_KEY, DIALBACK_KEY_LEN));
 }

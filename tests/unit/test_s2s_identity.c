@@ -43,8 +43,8 @@ static GENERAL_NAME *other_name(const char *oid, int type, const char *s,
 	ASN1_TYPE *value = ASN1_TYPE_new();
 	ASN1_TYPE_set(value, type, string);
 	GENERAL_NAME *name = GENERAL_NAME_new();
-	ck_assert(GENERAL_NAME_set0_othername(name, OBJ_txt2obj(oid, 1),
-					      value));
+	ck_assert(
+		GENERAL_NAME_set0_othername(name, OBJ_txt2obj(oid, 1), value));
 	return name;
 }
 
@@ -73,10 +73,9 @@ static X509 *cert_new(void)
 
 static void add_cn(X509 *x, const char *cn)
 {
-	ck_assert(X509_NAME_add_entry_by_NID(X509_get_subject_name(x),
-					     NID_commonName, MBSTRING_UTF8,
-					     (const unsigned char *)cn, -1, -1,
-					     0));
+	ck_assert(X509_NAME_add_entry_by_NID(
+		X509_get_subject_name(x), NID_commonName, MBSTRING_UTF8,
+		(const unsigned char *)cn, -1, -1, 0));
 }
 
 /* Adds one subjectAltName extension of names (NULL-terminated) and frees
@@ -187,9 +186,9 @@ END_TEST
 START_TEST(srv_id_of_wrong_type_refused)
 {
 	const char s[] = "_xmpp-server.example.org";
-	ck_assert(!san_proves(other_name(OID_SRV_NAME, V_ASN1_UTF8STRING, s,
-					 strlen(s)),
-			      "example.org"));
+	ck_assert(!san_proves(
+		other_name(OID_SRV_NAME, V_ASN1_UTF8STRING, s, strlen(s)),
+		"example.org"));
 }
 END_TEST
 
@@ -215,8 +214,7 @@ END_TEST
 START_TEST(xmpp_addr_of_a_user_refused)
 {
 	ck_assert(!san_proves(xmpp_addr("juliet@example.org"), "example.org"));
-	ck_assert(!san_proves(xmpp_addr("example.org/balcony"),
-			      "example.org"));
+	ck_assert(!san_proves(xmpp_addr("example.org/balcony"), "example.org"));
 	ck_assert(!san_proves(xmpp_addr("*.example.org"), "a.example.org"));
 }
 END_TEST
@@ -224,9 +222,9 @@ END_TEST
 /* RFC 6120 §13.7.1.4: XmppAddr is a UTF8String. */
 START_TEST(xmpp_addr_of_wrong_type_refused)
 {
-	ck_assert(!san_proves(other_name(OID_XMPP_ADDR, V_ASN1_IA5STRING,
-					 "example.org", 11),
-			      "example.org"));
+	ck_assert(!san_proves(
+		other_name(OID_XMPP_ADDR, V_ASN1_IA5STRING, "example.org", 11),
+		"example.org"));
 }
 END_TEST
 
@@ -323,9 +321,9 @@ START_TEST(embedded_nul_refused)
 	ck_assert(!san_proves(other_name(OID_SRV_NAME, V_ASN1_IA5STRING,
 					 evil_srv, sizeof evil_srv - 1),
 			      "example.org"));
-	ck_assert(!san_proves(other_name(OID_XMPP_ADDR, V_ASN1_UTF8STRING,
-					 evil, len),
-			      "example.org"));
+	ck_assert(!san_proves(
+		other_name(OID_XMPP_ADDR, V_ASN1_UTF8STRING, evil, len),
+		"example.org"));
 }
 END_TEST
 
@@ -347,11 +345,10 @@ END_TEST
 
 START_TEST(any_san_may_prove)
 {
-	X509 *x = cert("ignored.example", dns("www.example.org"),
-		       srv("_xmpp-client.example.org"),
-		       xmpp_addr("chat.example.org"),
-		       srv("_xmpp-server.example.org"), dns("*.example.net"),
-		       NULL);
+	X509 *x = cert(
+		"ignored.example", dns("www.example.org"),
+		srv("_xmpp-client.example.org"), xmpp_addr("chat.example.org"),
+		srv("_xmpp-server.example.org"), dns("*.example.net"), NULL);
 	ck_assert(s2s_identity_matches(x, "example.org"));
 	ck_assert(s2s_identity_matches(x, "chat.example.org"));
 	ck_assert(s2s_identity_matches(x, "www.example.org"));
@@ -400,8 +397,8 @@ END_TEST
 /* A CN is not always UTF-8: a BMPString is read as the text it holds. */
 START_TEST(cn_in_bmp_string)
 {
-	static const unsigned char ucs2[] = {0, 'a', 0, '.', 0, 'o', 0, 'r', 0,
-					     'g'};
+	static const unsigned char ucs2[] = {0,   'a', 0,   '.', 0,
+					     'o', 0,   'r', 0,   'g'};
 	X509 *x = cert_new();
 	ck_assert(X509_NAME_add_entry_by_NID(X509_get_subject_name(x),
 					     NID_commonName, V_ASN1_BMPSTRING,
@@ -437,10 +434,10 @@ END_TEST
  * identity of ours: the CN still speaks. */
 START_TEST(cn_used_beside_other_san)
 {
-	X509 *x = cert("example.org", email("admin@example.org"),
-		       other_name("1.3.6.1.4.1.99999.1", V_ASN1_UTF8STRING,
-				  "x", 1),
-		       NULL);
+	X509 *x = cert(
+		"example.org", email("admin@example.org"),
+		other_name("1.3.6.1.4.1.99999.1", V_ASN1_UTF8STRING, "x", 1),
+		NULL);
 	ck_assert(s2s_identity_matches(x, "example.org"));
 	ck_assert(!s2s_identity_matches(x, "example.net"));
 	X509_free(x);

@@ -205,16 +205,16 @@ static void on_result(void *ctx, enum resolve_status status,
 		memcpy(res->t, targets, ntargets * sizeof *targets);
 	if (res->freeing) {
 		resolver_free(res->r);
-		ck_assert_ptr_null(resolver_lookup(res->r, "a.test", on_result,
-						   res));
+		ck_assert_ptr_null(
+			resolver_lookup(res->r, "a.test", on_result, res));
 	}
 }
 
 static struct resolver *resolver_at(int port)
 {
 	char err[256] = "";
-	struct resolver *r = resolver_new(&loop, "127.0.0.1", port, err,
-					  sizeof err);
+	struct resolver *r =
+		resolver_new(&loop, "127.0.0.1", port, err, sizeof err);
 	ck_assert_msg(r != NULL, "resolver_new: %s", err);
 	return r;
 }
@@ -548,8 +548,7 @@ START_TEST(free_cancels_pending)
 	struct result fresh = {0}, cached = {0}, check;
 	lookup(r, "m.test", &check);
 	ck_assert_ptr_nonnull(resolver_lookup(r, "a.test", on_result, &fresh));
-	ck_assert_ptr_nonnull(
-		resolver_lookup(r, "m.test", on_result, &cached));
+	ck_assert_ptr_nonnull(resolver_lookup(r, "m.test", on_result, &cached));
 	resolver_free(r);
 	ck_assert_int_eq(fresh.calls, 1);
 	ck_assert_int_eq(fresh.status, RESOLVE_CANCELLED);
@@ -569,8 +568,7 @@ START_TEST(free_from_a_callback)
 	first.freeing = true;
 	first.r = r;
 	ck_assert_ptr_nonnull(resolver_lookup(r, "a.test", on_result, &first));
-	ck_assert_ptr_nonnull(
-		resolver_lookup(r, "a.test", on_result, &second));
+	ck_assert_ptr_nonnull(resolver_lookup(r, "a.test", on_result, &second));
 	uv_run(&loop, UV_RUN_DEFAULT);
 	ck_assert_int_eq(first.calls, 1);
 	ck_assert_int_eq(first.status, RESOLVE_OK);

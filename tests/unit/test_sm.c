@@ -2,24 +2,23 @@
  * as c2s would send them and checked on the frames the sm sends back.
  * No sockets: the sm's send function records into a list. */
 
-#include <check.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include "../../lib/log.h"
 #include "../../lib/xml.h"
-#include "../../server/sm/roster.h"
 #include "../../server/sm/delivery.h"
+#include "../../server/sm/roster.h"
 #include "../../server/sm/sessions.h"
 #include "../../server/sm/sm.h"
 #include "../../server/sm/stanza.h"
 #include "../../server/sm/userdata.h"
 #include "sm_harness.h"
 #include "unit.h"
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
 #define NS_PING "urn:xmpp:ping"
-
 
 /* ------------------------------------------------------------ harness */
 
@@ -93,7 +92,8 @@ START_TEST(sm_session_start_is_confirmed)
 	ck_assert_str_eq(sent[0].to, "c2s.1");
 	ck_assert_uint_eq(sent[0].conn, 1);
 	ck_assert_str_eq(sent[0].payload, ALICE1);
-	ck_assert_ptr_nonnull(sm_session_find_conn(&sm.sessions, "c2s.1", 5, 1));
+	ck_assert_ptr_nonnull(
+		sm_session_find_conn(&sm.sessions, "c2s.1", 5, 1));
 }
 END_TEST
 
@@ -123,7 +123,8 @@ START_TEST(resource_conflict_refuses_the_new_session)
 	ck_assert_int_eq(sent[0].type, FRAME_SESSION_END);
 	ck_assert_uint_eq(sent[0].conn, 2);
 	ck_assert_str_eq(sent[0].payload, "conflict");
-	ck_assert_ptr_nonnull(sm_session_find_conn(&sm.sessions, "c2s.1", 5, 1));
+	ck_assert_ptr_nonnull(
+		sm_session_find_conn(&sm.sessions, "c2s.1", 5, 1));
 }
 END_TEST
 
@@ -173,28 +174,28 @@ START_TEST(unbound_c2s_ends_only_its_own_sessions)
 	bind_session(2, ALICE2);
 	bind_session(3, BOB);
 	hand_frame(FRAME_SESSION_START, "c2s.2", 1, "localhost",
-		  "carol@localhost/desk");
+		   "carol@localhost/desk");
 	hand_frame(FRAME_SESSION_START, "c2s.2", 2, "localhost",
-		  "dave@localhost/desk");
+		   "dave@localhost/desk");
 	/* one from the middle of c2s.1's list first */
 	hand_frame(FRAME_SESSION_END, "c2s.1", 2, "localhost", "closed");
 	ck_assert_uint_eq(sm.sessions.conns.count, 4);
 	hand_frame(FRAME_UNBOUND, "router", 0, "c2s.1", "");
 	ck_assert_uint_eq(sm.sessions.conns.count, 2);
 	ck_assert_ptr_null(
-	    sm_session_first_of_component(&sm.sessions, "c2s.1", 5));
+		sm_session_first_of_component(&sm.sessions, "c2s.1", 5));
 	ck_assert_ptr_null(sm_session_find_conn(&sm.sessions, "c2s.1", 5, 3));
 	struct session *carol =
-	    sm_session_find_conn(&sm.sessions, "c2s.2", 5, 1);
+		sm_session_find_conn(&sm.sessions, "c2s.2", 5, 1);
 	ck_assert_ptr_nonnull(carol);
 	ck_assert_str_eq(carol->jid, "carol@localhost/desk");
 	ck_assert_ptr_nonnull(
-	    sm_session_first_of_component(&sm.sessions, "c2s.2", 5));
+		sm_session_first_of_component(&sm.sessions, "c2s.2", 5));
 	/* c2s.1 comes back: its name is known, its list starts empty */
 	bind_session(4, BOB);
 	ck_assert_ptr_eq(
-	    sm_session_first_of_component(&sm.sessions, "c2s.1", 5),
-	    sm_session_find_conn(&sm.sessions, "c2s.1", 5, 4));
+		sm_session_first_of_component(&sm.sessions, "c2s.1", 5),
+		sm_session_find_conn(&sm.sessions, "c2s.1", 5, 4));
 	hand_frame(FRAME_UNBOUND, "router", 0, "c2s.2", "");
 	ck_assert_uint_eq(sm.sessions.conns.count, 1);
 	hand_frame(FRAME_UNBOUND, "router", 0, "c2s.1", "");
@@ -281,7 +282,8 @@ END_TEST
 START_TEST(unknown_presence_type_is_a_bad_request)
 {
 	bind_session(3, BOB);
-	client_sends(3, "<presence from='" BOB "' type='bogus' to='x@localhost'/>");
+	client_sends(3, "<presence from='" BOB
+			"' type='bogus' to='x@localhost'/>");
 	assert_error(only_stanza_to(3), "bad-request");
 }
 END_TEST
@@ -299,9 +301,9 @@ START_TEST(message_to_full_jid_reaches_that_resource)
 	ck_assert_uint_eq(count_to_conn(1), 0);
 	struct xml_node *m = only_stanza_to(2);
 	ck_assert_str_eq(m->name, "message");
-	ck_assert_str_eq(xml_text(&test_arena,
-				  xml_child(m, XML_NS_CLIENT, "body")),
-			 "hi");
+	ck_assert_str_eq(
+		xml_text(&test_arena, xml_child(m, XML_NS_CLIENT, "body")),
+		"hi");
 }
 END_TEST
 
@@ -473,15 +475,17 @@ END_TEST
 START_TEST(unparsable_stanzas_are_answered)
 {
 	bind_session(3, BOB);
-	client_sends(3, "<iq from='" BOB "' type='set' id='r1'><query xmlns="
-			"'jabber:iq:roster'><item jid='alice@localhost'>"
-			XML_AS_DEFAULT "</item></query></iq>");
+	client_sends(
+		3,
+		"<iq from='" BOB "' type='set' id='r1'><query xmlns="
+		"'jabber:iq:roster'><item jid='alice@localhost'>" XML_AS_DEFAULT
+		"</item></query></iq>");
 	struct xml_node *e = only_stanza_to(3);
 	assert_error(e, "internal-server-error");
 	ck_assert_str_eq(xml_attr_get(e, "id"), "r1");
 	clear_sent();
-	client_sends(3, "<message from='" BOB "' to='" ALICE1 "' id='m1'>"
-			XML_AS_DEFAULT "</message>");
+	client_sends(3, "<message from='" BOB "' to='" ALICE1
+			"' id='m1'>" XML_AS_DEFAULT "</message>");
 	assert_error(only_stanza_to(3), "internal-server-error");
 	clear_sent();
 	client_sends(3, "<iq from='" BOB "' to='" ALICE1 "' type='result' "
@@ -592,7 +596,7 @@ START_TEST(second_served_domain_is_local)
 {
 	bind_session(3, BOB);
 	hand_frame(FRAME_SESSION_START, "c2s.1", 4, "example.org",
-		  "dave@example.org/r");
+		   "dave@example.org/r");
 	available(4, "dave@example.org/r", 0);
 	clear_sent();
 	client_sends(3, "<message from='" BOB "' to='dave@example.org'>"
@@ -672,8 +676,8 @@ static enum sm_verdict count_session_event(struct sm_event *ev, void *data)
 START_TEST(modules_hear_sessions_start_and_end)
 {
 	calls = 0;
-	sm_module_hook(&sm, SM_EV_SESSION_STARTED, NULL, 0,
-		       count_session_event, NULL);
+	sm_module_hook(&sm, SM_EV_SESSION_STARTED, NULL, 0, count_session_event,
+		       NULL);
 	sm_module_hook(&sm, SM_EV_SESSION_ENDED, NULL, 0, count_session_event,
 		       NULL);
 	bind_session(1, ALICE1);
@@ -694,7 +698,7 @@ START_TEST(module_state_ends_with_the_sm)
 	start_sm_with(with_roster, 1, true);
 	bind_session(1, ALICE1);
 	ck_assert_ptr_nonnull(sm_roster_of(
-	    sm_session_user_find(&sm.sessions, "alice@localhost")));
+		sm_session_user_find(&sm.sessions, "alice@localhost")));
 	clear_sent();
 	sm_free(&sm);
 	start_sm_with(with_blocking, 1, true);
@@ -726,7 +730,8 @@ int main(void)
 	tcase_add_test(tc, unbound_c2s_ends_only_its_own_sessions);
 	tcase_add_test(tc, initial_presence_goes_to_own_resources_and_back);
 	tcase_add_test(
-	    tc, presence_update_and_unavailable_are_addressed_to_each_resource);
+		tc,
+		presence_update_and_unavailable_are_addressed_to_each_resource);
 	tcase_add_test(tc, presence_to_bare_jid_reaches_available_resources);
 	tcase_add_test(tc, presence_to_unknown_resource_is_dropped);
 	tcase_add_test(tc, unknown_presence_type_is_a_bad_request);

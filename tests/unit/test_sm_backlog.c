@@ -238,8 +238,8 @@ START_TEST(past_the_cap_messages_and_iqs_bounce_the_rest_is_dropped)
 			 "</iq>");
 	bob_sends_padded("<message from='" BOB "' to='" ALICE "' id='e1' "
 			 "type='error'><body>%s</body><error type='cancel'>"
-			 "<undefined-condition xmlns='"
-			 NS_STANZAS "'/></error></message>");
+			 "<undefined-condition xmlns='" NS_STANZAS
+			 "'/></error></message>");
 	bob_sends_padded("<presence from='" BOB "' to='" ALICE "'>"
 			 "<status>%s</status></presence>");
 	bob_sends_padded("<iq from='" BOB "' to='" ALICE "' id='r1' "
@@ -266,7 +266,7 @@ START_TEST(past_the_cap_messages_and_iqs_bounce_the_rest_is_dropped)
 		ck_assert_ptr_nonnull(e);
 		ck_assert_str_eq(xml_attr_get(e, "type"), "wait");
 		ck_assert_ptr_nonnull(
-		    xml_child(e, NS_STANZAS, "resource-constraint"));
+			xml_child(e, NS_STANZAS, "resource-constraint"));
 	}
 	ck_assert_str_eq(parse_sent(&sent[filled + 1])->name, "message");
 	ck_assert_str_eq(xml_attr_get(parse_sent(&sent[filled + 1]), "id"),
@@ -322,11 +322,12 @@ int main(void)
 	Suite *s = suite_create("sm_backlog");
 	TCase *tc = tcase_create("backlog");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, refused_frames_wait_and_go_out_in_order_at_the_drain);
+	tcase_add_test(tc,
+		       refused_frames_wait_and_go_out_in_order_at_the_drain);
 	tcase_add_test(tc, nothing_overtakes_the_backlog);
 	tcase_add_test(tc, a_partial_drain_keeps_the_rest);
 	tcase_add_test(
-	    tc, past_the_cap_messages_and_iqs_bounce_the_rest_is_dropped);
+		tc, past_the_cap_messages_and_iqs_bounce_the_rest_is_dropped);
 	tcase_add_test(tc, past_the_cap_a_remote_senders_stanza_is_dropped);
 	tcase_add_test(tc, past_the_cap_session_frames_still_wait);
 	suite_add_tcase(s, tc);

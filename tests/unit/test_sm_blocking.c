@@ -2,23 +2,22 @@
  * send them, on a real storage (SQLite in a temporary directory) and a
  * real loop; checked on the frames the sm sends back and on the store. */
 
-#include <check.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include "../../lib/log.h"
 #include "../../lib/xml.h"
-#include "../../server/sm/roster.h"
 #include "../../server/sm/delivery.h"
+#include "../../server/sm/roster.h"
 #include "../../server/sm/sessions.h"
 #include "../../server/sm/sm.h"
 #include "../../server/sm/stanza.h"
 #include "../../server/sm/userdata.h"
 #include "sm_harness.h"
 #include "unit.h"
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
-
 
 /* ------------------------------------------------------------ harness */
 
@@ -148,7 +147,8 @@ START_TEST(block_is_stored_listed_and_pushed_to_interested_resources)
 	everyone_online();
 	get_blocklist(2, ALICE2); /* two is interested, one is not */
 	clear_sent();
-	block(1, ALICE1, "<item jid='Bob@LocalHost'/><item jid='example.org'/>");
+	block(1, ALICE1,
+	      "<item jid='Bob@LocalHost'/><item jid='example.org'/>");
 	struct stored *s = stored_for("alice@localhost");
 	ck_assert_uint_eq(s->count, 2);
 	ck_assert(stored_has(s, "bob@localhost")); /* prepared */
@@ -174,7 +174,8 @@ START_TEST(block_is_stored_listed_and_pushed_to_interested_resources)
 	get_blocklist(1, ALICE1);
 	struct xml_node *l = xml_child(only_stanza_to(1), NS_B, "blocklist");
 	int items = 0;
-	for (it = xml_child(l, NS_B, "item"); it; it = xml_next(it, NS_B, "item"))
+	for (it = xml_child(l, NS_B, "item"); it;
+	     it = xml_next(it, NS_B, "item"))
 		items++;
 	ck_assert_int_eq(items, 2);
 }
@@ -187,25 +188,25 @@ START_TEST(block_errors)
 	block(1, ALICE1, "");
 	struct xml_node *r = only_stanza_to(1);
 	ck_assert_str_eq(xml_attr_get(r, "type"), "error");
-	ck_assert_ptr_nonnull(xml_child(xml_child(r, NULL, "error"),
-					NS_STANZAS, "bad-request"));
+	ck_assert_ptr_nonnull(xml_child(xml_child(r, NULL, "error"), NS_STANZAS,
+					"bad-request"));
 	clear_sent();
 	block(1, ALICE1, "<item jid='ok@localhost'/><item jid='@bad'/>");
 	r = only_stanza_to(1);
-	ck_assert_ptr_nonnull(xml_child(xml_child(r, NULL, "error"),
-					NS_STANZAS, "jid-malformed"));
+	ck_assert_ptr_nonnull(xml_child(xml_child(r, NULL, "error"), NS_STANZAS,
+					"jid-malformed"));
 	clear_sent();
 	block(1, ALICE1, "<item/>");
 	r = only_stanza_to(1);
-	ck_assert_ptr_nonnull(xml_child(xml_child(r, NULL, "error"),
-					NS_STANZAS, "jid-malformed"));
+	ck_assert_ptr_nonnull(xml_child(xml_child(r, NULL, "error"), NS_STANZAS,
+					"jid-malformed"));
 	ck_assert_uint_eq(stored_for("alice@localhost")->count, 0);
 	clear_sent();
 	client_sends(1, "<iq from='" ALICE1 "' type='get' id='x'><block "
 			"xmlns='" NS_B "'><item jid='a@b'/></block></iq>");
 	r = only_stanza_to(1);
-	ck_assert_ptr_nonnull(xml_child(xml_child(r, NULL, "error"),
-					NS_STANZAS, "bad-request"));
+	ck_assert_ptr_nonnull(xml_child(xml_child(r, NULL, "error"), NS_STANZAS,
+					"bad-request"));
 }
 END_TEST
 
@@ -215,8 +216,8 @@ START_TEST(others_cannot_read_or_change_the_list)
 	client_sends(3, "<iq from='" BOB "' to='alice@localhost' type='get' "
 			"id='g'><blocklist xmlns='" NS_B "'/></iq>");
 	struct xml_node *r = only_stanza_to(3);
-	ck_assert_ptr_nonnull(xml_child(xml_child(r, NULL, "error"),
-					NS_STANZAS, "service-unavailable"));
+	ck_assert_ptr_nonnull(xml_child(xml_child(r, NULL, "error"), NS_STANZAS,
+					"service-unavailable"));
 	clear_sent();
 	client_sends(3, "<iq from='" BOB "' to='alice@localhost' type='set' "
 			"id='s'><block xmlns='" NS_B "'><item jid='x@y'/>"
@@ -228,8 +229,9 @@ END_TEST
 START_TEST(unblock_one_and_unblock_all)
 {
 	everyone_online();
-	block(1, ALICE1, "<item jid='bob@localhost'/><item jid='x@y'/>"
-			 "<item jid='z@y'/>");
+	block(1, ALICE1,
+	      "<item jid='bob@localhost'/><item jid='x@y'/>"
+	      "<item jid='z@y'/>");
 	get_blocklist(2, ALICE2);
 	clear_sent();
 	unblock(1, ALICE1, "<item jid='x@y'/>");
@@ -272,8 +274,8 @@ START_TEST(stanzas_from_a_blocked_jid)
 	struct xml_node *e = only_stanza_to(3);
 	ck_assert_str_eq(xml_attr_get(e, "type"), "error");
 	ck_assert_str_eq(xml_attr_get(e, "from"), "alice@localhost");
-	ck_assert_ptr_nonnull(xml_child(xml_child(e, NULL, "error"),
-					NS_STANZAS, "service-unavailable"));
+	ck_assert_ptr_nonnull(xml_child(xml_child(e, NULL, "error"), NS_STANZAS,
+					"service-unavailable"));
 	/* to a full JID too */
 	clear_sent();
 	client_sends(3, "<message from='" BOB "' to='" ALICE2 "' "
@@ -292,8 +294,8 @@ START_TEST(stanzas_from_a_blocked_jid)
 	client_sends(3, "<iq from='" BOB "' to='" ALICE1 "' type='get' "
 			"id='v'><query xmlns='jabber:iq:version'/></iq>");
 	e = only_stanza_to(3);
-	ck_assert_ptr_nonnull(xml_child(xml_child(e, NULL, "error"),
-					NS_STANZAS, "service-unavailable"));
+	ck_assert_ptr_nonnull(xml_child(xml_child(e, NULL, "error"), NS_STANZAS,
+					"service-unavailable"));
 	clear_sent();
 	client_sends(3, "<iq from='" BOB "' to='" ALICE1 "' type='result' "
 			"id='v'/>");
@@ -356,8 +358,8 @@ START_TEST(stanzas_to_a_blocked_jid)
 			"id='q'><query xmlns='jabber:iq:version'/></iq>");
 	ck_assert_uint_eq(stanzas_to(3, (struct xml_node *[8]){0}, 8), 0);
 	e = only_stanza_to(2);
-	ck_assert_ptr_nonnull(xml_child(xml_child(e, NULL, "error"),
-					NS_STANZAS, "not-acceptable"));
+	ck_assert_ptr_nonnull(xml_child(xml_child(e, NULL, "error"), NS_STANZAS,
+					"not-acceptable"));
 	/* directed presence, errors and results: nothing either way */
 	clear_sent();
 	client_sends(2, "<presence from='" ALICE2 "' to='" BOB "'/>");
@@ -417,8 +419,8 @@ START_TEST(offline_user_blocks_too)
 	client_sends(3, "<message from='" BOB "' to='alice@localhost' "
 			"type='chat'><body>hi</body></message>");
 	struct xml_node *e = only_stanza_to(3);
-	ck_assert_ptr_nonnull(xml_child(xml_child(e, NULL, "error"),
-					NS_STANZAS, "service-unavailable"));
+	ck_assert_ptr_nonnull(xml_child(xml_child(e, NULL, "error"), NS_STANZAS,
+					"service-unavailable"));
 }
 END_TEST
 
@@ -436,8 +438,7 @@ START_TEST(presence_follows_the_roster)
 	client_sends(1, "<presence from='" ALICE1 "' to='bob@localhost' "
 			"type='subscribed'/>");
 	clear_sent();
-	block(1, ALICE1, "<item jid='bob@localhost'/><item jid='" CAROL
-			 "'/>");
+	block(1, ALICE1, "<item jid='bob@localhost'/><item jid='" CAROL "'/>");
 	struct xml_node *x[8];
 	size_t n = stanzas_to(3, x, 8);
 	ck_assert_uint_eq(n, 2); /* one unavailable per resource */
@@ -475,7 +476,8 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown_stored_sm);
 	tcase_add_test(tc, disco_lists_blocking);
 	tcase_add_test(tc, empty_blocklist);
-	tcase_add_test(tc, block_is_stored_listed_and_pushed_to_interested_resources);
+	tcase_add_test(
+		tc, block_is_stored_listed_and_pushed_to_interested_resources);
 	tcase_add_test(tc, block_errors);
 	tcase_add_test(tc, others_cannot_read_or_change_the_list);
 	tcase_add_test(tc, unblock_one_and_unblock_all);

@@ -2,26 +2,25 @@
  * send them, on a real storage (SQLite in a temporary directory) and a
  * real loop; checked on the frames the sm sends back and on the store. */
 
-#include <check.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include "../../lib/log.h"
 #include "../../lib/xml.h"
-#include "../../server/sm/roster.h"
 #include "../../server/sm/delivery.h"
+#include "../../server/sm/roster.h"
 #include "../../server/sm/sessions.h"
 #include "../../server/sm/sm.h"
 #include "../../server/sm/stanza.h"
 #include "../../server/sm/userdata.h"
 #include "sm_harness.h"
 #include "unit.h"
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define NS_DELAY "urn:xmpp:delay"
 #define NS_CHATSTATES "http://jabber.org/protocol/chatstates"
 
 #define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
-
 
 /* ------------------------------------------------------------ harness */
 
@@ -191,9 +190,10 @@ START_TEST(chat_states_alone_are_dropped)
 	ck_assert_uint_eq(nsent, 0);
 	ck_assert_uint_eq(stored_for("bob@localhost")->count, 0);
 	/* with a body, the chat state goes along */
-	client_sends(1, "<message from='" ALICE "' to='bob@localhost' "
-			"type='chat'><body>hi</body><active xmlns='"
-			NS_CHATSTATES "'/></message>");
+	client_sends(1,
+		     "<message from='" ALICE "' to='bob@localhost' "
+		     "type='chat'><body>hi</body><active xmlns='" NS_CHATSTATES
+		     "'/></message>");
 	/* XEP-0334 <store/> wins */
 	client_sends(1, "<message from='" ALICE "' to='bob@localhost' "
 			"type='chat'><gone xmlns='" NS_CHATSTATES "'/>"
@@ -487,10 +487,10 @@ START_TEST(message_to_own_account_while_offline_is_stored)
 			"</body></message>");
 	struct stored *s = stored_for("alice@localhost");
 	ck_assert_uint_eq(s->count, 1);
-	ck_assert_ptr_nonnull(strstr(s->values[0], "to=\"alice@localhost\"") ?
-				      s->values[0] :
-				      strstr(s->values[0],
-					     "to='alice@localhost'"));
+	ck_assert_ptr_nonnull(
+		strstr(s->values[0], "to=\"alice@localhost\"")
+			? s->values[0]
+			: strstr(s->values[0], "to='alice@localhost'"));
 	available(1, ALICE, 0);
 	struct xml_node *m[8];
 	ck_assert_uint_eq(messages_to(1, m, 8), 1);
@@ -527,7 +527,8 @@ int main(void)
 	tcase_add_test(tc, bytes_quota_counts_what_was_stored_before_a_restart);
 	tcase_add_test(tc, bytes_quota_holds_for_a_burst);
 	tcase_add_test(tc, delivered_in_order_at_initial_presence_then_deleted);
-	tcase_add_test(tc, negative_priority_gets_nothing_until_it_turns_positive);
+	tcase_add_test(tc,
+		       negative_priority_gets_nothing_until_it_turns_positive);
 	tcase_add_test(tc, only_the_resource_that_sent_presence_gets_them);
 	tcase_add_test(tc, messages_survive_a_restart);
 	tcase_add_test(tc, undelivered_messages_stay_stored);

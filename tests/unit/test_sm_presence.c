@@ -4,21 +4,20 @@
  * loop; checked on the frames the sm sends back, the in-memory roster
  * and, after a restart, the stored one. */
 
-#include <check.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include "../../lib/log.h"
 #include "../../lib/xml.h"
-#include "../../server/sm/roster.h"
 #include "../../server/sm/delivery.h"
+#include "../../server/sm/roster.h"
 #include "../../server/sm/sessions.h"
 #include "../../server/sm/sm.h"
 #include "../../server/sm/stanza.h"
 #include "../../server/sm/userdata.h"
 #include "sm_harness.h"
 #include "unit.h"
-
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* ------------------------------------------------------------ harness */
 
@@ -35,9 +34,8 @@ static char *modules_on[] = {"roster", "presence"};
 
 /* The account check, on the worker pool like auth_user_exists: every
  * account exists but nobody@. */
-static enum auth_user_status fake_user_exists(const struct config *c,
-					      const char *domain,
-					      const char *local)
+static enum auth_user_status
+fake_user_exists(const struct config *c, const char *domain, const char *local)
 {
 	return strcmp(local, "nobody") == 0 ? AUTH_USER_UNKNOWN
 					    : AUTH_USER_EXISTS;
@@ -85,8 +83,8 @@ static void login(uint64_t conn, const char *jid)
 }
 
 /* Stanzas that went to conn with element name `name`, in order. */
-static size_t stanzas_to(uint64_t conn, const char *name,
-			 struct xml_node **out, size_t max)
+static size_t stanzas_to(uint64_t conn, const char *name, struct xml_node **out,
+			 size_t max)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < nsent && n < max; i++) {
@@ -107,8 +105,7 @@ static const char *attr(struct xml_node *x, const char *name)
 }
 
 /* Presence of type (``: available) from `from` that went to conn. */
-static size_t presence_count(uint64_t conn, const char *type,
-			     const char *from)
+static size_t presence_count(uint64_t conn, const char *type, const char *from)
 {
 	struct xml_node *p[MAX_SENT];
 	size_t n = stanzas_to(conn, "presence", p, MAX_SENT), count = 0;
@@ -127,7 +124,8 @@ static size_t pushes(uint64_t conn, const char *jid, struct xml_node **last)
 	size_t n = stanzas_to(conn, "iq", iq, MAX_SENT), count = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct xml_node *q = xml_child(iq[i], NS_ROSTER, "query");
-		struct xml_node *it = q ? xml_child(q, NS_ROSTER, "item") : NULL;
+		struct xml_node *it =
+			q ? xml_child(q, NS_ROSTER, "item") : NULL;
 		if (strcmp(attr(iq[i], "type"), "set") != 0 || !it ||
 		    strcmp(attr(it, "jid"), jid) != 0)
 			continue;
@@ -171,21 +169,38 @@ static struct roster_item *item_of(const char *user, const char *contact)
 
 /* ------------------------------------------------------------ Appendix A */
 
-enum state { NONE, NONE_OUT, NONE_IN, NONE_OUT_IN, TO, TO_IN, FROM, FROM_OUT,
-	     BOTH, NSTATES, SAME = NSTATES };
+enum state {
+	NONE,
+	NONE_OUT,
+	NONE_IN,
+	NONE_OUT_IN,
+	TO,
+	TO_IN,
+	FROM,
+	FROM_OUT,
+	BOTH,
+	NSTATES,
+	SAME = NSTATES
+};
 static const char *const state_names[] = {
 	"None", "None+PendingOut", "None+PendingIn", "None+PendingOut/In",
-	"To", "To+PendingIn", "From", "From+PendingOut", "Both"};
+	"To",   "To+PendingIn",    "From",           "From+PendingOut",
+	"Both"};
 /* subscription bits, pending out, pending in */
 static const struct {
 	unsigned sub;
 	bool out, in;
-} state_def[] = {
-	{0, 0, 0}, {0, 1, 0}, {0, 0, 1}, {0, 1, 1}, {ROSTER_SUB_TO, 0, 0},
-	{ROSTER_SUB_TO, 0, 1}, {ROSTER_SUB_FROM, 0, 0},
-	{ROSTER_SUB_FROM, 1, 0}, {3, 0, 0}};
-static const enum state mirror[] = {NONE, NONE_IN, NONE_OUT, NONE_OUT_IN,
-				    FROM, FROM_OUT, TO, TO_IN, BOTH};
+} state_def[] = {{0, 0, 0},
+		 {0, 1, 0},
+		 {0, 0, 1},
+		 {0, 1, 1},
+		 {ROSTER_SUB_TO, 0, 0},
+		 {ROSTER_SUB_TO, 0, 1},
+		 {ROSTER_SUB_FROM, 0, 0},
+		 {ROSTER_SUB_FROM, 1, 0},
+		 {3, 0, 0}};
+static const enum state mirror[] = {
+	NONE, NONE_IN, NONE_OUT, NONE_OUT_IN, FROM, FROM_OUT, TO, TO_IN, BOTH};
 
 enum event { SUBSCRIBE, UNSUBSCRIBE, SUBSCRIBED, UNSUBSCRIBED, NEVENTS };
 static const char *const event_names[] = {"subscribe", "unsubscribe",
@@ -200,31 +215,82 @@ struct cell {
  * pre-approval (§3.4), subscribed in None, None+Out and To is recorded
  * (approved) and not routed. */
 static const struct cell outbound[NEVENTS][NSTATES] = {
-	[SUBSCRIBE] = {{1, NONE_OUT}, {1, SAME}, {1, NONE_OUT_IN}, {1, SAME},
-		       {1, SAME}, {1, SAME}, {1, FROM_OUT}, {1, SAME},
+	[SUBSCRIBE] = {{1, NONE_OUT},
+		       {1, SAME},
+		       {1, NONE_OUT_IN},
+		       {1, SAME},
+		       {1, SAME},
+		       {1, SAME},
+		       {1, FROM_OUT},
+		       {1, SAME},
 		       {1, SAME}},
-	[UNSUBSCRIBE] = {{1, SAME}, {1, NONE}, {1, SAME}, {1, NONE_IN},
-			 {1, NONE}, {1, NONE_IN}, {1, SAME}, {1, FROM},
+	[UNSUBSCRIBE] = {{1, SAME},
+			 {1, NONE},
+			 {1, SAME},
+			 {1, NONE_IN},
+			 {1, NONE},
+			 {1, NONE_IN},
+			 {1, SAME},
+			 {1, FROM},
 			 {1, FROM}},
-	[SUBSCRIBED] = {{0, SAME}, {0, SAME}, {1, FROM}, {1, FROM_OUT},
-			{0, SAME}, {1, BOTH}, {0, SAME}, {0, SAME}, {0, SAME}},
+	[SUBSCRIBED] = {{0, SAME},
+			{0, SAME},
+			{1, FROM},
+			{1, FROM_OUT},
+			{0, SAME},
+			{1, BOTH},
+			{0, SAME},
+			{0, SAME},
+			{0, SAME}},
 	/* routed always here (harmless when nothing changes) */
-	[UNSUBSCRIBED] = {{1, SAME}, {1, SAME}, {1, NONE}, {1, NONE_OUT},
-			  {1, SAME}, {1, TO}, {1, NONE}, {1, NONE_OUT},
+	[UNSUBSCRIBED] = {{1, SAME},
+			  {1, SAME},
+			  {1, NONE},
+			  {1, NONE_OUT},
+			  {1, SAME},
+			  {1, TO},
+			  {1, NONE},
+			  {1, NONE_OUT},
 			  {1, TO}},
 };
 
 /* RFC 6121 A.3 (the contact's server, inbound). */
 static const struct cell inbound[NEVENTS][NSTATES] = {
-	[SUBSCRIBE] = {{1, NONE_IN}, {1, NONE_OUT_IN}, {0, SAME}, {0, SAME},
-		       {1, TO_IN}, {0, SAME}, {0, SAME}, {0, SAME}, {0, SAME}},
-	[UNSUBSCRIBE] = {{0, SAME}, {0, SAME}, {1, NONE}, {1, NONE_OUT},
-			 {0, SAME}, {1, TO}, {1, NONE}, {1, NONE_OUT},
+	[SUBSCRIBE] = {{1, NONE_IN},
+		       {1, NONE_OUT_IN},
+		       {0, SAME},
+		       {0, SAME},
+		       {1, TO_IN},
+		       {0, SAME},
+		       {0, SAME},
+		       {0, SAME},
+		       {0, SAME}},
+	[UNSUBSCRIBE] = {{0, SAME},
+			 {0, SAME},
+			 {1, NONE},
+			 {1, NONE_OUT},
+			 {0, SAME},
+			 {1, TO},
+			 {1, NONE},
+			 {1, NONE_OUT},
 			 {1, TO}},
-	[SUBSCRIBED] = {{0, SAME}, {1, TO}, {0, SAME}, {1, TO_IN}, {0, SAME},
-			{0, SAME}, {0, SAME}, {1, BOTH}, {0, SAME}},
-	[UNSUBSCRIBED] = {{0, SAME}, {1, NONE}, {0, SAME}, {1, NONE_IN},
-			  {1, NONE}, {1, NONE_IN}, {0, SAME}, {1, FROM},
+	[SUBSCRIBED] = {{0, SAME},
+			{1, TO},
+			{0, SAME},
+			{1, TO_IN},
+			{0, SAME},
+			{0, SAME},
+			{0, SAME},
+			{1, BOTH},
+			{0, SAME}},
+	[UNSUBSCRIBED] = {{0, SAME},
+			  {1, NONE},
+			  {0, SAME},
+			  {1, NONE_IN},
+			  {1, NONE},
+			  {1, NONE_IN},
+			  {0, SAME},
+			  {1, FROM},
 			  {1, FROM}},
 };
 
@@ -242,7 +308,9 @@ static const struct step way_to[NSTATES][4] = {
 	[TO_IN] = {{0, SUBSCRIBE}, {1, SUBSCRIBED}, {1, SUBSCRIBE}},
 	[FROM] = {{1, SUBSCRIBE}, {0, SUBSCRIBED}},
 	[FROM_OUT] = {{1, SUBSCRIBE}, {0, SUBSCRIBED}, {0, SUBSCRIBE}},
-	[BOTH] = {{1, SUBSCRIBE}, {0, SUBSCRIBED}, {0, SUBSCRIBE},
+	[BOTH] = {{1, SUBSCRIBE},
+		  {0, SUBSCRIBED},
+		  {0, SUBSCRIBE},
 		  {1, SUBSCRIBED}},
 };
 static const size_t way_len[NSTATES] = {0, 1, 1, 2, 2, 3, 2, 3, 4};
@@ -251,8 +319,7 @@ static void send_subscription(bool by_bob, enum event ev)
 {
 	char xml[256];
 	snprintf(xml, sizeof xml, "<presence from='%s' to='%s' type='%s'/>",
-		 by_bob ? BOB1 : ALICE1, by_bob ? ALICE : BOB,
-		 event_names[ev]);
+		 by_bob ? BOB1 : ALICE1, by_bob ? ALICE : BOB, event_names[ev]);
 	client_sends(by_bob ? 2 : 1, xml);
 }
 
@@ -274,7 +341,8 @@ static void assert_shows(struct xml_node *item, enum state s)
 {
 	static const char *const subs[] = {"none", "to", "from", "both"};
 	ck_assert_str_eq(attr(item, "subscription"), subs[state_def[s].sub]);
-	ck_assert_str_eq(attr(item, "ask"), state_def[s].out ? "subscribe" : "");
+	ck_assert_str_eq(attr(item, "ask"),
+			 state_def[s].out ? "subscribe" : "");
 }
 
 static bool same_view(enum state a, enum state b)
@@ -332,8 +400,8 @@ static void appendix_a_row(enum state state, bool by_bob, enum event ev)
 	const char *sender_bare = by_bob ? BOB : ALICE;
 	ck_assert_msg(presence_count(receiver, what, sender_bare) ==
 			      (delivered ? 1u : 0u),
-		      "%s %s in %s: delivered %zu", by_bob ? "inbound" : "outbound",
-		      what, state_names[state],
+		      "%s %s in %s: delivered %zu",
+		      by_bob ? "inbound" : "outbound", what, state_names[state],
 		      presence_count(receiver, what, sender_bare));
 	/* nothing else of the subscription kind went either way */
 	for (int e = 0; e < NEVENTS; e++) {
@@ -495,12 +563,14 @@ START_TEST(roster_set_errors)
 {
 	login(1, ALICE1);
 	/* RFC 6121 §2.3.3 */
-	set_error("<item jid='" BOB "'/><item jid='" CAROL "'/>", "bad-request");
+	set_error("<item jid='" BOB "'/><item jid='" CAROL "'/>",
+		  "bad-request");
 	set_error("<item name='x'/>", "bad-request");
 	set_error("<item jid='a@b@c'/>", "jid-malformed");
 	set_error("<item jid='" BOB "'><group>a</group><group>a</group></item>",
 		  "bad-request");
-	set_error("<item jid='" BOB "'><group></group></item>", "not-acceptable");
+	set_error("<item jid='" BOB "'><group></group></item>",
+		  "not-acceptable");
 	set_error("<item jid='" ALICE "'/>", "not-allowed");
 	char many[4096] = "<item jid='" BOB "'>";
 	for (int i = 0; i < ROSTER_MAX_GROUPS + 1; i++)
@@ -584,7 +654,8 @@ START_TEST(initial_presence_probes_and_broadcasts)
 	ck_assert_uint_eq(presence_count(2, "", ALICE2), 1);
 	/* an update goes to bob (§4.4.2) */
 	clear_sent();
-	client_sends(3, "<presence from='" ALICE2 "'><show>away</show></presence>");
+	client_sends(3, "<presence from='" ALICE2
+			"'><show>away</show></presence>");
 	ck_assert_uint_eq(presence_count(2, "", ALICE2), 1);
 	/* unavailable (§4.5.2) */
 	clear_sent();
@@ -604,8 +675,8 @@ START_TEST(probe_from_a_stranger_gets_unsubscribed)
 	it->sub = ROSTER_SUB_TO;
 	it->shown = true;
 	clear_sent();
-	client_sends(2, "<presence from='" BOB1 "' to='" ALICE
-			"' type='probe'/>");
+	client_sends(2,
+		     "<presence from='" BOB1 "' to='" ALICE "' type='probe'/>");
 	ck_assert_uint_eq(presence_count(2, "unsubscribed", ALICE), 1);
 	ck_assert_uint_eq(presence_count(2, "", NULL), 0);
 	ck_assert_int_eq(state_of(BOB, ALICE), NONE);

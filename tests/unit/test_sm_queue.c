@@ -37,9 +37,8 @@ static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
 static bool gate_open;
 static int gate_blocked; /* checks waiting at the gate */
 
-static enum auth_user_status gated_user_exists(const struct config *c,
-					       const char *domain,
-					       const char *local)
+static enum auth_user_status
+gated_user_exists(const struct config *c, const char *domain, const char *local)
 {
 	if (strcmp(domain, "slow.test") == 0) {
 		pthread_mutex_lock(&gate_lock);
@@ -114,7 +113,7 @@ static void login(uint64_t conn, const char *jid)
 
 /* A stanza from conn, handed without waiting for anything. */
 static void sends(uint64_t conn, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 static void sends(uint64_t conn, const char *fmt, ...)
 {
 	char xml[1024];
@@ -138,8 +137,7 @@ static int sent_index(uint64_t conn, const char *id)
 	return -1;
 }
 
-static void assert_wait_error(uint64_t conn, const char *id,
-			      const char *kind)
+static void assert_wait_error(uint64_t conn, const char *id, const char *kind)
 {
 	int i = sent_index(conn, id);
 	ck_assert_msg(i >= 0, "no answer to %s", id);
@@ -233,13 +231,13 @@ START_TEST(server_stanzas_for_a_user_keep_its_bounds)
 {
 	for (int i = 0; i < USERDATA_SOURCE_FRAMES + 10; i++) {
 		struct xml_node *m =
-		    xml_node_new(&sm.arena, XML_NS_CLIENT, "message");
+			xml_node_new(&sm.arena, XML_NS_CLIENT, "message");
 		struct stanza st;
 		ck_assert_ptr_nonnull(m);
-		ck_assert_int_eq(xml_set_attr(&sm.arena, m, "from",
-					      "localhost"), 0);
-		ck_assert_int_eq(xml_set_attr(&sm.arena, m, "to",
-					      "s1@slow.test"), 0);
+		ck_assert_int_eq(
+			xml_set_attr(&sm.arena, m, "from", "localhost"), 0);
+		ck_assert_int_eq(
+			xml_set_attr(&sm.arena, m, "to", "s1@slow.test"), 0);
 		ck_assert_int_eq(sm_stanza_init(&st, &sm.arena, m), 0);
 		sm_userdata_defer(&sm, &st, "s1@slow.test");
 		arena_reset(&sm.arena);
@@ -263,8 +261,7 @@ START_TEST(a_flooding_source_is_answered_past_its_bound)
 	login(3, CAROL1);
 	clear_sent();
 	for (int i = 0; i < USERDATA_SOURCE_FRAMES; i++)
-		sends(1, "<presence from='" ALICE1 "' to='u%d@slow.test'/>",
-		      i);
+		sends(1, "<presence from='" ALICE1 "' to='u%d@slow.test'/>", i);
 	ck_assert(run_until(two_blocked));
 	ck_assert_uint_eq(stats().held, USERDATA_SOURCE_FRAMES);
 	ck_assert_uint_le(stats().works, USERDATA_LOADS_AHEAD);
@@ -332,8 +329,7 @@ START_TEST(session_end_is_held_past_the_bound)
 {
 	login(1, ALICE1);
 	for (int i = 0; i < USERDATA_SOURCE_FRAMES + 10; i++)
-		sends(1, "<presence from='" ALICE1 "' to='u%d@slow.test'/>",
-		      i);
+		sends(1, "<presence from='" ALICE1 "' to='u%d@slow.test'/>", i);
 	ck_assert(run_until(two_blocked));
 	hand_frame(FRAME_SESSION_END, "c2s.1", 1, "localhost", "");
 	ck_assert_uint_eq(stats().held, USERDATA_SOURCE_FRAMES + 1);
@@ -368,7 +364,8 @@ START_TEST(session_end_of_a_held_session_start)
 	open_gate();
 	settle();
 	ck_assert_uint_eq(sm.sessions.conns.count, 1); /* bob's */
-	struct user *erin = sm_session_user_find(&sm.sessions, "erin@slow.test");
+	struct user *erin =
+		sm_session_user_find(&sm.sessions, "erin@slow.test");
 	ck_assert(!erin || !erin->sessions);
 }
 END_TEST
@@ -412,8 +409,8 @@ START_TEST(a_hung_directory_does_not_hold_local_account_checks)
 	cfg.ndirectories = 1;
 	cfg.hosts[1].auth_backend = "ldap";
 	cfg.hosts[1].directory = 0;
-	const char *users[] = {"alice", "bob", "carol", "dave", "erin",
-			       "frank"};
+	const char *users[] = {"alice", "bob",  "carol",
+			       "dave",  "erin", "frank"};
 	for (int i = 0; i < 6; i++) {
 		char jid[64];
 		snprintf(jid, sizeof jid, "%s@localhost/one", users[i]);

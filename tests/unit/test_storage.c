@@ -141,11 +141,9 @@ static enum storage_status append(struct storage *s, const char *user,
 	return w.status;
 }
 
-static enum storage_status delete(struct storage *s, const char *user,
-				  const char *store, const char *key)
-{
-	struct written w = {0};
-	struct storage_batch *b = storage_batch_new(s);
+static enum storage_status delete (struct storage *s, const char *user,
+				   const char *store, const char *key) {
+	struct written w = {0}; struct storage_batch *b = storage_batch_new(s);
 	ck_assert_int_eq(storage_batch_delete(b, user, store, key), 0);
 	ck_assert_int_eq(storage_batch_commit(b, on_written, &w), 0);
 	run_until(&w.calls, 1);
@@ -268,13 +266,13 @@ START_TEST(delete_one_and_delete_all)
 	put(s, A, "roster", "c@x", "2");
 	put(s, A, "roster", "d@x", "3");
 	put(s, A, "blocklist", "e@x", "4");
-	ck_assert_int_eq(delete(s, A, "roster", "c@x"), STORAGE_OK);
-	ck_assert_int_eq(delete(s, A, "roster", "nobody@x"), STORAGE_OK);
+	ck_assert_int_eq(delete (s, A, "roster", "c@x"), STORAGE_OK);
+	ck_assert_int_eq(delete (s, A, "roster", "nobody@x"), STORAGE_OK);
 	load(s, A, "roster", &g);
 	ck_assert_uint_eq(g.count, 2);
 	ck_assert_str_eq(g.keys[0], "b@x");
 	ck_assert_str_eq(g.keys[1], "d@x");
-	ck_assert_int_eq(delete(s, A, "roster", NULL), STORAGE_OK);
+	ck_assert_int_eq(delete (s, A, "roster", NULL), STORAGE_OK);
 	load(s, A, "roster", &g);
 	ck_assert_uint_eq(g.count, 0);
 	load(s, A, "blocklist", &g); /* another store is left alone */
@@ -312,7 +310,7 @@ START_TEST(append_keeps_arrival_order_across_reopen)
 	/* delivered messages are deleted one by one by their key */
 	char first[32];
 	strcpy(first, g.keys[0]);
-	ck_assert_int_eq(delete(s, A, "offline", first), STORAGE_OK);
+	ck_assert_int_eq(delete (s, A, "offline", first), STORAGE_OK);
 	load(s, A, "offline", &g);
 	ck_assert_uint_eq(g.count, 11);
 	ck_assert_str_eq(g.values[0], "m1");
@@ -364,8 +362,7 @@ START_TEST(failing_batch_is_rolled_back_alone)
 	struct storage_batch *b = storage_batch_new(s);
 	storage_batch_put(b, A, "roster", "b@x", "b", 1);
 	storage_batch_append(b, A, "offline", "b", 1);
-	ck_assert_int_eq(storage_batch_put(b, A, "vcard", "", big, big_len),
-			 0);
+	ck_assert_int_eq(storage_batch_put(b, A, "vcard", "", big, big_len), 0);
 	struct storage_batch *c = storage_batch_new(s);
 	storage_batch_put(c, A, "roster", "c@x", "c", 1);
 	ck_assert_int_eq(storage_batch_commit(a, on_written, &wa), 0);
@@ -442,8 +439,7 @@ START_TEST(disk_error_fails_the_group_and_storage_recovers)
 		struct storage_batch *b = storage_batch_new(s);
 		storage_batch_put(b, A, "roster", keys[i], value,
 				  i == 1 ? len : 1);
-		ck_assert_int_eq(storage_batch_commit(b, on_written, &w[i]),
-				 0);
+		ck_assert_int_eq(storage_batch_commit(b, on_written, &w[i]), 0);
 	}
 	run_until(&w[2].calls, 1);
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
@@ -624,9 +620,8 @@ START_TEST(full_queue_refuses_then_recovers)
 	int queued = 0;
 	for (; queued < 64; queued++) {
 		struct storage_batch *b = storage_batch_new(s);
-		ck_assert_int_eq(storage_batch_append(b, A, "offline", value,
-						      len),
-				 0);
+		ck_assert_int_eq(
+			storage_batch_append(b, A, "offline", value, len), 0);
 		if (storage_batch_commit(b, on_written, &w[queued]) < 0)
 			break;
 	}
@@ -752,8 +747,8 @@ static void on_list(void *ctx, enum storage_status status,
 	l->count = result->count;
 	l->in_order = status == STORAGE_OK;
 	for (size_t i = 1; i < result->count; i++)
-		if (strcmp(result->items[i - 1].value, result->items[i].value) >=
-		    0)
+		if (strcmp(result->items[i - 1].value,
+			   result->items[i].value) >= 0)
 			l->in_order = false;
 }
 

@@ -1,8 +1,8 @@
 /* throttle: authentication attempts per key in fixed windows, counted
  * from when they start, with time given by the test. */
 #include <check.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../server/c2s/throttle.h"
@@ -364,7 +364,8 @@ int main(void)
 {
 	Suite *s = suite_create("throttle");
 	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, a_key_is_throttled_at_its_limit_until_the_window_ends);
+	tcase_add_test(tc,
+		       a_key_is_throttled_at_its_limit_until_the_window_ends);
 	tcase_add_test(tc, attempts_in_flight_count_before_they_fail);
 	tcase_add_test(tc, a_key_without_failures_is_forgotten_once_released);
 	tcase_add_test(tc, failures_after_the_window_open_a_new_one);
@@ -374,12 +375,16 @@ int main(void)
 	tcase_add_test(tc, keys_with_attempts_in_flight_keep_their_slot);
 	tcase_add_test(tc, many_keys_stay_within_capacity);
 	tcase_add_test(tc, forgetting_keys_loses_none_of_the_others);
-	tcase_add_test(tc, a_busy_key_queues_waiters_and_hands_them_places_in_order);
-	tcase_add_test(tc, failures_refuse_the_waiters_and_never_pass_the_limit);
+	tcase_add_test(
+		tc, a_busy_key_queues_waiters_and_hands_them_places_in_order);
+	tcase_add_test(tc,
+		       failures_refuse_the_waiters_and_never_pass_the_limit);
 	tcase_add_test(tc, a_waiter_that_leaves_is_out_of_the_queue_at_once);
 	tcase_add_test(tc, keys_with_waiters_are_never_given_away);
 	tcase_add_test(tc, no_limit_never_makes_anyone_wait);
-	tcase_add_test(tc, a_noted_success_admits_one_attempt_at_a_time_until_a_failure);
+	tcase_add_test(
+		tc,
+		a_noted_success_admits_one_attempt_at_a_time_until_a_failure);
 	tcase_add_test(tc, address_keys_drop_the_port_and_keep_an_ipv6_64);
 	suite_add_tcase(s, tc);
 	return unit_run(s);

@@ -81,10 +81,10 @@ struct pair {
 	struct buf got; /* the plaintext the server received */
 	SSL *client;
 	BIO *to_client, *from_client;
-	bool pieces;      /* feed the server in pieces of odd sizes */
-	size_t piece;     /* which size next */
-	int key_updates;  /* KeyUpdates the client received */
-	int hellos;       /* ServerHellos (and HelloRetryRequests) */
+	bool pieces;     /* feed the server in pieces of odd sizes */
+	size_t piece;    /* which size next */
+	int key_updates; /* KeyUpdates the client received */
+	int hellos;      /* ServerHellos (and HelloRetryRequests) */
 };
 
 static int on_plain(void *ctx, const char *data, size_t len)
@@ -146,9 +146,11 @@ static void pair_open(struct pair *p, int suite, int client_max_version)
 	p->server_ctx = server_ctx_new(suites[suite]);
 	p->client_ctx = SSL_CTX_new(TLS_client_method());
 	ck_assert_ptr_nonnull(p->client_ctx);
-	ck_assert_int_eq(SSL_CTX_set_ciphersuites(p->client_ctx, suites[suite]), 1);
+	ck_assert_int_eq(SSL_CTX_set_ciphersuites(p->client_ctx, suites[suite]),
+			 1);
 	if (client_max_version)
-		SSL_CTX_set_max_proto_version(p->client_ctx, client_max_version);
+		SSL_CTX_set_max_proto_version(p->client_ctx,
+					      client_max_version);
 	pair_connect(p);
 }
 
@@ -187,8 +189,9 @@ static size_t client_records(struct pair *p, char **data)
 static size_t next_piece(struct pair *p, size_t left)
 {
 	static const size_t sizes[] = {1, 2, 3, 7, 13, 333, 4096, 16390, 17, 5};
-	size_t n = p->pieces ? sizes[p->piece++ % (sizeof sizes / sizeof sizes[0])]
-			     : left;
+	size_t n =
+		p->pieces ? sizes[p->piece++ % (sizeof sizes / sizeof sizes[0])]
+			  : left;
 	return n < left ? n : left;
 }
 
@@ -214,8 +217,9 @@ static enum tls_status to_server(struct pair *p)
 static void to_client(struct pair *p)
 {
 	if (p->out.len > 0)
-		ck_assert_int_eq(BIO_write(p->to_client, p->out.data, (int)p->out.len),
-				 (int)p->out.len);
+		ck_assert_int_eq(
+			BIO_write(p->to_client, p->out.data, (int)p->out.len),
+			(int)p->out.len);
 	buf_clear(&p->out);
 }
 
@@ -260,7 +264,8 @@ static void exchange(struct pair *p, size_t len)
 	ck_assert_ptr_nonnull(back);
 	buf_clear(&p->got);
 	if (len > 0)
-		ck_assert(SSL_write_ex(p->client, data, len, &n) == 1 && n == len);
+		ck_assert(SSL_write_ex(p->client, data, len, &n) == 1 &&
+			  n == len);
 	ck_assert_int_eq(to_server(p), TLS_OK);
 	ck_assert_uint_eq(p->got.len, len);
 	ck_assert(len == 0 || memcmp(p->got.data, data, len) == 0);
@@ -355,7 +360,8 @@ START_TEST(a_session_after_a_hello_retry_request_is_released)
 {
 	struct pair p;
 	pair_open(&p, _i, 0);
-	ck_assert_int_eq(SSL_set1_groups_list(tls_conn_ssl(p.server), "P-256"), 1);
+	ck_assert_int_eq(SSL_set1_groups_list(tls_conn_ssl(p.server), "P-256"),
+			 1);
 	ck_assert_int_eq(SSL_set1_groups_list(p.client, "X25519:P-256"), 1);
 	handshake(&p);
 	ck_assert_int_eq(p.hellos, 2);
@@ -374,7 +380,8 @@ static void feed_cut(struct pair *p, size_t len, size_t cut)
 	ck_assert(SSL_write_ex(p->client, text, len, &n) == 1);
 	size_t records = client_records(p, &data);
 	ck_assert_uint_gt(records, 5 + cut);
-	ck_assert_int_eq(tls_conn_feed(p->server, data, 5, on_plain, p), TLS_OK);
+	ck_assert_int_eq(tls_conn_feed(p->server, data, 5, on_plain, p),
+			 TLS_OK);
 	ck_assert_int_eq(tls_conn_feed(p->server, data + 5, cut, on_plain, p),
 			 TLS_OK);
 	ck_assert_int_eq(tls_conn_feed(p->server, data + 5 + cut,
@@ -406,7 +413,9 @@ START_TEST(a_key_update_not_requested_changes_the_read_keys)
 	struct pair p;
 	open_and_release(&p, _i);
 	for (int i = 0; i < 3; i++) {
-		ck_assert_int_eq(SSL_key_update(p.client, SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+		ck_assert_int_eq(
+			SSL_key_update(p.client, SSL_KEY_UPDATE_NOT_REQUESTED),
+			1);
 		exchange(&p, 100);
 	}
 	ck_assert_int_eq(p.key_updates, 0);
@@ -419,7 +428,8 @@ START_TEST(a_key_update_requested_is_answered_by_ours)
 	struct pair p;
 	open_and_release(&p, _i);
 	for (int i = 1; i <= 3; i++) {
-		ck_assert_int_eq(SSL_key_update(p.client, SSL_KEY_UPDATE_REQUESTED), 1);
+		ck_assert_int_eq(
+			SSL_key_update(p.client, SSL_KEY_UPDATE_REQUESTED), 1);
 		exchange(&p, 16385);
 		ck_assert_int_eq(p.key_updates, i);
 	}
@@ -434,7 +444,8 @@ START_TEST(key_updates_before_release_are_followed)
 	handshake(&p);
 	ck_assert_int_eq(SSL_key_update(p.client, SSL_KEY_UPDATE_REQUESTED), 1);
 	exchange(&p, 10);
-	ck_assert_int_eq(SSL_key_update(p.client, SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+	ck_assert_int_eq(SSL_key_update(p.client, SSL_KEY_UPDATE_NOT_REQUESTED),
+			 1);
 	exchange(&p, 10);
 	ck_assert_int_eq(p.key_updates, 1);
 	ck_assert_int_eq(tls_conn_release(p.server), 0);
@@ -494,7 +505,8 @@ static void tampered_at(int suite, long at)
 	buf_clear(&p.got);
 	ck_assert_int_eq(feed(&p, data, len), TLS_ERROR);
 	ck_assert_uint_eq(p.got.len, 0);
-	ck_assert_int_eq(tls_conn_feed(p.server, "", 0, on_plain, &p), TLS_ERROR);
+	ck_assert_int_eq(tls_conn_feed(p.server, "", 0, on_plain, &p),
+			 TLS_ERROR);
 	to_client(&p);
 	ck_assert_int_eq(SSL_read_ex(p.client, none, sizeof none, &n), 0);
 	ck_assert_int_eq(SSL_get_error(p.client, 0), SSL_ERROR_SSL);
@@ -504,9 +516,9 @@ static void tampered_at(int suite, long at)
 
 START_TEST(a_tampered_record_is_an_error)
 {
-	tampered_at(_i, -1);  /* the tag */
-	tampered_at(_i, 8);   /* the ciphertext */
-	tampered_at(_i, 2);   /* the header, authenticated too */
+	tampered_at(_i, -1); /* the tag */
+	tampered_at(_i, 8);  /* the ciphertext */
+	tampered_at(_i, 2);  /* the header, authenticated too */
 }
 END_TEST
 
@@ -515,7 +527,8 @@ static void feeding_is_an_error(int i, const char *bytes, size_t len)
 {
 	struct pair p;
 	open_and_release(&p, i);
-	ck_assert_int_eq(tls_conn_feed(p.server, bytes, len, on_plain, &p), TLS_ERROR);
+	ck_assert_int_eq(tls_conn_feed(p.server, bytes, len, on_plain, &p),
+			 TLS_ERROR);
 	pair_close(&p);
 }
 
@@ -571,12 +584,15 @@ START_TEST(release_is_refused_in_the_middle_of_a_record)
 	ck_assert(SSL_write_ex(p.client, "<iq type='get'/>", 16, &n) == 1);
 	size_t len = client_records(&p, &data);
 	/* in the header, then in the body */
-	ck_assert_int_eq(tls_conn_feed(p.server, data, 3, on_plain, &p), TLS_OK);
-	ck_assert_int_eq(tls_conn_release(p.server), -1);
-	ck_assert_int_eq(tls_conn_feed(p.server, data + 3, 6, on_plain, &p), TLS_OK);
-	ck_assert_int_eq(tls_conn_release(p.server), -1);
-	ck_assert_int_eq(tls_conn_feed(p.server, data + 9, len - 9, on_plain, &p),
+	ck_assert_int_eq(tls_conn_feed(p.server, data, 3, on_plain, &p),
 			 TLS_OK);
+	ck_assert_int_eq(tls_conn_release(p.server), -1);
+	ck_assert_int_eq(tls_conn_feed(p.server, data + 3, 6, on_plain, &p),
+			 TLS_OK);
+	ck_assert_int_eq(tls_conn_release(p.server), -1);
+	ck_assert_int_eq(
+		tls_conn_feed(p.server, data + 9, len - 9, on_plain, &p),
+		TLS_OK);
 	ck_assert_uint_eq(p.got.len, 16);
 	free(data);
 	ck_assert_int_eq(tls_conn_release(p.server), 0);
@@ -647,25 +663,33 @@ int main(void)
 	tcase_add_loop_test(tc, many_records_in_one_read, 0, SUITES);
 	tcase_add_loop_test(tc, records_cut_after_their_header, 0, SUITES);
 	tcase_add_loop_test(tc, a_resumed_session_is_released, 0, SUITES);
-	tcase_add_loop_test(tc, a_session_after_a_hello_retry_request_is_released,
+	tcase_add_loop_test(tc,
+			    a_session_after_a_hello_retry_request_is_released,
 			    0, SUITES);
-	tcase_add_loop_test(tc, a_key_update_not_requested_changes_the_read_keys, 0,
+	tcase_add_loop_test(tc,
+			    a_key_update_not_requested_changes_the_read_keys, 0,
 			    SUITES);
 	tcase_add_loop_test(tc, a_key_update_requested_is_answered_by_ours, 0,
 			    SUITES);
-	tcase_add_loop_test(tc, key_updates_before_release_are_followed, 0, SUITES);
+	tcase_add_loop_test(tc, key_updates_before_release_are_followed, 0,
+			    SUITES);
 	tcase_add_loop_test(tc, our_shutdown_sends_close_notify, 0, SUITES);
-	tcase_add_loop_test(tc, the_clients_close_notify_ends_its_side, 0, SUITES);
+	tcase_add_loop_test(tc, the_clients_close_notify_ends_its_side, 0,
+			    SUITES);
 	tcase_add_loop_test(tc, a_tampered_record_is_an_error, 0, SUITES);
 	tcase_add_loop_test(tc, a_record_over_the_limit_is_an_error, 0, SUITES);
-	tcase_add_loop_test(tc, an_outer_type_other_than_application_data_is_an_error,
-			    0, SUITES);
+	tcase_add_loop_test(
+		tc, an_outer_type_other_than_application_data_is_an_error, 0,
+		SUITES);
 	tcase_add_test(tc, release_is_refused_on_tls_1_2);
-	tcase_add_loop_test(tc, release_is_refused_during_the_handshake, 0, SUITES);
+	tcase_add_loop_test(tc, release_is_refused_during_the_handshake, 0,
+			    SUITES);
 	tcase_add_loop_test(tc, release_is_refused_in_the_middle_of_a_record, 0,
 			    SUITES);
-	tcase_add_loop_test(tc, release_is_refused_without_enabling_it, 0, SUITES);
-	tcase_add_loop_test(tc, a_released_connection_holds_under_2_kib, 0, SUITES);
+	tcase_add_loop_test(tc, release_is_refused_without_enabling_it, 0,
+			    SUITES);
+	tcase_add_loop_test(tc, a_released_connection_holds_under_2_kib, 0,
+			    SUITES);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

@@ -36,8 +36,7 @@ static void setup(void)
 	write_file(cert, "x");
 }
 
-static int load(const char *vcard, struct config *c, char *err,
-		size_t len)
+static int load(const char *vcard, struct config *c, char *err, size_t len)
 {
 	char xml[2048];
 	snprintf(xml, sizeof xml,
@@ -65,7 +64,8 @@ static struct sm_vcard_map map_of(const struct config *c)
 	struct sm_vcard_map map = {0};
 	char err[512];
 	ck_assert_int_ge(sm_module_option_read(c, &sm_module_vcard, "vcard", 0,
-					       &map, err, sizeof err), 0);
+					       &map, err, sizeof err),
+			 0);
 	return map;
 }
 
@@ -115,12 +115,11 @@ START_TEST(fields_override_or_switch_off_defaults)
 {
 	struct config c;
 	char err[512];
-	ck_assert_int_eq(
-	    load("<vcard><field name='TEL' attribute='homePhone'/>"
-		 "<field name='TITLE' attribute=''/>"
-		 "<field name='ORGNAME' attribute='o'/></vcard>\n",
-		 &c, err, sizeof err),
-	    0);
+	ck_assert_int_eq(load("<vcard><field name='TEL' attribute='homePhone'/>"
+			      "<field name='TITLE' attribute=''/>"
+			      "<field name='ORGNAME' attribute='o'/></vcard>\n",
+			      &c, err, sizeof err),
+			 0);
 	struct sm_vcard_map map = map_of(&c), *d = &map;
 	ck_assert_str_eq(d->attrs[SM_VCARD_TEL], "homePhone");
 	ck_assert_ptr_null(d->attrs[SM_VCARD_TITLE]);
@@ -128,11 +127,10 @@ START_TEST(fields_override_or_switch_off_defaults)
 	ck_assert_str_eq(d->attrs[SM_VCARD_FN], "cn");
 	config_free(&c);
 
-	ck_assert_int_eq(
-	    load("<vcard defaults='false'><field name='FN' "
-		 "attribute='displayName'/></vcard>\n",
-		 &c, err, sizeof err),
-	    0);
+	ck_assert_int_eq(load("<vcard defaults='false'><field name='FN' "
+			      "attribute='displayName'/></vcard>\n",
+			      &c, err, sizeof err),
+			 0);
 	map = map_of(&c);
 	ck_assert_str_eq(d->attrs[SM_VCARD_FN], "displayName");
 	ck_assert_ptr_null(d->attrs[SM_VCARD_TEL]);
@@ -179,21 +177,22 @@ START_TEST(vcard_from_values)
 	char *tel[] = {"+33 1 23 45 67 89", NULL};
 	char *ou[] = {"Research", "Lab <A&B>", NULL};
 	char **values[SM_VCARD_NFIELDS] = {
-	    [SM_VCARD_FN] = cn,      [SM_VCARD_GIVEN] = given,
-	    [SM_VCARD_FAMILY] = sn,  [SM_VCARD_EMAIL] = mail,
-	    [SM_VCARD_TEL] = tel,    [SM_VCARD_ORGUNIT] = ou};
+		[SM_VCARD_FN] = cn,     [SM_VCARD_GIVEN] = given,
+		[SM_VCARD_FAMILY] = sn, [SM_VCARD_EMAIL] = mail,
+		[SM_VCARD_TEL] = tel,   [SM_VCARD_ORGUNIT] = ou};
 	struct xml_node *vc = sm_vcard_build(&a, values, "alice@example.org");
 	ck_assert_ptr_nonnull(vc);
 	ck_assert_str_eq(
-	    serialize(vc, &b),
-	    "<vCard xmlns='vcard-temp'><FN>Alice Martin</FN>"
-	    "<N><FAMILY>Martin</FAMILY><GIVEN>Alice</GIVEN></N>"
-	    "<TEL><VOICE/><WORK/><NUMBER>+33 1 23 45 67 89</NUMBER></TEL>"
-	    "<EMAIL><INTERNET/><USERID>alice@example.org</USERID></EMAIL>"
-	    "<EMAIL><INTERNET/><USERID>a.martin@example.org</USERID></EMAIL>"
-	    "<JABBERID>alice@example.org</JABBERID>"
-	    "<ORG><ORGNAME></ORGNAME><ORGUNIT>Research</ORGUNIT>"
-	    "<ORGUNIT>Lab &lt;A&amp;B&gt;</ORGUNIT></ORG></vCard>");
+		serialize(vc, &b),
+		"<vCard xmlns='vcard-temp'><FN>Alice Martin</FN>"
+		"<N><FAMILY>Martin</FAMILY><GIVEN>Alice</GIVEN></N>"
+		"<TEL><VOICE/><WORK/><NUMBER>+33 1 23 45 67 89</NUMBER></TEL>"
+		"<EMAIL><INTERNET/><USERID>alice@example.org</USERID></EMAIL>"
+		"<EMAIL><INTERNET/><USERID>a.martin@example.org</USERID></"
+		"EMAIL>"
+		"<JABBERID>alice@example.org</JABBERID>"
+		"<ORG><ORGNAME></ORGNAME><ORGUNIT>Research</ORGUNIT>"
+		"<ORGUNIT>Lab &lt;A&amp;B&gt;</ORGUNIT></ORG></vCard>");
 	buf_free(&b);
 	arena_reset(&a);
 }
@@ -205,8 +204,8 @@ START_TEST(bad_values_are_left_out)
 	struct buf b = {0};
 	char *cn[] = {"bad\xff", "", "ctl\x01", "Chlo\xc3\xa9", NULL};
 	char *tel[] = {"\xed\xa0\x80", NULL}; /* a surrogate */
-	char **values[SM_VCARD_NFIELDS] = {[SM_VCARD_FN] = cn,
-					       [SM_VCARD_TEL] = tel};
+	char **values[SM_VCARD_NFIELDS] = {
+		[SM_VCARD_FN] = cn, [SM_VCARD_TEL] = tel};
 	struct xml_node *vc = sm_vcard_build(&a, values, NULL);
 	ck_assert_ptr_nonnull(vc);
 	ck_assert_str_eq(serialize(vc, &b),

@@ -55,33 +55,37 @@ START_TEST(stanza_in_default_namespace_has_no_xmlns)
 	ck_assert_ptr_nonnull(body);
 	ck_assert_ptr_eq(body->parent, n);
 	ck_assert_str_eq(xml_text(&arena, body), "hi");
-	assert_round_trip("<message to='a@b' type='chat'><body>hi</body></message>",
-			  NULL);
+	assert_round_trip(
+		"<message to='a@b' type='chat'><body>hi</body></message>",
+		NULL);
 }
 END_TEST
 
 START_TEST(namespace_change_is_declared_where_it_changes)
 {
-	assert_round_trip("<iq type='get' id='1'><query xmlns='jabber:iq:roster'>"
-			  "<item jid='x@y'><group>g</group></item></query>"
-			  "<ping xmlns='urn:xmpp:ping'/></iq>",
-			  NULL);
+	assert_round_trip(
+		"<iq type='get' id='1'><query xmlns='jabber:iq:roster'>"
+		"<item jid='x@y'><group>g</group></item></query>"
+		"<ping xmlns='urn:xmpp:ping'/></iq>",
+		NULL);
 	struct xml_node *n = parse("<iq><query xmlns='jabber:iq:roster'><item/>"
 				   "</query></iq>");
-	struct xml_node *item =
-		xml_child(xml_child(n, "jabber:iq:roster", "query"), NULL, "item");
+	struct xml_node *item = xml_child(
+		xml_child(n, "jabber:iq:roster", "query"), NULL, "item");
 	ck_assert(xml_is(item, "jabber:iq:roster", "item"));
 	/* Back to the parent's namespace, and to no namespace at all. */
-	assert_round_trip("<message><x xmlns='urn:a'><body xmlns='jabber:client'/>"
-			  "<y xmlns=''/></x></message>",
-			  NULL);
+	assert_round_trip(
+		"<message><x xmlns='urn:a'><body xmlns='jabber:client'/>"
+		"<y xmlns=''/></x></message>",
+		NULL);
 }
 END_TEST
 
 START_TEST(prefixed_names_are_resolved)
 {
-	struct xml_node *n = parse("<message xmlns:e='urn:e'><e:x e:a='1' b='2'/>"
-				   "</message>");
+	struct xml_node *n =
+		parse("<message xmlns:e='urn:e'><e:x e:a='1' b='2'/>"
+		      "</message>");
 	ck_assert_ptr_nonnull(n);
 	struct xml_node *x = xml_child(n, "urn:e", "x");
 	ck_assert_ptr_nonnull(x);
@@ -92,10 +96,10 @@ START_TEST(prefixed_names_are_resolved)
 	ck_assert_str_eq(serialize(n),
 			 "<message><x xmlns='urn:e' xmlns:a0='urn:e' a0:a='1' "
 			 "b='2'/></message>");
-	ck_assert_str_eq(serialize(xml_parse(&arena, serialize(n),
-					     strlen(serialize(n)),
-					     XML_NS_CLIENT)),
-			 serialize(n));
+	ck_assert_str_eq(
+		serialize(xml_parse(&arena, serialize(n), strlen(serialize(n)),
+				    XML_NS_CLIENT)),
+		serialize(n));
 }
 END_TEST
 
@@ -139,10 +143,11 @@ END_TEST
 START_TEST(xml_prefixed_elements_keep_their_prefix)
 {
 	assert_round_trip("<message to='a@b'><xml:foo/></message>", NULL);
-	assert_round_trip("<iq type='set' id='r'><query xmlns='jabber:iq:roster'>"
-			  "<item jid='a@b'><xml:g xml:lang='fr'><group>x</group>"
-			  "</xml:g></item></query></iq>",
-			  NULL);
+	assert_round_trip(
+		"<iq type='set' id='r'><query xmlns='jabber:iq:roster'>"
+		"<item jid='a@b'><xml:g xml:lang='fr'><group>x</group>"
+		"</xml:g></item></query></iq>",
+		NULL);
 	/* The default namespace inside is that of the nearest ancestor
 	 * written without a prefix. */
 	assert_round_trip("<message><xml:foo xmlns='urn:y'><bar/><xml:b><c/>"
@@ -184,7 +189,8 @@ START_TEST(special_characters_are_escaped)
 	assert_round_trip("<message to='&lt;a&amp;b&apos;&quot;&gt;'>"
 			  "<body>1 &lt; 2 &amp;&amp; 3 &gt; 2</body></message>",
 			  NULL);
-	struct xml_node *n = parse("<m a='x&#10;y&#9;z'><b>a\"b'c\r\nd</b></m>");
+	struct xml_node *n =
+		parse("<m a='x&#10;y&#9;z'><b>a\"b'c\r\nd</b></m>");
 	ck_assert_str_eq(xml_attr_get(n, "a"), "x\ny\tz");
 	ck_assert_str_eq(xml_text(&arena, xml_child(n, NULL, "b")),
 			 "a\"b'c\nd");
@@ -227,7 +233,8 @@ END_TEST
 
 START_TEST(empty_elements_are_self_closed)
 {
-	assert_round_trip("<presence><x></x></presence>", "<presence><x/></presence>");
+	assert_round_trip("<presence><x></x></presence>",
+			  "<presence><x/></presence>");
 }
 END_TEST
 
@@ -236,8 +243,10 @@ START_TEST(building_and_serializing)
 	struct xml_node *iq = xml_node_new(&arena, XML_NS_CLIENT, "iq");
 	ck_assert_int_eq(xml_set_attr(&arena, iq, "type", "result"), 0);
 	ck_assert_int_eq(xml_set_attr(&arena, iq, "id", "a'1"), 0);
-	struct xml_node *q = xml_add_child(&arena, iq, "jabber:iq:version", "query");
-	struct xml_node *name = xml_add_child(&arena, q, "jabber:iq:version", "name");
+	struct xml_node *q =
+		xml_add_child(&arena, iq, "jabber:iq:version", "query");
+	struct xml_node *name =
+		xml_add_child(&arena, q, "jabber:iq:version", "name");
 	ck_assert_int_eq(xml_append_text(&arena, name, "pala", 4), 0);
 	ck_assert_int_eq(xml_append_text(&arena, name, "bre<", 4), 0);
 	ck_assert_str_eq(xml_text(&arena, name), "palabre<");
@@ -264,8 +273,9 @@ END_TEST
 
 START_TEST(children_are_found_by_namespace_and_name)
 {
-	struct xml_node *n = parse("<message>text<body>1</body><x xmlns='urn:a'/>"
-				   "<body>2</body><x xmlns='urn:b'/></message>");
+	struct xml_node *n =
+		parse("<message>text<body>1</body><x xmlns='urn:a'/>"
+		      "<body>2</body><x xmlns='urn:b'/></message>");
 	struct xml_node *b = xml_child(n, NULL, "body");
 	ck_assert_str_eq(xml_text(&arena, b), "1");
 	b = xml_next(b, XML_NS_CLIENT, "body");
@@ -357,7 +367,8 @@ START_TEST(parses_follow_each_other_whatever_happened_before)
 {
 	char s[200];
 	for (int i = 0; i < 30000; i++) {
-		snprintf(s, sizeof s, "<message id='%d'><x%d xmlns='urn:%d'/></message>\r\n",
+		snprintf(s, sizeof s,
+			 "<message id='%d'><x%d xmlns='urn:%d'/></message>\r\n",
 			 i, i, i);
 		const char *ns = i % 3 ? XML_NS_CLIENT : XML_NS_SERVER;
 		struct xml_node *n = xml_parse(&arena, s, strlen(s), ns);
@@ -366,7 +377,8 @@ START_TEST(parses_follow_each_other_whatever_happened_before)
 		if (i % 1000 == 0) {
 			ck_assert_ptr_null(parse("<message><body>"));
 			ck_assert_ptr_null(parse("</message>"));
-			ck_assert_ptr_null(xml_parse(&arena, "</r>", 4, XML_NS_SERVER));
+			ck_assert_ptr_null(
+				xml_parse(&arena, "</r>", 4, XML_NS_SERVER));
 		}
 		arena_reset(&arena);
 	}

@@ -9,9 +9,9 @@
 #include "../../lib/xmlstream.h"
 #include "unit.h"
 
-#define HEADER                                                             \
+#define HEADER                                                                 \
 	"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "           \
-	"xmlns:stream='http://etherx.jabber.org/streams' to='example.org' " \
+	"xmlns:stream='http://etherx.jabber.org/streams' to='example.org' "    \
 	"version='1.0' xml:lang='en'>"
 
 /* What the callbacks saw, as one line per event. */
@@ -19,7 +19,7 @@ struct record {
 	struct buf log;
 	int errors;
 	enum xmlstream_error error;
-	int stop_on;	   /* on_stanza returns 1 for the stop_on-th stanza */
+	int stop_on; /* on_stanza returns 1 for the stop_on-th stanza */
 	int stanzas;
 	struct xmlstream *reset_from_callback;
 };
@@ -110,8 +110,8 @@ static void assert_error(const char *s, enum xmlstream_error error)
 	ck_assert_int_eq(rec.errors, 1);
 }
 
-#define OPEN_LOG                                                         \
-	"open {http://etherx.jabber.org/streams}stream xmlns=jabber:client " \
+#define OPEN_LOG                                                               \
+	"open {http://etherx.jabber.org/streams}stream xmlns=jabber:client "   \
 	"to=example.org version=1.0 " XML_NS_XML ":lang=en\n"
 
 static const char stream[] =
@@ -160,8 +160,9 @@ START_TEST(stanza_is_reported_once_complete)
 	ck_assert_int_eq(rec.stanzas, 0);
 	ck_assert_int_eq(feed("age><presence/><iq"), 0);
 	ck_assert_int_eq(rec.stanzas, 2);
-	ck_assert_str_eq(log_text(), OPEN_LOG "<message><body>ab</body></message>\n"
-					      "<presence/>\n");
+	ck_assert_str_eq(log_text(),
+			 OPEN_LOG "<message><body>ab</body></message>\n"
+				  "<presence/>\n");
 }
 END_TEST
 
@@ -216,7 +217,8 @@ END_TEST
 
 START_TEST(processing_instruction_is_restricted_xml)
 {
-	assert_error("<?xml-stylesheet href='x'?>" HEADER, XMLSTREAM_RESTRICTED_XML);
+	assert_error("<?xml-stylesheet href='x'?>" HEADER,
+		     XMLSTREAM_RESTRICTED_XML);
 	teardown();
 	setup();
 	ck_assert_int_eq(feed(HEADER), 0);
@@ -243,10 +245,12 @@ START_TEST(malformed_xml_is_not_well_formed)
 	ck_assert_ptr_nonnull(strstr(log_text(), "mismatched tag, at line 1"));
 	teardown();
 	setup();
-	assert_error(HEADER "<message a='1' a='2'/>", XMLSTREAM_NOT_WELL_FORMED);
+	assert_error(HEADER "<message a='1' a='2'/>",
+		     XMLSTREAM_NOT_WELL_FORMED);
 	teardown();
 	setup();
-	assert_error(HEADER "<message>\x01</message>", XMLSTREAM_NOT_WELL_FORMED);
+	assert_error(HEADER "<message>\x01</message>",
+		     XMLSTREAM_NOT_WELL_FORMED);
 	teardown();
 	setup();
 	assert_error(HEADER "<?xml version='1.0'?>", XMLSTREAM_NOT_WELL_FORMED);
@@ -304,8 +308,8 @@ START_TEST(endless_text_is_too_big_while_arriving)
 {
 	stream_new(10000, 10);
 	ck_assert_int_eq(feed(HEADER "<message><body>"), 0);
-	size_t fed = feed_until_error("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
-				      100 * 1000 * 1000);
+	size_t fed = feed_until_error(
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", 100 * 1000 * 1000);
 	ck_assert_int_eq(rec.error, XMLSTREAM_TOO_BIG);
 	ck_assert_uint_lt(fed, 10000 + 100);
 	ck_assert_int_eq(rec.stanzas, 0);
@@ -316,8 +320,8 @@ START_TEST(endless_start_tag_is_too_big_while_arriving)
 {
 	stream_new(10000, 10);
 	ck_assert_int_eq(feed(HEADER "<presence/><message to='"), 0);
-	size_t fed = feed_until_error("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-				      100 * 1000 * 1000);
+	size_t fed = feed_until_error(
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 100 * 1000 * 1000);
 	ck_assert_int_eq(rec.error, XMLSTREAM_TOO_BIG);
 	ck_assert_uint_lt(fed, 10000 + 100);
 	ck_assert_uint_lt(xmlstream_memory(xs), 64 * 1024);
@@ -399,9 +403,10 @@ START_TEST(huge_start_tag_byte_by_byte_is_not_quadratic)
 			failed |= xmlstream_feed(xs, "a", 1);
 		failed |= feed("'/>");
 		ck_assert_int_eq(failed, 0);
-		fprintf(stderr, "a %d-byte attribute fed a byte at a time: "
-			"%.3f µs of CPU per byte\n", size,
-			(cpu_seconds() - start) * 1e6 / size);
+		fprintf(stderr,
+			"a %d-byte attribute fed a byte at a time: "
+			"%.3f µs of CPU per byte\n",
+			size, (cpu_seconds() - start) * 1e6 / size);
 	}
 	ck_assert_int_eq(rec.errors, 0);
 	ck_assert_int_eq(rec.stanzas, 4);
@@ -437,8 +442,8 @@ START_TEST(big_start_tags_are_reported_at_once)
 	static const size_t sizes[] = {20 * 1024, 200 * 1024};
 	static const size_t pieces[] = {1 << 20, 16384, 1000, 1};
 	for (size_t i = 0; i < 2; i++) {
-		char *tag = big_tag("<message to='bob@example.org' id='", sizes[i],
-				    "'><body>hi</body></message>");
+		char *tag = big_tag("<message to='bob@example.org' id='",
+				    sizes[i], "'><body>hi</body></message>");
 		for (size_t j = 0; j < 4; j++) {
 			stream_new(256 * 1024, 10);
 			memset(&rec, 0, sizeof rec);
@@ -459,7 +464,8 @@ START_TEST(big_stream_headers_are_reported_at_once)
 	for (size_t i = 0; i < 2; i++) {
 		char *header = big_tag("<stream:stream xmlns='jabber:client' "
 				       "xmlns:stream='http://etherx.jabber.org/"
-				       "streams' version='1.0' to='", sizes[i], "'>");
+				       "streams' version='1.0' to='",
+				       sizes[i], "'>");
 		for (size_t piece = 1000; piece < 2000000; piece *= 1000) {
 			stream_new(256 * 1024, 10);
 			feed_in_pieces(header, piece);
@@ -498,7 +504,7 @@ START_TEST(scanner_holds_only_the_token_still_arriving)
 	} cases[] = {
 		{"<message to='a'", 0},
 		{"<a/>text", 8},
-		{"<a/><b x='>'", 4},     /* '>' in a value ends nothing */
+		{"<a/><b x='>'", 4}, /* '>' in a value ends nothing */
 		{"<b x=\"'>\">", 10},
 		{"</message", 0},
 		{"hello &amp", 6},
@@ -512,7 +518,7 @@ START_TEST(scanner_holds_only_the_token_still_arriving)
 		{"<?xml version='1.0'?", 0},
 		{"<?xml version='1.0'?><s", 21},
 		{"<!DOCTYPE s [", 0},
-		{"<a x<", 5},       /* broken: expat is told at once */
+		{"<a x<", 5}, /* broken: expat is told at once */
 		{"<a x='<'", 8},
 		{"<<", 2},
 	};
@@ -549,7 +555,7 @@ START_TEST(other_encodings_are_unsupported)
 	} refused[] = {
 		{"\xff\xfe<\0s\0", 6}, /* UTF-16LE, byte order mark */
 		{"\xfe\xff\0<\0s", 6}, /* UTF-16BE */
-		{"<\0?\0x\0", 6},       /* UTF-16LE without one */
+		{"<\0?\0x\0", 6},      /* UTF-16LE without one */
 		{"\0<\0?", 4},
 		{"<?xml version='1.0' encoding='UTF-16'?>", 39},
 		{"<?xml version=\"1.0\" encoding = \"ISO-8859-1\"?>", 45},
@@ -561,10 +567,12 @@ START_TEST(other_encodings_are_unsupported)
 			size_t at = 0, len = refused[i].len;
 			while (at < len &&
 			       xmlstream_feed(xs, refused[i].bytes + at,
-					      len - at < piece ? len - at : piece) == 0)
+					      len - at < piece ? len - at
+							       : piece) == 0)
 				at += piece;
 			ck_assert_msg(rec.errors == 1, "case %zu accepted", i);
-			ck_assert_int_eq(rec.error, XMLSTREAM_UNSUPPORTED_ENCODING);
+			ck_assert_int_eq(rec.error,
+					 XMLSTREAM_UNSUPPORTED_ENCODING);
 			buf_free(&rec.log);
 		}
 	}
@@ -648,7 +656,8 @@ END_TEST
 
 START_TEST(close_ignores_what_follows)
 {
-	ck_assert_int_eq(feed(HEADER "<presence/></stream:stream> junk <<<"), 0);
+	ck_assert_int_eq(feed(HEADER "<presence/></stream:stream> junk <<<"),
+			 0);
 	ck_assert_int_eq(feed("more junk"), 0);
 	ck_assert_str_eq(log_text(), OPEN_LOG "<presence/>\nclose\n");
 	ck_assert_int_eq(rec.errors, 0);
@@ -700,19 +709,22 @@ START_TEST(memory_per_stream)
 	ck_assert_int_eq(feed(HEADER + 1), 0);
 	size_t open = xmlstream_memory(xs);
 	for (int i = 0; i < 100; i++)
-		ck_assert_int_eq(feed("<message to='a@b/c' type='chat' id='x'>"
-				      "<body>hello</body><active xmlns='http://"
-				      "jabber.org/protocol/chatstates'/></message>"
-				      "<iq type='get' id='p'><ping "
-				      "xmlns='urn:xmpp:ping'/></iq>"),
-				 0);
+		ck_assert_int_eq(
+			feed("<message to='a@b/c' type='chat' id='x'>"
+			     "<body>hello</body><active xmlns='http://"
+			     "jabber.org/protocol/chatstates'/></message>"
+			     "<iq type='get' id='p'><ping "
+			     "xmlns='urn:xmpp:ping'/></iq>"),
+			0);
 	size_t busy = xmlstream_memory(xs);
 	ck_assert_int_eq(xmlstream_shrink(xs), 0);
 	size_t idle = xmlstream_memory(xs);
 	fprintf(stderr,
 		"xmlstream memory: struct %zu B, fresh %zu B, with parser %zu "
-		"B, after header %zu B, after 200 stanzas %zu B, shrunk %zu B\n",
-		sizeof(struct arena) * 0 + fresh, fresh, parser, open, busy, idle);
+		"B, after header %zu B, after 200 stanzas %zu B, shrunk %zu "
+		"B\n",
+		sizeof(struct arena) * 0 + fresh, fresh, parser, open, busy,
+		idle);
 	ck_assert_uint_lt(fresh, 256);
 	ck_assert_uint_lt(idle, 512);
 }

@@ -15,7 +15,8 @@ void unit_use_new_identity(SSL_CTX *ctx)
 	X509_gmtime_adj(X509_getm_notBefore(x), 0);
 	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
 	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-				   (const unsigned char *)"localhost", -1, -1, 0);
+				   (const unsigned char *)"localhost", -1, -1,
+				   0);
 	X509_set_issuer_name(x, X509_get_subject_name(x));
 	X509_set_pubkey(x, key);
 	ck_assert(X509_sign(x, key, EVP_sha256()) > 0);
