@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 
 #include "../lib/log.h"
+#include "components.h"
 #include "instance.h"
 #include "palabred.h"
 #include "sm/module.h"
@@ -26,7 +27,7 @@ struct palabred {
 	struct router *router;
 	struct supervisor *supervisor;
 	uv_signal_t sigterm, sigint, sighup;
-	uv_timer_t c2s_timer;
+	uv_timer_t sm_timer; /* polls until the sm serves every domain */
 	unsigned waited_ms;
 	const char *pidfile; /* written by -d, removed at exit */
 };
@@ -38,8 +39,14 @@ static void usage(FILE *out)
 		"       palabred -c CONFIG --component NAME\n"
 		"  -c CONFIG         the configuration file (config.xml)\n"
 		"  -d                run in the background, with a pidfile\n"
-		"  --component NAME  run one component alone: sm, c2s, c2s.N "
-		"or s2s\n");
+		"  --component NAME  run one component alone:");
+	for (const struct component *c = palabred_components; c->name; c++) {
+		fprintf(out, "%s %s", c == palabred_components ? "" : ",",
+			c->name);
+		if (c->numbered)
+			fprintf(out, ", %s.N", c->name);
+	}
+	fprintf(out, "\n");
 }
 
 /* ---- One component ---------------------------------------------------- */
@@ -60,16 +67,14 @@ static int run_component(const struct config *cfg, const char *name)
 			cfg->path, name);
 		return 1;
 	}
+	const struct component *c = component_find(name);
+	if (!c) {
+		fprintf(stderr, "palabred: unknown component '%s'\n", name);
+		usage(stderr);
+		return 2;
+	}
 	log_init(name, cfg->log_level);
-	if (strcmp(name, "sm") == 0)
-		return sm_main(cfg, name, secret);
-	if (strcmp(name, "c2s") == 0 || strncmp(name, "c2s.", 4) == 0)
-		return c2s_main(cfg, name, secret);
-	if (strcmp(name, "s2s") == 0)
-		return s2s_main(cfg, name, secret);
-	fprintf(stderr, "palabred: unknown component '%s'\n", name);
-	usage(stderr);
-	return 2;
+	return c->main(cfg, name, secret);
 }
 
 /* ---- The supervisor ---------------------------------------------------- */
@@ -78,8 +83,8 @@ static void palabred_stopped(void *data)
 {
 	struct palabred *p = data;
 	router_stop(p->router);
-	if (!uv_is_closing((uv_handle_t *)&p->c2s_timer))
-		uv_close((uv_handle_t *)&p->c2s_timer, NULL);
+	if (!uv_is_closing((uv_handle_t *)&p->sm_timer))
+		uv_close((uv_handle_t *)&p->sm_timer, NULL);
 	uv_close((uv_handle_t *)&p->sigterm, NULL);
 	uv_close((uv_handle_t *)&p->sigint, NULL);
 	uv_close((uv_handle_t *)&p->sighup, NULL);
@@ -142,9 +147,9 @@ static void start_signal(struct palabred *p, uv_signal_t *h, int signum)
 	uv_signal_start(h, palabred_signal, signum);
 }
 
-/* The sm starts first; each c2s once the sm serves every domain (so that
- * no client logs in before its session can start), or after
- * SM_READY_WAIT_MS anyway. */
+/* The sm starts first; the other components (components.c) once the sm
+ * serves every domain (so that no client logs in before its session can
+ * start), or after SM_READY_WAIT_MS anyway. */
 #define SM_READY_POLL_MS 20
 #define SM_READY_WAIT_MS 5000
 
@@ -156,7 +161,24 @@ static bool sm_ready(const struct palabred *p)
 	return true;
 }
 
-static void spawn_c2s(uv_timer_t *timer)
+/* Every process of the components that start before (or after) the sm
+ * serves every domain. */
+static int spawn_components(struct palabred *p, bool after_sm)
+{
+	for (const struct component *c = palabred_components; c->name; c++) {
+		if (c->after_sm != after_sm)
+			continue;
+		for (unsigned i = 0; i < c->count(p->cfg); i++) {
+			char name[32];
+			component_process_name(c, i, name, sizeof name);
+			if (supervisor_spawn(p->supervisor, name) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static void spawn_after_sm(uv_timer_t *timer)
 {
 	struct palabred *p = timer->data;
 	p->waited_ms += SM_READY_POLL_MS;
@@ -167,25 +189,19 @@ static void spawn_c2s(uv_timer_t *timer)
 			"the sm does not serve every domain yet; starting c2s");
 	uv_timer_stop(timer);
 	uv_close((uv_handle_t *)timer, NULL);
-	for (unsigned i = 0; i < p->cfg->c2s_processes; i++) {
-		char name[16];
-		snprintf(name, sizeof name, "c2s.%u", i + 1);
-		supervisor_spawn(p->supervisor, name);
-	}
-	if (p->cfg->s2s.enabled)
-		supervisor_spawn(p->supervisor, "s2s");
+	if (spawn_components(p, true) < 0)
+		log_error("cannot start every component");
 }
 
 static int start_components(struct palabred *p)
 {
-	p->supervisor =
-		supervisor_new(p->loop, p->cfg, p->cfg->c2s_processes + 2,
-			       palabred_stopped, p);
-	if (!p->supervisor || supervisor_spawn(p->supervisor, "sm") < 0)
+	p->supervisor = supervisor_new(p->loop, p->cfg, component_total(p->cfg),
+				       palabred_stopped, p);
+	if (!p->supervisor || spawn_components(p, false) < 0)
 		return -1;
-	uv_timer_init(p->loop, &p->c2s_timer);
-	p->c2s_timer.data = p;
-	return uv_timer_start(&p->c2s_timer, spawn_c2s, SM_READY_POLL_MS,
+	uv_timer_init(p->loop, &p->sm_timer);
+	p->sm_timer.data = p;
+	return uv_timer_start(&p->sm_timer, spawn_after_sm, SM_READY_POLL_MS,
 			      SM_READY_POLL_MS);
 }
 
