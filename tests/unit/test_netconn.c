@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../lib/listener.h"
+#include "../../lib/log.h"
 #include "../../lib/netconn.h"
 #include "../../lib/tls.h"
 #include "tls_identity.h"
@@ -463,6 +464,7 @@ END_TEST
 
 int main(void)
 {
+	log_init("test_netconn", LOG_ERROR);
 	Suite *s = suite_create("netconn");
 	TCase *tc = tcase_create("core");
 	tcase_add_checked_fixture(tc, setup, teardown);
