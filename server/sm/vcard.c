@@ -452,7 +452,10 @@ static int vcard_map_read(struct config_loader *l, struct cnode *n,
 		[SM_VCARD_ORGUNIT] = "ou",
 		[SM_VCARD_TITLE] = "title",
 	};
-	struct sm_vcard_map checked, *map = l->target ? l->target : &checked;
+	/* Read into the caller's map, or (at palabred's check) into one
+	 * that lives only as long as this call. */
+	void *outer = l->target;
+	struct sm_vcard_map checked, *map = outer ? outer : &checked;
 	if (config_check_attrs(l, n, path, attrs) < 0)
 		return -1;
 	const char *def = cnode_attr(n, "defaults");
@@ -467,7 +470,9 @@ static int vcard_map_read(struct config_loader *l, struct cnode *n,
 	for (size_t f = 0; use_defaults && f < SM_VCARD_NFIELDS; f++)
 		map->attrs[f] = defaults[f];
 	l->target = map;
-	return config_load_children(l, n, path, settings);
+	int rc = config_load_children(l, n, path, settings);
+	l->target = outer; /* never left pointing at `checked` */
+	return rc;
 }
 
 /* ------------------------------------------------------------ module */

@@ -14,6 +14,14 @@
 #include "sm_harness.h"
 #include "unit.h"
 
+/* Under the sanitizers (make check), a pointer to a stack frame gone is
+ * caught when used (ASan reads this hook; other builds ignore it). */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "detect_stack_use_after_return=1";
+}
+
 static char dir[] = "/tmp/palabre-vcard-XXXXXX";
 static char path[256];
 
@@ -134,6 +142,34 @@ START_TEST(fields_override_or_switch_off_defaults)
 	map = map_of(&c);
 	ck_assert_str_eq(d->attrs[SM_VCARD_FN], "displayName");
 	ck_assert_ptr_null(d->attrs[SM_VCARD_TEL]);
+	config_free(&c);
+}
+END_TEST
+
+/* Two directories, each with its map: palabred's check reads the second
+ * as it read the first (found in review: the check kept a pointer to a
+ * map on a stack frame gone, which the sanitizers' run below catches). */
+START_TEST(two_directories_each_keep_their_map)
+{
+	struct config c;
+	char err[512];
+	ck_assert_int_eq(load("<vcard><field name='TEL' attribute='homePhone'/>"
+			      "</vcard>\n</ldap>\n<ldap id='other'>\n"
+			      "<uri>ldap://127.0.0.1:3891</uri>\n"
+			      "<vcard defaults='false'><field name='TEL' "
+			      "attribute='mobile'/></vcard>\n",
+			      &c, err, sizeof err),
+			 0);
+	struct sm_vcard_map maps[2] = {{0}};
+	for (size_t d = 0; d < 2; d++)
+		ck_assert_int_ge(sm_module_option_read(&c, &sm_module_vcard,
+						       "vcard", d, &maps[d],
+						       err, sizeof err),
+				 0);
+	ck_assert_str_eq(maps[0].attrs[SM_VCARD_TEL], "homePhone");
+	ck_assert_str_eq(maps[0].attrs[SM_VCARD_FN], "cn");
+	ck_assert_str_eq(maps[1].attrs[SM_VCARD_TEL], "mobile");
+	ck_assert_ptr_null(maps[1].attrs[SM_VCARD_FN]);
 	config_free(&c);
 }
 END_TEST
@@ -324,6 +360,7 @@ int main(void)
 	tcase_add_test(tc, no_vcard_element_no_map);
 	tcase_add_test(tc, empty_vcard_element_gives_the_defaults);
 	tcase_add_test(tc, fields_override_or_switch_off_defaults);
+	tcase_add_test(tc, two_directories_each_keep_their_map);
 	tcase_add_test(tc, errors_name_line_and_setting);
 	tcase_add_test(tc, vcard_from_values);
 	tcase_add_test(tc, bad_values_are_left_out);
