@@ -675,11 +675,14 @@ static int offline_init(struct sm *sm)
 	mod->slot =
 		sm_session_slot_register(&sm->sessions, offline_eligible_free);
 	/* Above the core's bounce; offline_presence lets the broadcast go
-	 * on. */
+	 * on, and runs after the presence module's (priority -1, whatever
+	 * order the modules load in): the initial presence goes to the
+	 * contacts first, then the stored messages are fetched, as when
+	 * the default modules loaded roster, presence, offline. */
 	if (mod->slot < 0 ||
 	    sm_module_hook(sm, SM_EV_MESSAGE_OFFLINE, NULL, 0, offline_message,
 			   mod) < 0 ||
-	    sm_module_hook(sm, SM_EV_PRESENCE_BROADCAST, NULL, 0,
+	    sm_module_hook(sm, SM_EV_PRESENCE_BROADCAST, NULL, -1,
 			   offline_presence, mod) < 0 ||
 	    sm_module_hook(sm, SM_EV_SESSION_ENDED, NULL, 0,
 			   offline_session_ended, mod) < 0)
