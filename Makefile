@@ -48,7 +48,7 @@ $(B)/have.h: tools/probe.sh $(wildcard /usr/include/expat.h)
 SM_SRC = $(sort $(wildcard server/sm/*.c))
 $(B)/sm_modules.h: $(SM_SRC) server/sm
 	@mkdir -p $(dir $@)
-	@sed -n 's/^const struct sm_module sm_module_\([a-z0-9_]*\) = .*/SM_MODULE(\1)/p' \
+	@sed -n 's/^const struct sm_module sm_module_\([a-z0-9_]*\) =.*/SM_MODULE(\1)/p' \
 		$(SM_SRC) >$@.tmp
 	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 $(B)/server/sm/module_config.o: $(B)/sm_modules.h
