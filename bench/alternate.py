@@ -22,8 +22,10 @@ calls and context switches per login or per 1,000 messages, and the
 share of the machine left idle."""
 import argparse
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -122,7 +124,7 @@ def main():
                     default="login")
     args = ap.parse_args()
     setup = bench.Setup(False, scenarios=(args.scenario,))
-    work = bench.tempfile.mkdtemp(prefix="palabre-alternate-")
+    work = tempfile.mkdtemp(prefix="palabre-alternate-")
     unit = "login" if args.scenario == "login" else "1,000 messages"
     runs = []
     try:
@@ -140,6 +142,7 @@ def main():
     finally:
         for _, s, _ in runs:
             s.stop()
+        shutil.rmtree(work, ignore_errors=True)
     print("means over %d rounds:" % args.rounds)
     for build, _, results in runs:
         rate = statistics.mean(r[0] for r in results)
