@@ -252,7 +252,8 @@ static int load_host(struct config_loader *l, struct cnode *n, const char *path)
 	struct config_host *h = &l->cfg->hosts[l->cfg->nhosts++];
 	h->domain = strdup(prepared);
 	h->auth_backend = strdup("local");
-	if (config_load_children(l, n, path, settings) < 0)
+	/* What it does not know is the sm's (server/sm/module.h). */
+	if (config_load_children_keeping(l, n, path, settings, &h->kept) < 0)
 		return -1;
 	if (!h->certificate)
 		return config_fail(l, n, "host/certificate",
@@ -582,6 +583,7 @@ void config_free(struct config *cfg)
 		free(cfg->hosts[i].auth_backend);
 		free(cfg->hosts[i].ldap_base);
 		free(cfg->hosts[i].ldap_filter);
+		cnode_free(cfg->hosts[i].kept);
 	}
 	for (size_t i = 0; i < cfg->ndirectories; i++) {
 		struct config_ldap *d = &cfg->directories[i];

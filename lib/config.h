@@ -55,6 +55,9 @@ struct config_host {
 	int directory;
 	char *ldap_base;
 	char *ldap_filter;
+	/* Its elements that lib/ does not know, kept as read for the sm,
+	 * whose modules declare and read them (server/sm/module.h). */
+	struct cnode *kept;
 };
 
 struct config_listener {

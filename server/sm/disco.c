@@ -4,6 +4,7 @@
  * (struct sm_module's features). */
 #include <string.h>
 
+#include "../../lib/config.h"
 #include "delivery.h"
 #include "module.h"
 #include "sm.h"
@@ -49,20 +50,35 @@ static struct xml_node *query_result(struct sm_event *ev, const char *ns,
 	return *query ? r : NULL;
 }
 
+/* Adds the features (the module's list `account` or not) of every
+ * module on that serves domain. */
+static int features_add(struct sm_event *ev, struct xml_node *q,
+			const char *domain, bool account)
+{
+	const struct config_host *host =
+		config_find_host(ev->sm->cfg, domain);
+	const struct sm_module_registry *m = &ev->sm->modules;
+	for (size_t i = 0; i < m->nloaded; i++) {
+		const struct sm_module *mod = m->loaded[i].module;
+		if (!sm_module_serves(ev->sm->cfg, mod, host))
+			continue;
+		for (const char *const *f = account ? mod->account_features
+						    : mod->features;
+		     f && *f; f++)
+			if (feature_add(ev->st->arena, q, *f) < 0)
+				return -1;
+	}
+	return 0;
+}
+
 /* XEP-0030 §3.1: the server is category 'server', type 'im'. */
 static enum sm_verdict info_host(struct sm_event *ev, void *data)
 {
 	struct arena *a = ev->st->arena;
 	struct xml_node *q, *r = query_result(ev, NS_DISCO_INFO, &q);
-	if (!r || !identity_add(a, q, "server", "im"))
-		return SM_DONE;
-	const struct sm_module_registry *m = &ev->sm->modules;
-	for (size_t i = 0; i < m->nloaded; i++)
-		for (const char *const *f = m->loaded[i].module->features;
-		     f && *f; f++)
-			if (feature_add(a, q, *f) < 0)
-				return SM_DONE;
-	sm_deliver_xml(ev->sm, r);
+	if (r && identity_add(a, q, "server", "im") &&
+	    features_add(ev, q, ev->st->to->domain, false) == 0)
+		sm_deliver_xml(ev->sm, r);
 	return SM_DONE;
 }
 
@@ -72,6 +88,13 @@ static enum sm_verdict items_host(struct sm_event *ev, void *data)
 	if (r)
 		sm_deliver_xml(ev->sm, r);
 	return SM_DONE;
+}
+
+/* The account's domain: 'to', or without it the sender's (RFC 6120
+ * §10.3.3), which sm_stanza_to_self allowed. */
+static const char *account_domain(const struct stanza *st)
+{
+	return st->to ? st->to->domain : st->from ? st->from->domain : "";
 }
 
 /* The server answers for an account (XEP-0030 §3.1, identity
@@ -85,10 +108,10 @@ static enum sm_verdict info_account(struct sm_event *ev, void *data)
 	}
 	struct arena *a = ev->st->arena;
 	struct xml_node *q, *r = query_result(ev, NS_DISCO_INFO, &q);
-	if (!r || !identity_add(a, q, "account", "registered") ||
-	    feature_add(a, q, NS_DISCO_INFO) < 0)
-		return SM_DONE;
-	sm_deliver_xml(ev->sm, r);
+	if (r && identity_add(a, q, "account", "registered") &&
+	    feature_add(a, q, NS_DISCO_INFO) == 0 &&
+	    features_add(ev, q, account_domain(ev->st), true) == 0)
+		sm_deliver_xml(ev->sm, r);
 	return SM_DONE;
 }
 

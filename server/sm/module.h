@@ -61,6 +61,7 @@
 struct buf;
 struct cnode;
 struct config;
+struct config_host;
 struct config_loader;
 struct sm;
 struct stanza;
@@ -155,30 +156,44 @@ enum sm_option_type {
 	/* <sm><NAME>n</NAME></sm>: a number from min to max; def when the
 	 * element is absent (the last one counts when given twice). */
 	SM_OPTION_INTEGER,
+	/* <sm><NAME>true</NAME></sm> (or false, yes, no); def (0 or 1)
+	 * when absent. */
+	SM_OPTION_BOOLEAN,
 	/* <ldap id="…"><NAME …>…</NAME></ldap>: an element of each
 	 * directory, at most once, that the module's read function checks
 	 * and reads (vcard.c's map). */
 	SM_OPTION_DIRECTORY,
+	/* <host domain="…"><NAME …>…</NAME></host>: the same for an element
+	 * of each host (a host's TURN server, its contact addresses …). */
+	SM_OPTION_HOST,
 };
 
 /* An option of a module, as config.xml gives it. */
 struct sm_option {
 	const char *name; /* the element */
 	enum sm_option_type type;
-	long min, max, def; /* SM_OPTION_INTEGER */
-	/* SM_OPTION_DIRECTORY: checks n, whose setting is path (e.g.
-	 * "ldap/vcard"), and reads it into l->target unless that is NULL
-	 * (a check only). Errors through config_fail() (lib/config_reader.h):
-	 * file:line: setting: message. Returns 0 or -1. */
+	long min, max, def; /* SM_OPTION_INTEGER, SM_OPTION_BOOLEAN (def) */
+	/* SM_OPTION_DIRECTORY, SM_OPTION_HOST: checks n, whose setting is
+	 * path (e.g. "ldap/vcard", "host/turn"), and reads it into
+	 * l->target unless that is NULL (a check only). Errors through
+	 * config_fail() (lib/config_reader.h): file:line: setting: message.
+	 * Returns 0 or -1. */
 	int (*read)(struct config_loader *l, struct cnode *n, const char *path);
 };
 
 struct sm_module {
 	const char *name;   /* as written in <sm><modules> */
 	bool on_by_default; /* when config.xml has no <sm><modules> */
-	/* Its disco#info features (XEP-0030 'var'), NULL-terminated; the
-	 * disco module lists those of every module on. */
+	/* Its disco#info features (XEP-0030 'var') on the server's domain,
+	 * NULL-terminated; the disco module lists those of every module on
+	 * that serves the domain. */
 	const char *const *features;
+	/* The same on an account's bare JID (XEP-0313 §6.1's mam:2 …). */
+	const char *const *account_features;
+	/* Optional: whether the module serves this host, for its disco
+	 * features (vcard.c without a store for LDAP domains …); NULL:
+	 * every host. */
+	bool (*serves)(const struct config *cfg, const struct config_host *host);
 	/* What it adds to the stream features after SASL (c2s, RFC 6120
 	 * §4.3.2), e.g. XEP-0237's <ver/>; NULL: nothing. */
 	const char *stream_feature;
@@ -205,12 +220,22 @@ int sm_module_hook(struct sm *sm, enum sm_event_type type, const char *ns,
  * default. */
 long sm_module_option_integer(const struct config *cfg,
 			      const struct sm_module *m, const char *name);
+bool sm_module_option_boolean(const struct config *cfg,
+			      const struct sm_module *m, const char *name);
 /* Reads m's directory option name of cfg->directories[directory] into
  * out (its read function's l->target). Returns 1, 0 when that directory
  * does not give it, or -1 with the message in err. */
 int sm_module_option_read(const struct config *cfg, const struct sm_module *m,
 			  const char *name, size_t directory, void *out,
 			  char *err, size_t errlen);
+/* The same for m's host option name of cfg->hosts[host]. */
+int sm_module_option_read_host(const struct config *cfg,
+			       const struct sm_module *m, const char *name,
+			       size_t host, void *out, char *err,
+			       size_t errlen);
+/* Whether module m, on, serves host (its .serves; true without one). */
+bool sm_module_serves(const struct config *cfg, const struct sm_module *m,
+		      const struct config_host *host);
 /* Checks <sm> and what lib/ kept of each <ldap> against the modules'
  * declarations: module names, options, their values. Returns 0, or -1
  * with "file:line: setting: message" in err. palabred runs it as soon

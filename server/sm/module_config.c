@@ -145,18 +145,32 @@ static void option_loader(struct config_loader *l, const struct config *cfg,
 	l->errlen = errlen;
 }
 
+/* The value of m's option name of that type in <sm>: the last element
+ * given, or NULL when absent (its default then), with o its
+ * declaration. */
+static struct cnode *option_given(const struct config *cfg,
+				  const struct sm_module *m,
+				  enum sm_option_type type, const char *name,
+				  const struct sm_option **o)
+{
+	*o = option_of(m, type, name);
+	if (!*o) {
+		log_error("sm: module '%s' has no option '%s'", m->name, name);
+		return NULL;
+	}
+	return kept_last(cfg->sm, name);
+}
+
 long sm_module_option_integer(const struct config *cfg,
 			      const struct sm_module *m, const char *name)
 {
-	const struct sm_option *o = option_of(m, SM_OPTION_INTEGER, name);
-	struct cnode *n = kept_last(cfg->sm, name);
+	const struct sm_option *o;
+	struct cnode *n = option_given(cfg, m, SM_OPTION_INTEGER, name, &o);
 	struct config_loader l;
 	char err[256];
 	long v;
-	if (!o) {
-		log_error("sm: module '%s' has no option '%s'", m->name, name);
+	if (!o)
 		return 0;
-	}
 	option_loader(&l, cfg, err, sizeof err);
 	if (!n || config_parse_number(&l, n, name, cnode_value(n), o->min,
 				      o->max, &v) < 0)
@@ -164,20 +178,64 @@ long sm_module_option_integer(const struct config *cfg,
 	return v;
 }
 
-int sm_module_option_read(const struct config *cfg, const struct sm_module *m,
-			  const char *name, size_t directory, void *out,
-			  char *err, size_t errlen)
+bool sm_module_option_boolean(const struct config *cfg,
+			      const struct sm_module *m, const char *name)
 {
-	const struct sm_option *o = option_of(m, SM_OPTION_DIRECTORY, name);
-	struct cnode *n = kept_last(cfg->directories[directory].kept, name);
+	const struct sm_option *o;
+	struct cnode *n = option_given(cfg, m, SM_OPTION_BOOLEAN, name, &o);
+	struct config_loader l;
+	char err[256];
+	bool v;
+	if (!o)
+		return false;
+	option_loader(&l, cfg, err, sizeof err);
+	if (!n || config_parse_bool(&l, n, name, cnode_value(n), &v) < 0)
+		return o->def != 0;
+	return v;
+}
+
+/* Reads the element name of a kept list (a directory's, a host's)
+ * with m's option of that type, whose setting is prefix/name. */
+static int option_read_kept(const struct config *cfg,
+			    const struct sm_module *m,
+			    enum sm_option_type type, struct cnode *kept,
+			    const char *prefix, const char *name, void *out,
+			    char *err, size_t errlen)
+{
+	const struct sm_option *o = option_of(m, type, name);
+	struct cnode *n = kept_last(kept, name);
 	struct config_loader l;
 	char path[128];
 	if (!o || !n)
 		return 0;
 	option_loader(&l, cfg, err, errlen);
 	l.target = out;
-	snprintf(path, sizeof path, "ldap/%s", name);
+	snprintf(path, sizeof path, "%s/%s", prefix, name);
 	return o->read(&l, n, path) < 0 ? -1 : 1;
+}
+
+int sm_module_option_read(const struct config *cfg, const struct sm_module *m,
+			  const char *name, size_t directory, void *out,
+			  char *err, size_t errlen)
+{
+	return option_read_kept(cfg, m, SM_OPTION_DIRECTORY,
+				cfg->directories[directory].kept, "ldap", name,
+				out, err, errlen);
+}
+
+int sm_module_option_read_host(const struct config *cfg,
+			       const struct sm_module *m, const char *name,
+			       size_t host, void *out, char *err,
+			       size_t errlen)
+{
+	return option_read_kept(cfg, m, SM_OPTION_HOST, cfg->hosts[host].kept,
+				"host", name, out, err, errlen);
+}
+
+bool sm_module_serves(const struct config *cfg, const struct sm_module *m,
+		      const struct config_host *host)
+{
+	return !m->serves || m->serves(cfg, host);
 }
 
 /* ------------------------------------------------------------ checks */
@@ -199,35 +257,49 @@ static int check_module_list(struct config_loader *l, struct cnode *n,
 	return 0;
 }
 
-/* An element of <sm>: the list of modules, or an integer option. */
+/* An element of <sm>: the list of modules, or an integer or boolean
+ * option. */
 static int check_sm_setting(struct config_loader *l, struct cnode *n)
 {
 	char path[128];
 	long v;
+	bool b;
 	snprintf(path, sizeof path, "sm/%s", n->name);
 	if (strcmp(n->name, "modules") == 0)
 		return check_module_list(l, n, path);
 	const struct sm_option *o = option_find(SM_OPTION_INTEGER, n->name);
-	if (!o)
-		return config_fail(l, n, path, "unknown setting");
-	return config_parse_number(l, n, path, cnode_value(n), o->min, o->max,
-				   &v);
+	if (o)
+		return config_parse_number(l, n, path, cnode_value(n), o->min,
+					   o->max, &v);
+	if (option_find(SM_OPTION_BOOLEAN, n->name))
+		return config_parse_bool(l, n, path, cnode_value(n), &b);
+	return config_fail(l, n, path, "unknown setting");
 }
 
-/* An element of an <ldap> directory that lib/ kept: a directory option,
- * once. */
-static int check_directory_setting(struct config_loader *l, struct cnode *kept,
-				   struct cnode *n)
+/* An element of an <ldap> directory or a <host> that lib/ kept: an
+ * option of that type, once. */
+static int check_kept_setting(struct config_loader *l, struct cnode *kept,
+			      struct cnode *n, enum sm_option_type type,
+			      const char *prefix)
 {
 	char path[128];
-	snprintf(path, sizeof path, "ldap/%s", n->name);
-	const struct sm_option *o = option_find(SM_OPTION_DIRECTORY, n->name);
+	snprintf(path, sizeof path, "%s/%s", prefix, n->name);
+	const struct sm_option *o = option_find(type, n->name);
 	if (!o)
 		return config_fail(l, n, path, "unknown setting");
 	for (struct cnode *e = kept; e != n; e = e->next)
 		if (strcmp(e->name, n->name) == 0)
 			return config_fail(l, n, path, "given twice");
 	return o->read(l, n, path);
+}
+
+static int check_kept(struct config_loader *l, struct cnode *kept,
+		      enum sm_option_type type, const char *prefix)
+{
+	for (struct cnode *n = kept; n; n = n->next)
+		if (check_kept_setting(l, kept, n, type, prefix) < 0)
+			return -1;
+	return 0;
 }
 
 int sm_module_check_config(const struct config *cfg, char *err, size_t errlen)
@@ -237,11 +309,13 @@ int sm_module_check_config(const struct config *cfg, char *err, size_t errlen)
 	for (struct cnode *n = cfg->sm; n; n = n->next)
 		if (check_sm_setting(&l, n) < 0)
 			return -1;
-	for (size_t d = 0; d < cfg->ndirectories; d++) {
-		struct cnode *kept = cfg->directories[d].kept;
-		for (struct cnode *n = kept; n; n = n->next)
-			if (check_directory_setting(&l, kept, n) < 0)
-				return -1;
-	}
+	for (size_t d = 0; d < cfg->ndirectories; d++)
+		if (check_kept(&l, cfg->directories[d].kept,
+			       SM_OPTION_DIRECTORY, "ldap") < 0)
+			return -1;
+	for (size_t h = 0; h < cfg->nhosts; h++)
+		if (check_kept(&l, cfg->hosts[h].kept, SM_OPTION_HOST,
+			       "host") < 0)
+			return -1;
 	return 0;
 }
