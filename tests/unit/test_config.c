@@ -403,6 +403,10 @@ START_TEST(errors_name_line_and_setting)
 	assert_error("<palabred>\n" HOST "<ldap id='d'>\n<uri>ldap://h</uri>\n"
 		     "<colour/></ldap></palabred>",
 		     "5: ldap/colour: unknown setting");
+	assert_error("<palabred>\n<host domain='a'>\n<colour/>\n"
+		     "<certificate>c.pem</certificate><key>k.pem</key>"
+		     "</host></palabred>",
+		     "3: host/colour: unknown setting");
 }
 END_TEST
 
