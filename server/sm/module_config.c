@@ -196,8 +196,7 @@ bool sm_module_option_boolean(const struct config *cfg,
 
 /* Reads the element name of a kept list (a directory's, a host's)
  * with m's option of that type, whose setting is prefix/name. */
-static int option_read_kept(const struct config *cfg,
-			    const struct sm_module *m,
+static int option_read_kept(const struct config *cfg, const struct sm_module *m,
 			    enum sm_option_type type, struct cnode *kept,
 			    const char *prefix, const char *name, void *out,
 			    char *err, size_t errlen)
@@ -225,8 +224,7 @@ int sm_module_option_read(const struct config *cfg, const struct sm_module *m,
 
 int sm_module_option_read_host(const struct config *cfg,
 			       const struct sm_module *m, const char *name,
-			       size_t host, void *out, char *err,
-			       size_t errlen)
+			       size_t host, void *out, char *err, size_t errlen)
 {
 	return option_read_kept(cfg, m, SM_OPTION_HOST, cfg->hosts[host].kept,
 				"host", name, out, err, errlen);
@@ -314,8 +312,8 @@ int sm_module_check_config(const struct config *cfg, char *err, size_t errlen)
 			       SM_OPTION_DIRECTORY, "ldap") < 0)
 			return -1;
 	for (size_t h = 0; h < cfg->nhosts; h++)
-		if (check_kept(&l, cfg->hosts[h].kept, SM_OPTION_HOST,
-			       "host") < 0)
+		if (check_kept(&l, cfg->hosts[h].kept, SM_OPTION_HOST, "host") <
+		    0)
 			return -1;
 	return 0;
 }
