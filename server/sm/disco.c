@@ -55,8 +55,7 @@ static struct xml_node *query_result(struct sm_event *ev, const char *ns,
 static int features_add(struct sm_event *ev, struct xml_node *q,
 			const char *domain, bool account)
 {
-	const struct config_host *host =
-		config_find_host(ev->sm->cfg, domain);
+	const struct config_host *host = config_find_host(ev->sm->cfg, domain);
 	const struct sm_module_registry *m = &ev->sm->modules;
 	for (size_t i = 0; i < m->nloaded; i++) {
 		const struct sm_module *mod = m->loaded[i].module;

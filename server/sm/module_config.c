@@ -5,6 +5,7 @@
  * its init (module.h). */
 #include "module.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -134,15 +135,25 @@ static const struct sm_option *option_find(enum sm_option_type type,
 	return o;
 }
 
-/* A loader for the kept elements: its errors name cfg's file. */
+/* A loader for the kept elements: its errors name cfg's file, and
+ * relative paths (a secret's file) start from that file's directory,
+ * written into dir, as for lib/'s settings. */
 static void option_loader(struct config_loader *l, const struct config *cfg,
-			  char *err, size_t errlen)
+			  char *err, size_t errlen, char dir[PATH_MAX])
 {
 	static const struct config_loader blank;
+	const char *slash = cfg->path ? strrchr(cfg->path, '/') : NULL;
 	*l = blank;
 	l->file = cfg->path ? cfg->path : "config.xml";
 	l->err = err;
 	l->errlen = errlen;
+	if (slash)
+		snprintf(dir, PATH_MAX, "%.*s",
+			 slash == cfg->path ? 1 : (int)(slash - cfg->path),
+			 cfg->path);
+	else
+		snprintf(dir, PATH_MAX, ".");
+	l->dir = dir;
 }
 
 /* The value of m's option name of that type in <sm>: the last element
@@ -167,11 +178,12 @@ long sm_module_option_integer(const struct config *cfg,
 	const struct sm_option *o;
 	struct cnode *n = option_given(cfg, m, SM_OPTION_INTEGER, name, &o);
 	struct config_loader l;
+	char dir[PATH_MAX];
 	char err[256];
 	long v;
 	if (!o)
 		return 0;
-	option_loader(&l, cfg, err, sizeof err);
+	option_loader(&l, cfg, err, sizeof err, dir);
 	if (!n || config_parse_number(&l, n, name, cnode_value(n), o->min,
 				      o->max, &v) < 0)
 		return o->def;
@@ -184,11 +196,12 @@ bool sm_module_option_boolean(const struct config *cfg,
 	const struct sm_option *o;
 	struct cnode *n = option_given(cfg, m, SM_OPTION_BOOLEAN, name, &o);
 	struct config_loader l;
+	char dir[PATH_MAX];
 	char err[256];
 	bool v;
 	if (!o)
 		return false;
-	option_loader(&l, cfg, err, sizeof err);
+	option_loader(&l, cfg, err, sizeof err, dir);
 	if (!n || config_parse_bool(&l, n, name, cnode_value(n), &v) < 0)
 		return o->def != 0;
 	return v;
@@ -204,10 +217,11 @@ static int option_read_kept(const struct config *cfg, const struct sm_module *m,
 	const struct sm_option *o = option_of(m, type, name);
 	struct cnode *n = kept_last(kept, name);
 	struct config_loader l;
+	char dir[PATH_MAX];
 	char path[128];
 	if (!o || !n)
 		return 0;
-	option_loader(&l, cfg, err, errlen);
+	option_loader(&l, cfg, err, errlen, dir);
 	l.target = out;
 	snprintf(path, sizeof path, "%s/%s", prefix, name);
 	return o->read(&l, n, path) < 0 ? -1 : 1;
@@ -303,7 +317,8 @@ static int check_kept(struct config_loader *l, struct cnode *kept,
 int sm_module_check_config(const struct config *cfg, char *err, size_t errlen)
 {
 	struct config_loader l;
-	option_loader(&l, cfg, err, errlen);
+	char dir[PATH_MAX];
+	option_loader(&l, cfg, err, errlen, dir);
 	for (struct cnode *n = cfg->sm; n; n = n->next)
 		if (check_sm_setting(&l, n) < 0)
 			return -1;

@@ -129,6 +129,19 @@ struct xml_node *sm_stanza_error_new(const struct stanza *st,
 	return r;
 }
 
+struct xml_node *sm_stanza_error_text_new(const struct stanza *st,
+					  const char *condition,
+					  const char *text)
+{
+	struct xml_node *r = sm_stanza_error_new(st, condition);
+	struct xml_node *e = r ? xml_child(r, XML_NS_CLIENT, "error") : NULL;
+	struct xml_node *t =
+		e ? xml_add_child(st->arena, e, NS_STANZAS, "text") : NULL;
+	if (!t || xml_append_text(st->arena, t, text, strlen(text)) < 0)
+		return NULL;
+	return r;
+}
+
 struct xml_node *sm_stanza_result_new(const struct stanza *st)
 {
 	return reply_new(st, "result");

@@ -48,6 +48,11 @@ const char *sm_stanza_error_type(const char *condition);
  * memory ran out. */
 struct xml_node *sm_stanza_error_new(const struct stanza *st,
 				     const char *condition);
+/* The same with a <text/> that says why, for people (RFC 6120
+ * §8.3.2). */
+struct xml_node *sm_stanza_error_text_new(const struct stanza *st,
+					  const char *condition,
+					  const char *text);
 /* The empty iq result answering iq get/set st; add children to it. */
 struct xml_node *sm_stanza_result_new(const struct stanza *st);
 

@@ -95,7 +95,9 @@ class Palabre(Daemon):
     certificates (enough for self-signed ones; give the test CA's file as
     ca_file for CA-issued ones). c2s_extra: XML inserted just before
     </c2s> (e.g. a <rate-limit/>). auth_throttle: the attributes of
-    <c2s><auth-throttle> ({"per-address": 0, …}; None: the defaults)."""
+    <c2s><auth-throttle> ({"per-address": 0, …}; None: the defaults).
+    host_extra: {domain: XML} inserted at the end of that <host> (e.g.
+    its <external-services>)."""
 
     program = "palabred"
     start_timeout = START_TIMEOUT
@@ -108,7 +110,7 @@ class Palabre(Daemon):
                  processes=1, modules="disco ping", users=USERS,
                  auth_timeout=30, make_data_dir=True, address="127.0.0.1",
                  extra_config="", certificates=None, ca_file=None,
-                 c2s_extra="", auth_throttle=None):
+                 c2s_extra="", auth_throttle=None, host_extra=None):
         self.dir = str(directory)
         os.makedirs(self.dir, exist_ok=True)
         self.config = os.path.join(self.dir, "config.xml")
@@ -145,7 +147,9 @@ class Palabre(Daemon):
             '    <certificate>%s.crt</certificate>\n'
             '    <key>%s.key</key>\n'
             '    <auth backend="local"/>\n'
-            '  </host>\n' % (d, d, d) for d in domains)
+            '%s'
+            '  </host>\n' % (d, d, d, (host_extra or {}).get(d, ""))
+            for d in domains)
         self.write_config(
             '<?xml version="1.0"?>\n'
             '<palabred>\n'

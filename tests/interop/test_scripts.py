@@ -11,7 +11,17 @@ import pytest
 import im
 import xmppscript
 
-SERVER_OPTIONS = {"modules": im.IM_MODULES}
+# localhost's STUN and TURN servers (extdisco_*.scs); chat.example has
+# none.
+EXTERNAL_SERVICES = (
+    '    <external-services>\n'
+    '      <turn host="turn.localhost" secret="scripts-secret"'
+    ' tls-port="5349"/>\n'
+    '      <stun host="stun.example.net" port="3479" name="Public STUN"/>\n'
+    '    </external-services>\n')
+
+SERVER_OPTIONS = {"modules": im.IM_MODULES,
+                  "host_extra": {"localhost": EXTERNAL_SERVICES}}
 
 SCRIPTS = sorted(glob.glob(os.path.join(os.path.dirname(__file__),
                                         "scripts", "*.scs")))

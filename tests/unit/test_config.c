@@ -303,8 +303,9 @@ START_TEST(defaults_are_on_without_sm_modules)
 	load_ok("<palabred>\n" HOST "</palabred>\n", &cfg);
 	ck_assert(sm_module_is_on(&cfg, "roster"));
 	ck_assert(!sm_module_is_on(&cfg, "vcard"));
-	ck_assert_str_eq(modules_on(&cfg),
-			 "blocking disco offline ping presence roster");
+	ck_assert_str_eq(
+		modules_on(&cfg),
+		"blocking disco extdisco offline ping presence roster");
 	config_free(&cfg);
 }
 END_TEST
@@ -331,10 +332,12 @@ START_TEST(every_module_file_is_known)
 {
 	struct config cfg;
 	load_ok("<palabred>\n" HOST "<sm><modules>roster presence offline "
-		"blocking disco ping vcard</modules></sm></palabred>\n",
+		"blocking disco ping vcard "
+		"extdisco</modules></sm></palabred>\n",
 		&cfg);
-	ck_assert_str_eq(modules_on(&cfg), "roster presence offline "
-					   "blocking disco ping vcard");
+	ck_assert_str_eq(modules_on(&cfg),
+			 "roster presence offline "
+			 "blocking disco ping vcard extdisco");
 	config_free(&cfg);
 }
 END_TEST
