@@ -13,6 +13,7 @@
 #include "unit.h"
 
 extern const struct sm_module sm_module_offline;
+extern const struct sm_module sm_module_version;
 
 static char dir[] = "/tmp/palabre-config-XXXXXX";
 static char path[256];
@@ -304,7 +305,8 @@ START_TEST(defaults_are_on_without_sm_modules)
 	ck_assert(sm_module_is_on(&cfg, "roster"));
 	ck_assert(!sm_module_is_on(&cfg, "vcard"));
 	ck_assert_str_eq(modules_on(&cfg),
-			 "blocking disco offline ping presence roster");
+			 "blocking disco offline ping presence roster "
+			 "version");
 	config_free(&cfg);
 }
 END_TEST
@@ -392,6 +394,25 @@ START_TEST(offline_quota_bytes_default_value_and_error)
 }
 END_TEST
 
+START_TEST(version_hidden_default_value_and_error)
+{
+	struct config cfg;
+	load_ok("<palabred>\n" HOST "</palabred>\n", &cfg);
+	ck_assert(!sm_module_option_boolean(&cfg, &sm_module_version,
+					    "version-hidden"));
+	config_free(&cfg);
+	load_ok("<palabred>\n" HOST "<sm><version-hidden>true"
+		"</version-hidden></sm></palabred>\n",
+		&cfg);
+	ck_assert(sm_module_option_boolean(&cfg, &sm_module_version,
+					   "version-hidden"));
+	config_free(&cfg);
+	assert_error("<palabred>\n" HOST "<sm>\n<version-hidden>maybe"
+		     "</version-hidden></sm></palabred>",
+		     "4: sm/version-hidden: 'maybe' is not true or false");
+}
+END_TEST
+
 START_TEST(errors_name_line_and_setting)
 {
 	assert_error("<palabred>\n" HOST "<sm>\n<modules>roster pong"
@@ -440,6 +461,7 @@ int main(void)
 	tcase_add_test(tc, every_module_file_is_known);
 	tcase_add_test(tc, stream_features_follow_the_modules);
 	tcase_add_test(tc, offline_quota_bytes_default_value_and_error);
+	tcase_add_test(tc, version_hidden_default_value_and_error);
 	tcase_add_test(tc, errors_name_line_and_setting);
 	suite_add_tcase(s, tc);
 	int status = unit_run(s);
