@@ -1,14 +1,20 @@
 """What the server tells about itself under settings of its own: the
 scripts of scripts/server_info/*.scs, one test each, run against a
-palabred whose <sm> hides the software version (XEP-0092).
+palabred whose <sm> hides the software version (XEP-0092); and what a
+script cannot check: that the server's time (XEP-0202) is now.
 """
+import datetime
 import glob
 import os
+import re
 
 import pytest
 
 import im
 import xmppscript
+from slixmpp.xmlstream import ET
+
+TIME = "urn:xmpp:time"
 
 SM_EXTRA = "<version-hidden>true</version-hidden>"
 
@@ -40,3 +46,22 @@ def test_script(server, path):
         failure = str(e)
     if failure:
         pytest.fail(failure, pytrace=False)
+
+
+def test_time_is_now(server, clients):
+    """XEP-0202 §3: utc is the time now (a XEP-0082 DateTime in UTC), tzo
+    the host's offset (XEP-0082 TZD), the same as Python finds."""
+    romeo = im.login(clients, im.Accounts(server).new("romeo"))
+    before = datetime.datetime.now(datetime.timezone.utc)
+    answer = romeo.iq("get", ET.Element("{%s}time" % TIME), to="localhost")
+    after = datetime.datetime.now(datetime.timezone.utc)
+    utc = answer.find("{%s}time/{%s}utc" % (TIME, TIME)).text
+    tzo = answer.find("{%s}time/{%s}tzo" % (TIME, TIME)).text
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", utc), utc
+    stamp = datetime.datetime.strptime(utc, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc)
+    assert before.replace(microsecond=0) <= stamp <= after
+    offset = before.astimezone().utcoffset()
+    minutes = int(offset.total_seconds()) // 60
+    assert tzo == "%s%02d:%02d" % ("-" if minutes < 0 else "+",
+                                   abs(minutes) // 60, abs(minutes) % 60)

@@ -306,7 +306,7 @@ START_TEST(defaults_are_on_without_sm_modules)
 	ck_assert(!sm_module_is_on(&cfg, "vcard"));
 	ck_assert_str_eq(modules_on(&cfg),
 			 "blocking disco offline ping presence roster "
-			 "version");
+			 "time version");
 	config_free(&cfg);
 }
 END_TEST
