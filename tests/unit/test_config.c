@@ -305,7 +305,7 @@ START_TEST(defaults_are_on_without_sm_modules)
 	ck_assert(sm_module_is_on(&cfg, "roster"));
 	ck_assert(!sm_module_is_on(&cfg, "vcard"));
 	ck_assert_str_eq(modules_on(&cfg),
-			 "blocking disco offline ping presence roster "
+			 "blocking disco last offline ping presence roster "
 			 "time version");
 	config_free(&cfg);
 }
