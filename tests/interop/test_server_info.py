@@ -1,7 +1,9 @@
 """What the server tells about itself under settings of its own: the
 scripts of scripts/server_info/*.scs, one test each, run against a
-palabred whose <sm> hides the software version (XEP-0092); and what a
-script cannot check: that the server's time (XEP-0202) is now.
+palabred whose <sm> hides the software version (XEP-0092) and whose
+localhost has contact addresses (XEP-0157); and what a script cannot
+check: that the server's time (XEP-0202) is now, that chat.example,
+without contacts, has no such form.
 """
 import datetime
 import glob
@@ -17,6 +19,14 @@ from slixmpp.xmlstream import ET
 TIME = "urn:xmpp:time"
 
 SM_EXTRA = "<version-hidden>true</version-hidden>"
+CONTACTS = """<contacts>
+      <admin>mailto:admin@localhost</admin>
+      <abuse>https://localhost/abuse</abuse>
+      <admin>xmpp:admin@localhost</admin>
+    </contacts>
+"""
+DISCO_INFO = "http://jabber.org/protocol/disco#info"
+DATA = "jabber:x:data"
 
 SCRIPTS = sorted(glob.glob(os.path.join(os.path.dirname(__file__),
                                         "scripts", "server_info", "*.scs")))
@@ -26,6 +36,10 @@ SCRIPTS = sorted(glob.glob(os.path.join(os.path.dirname(__file__),
 def server(tmp_path_factory, certs):
     s = im.make_server(tmp_path_factory.mktemp("server_info"), certs,
                        sm_extra=SM_EXTRA)
+    with open(s.config) as f:
+        text = f.read()
+    s.write_config(text.replace("<key>localhost.key</key>\n",
+                                "<key>localhost.key</key>\n    " + CONTACTS))
     try:
         s.start()
         yield s
@@ -65,3 +79,16 @@ def test_time_is_now(server, clients):
     minutes = int(offset.total_seconds()) // 60
     assert tzo == "%s%02d:%02d" % ("-" if minutes < 0 else "+",
                                    abs(minutes) // 60, abs(minutes) % 60)
+
+
+def disco_info(client, domain):
+    answer = client.iq("get", ET.Element("{%s}query" % DISCO_INFO),
+                       to=domain)
+    assert answer.get("type") == "result", ET.tostring(answer)
+    return answer.find("{%s}query" % DISCO_INFO)
+
+
+def test_host_without_contacts_has_no_form(server, clients):
+    romeo = im.login(clients, im.Accounts(server).new("romeo"))
+    assert disco_info(romeo, "localhost").find("{%s}x" % DATA) is not None
+    assert disco_info(romeo, "chat.example").find("{%s}x" % DATA) is None

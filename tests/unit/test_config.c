@@ -305,8 +305,8 @@ START_TEST(defaults_are_on_without_sm_modules)
 	ck_assert(sm_module_is_on(&cfg, "roster"));
 	ck_assert(!sm_module_is_on(&cfg, "vcard"));
 	ck_assert_str_eq(modules_on(&cfg),
-			 "blocking disco last offline ping presence roster "
-			 "time version");
+			 "blocking contacts disco last offline ping presence "
+			 "roster time version");
 	config_free(&cfg);
 }
 END_TEST
@@ -413,6 +413,35 @@ START_TEST(version_hidden_default_value_and_error)
 }
 END_TEST
 
+#define HOST_WITH(what)                                                        \
+	"<host domain='Example.ORG'><certificate>c.pem</certificate>"          \
+	"<key>k.pem</key>\n" what "</host>\n"
+
+START_TEST(contacts_are_checked)
+{
+	struct config cfg;
+	load_ok("<palabred>\n" HOST_WITH("<contacts><admin>mailto:a@example."
+					 "org</admin>"
+					 "<abuse>https://example.org/abuse</"
+					 "abuse></contacts>") "</palabred>\n",
+		&cfg);
+	config_free(&cfg);
+	assert_error("<palabred>\n" HOST_WITH(
+			     "<contacts>\n<boss>mailto:b@example.org</boss>"
+			     "</contacts>") "</palabred>",
+		     "4: host/contacts: <boss> is not a kind of address "
+		     "(abuse, admin, feedback, sales, security, support)");
+	assert_error("<palabred>\n" HOST_WITH(
+			     "<contacts><admin>admin at example.org</admin>"
+			     "</contacts>") "</palabred>",
+		     "3: host/contacts: 'admin at example.org' is not an "
+		     "address URI (mailto:…, xmpp:…, https:…)");
+	assert_error("<palabred>\n" HOST_WITH(
+			     "<contacts/><contacts/>") "</palabred>",
+		     "3: host/contacts: given twice");
+}
+END_TEST
+
 START_TEST(errors_name_line_and_setting)
 {
 	assert_error("<palabred>\n" HOST "<sm>\n<modules>roster pong"
@@ -462,6 +491,7 @@ int main(void)
 	tcase_add_test(tc, stream_features_follow_the_modules);
 	tcase_add_test(tc, offline_quota_bytes_default_value_and_error);
 	tcase_add_test(tc, version_hidden_default_value_and_error);
+	tcase_add_test(tc, contacts_are_checked);
 	tcase_add_test(tc, errors_name_line_and_setting);
 	suite_add_tcase(s, tc);
 	int status = unit_run(s);
