@@ -53,6 +53,11 @@ $(B)/sm_modules.h: $(SM_SRC) server/sm
 	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 $(B)/server/sm/module_config.o: $(B)/sm_modules.h
 
+# palabre's version, as the server tells it (XEP-0092, server/sm/version.c).
+VERSION = 0.1.0
+$(B)/server/sm/version.o: override CFLAGS += -DPALABRE_VERSION='"$(VERSION)"'
+$(B)/server/sm/version.o: Makefile
+
 $(CORE_A): $(LIB_OBJ) $(AUTH_OBJ) $(STORAGE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^

@@ -110,6 +110,16 @@ int xml_append_text(struct arena *a, struct xml_node *n, const char *text,
 	return 0;
 }
 
+struct xml_node *xml_add_text_child(struct arena *a, struct xml_node *parent,
+				    const char *ns, const char *name,
+				    const char *text)
+{
+	struct xml_node *c = xml_add_child(a, parent, ns, name);
+	if (!c || xml_append_text(a, c, text, strlen(text)) < 0)
+		return NULL;
+	return c;
+}
+
 struct xml_node *xml_copy(struct arena *a, const struct xml_node *n)
 {
 	struct xml_node *c = arena_alloc(a, sizeof *c);

@@ -60,6 +60,10 @@ struct xml_node *xml_add_child(struct arena *a, struct xml_node *parent,
 			       const char *ns, const char *name);
 int xml_append_text(struct arena *a, struct xml_node *n, const char *text,
 		    size_t len);
+/* Creates a child element holding text (<name>text</name>). */
+struct xml_node *xml_add_text_child(struct arena *a, struct xml_node *parent,
+				    const char *ns, const char *name,
+				    const char *text);
 /* Deep copy into arena a. */
 struct xml_node *xml_copy(struct arena *a, const struct xml_node *n);
 /* Unlinks child from its parent. */

@@ -9,18 +9,35 @@
 #include "../../lib/jid.h"
 #include "../../lib/log.h"
 #include "../../lib/random.h"
+#include "../sm/disco_info.h"
 #include "../sm/module.h"
 #include "c2s.h"
 
-/* The features of the stream after SASL: binding, the legacy session,
- * and what the sm's modules offer at stream level (XEP-0237 roster
- * versioning, RFC 6121 §3.4 pre-approval). */
-void c2s_bind_append_features(const struct config *cfg, struct buf *out)
+void c2s_bind_caps_init(struct c2s *c2s)
 {
+	for (size_t h = 0; h < c2s->cfg->nhosts; h++)
+		sm_disco_host_ver(c2s->cfg, h, c2s->caps_ver[h]);
+}
+
+/* The features of the stream after SASL: binding, the legacy session,
+ * what the sm's modules offer at stream level (XEP-0237 roster
+ * versioning, RFC 6121 §3.4 pre-approval), and the server's caps
+ * (XEP-0115 §6.3): the ver of the disco#info the sm answers for the
+ * stream's domain, which c2s computes from the configuration as the sm
+ * does (disco_info.h). */
+void c2s_bind_append_features(const struct conn *c, struct buf *out)
+{
+	const struct config *cfg = c->c2s->cfg;
+	const char *ver = c->c2s->caps_ver[c->host - cfg->hosts];
 	buf_append_str(out,
 		       "<bind xmlns='" NS_BIND "'/>"
 		       "<session xmlns='" NS_SESSION "'><optional/></session>");
 	sm_module_append_stream_features(cfg, out);
+	if (ver[0])
+		buf_printf(out,
+			   "<c xmlns='" NS_CAPS
+			   "' hash='sha-1' node='" SM_CAPS_NODE "' ver='%s'/>",
+			   ver);
 }
 
 /* Whether the iq's 'to' is absent or names our domain itself. */

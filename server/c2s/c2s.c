@@ -170,5 +170,6 @@ int c2s_main(const struct config *cfg, const char *name, const char *secret)
 		return PALABRED_EXIT_CONFIG;
 	}
 	c2s_init_handles(c2s);
+	c2s_bind_caps_init(c2s);
 	return process_run(&c2s->proc, cfg->router_socket, secret, no_binds);
 }

@@ -36,6 +36,7 @@
 #include "../../lib/process.h"
 #include "../../lib/xml.h"
 #include "../../lib/xmlstream.h"
+#include "../sm/caps_ver.h"
 #include "ratelimit.h"
 #include "throttle.h"
 
@@ -86,6 +87,8 @@ struct c2s {
 	uint64_t fd_warned_at; /* uv_now of the last "near the limit" */
 	uv_timer_t idle_timer; /* shrinks the parsers of quiet conns */
 	struct buf scratch;    /* stanza serialization, reused */
+	/* Each host's XEP-0115 ver ("": none), for the stream features. */
+	char caps_ver[CONFIG_MAX_HOSTS][CAPS_VER_SIZE];
 };
 
 enum conn_state {
@@ -172,7 +175,9 @@ void c2s_sasl_handle(struct conn *c, struct xml_node *el, struct arena *a);
 void c2s_sasl_cancel(struct conn *c);
 
 /* bind.c */
-void c2s_bind_append_features(const struct config *cfg, struct buf *out);
+/* Computes each host's caps once, at start (XEP-0115 §6.3). */
+void c2s_bind_caps_init(struct c2s *c2s);
+void c2s_bind_append_features(const struct conn *c, struct buf *out);
 /* Handles a bind or session iq; returns false when iq is neither. */
 bool c2s_bind_handle_iq(struct conn *c, struct xml_node *iq, struct arena *a);
 void c2s_bind_session_ok(struct conn *c, const char *jid, size_t len);

@@ -57,7 +57,7 @@ static void stream_answer_header(struct conn *c)
 							      : "");
 		c2s_sasl_append_features(c, &b);
 	} else {
-		c2s_bind_append_features(c->c2s->cfg, &b);
+		c2s_bind_append_features(c, &b);
 	}
 	r |= buf_append_str(&b, "</stream:features>");
 	if (r == 0 && b.data)

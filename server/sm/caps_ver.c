@@ -9,7 +9,6 @@
 
 #include "caps_ver.h"
 
-#define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
 #define NS_DATA "jabber:x:data"
 
 /* An extended service discovery form (XEP-0128) and its FORM_TYPE. */

@@ -10,6 +10,7 @@
 #include "../../lib/xml.h"
 
 #define NS_CAPS "http://jabber.org/protocol/caps"
+#define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
 /* A ver: the base64 of a SHA-1 (28 characters) and a NUL. */
 #define CAPS_VER_SIZE 29
 

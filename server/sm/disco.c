@@ -1,89 +1,86 @@
 /* disco: XEP-0030 Service Discovery for the server and, on their
  * behalf, for its users' accounts. disco#info lists exactly the
  * features of the modules that are on, as each declares them
- * (struct sm_module's features). */
+ * (struct sm_module's features), and the forms they add: each host's
+ * is built once, at start (disco_info.c), with its XEP-0115 ver. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../lib/config.h"
 #include "delivery.h"
+#include "disco_info.h"
 #include "module.h"
 #include "sm.h"
 #include "stanza.h"
 
-#define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
 #define NS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
 
-static struct xml_node *identity_add(struct arena *a, struct xml_node *q,
-				     const char *category, const char *type)
-{
-	struct xml_node *id = xml_add_child(a, q, NS_DISCO_INFO, "identity");
-	if (!id || xml_set_attr(a, id, "category", category) < 0 ||
-	    xml_set_attr(a, id, "type", type) < 0)
-		return NULL;
-	return id;
-}
+extern const struct sm_module sm_module_disco;
 
-static int feature_add(struct arena *a, struct xml_node *q, const char *var)
-{
-	struct xml_node *f = xml_add_child(a, q, NS_DISCO_INFO, "feature");
-	return f ? xml_set_attr(a, f, "var", var) : -1;
-}
+/* A host's disco#info, and the caps node that names it (XEP-0115 §4:
+ * SM_CAPS_NODE#ver). */
+struct disco_host {
+	struct xml_node *info;
+	char node[sizeof SM_CAPS_NODE + CAPS_VER_SIZE];
+};
+
+struct disco {
+	struct arena arena; /* the hosts' queries */
+	struct disco_host hosts[CONFIG_MAX_HOSTS];
+};
 
 /* The result with an empty <query/> in ns, the request's node kept
- * (XEP-0030 §3.1). NULL when the request was answered already. */
+ * (XEP-0030 §3.1): none, or `node` when not NULL. NULL when the request
+ * was answered already. */
 static struct xml_node *query_result(struct sm_event *ev, const char *ns,
-				     struct xml_node **query)
+				     struct xml_node **query, const char *node)
 {
 	struct stanza *st = ev->st;
 	if (!sm_stanza_is_type(st, "get")) {
 		sm_deliver_error(ev->sm, st, "bad-request");
 		return NULL;
 	}
-	const char *node = xml_attr_get(st->payload, "node");
-	if (node) {
-		/* No nodes here yet. */
+	const char *asked = xml_attr_get(st->payload, "node");
+	if (asked && (!node || strcmp(asked, node) != 0)) {
 		sm_deliver_error(ev->sm, st, "item-not-found");
 		return NULL;
 	}
 	struct xml_node *r = sm_stanza_result_new(st);
 	*query = r ? xml_add_child(st->arena, r, ns, "query") : NULL;
+	if (*query && asked &&
+	    xml_set_attr(st->arena, *query, "node", asked) < 0)
+		return NULL;
 	return *query ? r : NULL;
 }
 
-/* Adds the features (the module's list `account` or not) of every
- * module on that serves domain. */
-static int features_add(struct sm_event *ev, struct xml_node *q,
-			const char *domain, bool account)
-{
-	const struct config_host *host = config_find_host(ev->sm->cfg, domain);
-	const struct sm_module_registry *m = &ev->sm->modules;
-	for (size_t i = 0; i < m->nloaded; i++) {
-		const struct sm_module *mod = m->loaded[i].module;
-		if (!sm_module_serves(ev->sm->cfg, mod, host))
-			continue;
-		for (const char *const *f = account ? mod->account_features
-						    : mod->features;
-		     f && *f; f++)
-			if (feature_add(ev->st->arena, q, *f) < 0)
-				return -1;
-	}
-	return 0;
-}
-
-/* XEP-0030 §3.1: the server is category 'server', type 'im'. */
+/* XEP-0030 §3.1: the host's query as built at start; XEP-0115 §6.2:
+ * the same under the caps node that names it. */
 static enum sm_verdict info_host(struct sm_event *ev, void *data)
 {
-	struct arena *a = ev->st->arena;
-	struct xml_node *q, *r = query_result(ev, NS_DISCO_INFO, &q);
-	if (r && identity_add(a, q, "server", "im") &&
-	    features_add(ev, q, ev->st->to->domain, false) == 0)
-		sm_deliver_xml(ev->sm, r);
+	const struct disco *d = data;
+	const struct config *cfg = ev->sm->cfg;
+	const struct config_host *h = config_find_host(cfg, ev->st->to->domain);
+	if (!h)
+		return SM_NEXT;
+	const struct disco_host *host = &d->hosts[h - cfg->hosts];
+	struct xml_node *q,
+		*r = query_result(ev, NS_DISCO_INFO, &q, host->node);
+	if (!r)
+		return SM_DONE;
+	for (struct xml_node *c = host->info->children; c; c = c->next) {
+		struct xml_node *copy = xml_copy(ev->st->arena, c);
+		if (!copy)
+			return SM_DONE;
+		xml_append_child(q, copy);
+	}
+	sm_deliver_xml(ev->sm, r);
 	return SM_DONE;
 }
 
 static enum sm_verdict items_host(struct sm_event *ev, void *data)
 {
-	struct xml_node *q, *r = query_result(ev, NS_DISCO_ITEMS, &q);
+	struct xml_node *q, *r = query_result(ev, NS_DISCO_ITEMS, &q, NULL);
 	if (r)
 		sm_deliver_xml(ev->sm, r);
 	return SM_DONE;
@@ -106,10 +103,13 @@ static enum sm_verdict info_account(struct sm_event *ev, void *data)
 		return SM_DONE;
 	}
 	struct arena *a = ev->st->arena;
-	struct xml_node *q, *r = query_result(ev, NS_DISCO_INFO, &q);
-	if (r && identity_add(a, q, "account", "registered") &&
-	    feature_add(a, q, NS_DISCO_INFO) == 0 &&
-	    features_add(ev, q, account_domain(ev->st), true) == 0)
+	struct xml_node *q, *r = query_result(ev, NS_DISCO_INFO, &q, NULL);
+	if (r && sm_disco_add_identity(a, q, "account", "registered") == 0 &&
+	    sm_disco_add_feature(a, q, NS_DISCO_INFO) == 0 &&
+	    sm_disco_add_features(
+		    a, q, ev->sm->cfg,
+		    config_find_host(ev->sm->cfg, account_domain(ev->st)),
+		    true) == 0)
 		sm_deliver_xml(ev->sm, r);
 	return SM_DONE;
 }
@@ -120,7 +120,7 @@ static enum sm_verdict items_account(struct sm_event *ev, void *data)
 		sm_deliver_error(ev->sm, ev->st, "service-unavailable");
 		return SM_DONE;
 	}
-	struct xml_node *q, *r = query_result(ev, NS_DISCO_ITEMS, &q);
+	struct xml_node *q, *r = query_result(ev, NS_DISCO_ITEMS, &q, NULL);
 	if (r)
 		sm_deliver_xml(ev->sm, r);
 	return SM_DONE;
@@ -128,8 +128,21 @@ static enum sm_verdict items_account(struct sm_event *ev, void *data)
 
 static int disco_init(struct sm *sm)
 {
-	if (sm_module_hook(sm, SM_EV_IQ_HOST, NS_DISCO_INFO, 0, info_host,
-			   NULL) < 0 ||
+	struct disco *d = calloc(1, sizeof *d);
+	if (!d)
+		return -1;
+	sm_module_set_data(sm, &sm_module_disco, d);
+	for (size_t h = 0; h < sm->cfg->nhosts; h++) {
+		char ver[CAPS_VER_SIZE];
+		d->hosts[h].info = sm_disco_host_info(&d->arena, sm->cfg, h);
+		if (!d->hosts[h].info)
+			return -1;
+		sm_disco_host_ver(sm->cfg, h, ver);
+		snprintf(d->hosts[h].node, sizeof d->hosts[h].node, "%s#%s",
+			 SM_CAPS_NODE, ver);
+	}
+	if (sm_module_hook(sm, SM_EV_IQ_HOST, NS_DISCO_INFO, 0, info_host, d) <
+		    0 ||
 	    sm_module_hook(sm, SM_EV_IQ_HOST, NS_DISCO_ITEMS, 0, items_host,
 			   NULL) < 0 ||
 	    sm_module_hook(sm, SM_EV_IQ_BARE, NS_DISCO_INFO, 0, info_account,
@@ -140,9 +153,19 @@ static int disco_init(struct sm *sm)
 	return 0;
 }
 
+static void disco_free(struct sm *sm)
+{
+	struct disco *d = sm_module_data(sm, &sm_module_disco);
+	if (d)
+		arena_reset(&d->arena);
+	free(d);
+	sm_module_set_data(sm, &sm_module_disco, NULL);
+}
+
 const struct sm_module sm_module_disco = {
 	.name = "disco",
 	.on_by_default = true,
 	.features = (const char *const[]){NS_DISCO_INFO, NS_DISCO_ITEMS, NULL},
 	.init = disco_init,
+	.free = disco_free,
 };

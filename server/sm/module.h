@@ -58,6 +58,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct arena;
 struct buf;
 struct cnode;
 struct config;
@@ -66,6 +67,7 @@ struct config_loader;
 struct sm;
 struct stanza;
 struct session;
+struct xml_node;
 
 enum sm_event_type {
 	/* ev->session has just been created / is about to go. */
@@ -198,6 +200,13 @@ struct sm_module {
 	/* What it adds to the stream features after SASL (c2s, RFC 6120
 	 * §4.3.2), e.g. XEP-0237's <ver/>; NULL: nothing. */
 	const char *stream_feature;
+	/* Optional: adds to the disco#info <query/> of cfg->hosts[host]
+	 * what it tells there beyond features: a XEP-0128 form (contacts.c's
+	 * XEP-0157 addresses). From the configuration alone, once per host
+	 * at start (disco_info.h: c2s hashes the same query into its caps).
+	 * Returns 0 or -1 (memory). */
+	int (*disco_extend)(const struct config *cfg, size_t host,
+			    struct arena *a, struct xml_node *query);
 	/* Its options, ended by one without a name; NULL: none. */
 	const struct sm_option *options;
 	/* Hooks events. Returns 0, or -1 to refuse. */

@@ -356,11 +356,8 @@ static bool offline_only_chat_states(const struct xml_node *m)
 /* XEP-0203: stamp is UTC, XEP-0082 DateTime. */
 static int offline_add_delay(struct stanza *st, const char *domain)
 {
-	char stamp[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	char stamp[SM_DATETIME_SIZE];
+	sm_stanza_datetime(time(NULL), stamp);
 	struct xml_node *d =
 		xml_add_child(st->arena, st->xml, NS_DELAY, "delay");
 	static const char text[] = "Offline Storage";

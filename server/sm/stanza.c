@@ -146,3 +146,10 @@ struct xml_node *sm_stanza_result_new(const struct stanza *st)
 {
 	return reply_new(st, "result");
 }
+
+void sm_stanza_datetime(time_t t, char out[SM_DATETIME_SIZE])
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, SM_DATETIME_SIZE, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

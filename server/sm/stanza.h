@@ -4,6 +4,7 @@
 #define PALABRE_SM_STANZA_H
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "../../lib/arena.h"
 #include "../../lib/jid.h"
@@ -55,5 +56,10 @@ struct xml_node *sm_stanza_error_text_new(const struct stanza *st,
 					  const char *text);
 /* The empty iq result answering iq get/set st; add children to it. */
 struct xml_node *sm_stanza_result_new(const struct stanza *st);
+
+/* t as a XEP-0082 DateTime in UTC ("2006-12-19T17:58:35Z"), with a NUL:
+ * the stamps of XEP-0203 delays, XEP-0202 entity time. */
+#define SM_DATETIME_SIZE 32
+void sm_stanza_datetime(time_t t, char out[SM_DATETIME_SIZE]);
 
 #endif

@@ -30,7 +30,7 @@ from slixmpp.xmlstream.matcher import MatchXPath
 from palabre import Palabre, pid_alive
 from xmpp import WAIT
 
-IM_MODULES = "roster presence offline blocking disco ping extdisco"
+IM_MODULES = "roster presence offline blocking disco ping version time last contacts extdisco"
 PASSWORD = "Im-Secret-pw-1"
 
 ROSTER = "jabber:iq:roster"
@@ -516,12 +516,14 @@ def stream_features(server, jid):
     """The <stream:features/> offered to jid after authentication (where
     rosterver and pre-approval are announced), read with a raw stream."""
     from rawstream import RawStream
-    s = RawStream(server.c2s_port, ca_file=server.ca_file)
+    local, domain = jid.split("@")
+    s = RawStream(server.c2s_port, server_name=domain,
+                  ca_file=server.ca_file)
     try:
-        s.starttls()
-        answer = s.auth_plain(jid.split("@")[0], PASSWORD)
+        s.starttls(to=domain)
+        answer = s.auth_plain(local, PASSWORD)
         assert answer.tag.endswith("}success"), show(answer)
-        return s.open()
+        return s.open(to=domain)
     finally:
         s.close()
 

@@ -13,6 +13,7 @@
 #include "unit.h"
 
 extern const struct sm_module sm_module_offline;
+extern const struct sm_module sm_module_version;
 
 static char dir[] = "/tmp/palabre-config-XXXXXX";
 static char path[256];
@@ -303,9 +304,9 @@ START_TEST(defaults_are_on_without_sm_modules)
 	load_ok("<palabred>\n" HOST "</palabred>\n", &cfg);
 	ck_assert(sm_module_is_on(&cfg, "roster"));
 	ck_assert(!sm_module_is_on(&cfg, "vcard"));
-	ck_assert_str_eq(
-		modules_on(&cfg),
-		"blocking disco extdisco offline ping presence roster");
+	ck_assert_str_eq(modules_on(&cfg),
+			 "blocking contacts disco extdisco last offline ping "
+			 "presence roster time version");
 	config_free(&cfg);
 }
 END_TEST
@@ -395,6 +396,54 @@ START_TEST(offline_quota_bytes_default_value_and_error)
 }
 END_TEST
 
+START_TEST(version_hidden_default_value_and_error)
+{
+	struct config cfg;
+	load_ok("<palabred>\n" HOST "</palabred>\n", &cfg);
+	ck_assert(!sm_module_option_boolean(&cfg, &sm_module_version,
+					    "version-hidden"));
+	config_free(&cfg);
+	load_ok("<palabred>\n" HOST "<sm><version-hidden>true"
+		"</version-hidden></sm></palabred>\n",
+		&cfg);
+	ck_assert(sm_module_option_boolean(&cfg, &sm_module_version,
+					   "version-hidden"));
+	config_free(&cfg);
+	assert_error("<palabred>\n" HOST "<sm>\n<version-hidden>maybe"
+		     "</version-hidden></sm></palabred>",
+		     "4: sm/version-hidden: 'maybe' is not true or false");
+}
+END_TEST
+
+#define HOST_WITH(what)                                                        \
+	"<host domain='Example.ORG'><certificate>c.pem</certificate>"          \
+	"<key>k.pem</key>\n" what "</host>\n"
+
+START_TEST(contacts_are_checked)
+{
+	struct config cfg;
+	load_ok("<palabred>\n" HOST_WITH("<contacts><admin>mailto:a@example."
+					 "org</admin>"
+					 "<abuse>https://example.org/abuse</"
+					 "abuse></contacts>") "</palabred>\n",
+		&cfg);
+	config_free(&cfg);
+	assert_error("<palabred>\n" HOST_WITH(
+			     "<contacts>\n<boss>mailto:b@example.org</boss>"
+			     "</contacts>") "</palabred>",
+		     "4: host/contacts: <boss> is not a kind of address "
+		     "(abuse, admin, feedback, sales, security, support)");
+	assert_error("<palabred>\n" HOST_WITH(
+			     "<contacts><admin>admin at example.org</admin>"
+			     "</contacts>") "</palabred>",
+		     "3: host/contacts: 'admin at example.org' is not an "
+		     "address URI (mailto:…, xmpp:…, https:…)");
+	assert_error("<palabred>\n" HOST_WITH(
+			     "<contacts/><contacts/>") "</palabred>",
+		     "3: host/contacts: given twice");
+}
+END_TEST
+
 START_TEST(errors_name_line_and_setting)
 {
 	assert_error("<palabred>\n" HOST "<sm>\n<modules>roster pong"
@@ -447,6 +496,8 @@ int main(void)
 	tcase_add_test(tc, every_module_file_is_known);
 	tcase_add_test(tc, stream_features_follow_the_modules);
 	tcase_add_test(tc, offline_quota_bytes_default_value_and_error);
+	tcase_add_test(tc, version_hidden_default_value_and_error);
+	tcase_add_test(tc, contacts_are_checked);
 	tcase_add_test(tc, errors_name_line_and_setting);
 	suite_add_tcase(s, tc);
 	int status = unit_run(s);
