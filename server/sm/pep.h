@@ -116,7 +116,6 @@ int pep_items(struct sm *sm, const char *owner, const char *node,
 typedef void (*pep_listener_fn)(struct sm *sm, const char *owner,
 				const char *node, const char *id,
 				const struct xml_node *item, void *data);
-int pep_listen(struct sm *sm, const char *node, pep_listener_fn fn,
-	       void *data);
+int pep_listen(struct sm *sm, const char *node, pep_listener_fn fn, void *data);
 
 #endif
