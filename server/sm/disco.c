@@ -7,6 +7,7 @@
 #include "../../lib/config.h"
 #include "delivery.h"
 #include "module.h"
+#include "roster.h"
 #include "sm.h"
 #include "stanza.h"
 
@@ -55,8 +56,7 @@ static struct xml_node *query_result(struct sm_event *ev, const char *ns,
 static int features_add(struct sm_event *ev, struct xml_node *q,
 			const char *domain, bool account)
 {
-	const struct config_host *host =
-		config_find_host(ev->sm->cfg, domain);
+	const struct config_host *host = config_find_host(ev->sm->cfg, domain);
 	const struct sm_module_registry *m = &ev->sm->modules;
 	for (size_t i = 0; i < m->nloaded; i++) {
 		const struct sm_module *mod = m->loaded[i].module;
@@ -66,6 +66,25 @@ static int features_add(struct sm_event *ev, struct xml_node *q,
 						    : mod->features;
 		     f && *f; f++)
 			if (feature_add(ev->st->arena, q, *f) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+/* The identities (category, type pairs) of every module on that
+ * serves domain, for an account. */
+static int identities_add(struct sm_event *ev, struct xml_node *q,
+			  const char *domain)
+{
+	const struct config_host *host = config_find_host(ev->sm->cfg, domain);
+	const struct sm_module_registry *m = &ev->sm->modules;
+	for (size_t i = 0; i < m->nloaded; i++) {
+		const struct sm_module *mod = m->loaded[i].module;
+		if (!sm_module_serves(ev->sm->cfg, mod, host))
+			continue;
+		for (const char *const *id = mod->account_identities;
+		     id && id[0] && id[1]; id += 2)
+			if (!identity_add(ev->st->arena, q, id[0], id[1]))
 				return -1;
 	}
 	return 0;
@@ -97,18 +116,36 @@ static const char *account_domain(const struct stanza *st)
 	return st->to ? st->to->domain : st->from ? st->from->domain : "";
 }
 
+/* Who may disco an account: its own resources, and (XEP-0163 §1: a
+ * contact discovers the account's PEP support, identity pubsub/pep)
+ * the contacts subscribed to its presence (from or both), as Prosody
+ * answers; others learn nothing of it (XEP-0030 §3.1's
+ * service-unavailable for an entity that does not disclose). */
+static bool account_visible(const struct stanza *st)
+{
+	if (sm_stanza_to_self(st))
+		return true;
+	struct roster *r = st->to_user ? sm_roster_of(st->to_user) : NULL;
+	char from[JID_MAX + 1];
+	if (!r || !st->from)
+		return false;
+	jid_format_bare(st->from, from);
+	struct roster_item *it = sm_roster_find(r, from);
+	return it && it->sub & ROSTER_SUB_FROM;
+}
+
 /* The server answers for an account (XEP-0030 §3.1, identity
- * account/registered) to the account's own resources only for now;
- * others learn nothing of it. */
+ * account/registered, and the identities of the modules on). */
 static enum sm_verdict info_account(struct sm_event *ev, void *data)
 {
-	if (!sm_stanza_to_self(ev->st)) {
+	if (!account_visible(ev->st)) {
 		sm_deliver_error(ev->sm, ev->st, "service-unavailable");
 		return SM_DONE;
 	}
 	struct arena *a = ev->st->arena;
 	struct xml_node *q, *r = query_result(ev, NS_DISCO_INFO, &q);
 	if (r && identity_add(a, q, "account", "registered") &&
+	    identities_add(ev, q, account_domain(ev->st)) == 0 &&
 	    feature_add(a, q, NS_DISCO_INFO) == 0 &&
 	    features_add(ev, q, account_domain(ev->st), true) == 0)
 		sm_deliver_xml(ev->sm, r);
@@ -117,7 +154,7 @@ static enum sm_verdict info_account(struct sm_event *ev, void *data)
 
 static enum sm_verdict items_account(struct sm_event *ev, void *data)
 {
-	if (!sm_stanza_to_self(ev->st)) {
+	if (!account_visible(ev->st)) {
 		sm_deliver_error(ev->sm, ev->st, "service-unavailable");
 		return SM_DONE;
 	}

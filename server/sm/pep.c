@@ -554,6 +554,9 @@ const struct sm_module sm_module_pep = {
 	.on_by_default = true,
 	.features = pep_features,
 	.account_features = pep_features,
+	/* XEP-0163 §1: "an account owner's server ... MUST return an
+	 * identity of "pubsub/pep"" for the account. */
+	.account_identities = (const char *const[]){"pubsub", "pep", NULL},
 	.options = pep_options,
 	.init = pep_init,
 	.free = pep_free,
