@@ -196,7 +196,8 @@ struct sm_module {
 	/* Optional: whether the module serves this host, for its disco
 	 * features (vcard.c without a store for LDAP domains …); NULL:
 	 * every host. */
-	bool (*serves)(const struct config *cfg, const struct config_host *host);
+	bool (*serves)(const struct config *cfg,
+		       const struct config_host *host);
 	/* What it adds to the stream features after SASL (c2s, RFC 6120
 	 * §4.3.2), e.g. XEP-0237's <ver/>; NULL: nothing. */
 	const char *stream_feature;
