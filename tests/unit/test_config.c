@@ -304,7 +304,8 @@ START_TEST(defaults_are_on_without_sm_modules)
 	ck_assert(sm_module_is_on(&cfg, "roster"));
 	ck_assert(!sm_module_is_on(&cfg, "vcard"));
 	ck_assert_str_eq(modules_on(&cfg),
-			 "blocking disco offline ping presence roster");
+			 "blocking caps disco offline pep ping presence "
+			 "roster");
 	config_free(&cfg);
 }
 END_TEST
