@@ -7,6 +7,7 @@
 #include "../../lib/xml.h"
 #include "../../server/sm/pep_node.h"
 #include "../../server/sm/sm.h"
+#include "sm_harness.h"
 #include "unit.h"
 
 static struct sm sm_;
@@ -129,6 +130,74 @@ START_TEST(form_shows_the_configuration)
 }
 END_TEST
 
+/* ---- pep.h's API (bookmarks, avatars), on an sm without storage ---- */
+
+static int calls, heard;
+static const char *last_error;
+
+static void api_done(struct sm *s, void *ctx, const struct pep_error *err)
+{
+	calls++;
+	last_error = err ? err->condition : NULL;
+}
+
+static void api_items(struct sm *s, void *ctx, const struct pep_error *err,
+		      const struct storage_items *items)
+{
+	calls++;
+	last_error = err ? err->condition : NULL;
+}
+
+static void api_heard(struct sm *s, const char *owner, const char *node,
+		      const char *id, const struct xml_node *item, void *data)
+{
+	heard++;
+	ck_assert_str_eq(owner, "juliet@localhost");
+	ck_assert_str_eq(id, "current");
+	/* A retraction: no item. */
+	if (item)
+		ck_assert_ptr_nonnull(
+			xml_child(item, "urn:xmpp:bookmarks:1", NULL));
+}
+
+START_TEST(api_publishes_and_listeners_hear)
+{
+	char *hosts[] = {"localhost"};
+	char *modules[] = {"roster", "caps", "pep"};
+	config_reset(hosts, 1, modules, 3);
+	start_sm_recording();
+	const char *xml = "<item xmlns='" NS_PUBSUB "' id='current'>"
+			  "<conference xmlns='urn:xmpp:bookmarks:1'/></item>";
+	struct xml_node *item =
+		xml_parse(&sm.arena, xml, strlen(xml), NS_PUBSUB);
+	struct pep_options o = {.fields = PEP_FIELD_ACCESS};
+	o.config.access = PEP_ACCESS_WHITELIST;
+	ck_assert_int_eq(
+		pep_listen(&sm, "urn:xmpp:bookmarks:1", api_heard, NULL), 0);
+	ck_assert_int_eq(pep_publish(&sm, "juliet@localhost",
+				     "urn:xmpp:bookmarks:1", item, &o, api_done,
+				     NULL),
+			 0);
+	ck_assert_int_eq(calls, 1);
+	ck_assert_ptr_null(last_error);
+	ck_assert_int_eq(heard, 1);
+	/* The same options meet the node; others do not. */
+	o.config.access = PEP_ACCESS_OPEN;
+	pep_publish(&sm, "juliet@localhost", "urn:xmpp:bookmarks:1", item, &o,
+		    api_done, NULL);
+	ck_assert_str_eq(last_error, "conflict");
+	pep_items(&sm, "juliet@localhost", "nothing", NULL, 0, api_items, NULL);
+	ck_assert_str_eq(last_error, "item-not-found");
+	pep_retract(&sm, "juliet@localhost", "urn:xmpp:bookmarks:1", "current",
+		    true, api_done, NULL);
+	ck_assert_ptr_null(last_error);
+	ck_assert_int_eq(calls, 4);
+	ck_assert_int_eq(heard, 2);
+	sm_free(&sm);
+	clear_sent();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pep_config");
@@ -137,6 +206,7 @@ int main(void)
 	tcase_add_test(tc, publish_options_read_and_checked);
 	tcase_add_test(tc, bad_forms_name_the_field);
 	tcase_add_test(tc, form_shows_the_configuration);
+	tcase_add_test(tc, api_publishes_and_listeners_hear);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
