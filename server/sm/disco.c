@@ -11,6 +11,7 @@
 #include "delivery.h"
 #include "disco_info.h"
 #include "module.h"
+#include "roster.h"
 #include "sm.h"
 #include "stanza.h"
 
@@ -93,30 +94,48 @@ static const char *account_domain(const struct stanza *st)
 	return st->to ? st->to->domain : st->from ? st->from->domain : "";
 }
 
+/* An account shows itself to its own resources and (so that a
+ * contact discovers the account's PEP support, identity pubsub/pep)
+ * the contacts subscribed to its presence (from or both), as Prosody
+ * answers; others learn nothing of it (XEP-0030 §3.1's
+ * service-unavailable for an entity that does not disclose). */
+static bool account_visible(const struct stanza *st)
+{
+	if (sm_stanza_to_self(st))
+		return true;
+	struct roster *r = st->to_user ? sm_roster_of(st->to_user) : NULL;
+	char from[JID_MAX + 1];
+	if (!r || !st->from)
+		return false;
+	jid_format_bare(st->from, from);
+	struct roster_item *it = sm_roster_find(r, from);
+	return it && it->sub & ROSTER_SUB_FROM;
+}
+
 /* The server answers for an account (XEP-0030 §3.1, identity
- * account/registered) to the account's own resources only for now;
- * others learn nothing of it. */
+ * account/registered, and the identities of the modules on). */
 static enum sm_verdict info_account(struct sm_event *ev, void *data)
 {
-	if (!sm_stanza_to_self(ev->st)) {
+	if (!account_visible(ev->st)) {
 		sm_deliver_error(ev->sm, ev->st, "service-unavailable");
 		return SM_DONE;
 	}
 	struct arena *a = ev->st->arena;
+	const struct config *cfg = ev->sm->cfg;
+	const struct config_host *host =
+		config_find_host(cfg, account_domain(ev->st));
 	struct xml_node *q, *r = query_result(ev, NS_DISCO_INFO, &q, NULL);
 	if (r && sm_disco_add_identity(a, q, "account", "registered") == 0 &&
+	    sm_disco_add_account_identities(a, q, cfg, host) == 0 &&
 	    sm_disco_add_feature(a, q, NS_DISCO_INFO) == 0 &&
-	    sm_disco_add_features(
-		    a, q, ev->sm->cfg,
-		    config_find_host(ev->sm->cfg, account_domain(ev->st)),
-		    true) == 0)
+	    sm_disco_add_features(a, q, cfg, host, true) == 0)
 		sm_deliver_xml(ev->sm, r);
 	return SM_DONE;
 }
 
 static enum sm_verdict items_account(struct sm_event *ev, void *data)
 {
-	if (!sm_stanza_to_self(ev->st)) {
+	if (!account_visible(ev->st)) {
 		sm_deliver_error(ev->sm, ev->st, "service-unavailable");
 		return SM_DONE;
 	}

@@ -39,6 +39,23 @@ int sm_disco_add_features(struct arena *a, struct xml_node *query,
 	return 0;
 }
 
+int sm_disco_add_account_identities(struct arena *a, struct xml_node *query,
+				    const struct config *cfg,
+				    const struct config_host *host)
+{
+	const struct sm_module *on[SM_MODULES_MAX];
+	size_t n = sm_module_list_on(cfg, on);
+	for (size_t i = 0; i < n; i++) {
+		if (!sm_module_serves(cfg, on[i], host))
+			continue;
+		for (const char *const *id = on[i]->account_identities;
+		     id && id[0] && id[1]; id += 2)
+			if (sm_disco_add_identity(a, query, id[0], id[1]) < 0)
+				return -1;
+	}
+	return 0;
+}
+
 /* The forms of the modules on that serve the host. */
 static int disco_add_forms(struct arena *a, struct xml_node *query,
 			   const struct config *cfg, size_t host)

@@ -27,6 +27,11 @@ int sm_disco_add_feature(struct arena *a, struct xml_node *query,
 int sm_disco_add_features(struct arena *a, struct xml_node *query,
 			  const struct config *cfg,
 			  const struct config_host *host, bool account);
+/* Adds the account identities (XEP-0163 §1's pubsub/pep …) of each
+ * module on that serves host. Returns 0 or -1 (memory). */
+int sm_disco_add_account_identities(struct arena *a, struct xml_node *query,
+				    const struct config *cfg,
+				    const struct config_host *host);
 /* The disco#info <query/> of cfg->hosts[host]: the server's identity
  * (XEP-0030 §3.1: server/im), the features, the modules' forms
  * (.disco_extend). NULL when memory ran out. */

@@ -192,6 +192,9 @@ struct sm_module {
 	const char *const *features;
 	/* The same on an account's bare JID (XEP-0313 §6.1's mam:2 …). */
 	const char *const *account_features;
+	/* Identities it adds to the account's disco#info, as pairs of
+	 * category and type, NULL-terminated (XEP-0163 §1's pubsub/pep). */
+	const char *const *account_identities;
 	/* Optional: whether the module serves this host, for its disco
 	 * features (vcard.c without a store for LDAP domains …); NULL:
 	 * every host. */

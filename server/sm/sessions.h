@@ -22,6 +22,7 @@
 #define SESSION_USER_SLOTS 8
 
 struct user;
+struct caps_entry;
 
 struct session {
 	struct user *user;
@@ -48,6 +49,8 @@ struct session {
 	 * from this session and must get its unavailable (presence.c). */
 	char **directed;
 	size_t ndirected;
+	/* caps.c: the XEP-0115 caps of its last available presence. */
+	struct caps_entry *caps;
 };
 
 struct user {

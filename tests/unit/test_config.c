@@ -305,8 +305,8 @@ START_TEST(defaults_are_on_without_sm_modules)
 	ck_assert(sm_module_is_on(&cfg, "roster"));
 	ck_assert(!sm_module_is_on(&cfg, "vcard"));
 	ck_assert_str_eq(modules_on(&cfg),
-			 "blocking contacts disco extdisco last offline ping "
-			 "presence roster time version");
+			 "blocking caps contacts disco extdisco last offline "
+			 "pep ping presence roster time version");
 	config_free(&cfg);
 }
 END_TEST
