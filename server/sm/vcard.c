@@ -423,7 +423,7 @@ static void vcard_free(struct sm *sm)
 }
 
 /* <sm><vcard-max-bytes>: a vCard's size as the client sends it; the
- * default keeps a photo of ~96 KB once in base64 (128 KiB), below
+ * default (128 KiB) keeps a photo of 90 KB, 120 KB in base64, below
  * c2s/max-stanza-size (docs/configuration.md). */
 static const struct sm_option vcard_options[] = {{.name = "vcard",
 						  .type = SM_OPTION_DIRECTORY,
