@@ -302,9 +302,9 @@ START_TEST(defaults_are_on_without_sm_modules)
 	struct config cfg;
 	load_ok("<palabred>\n" HOST "</palabred>\n", &cfg);
 	ck_assert(sm_module_is_on(&cfg, "roster"));
-	ck_assert(!sm_module_is_on(&cfg, "vcard"));
+	ck_assert(sm_module_is_on(&cfg, "vcard"));
 	ck_assert_str_eq(modules_on(&cfg),
-			 "blocking disco offline ping presence roster");
+			 "blocking disco offline ping presence roster vcard");
 	config_free(&cfg);
 }
 END_TEST
