@@ -139,17 +139,15 @@ static void update_loaded(void *ctx, enum storage_status status,
 	struct sm_vcard_update *u = l->update;
 	struct sm *sm = u->sm;
 	struct user *user = sm_session_user_find(&sm->sessions, l->jid);
-	if (user && user->slots[u->slot] == HASH_LOADING) {
-		if (status != STORAGE_OK) {
-			user->slots[u->slot] =
-				NULL; /* the next presence asks */
-		} else {
-			sm_vcard_update_set(u, user, stored_hash(res));
-			if (user->slots[u->slot])
-				update_resend(sm, user,
-					      slot_hash(user->slots[u->slot]));
-		}
-	}
+	void **slot = user ? &user->slots[u->slot] : NULL;
+	if (slot && *slot == HASH_LOADING && status != STORAGE_OK)
+		*slot = NULL; /* the next presence asks again */
+	else if (slot && *slot == HASH_LOADING)
+		sm_vcard_update_set(u, user, stored_hash(res));
+	/* A set that completed meanwhile put its own hash: the presence
+	 * sent while it was unknown is corrected all the same. */
+	if (slot && *slot && *slot != HASH_LOADING)
+		update_resend(sm, user, slot_hash(*slot));
 	free(l);
 	arena_reset(&sm->arena);
 }
