@@ -1,198 +1,54 @@
-/* vcard: directory vCards (XEP-0054 vcard-temp), read-only.
+/* vcard: XEP-0054 vcard-temp, the module.
  *
- * For a user of a domain whose auth backend is ldap and whose directory
- * has a <vcard> map, an iq get of vcard-temp to the user's bare JID
- * (from anyone; without 'to', the user's own) is answered from the
- * user's entry, searched with the domain's base and filter by the
- * service account (auth_user_attributes) on the worker pool: the sm loop never
- * waits, the iq is kept (serialized) until the completion answers it.
- * A set is refused (not-allowed: the directory is the source). Other
- * domains: SM_NEXT, so the core's service-unavailable stays. */
-#include "vcard.h"
-
+ * Every user of every domain has a vCard, stored per user (VCARD_STORE,
+ * vcard.h), set by the user (an iq set without 'to' or to its own bare
+ * JID, §3.2) and read by anyone (an iq get to the user's bare JID,
+ * §3.3; without 'to', one's own, §3.1). Nothing is loaded at login: a
+ * get reads the store and answers from the completion; a set is
+ * answered once its write is durable.
+ *
+ * For a domain whose directory has a <vcard> map (vcard_ldap.c), the
+ * directory's fields stay authoritative and read-only: a get answers
+ * the directory's vCard merged with what the user stored (the
+ * directory's fields win, vcard_merge.c); a set stores what the
+ * directory does not own, and is refused only when it would change a
+ * directory value: a client that sends back the whole vCard it got,
+ * with a new photo, succeeds. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <uv.h>
 
-#include "../../auth/auth.h"
 #include "../../lib/buf.h"
-#include "../../lib/config_reader.h"
 #include "../../lib/log.h"
 #include "delivery.h"
-#include "lookup.h"
 #include "module.h"
+#include "sessions.h"
 #include "sm.h"
 #include "stanza.h"
-
-/* Lookups waiting or running at once (in their directory's lane,
- * lookup.h); past it, an iq gets resource-constraint (wait) rather than
- * queueing behind a directory that hangs. */
-#define VCARD_PENDING_MAX 32
+#include "userdata.h"
+#include "vcard.h"
 
 struct vcard_mod {
 	struct sm *sm;
-	struct sm_vcard_map *maps; /* by directory (cfg->directories) */
-	unsigned pending;
+	struct sm_vcard_directory *dir;
+	struct sm_vcard_update update;
+	size_t max_bytes;
 	bool closing;
 };
 
+/* A get or set waiting for the storage or the directory. */
 struct vcard_req {
 	struct vcard_mod *mod;
 	const struct config_host *host;
-	char *localpart;
-	char *jid; /* bare, for JABBERID */
-	/* The distinct attributes asked, and each field's index in them. */
-	const char *attrs[SM_VCARD_NFIELDS];
-	size_t nattrs;
-	int field_attr[SM_VCARD_NFIELDS]; /* -1: field off */
-	enum auth_user_status status;
-	char ***values;
-	char *iq; /* the request, serialized */
-	size_t iq_len;
+	const struct sm_vcard_map *map; /* NULL: not a directory's user */
+	char *user;                     /* the vCard's owner, bare */
+	char *local;                    /* its localpart */
+	struct buf iq;                  /* the request, serialized */
+	struct buf vcard; /* get: what the store holds; set: the vCard set */
+	char hash[VCARD_HASH_SIZE]; /* set: its photo's, "" for none */
 };
 
-/* ------------------------------------------------------------ building */
-
-/* UTF-8 (RFC 3629), without the C0 controls XML 1.0 forbids. */
-static bool text_ok(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	if (!*p)
-		return false;
-	while (*p) {
-		unsigned c = *p;
-		size_t n;
-		unsigned cp;
-		if (c < 0x80) {
-			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-				return false;
-			p++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		for (size_t i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		static const unsigned min[] = {0, 0x80, 0x800, 0x10000};
-		if (cp < min[n] || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe ||
-		    cp == 0xffff)
-			return false;
-		p += n + 1;
-	}
-	return true;
-}
-
-/* The first usable value of field f, or NULL. */
-static const char *first(char **const values[], enum sm_vcard_field f)
-{
-	for (char **v = values[f]; v && *v; v++)
-		if (text_ok(*v))
-			return *v;
-	return NULL;
-}
-
-static int add_text(struct arena *a, struct xml_node *parent, const char *name,
-		    const char *text)
-{
-	struct xml_node *n = xml_add_child(a, parent, NS_VCARD, name);
-	return n && xml_append_text(a, n, text, strlen(text)) == 0 ? 0 : -1;
-}
-
-/* <TEL><type…/><NUMBER>v</NUMBER></TEL> per usable value. */
-static int add_tels(struct arena *a, struct xml_node *vc, char **values,
-		    const char *kind)
-{
-	for (char **v = values; v && *v; v++) {
-		if (!text_ok(*v))
-			continue;
-		struct xml_node *t = xml_add_child(a, vc, NS_VCARD, "TEL");
-		if (!t || !xml_add_child(a, t, NS_VCARD, kind) ||
-		    !xml_add_child(a, t, NS_VCARD, "WORK") ||
-		    add_text(a, t, "NUMBER", *v) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-struct xml_node *sm_vcard_build(struct arena *a,
-				char **const values[SM_VCARD_NFIELDS],
-				const char *jid)
-{
-	struct xml_node *vc = xml_node_new(a, NS_VCARD, "vCard");
-	if (!vc)
-		return NULL;
-	const char *s;
-	/* XEP-0054 §3's order: FN, N, NICKNAME, URL, TEL, EMAIL, JABBERID,
-	 * TITLE, ROLE, ORG, DESC. */
-	if ((s = first(values, SM_VCARD_FN)) && add_text(a, vc, "FN", s) < 0)
-		return NULL;
-	const char *family = first(values, SM_VCARD_FAMILY);
-	const char *given = first(values, SM_VCARD_GIVEN);
-	const char *middle = first(values, SM_VCARD_MIDDLE);
-	if (family || given || middle) {
-		struct xml_node *n = xml_add_child(a, vc, NS_VCARD, "N");
-		if (!n || (family && add_text(a, n, "FAMILY", family) < 0) ||
-		    (given && add_text(a, n, "GIVEN", given) < 0) ||
-		    (middle && add_text(a, n, "MIDDLE", middle) < 0))
-			return NULL;
-	}
-	if ((s = first(values, SM_VCARD_NICKNAME)) &&
-	    add_text(a, vc, "NICKNAME", s) < 0)
-		return NULL;
-	if ((s = first(values, SM_VCARD_URL)) && add_text(a, vc, "URL", s) < 0)
-		return NULL;
-	if (add_tels(a, vc, values[SM_VCARD_TEL], "VOICE") < 0 ||
-	    add_tels(a, vc, values[SM_VCARD_MOBILE], "CELL") < 0)
-		return NULL;
-	for (char **v = values[SM_VCARD_EMAIL]; v && *v; v++) {
-		if (!text_ok(*v))
-			continue;
-		struct xml_node *e = xml_add_child(a, vc, NS_VCARD, "EMAIL");
-		if (!e || !xml_add_child(a, e, NS_VCARD, "INTERNET") ||
-		    add_text(a, e, "USERID", *v) < 0)
-			return NULL;
-	}
-	if (jid && add_text(a, vc, "JABBERID", jid) < 0)
-		return NULL;
-	if ((s = first(values, SM_VCARD_TITLE)) &&
-	    add_text(a, vc, "TITLE", s) < 0)
-		return NULL;
-	if ((s = first(values, SM_VCARD_ROLE)) &&
-	    add_text(a, vc, "ROLE", s) < 0)
-		return NULL;
-	const char *orgname = first(values, SM_VCARD_ORGNAME);
-	const char *unit = first(values, SM_VCARD_ORGUNIT);
-	if (orgname || unit) {
-		struct xml_node *o = xml_add_child(a, vc, NS_VCARD, "ORG");
-		/* The DTD wants ORGNAME first, even when only units are
-		 * known. */
-		if (!o || add_text(a, o, "ORGNAME", orgname ? orgname : "") < 0)
-			return NULL;
-		for (char **v = values[SM_VCARD_ORGUNIT]; v && *v; v++)
-			if (text_ok(*v) && add_text(a, o, "ORGUNIT", *v) < 0)
-				return NULL;
-	}
-	if ((s = first(values, SM_VCARD_DESC)) &&
-	    add_text(a, vc, "DESC", s) < 0)
-		return NULL;
-	return vc;
-}
-
-/* ------------------------------------------------------------ answers */
+/* ------------------------------------------------------------ requests */
 
 static void answer_error(struct sm *sm, const struct stanza *st,
 			 const char *condition, const char *text)
@@ -212,287 +68,332 @@ static void answer_error(struct sm *sm, const struct stanza *st,
 
 static void req_free(struct vcard_req *r)
 {
-	auth_attribute_values_free(r->values, r->nattrs);
-	free(r->localpart);
-	free(r->jid);
-	free(r->iq);
+	free(r->user);
+	free(r->local);
+	buf_free(&r->iq);
+	buf_free(&r->vcard);
 	free(r);
 }
 
-static void lookup_work(void *ctx)
+/* A request for owner's vCard (a bare JID), keeping st. NULL: memory. */
+static struct vcard_req *req_new(struct vcard_mod *m, const struct stanza *st,
+				 const struct jid *owner)
+{
+	struct vcard_req *r = calloc(1, sizeof *r);
+	char bare[JID_MAX + 1];
+	jid_format_bare(owner, bare);
+	if (!r || !(r->user = strdup(bare)) ||
+	    !(r->local = strdup(owner->local)) ||
+	    xml_serialize(st->xml, XML_NS_CLIENT, &r->iq) < 0) {
+		if (r)
+			req_free(r);
+		return NULL;
+	}
+	r->mod = m;
+	r->host = config_find_host(m->sm->cfg, owner->domain);
+	r->map = sm_vcard_directory_map(m->dir, r->host);
+	return r;
+}
+
+/* The request again, parsed into sm->arena, to be answered. */
+static int req_stanza(struct sm *sm, const struct vcard_req *r,
+		      struct stanza *st)
+{
+	struct xml_node *xml =
+		xml_parse(&sm->arena, r->iq.data, r->iq.len, XML_NS_CLIENT);
+	return xml && sm_stanza_init(st, &sm->arena, xml) == 0 ? 0 : -1;
+}
+
+/* Answers a request that could not go on to the directory (rc of
+ * sm_vcard_directory_lookup) or the storage (rc -1). */
+static void req_refuse(struct sm *sm, const struct stanza *st, int rc)
+{
+	/* RFC 6120 §8.3.3.18: too much in flight, or the storage's queue
+	 * is full: "the server … is busy", wait and retry. */
+	answer_error(sm, st,
+		     rc == -2 ? "resource-constraint" : "internal-server-error",
+		     NULL);
+}
+
+/* The directory's answer that is not a vCard. */
+static void req_directory_failed(struct sm *sm, const struct stanza *st,
+				 enum auth_user_status status)
+{
+	if (status == AUTH_USER_UNKNOWN)
+		answer_error(sm, st, "item-not-found", NULL);
+	else
+		/* RFC 6120 §8.3.3.16: a service needed to fulfil the
+		 * request (the directory) could not be reached in time;
+		 * type wait, the client may retry later. */
+		answer_error(sm, st, "remote-server-timeout",
+			     "The directory does not answer; try again later");
+}
+
+/* ------------------------------------------------------------ get */
+
+static void get_answer(struct sm *sm, const struct vcard_req *r,
+		       struct xml_node *dir)
+{
+	struct stanza st;
+	if (req_stanza(sm, r, &st) < 0)
+		return;
+	struct xml_node *stored = r->vcard.len
+					  ? xml_parse(&sm->arena, r->vcard.data,
+						      r->vcard.len, NS_VCARD)
+					  : NULL;
+	struct xml_node *vc = dir ? dir : stored;
+	if (dir && sm_vcard_merge(&sm->arena, r->map, dir, stored) < 0) {
+		answer_error(sm, &st, "internal-server-error", NULL);
+		return;
+	}
+	char from[JID_MAX + 1] = "";
+	if (st.from)
+		jid_format_bare(st.from, from);
+	if (!vc && strcmp(from, r->user) != 0) {
+		/* §3.3: "If no vCard exists …, the server MUST return a
+		 * stanza error, which SHOULD [be] … <item-not-found/>". */
+		answer_error(sm, &st, "item-not-found", NULL);
+		return;
+	}
+	/* §3.1, one's own: "… or an IQ-result containing an empty
+	 * <vCard/> element", which a profile editor opens as it is. */
+	struct xml_node *res = sm_stanza_result_new(&st);
+	if (!vc)
+		vc = xml_node_new(&sm->arena, NS_VCARD, "vCard");
+	if (!res || !vc) {
+		answer_error(sm, &st, "internal-server-error", NULL);
+		return;
+	}
+	xml_append_child(res, vc);
+	sm_deliver_xml(sm, res);
+}
+
+static void get_directory_done(struct sm *sm, void *ctx,
+			       enum auth_user_status status,
+			       struct xml_node *vcard)
 {
 	struct vcard_req *r = ctx;
-	r->status = auth_user_attributes(r->mod->sm->cfg, r->host->domain,
-					 r->localpart, r->attrs, r->nattrs,
-					 &r->values);
-}
-
-static void reply(struct sm *sm, struct vcard_req *r)
-{
-	struct arena *a = &sm->arena;
-	struct xml_node *xml = xml_parse(a, r->iq, r->iq_len, XML_NS_CLIENT);
 	struct stanza st;
-	if (!xml || sm_stanza_init(&st, a, xml) != 0)
-		return;
-	switch (r->status) {
-	case AUTH_USER_EXISTS: {
-		char **values[SM_VCARD_NFIELDS];
-		for (size_t f = 0; f < SM_VCARD_NFIELDS; f++)
-			values[f] = r->field_attr[f] < 0
-					    ? NULL
-					    : r->values[r->field_attr[f]];
-		struct xml_node *res = sm_stanza_result_new(&st);
-		struct xml_node *vc =
-			res ? sm_vcard_build(a, values, r->jid) : NULL;
-		if (!vc) {
-			answer_error(sm, &st, "internal-server-error", NULL);
-			break;
-		}
-		xml_append_child(res, vc);
-		sm_deliver_xml(sm, res);
-		break;
+	if (!r->mod->closing) {
+		if (status == AUTH_USER_EXISTS)
+			get_answer(sm, r, vcard);
+		else if (req_stanza(sm, r, &st) == 0)
+			req_directory_failed(sm, &st, status);
 	}
-	case AUTH_USER_UNKNOWN:
-		answer_error(sm, &st, "item-not-found", NULL);
-		break;
-	default:
-		/* RFC 6120 §8.3.3.16: a service needed to fulfil the request
-		 * (the directory) could not be reached in time; type wait,
-		 * the client may retry later. */
-		answer_error(sm, &st, "remote-server-timeout",
-			     "The directory does not answer; try again later");
-		break;
-	}
+	req_free(r);
 }
 
-static void lookup_done(struct sm *sm, void *ctx, int status)
+static void get_read_done(void *ctx, enum storage_status status,
+			  const struct storage_items *res)
 {
 	struct vcard_req *r = ctx;
 	struct vcard_mod *m = r->mod;
-	m->pending--;
-	if (status < 0)
-		r->status = AUTH_USER_ERROR;
-	log_debug("vcard: %s from the directory: %s", r->jid,
-		  r->status == AUTH_USER_EXISTS    ? "found"
-		  : r->status == AUTH_USER_UNKNOWN ? "no such entry"
-						   : "unreachable");
-	if (!m->closing) {
-		reply(m->sm, r);
-		arena_reset(&m->sm->arena);
+	struct sm *sm = m->sm;
+	struct stanza st;
+	int rc = -1;
+	if (status == STORAGE_OK && res->count == 1 &&
+	    buf_append(&r->vcard, res->items[0].value,
+		       res->items[0].value_len) < 0)
+		status = STORAGE_ERROR;
+	if (status == STORAGE_OK && !r->map)
+		get_answer(sm, r, NULL);
+	else if (status == STORAGE_OK &&
+		 (rc = sm_vcard_directory_lookup(m->dir, r->host, r->local,
+						 get_directory_done, r)) == 0)
+		return;
+	else if (req_stanza(sm, r, &st) == 0)
+		req_refuse(sm, &st, rc);
+	arena_reset(&sm->arena);
+	req_free(r);
+}
+
+static void vcard_get(struct vcard_mod *m, struct stanza *st,
+		      struct vcard_req *r)
+{
+	struct storage *storage = sm_storage(m->sm);
+	if (!storage || storage_get(storage, r->user, VCARD_STORE, VCARD_KEY,
+				    get_read_done, r) < 0) {
+		req_refuse(m->sm, st, -2);
+		req_free(r);
+	}
+}
+
+/* ------------------------------------------------------------ set */
+
+static void set_done(void *ctx, enum storage_status status)
+{
+	struct vcard_req *r = ctx;
+	struct sm *sm = r->mod->sm;
+	struct stanza st;
+	if (req_stanza(sm, r, &st) == 0) {
+		if (status != STORAGE_OK) {
+			log_error("vcard: the vCard of %s could not be saved",
+				  r->user);
+			answer_error(sm, &st, "internal-server-error", NULL);
+		} else {
+			struct user *u =
+				sm_session_user_find(&sm->sessions, r->user);
+			if (u)
+				sm_vcard_update_set(&r->mod->update, u,
+						    r->hash);
+			struct xml_node *res = sm_stanza_result_new(&st);
+			if (res)
+				sm_deliver_xml(sm, res);
+		}
+	}
+	arena_reset(&sm->arena);
+	req_free(r);
+}
+
+/* Fills b with vc and its photo's hash, or with the removal of the
+ * store when vc is empty. 0 or -1. */
+static int set_batch(struct storage_batch *b, const struct vcard_req *r,
+		     const struct xml_node *vc)
+{
+	if (!xml_child(vc, NULL, NULL))
+		return storage_batch_delete(b, r->user, VCARD_STORE, NULL);
+	struct buf out = BUF_INIT;
+	int rc = xml_serialize(vc, XML_NS_CLIENT, &out);
+	if (rc == 0)
+		rc = storage_batch_put(b, r->user, VCARD_STORE, VCARD_KEY,
+				       out.data, out.len);
+	buf_free(&out);
+	if (rc < 0)
+		return -1;
+	if (r->hash[0])
+		return storage_batch_put(b, r->user, VCARD_STORE,
+					 VCARD_KEY_PHOTO, r->hash,
+					 strlen(r->hash));
+	return storage_batch_delete(b, r->user, VCARD_STORE, VCARD_KEY_PHOTO);
+}
+
+/* Writes vc, the vCard to keep; st is answered once it is durable. */
+static void set_store(struct sm *sm, const struct stanza *st,
+		      struct vcard_req *r, const struct xml_node *vc)
+{
+	struct storage *storage = sm_storage(sm);
+	struct storage_batch *b = storage ? storage_batch_new(storage) : NULL;
+	if (b && set_batch(b, r, vc) < 0) {
+		storage_batch_free(b);
+		b = NULL;
+	}
+	if (!b || storage_batch_commit(b, set_done, r) < 0) {
+		req_refuse(sm, st, -2);
+		req_free(r);
+	}
+}
+
+static void set_directory_done(struct sm *sm, void *ctx,
+			       enum auth_user_status status,
+			       struct xml_node *dir)
+{
+	struct vcard_req *r = ctx;
+	struct stanza st;
+	struct xml_node *vc = NULL;
+	char field[64], text[200];
+	if (r->mod->closing || req_stanza(sm, r, &st) < 0) {
+		req_free(r);
+		return;
+	}
+	if (status != AUTH_USER_EXISTS) {
+		req_directory_failed(sm, &st, status);
+	} else if (!(vc = xml_parse(&sm->arena, r->vcard.data, r->vcard.len,
+				    NS_VCARD))) {
+		answer_error(sm, &st, "internal-server-error", NULL);
+	} else if (sm_vcard_directory_change(&sm->arena, r->map, vc, dir, field,
+					     sizeof field)) {
+		/* RFC 6120 §8.3.3.10 not-allowed: "the recipient or server
+		 * does not allow any entity to perform the action". */
+		snprintf(text, sizeof text,
+			 "%s comes from the organisation's directory and "
+			 "cannot be changed here; change it in the directory",
+			 field);
+		answer_error(sm, &st, "not-allowed", text);
+	} else {
+		sm_vcard_strip_owned(r->map, vc);
+		set_store(sm, &st, r, vc);
+		return;
+	}
+	req_free(r);
+}
+
+/* The checks of a vCard set before anything is asked: its size and its
+ * photo. Returns 0, or -1 once st is answered. */
+static int set_check(struct vcard_mod *m, const struct stanza *st,
+		     struct vcard_req *r)
+{
+	char text[200];
+	if (xml_serialize(st->payload, XML_NS_CLIENT, &r->vcard) < 0) {
+		answer_error(m->sm, st, "internal-server-error", NULL);
+		return -1;
+	}
+	if (r->vcard.len > m->max_bytes) {
+		/* XEP-0054 sets no limit; RFC 6120 §8.3.3.12 not-acceptable:
+		 * the request "does not meet criteria defined by the
+		 * server"; type modify: a smaller photo will do. */
+		snprintf(text, sizeof text,
+			 "This vCard is %zu bytes; this server keeps vCards "
+			 "of at most %zu bytes (try a smaller photo)",
+			 r->vcard.len, m->max_bytes);
+		answer_error(m->sm, st, "not-acceptable", text);
+		return -1;
+	}
+	if (sm_vcard_photo_hash(st->arena, st->payload, r->hash) ==
+	    SM_VCARD_PHOTO_BAD) {
+		answer_error(m->sm, st, "bad-request",
+			     "PHOTO/BINVAL is not base64 (RFC 4648)");
+		return -1;
+	}
+	return 0;
+}
+
+static void vcard_set(struct vcard_mod *m, struct sm_event *ev,
+		      struct vcard_req *r)
+{
+	struct stanza *st = ev->st;
+	int rc;
+	if (!ev->session || !sm_stanza_to_self(st)) {
+		/* §3.2: a set of another's vCard "MUST return a stanza
+		 * error, which SHOULD be <forbidden/> or <not-allowed/>". */
+		answer_error(m->sm, st, "forbidden", NULL);
+	} else if (set_check(m, st, r) < 0) {
+		;
+	} else if (!r->map) {
+		set_store(m->sm, st, r, st->payload);
+		return;
+	} else if ((rc = sm_vcard_directory_lookup(m->dir, r->host, r->local,
+						   set_directory_done, r)) ==
+		   0) {
+		return; /* what the directory owns is compared first */
+	} else {
+		req_refuse(m->sm, st, rc);
 	}
 	req_free(r);
 }
 
 /* ------------------------------------------------------------ the iq */
 
-static enum sm_verdict vcard_bare(struct sm_event *ev, void *data)
+static enum sm_verdict vcard_iq(struct sm_event *ev, void *data)
 {
 	struct vcard_mod *m = data;
-	struct sm *sm = ev->sm;
 	struct stanza *st = ev->st;
-	const struct jid *user = st->to ? st->to : st->from;
-	if (!user || !user->local[0] || !xml_is(st->payload, NS_VCARD, "vCard"))
+	const struct jid *owner = st->to ? st->to : st->from;
+	bool get = sm_stanza_is_type(st, "get");
+	if (!owner || !owner->local[0] ||
+	    !xml_is(st->payload, NS_VCARD, "vCard") ||
+	    (!get && !sm_stanza_is_type(st, "set")))
 		return SM_NEXT;
-	const struct config_host *host =
-		config_find_host(sm->cfg, user->domain);
-	const struct config_ldap *dir =
-		host ? config_host_directory(sm->cfg, host) : NULL;
-	const struct sm_vcard_map *map = dir ? &m->maps[host->directory] : NULL;
-	if (!map || !map->on)
-		return SM_NEXT;
-	if (sm_stanza_is_type(st, "set")) {
-		answer_error(
-			sm, st, "not-allowed",
-			"vCards of this domain come from the organisation's "
-			"directory; change them there");
-		return SM_DONE;
-	}
-	if (!sm_stanza_is_type(st, "get"))
-		return SM_NEXT;
-	if (m->pending >= VCARD_PENDING_MAX) {
-		log_warn("vcard: %u directory lookups pending; refusing one",
-			 m->pending);
-		answer_error(sm, st, "resource-constraint", NULL);
-		return SM_DONE;
-	}
-	struct vcard_req *r = calloc(1, sizeof *r);
-	struct buf out = {0};
-	if (!r || xml_serialize(st->xml, XML_NS_CLIENT, &out) < 0)
-		goto fail;
-	r->mod = m;
-	r->host = host;
-	r->iq = out.data;
-	r->iq_len = out.len;
-	out.data = NULL;
-	r->localpart = strdup(user->local);
-	size_t jl = strlen(user->local) + 1 + strlen(user->domain) + 1;
-	if (!r->localpart || !(r->jid = malloc(jl)))
-		goto fail;
-	snprintf(r->jid, jl, "%s@%s", user->local, user->domain);
-	for (size_t f = 0; f < SM_VCARD_NFIELDS; f++) {
-		const char *attr = map->attrs[f];
-		r->field_attr[f] = -1;
-		if (!attr)
-			continue;
-		size_t i = 0;
-		while (i < r->nattrs && strcasecmp(r->attrs[i], attr) != 0)
-			i++;
-		if (i == r->nattrs)
-			r->attrs[r->nattrs++] = attr;
-		r->field_attr[f] = (int)i;
-	}
-	/* In the directory's lane (lookup.h): a hung directory holds few
-	 * worker threads, never the account checks of other domains. */
-	m->pending++;
-	if (sm_lookup_queue(sm, user->domain, lookup_work, lookup_done, r) <
-	    0) {
-		m->pending--;
-		goto fail;
-	}
+	struct vcard_req *r = req_new(m, st, owner);
+	if (!r)
+		sm_deliver_error(ev->sm, st, "internal-server-error");
+	else if (get)
+		vcard_get(m, st, r);
+	else
+		vcard_set(m, ev, r);
 	return SM_DONE;
-fail:
-	buf_free(&out);
-	if (r)
-		req_free(r);
-	sm_deliver_error(sm, st, "internal-server-error");
-	return SM_DONE;
-}
-
-/* ------------------------------------------------------------ the map */
-
-/* Their names in <field name="…">, by enum sm_vcard_field. */
-static const char *const field_names[SM_VCARD_NFIELDS] = {
-	[SM_VCARD_FN] = "FN",
-	[SM_VCARD_GIVEN] = "GIVEN",
-	[SM_VCARD_FAMILY] = "FAMILY",
-	[SM_VCARD_MIDDLE] = "MIDDLE",
-	[SM_VCARD_NICKNAME] = "NICKNAME",
-	[SM_VCARD_EMAIL] = "EMAIL",
-	[SM_VCARD_TEL] = "TEL",
-	[SM_VCARD_MOBILE] = "MOBILE",
-	[SM_VCARD_ORGNAME] = "ORGNAME",
-	[SM_VCARD_ORGUNIT] = "ORGUNIT",
-	[SM_VCARD_TITLE] = "TITLE",
-	[SM_VCARD_ROLE] = "ROLE",
-	[SM_VCARD_URL] = "URL",
-	[SM_VCARD_DESC] = "DESC",
-};
-
-/* RFC 4512 §1.4: a descriptor (a letter, then letters, digits,
- * hyphens) or a numeric OID. */
-static bool ldap_attribute_ok(const char *a)
-{
-	size_t len = strlen(a);
-	if (len == 0 || len > 64)
-		return false;
-	bool oid = a[0] >= '0' && a[0] <= '9';
-	for (const char *p = a; *p; p++) {
-		char c = *p;
-		bool digit = c >= '0' && c <= '9';
-		bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-		if (oid ? !(digit || c == '.') : !(digit || letter || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-/* <field name="TEL" attribute="homePhone"/>, into l->target's map. */
-static int vcard_field_read(struct config_loader *l, struct cnode *n,
-			    const char *path)
-{
-	static const char *const attrs[] = {"name", "attribute", NULL};
-	if (config_check_attrs(l, n, path, attrs) < 0)
-		return -1;
-	const char *name = cnode_attr(n, "name");
-	const char *attr = cnode_attr(n, "attribute");
-	char setting[300];
-	snprintf(setting, sizeof setting, "%s/@name", path);
-	if (!name)
-		return config_fail(l, n, setting,
-				   "missing (FN, GIVEN, FAMILY, EMAIL, "
-				   "TEL, ORGUNIT …)");
-	size_t f = 0;
-	while (f < SM_VCARD_NFIELDS && strcmp(field_names[f], name) != 0)
-		f++;
-	if (f == SM_VCARD_NFIELDS)
-		return config_fail(
-			l, n, setting,
-			"'%s' is not a vCard field of FN, "
-			"GIVEN, FAMILY, MIDDLE, NICKNAME, EMAIL, TEL, "
-			"MOBILE, ORGNAME, ORGUNIT, TITLE, ROLE, URL, DESC",
-			name);
-	snprintf(setting, sizeof setting, "%s/@attribute", path);
-	if (!attr)
-		return config_fail(l, n, setting,
-				   "missing (an LDAP attribute, or "
-				   "\"\" for none)");
-	if (*attr && !ldap_attribute_ok(attr))
-		return config_fail(l, n, setting,
-				   "'%s' is not an LDAP attribute name", attr);
-	struct sm_vcard_map *map = l->target;
-	map->attrs[f] = *attr ? attr : NULL;
-	return 0;
-}
-
-/* The option "vcard": <ldap><vcard defaults="…"><field …/>…</vcard>
- * (struct sm_option's read). */
-static int vcard_map_read(struct config_loader *l, struct cnode *n,
-			  const char *path)
-{
-	static const char *const attrs[] = {"defaults", NULL};
-	static const struct config_setting settings[] = {
-		{"field", vcard_field_read}, {NULL, NULL}};
-	static const char *const defaults[SM_VCARD_NFIELDS] = {
-		[SM_VCARD_FN] = "cn",
-		[SM_VCARD_GIVEN] = "givenName",
-		[SM_VCARD_FAMILY] = "sn",
-		[SM_VCARD_EMAIL] = "mail",
-		[SM_VCARD_TEL] = "telephoneNumber",
-		[SM_VCARD_MOBILE] = "mobile",
-		[SM_VCARD_ORGUNIT] = "ou",
-		[SM_VCARD_TITLE] = "title",
-	};
-	/* Read into the caller's map, or (at palabred's check) into one
-	 * that lives only as long as this call. */
-	void *outer = l->target;
-	struct sm_vcard_map checked, *map = outer ? outer : &checked;
-	if (config_check_attrs(l, n, path, attrs) < 0)
-		return -1;
-	const char *def = cnode_attr(n, "defaults");
-	bool use_defaults = true;
-	if (def && strcmp(def, "true") != 0) {
-		if (strcmp(def, "false") != 0)
-			return config_fail(l, n, "ldap/vcard/@defaults",
-					   "'%s' is not true or false", def);
-		use_defaults = false;
-	}
-	*map = (struct sm_vcard_map){.on = true};
-	for (size_t f = 0; use_defaults && f < SM_VCARD_NFIELDS; f++)
-		map->attrs[f] = defaults[f];
-	l->target = map;
-	int rc = config_load_children(l, n, path, settings);
-	l->target = outer; /* never left pointing at `checked` */
-	return rc;
 }
 
 /* ------------------------------------------------------------ module */
-
-/* Each directory's map, from config.xml (checked when palabred loaded
- * it). */
-static int vcard_maps_read(struct vcard_mod *m, const struct config *cfg)
-{
-	char err[512];
-	m->maps = calloc(cfg->ndirectories + 1, sizeof *m->maps);
-	if (!m->maps)
-		return -1;
-	for (size_t d = 0; d < cfg->ndirectories; d++)
-		if (sm_module_option_read(cfg, &sm_module_vcard, "vcard", d,
-					  &m->maps[d], err, sizeof err) < 0) {
-			log_error("%s", err);
-			return -1;
-		}
-	return 0;
-}
 
 static int vcard_init(struct sm *sm)
 {
@@ -501,9 +402,12 @@ static int vcard_init(struct sm *sm)
 		return -1;
 	m->sm = sm;
 	sm_module_set_data(sm, &sm_module_vcard, m);
-	if (vcard_maps_read(m, sm->cfg) < 0)
+	m->max_bytes = (size_t)sm_module_option_integer(
+		sm->cfg, &sm_module_vcard, "vcard-max-bytes");
+	if (!(m->dir = sm_vcard_directory_new(sm)) ||
+	    sm_vcard_update_init(sm, &m->update) < 0)
 		return -1;
-	return sm_module_hook(sm, SM_EV_IQ_BARE, NS_VCARD, 0, vcard_bare, m);
+	return sm_module_hook(sm, SM_EV_IQ_BARE, NS_VCARD, 0, vcard_iq, m);
 }
 
 static void vcard_free(struct sm *sm)
@@ -511,23 +415,29 @@ static void vcard_free(struct sm *sm)
 	struct vcard_mod *m = sm_module_data(sm, &sm_module_vcard);
 	if (!m)
 		return;
-	/* The lookups use the configuration: wait for them (each is
-	 * bounded by the directory's timeout), answering nobody. */
+	/* The storage's completions have run; the directory's still may:
+	 * they answer nobody now. */
 	m->closing = true;
-	while (m->pending > 0 && sm->loop)
-		uv_run(sm->loop, UV_RUN_ONCE);
-	free(m->maps);
+	sm_vcard_directory_free(m->dir);
 	free(m);
 }
 
-static const struct sm_option vcard_options[] = {
-	{.name = "vcard", .type = SM_OPTION_DIRECTORY, .read = vcard_map_read},
-	{0}};
+/* <sm><vcard-max-bytes>: a vCard's size as the client sends it; the
+ * default (128 KiB) keeps a photo of 90 KB, 120 KB in base64, below
+ * c2s/max-stanza-size (docs/configuration.md). */
+static const struct sm_option vcard_options[] = {{.name = "vcard",
+						  .type = SM_OPTION_DIRECTORY,
+						  .read = sm_vcard_map_read},
+						 {.name = "vcard-max-bytes",
+						  .type = SM_OPTION_INTEGER,
+						  .min = 1024,
+						  .max = 8L << 20,
+						  .def = 128L << 10},
+						 {0}};
 
-/* Off by default: other domains keep no vCards, while disco would list
- * vcard-temp for every domain (docs/configuration.md, sm/modules). */
 const struct sm_module sm_module_vcard = {
 	.name = "vcard",
+	.on_by_default = true,
 	.features = (const char *const[]){NS_VCARD, NULL},
 	.options = vcard_options,
 	.init = vcard_init,

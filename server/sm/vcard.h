@@ -1,15 +1,35 @@
-/* vcard: directory vCards (XEP-0054 vcard-temp), read-only, built from
- * the attributes of a user's LDAP entry, as each directory's <vcard>
- * map says (docs/configuration.md, ldap/vcard). */
+/* vcard: users' vCards (XEP-0054 vcard-temp) and their avatar hashes
+ * (XEP-0153), in four files:
+ * - vcard.c, the module: get and set, storage, the size limit;
+ * - vcard_ldap.c, the directory: each <ldap>'s <vcard> map and the
+ *   vCard built from a user's entry (docs/configuration.md, ldap/vcard);
+ * - vcard_merge.c, pure: which elements a directory's map owns, what a
+ *   set would change of them, the merge; the photo's SHA-1;
+ * - vcard_update.c, XEP-0153 and XEP-0398 §4: the photo hash carried in
+ *   the user's available presence. */
 #ifndef PALABRE_SM_VCARD_H
 #define PALABRE_SM_VCARD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
+#include "../../auth/auth.h"
 #include "../../lib/arena.h"
 #include "../../lib/xml.h"
 
 #define NS_VCARD "vcard-temp"
+#define NS_VCARD_UPDATE "vcard-temp:x:update"
+
+/* A user's store: the vCard as set (serialized <vCard/>; for a
+ * directory's user, without what the directory owns), and beside it
+ * the photo's SHA-1 in lowercase hex (XEP-0153 §4.1; the same value is
+ * a XEP-0084 avatar's item id, for the XEP-0398 conversion), absent
+ * without a photo. Both are written in one batch. */
+#define VCARD_STORE "vcard"
+#define VCARD_KEY "vcard"
+#define VCARD_KEY_PHOTO "photo"
+/* SHA-1 in hex, and its NUL. */
+#define VCARD_HASH_SIZE 41
 
 /* The vCard fields a directory's entries can fill, in vcard-temp
  * (XEP-0054) element names. */
@@ -39,8 +59,19 @@ struct sm_vcard_map {
 	const char *attrs[SM_VCARD_NFIELDS];
 };
 
+struct cnode;
+struct config_host;
+struct config_loader;
+struct sm;
 struct sm_module;
+struct user;
 extern const struct sm_module sm_module_vcard;
+
+/* ------------------------------------------------ vcard_ldap.c */
+
+/* The option "vcard" (struct sm_option's read). */
+int sm_vcard_map_read(struct config_loader *l, struct cnode *n,
+		      const char *path);
 
 /* The <vCard xmlns='vcard-temp'/> of jid (a bare JID, its JABBERID)
  * from values[f]: the NULL-terminated values of the attribute mapped to
@@ -50,5 +81,89 @@ extern const struct sm_module sm_module_vcard;
 struct xml_node *sm_vcard_build(struct arena *a,
 				char **const values[SM_VCARD_NFIELDS],
 				const char *jid);
+
+/* The directories' maps and their lookups in flight. */
+struct sm_vcard_directory;
+/* Reads each directory's map. NULL on error (logged). */
+struct sm_vcard_directory *sm_vcard_directory_new(struct sm *sm);
+/* Waits for the lookups in flight (each is bounded by its directory's
+ * timeout; their done functions run), then frees d. */
+void sm_vcard_directory_free(struct sm_vcard_directory *d);
+/* The map of host's directory, or NULL when its vCards are not a
+ * directory's. */
+const struct sm_vcard_map *
+sm_vcard_directory_map(const struct sm_vcard_directory *d,
+		       const struct config_host *host);
+
+/* On the loop: the entry's status, and with AUTH_USER_EXISTS its vCard,
+ * built in sm->arena (reset once done returns). */
+typedef void (*sm_vcard_directory_fn)(struct sm *sm, void *ctx,
+				      enum auth_user_status status,
+				      struct xml_node *vcard);
+/* Reads the entry of local@host->domain in its directory's lane
+ * (lookup.h): the sm loop never waits. Returns 0 (done will run), -1
+ * (memory, or the sm is stopping) or -2 (too many lookups in flight:
+ * the caller answers resource-constraint); done does not run then. */
+int sm_vcard_directory_lookup(struct sm_vcard_directory *d,
+			      const struct config_host *host, const char *local,
+			      sm_vcard_directory_fn done, void *ctx);
+
+/* ------------------------------------------------ vcard_merge.c */
+
+/* Whether the top-level element `name` of a vCard is the directory's:
+ * one of the fields its map fills lives in it (N for GIVEN …, TEL for
+ * TEL and MOBILE, ORG for ORGNAME and ORGUNIT), or JABBERID, which
+ * the directory's vCard always carries. map NULL: none is. */
+bool sm_vcard_owned(const struct sm_vcard_map *map, const char *name);
+/* Whether vCard `set` changes what the directory owns in `dir`: a value
+ * (the text of a leaf element, by its path: "FN", "N/GIVEN",
+ * "TEL/NUMBER" …) in an owned element of set that no element of dir
+ * at that path holds. Values the client left out are no change (the
+ * directory's stay). Returns the first such path, written into field,
+ * or NULL. */
+const char *sm_vcard_directory_change(struct arena *a,
+				      const struct sm_vcard_map *map,
+				      const struct xml_node *set,
+				      const struct xml_node *dir, char *field,
+				      size_t len);
+/* Removes from vc the elements the map owns. */
+void sm_vcard_strip_owned(const struct sm_vcard_map *map, struct xml_node *vc);
+/* Appends to dir a copy of each element of stored (NULL: none) that
+ * the map does not own: the directory's fields win. 0 or -1 (memory). */
+int sm_vcard_merge(struct arena *a, const struct sm_vcard_map *map,
+		   struct xml_node *dir, const struct xml_node *stored);
+
+/* What a vCard's photo is. */
+enum sm_vcard_photo {
+	SM_VCARD_PHOTO_NONE, /* no PHOTO/BINVAL */
+	SM_VCARD_PHOTO_OK,   /* its hash in hex */
+	SM_VCARD_PHOTO_BAD,  /* a BINVAL that is not base64 */
+};
+/* XEP-0153 §4.1: the SHA-1 of the image data (BINVAL decoded, the line
+ * breaks of base64 wrapped at 76 columns allowed) of vc's PHOTO. */
+enum sm_vcard_photo sm_vcard_photo_hash(struct arena *a,
+					const struct xml_node *vc,
+					char hex[VCARD_HASH_SIZE]);
+
+/* ------------------------------------------------ vcard_update.c */
+
+/* XEP-0398 §4 applied to presence p (an available presence of a user
+ * whose photo hash is `hash`, "" when the user has no photo): adds or
+ * corrects <x xmlns='vcard-temp:x:update'><photo/></x>. Returns 1 when
+ * p changed, 0 when not, -1 (memory). */
+int sm_vcard_update_presence(struct arena *a, struct xml_node *p,
+			     const char *hash);
+
+/* The hashes known in memory: one per user while it is loaded (a
+ * slot), read lazily at its first available presence. */
+struct sm_vcard_update {
+	struct sm *sm;
+	int slot;
+};
+/* Hooks the presence of local sessions. 0 or -1. */
+int sm_vcard_update_init(struct sm *sm, struct sm_vcard_update *u);
+/* The photo hash of user has become hash ("" for none): after a set. */
+void sm_vcard_update_set(struct sm_vcard_update *u, struct user *user,
+			 const char *hash);
 
 #endif

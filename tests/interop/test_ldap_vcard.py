@@ -1,9 +1,11 @@
-"""Directory vCards (issue 4 item 6): a user's vcard-temp (XEP-0054) read
-from the user's entry in a real slapd, read-only; server/sm/vcard.c.
+"""Directory vCards (issue 4 item 6, issue 13 item 2): a user's vcard-temp
+(XEP-0054) read from the user's entry in a real slapd, whose fields are
+read-only, merged with what the user set (the photo …);
+server/sm/vcard*.c.
 
 The directories of test_ldap.py's LdapPalabre, with <vcard/> (the default
 attribute map) and the "vcard" module on. A local-backend server shows
-that the module stays out of the way of domains without a directory.
+that users of domains without a directory keep their whole vCards.
 """
 import asyncio
 import time
@@ -166,18 +168,97 @@ def test_many_vcards_at_once(shared, chat, ldap_directory):
         assert_vcard_is(vcard_of(answer.xml), p)
 
 
-def test_set_is_refused_the_directory_is_the_source(shared, chat,
-                                                    ldap_directory):
+def test_set_changing_a_directory_field_is_refused_naming_it(
+        shared, chat, ldap_directory):
     p = ldap_directory.named("Chloe")
     c = chat(shared).login(p.jid + "/gajim", p.password, mech="PLAIN")
-    mine = ET.Element(NS + "vCard")
-    ET.SubElement(mine, NS + "FN").text = "Someone Else"
+    mine = vcard_of(vcard_iq(c))
+    mine.find(NS + "FN").text = "Someone Else"
+    ET.SubElement(mine, NS + "NICKNAME").text = "chl"
     answer = vcard_iq(c, None, stype="set", payload=mine)
     assert error_of(answer) == ("cancel", "not-allowed")
     t = answer.find("{jabber:client}error").find(STANZAS + "text")
-    assert t is not None and "directory" in t.text
-    # Unchanged.
-    assert text(vcard_of(vcard_iq(c)), "FN") == p.cn
+    assert t is not None and t.text.startswith("FN comes from the "
+                                               "organisation's directory")
+    # Unchanged, the nickname too: nothing of a refused set is kept.
+    vc = vcard_of(vcard_iq(c))
+    assert text(vc, "FN") == p.cn
+    assert vc.find(NS + "NICKNAME") is None
+
+
+def photo_of(vc):
+    return text(vc, "PHOTO/BINVAL")
+
+
+@pytest.mark.parametrize("first", ["Alice", "Denis"])
+def test_gajim_edit_profile_keeps_the_directory_and_adds_a_photo(
+        shared, chat, ldap_directory, first):
+    """Gajim's profile editor gets the vCard, lets the user add a photo
+    and a nickname, and sends the whole vCard back: it succeeds, and
+    everyone sees the directory's fields with the user's."""
+    p = ldap_directory.named(first)
+    clients = chat(shared)
+    c = clients.login(p.jid + "/gajim", p.password, mech="PLAIN")
+    mine = vcard_of(vcard_iq(c))
+    ET.SubElement(mine, NS + "NICKNAME").text = first.lower()
+    ET.SubElement(mine, NS + "BDAY").text = "1990-01-01"
+    photo = ET.SubElement(mine, NS + "PHOTO")
+    ET.SubElement(photo, NS + "TYPE").text = "image/png"
+    ET.SubElement(photo, NS + "BINVAL").text = "aGVsbG8="
+    assert vcard_iq(c, None, stype="set", payload=mine).get(
+        "type") == "result"
+    other = ldap_directory.named("Bruno")
+    b = clients.login(other.jid + "/pc", other.password, mech="PLAIN")
+    for vc in (vcard_of(vcard_iq(c)), vcard_of(vcard_iq(b, p.jid))):
+        assert_vcard_is(vc, p)
+        assert text(vc, "NICKNAME") == first.lower()
+        assert text(vc, "BDAY") == "1990-01-01"
+        assert photo_of(vc) == "aGVsbG8="
+        assert len(vc.findall(NS + "FN")) == 1
+        assert len(vc.findall(NS + "JABBERID")) == 1
+
+    # A client that sets its avatar alone (a vCard of a PHOTO only):
+    # the directory's fields stay, the user's nickname goes (a set
+    # replaces the user's part, XEP-0054 §3.2).
+    only = ET.Element(NS + "vCard")
+    photo = ET.SubElement(only, NS + "PHOTO")
+    ET.SubElement(photo, NS + "BINVAL").text = "d29ybGQ="
+    assert vcard_iq(c, None, stype="set", payload=only).get(
+        "type") == "result"
+    vc = vcard_of(vcard_iq(b, p.jid))
+    assert_vcard_is(vc, p)
+    assert photo_of(vc) == "d29ybGQ="
+    assert vc.find(NS + "NICKNAME") is None
+
+
+def test_the_directory_wins_over_what_was_stored(vcard_server, slapd, chat,
+                                                 ldap_directory):
+    """NICKNAME is the user's while the map leaves it out; once the
+    administrator maps it, the directory's value shows."""
+    only_fn = ('<vcard defaults="false"><field name="FN" attribute="cn"/>'
+               '</vcard>')
+    server = vcard_server({"central": {"uris": [slapd.uri]}},
+                          vcard_xml=only_fn)
+    p = ldap_directory.named("Emma")
+    clients = chat(server)
+    c = clients.login(p.jid + "/gajim", p.password, mech="PLAIN")
+    mine = vcard_of(vcard_iq(c))
+    ET.SubElement(mine, NS + "NICKNAME").text = "em"
+    assert vcard_iq(c, None, stype="set", payload=mine).get(
+        "type") == "result"
+    assert text(vcard_of(vcard_iq(c)), "NICKNAME") == "em"
+
+    server.stop()
+    with open(server.config) as f:
+        config = f.read()
+    server.write_config(config.replace(
+        only_fn, only_fn.replace(
+            "</vcard>", '<field name="NICKNAME" attribute="uid"/></vcard>')))
+    server.start()
+    c = clients.login(p.jid + "/again", p.password, mech="PLAIN")
+    vc = vcard_of(vcard_iq(c))
+    assert text(vc, "FN") == p.cn
+    assert [n.text for n in vc.findall(NS + "NICKNAME")] == [p.uid]
 
 
 def test_unknown_user_of_an_ldap_domain(shared, chat, ldap_directory):
@@ -279,7 +360,9 @@ def test_stopped_directory_answers_wait_while_others_chat(
 
 # ---- a domain without a directory ---------------------------------------
 
-def test_local_domain_is_left_alone(tmp_path_factory, certs, request):
+def test_local_domain_keeps_what_users_set(tmp_path_factory, certs,
+                                           request):
+    """Without a directory a user's vCard is whole the user's."""
     s = Palabre(tmp_path_factory.mktemp("palabred-vcard-local"), certs,
                 modules=MODULES)
     request.node.palabre_server = s
@@ -287,17 +370,19 @@ def test_local_domain_is_left_alone(tmp_path_factory, certs, request):
     clients = Clients(s)
     try:
         a = clients.login("alice@localhost/pc", USERS["alice@localhost"])
-        for to in (None, "bob@localhost", "alice@localhost"):
-            assert error_of(vcard_iq(a, to)) == ("cancel",
-                                                 "service-unavailable")
+        vc = vcard_of(vcard_iq(a))
+        assert len(vc) == 0
+        assert error_of(vcard_iq(a, "bob@localhost")) == ("cancel",
+                                                          "item-not-found")
         mine = ET.Element(NS + "vCard")
         ET.SubElement(mine, NS + "FN").text = "Alice"
-        assert error_of(vcard_iq(a, None, stype="set", payload=mine)) == (
-            "cancel", "service-unavailable")
-        # Chat goes on as ever.
+        ET.SubElement(mine, NS + "JABBERID").text = "alice@localhost"
+        assert vcard_iq(a, None, stype="set", payload=mine).get(
+            "type") == "result"
         b = clients.login("bob@localhost/pc", USERS["bob@localhost"])
-        a.send_message(mto="bob@localhost/pc", mbody="hi")
-        assert b.next_message()["body"] == "hi"
+        vc = vcard_of(vcard_iq(b, "alice@localhost"))
+        assert text(vc, "FN") == "Alice"
+        assert text(vc, "JABBERID") == "alice@localhost"
     finally:
         clients.close()
         s.stop()

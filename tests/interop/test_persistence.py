@@ -65,11 +65,18 @@ def test_roster_and_pending_subscriptions_survive_a_restart(
     carol.next_presence("subscribe", from_=alice_jid)
 
 
-def burst_of_roster_sets(alice, count, kill_after, kill):
-    """Sends count roster sets without waiting; calls kill() from the
-    handler of the kill_after-th result, so that the kill falls in the
-    middle of the burst. Returns the set of the indexes whose result came
-    back (it grows as results arrive)."""
+def roster_set_xml(i):
+    return ("<query xmlns='%s'><item jid='contact-%d@example.net' "
+            "name='n%d'/></query>" % (im.ROSTER, i, i))
+
+
+def burst_of_roster_sets(alice, count, kill_after, kill,
+                         payload=roster_set_xml):
+    """Sends count iq sets of payload(i) (roster sets unless told)
+    without waiting; calls kill() from the handler of the kill_after-th
+    result, so that the kill falls in the middle of the burst. Returns
+    the set of the indexes whose result came back (it grows as results
+    arrive)."""
     acknowledged = set()
 
     def on_iq(iq):
@@ -81,9 +88,7 @@ def burst_of_roster_sets(alice, count, kill_after, kill):
     alice.client.xmpp.register_handler(Callback(
         "burst results", MatchXPath("{jabber:client}iq"), on_iq))
     for i in range(count):
-        alice.send("<iq type='set' id='burst-%d'><query xmlns='%s'>"
-                   "<item jid='contact-%d@example.net' name='n%d'/>"
-                   "</query></iq>" % (i, im.ROSTER, i, i))
+        alice.send("<iq type='set' id='burst-%d'>%s</iq>" % (i, payload(i)))
     return acknowledged
 
 

@@ -303,10 +303,10 @@ START_TEST(defaults_are_on_without_sm_modules)
 	struct config cfg;
 	load_ok("<palabred>\n" HOST "</palabred>\n", &cfg);
 	ck_assert(sm_module_is_on(&cfg, "roster"));
-	ck_assert(!sm_module_is_on(&cfg, "vcard"));
+	ck_assert(sm_module_is_on(&cfg, "vcard"));
 	ck_assert_str_eq(modules_on(&cfg),
 			 "blocking caps contacts disco extdisco last offline "
-			 "pep ping presence roster time version");
+			 "pep ping presence roster time vcard version");
 	config_free(&cfg);
 }
 END_TEST
