@@ -9,6 +9,14 @@ struct sm;
 struct session;
 struct stanza;
 
+struct user;
+
+/* The priority of the resources that a chat or normal message to u's
+ * bare JID goes to (RFC 6121 §8.5.2.1.1: every available resource of
+ * that priority), or -1 when none is available with a non-negative one
+ * (§8.5.2.2.1: offline). For carbons.c, which copies to the others. */
+int sm_deliver_bare_priority(const struct user *u);
+
 /* Hooks the core's default handlers (the delivery rules). */
 int sm_delivery_init(struct sm *sm);
 
