@@ -367,6 +367,19 @@ void sm_deliver_error(struct sm *sm, const struct stanza *st,
 	sm_deliver_xml(sm, e);
 }
 
+void sm_deliver_error_text(struct sm *sm, const struct stanza *st,
+			   const char *condition, const char *text)
+{
+	struct xml_node *e = sm_stanza_error_new(st, condition);
+	struct xml_node *err = e ? xml_child(e, XML_NS_CLIENT, "error") : NULL;
+	struct xml_node *t =
+		err ? xml_add_child(st->arena, err, NS_STANZAS, "text") : NULL;
+	if (!t || xml_append_text(st->arena, t, text, strlen(text)) < 0)
+		return;
+	log_debug("sm: %s error for a %s: %s", condition, st->xml->name, text);
+	sm_deliver_xml(sm, e);
+}
+
 /* ------------------------------------------------------------ defaults */
 
 /* RFC 6120 §8.4: an IQ get or set in a namespace that nobody here

@@ -29,5 +29,9 @@ void sm_deliver_xml(struct sm *sm, struct xml_node *xml);
 /* Answers st with an error (nothing when st is an error). */
 void sm_deliver_error(struct sm *sm, const struct stanza *st,
 		      const char *condition);
+/* The same with a <text/> for the person who reads it (RFC 6120
+ * §8.3.2): what was wrong, a limit's value. */
+void sm_deliver_error_text(struct sm *sm, const struct stanza *st,
+			   const char *condition, const char *text);
 
 #endif
