@@ -367,6 +367,16 @@ void sm_deliver_error(struct sm *sm, const struct stanza *st,
 	sm_deliver_xml(sm, e);
 }
 
+void sm_deliver_error_text(struct sm *sm, const struct stanza *st,
+			   const char *condition, const char *text)
+{
+	struct xml_node *e = sm_stanza_error_text_new(st, condition, text);
+	if (!e)
+		return;
+	log_debug("sm: %s error for a %s: %s", condition, st->xml->name, text);
+	sm_deliver_xml(sm, e);
+}
+
 /* ------------------------------------------------------------ defaults */
 
 /* RFC 6120 §8.4: an IQ get or set in a namespace that nobody here
@@ -398,6 +408,15 @@ static enum sm_verdict default_ignore(struct sm_event *ev, void *data)
 	return SM_DONE;
 }
 
+int sm_deliver_bare_priority(const struct user *u)
+{
+	int best = -1;
+	for (struct session *s = u ? u->sessions : NULL; s; s = s->next)
+		if (sm_session_available(s) && s->priority > best)
+			best = s->priority;
+	return best;
+}
+
 /* RFC 6121 §8.5.2.1.1 and §8.5.2.2.1, message to a bare JID:
  * - normal, chat: "If there is more than one resource with a
  *   non-negative presence priority then the server MUST either deliver
@@ -425,11 +444,8 @@ static enum sm_verdict default_message_bare(struct sm_event *ev, void *data)
 	if (sm_stanza_is_type(st, "error"))
 		return SM_DONE;
 	bool headline = sm_stanza_is_type(st, "headline");
-	int best = -1;
 	struct user *u = st->to_user;
-	for (struct session *s = u ? u->sessions : NULL; s; s = s->next)
-		if (sm_session_available(s) && s->priority > best)
-			best = s->priority;
+	int best = sm_deliver_bare_priority(u);
 	if (best < 0) {
 		if (!headline)
 			fire(sm, SM_EV_MESSAGE_OFFLINE, st, ev->session);

@@ -102,14 +102,6 @@ static int service_add(struct arena *a, struct xml_node *parent,
 	return s->secret ? credentials_add(a, n, s->secret, user, now) : 0;
 }
 
-static void answer_error(struct sm *sm, const struct stanza *st,
-			 const char *condition, const char *text)
-{
-	struct xml_node *e = sm_stanza_error_text_new(st, condition, text);
-	if (e)
-		sm_deliver_xml(sm, e);
-}
-
 /* §3.1 every service of the host; §3.2 those of the type asked, the
  * type repeated on <services/>. */
 static void answer_services(struct sm *sm, const struct stanza *st,
@@ -146,9 +138,10 @@ static void answer_credentials(struct sm *sm, const struct stanza *st,
 	unsigned long p = port ? strtoul(port, &end, 10) : 0;
 	if (!host || !type ||
 	    (port && (!*port || *end || p == 0 || p > 65535))) {
-		answer_error(sm, st, "bad-request",
-			     "<credentials/> names a <service/> by its host "
-			     "and type, and a port if any (XEP-0215 §3.3)");
+		sm_deliver_error_text(
+			sm, st, "bad-request",
+			"<credentials/> names a <service/> by its host "
+			"and type, and a port if any (XEP-0215 §3.3)");
 		return;
 	}
 	struct xml_node *r = sm_stanza_result_new(st);
@@ -169,8 +162,8 @@ static void answer_credentials(struct sm *sm, const struct stanza *st,
 	if (!q)
 		sm_deliver_error(sm, st, "internal-server-error");
 	else if (!found)
-		answer_error(sm, st, "item-not-found",
-			     "This server knows no such service");
+		sm_deliver_error_text(sm, st, "item-not-found",
+				      "This server knows no such service");
 	else
 		sm_deliver_xml(sm, r);
 }
@@ -201,9 +194,9 @@ static enum sm_verdict extdisco_iq(struct sm_event *ev, void *data)
 		return SM_NEXT;
 	if (!ev->session || !st->from || !st->from->local[0] ||
 	    strcmp(st->from->domain, st->to->domain) != 0) {
-		answer_error(ev->sm, st, "forbidden",
-			     "External services are for this server's "
-			     "own users");
+		sm_deliver_error_text(ev->sm, st, "forbidden",
+				      "External services are for this server's "
+				      "own users");
 		return SM_DONE;
 	}
 	jid_format_bare(st->from, user);
@@ -212,9 +205,9 @@ static enum sm_verdict extdisco_iq(struct sm_event *ev, void *data)
 	else if (get && xml_is(st->payload, NS_EXTDISCO, "credentials"))
 		answer_credentials(ev->sm, st, h, user);
 	else
-		answer_error(ev->sm, st, "bad-request",
-			     "Ask with an iq get of <services/> or "
-			     "<credentials/> (XEP-0215 §3)");
+		sm_deliver_error_text(ev->sm, st, "bad-request",
+				      "Ask with an iq get of <services/> or "
+				      "<credentials/> (XEP-0215 §3)");
 	return SM_DONE;
 }
 

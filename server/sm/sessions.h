@@ -45,6 +45,8 @@ struct session {
 	bool ending;
 	/* RFC 6121 §2.2: an "interested resource" gets roster pushes. */
 	bool roster_requested;
+	/* XEP-0280 §4: the client enabled Message Carbons (carbons.c). */
+	bool carbons;
 	/* RFC 6121 §4.6: entities that got directed available presence
 	 * from this session and must get its unavailable (presence.c). */
 	char **directed;

@@ -14,6 +14,7 @@
 
 extern const struct sm_module sm_module_offline;
 extern const struct sm_module sm_module_version;
+extern const struct sm_module sm_module_private;
 
 static char dir[] = "/tmp/palabre-config-XXXXXX";
 static char path[256];
@@ -304,9 +305,10 @@ START_TEST(defaults_are_on_without_sm_modules)
 	load_ok("<palabred>\n" HOST "</palabred>\n", &cfg);
 	ck_assert(sm_module_is_on(&cfg, "roster"));
 	ck_assert(sm_module_is_on(&cfg, "vcard"));
-	ck_assert_str_eq(modules_on(&cfg),
-			 "blocking caps contacts disco extdisco last offline "
-			 "pep ping presence roster time vcard version");
+	ck_assert_str_eq(
+		modules_on(&cfg),
+		"blocking caps carbons contacts disco extdisco last "
+		"offline pep ping presence private roster time vcard version");
 	config_free(&cfg);
 }
 END_TEST
@@ -444,6 +446,29 @@ START_TEST(contacts_are_checked)
 }
 END_TEST
 
+START_TEST(private_limits_default_value_and_error)
+{
+	struct config cfg;
+	load_ok("<palabred>\n" HOST "</palabred>\n", &cfg);
+	ck_assert_int_eq(sm_module_option_integer(&cfg, &sm_module_private,
+						  "private-item-bytes"),
+			 65536);
+	ck_assert_int_eq(sm_module_option_integer(&cfg, &sm_module_private,
+						  "private-namespaces"),
+			 100);
+	config_free(&cfg);
+	assert_error("<palabred>\n" HOST "<sm>\n<private-item-bytes>100"
+		     "</private-item-bytes></sm></palabred>",
+		     "4: sm/private-item-bytes: '100' is not a number from "
+		     "1024 to 16777216");
+	assert_error("<palabred>\n" HOST "<sm>\n<private-namespaces>0"
+		     "</private-namespaces></sm></palabred>",
+		     "4: sm/private-namespaces: '0' is not a number "
+		     "from 1 to "
+		     "10000");
+}
+END_TEST
+
 START_TEST(errors_name_line_and_setting)
 {
 	assert_error("<palabred>\n" HOST "<sm>\n<modules>roster pong"
@@ -498,6 +523,7 @@ int main(void)
 	tcase_add_test(tc, offline_quota_bytes_default_value_and_error);
 	tcase_add_test(tc, version_hidden_default_value_and_error);
 	tcase_add_test(tc, contacts_are_checked);
+	tcase_add_test(tc, private_limits_default_value_and_error);
 	tcase_add_test(tc, errors_name_line_and_setting);
 	suite_add_tcase(s, tc);
 	int status = unit_run(s);
