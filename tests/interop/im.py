@@ -30,7 +30,7 @@ from slixmpp.xmlstream.matcher import MatchXPath
 from palabre import Palabre, pid_alive
 from xmpp import WAIT
 
-IM_MODULES = "roster presence offline blocking disco ping"
+IM_MODULES = "roster presence offline blocking disco ping mam"
 PASSWORD = "Im-Secret-pw-1"
 
 ROSTER = "jabber:iq:roster"
