@@ -403,6 +403,14 @@ static enum sm_verdict mam_in(struct sm_event *ev, void *data)
 	return SM_NEXT;
 }
 
+/* The loop's handles start with the first session (the sm has no loop
+ * at init): retention runs from then on, messages or not. */
+static enum sm_verdict mam_session_started(struct sm_event *ev, void *data)
+{
+	mam_start(data);
+	return SM_NEXT;
+}
+
 /* ------------------------------------------------------------ module */
 
 static int mam_init(struct sm *sm)
@@ -422,6 +430,8 @@ static int mam_init(struct sm *sm)
 			   mam_out_strip, mod) < 0 ||
 	    sm_module_hook(sm, SM_EV_STANZA_IN, NULL, MAM_PRIORITY, mam_in,
 			   mod) < 0 ||
+	    sm_module_hook(sm, SM_EV_SESSION_STARTED, NULL, 0,
+			   mam_session_started, mod) < 0 ||
 	    mam_prefs_init(mod) < 0 || mam_query_init(mod) < 0)
 		return -1; /* mod lives on: hooks may point at it */
 	return 0;
