@@ -304,7 +304,7 @@ START_TEST(defaults_are_on_without_sm_modules)
 	ck_assert(sm_module_is_on(&cfg, "roster"));
 	ck_assert(!sm_module_is_on(&cfg, "vcard"));
 	ck_assert_str_eq(modules_on(&cfg),
-			 "blocking disco offline ping presence roster");
+			 "blocking disco mam offline ping presence roster");
 	config_free(&cfg);
 }
 END_TEST
@@ -392,6 +392,21 @@ START_TEST(offline_quota_bytes_default_value_and_error)
 }
 END_TEST
 
+START_TEST(mam_retention_days_bounds)
+{
+	struct config cfg;
+	load_ok("<palabred>\n" HOST "<sm><mam-retention-days>365"
+		"</mam-retention-days></sm></palabred>\n",
+		&cfg);
+	ck_assert(sm_module_is_on(&cfg, "mam"));
+	config_free(&cfg);
+	assert_error("<palabred>\n" HOST "<sm>\n<mam-retention-days>-1"
+		     "</mam-retention-days></sm></palabred>",
+		     "4: sm/mam-retention-days: '-1' is not a number from 0 "
+		     "to 36500");
+}
+END_TEST
+
 START_TEST(errors_name_line_and_setting)
 {
 	assert_error("<palabred>\n" HOST "<sm>\n<modules>roster pong"
@@ -440,6 +455,7 @@ int main(void)
 	tcase_add_test(tc, every_module_file_is_known);
 	tcase_add_test(tc, stream_features_follow_the_modules);
 	tcase_add_test(tc, offline_quota_bytes_default_value_and_error);
+	tcase_add_test(tc, mam_retention_days_bounds);
 	tcase_add_test(tc, errors_name_line_and_setting);
 	suite_add_tcase(s, tc);
 	int status = unit_run(s);
