@@ -204,6 +204,25 @@ def test_archive_survives_restart_and_kill_9(fresh_server, clients, accounts):
                                        "before the kill"]
 
 
+def test_preferences_survive_a_restart(fresh_server, clients, accounts):
+    alice_jid, bob_jid = accounts.new("alice"), accounts.new("bob")
+    bob = im.login(clients, bob_jid)
+    prefs = ET.Element("{%s}prefs" % MAM, default="never")
+    ET.SubElement(prefs, "{%s}always" % MAM)
+    ET.SubElement(prefs, "{%s}never" % MAM)
+    answer = bob.iq("set", prefs)
+    assert answer.get("type") == "result", show(answer)
+    bob.logout()
+    im.restart(fresh_server)
+    bob = im.login_retrying(clients, bob_jid)
+    alice = im.login(clients, alice_jid)
+    alice.send_message(bob_jid, "not kept")
+    got = bob.next_message()
+    assert stanza_id(got, bob_jid) is None, show(got)
+    assert archive(bob)[0] == []
+    assert bodies(archive(alice)[0]) == ["not kept"], "alice keeps hers"
+
+
 # ---- retention ---------------------------------------------------------------------
 
 def test_retention_deletes_messages_older_than_the_period(
