@@ -282,7 +282,9 @@ static enum sm_verdict mam_prefs_iq(struct sm_event *ev, void *data)
 {
 	struct mam *mod = data;
 	struct stanza *st = ev->st;
-	if (!xml_is(st->payload, NS_MAM, "prefs"))
+	/* Results and errors are never answered (RFC 6120 §8.2.3). */
+	if (!xml_is(st->payload, NS_MAM, "prefs") ||
+	    !(sm_stanza_is_type(st, "get") || sm_stanza_is_type(st, "set")))
 		return SM_NEXT;
 	if (!ev->session || !sm_stanza_to_self(st)) {
 		/* §7: a user's own preferences only. */

@@ -25,7 +25,7 @@
 #define MAM_QUERIES_PER_USER 4
 #define MAM_QUERIES_MAX 256
 #define MAM_IDS_MAX STORAGE_ARCHIVE_PAGE_MAX
-#define MAM_MAX_TEXT "at most 250 messages per page (<max/>)"
+#define MAM_MAX_TEXT "at most 250 messages per page (<max/>) or ids"
 
 /* A query waiting for its page. */
 struct mam_query {
@@ -428,7 +428,9 @@ static void mam_query_fields(struct sm_event *ev)
 static enum sm_verdict mam_query_iq(struct sm_event *ev, void *data)
 {
 	struct stanza *st = ev->st;
-	if (!xml_is(st->payload, NS_MAM, "query"))
+	/* Results and errors are never answered (RFC 6120 §8.2.3). */
+	if (!xml_is(st->payload, NS_MAM, "query") ||
+	    !(sm_stanza_is_type(st, "get") || sm_stanza_is_type(st, "set")))
 		return SM_NEXT;
 	/* §4: a user queries its own archive; nobody else's. */
 	if (!ev->session || !sm_stanza_to_self(st))
