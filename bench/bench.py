@@ -30,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+import archive_bench  # noqa: E402
 import procstat  # noqa: E402
 import servers  # noqa: E402
 
@@ -51,7 +52,12 @@ IDLE_SIZES = (3000, 10000)
 IDLE_SIZES_QUICK = (300, 1000)
 # Open-loop chat rates measured besides saturation and half of it.
 CHAT_RATES = (1000, 5000, 10000, 20000, 30000)
-SCENARIOS = ("idle", "login", "login+resume", "chat", "presence", "ldap")
+SCENARIOS = ("idle", "login", "login+resume", "chat", "presence", "ldap",
+             "chat+archive", "archive")
+# The sm modules of the chat+archive scenario, on top of the default
+# ones, where the build has them (sm_modules.h): XEP-0313 archives both
+# sides of every message, XEP-0280 copies it to the other resources.
+ARCHIVE_MODULES = ("mam", "carbons")
 # Settings that make the servers comparable (each is stated in the
 # report): the same SCRAM iteration count, and no Nagle delay on the
 # stream restarts of a login (Prosody's default has it; jabberd2 has no
@@ -96,6 +102,7 @@ class Setup:
         self.idle_sizes = tuple(sizes or (IDLE_SIZES_QUICK if quick
                                           else IDLE_SIZES))
         self.scenarios = scenarios
+        self.quick = quick
         self.c2s_processes = processes_for(max(self.idle_sizes))
         self.chat_sessions = 200 if quick else 1000
         self.presence_users = 200 if quick else 1000
@@ -252,6 +259,48 @@ def scenario_chat(server, setup, work, rate, name):
         (name, "lost", m.get("lost", 0), ""),
         (name, "failures", failures(r), ""),
     ]
+
+
+def built_modules(wanted):
+    """The sm modules of wanted that build/palabred has."""
+    try:
+        with open(os.path.join(ROOT, "build", "sm_modules.h")) as f:
+            text = f.read()
+    except OSError:
+        return ()
+    return tuple(m for m in wanted if "SM_MODULE(%s)" % m in text)
+
+
+def scenario_chat_archive(setup, work):
+    """Chat at saturation with the archive (and carbons, where built)
+    on, on a server of its own: what archiving costs beside plain chat.
+    Also how many messages the archive holds after it (both sides of
+    every one delivered)."""
+    modules = built_modules(ARCHIVE_MODULES)
+    s = servers.Palabre(os.path.join(work, "server"),
+                        processes=setup.c2s_processes, modules=modules,
+                        **SERVER_OPTIONS["palabre"])
+    try:
+        s.add_users(USERS, 0, setup.chat_sessions, PASSWORD)
+        s.snapshot()
+        name = "chat with %s at saturation" % "+".join(modules)
+        r, rows = scenario_chat(s, setup, work, 0, name)
+        s.stop()
+        db = s.path("data", "sm.sqlite")
+        rows.append((name, "messages archived (both sides)",
+                     count_archived(db), ""))
+        return rows
+    finally:
+        s.stop()
+
+
+def count_archived(db_path):
+    import sqlite3
+    db = sqlite3.connect(db_path)
+    try:
+        return db.execute("SELECT count(*) FROM archive").fetchone()[0]
+    finally:
+        db.close()
 
 
 def scenario_presence(server, setup, work):
@@ -449,6 +498,15 @@ def setup_lines(setup):
         % (LOAD_PROCESSES, format(SESSIONS_PER_PROCESS, ","),
            format(LOAD_PROCESSES * SESSIONS_PER_PROCESS, ","), SOURCES),
         "- palabre: %d c2s processes" % setup.c2s_processes,
+        "- chat+archive: the chat at saturation on a server of its own "
+        "with the sm modules %s on too (those of them built); archive: "
+        "%s messages written into sm.sqlite (%s of one user, with %d "
+        "contacts over a year), then XEP-0313 queries of that user, each "
+        "the iq's round trip" % (" and ".join(ARCHIVE_MODULES),
+                                 format(20000 if setup.quick
+                                        else archive_bench.ROWS, ","),
+                                 format(archive_bench.ROWS_MAIN, ","),
+                                 archive_bench.CONTACTS),
         "- accounts: %d, made once per server before its first scenario, "
         "and a copy of its data kept; every measured run (each idle "
         "size, each login run, each chat rate, presence) starts on a "
@@ -583,6 +641,13 @@ def main():
             if name == "palabre" and "ldap" in setup.scenarios:
                 result.timed("ldap", lambda: scenario_ldap(
                     setup, os.path.join(work, "ldap")))
+            if name == "palabre" and "chat+archive" in setup.scenarios:
+                result.timed("chat+archive", lambda: scenario_chat_archive(
+                    setup, os.path.join(work, "chat-archive")))
+            if name == "palabre" and "archive" in setup.scenarios:
+                result.timed("archive", lambda: archive_bench.run(
+                    os.path.join(work, "archive"),
+                    rows=20000 if setup.quick else archive_bench.ROWS))
         except Exception as e:
             result.rows.append(("server", "could not be started",
                                 str(e)[:300], ""))

@@ -437,11 +437,12 @@ def mechanisms_of(features):
 
 
 def login(address, port, domain, user, password, *, ca_file=None,
-          direct_tls=False, timeout=10.0, roster=True):
+          direct_tls=False, timeout=10.0, roster=True, then=None):
     """Logs user@domain in (STARTTLS unless direct_tls, SASL PLAIN, bind,
     session when the server requires it, a roster get); returns
     {"tls": (version, cipher), "mechanisms": [...], "jid": full JID,
-    "seconds": …}. Raises LoginError with the transcript."""
+    "seconds": …, "then": then(stream) when then is given, run on the
+    logged-in stream}. Raises LoginError with the transcript."""
     t0 = time.monotonic()
     s = Stream(address, port, domain, ca_file, timeout, direct_tls)
     try:
@@ -484,8 +485,11 @@ def login(address, port, domain, user, password, *, ca_file=None,
         if roster:
             s.iq("<iq type='get' id='roster1'><query xmlns='%s'/></iq>"
                  % NS_ROSTER, "roster1")
-        return {"tls": s.tls, "mechanisms": mechs, "jid": jid,
-                "seconds": time.monotonic() - t0}
+        result = {"tls": s.tls, "mechanisms": mechs, "jid": jid,
+                  "seconds": time.monotonic() - t0}
+        if then:
+            result["then"] = then(s)
+        return result
     finally:
         s.close()
 
@@ -846,7 +850,8 @@ class Palabre(Server):
     """build/palabred (make all) with a config.xml like the interop
     tests': the domain with the certificate, local (SQLite) accounts, c2s
     STARTTLS required plus direct TLS, the default mechanisms and sm
-    modules (roster presence offline blocking disco ping), 1 c2s process,
+    modules (roster presence offline blocking disco ping; `modules` adds
+    others, e.g. mam), 1 c2s process,
     no <s2s>, log level warn (stderr → palabred.out).
 
     Accounts: `palabrectl -c config.xml user import` (JID PASSWORD lines on
@@ -863,7 +868,8 @@ class Palabre(Server):
     palabrectl = os.path.join(PALABRE_BUILD, "palabrectl")
 
     def __init__(self, workdir, domain="bench.test", address="127.0.0.1",
-                 cert=None, processes=1, log_level="warn", iterations=None):
+                 cert=None, processes=1, log_level="warn", iterations=None,
+                 modules=()):
         """iterations: the SCRAM iteration count of the accounts made
         (palabrectl -i; None: palabrectl's default, 10000; 4096 at
         least)."""
@@ -896,11 +902,12 @@ class Palabre(Server):
                    '  </c2s>\n'
                    '  <sm>\n'
                    '    <modules>roster presence offline blocking disco '
-                   'ping</modules>\n'
+                   'ping%s</modules>\n'
                    '  </sm>\n'
                    '</palabred>\n'
                    % (log_level, domain, x(self.crt), x(self.key), address,
-                      self.c2s_port, address, self.tls_port, processes))
+                      self.c2s_port, address, self.tls_port, processes,
+                      "".join(" " + m for m in modules)))
 
     def has_import(self):
         r = subprocess.run([self.palabrectl], capture_output=True,

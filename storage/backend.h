@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "storage.h"
 
@@ -17,6 +18,11 @@ enum storage_op_type {
 	STORAGE_OP_PUT,
 	STORAGE_OP_DELETE, /* key NULL: every item of (user, store) */
 	STORAGE_OP_APPEND, /* key NULL: the backend gives the next one */
+	/* To user's archive: store is the correspondent's bare JID,
+	 * resource its resource, key the message's id, value the
+	 * message. */
+	STORAGE_OP_ARCHIVE,
+	STORAGE_OP_ARCHIVE_DELETE, /* user's archive */
 };
 
 struct storage_op {
@@ -24,6 +30,8 @@ struct storage_op {
 	const char *user, *store, *key;
 	const void *value;
 	size_t value_len;
+	const char *resource; /* STORAGE_OP_ARCHIVE */
+	int64_t stamp;        /* STORAGE_OP_ARCHIVE */
 };
 
 enum storage_read_type {
@@ -40,6 +48,17 @@ struct storage_result {
 };
 
 void storage_result_free(struct storage_result *r);
+
+/* An archive query's page, owned by the request until its completion
+ * ran. */
+struct storage_archive_result {
+	size_t count;
+	struct storage_archive_item *items;
+	char *data; /* ids and messages the items point into */
+	bool complete;
+};
+
+void storage_archive_result_free(struct storage_archive_result *r);
 
 /* Opens path (created with mode 0600), applies the migrations
  * (schema.c). NULL with a message in err on failure. */
@@ -66,5 +85,20 @@ int storage_backend_write(struct storage_backend *b,
 int storage_backend_read(struct storage_backend *b, enum storage_read_type type,
 			 const char *user, const char *store, const char *key,
 			 struct storage_result *out);
+
+/* storage.h's archive query; STORAGE_NOT_FOUND for an unknown id.
+ * Fills out (zeroed on failure). */
+enum storage_status
+storage_backend_archive_query(struct storage_backend *b,
+			      const struct storage_archive_query *q,
+			      struct storage_archive_result *out);
+/* storage_archive_expire, inside the transaction; *deleted: how many. */
+int storage_backend_archive_expire(struct storage_backend *b, int64_t before,
+				   size_t limit, size_t *deleted);
+/* storage_delete_user's chunk: deletes at most limit rows of user (its
+ * items, then its archive) in the current transaction; *deleted: how
+ * many. */
+int storage_backend_delete_user(struct storage_backend *b, const char *user,
+				size_t limit, size_t *deleted);
 
 #endif

@@ -22,6 +22,26 @@ static const char *const migrations[] = {
 	" value INTEGER NOT NULL"
 	") WITHOUT ROWID;"
 	"INSERT INTO sequence (name, value) VALUES ('append', 0);",
+	/* 1 → 2: the message archive (XEP-0313), a table of its own: the
+	 * key/value items cannot answer "with X, from t1 to t2, after id
+	 * Y" by an index range. seq (the rowid) is the arrival order, the
+	 * tie-break of equal stamps (µs) and the order retention deletes
+	 * in. Each query is a range of one index: (user, stamp) with no
+	 * 'with', (user, with_bare, stamp) with one (a full JID's
+	 * resource is a residual test inside its bare JID's range), and
+	 * (user, id) finds a XEP-0359 id's place. */
+	"CREATE TABLE archive ("
+	" seq INTEGER PRIMARY KEY,"
+	" user TEXT NOT NULL,"
+	" with_bare TEXT NOT NULL,"
+	" with_resource TEXT NOT NULL,"
+	" stamp INTEGER NOT NULL,"
+	" id TEXT NOT NULL,"
+	" message BLOB NOT NULL"
+	");"
+	"CREATE INDEX archive_time ON archive (user, stamp);"
+	"CREATE INDEX archive_with ON archive (user, with_bare, stamp);"
+	"CREATE UNIQUE INDEX archive_id ON archive (user, id);",
 };
 
 int storage_schema_version(void)

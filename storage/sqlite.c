@@ -18,6 +18,7 @@
 
 #include "../lib/log.h"
 #include "schema.h"
+#include "sqlite.h"
 
 #define SQLITE_BUSY_TIMEOUT_MS 5000
 
@@ -60,17 +61,11 @@ static const char *const statements[ST_MAX] = {
 		"SELECT count(*) FROM items WHERE user = ?1 AND store = ?2",
 };
 
-struct storage_backend {
-	sqlite3 *sql;
-	char *path;
-	sqlite3_stmt *st[ST_MAX];
-};
-
 /* ---- errors ---- */
 
 /* "storage <file>: <operation> [(<user>, <store>)]: <SQLite's message>
  * [(<the system's>)]" */
-static void backend_log(struct storage_backend *b, const char *what,
+void sqlite_backend_log(struct storage_backend *b, const char *what,
 			const char *user, const char *store)
 {
 	char where[512] = "", system[128] = "";
@@ -100,21 +95,21 @@ static sqlite3_stmt *backend_bind(struct storage_backend *b,
 	return st;
 }
 
-static void backend_done(sqlite3_stmt *st)
+void sqlite_backend_done(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 }
 
 /* Runs a statement that returns no row. */
-static int backend_step(struct storage_backend *b, sqlite3_stmt *st,
+int sqlite_backend_step(struct storage_backend *b, sqlite3_stmt *st,
 			const char *what, const char *user, const char *store)
 {
 	int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
 	if (rc != SQLITE_DONE)
-		backend_log(b, what, user, store);
+		sqlite_backend_log(b, what, user, store);
 	if (st)
-		backend_done(st);
+		sqlite_backend_done(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -122,18 +117,19 @@ static int backend_step(struct storage_backend *b, sqlite3_stmt *st,
 
 int storage_backend_begin(struct storage_backend *b)
 {
-	return backend_step(b, b->st[ST_BEGIN], "begin", NULL, NULL);
+	return sqlite_backend_step(b, b->st[ST_BEGIN], "begin", NULL, NULL);
 }
 
 int storage_backend_commit(struct storage_backend *b)
 {
-	return backend_step(b, b->st[ST_COMMIT], "commit", NULL, NULL);
+	return sqlite_backend_step(b, b->st[ST_COMMIT], "commit", NULL, NULL);
 }
 
 void storage_backend_rollback(struct storage_backend *b)
 {
 	if (storage_backend_in_transaction(b))
-		backend_step(b, b->st[ST_ROLLBACK], "rollback", NULL, NULL);
+		sqlite_backend_step(b, b->st[ST_ROLLBACK], "rollback", NULL,
+				    NULL);
 }
 
 bool storage_backend_in_transaction(struct storage_backend *b)
@@ -143,7 +139,8 @@ bool storage_backend_in_transaction(struct storage_backend *b)
 
 int storage_backend_batch_begin(struct storage_backend *b)
 {
-	return backend_step(b, b->st[ST_SAVEPOINT], "savepoint", NULL, NULL);
+	return sqlite_backend_step(b, b->st[ST_SAVEPOINT], "savepoint", NULL,
+				   NULL);
 }
 
 int storage_backend_batch_end(struct storage_backend *b, bool ok)
@@ -152,11 +149,11 @@ int storage_backend_batch_end(struct storage_backend *b, bool ok)
 	 * savepoint to go back to: storage.c sees it and starts again. */
 	if (!storage_backend_in_transaction(b))
 		return -1;
-	if (!ok && backend_step(b, b->st[ST_ROLLBACK_TO], "roll back a batch",
-				NULL, NULL) < 0)
+	if (!ok && sqlite_backend_step(b, b->st[ST_ROLLBACK_TO],
+				       "roll back a batch", NULL, NULL) < 0)
 		return -1;
-	if (backend_step(b, b->st[ST_RELEASE], "release a batch", NULL, NULL) <
-	    0)
+	if (sqlite_backend_step(b, b->st[ST_RELEASE], "release a batch", NULL,
+				NULL) < 0)
 		return -1;
 	return ok ? 0 : -1;
 }
@@ -177,10 +174,10 @@ static int backend_put(struct storage_backend *b, const char *user,
 	/* A NULL pointer would bind SQL NULL: an empty value is "". */
 	if (st && sqlite3_bind_blob(st, 4, value_len ? value : "",
 				    (int)value_len, SQLITE_STATIC)) {
-		backend_done(st);
+		sqlite_backend_done(st);
 		st = NULL;
 	}
-	return backend_step(b, st, "put", user, store);
+	return sqlite_backend_step(b, st, "put", user, store);
 }
 
 static int backend_next_key(struct storage_backend *b, char key[21])
@@ -188,17 +185,17 @@ static int backend_next_key(struct storage_backend *b, char key[21])
 	sqlite3_stmt *st = b->st[ST_NEXT_KEY];
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		backend_log(b, "next list key", NULL, NULL);
-		backend_done(st);
+		sqlite_backend_log(b, "next list key", NULL, NULL);
+		sqlite_backend_done(st);
 		return -1;
 	}
 	uint64_t n = (uint64_t)sqlite3_column_int64(st, 0);
 	snprintf(key, 21, "%020" PRIu64, n);
 	/* Run it to SQLITE_DONE so that the UPDATE is complete. */
 	rc = sqlite3_step(st);
-	backend_done(st);
+	sqlite_backend_done(st);
 	if (rc != SQLITE_DONE) {
-		backend_log(b, "next list key", NULL, NULL);
+		sqlite_backend_log(b, "next list key", NULL, NULL);
 		return -1;
 	}
 	return 0;
@@ -217,17 +214,20 @@ int storage_backend_write(struct storage_backend *b,
 			return -1;
 		return backend_put(b, op->user, op->store, key, op->value,
 				   op->value_len);
+	case STORAGE_OP_ARCHIVE:
+	case STORAGE_OP_ARCHIVE_DELETE:
+		return sqlite_archive_write(b, op);
 	case STORAGE_OP_DELETE:
 		if (!op->key)
-			return backend_step(b,
-					    backend_bind(b, ST_DELETE_ALL,
-							 op->user, op->store,
-							 NULL),
-					    "delete all", op->user, op->store);
-		return backend_step(b,
-				    backend_bind(b, ST_DELETE, op->user,
-						 op->store, op->key),
-				    "delete", op->user, op->store);
+			return sqlite_backend_step(
+				b,
+				backend_bind(b, ST_DELETE_ALL, op->user,
+					     op->store, NULL),
+				"delete all", op->user, op->store);
+		return sqlite_backend_step(b,
+					   backend_bind(b, ST_DELETE, op->user,
+							op->store, op->key),
+					   "delete", op->user, op->store);
 	}
 	return -1;
 }
@@ -240,7 +240,7 @@ struct row_offsets {
 	size_t key, value, value_len;
 };
 
-static int result_grow(void **p, size_t *cap, size_t need, size_t size)
+int sqlite_result_grow(void **p, size_t *cap, size_t need, size_t size)
 {
 	if (need <= *cap)
 		return 0;
@@ -266,7 +266,8 @@ static int result_add_row(sqlite3_stmt *st, char **data, size_t *len,
 	const void *value = sqlite3_column_blob(st, 1);
 	size_t vlen = (size_t)sqlite3_column_bytes(st, 1);
 	if (!key || (vlen && !value) ||
-	    result_grow((void **)data, cap, *len + klen + vlen + 2, 1) < 0)
+	    sqlite_result_grow((void **)data, cap, *len + klen + vlen + 2, 1) <
+		    0)
 		return -1;
 	row->key = *len;
 	memcpy(*data + *len, key, klen);
@@ -309,8 +310,8 @@ static int backend_read_rows(struct storage_backend *b, sqlite3_stmt *st,
 	size_t count = 0, len = 0, data_cap = 0, rows_cap = 0;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (result_grow((void **)&rows, &rows_cap, count + 1,
-				sizeof *rows) < 0 ||
+		if (sqlite_result_grow((void **)&rows, &rows_cap, count + 1,
+				       sizeof *rows) < 0 ||
 		    result_add_row(st, &data, &len, &data_cap, &rows[count]) <
 			    0) {
 			rc = SQLITE_NOMEM;
@@ -322,8 +323,8 @@ static int backend_read_rows(struct storage_backend *b, sqlite3_stmt *st,
 		log_error("storage %s: read (%s, %s): out of memory", b->path,
 			  user, store);
 	else if (rc != SQLITE_DONE)
-		backend_log(b, "read", user, store);
-	backend_done(st);
+		sqlite_backend_log(b, "read", user, store);
+	sqlite_backend_done(st);
 	if (rc == SQLITE_DONE && result_finish(out, data, rows, count) == 0) {
 		free(rows);
 		return 0;
@@ -342,8 +343,8 @@ static int backend_count(struct storage_backend *b, sqlite3_stmt *st,
 	if (rc == SQLITE_ROW)
 		out->count = (size_t)sqlite3_column_int64(st, 0);
 	else
-		backend_log(b, "count", user, store);
-	backend_done(st);
+		sqlite_backend_log(b, "count", user, store);
+	sqlite_backend_done(st);
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
@@ -358,7 +359,7 @@ int storage_backend_read(struct storage_backend *b, enum storage_read_type type,
 	sqlite3_stmt *st = backend_bind(b, which, user, store,
 					type == STORAGE_READ_GET ? key : NULL);
 	if (!st) {
-		backend_log(b, "bind", user, store);
+		sqlite_backend_log(b, "bind", user, store);
 		return -1;
 	}
 	if (type == STORAGE_READ_COUNT)
@@ -404,18 +405,30 @@ static int backend_pragmas(struct storage_backend *b, char *err, size_t errlen)
 	return 0;
 }
 
+sqlite3_stmt *sqlite_backend_prepare(struct storage_backend *b, const char *sql,
+				     char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v3(b->sql, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+			       NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot prepare \"%s\": %s", b->path,
+			 sql, sqlite3_errmsg(b->sql));
+		return NULL;
+	}
+	return st;
+}
+
 static int backend_prepare(struct storage_backend *b, char *err, size_t errlen)
 {
+	if (!(b->st = calloc(ST_MAX, sizeof *b->st))) {
+		snprintf(err, errlen, "%s: out of memory", b->path);
+		return -1;
+	}
 	for (int i = 0; i < ST_MAX; i++)
-		if (sqlite3_prepare_v3(b->sql, statements[i], -1,
-				       SQLITE_PREPARE_PERSISTENT, &b->st[i],
-				       NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "%s: cannot prepare \"%s\": %s",
-				 b->path, statements[i],
-				 sqlite3_errmsg(b->sql));
+		if (!(b->st[i] = sqlite_backend_prepare(b, statements[i], err,
+							errlen)))
 			return -1;
-		}
-	return 0;
+	return sqlite_archive_open(b, err, errlen);
 }
 
 /* Creates the file with mode 0600 before SQLite opens it (SQLite gives
@@ -469,8 +482,10 @@ void storage_backend_close(struct storage_backend *b)
 {
 	if (!b)
 		return;
-	for (int i = 0; i < ST_MAX; i++)
+	sqlite_archive_close(b);
+	for (int i = 0; b->st && i < ST_MAX; i++)
 		sqlite3_finalize(b->st[i]);
+	free(b->st);
 	if (b->sql && sqlite3_close(b->sql) != SQLITE_OK)
 		log_error("storage %s: close: %s", b->path,
 			  sqlite3_errmsg(b->sql));

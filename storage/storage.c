@@ -12,10 +12,12 @@
  * errors, not a server that grows until the kernel kills it. */
 #include "storage.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/log.h"
 #include "backend.h"
@@ -42,6 +44,14 @@ struct storage_request {
 	const char *user, *store, *key;
 	storage_read_cb read_cb;
 	struct storage_result result;
+	/* an archive query; the copy of its strings follows the request */
+	struct storage_archive_query *query;
+	storage_archive_cb archive_cb;
+	struct storage_archive_result page;
+	/* an archive expiry: a write that counts (read_cb) */
+	bool expire;
+	int64_t expire_before;
+	size_t expire_limit, expired;
 };
 
 struct storage {
@@ -74,9 +84,25 @@ static int storage_run_batch(struct storage_backend *db,
 	return storage_backend_batch_end(db, ok);
 }
 
+static int storage_run_expire(struct storage_backend *db,
+			      struct storage_request *r)
+{
+	if (storage_backend_batch_begin(db) < 0)
+		return -1;
+	bool ok = storage_backend_archive_expire(db, r->expire_before,
+						 r->expire_limit,
+						 &r->expired) == 0;
+	return storage_backend_batch_end(db, ok);
+}
+
 static void storage_run_read(struct storage_backend *db,
 			     struct storage_request *r)
 {
+	if (r->query) {
+		r->status =
+			storage_backend_archive_query(db, r->query, &r->page);
+		return;
+	}
 	if (storage_backend_read(db, r->read, r->user, r->store, r->key,
 				 &r->result) < 0)
 		r->status = STORAGE_ERROR;
@@ -90,6 +116,8 @@ static void storage_fail_requests(struct storage_request *from,
 	for (struct storage_request *r = from; r != to; r = r->next) {
 		r->status = STORAGE_ERROR;
 		storage_result_free(&r->result);
+		storage_archive_result_free(&r->page);
+		r->expired = 0;
 	}
 }
 
@@ -105,7 +133,8 @@ static void storage_run_write(struct storage_backend *db,
 	}
 	if (!*txn)
 		*txn = r;
-	if (storage_run_batch(db, r->batch) < 0)
+	if ((r->batch ? storage_run_batch(db, r->batch)
+		      : storage_run_expire(db, r)) < 0)
 		r->status = STORAGE_ERROR;
 }
 
@@ -117,7 +146,7 @@ static struct storage_request **storage_run_group(struct storage *s,
 	struct storage_request *txn = NULL, **tail = &group;
 	for (struct storage_request *r = group; r; r = r->next) {
 		tail = &r->next;
-		if (r->batch)
+		if (r->batch || r->expire)
 			storage_run_write(s->db, r, &txn);
 		else
 			storage_run_read(s->db, r);
@@ -135,7 +164,7 @@ static struct storage_request **storage_run_group(struct storage *s,
 		d->transactions++;
 	}
 	for (struct storage_request *r = group; r; r = r->next) {
-		if (!r->batch)
+		if (!r->batch && !r->expire)
 			d->reads++;
 		else if (r->status == STORAGE_OK)
 			d->batches++;
@@ -193,6 +222,7 @@ static void storage_request_free(struct storage_request *r)
 {
 	storage_batch_free(r->batch);
 	storage_result_free(&r->result);
+	storage_archive_result_free(&r->page);
 	free(r);
 }
 
@@ -201,6 +231,13 @@ static void storage_complete(struct storage *s, struct storage_request *r)
 	s->queued_bytes -= r->bytes;
 	if (r->batch && r->write_cb) {
 		r->write_cb(r->ctx, r->status);
+	} else if (r->query) {
+		struct storage_archive_page page = {
+			r->page.count, r->page.items, r->page.complete};
+		r->archive_cb(r->ctx, r->status, &page);
+	} else if (r->expire) {
+		struct storage_items items = {r->expired, NULL};
+		r->read_cb(r->ctx, r->status, &items);
 	} else if (!r->batch) {
 		struct storage_items items = {r->result.count, r->result.items};
 		if (r->read == STORAGE_READ_COUNT)
@@ -300,6 +337,109 @@ int storage_count(struct storage *s, const char *user, const char *store,
 	return storage_read(s, STORAGE_READ_COUNT, user, store, NULL, cb, ctx);
 }
 
+/* ---- the archive ---- */
+
+static size_t storage_strsize(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+static const char *storage_strcopy(char **p, const char *s, size_t size)
+{
+	if (!s)
+		return NULL;
+	const char *copy = memcpy(*p, s, size);
+	*p += size;
+	return copy;
+}
+
+/* The bytes a copy of q's strings takes, or 0 when q is not valid. */
+static size_t storage_query_size(const struct storage_archive_query *q)
+{
+	if (!q->user || q->max < 1 || q->max > STORAGE_ARCHIVE_PAGE_MAX ||
+	    q->nids > STORAGE_ARCHIVE_PAGE_MAX || (q->nids && !q->ids) ||
+	    (q->with_resource && !q->with_bare))
+		return 0;
+	size_t size = sizeof *q + q->nids * sizeof(char *) +
+		      storage_strsize(q->user) + storage_strsize(q->with_bare) +
+		      storage_strsize(q->with_resource);
+	for (int i = 0; i < 2; i++)
+		size += storage_strsize(q->after[i]) +
+			storage_strsize(q->before[i]);
+	for (size_t i = 0; i < q->nids; i++) {
+		if (!q->ids[i])
+			return 0;
+		size += storage_strsize(q->ids[i]);
+	}
+	return size;
+}
+
+/* Copies q into p (storage_query_size bytes). */
+static struct storage_archive_query *
+storage_query_copy(char *p, const struct storage_archive_query *q)
+{
+	struct storage_archive_query *c = (void *)p;
+	*c = *q;
+	const char **ids = (const char **)(c + 1);
+	p = (char *)(ids + q->nids);
+	c->user = storage_strcopy(&p, q->user, storage_strsize(q->user));
+	c->with_bare = storage_strcopy(&p, q->with_bare,
+				       storage_strsize(q->with_bare));
+	c->with_resource = storage_strcopy(&p, q->with_resource,
+					   storage_strsize(q->with_resource));
+	for (int i = 0; i < 2; i++) {
+		c->after[i] = storage_strcopy(&p, q->after[i],
+					      storage_strsize(q->after[i]));
+		c->before[i] = storage_strcopy(&p, q->before[i],
+					       storage_strsize(q->before[i]));
+	}
+	for (size_t i = 0; i < q->nids; i++)
+		ids[i] = storage_strcopy(&p, q->ids[i],
+					 storage_strsize(q->ids[i]));
+	c->ids = q->nids ? ids : NULL;
+	return c;
+}
+
+int storage_archive_query(struct storage *s,
+			  const struct storage_archive_query *q,
+			  storage_archive_cb cb, void *ctx)
+{
+	size_t size = s && q && cb ? storage_query_size(q) : 0;
+	/* The copy follows the request, aligned as the request is. */
+	struct storage_request *r = size ? calloc(1, sizeof *r + size) : NULL;
+	if (!r)
+		return -1;
+	r->query = storage_query_copy((char *)(r + 1), q);
+	r->archive_cb = cb;
+	r->ctx = ctx;
+	r->bytes = sizeof *r + size;
+	if (storage_submit(s, r) < 0) {
+		free(r);
+		return -1;
+	}
+	return 0;
+}
+
+int storage_archive_expire(struct storage *s, int64_t before, size_t limit,
+			   storage_read_cb cb, void *ctx)
+{
+	struct storage_request *r =
+		s && cb && limit ? calloc(1, sizeof *r) : NULL;
+	if (!r)
+		return -1;
+	r->expire = true;
+	r->expire_before = before;
+	r->expire_limit = limit;
+	r->read_cb = cb;
+	r->ctx = ctx;
+	r->bytes = sizeof *r;
+	if (storage_submit(s, r) < 0) {
+		free(r);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- batches ---- */
 
 struct storage_batch *storage_batch_new(struct storage *s)
@@ -325,30 +465,34 @@ static int storage_batch_grow(struct storage_batch *b)
 
 /* Copies an operation into the batch: its strings and value in one
  * allocation, which op->user points to. */
-static int storage_batch_add(struct storage_batch *b, enum storage_op_type type,
-			     const char *user, const char *store,
-			     const char *key, const void *value,
-			     size_t value_len)
+static int storage_batch_add(struct storage_batch *b,
+			     const struct storage_op *src)
 {
 	if (!b || b->broken)
 		return -1;
-	size_t ulen = user ? strlen(user) + 1 : 0,
-	       slen = store ? strlen(store) + 1 : 0,
-	       klen = key ? strlen(key) + 1 : 0, size = ulen + slen + klen;
+	size_t ulen = storage_strsize(src->user),
+	       slen = storage_strsize(src->store),
+	       klen = storage_strsize(src->key),
+	       rlen = storage_strsize(src->resource),
+	       size = ulen + slen + klen + rlen;
 	char *p = NULL;
-	if (!user || !store || (type == STORAGE_OP_PUT && !key) ||
-	    value_len > STORAGE_QUEUE_MAX_BYTES - size ||
-	    storage_batch_grow(b) < 0 || !(p = malloc(size + value_len))) {
+	if (!src->user ||
+	    (!src->store && src->type != STORAGE_OP_ARCHIVE_DELETE) ||
+	    (src->type == STORAGE_OP_PUT && !src->key) ||
+	    src->value_len > STORAGE_QUEUE_MAX_BYTES - size ||
+	    storage_batch_grow(b) < 0 || !(p = malloc(size + src->value_len))) {
 		b->broken = true;
 		return -1;
 	}
 	struct storage_op *op = &b->ops[b->count++];
-	*op = (struct storage_op){.type = type, .value_len = value_len};
-	op->user = memcpy(p, user, ulen);
-	op->store = memcpy(p + ulen, store, slen);
-	op->key = key ? memcpy(p + ulen + slen, key, klen) : NULL;
-	op->value = value_len ? memcpy(p + size, value, value_len) : NULL;
-	b->bytes += sizeof *op + size + value_len;
+	*op = *src;
+	op->user = storage_strcopy(&p, src->user, ulen);
+	op->store = storage_strcopy(&p, src->store, slen);
+	op->key = storage_strcopy(&p, src->key, klen);
+	op->resource = storage_strcopy(&p, src->resource, rlen);
+	op->value =
+		src->value_len ? memcpy(p, src->value, src->value_len) : NULL;
+	b->bytes += sizeof *op + size + src->value_len;
 	return 0;
 }
 
@@ -356,22 +500,67 @@ int storage_batch_put(struct storage_batch *b, const char *user,
 		      const char *store, const char *key, const void *value,
 		      size_t value_len)
 {
-	return storage_batch_add(b, STORAGE_OP_PUT, user, store, key, value,
-				 value_len);
+	return storage_batch_add(b, &(struct storage_op){
+					    .type = STORAGE_OP_PUT,
+					    .user = user,
+					    .store = store,
+					    .key = key,
+					    .value = value,
+					    .value_len = value_len,
+				    });
 }
 
 int storage_batch_delete(struct storage_batch *b, const char *user,
 			 const char *store, const char *key)
 {
-	return storage_batch_add(b, STORAGE_OP_DELETE, user, store, key, NULL,
-				 0);
+	return storage_batch_add(b, &(struct storage_op){
+					    .type = STORAGE_OP_DELETE,
+					    .user = user,
+					    .store = store,
+					    .key = key,
+				    });
 }
 
 int storage_batch_append(struct storage_batch *b, const char *user,
 			 const char *store, const void *value, size_t value_len)
 {
-	return storage_batch_add(b, STORAGE_OP_APPEND, user, store, NULL, value,
-				 value_len);
+	return storage_batch_add(b, &(struct storage_op){
+					    .type = STORAGE_OP_APPEND,
+					    .user = user,
+					    .store = store,
+					    .value = value,
+					    .value_len = value_len,
+				    });
+}
+
+int storage_batch_archive(struct storage_batch *b, const char *user,
+			  const char *with_bare, const char *with_resource,
+			  int64_t stamp, const char *id, const void *message,
+			  size_t message_len)
+{
+	if (!with_resource || !id) {
+		if (b)
+			b->broken = true;
+		return -1;
+	}
+	return storage_batch_add(b, &(struct storage_op){
+					    .type = STORAGE_OP_ARCHIVE,
+					    .user = user,
+					    .store = with_bare,
+					    .key = id,
+					    .resource = with_resource,
+					    .stamp = stamp,
+					    .value = message,
+					    .value_len = message_len,
+				    });
+}
+
+int storage_batch_archive_delete(struct storage_batch *b, const char *user)
+{
+	return storage_batch_add(b, &(struct storage_op){
+					    .type = STORAGE_OP_ARCHIVE_DELETE,
+					    .user = user,
+				    });
 }
 
 int storage_batch_commit(struct storage_batch *b, storage_write_cb cb,
@@ -467,6 +656,41 @@ void storage_close(struct storage *s)
 	 * callback will not run once the handle is closing. */
 	storage_complete_done(s);
 	uv_close((uv_handle_t *)&s->async, storage_on_closed);
+}
+
+/* One transaction of storage_delete_user; *deleted: rows gone. */
+static int storage_delete_chunk(struct storage_backend *db, const char *user,
+				size_t chunk, size_t *deleted)
+{
+	if (storage_backend_begin(db) < 0)
+		return -1;
+	if (storage_backend_delete_user(db, user, chunk, deleted) < 0 ||
+	    storage_backend_commit(db) < 0) {
+		storage_backend_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
+int storage_delete_user(const char *path, const char *user, size_t chunk,
+			char *err, size_t errlen)
+{
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	struct storage_backend *db = storage_backend_open(path, err, errlen);
+	if (!db)
+		return -1;
+	size_t deleted = chunk = chunk ? chunk : 1;
+	int rc = 0;
+	while (rc == 0 && deleted == chunk)
+		rc = storage_delete_chunk(db, user, chunk, &deleted);
+	storage_backend_close(db);
+	if (rc < 0)
+		snprintf(err, errlen,
+			 "%s: cannot delete the data of %s (see "
+			 "the log)",
+			 path, user);
+	return rc;
 }
 
 void storage_get_stats(struct storage *s, struct storage_stats *out)

@@ -23,6 +23,7 @@
 #ifndef PALABRE_STORAGE_H
 #define PALABRE_STORAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -40,6 +41,8 @@ struct storage_batch;
 enum storage_status {
 	STORAGE_OK = 0,
 	STORAGE_ERROR = -1, /* the database failed: details were logged */
+	/* An archive query names an id the archive does not hold. */
+	STORAGE_NOT_FOUND = -2,
 };
 
 struct storage_item {
@@ -114,6 +117,96 @@ int storage_batch_commit(struct storage_batch *b, storage_write_cb cb,
 			 void *ctx);
 /* Drops a batch without committing it. */
 void storage_batch_free(struct storage_batch *b);
+
+/* ---- The message archive (XEP-0313) -------------------------------
+ *
+ * A user's archived messages, apart from the stores: each with its
+ * correspondent (bare JID and resource), its time in microseconds since
+ * the epoch, its XEP-0359 id (unique per user) and its bytes. Messages
+ * are ordered by time, then arrival. Every query is a range of one
+ * index and reads at most STORAGE_ARCHIVE_PAGE_MAX + 1 rows, so that it
+ * holds the storage thread (and the writes behind it) for a short,
+ * bounded time whatever the archive's size. */
+
+#define STORAGE_ARCHIVE_PAGE_MAX 250
+
+/* Appends a message to user's archive (with_resource "" for a bare
+ * JID). The id must be new for this user: a duplicate fails the
+ * batch. */
+int storage_batch_archive(struct storage_batch *b, const char *user,
+			  const char *with_bare, const char *with_resource,
+			  int64_t stamp, const char *id, const void *message,
+			  size_t message_len);
+/* Removes every archived message of user (an account deleted). */
+int storage_batch_archive_delete(struct storage_batch *b, const char *user);
+
+struct storage_archive_query {
+	const char *user;
+	/* Only messages with this correspondent (NULL: any); with a
+	 * resource, only with that full JID (XEP-0313 §4.1.1). */
+	const char *with_bare, *with_resource;
+	/* Only messages from start to end, inclusive (µs); INT64_MIN and
+	 * INT64_MAX for none. */
+	int64_t start, end;
+	/* Only messages after (before) the message of each id, bounds
+	 * that do not include it; NULL for none. Two of each: XEP-0313's
+	 * after-id / before-id and XEP-0059's after / before; the tighter
+	 * holds. An id the archive does not hold: STORAGE_NOT_FOUND. */
+	const char *after[2], *before[2];
+	/* Only the messages of these ids (at most
+	 * STORAGE_ARCHIVE_PAGE_MAX; ids not held are left out); nids 0:
+	 * no such filter. */
+	const char *const *ids;
+	size_t nids;
+	/* The page: at most max messages (1 .. STORAGE_ARCHIVE_PAGE_MAX)
+	 * from the start of the range, or from its end when backward
+	 * (XEP-0059 §2.5's <before/>). */
+	size_t max;
+	bool backward;
+};
+
+struct storage_archive_item {
+	const char *id;
+	int64_t stamp;
+	const void *message; /* followed by a NUL byte */
+	size_t message_len;
+};
+
+/* A page, in order (oldest first, also when backward); complete when
+ * it holds the last message of the range (the first when backward):
+ * XEP-0313 §4.3's <fin complete='true'/>. No count: counting a range
+ * reads all of it (XEP-0059 §2.6 makes it optional). Valid during the
+ * callback only; empty on any status but STORAGE_OK. */
+struct storage_archive_page {
+	size_t count;
+	const struct storage_archive_item *items;
+	bool complete;
+};
+
+typedef void (*storage_archive_cb)(void *ctx, enum storage_status status,
+				   const struct storage_archive_page *page);
+
+/* Runs a query (copied: q may go once this returns). 0, or -1 as the
+ * reads above, with q->max out of bounds too. */
+int storage_archive_query(struct storage *s,
+			  const struct storage_archive_query *q,
+			  storage_archive_cb cb, void *ctx);
+/* Deletes the oldest archived messages of every user whose time is
+ * before `before`, at most limit of them (a retention period, applied
+ * in chunks so that no transaction stays long): result->count is how
+ * many went; fewer than limit means none is left. The oldest are found
+ * by arrival, so a message stamped earlier than one that arrived before
+ * it (the clock went back) goes once that one went. */
+int storage_archive_expire(struct storage *s, int64_t before, size_t limit,
+			   storage_read_cb cb, void *ctx);
+
+/* Deletes every item of every store and the archive of user, in the
+ * database at path, synchronously, in chunks of at most chunk rows per
+ * transaction (so that a running palabred's writes wait little):
+ * palabrectl's "user del". A missing file holds nothing: 0. Returns 0,
+ * or -1 with a message in err. */
+int storage_delete_user(const char *path, const char *user, size_t chunk,
+			char *err, size_t errlen);
 
 /* What the storage did since it was opened. */
 struct storage_stats {

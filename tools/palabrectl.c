@@ -7,6 +7,8 @@
  *   palabrectl [-c config.xml] [-i ITERATIONS] user import
  *
  * Accounts of the `local` backend live in <data_dir>/accounts.sqlite;
+ * `user del` also deletes all the sm keeps of the user in
+ * <data_dir>/sm.sqlite (its stores and message archive);
  * SQLite's WAL mode and busy timeout let this run beside palabred.
  * A password is read from standard input (one line) when it is not a
  * terminal, else asked twice without echo; never from the command line,
@@ -29,6 +31,7 @@
 #include "../auth/scram_keys.h"
 #include "../lib/config.h"
 #include "../lib/jid.h"
+#include "../storage/storage.h"
 
 #define EXIT_USAGE 2
 #define PASSWORD_MAX 1024
@@ -249,6 +252,25 @@ static int user_passwd(struct ctl *ctl, const char *arg)
 	}
 }
 
+/* Everything the sm keeps of the account (its stores: roster, offline
+ * messages, block list, preferences …, and its message archive), in
+ * transactions of at most CTL_DELETE_CHUNK rows, so that a running sm's
+ * writes wait little. */
+#define CTL_DELETE_CHUNK 10000
+
+static int user_del_data(struct ctl *ctl, const struct jid *j)
+{
+	char bare[JID_MAX + 1], err[1024];
+	char *path = config_data_path(&ctl->cfg, "sm.sqlite");
+	if (!path)
+		return fail("out of memory");
+	jid_format_bare(j, bare);
+	int rc = storage_delete_user(path, bare, CTL_DELETE_CHUNK, err,
+				     sizeof err);
+	free(path);
+	return rc < 0 ? fail("%s", err) : 0;
+}
+
 static int user_del(struct ctl *ctl, const char *arg)
 {
 	struct jid j;
@@ -258,7 +280,7 @@ static int user_del(struct ctl *ctl, const char *arg)
 		return rc;
 	switch (local_delete(ctl->db, j.domain, j.local, err, sizeof err)) {
 	case LOCAL_OK:
-		return 0;
+		return user_del_data(ctl, &j);
 	case LOCAL_NOT_FOUND:
 		return fail("no such user %s@%s", j.local, j.domain);
 	default:

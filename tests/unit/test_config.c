@@ -305,10 +305,10 @@ START_TEST(defaults_are_on_without_sm_modules)
 	load_ok("<palabred>\n" HOST "</palabred>\n", &cfg);
 	ck_assert(sm_module_is_on(&cfg, "roster"));
 	ck_assert(sm_module_is_on(&cfg, "vcard"));
-	ck_assert_str_eq(
-		modules_on(&cfg),
-		"blocking caps carbons contacts disco extdisco last "
-		"offline pep ping presence private roster time vcard version");
+	ck_assert_str_eq(modules_on(&cfg),
+			 "blocking caps carbons contacts disco extdisco last "
+			 "mam offline pep ping presence private roster time "
+			 "vcard version");
 	config_free(&cfg);
 }
 END_TEST
@@ -469,6 +469,21 @@ START_TEST(private_limits_default_value_and_error)
 }
 END_TEST
 
+START_TEST(mam_retention_days_bounds)
+{
+	struct config cfg;
+	load_ok("<palabred>\n" HOST "<sm><mam-retention-days>365"
+		"</mam-retention-days></sm></palabred>\n",
+		&cfg);
+	ck_assert(sm_module_is_on(&cfg, "mam"));
+	config_free(&cfg);
+	assert_error("<palabred>\n" HOST "<sm>\n<mam-retention-days>-1"
+		     "</mam-retention-days></sm></palabred>",
+		     "4: sm/mam-retention-days: '-1' is not a number from 0 "
+		     "to 36500");
+}
+END_TEST
+
 START_TEST(errors_name_line_and_setting)
 {
 	assert_error("<palabred>\n" HOST "<sm>\n<modules>roster pong"
@@ -524,6 +539,7 @@ int main(void)
 	tcase_add_test(tc, version_hidden_default_value_and_error);
 	tcase_add_test(tc, contacts_are_checked);
 	tcase_add_test(tc, private_limits_default_value_and_error);
+	tcase_add_test(tc, mam_retention_days_bounds);
 	tcase_add_test(tc, errors_name_line_and_setting);
 	suite_add_tcase(s, tc);
 	int status = unit_run(s);

@@ -17,53 +17,13 @@
 
 #include "../../storage/schema.h"
 #include "../../storage/storage.h"
+#include "storage_fixture.h"
 #include "unit.h"
-
-static uv_loop_t loop;
-static char dir[64], path[128];
-
-static void setup(void)
-{
-	strcpy(dir, "/tmp/palabre-storage-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/sm.sqlite", dir);
-	ck_assert_int_eq(uv_loop_init(&loop), 0);
-}
-
-static void teardown(void)
-{
-	char p[160];
-	const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-	for (int i = 0; i < 4; i++) {
-		snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-	/* storage_close and a loop run leave no handle behind */
-	ck_assert_int_eq(uv_loop_close(&loop), 0);
-}
-
-/* ---- helpers: submit, then run the loop until the completion ---- */
-
-static struct storage *open_storage(void)
-{
-	char err[512];
-	struct storage *s = storage_open(&loop, path, err, sizeof err);
-	ck_assert_msg(s != NULL, "storage_open: %s", err);
-	return s;
-}
-
-/* storage_close, then the loop turn that frees it. */
-static void close_storage(struct storage *s)
-{
-	storage_close(s);
-	ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
-}
 
 static void run_until(const int *calls, int n)
 {
 	while (*calls < n)
-		uv_run(&loop, UV_RUN_ONCE);
+		uv_run(&storage_loop, UV_RUN_ONCE);
 }
 
 struct written {
@@ -533,7 +493,7 @@ START_TEST(newer_schema_is_refused)
 	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	char err[512] = "", want[64];
-	ck_assert_ptr_null(storage_open(&loop, path, err, sizeof err));
+	ck_assert_ptr_null(storage_open(&storage_loop, path, err, sizeof err));
 	ck_assert_msg(strstr(err, path), "%s", err);
 	snprintf(want, sizeof want, "version %d", newer);
 	ck_assert_msg(strstr(err, want), "%s", err);
@@ -554,14 +514,14 @@ START_TEST(unusable_file_is_a_clear_error)
 {
 	char err[512] = "";
 	snprintf(path, sizeof path, "%s/no/such/dir/sm.sqlite", dir);
-	ck_assert_ptr_null(storage_open(&loop, path, err, sizeof err));
+	ck_assert_ptr_null(storage_open(&storage_loop, path, err, sizeof err));
 	ck_assert_msg(strstr(err, path), "%s", err);
 	/* not a database */
 	snprintf(path, sizeof path, "%s/sm.sqlite", dir);
 	FILE *f = fopen(path, "w");
 	fputs("this is not an SQLite database, not at all, no.\n", f);
 	fclose(f);
-	ck_assert_ptr_null(storage_open(&loop, path, err, sizeof err));
+	ck_assert_ptr_null(storage_open(&storage_loop, path, err, sizeof err));
 	ck_assert_msg(strstr(err, path), "%s", err);
 }
 END_TEST
@@ -601,7 +561,7 @@ START_TEST(close_completes_everything)
 	ck_assert_int_eq(c.refused, N);
 	ck_assert_int_eq(g.calls, 1);
 	ck_assert_uint_eq(g.count, N);
-	ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	ck_assert_int_eq(uv_run(&storage_loop, UV_RUN_DEFAULT), 0);
 	s = open_storage();
 	struct got late;
 	load(s, A, "late", &late);
@@ -806,7 +766,8 @@ int main(void)
 {
 	Suite *suite = suite_create("storage");
 	TCase *tc = tcase_create("sqlite");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, storage_fixture_setup,
+				  storage_fixture_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, put_then_get);
 	tcase_add_test(tc, put_replaces_and_keeps_binary_values);

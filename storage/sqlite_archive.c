@@ -1,0 +1,482 @@
+/* sqlite_archive: the message archive of the SQLite backend (storage.h,
+ * XEP-0313). The table and its indexes are schema.c's (1 → 2).
+ *
+ * A query is one range scan: the bounds (start, end, after and before
+ * ids) become a lower and an upper position (stamp, seq), seq being the
+ * rowid (arrival order), and the statement reads the index (user,
+ * stamp) or (user, with_bare, stamp) between them, in either
+ * direction, at most max + 1 rows: the extra row only tells whether the
+ * page is complete. Neither statement sorts (the rowid ends every index
+ * entry), which tests/unit/test_archive.c checks with EXPLAIN QUERY
+ * PLAN. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/log.h"
+#include "sqlite.h"
+
+/* Rows between two positions, exclusive: (stamp, seq) > (?2, ?3) and
+ * < (?4, ?5), written so that SQLite sees a range of stamp (the
+ * residual tests only skip rows of the bounds' own stamps). */
+#define ARCHIVE_COLUMNS "SELECT seq, id, stamp, message FROM archive"
+#define ARCHIVE_RANGE                                                          \
+	" WHERE user = ?1 AND stamp >= ?2 AND (stamp > ?2 OR seq > ?3)"        \
+	" AND stamp <= ?4 AND (stamp < ?4 OR seq < ?5)"
+#define ARCHIVE_WITH                                                           \
+	" AND with_bare = ?7 AND (?8 IS NULL OR with_resource = ?8)"
+
+enum archive_statement {
+	AR_INSERT,
+	AR_DELETE_USER,
+	AR_POSITION,
+	AR_BY_ID,
+	AR_FORWARD,
+	AR_BACKWARD,
+	AR_WITH_FORWARD,
+	AR_WITH_BACKWARD,
+	AR_EXPIRE,
+	AR_PURGE_ITEMS,
+	AR_PURGE_ARCHIVE,
+	AR_MAX
+};
+
+const char *const sqlite_archive_statements[AR_MAX + 1] = {
+	[AR_INSERT] = "INSERT INTO archive"
+		      " (user, with_bare, with_resource, stamp, id, message)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[AR_DELETE_USER] = "DELETE FROM archive WHERE user = ?1",
+	[AR_POSITION] = "SELECT stamp, seq FROM archive"
+			" WHERE user = ?1 AND id = ?2",
+	[AR_BY_ID] = "SELECT seq, id, stamp, message, with_bare, with_resource"
+		     " FROM archive WHERE user = ?1 AND id = ?2",
+	[AR_FORWARD] =
+		ARCHIVE_COLUMNS ARCHIVE_RANGE " ORDER BY stamp, seq LIMIT ?6",
+	[AR_BACKWARD] = ARCHIVE_COLUMNS ARCHIVE_RANGE
+	" ORDER BY stamp DESC, seq DESC LIMIT ?6",
+	[AR_WITH_FORWARD] = ARCHIVE_COLUMNS ARCHIVE_RANGE ARCHIVE_WITH
+	" ORDER BY stamp, seq LIMIT ?6",
+	[AR_WITH_BACKWARD] = ARCHIVE_COLUMNS ARCHIVE_RANGE ARCHIVE_WITH
+	" ORDER BY stamp DESC, seq DESC LIMIT ?6",
+	/* The oldest `limit` rows by arrival, of which those too old. */
+	[AR_EXPIRE] = "DELETE FROM archive WHERE seq IN (SELECT seq FROM"
+		      " (SELECT seq, stamp FROM archive ORDER BY seq LIMIT ?2)"
+		      " WHERE stamp < ?1)",
+	[AR_PURGE_ITEMS] = "DELETE FROM items WHERE (user, store, key) IN"
+			   " (SELECT user, store, key FROM items"
+			   " WHERE user = ?1 LIMIT ?2)",
+	[AR_PURGE_ARCHIVE] = "DELETE FROM archive WHERE seq IN"
+			     " (SELECT seq FROM archive WHERE user = ?1"
+			     " LIMIT ?2)",
+	NULL,
+};
+
+struct sqlite_archive {
+	sqlite3_stmt *st[AR_MAX];
+};
+
+int sqlite_archive_open(struct storage_backend *b, char *err, size_t errlen)
+{
+	if (!(b->archive = calloc(1, sizeof *b->archive))) {
+		snprintf(err, errlen, "%s: out of memory", b->path);
+		return -1;
+	}
+	for (int i = 0; i < AR_MAX; i++)
+		if (!(b->archive->st[i] = sqlite_backend_prepare(
+			      b, sqlite_archive_statements[i], err, errlen)))
+			return -1;
+	return 0;
+}
+
+void sqlite_archive_close(struct storage_backend *b)
+{
+	if (!b->archive)
+		return;
+	for (int i = 0; i < AR_MAX; i++)
+		sqlite3_finalize(b->archive->st[i]);
+	free(b->archive);
+	b->archive = NULL;
+}
+
+/* ---- writes ---- */
+
+static int archive_insert(struct storage_backend *b,
+			  const struct storage_op *op)
+{
+	sqlite3_stmt *st = b->archive->st[AR_INSERT];
+	if (op->value_len > STORAGE_VALUE_MAX) {
+		log_error("storage %s: archive (%s): a message of %zu bytes, "
+			  "more than %u",
+			  b->path, op->user, op->value_len, STORAGE_VALUE_MAX);
+		return -1;
+	}
+	/* A NULL pointer would bind SQL NULL: an empty value is "". */
+	if (sqlite3_bind_text(st, 1, op->user, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(st, 2, op->store, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(st, 3, op->resource, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 4, op->stamp) ||
+	    sqlite3_bind_text(st, 5, op->key, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_blob(st, 6, op->value_len ? op->value : "",
+			      (int)op->value_len, SQLITE_STATIC)) {
+		sqlite_backend_done(st);
+		st = NULL;
+	}
+	return sqlite_backend_step(b, st, "archive", op->user, op->store);
+}
+
+int sqlite_archive_write(struct storage_backend *b, const struct storage_op *op)
+{
+	if (op->type == STORAGE_OP_ARCHIVE)
+		return archive_insert(b, op);
+	sqlite3_stmt *st = b->archive->st[AR_DELETE_USER];
+	if (sqlite3_bind_text(st, 1, op->user, -1, SQLITE_STATIC)) {
+		sqlite_backend_done(st);
+		st = NULL;
+	}
+	return sqlite_backend_step(b, st, "delete the archive", op->user,
+				   "archive");
+}
+
+/* ---- positions ---- */
+
+/* A place in the order of the archive: (stamp, seq), lexicographic. */
+struct archive_position {
+	int64_t stamp, seq;
+};
+
+static int position_cmp(struct archive_position a, struct archive_position b)
+{
+	if (a.stamp != b.stamp)
+		return a.stamp < b.stamp ? -1 : 1;
+	return a.seq < b.seq ? -1 : a.seq > b.seq;
+}
+
+/* The position of id in user's archive. */
+static enum storage_status archive_position(struct storage_backend *b,
+					    const char *user, const char *id,
+					    struct archive_position *out)
+{
+	sqlite3_stmt *st = b->archive->st[AR_POSITION];
+	if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC)) {
+		sqlite_backend_done(st);
+		sqlite_backend_log(b, "bind", user, "archive");
+		return STORAGE_ERROR;
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->stamp = sqlite3_column_int64(st, 0);
+		out->seq = sqlite3_column_int64(st, 1);
+	} else if (rc != SQLITE_DONE) {
+		sqlite_backend_log(b, "archive position", user, "archive");
+	}
+	sqlite_backend_done(st);
+	return rc == SQLITE_ROW    ? STORAGE_OK
+	       : rc == SQLITE_DONE ? STORAGE_NOT_FOUND
+				   : STORAGE_ERROR;
+}
+
+/* The range of q, exclusive at both ends: (start, 0) is every stamp
+ * from start (seq counts from 1), (end, INT64_MAX) every one to end. */
+static enum storage_status archive_bounds(struct storage_backend *b,
+					  const struct storage_archive_query *q,
+					  struct archive_position *low,
+					  struct archive_position *high)
+{
+	*low = (struct archive_position){q->start, 0};
+	*high = (struct archive_position){q->end, INT64_MAX};
+	for (int i = 0; i < 4; i++) {
+		const char *id = i < 2 ? q->after[i] : q->before[i - 2];
+		struct archive_position p;
+		if (!id)
+			continue;
+		enum storage_status rc = archive_position(b, q->user, id, &p);
+		if (rc != STORAGE_OK)
+			return rc;
+		if (i < 2 && position_cmp(p, *low) > 0)
+			*low = p;
+		else if (i >= 2 && position_cmp(p, *high) < 0)
+			*high = p;
+	}
+	return STORAGE_OK;
+}
+
+/* ---- rows ---- */
+
+/* A row while the page's data still grows (and moves). */
+struct archive_row {
+	struct archive_position pos;
+	size_t id, message, message_len;
+};
+
+struct archive_rows {
+	struct archive_row *rows;
+	size_t count, cap;
+	char *data;
+	size_t len, data_cap;
+};
+
+/* Copies the current row (seq, id, stamp, message, …) to r. */
+static int archive_add_row(sqlite3_stmt *st, struct archive_rows *r)
+{
+	/* The pointer first, then its length (sqlite3_column_blob(3)). */
+	const void *id = sqlite3_column_text(st, 1);
+	size_t ilen = (size_t)sqlite3_column_bytes(st, 1);
+	const void *message = sqlite3_column_blob(st, 3);
+	size_t mlen = (size_t)sqlite3_column_bytes(st, 3);
+	if (!id || (mlen && !message) ||
+	    sqlite_result_grow((void **)&r->rows, &r->cap, r->count + 1,
+			       sizeof *r->rows) < 0 ||
+	    sqlite_result_grow((void **)&r->data, &r->data_cap,
+			       r->len + ilen + mlen + 2, 1) < 0)
+		return -1;
+	struct archive_row *row = &r->rows[r->count++];
+	row->pos.seq = sqlite3_column_int64(st, 0);
+	row->pos.stamp = sqlite3_column_int64(st, 2);
+	row->id = r->len;
+	memcpy(r->data + r->len, id, ilen);
+	r->data[r->len + ilen] = '\0';
+	r->len += ilen + 1;
+	row->message = r->len;
+	row->message_len = mlen;
+	if (mlen)
+		memcpy(r->data + r->len, message, mlen);
+	r->data[r->len + mlen] = '\0';
+	r->len += mlen + 1;
+	return 0;
+}
+
+/* The page: rows [from, from + count) of r, oldest first. */
+static int archive_finish(struct archive_rows *r, size_t from, size_t count,
+			  bool reversed, struct storage_archive_result *out)
+{
+	out->count = count;
+	out->data = r->data;
+	r->data = NULL;
+	if (!count)
+		return 0;
+	if (!(out->items = malloc(count * sizeof *out->items)))
+		return -1;
+	for (size_t i = 0; i < count; i++) {
+		const struct archive_row *row =
+			&r->rows[reversed ? from + count - 1 - i : from + i];
+		out->items[i] = (struct storage_archive_item){
+			.id = out->data + row->id,
+			.stamp = row->pos.stamp,
+			.message = out->data + row->message,
+			.message_len = row->message_len,
+		};
+	}
+	return 0;
+}
+
+static void archive_rows_free(struct archive_rows *r)
+{
+	free(r->rows);
+	free(r->data);
+}
+
+/* ---- the range query ---- */
+
+static sqlite3_stmt *archive_bind_range(struct storage_backend *b,
+					const struct storage_archive_query *q,
+					struct archive_position low,
+					struct archive_position high)
+{
+	enum archive_statement which =
+		q->with_bare
+			? (q->backward ? AR_WITH_BACKWARD : AR_WITH_FORWARD)
+			: (q->backward ? AR_BACKWARD : AR_FORWARD);
+	sqlite3_stmt *st = b->archive->st[which];
+	if (sqlite3_bind_text(st, 1, q->user, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 2, low.stamp) ||
+	    sqlite3_bind_int64(st, 3, low.seq) ||
+	    sqlite3_bind_int64(st, 4, high.stamp) ||
+	    sqlite3_bind_int64(st, 5, high.seq) ||
+	    sqlite3_bind_int64(st, 6, (sqlite3_int64)q->max + 1) ||
+	    (q->with_bare &&
+	     (sqlite3_bind_text(st, 7, q->with_bare, -1, SQLITE_STATIC) ||
+	      (q->with_resource && sqlite3_bind_text(st, 8, q->with_resource,
+						     -1, SQLITE_STATIC))))) {
+		sqlite_backend_done(st);
+		sqlite_backend_log(b, "bind", q->user, "archive");
+		return NULL;
+	}
+	return st;
+}
+
+static enum storage_status
+archive_query_range(struct storage_backend *b,
+		    const struct storage_archive_query *q,
+		    struct archive_position low, struct archive_position high,
+		    struct storage_archive_result *out)
+{
+	sqlite3_stmt *st = archive_bind_range(b, q, low, high);
+	if (!st)
+		return STORAGE_ERROR;
+	struct archive_rows r = {0};
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (archive_add_row(st, &r) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	if (rc != SQLITE_DONE)
+		sqlite_backend_log(b, "archive query", q->user, "archive");
+	sqlite_backend_done(st);
+	size_t count = r.count > q->max ? q->max : r.count;
+	out->complete = r.count <= q->max;
+	/* Backward, the rows came newest first: the page is their first
+	 * `count`, reversed. */
+	if (rc != SQLITE_DONE ||
+	    archive_finish(&r, 0, count, q->backward, out) < 0) {
+		archive_rows_free(&r);
+		storage_archive_result_free(out);
+		return STORAGE_ERROR;
+	}
+	archive_rows_free(&r);
+	return STORAGE_OK;
+}
+
+/* ---- the ids query ---- */
+
+/* Whether the row that AR_BY_ID found passes q's with filter. */
+static bool archive_row_with(sqlite3_stmt *st,
+			     const struct storage_archive_query *q)
+{
+	const char *bare = (const char *)sqlite3_column_text(st, 4);
+	const char *resource = (const char *)sqlite3_column_text(st, 5);
+	return !q->with_bare ||
+	       (bare && strcmp(bare, q->with_bare) == 0 &&
+		(!q->with_resource ||
+		 (resource && strcmp(resource, q->with_resource) == 0)));
+}
+
+/* Adds the message of id to r if it is in the range; 0 or -1. */
+static int archive_fetch_id(struct storage_backend *b,
+			    const struct storage_archive_query *q,
+			    const char *id, struct archive_position low,
+			    struct archive_position high,
+			    struct archive_rows *r)
+{
+	sqlite3_stmt *st = b->archive->st[AR_BY_ID];
+	if (sqlite3_bind_text(st, 1, q->user, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC)) {
+		sqlite_backend_done(st);
+		return -1;
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		struct archive_position p = {sqlite3_column_int64(st, 2),
+					     sqlite3_column_int64(st, 0)};
+		if (position_cmp(p, low) > 0 && position_cmp(p, high) < 0 &&
+		    archive_row_with(st, q) && archive_add_row(st, r) < 0)
+			rc = SQLITE_NOMEM;
+	} else if (rc != SQLITE_DONE) {
+		sqlite_backend_log(b, "archive id", q->user, "archive");
+	}
+	sqlite_backend_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int archive_row_cmp(const void *a, const void *b)
+{
+	const struct archive_row *x = a, *y = b;
+	return position_cmp(x->pos, y->pos);
+}
+
+/* XEP-0313 §4.1.4's ids: each found by the index (user, id), kept if
+ * the other filters let it through, then ordered and paged as a range
+ * would be. */
+static enum storage_status
+archive_query_ids(struct storage_backend *b,
+		  const struct storage_archive_query *q,
+		  struct archive_position low, struct archive_position high,
+		  struct storage_archive_result *out)
+{
+	struct archive_rows r = {0};
+	for (size_t i = 0; i < q->nids; i++)
+		if (archive_fetch_id(b, q, q->ids[i], low, high, &r) < 0) {
+			archive_rows_free(&r);
+			return STORAGE_ERROR;
+		}
+	if (r.count)
+		qsort(r.rows, r.count, sizeof *r.rows, archive_row_cmp);
+	size_t count = r.count > q->max ? q->max : r.count;
+	size_t from = q->backward ? r.count - count : 0;
+	out->complete = r.count <= q->max;
+	if (archive_finish(&r, from, count, false, out) < 0) {
+		archive_rows_free(&r);
+		storage_archive_result_free(out);
+		return STORAGE_ERROR;
+	}
+	archive_rows_free(&r);
+	return STORAGE_OK;
+}
+
+enum storage_status
+storage_backend_archive_query(struct storage_backend *b,
+			      const struct storage_archive_query *q,
+			      struct storage_archive_result *out)
+{
+	*out = (struct storage_archive_result){0};
+	struct archive_position low, high;
+	enum storage_status rc = archive_bounds(b, q, &low, &high);
+	if (rc != STORAGE_OK)
+		return rc;
+	if (q->nids)
+		return archive_query_ids(b, q, low, high, out);
+	return archive_query_range(b, q, low, high, out);
+}
+
+void storage_archive_result_free(struct storage_archive_result *r)
+{
+	free(r->items);
+	free(r->data);
+	*r = (struct storage_archive_result){0};
+}
+
+/* ---- deletions in chunks ---- */
+
+/* Runs a DELETE of at most limit rows bound to (?1 text or int, ?2
+ * limit); *deleted: how many went. */
+static int archive_delete_chunk(struct storage_backend *b, sqlite3_stmt *st,
+				const char *user, int64_t before, size_t limit,
+				size_t *deleted, const char *what)
+{
+	*deleted = 0;
+	int bad = user ? sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC)
+		       : sqlite3_bind_int64(st, 1, before);
+	if (bad || sqlite3_bind_int64(st, 2, (sqlite3_int64)limit)) {
+		sqlite_backend_done(st);
+		st = NULL;
+	}
+	if (sqlite_backend_step(b, st, what, user, "archive") < 0)
+		return -1;
+	*deleted = (size_t)sqlite3_changes(b->sql);
+	return 0;
+}
+
+int storage_backend_archive_expire(struct storage_backend *b, int64_t before,
+				   size_t limit, size_t *deleted)
+{
+	return archive_delete_chunk(b, b->archive->st[AR_EXPIRE], NULL, before,
+				    limit, deleted, "archive expiry");
+}
+
+int storage_backend_delete_user(struct storage_backend *b, const char *user,
+				size_t limit, size_t *deleted)
+{
+	size_t items = 0, messages = 0;
+	if (archive_delete_chunk(b, b->archive->st[AR_PURGE_ITEMS], user, 0,
+				 limit, &items, "delete the user's items") < 0)
+		return -1;
+	if (items < limit &&
+	    archive_delete_chunk(b, b->archive->st[AR_PURGE_ARCHIVE], user, 0,
+				 limit - items, &messages,
+				 "delete the user's archive") < 0)
+		return -1;
+	*deleted = items + messages;
+	return 0;
+}
