@@ -104,17 +104,14 @@ static void caps_entry_free(struct caps *c, struct caps_entry *e)
 	free(e);
 }
 
-/* Makes room for one more: drops the least recently released entries
- * that nobody holds and nobody waits for. */
+/* Makes room for one more: drops the least recently released entries,
+ * which nobody holds. Their waiters, if any, went on to other caps (a
+ * query never answered must not pin its entry: a client announcing
+ * vers it does not answer for would fill the cache for everyone). */
 static void caps_evict(struct caps *c)
 {
-	struct caps_entry *e = c->lru_last;
-	while (c->entries.count >= CAPS_CACHE_MAX && e) {
-		struct caps_entry *prev = e->lru_prev;
-		if (!e->nwaiters)
-			caps_entry_free(c, e);
-		e = prev;
-	}
+	while (c->entries.count >= CAPS_CACHE_MAX && c->lru_last)
+		caps_entry_free(c, c->lru_last);
 }
 
 static struct caps_entry *caps_entry_get(struct caps *c, const char *ver)
