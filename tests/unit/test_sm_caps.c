@@ -67,10 +67,41 @@ START_TEST(unanswered_vers_do_not_fill_the_cache)
 }
 END_TEST
 
+static char *pep_modules_on[] = {"roster", "presence", "caps", "pep"};
+
+static void setup_pep(void)
+{
+	config_reset(hosts, 1, pep_modules_on, 4);
+	start_sm_recording();
+}
+
+/* XEP-0163 §4: a remote resource matters to PEP when its account is
+ * subscribed to the owner's presence (from or both). A remote server
+ * sending presences of strangers must not make the sm query them and
+ * hold their caps (PEP_REMOTES_MAX per online user, each pinning an
+ * entry of the shared cache). */
+START_TEST(a_stranger_s_caps_are_not_queried)
+{
+	bind_session(1, "romeo@localhost/a");
+	available(1, "romeo@localhost/a", 0);
+	clear_sent();
+	hand_frame(FRAME_STANZA, "s2s", 0, "localhost",
+		   "<presence from='eve@remote.example/r' "
+		   "to='romeo@localhost'><c xmlns='http://jabber.org/"
+		   "protocol/caps' hash='sha-1' node='http://example.org' "
+		   "ver='QgayPKawpkPSDYmwT/WM94uAlu0='/></presence>");
+	ck_assert(!queried("QgayPKawpkPSDYmwT/WM94uAlu0="));
+}
+END_TEST
+
 int main(void)
 {
 	log_init("test_sm_caps", LOG_WARN);
 	Suite *s = suite_create("sm_caps");
+	TCase *remote = tcase_create("remote");
+	tcase_add_checked_fixture(remote, setup_pep, teardown);
+	tcase_add_test(remote, a_stranger_s_caps_are_not_queried);
+	suite_add_tcase(s, remote);
 	TCase *tc = tcase_create("cache");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, unanswered_vers_do_not_fill_the_cache);
