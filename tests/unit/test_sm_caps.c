@@ -67,6 +67,24 @@ START_TEST(unanswered_vers_do_not_fill_the_cache)
 }
 END_TEST
 
+/* §6.2 lets the server ask one entity; one that never answers (or
+ * answers wrong) must not keep a ver unverified for every other entity
+ * announcing it: each is asked in turn. */
+START_TEST(a_silent_entity_does_not_hold_a_ver_for_others)
+{
+	static const char ver[] = "QgayPKawpkPSDYmwT/WM94uAlu0=";
+	bind_session(1, "mallory@localhost/a");
+	bind_session(2, "romeo@localhost/b");
+	announce(1, "mallory@localhost/a", ver);
+	ck_assert(queried(ver));
+	clear_sent();
+	announce(2, "romeo@localhost/b", ver);
+	ck_assert(queried(ver));
+	ck_assert_ptr_nonnull(
+		strstr(sent[0].payload, "to='romeo@localhost/b'"));
+}
+END_TEST
+
 static char *pep_modules_on[] = {"roster", "presence", "caps", "pep"};
 
 static void setup_pep(void)
@@ -105,6 +123,7 @@ int main(void)
 	TCase *tc = tcase_create("cache");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, unanswered_vers_do_not_fill_the_cache);
+	tcase_add_test(tc, a_silent_entity_does_not_hold_a_ver_for_others);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
