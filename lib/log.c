@@ -44,6 +44,13 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
 	va_end(ap);
 	size_t len = strlen(line);
+	/* The message may carry what a peer chose (a JID, a namespace, an
+	 * attribute with &#10; or &#27;): no control character of it may
+	 * start a forged line or drive a terminal. Tabs stay. */
+	for (size_t i = (size_t)n; i < len; i++)
+		if (((unsigned char)line[i] < 0x20 && line[i] != '\t') ||
+		    line[i] == 0x7f)
+			line[i] = '?';
 	line[len++] = '\n';
 	/* One write per line, so that processes sharing stderr do not interleave. */
 	if (write(STDERR_FILENO, line, len) < 0)

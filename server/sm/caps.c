@@ -33,7 +33,7 @@ struct caps_entry {
 	size_t nfeatures;
 	unsigned refs;
 	struct caps_entry *lru_prev, *lru_next; /* unreferenced ones */
-	char *query_jid; /* the query in flight, to that entity */
+	char *query_jid;                        /* the entity last asked */
 	time_t query_time;
 	struct caps_waiter waiters[CAPS_WAITERS_MAX];
 	size_t nwaiters;
@@ -104,17 +104,14 @@ static void caps_entry_free(struct caps *c, struct caps_entry *e)
 	free(e);
 }
 
-/* Makes room for one more: drops the least recently released entries
- * that nobody holds and nobody waits for. */
+/* Makes room for one more: drops the least recently released entries,
+ * which nobody holds. Their waiters, if any, went on to other caps (a
+ * query never answered must not pin its entry: a client announcing
+ * vers it does not answer for would fill the cache for everyone). */
 static void caps_evict(struct caps *c)
 {
-	struct caps_entry *e = c->lru_last;
-	while (c->entries.count >= CAPS_CACHE_MAX && e) {
-		struct caps_entry *prev = e->lru_prev;
-		if (!e->nwaiters)
-			caps_entry_free(c, e);
-		e = prev;
-	}
+	while (c->entries.count >= CAPS_CACHE_MAX && c->lru_last)
+		caps_entry_free(c, c->lru_last);
 }
 
 static struct caps_entry *caps_entry_get(struct caps *c, const char *ver)
@@ -249,13 +246,18 @@ struct caps_entry *caps_learn(struct sm *sm, const struct stanza *st,
 	if (e->features)
 		return e;
 	caps_wait(e, jid, owner);
-	if (!e->query_jid || time(NULL) - e->query_time > CAPS_QUERY_TIMEOUT) {
-		free(e->query_jid);
-		e->query_jid = NULL;
-		struct jid j;
-		if (jid_parse_str(&j, owner ? owner : jid) == 0)
-			caps_query(c, e, jid, node, j.domain);
-	}
+	/* Each entity that announces a ver not verified yet is asked (the
+	 * same one again only after CAPS_QUERY_TIMEOUT): one that never
+	 * answers, or answers wrong, must not keep the ver unverified for
+	 * the others that announce it. */
+	if (e->query_jid && strcmp(e->query_jid, jid) == 0 &&
+	    time(NULL) - e->query_time <= CAPS_QUERY_TIMEOUT)
+		return e;
+	free(e->query_jid);
+	e->query_jid = NULL;
+	struct jid j;
+	if (jid_parse_str(&j, owner ? owner : jid) == 0)
+		caps_query(c, e, jid, node, j.domain);
 	return e;
 }
 
@@ -289,9 +291,10 @@ static int caps_keep_features(struct caps_entry *e, struct arena *a,
 	return 0;
 }
 
-/* The answer to a caps query (to the server's domain, id caps:VER). */
+/* The answer to a caps query (to the server's domain, id caps:VER),
+ * from `from`. */
 static void caps_answer(struct caps *c, struct caps_entry *e,
-			const struct stanza *st)
+			const struct stanza *st, const char *from)
 {
 	char ver[CAPS_VER_SIZE];
 	const char *why = "not a disco#info result";
@@ -305,11 +308,9 @@ static void caps_answer(struct caps *c, struct caps_entry *e,
 	 * verification string". */
 	if (!q || caps_ver_hash(q, ver, &why) < 0 || strcmp(ver, e->ver) ||
 	    caps_keep_features(e, st->arena, q) < 0) {
+		/* The others that announced it still wait for theirs. */
 		log_info("caps: %s: the caps of %s do not verify (%s)", e->ver,
-			 e->query_jid, strcmp(why, "") ? why : "ver differs");
-		free(e->query_jid);
-		e->query_jid = NULL;
-		caps_waiters_clear(e);
+			 from, strcmp(why, "") ? why : "ver differs");
 		return;
 	}
 	free(e->query_jid);
@@ -337,11 +338,12 @@ static enum sm_verdict caps_iq_host(struct sm_event *ev, void *data)
 					      caps_entry_match, ver);
 	struct caps_entry *e = l ? entry_of(l) : NULL;
 	char from[JID_MAX + 1];
-	if (st->from)
+	/* Whoever answers (each entity announcing the ver was asked), the
+	 * answer counts only if it hashes to the ver (§5.4). */
+	if (e && !e->features && st->from) {
 		jid_format(st->from, from);
-	/* Only the entity asked answers for it. */
-	if (e && e->query_jid && st->from && strcmp(from, e->query_jid) == 0)
-		caps_answer(c, e, st);
+		caps_answer(c, e, st, from);
+	}
 	return SM_DONE;
 }
 

@@ -5,9 +5,10 @@
  * node='…' ver='…'/> names its sender's features by their hash. The
  * cache keeps one entry per ver, process-wide (ver strings interned, at
  * most CAPS_CACHE_MAX, the least recently used unreferenced ones
- * dropped); for a ver it has not verified, it sends one disco#info query
- * (§6.2, one in flight per ver) to the entity that announced it,
- * checks the answer's hash (§5.4) and only then keeps its features.
+ * dropped); for a ver it has not verified, it sends a disco#info query
+ * (§6.2) to each entity that announces it (one that does not answer
+ * must not hold the ver for the others), checks the first answer whose
+ * hash matches (§5.4) and only then keeps its features.
  * A session holds a pointer to its entry (struct session's caps); what
  * waited for the answer hears of it through caps_listen. */
 #ifndef PALABRE_SM_CAPS_H
@@ -22,7 +23,8 @@ struct caps_entry;
 #define CAPS_CACHE_MAX 4096
 /* Entities waiting for one ver's answer. */
 #define CAPS_WAITERS_MAX 16
-/* A query unanswered this long may be sent again (to another entity). */
+/* An entity asked is asked again, when it announces the ver again,
+ * after this long. */
 #define CAPS_QUERY_TIMEOUT 30
 
 /* The entry of the caps of presence st, from full JID jid, held (one

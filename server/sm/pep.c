@@ -401,12 +401,21 @@ static void pep_run_owner(struct pep *pep, struct pep_owner *o,
 }
 
 /* Every element that names a node must name one: XEP-0060 §7.1.3.3,
- * "nodeid-required" (bad-request). */
+ * "nodeid-required" (bad-request). Each child but the publish-options
+ * (the one acted on need not be the first: <items node='x'/><publish/>
+ * would publish to no node). */
 static bool pep_request_names_node(const struct stanza *st)
 {
 	struct xml_node *c = xml_child(st->payload, NULL, NULL);
-	const char *node = c ? xml_attr_get(c, "node") : NULL;
-	return node && node[0] && strlen(node) <= PEP_NAME_MAX;
+	if (!c)
+		return false;
+	for (; c; c = xml_next(c, NULL, NULL)) {
+		const char *node = xml_attr_get(c, "node");
+		if (strcmp(c->name, "publish-options") != 0 &&
+		    (!node || !node[0] || strlen(node) > PEP_NAME_MAX))
+			return false;
+	}
+	return true;
 }
 
 static void pep_request_run(struct pep *pep, struct pep_owner *o, void *ctx)

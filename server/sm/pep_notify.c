@@ -375,7 +375,12 @@ static enum sm_verdict pep_notify_presence_in(struct sm_event *ev, void *data)
 		return SM_NEXT;
 	char jid[JID_MAX + 1];
 	jid_format(st->from, jid);
-	if (st->to_user->sessions)
+	/* Only a contact that may hear (from or both) is tracked: another's
+	 * presence would make the sm query its caps and hold them. An
+	 * unavailable presence still drops one tracked before. */
+	if (st->to_user->sessions &&
+	    (sm_stanza_is_type(st, "unavailable") ||
+	     pep_notify_remote_allowed(pep, st->to_user->jid, jid)))
 		pep_notify_track(pep, st, st->to_user->jid, jid);
 	return SM_NEXT;
 }

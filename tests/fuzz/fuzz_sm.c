@@ -27,7 +27,8 @@ static const char *const destinations[] = {
 	"localhost", "example.org", "remote.example", "c2s.1", "sm", ""};
 static char *hosts[] = {"localhost", "example.org"};
 static const char modules[] =
-	"disco ping offline blocking roster presence vcard";
+	"disco ping offline blocking roster presence vcard caps pep private "
+	"carbons last version time contacts extdisco";
 
 static struct config cfg;
 static struct sm sm;
