@@ -123,6 +123,20 @@ static void update_resend(struct sm *sm, struct user *user, const char *hash)
 	}
 }
 
+void sm_vcard_update_changed(struct sm_vcard_update *u, struct user *user,
+			     const char *hash)
+{
+	sm_vcard_update_set(u, user, hash);
+	update_resend(u->sm, user, hash);
+}
+
+const char *sm_vcard_update_known(const struct sm_vcard_update *u,
+				  const struct user *user)
+{
+	void *slot = user->slots[u->slot];
+	return slot && slot != HASH_LOADING ? slot_hash(slot) : NULL;
+}
+
 /* A stored hash is 40 hex digits; anything else is none. */
 static const char *stored_hash(const struct storage_items *res)
 {
