@@ -412,12 +412,6 @@ static int avatar_convert_started(struct sm *sm)
 	return 0;
 }
 
-static int avatar_convert_init(struct sm *sm)
-{
-	(void)sm;
-	return 0;
-}
-
 const struct sm_module sm_module_avatar_convert = {
 	.name = "avatar_convert",
 	.on_by_default = true,
@@ -425,6 +419,5 @@ const struct sm_module sm_module_avatar_convert = {
 	 * "urn:xmpp:pep-vcard-conversion:0" on the account." */
 	.account_features =
 		(const char *const[]){NS_PEP_VCARD_CONVERSION, NULL},
-	.init = avatar_convert_init,
 	.started = avatar_convert_started,
 };

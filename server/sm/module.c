@@ -101,7 +101,7 @@ static int sm_module_load(struct sm *sm, const struct sm_module *m)
 	/* Recorded before init, so that a module whose init fails
 	 * half-way is freed too. */
 	r->loaded[r->nloaded++] = (struct sm_module_loaded){m, NULL};
-	if (m->init(sm) < 0) {
+	if (m->init && m->init(sm) < 0) {
 		log_error("sm: module '%s' failed to start", m->name);
 		return -1;
 	}

@@ -212,7 +212,8 @@ struct sm_module {
 			    struct arena *a, struct xml_node *query);
 	/* Its options, ended by one without a name; NULL: none. */
 	const struct sm_option *options;
-	/* Hooks events. Returns 0, or -1 to refuse. */
+	/* Hooks events. Returns 0, or -1 to refuse. Optional when
+	 * .started does all. */
 	int (*init)(struct sm *sm);
 	/* Optional: runs once every module on has run its init, for what
 	 * needs another module's state (pep_listen, sm_vcard_listen), which
