@@ -7,6 +7,7 @@
 
 #include "../../server/sm/avatar.h"
 #include "../../server/sm/pep.h"
+#include "../../server/sm/vcard.h"
 #include "sm_harness.h"
 #include "unit.h"
 
@@ -175,6 +176,35 @@ START_TEST(vcard_photo_becomes_the_pep_avatar)
 }
 END_TEST
 
+static int put_calls;
+static void put_done(struct sm *s, void *ctx, const char *error)
+{
+	(void)s, (void)ctx;
+	ck_assert_ptr_null(error);
+	put_calls++;
+}
+
+START_TEST(a_set_during_a_photo_put_is_kept)
+{
+	/* The put's read is in flight when the user's set is written: the
+	 * put reads again, and keeps what the set wrote. */
+	put_calls = 0;
+	ck_assert_int_eq(sm_vcard_photo_put(&sm, "juliet@localhost",
+					    "image/png", PNG_B64, PNG_SHA1,
+					    put_done, NULL),
+			 0);
+	client_sends(1, "<iq type='set' id='v'><vCard xmlns='vcard-temp'>"
+			"<FN>Juliet</FN></vCard></iq>");
+	settle();
+	ck_assert_int_eq(put_calls, 1);
+	struct stored *vc = load_stored("juliet@localhost", "vcard");
+	ck_assert_uint_eq(vc->count, 2);
+	ck_assert_str_eq(vc->values[0], PNG_SHA1);
+	ck_assert_ptr_nonnull(strstr(vc->values[1], "<FN>Juliet</FN>"));
+	ck_assert_ptr_nonnull(strstr(vc->values[1], "<BINVAL>" PNG_B64));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("avatar");
@@ -186,6 +216,7 @@ int main(void)
 	tcase_add_test(tc, pep_avatar_becomes_the_vcard_photo);
 	tcase_add_test(tc, data_not_matching_its_id_is_not_converted);
 	tcase_add_test(tc, vcard_photo_becomes_the_pep_avatar);
+	tcase_add_test(tc, a_set_during_a_photo_put_is_kept);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
