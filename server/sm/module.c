@@ -101,7 +101,7 @@ static int sm_module_load(struct sm *sm, const struct sm_module *m)
 	/* Recorded before init, so that a module whose init fails
 	 * half-way is freed too. */
 	r->loaded[r->nloaded++] = (struct sm_module_loaded){m, NULL};
-	if (m->init(sm) < 0) {
+	if (m->init && m->init(sm) < 0) {
 		log_error("sm: module '%s' failed to start", m->name);
 		return -1;
 	}
@@ -121,6 +121,12 @@ int sm_module_load_all(struct sm *sm)
 	for (size_t i = 0; i < n; i++)
 		if (sm_module_load(sm, on[i]) < 0)
 			return -1;
+	for (size_t i = 0; i < n; i++)
+		if (on[i]->started && on[i]->started(sm) < 0) {
+			log_error("sm: module '%s' failed to start",
+				  on[i]->name);
+			return -1;
+		}
 	return 0;
 }
 

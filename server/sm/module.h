@@ -212,8 +212,13 @@ struct sm_module {
 			    struct arena *a, struct xml_node *query);
 	/* Its options, ended by one without a name; NULL: none. */
 	const struct sm_option *options;
-	/* Hooks events. Returns 0, or -1 to refuse. */
+	/* Hooks events. Returns 0, or -1 to refuse. Optional when
+	 * .started does all. */
 	int (*init)(struct sm *sm);
+	/* Optional: runs once every module on has run its init, for what
+	 * needs another module's state (pep_listen, sm_vcard_listen), which
+	 * the order of <sm><modules> must not decide. 0, or -1 to refuse. */
+	int (*started)(struct sm *sm);
 	/* Optional: frees what init and the module's life left (its
 	 * sm_module_data), at sm_free, once the storage's last completions
 	 * have run and before the users and sessions go. Called for every

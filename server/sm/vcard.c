@@ -28,14 +28,6 @@
 #include "userdata.h"
 #include "vcard.h"
 
-struct vcard_mod {
-	struct sm *sm;
-	struct sm_vcard_directory *dir;
-	struct sm_vcard_update update;
-	size_t max_bytes;
-	bool closing;
-};
-
 /* A get or set waiting for the storage or the directory. */
 struct vcard_req {
 	struct vcard_mod *mod;
@@ -239,32 +231,31 @@ static void set_done(void *ctx, enum storage_status status)
 			struct xml_node *res = sm_stanza_result_new(&st);
 			if (res)
 				sm_deliver_xml(sm, res);
+			sm_vcard_photo_heard(r->mod, r->user, st.payload,
+					     r->hash);
 		}
 	}
 	arena_reset(&sm->arena);
 	req_free(r);
 }
 
-/* Fills b with vc and its photo's hash, or with the removal of the
- * store when vc is empty. 0 or -1. */
-static int set_batch(struct storage_batch *b, const struct vcard_req *r,
-		     const struct xml_node *vc)
+int sm_vcard_store_batch(struct storage_batch *b, const char *user,
+			 const struct xml_node *vc, const char *hash)
 {
 	if (!xml_child(vc, NULL, NULL))
-		return storage_batch_delete(b, r->user, VCARD_STORE, NULL);
+		return storage_batch_delete(b, user, VCARD_STORE, NULL);
 	struct buf out = BUF_INIT;
 	int rc = xml_serialize(vc, XML_NS_CLIENT, &out);
 	if (rc == 0)
-		rc = storage_batch_put(b, r->user, VCARD_STORE, VCARD_KEY,
+		rc = storage_batch_put(b, user, VCARD_STORE, VCARD_KEY,
 				       out.data, out.len);
 	buf_free(&out);
 	if (rc < 0)
 		return -1;
-	if (r->hash[0])
-		return storage_batch_put(b, r->user, VCARD_STORE,
-					 VCARD_KEY_PHOTO, r->hash,
-					 strlen(r->hash));
-	return storage_batch_delete(b, r->user, VCARD_STORE, VCARD_KEY_PHOTO);
+	if (hash[0])
+		return storage_batch_put(b, user, VCARD_STORE, VCARD_KEY_PHOTO,
+					 hash, strlen(hash));
+	return storage_batch_delete(b, user, VCARD_STORE, VCARD_KEY_PHOTO);
 }
 
 /* Writes vc, the vCard to keep; st is answered once it is durable. */
@@ -273,14 +264,16 @@ static void set_store(struct sm *sm, const struct stanza *st,
 {
 	struct storage *storage = sm_storage(sm);
 	struct storage_batch *b = storage ? storage_batch_new(storage) : NULL;
-	if (b && set_batch(b, r, vc) < 0) {
+	if (b && sm_vcard_store_batch(b, r->user, vc, r->hash) < 0) {
 		storage_batch_free(b);
 		b = NULL;
 	}
 	if (!b || storage_batch_commit(b, set_done, r) < 0) {
 		req_refuse(sm, st, -2);
 		req_free(r);
+		return;
 	}
+	sm_vcard_photo_stale(r->mod, r->user);
 }
 
 static void set_directory_done(struct sm *sm, void *ctx,

@@ -6,7 +6,9 @@
  * - vcard_merge.c, pure: which elements a directory's map owns, what a
  *   set would change of them, the merge; the photo's SHA-1;
  * - vcard_update.c, XEP-0153 and XEP-0398 §4: the photo hash carried in
- *   the user's available presence. */
+ *   the user's available presence;
+ * - vcard_photo.c, the photo set by another module (XEP-0398's
+ *   conversion, avatar_convert.c), and what it hears of users' sets. */
 #ifndef PALABRE_SM_VCARD_H
 #define PALABRE_SM_VCARD_H
 
@@ -16,6 +18,7 @@
 #include "../../auth/auth.h"
 #include "../../lib/arena.h"
 #include "../../lib/xml.h"
+#include "../../storage/storage.h"
 
 #define NS_VCARD "vcard-temp"
 #define NS_VCARD_UPDATE "vcard-temp:x:update"
@@ -139,11 +142,26 @@ enum sm_vcard_photo {
 	SM_VCARD_PHOTO_OK,   /* its hash in hex */
 	SM_VCARD_PHOTO_BAD,  /* a BINVAL that is not base64 */
 };
+/* The bytes of base64 text (whitespace and missing padding allowed:
+ * BINVAL as clients send it, a XEP-0084 <data/>), into *image in a.
+ * Returns their length, 0 for none, or -1 when text is not base64. */
+long sm_vcard_base64_decode(struct arena *a, const char *text,
+			    unsigned char **image);
+/* The SHA-1 of data in lowercase hex. 0 or -1. */
+int sm_vcard_sha1_hex(const unsigned char *data, size_t len,
+		      char hex[VCARD_HASH_SIZE]);
 /* XEP-0153 §4.1: the SHA-1 of the image data (BINVAL decoded, the line
  * breaks of base64 wrapped at 76 columns allowed) of vc's PHOTO. */
 enum sm_vcard_photo sm_vcard_photo_hash(struct arena *a,
 					const struct xml_node *vc,
 					char hex[VCARD_HASH_SIZE]);
+
+/* ------------------------------------------------ vcard.c */
+
+/* Adds to b the write of user's store: vc (an empty <vCard/>: the
+ * store's removal) and its photo's hash ("" for none). 0 or -1. */
+int sm_vcard_store_batch(struct storage_batch *b, const char *user,
+			 const struct xml_node *vc, const char *hash);
 
 /* ------------------------------------------------ vcard_update.c */
 
@@ -165,5 +183,57 @@ int sm_vcard_update_init(struct sm *sm, struct sm_vcard_update *u);
 /* The photo hash of user has become hash ("" for none): after a set. */
 void sm_vcard_update_set(struct sm_vcard_update *u, struct user *user,
 			 const char *hash);
+/* The same, and the presence of each available resource broadcast
+ * again if the hash changes it (XEP-0398 §4: the hash follows an
+ * avatar the client did not set as a vCard). */
+void sm_vcard_update_changed(struct sm_vcard_update *u, struct user *user,
+			     const char *hash);
+/* user's photo hash as memory knows it: "" for none, NULL unknown. */
+const char *sm_vcard_update_known(const struct sm_vcard_update *u,
+				  const struct user *user);
+
+/* ------------------------------------------------ vcard_photo.c */
+
+/* What vcard.c and vcard_photo.c share: the module's state. */
+struct vcard_photo_put;
+struct vcard_mod {
+	struct sm *sm;
+	struct sm_vcard_directory *dir;
+	struct sm_vcard_update update;
+	size_t max_bytes;
+	bool closing;
+	struct vcard_photo_put *puts; /* reading the vCard they change */
+	void (*listener)(struct sm *sm, const char *user,
+			 const struct xml_node *vc, const char *hash,
+			 void *data);
+	void *listener_data;
+};
+
+/* Hears each vCard a user sets (XEP-0054 §3.2), once it is durable: vc
+ * as the client sent it, hash its photo's ("" for none); not the
+ * changes of sm_vcard_photo_put. One listener. 0, or -1 (vcard off). */
+typedef void (*sm_vcard_listener_fn)(struct sm *sm, const char *user,
+				     const struct xml_node *vc,
+				     const char *hash, void *data);
+int sm_vcard_listen(struct sm *sm, sm_vcard_listener_fn fn, void *data);
+/* Calls the listener (vcard.c, after a set). */
+void sm_vcard_photo_heard(struct vcard_mod *m, const char *user,
+			  const struct xml_node *vc, const char *hash);
+/* user's photo hash if known in memory ("" for none), else NULL. */
+const char *sm_vcard_photo_known(struct sm *sm, const char *user);
+
+/* error NULL: done and durable; else why not (for the log). */
+typedef void (*sm_vcard_photo_fn)(struct sm *sm, void *ctx, const char *error);
+/* Sets the PHOTO of user's stored vCard to type and binval (base64 of
+ * the image whose SHA-1 is hash), or removes it (binval NULL), keeping
+ * the rest; writes nothing when the vCard already has that photo. The
+ * hash in user's presence follows. Within vcard-max-bytes. Returns 0,
+ * or -1 when done will not be called (vcard off, memory). */
+int sm_vcard_photo_put(struct sm *sm, const char *user, const char *type,
+		       const char *binval, const char *hash,
+		       sm_vcard_photo_fn done, void *ctx);
+/* A set of user's vCard was submitted: the puts reading it read again,
+ * so that what the set wrote is kept (vcard.c). */
+void sm_vcard_photo_stale(struct vcard_mod *m, const char *user);
 
 #endif

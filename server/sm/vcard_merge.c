@@ -197,6 +197,27 @@ static char *photo_base64(struct arena *a, const char *text, size_t *len)
 	return b;
 }
 
+long sm_vcard_base64_decode(struct arena *a, const char *text,
+			    unsigned char **image)
+{
+	size_t len = 0;
+	char *b64 = photo_base64(a, text, &len);
+	*image = b64 ? arena_alloc(a, len / 4 * 3 + 1) : NULL;
+	return *image ? base64_decode(b64, len, *image) : -1;
+}
+
+int sm_vcard_sha1_hex(const unsigned char *data, size_t len,
+		      char hex[VCARD_HASH_SIZE])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
+		return -1;
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
 enum sm_vcard_photo sm_vcard_photo_hash(struct arena *a,
 					const struct xml_node *vc,
 					char hex[VCARD_HASH_SIZE])
@@ -206,21 +227,11 @@ enum sm_vcard_photo sm_vcard_photo_hash(struct arena *a,
 	const struct xml_node *bin =
 		photo ? xml_child(photo, NS_VCARD, "BINVAL") : NULL;
 	const char *text = bin ? xml_text(a, bin) : NULL;
-	if (!text)
+	unsigned char *image;
+	long n = text ? sm_vcard_base64_decode(a, text, &image) : 0;
+	if (n == 0)
 		return SM_VCARD_PHOTO_NONE;
-	size_t len = 0;
-	char *b64 = photo_base64(a, text, &len);
-	if (b64 && !len)
-		return SM_VCARD_PHOTO_NONE;
-	unsigned char *image = b64 ? arena_alloc(a, len / 4 * 3 + 1) : NULL;
-	long n = image ? base64_decode(b64, len, image) : -1;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	if (n < 0 ||
-	    !EVP_Digest(image, (size_t)n, md, &mdlen, EVP_sha1(), NULL) ||
-	    mdlen != 20)
+	if (n < 0 || sm_vcard_sha1_hex(image, (size_t)n, hex) < 0)
 		return SM_VCARD_PHOTO_BAD;
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	return SM_VCARD_PHOTO_OK;
 }

@@ -106,9 +106,32 @@ void sm_vcard_update_set(struct sm_vcard_update *u, struct user *user,
 		user->slots[u->slot] = strdup(hash);
 }
 
+/* Presence p once the photo is gone, for contacts that were told a hash
+ * (which sm_vcard_update_presence leaves, having nothing to check it
+ * against): an empty <photo/>, XEP-0153 §4.1's "no avatar", over the
+ * hash the client gave, unless its own empty <photo/> says so already
+ * (XEP-0398 §4). 1 when p changed, 0 when not, -1 (memory). */
+static int update_removed(struct arena *a, struct xml_node *p)
+{
+	struct xml_node *x = xml_child(p, NS_VCARD_UPDATE, "x");
+	struct xml_node *photo =
+		x ? xml_child(x, NS_VCARD_UPDATE, "photo") : NULL;
+	const char *text = photo ? xml_text(a, photo) : NULL;
+	bool empty;
+	if (text && photo_says(text, "", &empty))
+		return 0;
+	if (!x && !(x = xml_add_child(a, p, NS_VCARD_UPDATE, "x")))
+		return -1;
+	if (photo)
+		xml_remove_child(x, photo);
+	return xml_add_child(a, x, NS_VCARD_UPDATE, "photo") ? 1 : -1;
+}
+
 /* The last presence of each available resource of user, broadcast again
- * where the hash changes it. */
-static void update_resend(struct sm *sm, struct user *user, const char *hash)
+ * where the hash changes it (removed: where it must say the photo is
+ * gone). */
+static void update_resend(struct sm *sm, struct user *user, const char *hash,
+			  bool removed)
 {
 	for (struct session *s = user->sessions; s; s = s->next) {
 		if (!sm_session_available(s))
@@ -117,10 +140,29 @@ static void update_resend(struct sm *sm, struct user *user, const char *hash)
 			xml_parse(&sm->arena, s->presence, strlen(s->presence),
 				  XML_NS_CLIENT);
 		struct stanza st;
-		if (p && sm_vcard_update_presence(&sm->arena, p, hash) == 1 &&
-		    sm_stanza_init(&st, &sm->arena, p) == 0)
+		int rc = !p        ? -1
+			 : removed ? update_removed(&sm->arena, p)
+				   : sm_vcard_update_presence(&sm->arena, p,
+							      hash);
+		if (rc == 1 && sm_stanza_init(&st, &sm->arena, p) == 0)
 			sm_deliver_stanza(sm, &st, s);
 	}
+}
+
+void sm_vcard_update_changed(struct sm_vcard_update *u, struct user *user,
+			     const char *hash)
+{
+	const char *old = sm_vcard_update_known(u, user);
+	bool removed = !*hash && (!old || *old);
+	sm_vcard_update_set(u, user, hash);
+	update_resend(u->sm, user, hash, removed);
+}
+
+const char *sm_vcard_update_known(const struct sm_vcard_update *u,
+				  const struct user *user)
+{
+	void *slot = user->slots[u->slot];
+	return slot && slot != HASH_LOADING ? slot_hash(slot) : NULL;
 }
 
 /* A stored hash is 40 hex digits; anything else is none. */
@@ -147,7 +189,7 @@ static void update_loaded(void *ctx, enum storage_status status,
 	/* A set that completed meanwhile put its own hash: the presence
 	 * sent while it was unknown is corrected all the same. */
 	if (slot && *slot && *slot != HASH_LOADING)
-		update_resend(sm, user, slot_hash(*slot));
+		update_resend(sm, user, slot_hash(*slot), false);
 	free(l);
 	arena_reset(&sm->arena);
 }

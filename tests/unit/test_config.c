@@ -306,9 +306,9 @@ START_TEST(defaults_are_on_without_sm_modules)
 	ck_assert(sm_module_is_on(&cfg, "roster"));
 	ck_assert(sm_module_is_on(&cfg, "vcard"));
 	ck_assert_str_eq(modules_on(&cfg),
-			 "blocking caps carbons contacts disco extdisco last "
-			 "mam offline pep ping presence private roster time "
-			 "vcard version");
+			 "avatar_convert blocking caps carbons contacts disco "
+			 "extdisco last mam offline pep ping presence private "
+			 "roster time vcard version");
 	config_free(&cfg);
 }
 END_TEST
