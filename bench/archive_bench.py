@@ -107,7 +107,7 @@ def measure(stream, domain, now, main):
 
 def run(work, rows=ROWS):
     """Rows (scenario, figure, value, unit) for bench.py."""
-    s = servers.Palabre(os.path.join(work, "server"), modules=("mam",))
+    s = servers.Palabre(os.path.join(work, "server"))
     try:
         s.add_users("bench%d", 0, OTHERS + 1, PASSWORD)
         s.start()   # the sm makes sm.sqlite at its schema

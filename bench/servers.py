@@ -850,8 +850,9 @@ class Palabre(Server):
     """build/palabred (make all) with a config.xml like the interop
     tests': the domain with the certificate, local (SQLite) accounts, c2s
     STARTTLS required plus direct TLS, the default mechanisms and sm
-    modules (roster presence offline blocking disco ping; `modules` adds
-    others, e.g. mam), 1 c2s process,
+    modules (every module the build has on by default, as config.xml.dist
+    turns them on; `modules` names the ones to run instead), 1 c2s
+    process,
     no <s2s>, log level warn (stderr → palabred.out).
 
     Accounts: `palabrectl -c config.xml user import` (JID PASSWORD lines on
@@ -869,7 +870,7 @@ class Palabre(Server):
 
     def __init__(self, workdir, domain="bench.test", address="127.0.0.1",
                  cert=None, processes=1, log_level="warn", iterations=None,
-                 modules=()):
+                 modules=None):
         """iterations: the SCRAM iteration count of the accounts made
         (palabrectl -i; None: palabrectl's default, 10000; 4096 at
         least)."""
@@ -901,13 +902,13 @@ class Palabre(Server):
                    '    <rate-limit/>\n'
                    '  </c2s>\n'
                    '  <sm>\n'
-                   '    <modules>roster presence offline blocking disco '
-                   'ping%s</modules>\n'
+                   '%s'
                    '  </sm>\n'
                    '</palabred>\n'
                    % (log_level, domain, x(self.crt), x(self.key), address,
                       self.c2s_port, address, self.tls_port, processes,
-                      "".join(" " + m for m in modules)))
+                      "" if modules is None else
+                      "    <modules>%s</modules>\n" % " ".join(modules)))
 
     def has_import(self):
         r = subprocess.run([self.palabrectl], capture_output=True,
