@@ -67,7 +67,7 @@ START_TEST(publish_options_read_and_checked)
 		0);
 	ck_assert_uint_eq(fields, PEP_FIELD_ACCESS | PEP_FIELD_MAX_ITEMS);
 	ck_assert_uint_eq(c.max_items, 50); /* 'max' is the setting */
-	struct pep_options o = {fields, c};
+	struct pep_options o = {.fields = fields, .config = c};
 	pep_config_default(&node);
 	ck_assert(!pep_config_meets(&node, &o));
 	pep_config_apply(&node, &o);
