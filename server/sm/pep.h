@@ -84,6 +84,13 @@ struct pep_error {
 	const char *text;
 };
 
+struct stanza;
+
+/* Answers st with err (XEP-0060 §7.1.3 and the like: a stanza error
+ * with a pubsub-specific condition and a text, when err has them). */
+void pep_deliver_error(struct sm *sm, const struct stanza *st,
+		       const struct pep_error *err);
+
 /* err NULL: done, and durable (what a write changed survives kill -9). */
 typedef void (*pep_done_fn)(struct sm *sm, void *ctx,
 			    const struct pep_error *err);
