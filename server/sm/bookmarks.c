@@ -125,7 +125,7 @@ static struct xml_node *bookmarks_private_storage(const struct stanza *st,
 						  bool get)
 {
 	struct xml_node *first = xml_child(st->payload, NULL, NULL), *c;
-	if (!xml_is(st->payload, NS_PRIVATE, "query") ||
+	if (!first || !xml_is(st->payload, NS_PRIVATE, "query") ||
 	    !xml_is(first, NS_BOOKMARKS_LEGACY, "storage"))
 		return NULL;
 	for (c = xml_next(first, NULL, NULL); c; c = xml_next(c, NULL, NULL))

@@ -99,7 +99,7 @@ int bookmark_from_item(struct bookmark *b, struct arena *a,
 	const struct xml_node *conf = xml_child(item, NULL, NULL);
 	const char *id = xml_attr_get(item, "id");
 	*b = (struct bookmark){0};
-	if (!xml_is(conf, NS_BOOKMARKS, "conference"))
+	if (!conf || !xml_is(conf, NS_BOOKMARKS, "conference"))
 		return 1;
 	int rc = bookmark_key(b, id);
 	if (rc == 0)

@@ -321,7 +321,8 @@ static void bookmarks_copy_written(struct sm *sm, void *ctx,
 						      : "internal-server-error",
 			NULL,
 			status == SM_PRIVATE_TOO_MANY
-				? "private storage holds its most namespaces"
+				? "private storage holds as many namespaces as "
+				  "sm/private-namespaces allows"
 				: NULL};
 		log_info("bookmarks: %s: the private copy is not written",
 			 job->user->jid);
@@ -385,7 +386,13 @@ static void bookmarks_build(struct bookmarks_job *job)
 	if (job->kind == BOOKMARKS_GET_PRIVATE ||
 	    job->kind == BOOKMARKS_GET_PEP)
 		bookmarks_answer_get(job, q, s);
-	bookmarks_write_copy(job, xml_child(s, NULL, NULL) != NULL);
+	/* A write that failed half-way leaves the copies as they were: a
+	 * copy made while the module was off is not lost to a :1 node that
+	 * could not take it (the next read tries again). */
+	if (job->failed.condition)
+		bookmarks_job_finish(job);
+	else
+		bookmarks_write_copy(job, xml_child(s, NULL, NULL) != NULL);
 }
 
 /* ------------------------------------------------------------ applying */
