@@ -22,8 +22,9 @@
  *
  * Files: bookmarks.c (the module: its hooks, the guard and listener of
  * the :1 node, options), bookmarks_sync.c (each user's jobs, one at a
- * time: read, convert, write, answer), bookmarks_convert.c (a bookmark
- * in each form). */
+ * time: read, convert, write, answer), bookmarks_apply.c (a XEP-0048
+ * list written, as the :1 node's publishes and retractions),
+ * bookmarks_convert.c (a bookmark in each form). */
 #ifndef PALABRE_SM_BOOKMARKS_H
 #define PALABRE_SM_BOOKMARKS_H
 
