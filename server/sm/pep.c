@@ -65,10 +65,8 @@ static int pep_request_stanza(struct pep_request *r, struct stanza *st)
 
 /* ------------------------------------------------------------ answers */
 
-/* XEP-0060 §7.1.3 and the like: a stanza error with a pubsub-specific
- * condition. */
-static void pep_answer_error(struct sm *sm, const struct stanza *st,
-			     const struct pep_error *err)
+void pep_deliver_error(struct sm *sm, const struct stanza *st,
+		       const struct pep_error *err)
 {
 	struct xml_node *e = sm_stanza_error_new(st, err->condition);
 	struct xml_node *x = e ? xml_child(e, XML_NS_CLIENT, "error") : NULL;
@@ -90,7 +88,7 @@ static void pep_answer(struct sm *sm, const struct stanza *st,
 		       const struct pep_error *err, struct xml_node *result)
 {
 	if (err)
-		pep_answer_error(sm, st, err);
+		pep_deliver_error(sm, st, err);
 	else if (result)
 		sm_deliver_xml(sm, result);
 }

@@ -69,6 +69,10 @@ enum pep_field {
 struct pep_options {
 	unsigned fields; /* enum pep_field bits */
 	struct pep_config config;
+	/* Of fields, those that only configure a node the publish creates,
+	 * not required of an existing one: a module's defaults (bookmarks
+	 * asks an existing node for whitelist access only). */
+	unsigned create_only;
 };
 
 /* Why an operation failed, as XEP-0060 says to answer it: a stanza
@@ -79,6 +83,13 @@ struct pep_error {
 	const char *pubsub;
 	const char *text;
 };
+
+struct stanza;
+
+/* Answers st with err (XEP-0060 §7.1.3 and the like: a stanza error
+ * with a pubsub-specific condition and a text, when err has them). */
+void pep_deliver_error(struct sm *sm, const struct stanza *st,
+		       const struct pep_error *err);
 
 /* err NULL: done, and durable (what a write changed survives kill -9). */
 typedef void (*pep_done_fn)(struct sm *sm, void *ctx,
@@ -117,5 +128,20 @@ typedef void (*pep_listener_fn)(struct sm *sm, const char *owner,
 				const char *node, const char *id,
 				const struct xml_node *item, void *data);
 int pep_listen(struct sm *sm, const char *node, pep_listener_fn fn, void *data);
+
+/* Checks every publish to a node of that name, any owner, before it is
+ * taken, the iq's and the API's alike: item is the <item/> with its id,
+ * count the items the node holds and max its pubsub#max_items (0 and 0
+ * when the publish creates it), replaces whether the item's id is one
+ * of them. Returns NULL to let it be, or the error the publish fails
+ * with, valid until the guard's next call (bookmarks: XEP-0402's
+ * payload and the number of bookmarks, refused rather than the oldest
+ * trimmed). Returns 0 or -1. */
+typedef const struct pep_error *(*pep_guard_fn)(struct sm *sm,
+						const char *owner,
+						const struct xml_node *item,
+						size_t count, size_t max,
+						bool replaces, void *data);
+int pep_guard(struct sm *sm, const char *node, pep_guard_fn fn, void *data);
 
 #endif

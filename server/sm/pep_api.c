@@ -130,7 +130,8 @@ int pep_items(struct sm *sm, const char *owner, const char *node,
 	return pep_call_submit(sm, owner, c);
 }
 
-int pep_listen(struct sm *sm, const char *node, pep_listener_fn fn, void *data)
+static int pep_add_listener(struct sm *sm, const char *node,
+			    const struct pep_listener *add)
 {
 	struct pep *pep = pep_of(sm);
 	struct pep_listener *l =
@@ -140,10 +141,21 @@ int pep_listen(struct sm *sm, const char *node, pep_listener_fn fn, void *data)
 		return -1;
 	pep->listeners = l;
 	l += pep->nlisteners;
+	*l = *add;
 	if (!(l->node = strdup(node)))
 		return -1;
-	l->fn = fn;
-	l->data = data;
 	pep->nlisteners++;
 	return 0;
+}
+
+int pep_listen(struct sm *sm, const char *node, pep_listener_fn fn, void *data)
+{
+	struct pep_listener l = {.fn = fn, .data = data};
+	return pep_add_listener(sm, node, &l);
+}
+
+int pep_guard(struct sm *sm, const char *node, pep_guard_fn fn, void *data)
+{
+	struct pep_listener l = {.guard = fn, .data = data};
+	return pep_add_listener(sm, node, &l);
 }

@@ -225,16 +225,15 @@ int pep_config_add_form(struct arena *a, struct xml_node *parent,
 bool pep_config_meets(const struct pep_config *c, const struct pep_options *o)
 {
 	const struct pep_config *w = &o->config;
-	return (!(o->fields & PEP_FIELD_ACCESS) || c->access == w->access) &&
-	       (!(o->fields & PEP_FIELD_MAX_ITEMS) ||
-		c->max_items == w->max_items) &&
-	       (!(o->fields & PEP_FIELD_PERSIST) ||
+	unsigned f = o->fields & ~o->create_only;
+	return (!(f & PEP_FIELD_ACCESS) || c->access == w->access) &&
+	       (!(f & PEP_FIELD_MAX_ITEMS) || c->max_items == w->max_items) &&
+	       (!(f & PEP_FIELD_PERSIST) ||
 		c->persist_items == w->persist_items) &&
-	       (!(o->fields & PEP_FIELD_SEND_LAST) ||
-		c->send_last == w->send_last) &&
-	       (!(o->fields & PEP_FIELD_NOTIFY_RETRACT) ||
+	       (!(f & PEP_FIELD_SEND_LAST) || c->send_last == w->send_last) &&
+	       (!(f & PEP_FIELD_NOTIFY_RETRACT) ||
 		c->notify_retract == w->notify_retract) &&
-	       (!(o->fields & PEP_FIELD_DELIVER_PAYLOADS) ||
+	       (!(f & PEP_FIELD_DELIVER_PAYLOADS) ||
 		c->deliver_payloads == w->deliver_payloads);
 }
 

@@ -162,9 +162,40 @@ static void pep_event_listeners(struct pep *pep, const char *owner,
 				const struct xml_node *item)
 {
 	for (size_t i = 0; i < pep->nlisteners; i++)
-		if (strcmp(pep->listeners[i].node, node) == 0)
+		if (pep->listeners[i].fn &&
+		    strcmp(pep->listeners[i].node, node) == 0)
 			pep->listeners[i].fn(pep->sm, owner, node, id, item,
 					     pep->listeners[i].data);
+}
+
+/* The items n keeps: its max_items, within pep-max-items. */
+static unsigned pep_node_max_items(const struct pep *pep,
+				   const struct pep_node *n)
+{
+	return n->config.max_items < pep->max_items ? n->config.max_items
+						    : pep->max_items;
+}
+
+/* The first guard of p's node that refuses it (pep.h), or NULL. */
+static const struct pep_error *pep_node_guard(struct pep *pep,
+					      struct pep_owner *o,
+					      const struct pep_node *n,
+					      const struct pep_publish *p)
+{
+	const struct pep_error *refused = NULL;
+	struct xml_node *item = NULL;
+	for (size_t i = 0; !refused && i < pep->nlisteners; i++) {
+		const struct pep_listener *l = &pep->listeners[i];
+		if (!l->guard || strcmp(l->node, p->node) != 0)
+			continue;
+		if (!item && !(item = xml_parse(&pep->sm->arena, p->item,
+						p->item_len, NS_PUBSUB)))
+			return &pep_error_internal;
+		refused = l->guard(pep->sm, o->jid, item, n ? n->nids : 0,
+				   n ? pep_node_max_items(pep, n) : 0,
+				   n && pep_store_has_id(n, p->id), l->data);
+	}
+	return refused;
 }
 
 /* ------------------------------------------------------------ publish */
@@ -285,9 +316,7 @@ static struct pep_node *pep_publish_node(struct pep *pep, struct pep_owner *o,
 static bool pep_node_trim(struct pep *pep, struct pep_owner *o,
 			  struct pep_node *n, struct storage_batch *b)
 {
-	unsigned max = n->config.max_items < pep->max_items
-			       ? n->config.max_items
-			       : pep->max_items;
+	unsigned max = pep_node_max_items(pep, n);
 	bool ok = true;
 	while (n->nids > max) {
 		if (b) {
@@ -305,9 +334,14 @@ void pep_node_publish(struct pep *pep, struct pep_owner *o,
 		      struct pep_publish *p)
 {
 	struct pep_error err = {0};
-	struct pep_node *n = pep_publish_node(
-		pep, o, pep_store_find_node(o, p->node), p->node,
-		p->has_options ? &p->options : NULL, &err);
+	struct pep_node *n = pep_store_find_node(o, p->node);
+	const struct pep_error *refused = pep_node_guard(pep, o, n, p);
+	if (refused) {
+		p->done(pep->sm, p->ctx, refused);
+		return;
+	}
+	n = pep_publish_node(pep, o, n, p->node,
+			     p->has_options ? &p->options : NULL, &err);
 	if (!n) {
 		p->done(pep->sm, p->ctx, &err);
 		return;

@@ -53,9 +53,11 @@ struct pep_owner {
 	size_t bytes; /* what it holds, for the cache's bound */
 };
 
+/* A listener (fn) or a guard of the nodes called node (pep.h). */
 struct pep_listener {
 	char *node;
 	pep_listener_fn fn;
+	pep_guard_fn guard;
 	void *data;
 };
 

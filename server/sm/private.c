@@ -157,9 +157,9 @@ static const char *private_namespace(struct sm *sm, struct stanza *st, bool get)
 	return ns;
 }
 
-/* The item of a set: its query, with the elements of one namespace. A
- * limit passed gets policy-violation (RFC 6120 §8.3.3.12), saying it. */
-static int private_item(struct sm *sm, struct stanza *st, struct buf *out)
+/* A limit passed gets policy-violation (RFC 6120 §8.3.3.12), saying
+ * it. */
+int sm_private_item(struct sm *sm, const struct stanza *st, struct buf *out)
 {
 	size_t max = sm_private_item_max(sm);
 	char text[160];
@@ -183,7 +183,7 @@ static void private_request(struct sm *sm, struct stanza *st, const char *user)
 	bool get = sm_stanza_is_type(st, "get");
 	const char *ns = private_namespace(sm, st, get);
 	struct buf item = BUF_INIT;
-	if (!ns || (!get && private_item(sm, st, &item) < 0)) {
+	if (!ns || (!get && sm_private_item(sm, st, &item) < 0)) {
 		buf_free(&item);
 		return;
 	}

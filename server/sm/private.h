@@ -48,6 +48,13 @@ int sm_private_get(struct sm *sm, const char *user, const char *ns,
 int sm_private_put(struct sm *sm, const char *user, const char *ns,
 		   const char *value, size_t len, sm_private_put_cb cb,
 		   void *ctx);
+struct buf;
+struct stanza;
+
+/* The item of st, an iq set of private storage: its query, serialized
+ * into out. Returns 0, or -1 after answering st with the error (the
+ * query is larger than sm/private-item-bytes). */
+int sm_private_item(struct sm *sm, const struct stanza *st, struct buf *out);
 /* sm/private-item-bytes and sm/private-namespaces; 0 when the module
  * is off. */
 size_t sm_private_item_max(const struct sm *sm);

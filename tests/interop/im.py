@@ -30,7 +30,7 @@ from slixmpp.xmlstream.matcher import MatchXPath
 from palabre import Palabre, pid_alive
 from xmpp import WAIT
 
-IM_MODULES = "roster presence offline blocking disco ping version time last contacts extdisco caps pep vcard carbons private mam avatar_convert"
+IM_MODULES = "roster presence offline blocking disco ping version time last contacts extdisco caps pep vcard carbons private mam avatar_convert bookmarks"
 PASSWORD = "Im-Secret-pw-1"
 
 ROSTER = "jabber:iq:roster"

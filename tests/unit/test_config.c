@@ -15,6 +15,7 @@
 extern const struct sm_module sm_module_offline;
 extern const struct sm_module sm_module_version;
 extern const struct sm_module sm_module_private;
+extern const struct sm_module sm_module_bookmarks;
 
 static char dir[] = "/tmp/palabre-config-XXXXXX";
 static char path[256];
@@ -306,9 +307,9 @@ START_TEST(defaults_are_on_without_sm_modules)
 	ck_assert(sm_module_is_on(&cfg, "roster"));
 	ck_assert(sm_module_is_on(&cfg, "vcard"));
 	ck_assert_str_eq(modules_on(&cfg),
-			 "avatar_convert blocking caps carbons contacts disco "
-			 "extdisco last mam offline pep ping presence private "
-			 "roster time vcard version");
+			 "avatar_convert blocking bookmarks caps carbons "
+			 "contacts disco extdisco last mam offline pep ping "
+			 "presence private roster time vcard version");
 	config_free(&cfg);
 }
 END_TEST
@@ -484,6 +485,21 @@ START_TEST(mam_retention_days_bounds)
 }
 END_TEST
 
+START_TEST(bookmarks_max_default_value_and_error)
+{
+	struct config cfg;
+	load_ok("<palabred>\n" HOST "</palabred>\n", &cfg);
+	ck_assert_int_eq(sm_module_option_integer(&cfg, &sm_module_bookmarks,
+						  "bookmarks-max"),
+			 256);
+	config_free(&cfg);
+	assert_error("<palabred>\n" HOST "<sm>\n<bookmarks-max>0"
+		     "</bookmarks-max></sm></palabred>",
+		     "4: sm/bookmarks-max: '0' is not a number from 1 to "
+		     "10000");
+}
+END_TEST
+
 START_TEST(errors_name_line_and_setting)
 {
 	assert_error("<palabred>\n" HOST "<sm>\n<modules>roster pong"
@@ -540,6 +556,7 @@ int main(void)
 	tcase_add_test(tc, contacts_are_checked);
 	tcase_add_test(tc, private_limits_default_value_and_error);
 	tcase_add_test(tc, mam_retention_days_bounds);
+	tcase_add_test(tc, bookmarks_max_default_value_and_error);
 	tcase_add_test(tc, errors_name_line_and_setting);
 	suite_add_tcase(s, tc);
 	int status = unit_run(s);

@@ -67,7 +67,7 @@ START_TEST(publish_options_read_and_checked)
 		0);
 	ck_assert_uint_eq(fields, PEP_FIELD_ACCESS | PEP_FIELD_MAX_ITEMS);
 	ck_assert_uint_eq(c.max_items, 50); /* 'max' is the setting */
-	struct pep_options o = {fields, c};
+	struct pep_options o = {.fields = fields, .config = c};
 	pep_config_default(&node);
 	ck_assert(!pep_config_meets(&node, &o));
 	pep_config_apply(&node, &o);
@@ -198,6 +198,55 @@ START_TEST(api_publishes_and_listeners_hear)
 }
 END_TEST
 
+static const struct pep_error full = {"not-allowed", "max-items-exceeded",
+				      "full"};
+
+static const struct pep_error *guard_one(struct sm *s, const char *owner,
+					 const struct xml_node *item,
+					 size_t count, size_t max,
+					 bool replaces, void *data)
+{
+	ck_assert_ptr_nonnull(xml_attr_get(item, "id"));
+	return count >= 1 && !replaces ? &full : NULL;
+}
+
+START_TEST(guards_refuse_and_create_only_is_not_required)
+{
+	char *hosts[] = {"localhost"};
+	char *modules[] = {"roster", "caps", "pep"};
+	config_reset(hosts, 1, modules, 3);
+	start_sm_recording();
+	const char *a = "<item xmlns='" NS_PUBSUB "' id='a'><x xmlns='urn:x'/>"
+			"</item>",
+		   *b = "<item xmlns='" NS_PUBSUB "' id='b'><x xmlns='urn:x'/>"
+			"</item>";
+	struct xml_node *ia = xml_parse(&sm.arena, a, strlen(a), NS_PUBSUB);
+	struct xml_node *ib = xml_parse(&sm.arena, b, strlen(b), NS_PUBSUB);
+	struct pep_options o = {.fields =
+					PEP_FIELD_ACCESS | PEP_FIELD_MAX_ITEMS,
+				.create_only = PEP_FIELD_MAX_ITEMS};
+	o.config.access = PEP_ACCESS_WHITELIST;
+	o.config.max_items = 5;
+	ck_assert_int_eq(pep_guard(&sm, "urn:x", guard_one, NULL), 0);
+	pep_publish(&sm, "juliet@localhost", "urn:x", ia, &o, api_done, NULL);
+	ck_assert_ptr_null(last_error);
+	/* The guard refuses a second item, not the first again. */
+	pep_publish(&sm, "juliet@localhost", "urn:x", ib, &o, api_done, NULL);
+	ck_assert_str_eq(last_error, "not-allowed");
+	pep_publish(&sm, "juliet@localhost", "urn:x", ia, &o, api_done, NULL);
+	ck_assert_ptr_null(last_error);
+	/* max_items, create-only, is not required of the node; access is. */
+	o.config.max_items = 7;
+	pep_publish(&sm, "juliet@localhost", "urn:x", ia, &o, api_done, NULL);
+	ck_assert_ptr_null(last_error);
+	o.create_only = 0;
+	pep_publish(&sm, "juliet@localhost", "urn:x", ia, &o, api_done, NULL);
+	ck_assert_str_eq(last_error, "conflict");
+	sm_free(&sm);
+	clear_sent();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pep_config");
@@ -207,6 +256,7 @@ int main(void)
 	tcase_add_test(tc, bad_forms_name_the_field);
 	tcase_add_test(tc, form_shows_the_configuration);
 	tcase_add_test(tc, api_publishes_and_listeners_hear);
+	tcase_add_test(tc, guards_refuse_and_create_only_is_not_required);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
