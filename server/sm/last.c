@@ -25,21 +25,29 @@
 #define LAST_KEY "logout"
 /* Bytes of the status kept (cut at a character's start). */
 #define LAST_STATUS_MAX 1024
-/* Requests waiting for their read; beyond, resource-constraint. */
+/* Requests waiting for their read, in all and of one requester (a bare
+ * JID, so that one user cannot take every read from the others,
+ * ARCHITECTURE §9); beyond, resource-constraint (wait). */
 #define LAST_READS_MAX 1000
+#define LAST_READS_PER_USER 8
 
 extern const struct sm_module sm_module_last;
 
+struct last_read;
+
 struct last {
 	struct sm *sm;
-	struct timespec started; /* CLOCK_MONOTONIC */
-	unsigned reads;          /* in flight */
+	struct timespec started;   /* CLOCK_MONOTONIC */
+	unsigned reads;            /* in flight */
+	struct last_read *pending; /* them */
 };
 
 /* A request waiting for the user's stored logout: the request itself,
  * answered once the read completes. */
 struct last_read {
 	struct last *mod;
+	struct last_read *prev, *next; /* in mod->pending */
+	const char *from; /* the requester's bare JID, after bytes */
 	size_t len;
 	char bytes[];
 };
@@ -174,6 +182,39 @@ static void last_answer_stored(struct sm *sm, const struct stanza *st,
 		last_answer(sm, st, (long)(time(NULL) - when), text);
 }
 
+static void last_read_unlink(struct last_read *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		r->mod->pending = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->mod->reads--;
+}
+
+static void last_read_link(struct last *mod, struct last_read *r)
+{
+	r->prev = NULL;
+	r->next = mod->pending;
+	if (mod->pending)
+		mod->pending->prev = r;
+	mod->pending = r;
+	mod->reads++;
+}
+
+/* Whether mod may read one more for the requester from. */
+static bool last_read_allowed(const struct last *mod, const char *from)
+{
+	unsigned n = 0;
+	if (mod->reads >= LAST_READS_MAX)
+		return false;
+	for (const struct last_read *r = mod->pending; r; r = r->next)
+		if (strcmp(r->from, from) == 0 && ++n >= LAST_READS_PER_USER)
+			return false;
+	return true;
+}
+
 static void last_read_done(void *ctx, enum storage_status status,
 			   const struct storage_items *result)
 {
@@ -182,7 +223,7 @@ static void last_read_done(void *ctx, enum storage_status status,
 	struct xml_node *xml =
 		xml_parse(&sm->arena, r->bytes, r->len, XML_NS_CLIENT);
 	struct stanza st;
-	r->mod->reads--;
+	last_read_unlink(r);
 	if (xml && sm_stanza_init(&st, &sm->arena, xml) == 0)
 		last_answer_stored(sm, &st, status, result);
 	arena_reset(&sm->arena);
@@ -197,23 +238,27 @@ static void last_read(struct last *mod, struct sm_event *ev)
 	struct storage *s = sm_storage(ev->sm);
 	struct buf b = BUF_INIT;
 	struct last_read *r = NULL;
-	bool queued = false;
-	if (mod->reads < LAST_READS_MAX && s &&
+	char from[JID_MAX + 1] = "";
+	if (ev->st->from)
+		jid_format_bare(ev->st->from, from);
+	if (last_read_allowed(mod, from) && s &&
 	    xml_serialize(ev->st->xml, XML_NS_CLIENT, &b) == 0 &&
-	    (r = malloc(sizeof *r + b.len))) {
+	    (r = malloc(sizeof *r + b.len + strlen(from) + 1))) {
 		r->mod = mod;
 		r->len = b.len;
 		memcpy(r->bytes, b.data, b.len);
-		queued = storage_get(s, ev->st->to_user->jid, LAST_STORE,
-				     LAST_KEY, last_read_done, r) == 0;
+		r->from = strcpy(r->bytes + b.len, from);
+		last_read_link(mod, r);
+		if (storage_get(s, ev->st->to_user->jid, LAST_STORE, LAST_KEY,
+				last_read_done, r) < 0) {
+			last_read_unlink(r);
+			free(r);
+			r = NULL;
+		}
 	}
 	buf_free(&b);
-	if (queued) {
-		mod->reads++;
-		return;
-	}
-	free(r);
-	sm_deliver_error(ev->sm, ev->st, "resource-constraint");
+	if (!r)
+		sm_deliver_error(ev->sm, ev->st, "resource-constraint");
 }
 
 /* XEP-0012 §3 (and §8, security): only the user and those subscribed to

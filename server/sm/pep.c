@@ -10,6 +10,7 @@
  * owner's contacts with a subscription from or both; open, anyone;
  * whitelist, the owner alone). Subscriptions are implicit (XEP-0163
  * §4: presence and caps), so subscribe requests are not implemented. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -459,6 +460,10 @@ static enum sm_verdict pep_iq(struct sm_event *ev, void *data)
 	if (!st->to_user)
 		return SM_NEXT;
 	const char *owner = st->to_user->jid;
+	if (pep_store_owner_full(pep, owner)) {
+		sm_deliver_error(ev->sm, st, "resource-constraint");
+		return SM_DONE;
+	}
 	if (sm_send_serialize(ev->sm, st->xml) < 0)
 		return SM_DONE;
 	struct pep_request *r = calloc(1, sizeof *r + ev->sm->out.len);
@@ -493,6 +498,12 @@ static int pep_init(struct sm *sm)
 		sm->cfg, &sm_module_pep, "pep-max-item-bytes");
 	pep->max_nodes = (size_t)sm_module_option_integer(
 		sm->cfg, &sm_module_pep, "pep-max-nodes");
+	pep->quota_bytes = (size_t)sm_module_option_integer(
+		sm->cfg, &sm_module_pep, "pep-quota-bytes");
+	snprintf(pep->quota_text, sizeof pep->quota_text,
+		 "the account's PEP items would exceed its quota of %zu "
+		 "bytes (pep-quota-bytes)",
+		 pep->quota_bytes);
 	if (sm_module_hook(sm, SM_EV_IQ_BARE, NS_PUBSUB, 0, pep_iq, pep) < 0 ||
 	    sm_module_hook(sm, SM_EV_IQ_BARE, NS_PUBSUB_OWNER, 0, pep_iq, pep) <
 		    0 ||
@@ -531,6 +542,20 @@ static const struct sm_option pep_options[] = {{.name = "pep-max-items",
 						.min = 1,
 						.max = 10000,
 						.def = 256},
+					       /* Real use with room to spare:
+						* OMEMO (a device list, a bundle
+						* of ~100 prekeys, some KB, per
+						* device), XEP-0084 avatars (one
+						* item of up to
+						* pep-max-item-bytes, replaced),
+						* XEP-0402 bookmarks (~200 bytes
+						* a room), nick, mood: under
+						* 1 MiB for a heavy user. */
+					       {.name = "pep-quota-bytes",
+						.type = SM_OPTION_INTEGER,
+						.min = 64L << 10,
+						.max = 1L << 30,
+						.def = 8L << 20},
 					       {0}};
 
 /* XEP-0060 §10 features of what is implemented; XEP-0163 §6 asks the

@@ -63,6 +63,7 @@ static void pep_write_finish(struct pep_write *w, bool ok)
 {
 	struct pep_owner *o = w->owner;
 	o->busy--;
+	o->writes--;
 	if (!ok) {
 		log_error("pep: %s: a change of node %s could not be stored",
 			  o->jid, w->node);
@@ -88,6 +89,7 @@ static void pep_write_commit(struct pep_write *w, struct storage_batch *b,
 			     bool ok)
 {
 	w->owner->busy++;
+	w->owner->writes++;
 	if (!b) {
 		pep_write_finish(w, ok && !sm_storage(w->pep->sm));
 		return;
@@ -139,9 +141,8 @@ static struct xml_node *pep_event_items(struct pep *pep, const char *node,
 	return e;
 }
 
-/* An <item/> as stored (NS_PUBSUB), in the event's namespace. */
-static struct xml_node *pep_event_item(struct pep *pep, const char *bytes,
-				       size_t len, bool payload)
+struct xml_node *pep_node_event_item(struct pep *pep, const char *bytes,
+				     size_t len, bool payload)
 {
 	struct arena *a = &pep->sm->arena;
 	struct xml_node *stored = xml_parse(a, bytes, len, NS_PUBSUB);
@@ -258,8 +259,8 @@ static void pep_publish_written(struct pep_write *w, bool ok)
 		w->done(pep->sm, w->ctx, NULL);
 	struct xml_node *items, *e = pep_event_items(pep, w->node, &items);
 	struct xml_node *it =
-		e ? pep_event_item(pep, w->item, w->item_len,
-				   !n || n->config.deliver_payloads)
+		e ? pep_node_event_item(pep, w->item, w->item_len,
+					!n || n->config.deliver_payloads)
 		  : NULL;
 	if (!it)
 		return;
@@ -330,18 +331,72 @@ static bool pep_node_trim(struct pep *pep, struct pep_owner *o,
 	return ok;
 }
 
+/* What a publish of id to n frees: the item it replaces and the oldest
+ * that max_items then drops (pep_node_trim), in stored bytes and in
+ * bytes of the owner's records. */
+static void pep_publish_frees(const struct pep *pep, const struct pep_node *n,
+			      const char *id, size_t *bytes, size_t *record)
+{
+	ssize_t same = pep_store_id_index(n, id);
+	size_t after = n->nids + (same < 0), max = pep_node_max_items(pep, n);
+	*bytes = *record = 0;
+	for (size_t i = 0; i < n->nids; i++) {
+		bool dropped = (ssize_t)i != same && after > max;
+		if (dropped)
+			after--;
+		if (dropped || (ssize_t)i == same) {
+			*bytes += n->sizes[i];
+			*record += pep_store_id_bytes(n->ids[i]);
+		}
+	}
+}
+
+/* Whether p fits in the owner's quota (pep-quota-bytes) and its
+ * records in PEP_OWNER_BYTES_MAX. No XEP-0060 condition tells a quota:
+ * RFC 6120 §8.3.3.12 policy-violation, the text saying which. */
+static bool pep_publish_fits(struct pep *pep, const struct pep_owner *o,
+			     const struct pep_node *n,
+			     const struct pep_publish *p, struct pep_error *err)
+{
+	size_t used = 0, bytes, record;
+	if (!n->config.persist_items)
+		return true; /* XEP-0223 §4: nothing kept */
+	for (size_t i = 0; i < o->nnodes; i++)
+		used += o->nodes[i]->bytes;
+	pep_publish_frees(pep, n, p->id, &bytes, &record);
+	if (used - bytes + p->item_len > pep->quota_bytes) {
+		*err = (struct pep_error){"policy-violation", NULL,
+					  pep->quota_text};
+		return false;
+	}
+	if (pep_store_owner_bytes(o) - record + pep_store_id_bytes(p->id) >
+	    PEP_OWNER_BYTES_MAX) {
+		*err = (struct pep_error){"policy-violation", NULL,
+					  "too many PEP items for this "
+					  "account: retract or delete some"};
+		return false;
+	}
+	return true;
+}
+
 void pep_node_publish(struct pep *pep, struct pep_owner *o,
 		      struct pep_publish *p)
 {
 	struct pep_error err = {0};
-	struct pep_node *n = pep_store_find_node(o, p->node);
-	const struct pep_error *refused = pep_node_guard(pep, o, n, p);
+	struct pep_node *had = pep_store_find_node(o, p->node);
+	const struct pep_error *refused = pep_node_guard(pep, o, had, p);
 	if (refused) {
 		p->done(pep->sm, p->ctx, refused);
 		return;
 	}
-	n = pep_publish_node(pep, o, n, p->node,
-			     p->has_options ? &p->options : NULL, &err);
+	struct pep_node *n =
+		pep_publish_node(pep, o, had, p->node,
+				 p->has_options ? &p->options : NULL, &err);
+	if (n && !pep_publish_fits(pep, o, n, p, &err)) {
+		if (!had)
+			pep_store_remove_node(o, n);
+		n = NULL;
+	}
 	if (!n) {
 		p->done(pep->sm, p->ctx, &err);
 		return;
@@ -361,7 +416,7 @@ void pep_node_publish(struct pep *pep, struct pep_owner *o,
 	/* XEP-0223 §4: items of a node that does not persist them are
 	 * notified, not kept. */
 	if (n->config.persist_items) {
-		ok = pep_store_add_id(n, p->id) == 0;
+		ok = pep_store_add_id(n, p->id, p->item_len) == 0;
 		if (b && ok && pep_store_items_name(n->name, &pep->out) == 0)
 			ok = storage_batch_put(b, o->jid, pep->out.data, p->id,
 					       p->item, p->item_len) == 0;
@@ -498,13 +553,20 @@ void pep_node_configure(struct pep *pep, struct pep_owner *o, const char *node,
 	w->written = pep_configure_written;
 	pep_config_apply(&n->config, options);
 	struct storage_batch *b = pep_write_batch(pep);
-	/* A smaller max_items drops the oldest items at once. */
+	/* A smaller max_items drops the oldest items at once; a node that
+	 * no longer persists items (XEP-0223 §4) keeps none, on disk too,
+	 * or they would be out of the quota's count. */
 	bool ok = pep_node_trim(pep, o, n, b);
-	if (b && ok)
-		ok = pep_store_put_node(b, o, n) == 0;
-	if (!n->config.persist_items)
+	if (!n->config.persist_items) {
 		while (n->nids)
 			pep_store_remove_id(n, n->ids[0]);
+		ok = ok &&
+		     (!b || (pep_store_items_name(node, &pep->out) == 0 &&
+			     storage_batch_delete(b, o->jid, pep->out.data,
+						  NULL) == 0));
+	}
+	if (b && ok)
+		ok = pep_store_put_node(b, o, n) == 0;
 	pep_write_commit(w, b, ok);
 }
 

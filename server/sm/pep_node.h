@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "../../lib/buf.h"
 #include "../../lib/hash_table.h"
@@ -31,8 +32,10 @@ struct caps_entry;
 struct pep_node {
 	char *name;
 	struct pep_config config;
-	char **ids; /* item ids, oldest first */
+	char **ids;    /* item ids, oldest first */
+	size_t *sizes; /* each item's stored bytes, for the quota */
 	size_t nids;
+	size_t bytes; /* their sum */
 };
 
 struct pep_waiter;
@@ -48,7 +51,9 @@ struct pep_owner {
 	bool running; /* its waiters are running */
 	/* What waits for the load, in order. */
 	struct pep_waiter *waiting, **waiting_tail;
-	unsigned busy; /* storage requests in flight about this owner */
+	unsigned busy;     /* storage requests in flight about this owner */
+	unsigned nwaiting; /* in waiting */
+	unsigned writes;   /* changes on their way to the disk */
 	struct pep_owner *lru_prev, *lru_next; /* most recent first */
 	size_t bytes; /* what it holds, for the cache's bound */
 };
@@ -68,6 +73,8 @@ struct pep {
 	unsigned max_items;       /* pep-max-items: bound of pubsub#max_items */
 	size_t max_item_bytes;    /* pep-max-item-bytes */
 	size_t max_nodes;         /* pep-max-nodes, per owner */
+	size_t quota_bytes;       /* pep-quota-bytes, items per owner */
+	char quota_text[96];      /* the error that names it */
 	struct hash_table owners; /* struct pep_owner, by bare JID */
 	struct pep_owner *lru_first, *lru_last;
 	size_t cache_bytes;
@@ -83,6 +90,13 @@ struct pep {
  * their configuration and item ids), the least recently used dropped
  * first; an owner in use stays. */
 #define PEP_CACHE_BYTES (4u << 20)
+/* One owner's records at most (item ids mostly): a publish that would
+ * pass it is refused, so that an owner always fits in the cache with
+ * others and is not read again at each request. */
+#define PEP_OWNER_BYTES_MAX (PEP_CACHE_BYTES / 4)
+/* An owner's iq requests waiting for its nodes plus its changes waiting
+ * for the disk; beyond, a request gets resource-constraint (wait). */
+#define PEP_OWNER_QUEUE_MAX 64
 /* Bytes of a node name, an item id. */
 #define PEP_NAME_MAX 1023
 
@@ -105,11 +119,20 @@ struct pep_node *pep_store_find_node(const struct pep_owner *o,
 struct pep_node *pep_store_add_node(struct pep_owner *o, const char *name,
 				    const struct pep_config *config);
 void pep_store_remove_node(struct pep_owner *o, struct pep_node *n);
-/* Adds id as the newest item of n (moved there if n has it). 0/-1. */
-int pep_store_add_id(struct pep_node *n, const char *id);
+/* Adds id, of size stored bytes, as the newest item of n (moved there
+ * if n has it). 0/-1. */
+int pep_store_add_id(struct pep_node *n, const char *id, size_t size);
 /* Whether n has item id; removes it. */
 bool pep_store_remove_id(struct pep_node *n, const char *id);
 bool pep_store_has_id(const struct pep_node *n, const char *id);
+/* The index of item id in n, or -1. */
+ssize_t pep_store_id_index(const struct pep_node *n, const char *id);
+/* Bytes of o's records in memory (what the cache counts), and what
+ * one more item id adds to them. */
+size_t pep_store_owner_bytes(const struct pep_owner *o);
+size_t pep_store_id_bytes(const char *id);
+/* Whether owner's iq requests must wait (PEP_OWNER_QUEUE_MAX). */
+bool pep_store_owner_full(struct pep *pep, const char *owner);
 /* Adds to b the put of n's record in o's store. 0/-1. */
 int pep_store_put_node(struct storage_batch *b, const struct pep_owner *o,
 		       const struct pep_node *n);
@@ -153,6 +176,11 @@ void pep_node_configure(struct pep *pep, struct pep_owner *o, const char *node,
 			void *ctx);
 void pep_node_items(struct pep *pep, struct pep_owner *o, const char *node,
 		    const char *id, size_t max, pep_items_fn done, void *ctx);
+/* An <item/> as stored (NS_PUBSUB), in the event's namespace, in the
+ * sm's arena: with its payload, or its id alone (XEP-0060 §6.1.7's
+ * pubsub#deliver_payloads false). NULL on memory exhaustion. */
+struct xml_node *pep_node_event_item(struct pep *pep, const char *bytes,
+				     size_t len, bool payload);
 
 /* ------------------------------------------------------------ pep_config.c */
 

@@ -11,11 +11,12 @@
  *
  * A local contact's resources and their caps are its sessions'. A
  * remote contact's are learnt from the presence the owner receives
- * while online: kept per owner (at most PEP_REMOTES_MAX resources),
- * dropped with the owner's last session. A remote contact that comes
- * online while the owner is offline sends its presence to nobody here:
- * it hears of the owner's nodes at the owner's next publish, or when
- * the owner, back online, probes it and it answers. */
+ * while online: kept per owner (at most PEP_REMOTES_MAX resources,
+ * PEP_REMOTES_PER_CONTACT of one contact), dropped with the owner's
+ * last session. A remote contact that comes online while the owner is
+ * offline sends its presence to nobody here: it hears of the owner's
+ * nodes at the owner's next publish, or when the owner, back online,
+ * probes it and it answers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,10 @@
 #include "stanza.h"
 #include "userdata.h"
 
-/* Remote resources kept per owner. */
+/* Remote resources kept per owner, and of one contact (a bare JID):
+ * one contact's server cannot crowd the others out. */
 #define PEP_REMOTES_MAX 256
+#define PEP_REMOTES_PER_CONTACT 16
 
 struct pep_remote {
 	char *jid; /* full */
@@ -132,6 +135,18 @@ static struct pep_remote *pep_remote_find(struct pep_remotes *r,
 	return NULL;
 }
 
+/* How many of r's resources are of the bare JID of full JID jid. */
+static size_t pep_remotes_of_contact(const struct pep_remotes *r,
+				     const char *jid)
+{
+	size_t bare = strcspn(jid, "/"), n = 0;
+	for (size_t i = 0; r && i < r->n; i++)
+		if (strncmp(r->res[i].jid, jid, bare) == 0 &&
+		    r->res[i].jid[bare] == '/')
+			n++;
+	return n;
+}
+
 /* Whether bare is a contact of owner's with a subscription from or
  * both (owner loaded: it is online, or being handled). */
 static bool pep_notify_subscribed(struct pep *pep, const char *owner,
@@ -210,6 +225,7 @@ struct pep_last {
 	struct pep *pep;
 	char *owner;
 	char *node;
+	bool payload; /* the node's pubsub#deliver_payloads */
 	char jid[];
 };
 
@@ -229,11 +245,14 @@ static void pep_last_items_done(struct sm *sm, void *ctx,
 	struct xml_node *e = xml_node_new(a, NS_PUBSUB_EVENT, "event");
 	struct xml_node *its =
 		e ? xml_add_child(a, e, NS_PUBSUB_EVENT, "items") : NULL;
+	/* XEP-0060 §6.1.7: the last item is sent as a notification is,
+	 * without its payload when deliver_payloads is false. */
 	struct xml_node *it =
 		!err && items->count
-			? xml_parse(a, items->items[items->count - 1].value,
-				    items->items[items->count - 1].value_len,
-				    NS_PUBSUB_EVENT)
+			? pep_node_event_item(
+				  l->pep, items->items[items->count - 1].value,
+				  items->items[items->count - 1].value_len,
+				  l->payload)
 			: NULL;
 	if (it && its && xml_set_attr(a, its, "node", l->node) == 0) {
 		xml_append_child(its, it);
@@ -262,8 +281,8 @@ static void pep_last_run(struct pep *pep, struct pep_owner *o, void *ctx)
 		    !caps_wants_notify(caps, n->name) ||
 		    !(one = calloc(1, sizeof *one + strlen(l->jid) + 1)))
 			continue;
-		*one = (struct pep_last){pep, strdup(l->owner),
-					 strdup(n->name)};
+		*one = (struct pep_last){pep, strdup(l->owner), strdup(n->name),
+					 n->config.deliver_payloads};
 		strcpy(one->jid, l->jid);
 		if (!one->owner || !one->node) {
 			pep_last_free(one);
@@ -334,6 +353,11 @@ static void pep_notify_track(struct pep *pep, struct stanza *st,
 		}
 		return;
 	}
+	/* No room: not even its caps are asked for. */
+	if (!res && r &&
+	    (r->n >= PEP_REMOTES_MAX ||
+	     pep_remotes_of_contact(r, jid) >= PEP_REMOTES_PER_CONTACT))
+		return;
 	struct caps_entry *caps = caps_learn(pep->sm, st, jid, owner);
 	if (res) {
 		caps_release(pep->sm, res->caps);
@@ -349,9 +373,7 @@ static void pep_notify_track(struct pep *pep, struct stanza *st,
 		r = NULL;
 	}
 	struct pep_remote *more =
-		r && r->n < PEP_REMOTES_MAX
-			? realloc(r->res, (r->n + 1) * sizeof *more)
-			: NULL;
+		r ? realloc(r->res, (r->n + 1) * sizeof *more) : NULL;
 	if (!more || !(more[r->n].jid = strdup(jid))) {
 		if (more)
 			r->res = more;

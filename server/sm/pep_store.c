@@ -4,8 +4,12 @@
  * login reads anything: an account that never uses PEP costs nothing,
  * and an idle session holds nothing of it.
  *
- * A node's record: its configuration (pep_config_encode), a NUL, then
- * each item id followed by a NUL, oldest first. Changes are written
+ * A node's record: its configuration (pep_config_encode) and the line
+ * PEP_SIZED, then for each item, oldest first, a NUL, its id, a NUL and
+ * its stored bytes in decimal: the quota (pep-quota-bytes) is known
+ * from the records alone. A record of before the sizes (no PEP_SIZED
+ * line) has ids alone, counted as 0 bytes until published again.
+ * Changes are written
  * through by pep_node.c: the record in memory changes at once and a
  * batch puts it, so that a later read (the storage runs requests in
  * order) sees what memory says. */
@@ -17,6 +21,9 @@
 #include "pep_node.h"
 #include "sm.h"
 #include "userdata.h"
+
+/* The line that tells a record with item sizes. */
+#define PEP_SIZED "sizes=1\n"
 
 struct pep_waiter {
 	struct pep_waiter *next;
@@ -31,6 +38,7 @@ static void pep_node_free(struct pep_node *n)
 	for (size_t i = 0; i < n->nids; i++)
 		free(n->ids[i]);
 	free(n->ids);
+	free(n->sizes);
 	free(n->name);
 	free(n);
 }
@@ -72,7 +80,7 @@ void pep_store_remove_node(struct pep_owner *o, struct pep_node *n)
 		}
 }
 
-static ssize_t pep_store_id_index(const struct pep_node *n, const char *id)
+ssize_t pep_store_id_index(const struct pep_node *n, const char *id)
 {
 	for (size_t i = 0; i < n->nids; i++)
 		if (strcmp(n->ids[i], id) == 0)
@@ -91,25 +99,34 @@ bool pep_store_remove_id(struct pep_node *n, const char *id)
 	if (i < 0)
 		return false;
 	free(n->ids[i]);
+	n->bytes -= n->sizes[i];
 	memmove(&n->ids[i], &n->ids[i + 1],
 		(n->nids - (size_t)i - 1) * sizeof *n->ids);
+	memmove(&n->sizes[i], &n->sizes[i + 1],
+		(n->nids - (size_t)i - 1) * sizeof *n->sizes);
 	n->nids--;
 	return true;
 }
 
-int pep_store_add_id(struct pep_node *n, const char *id)
+int pep_store_add_id(struct pep_node *n, const char *id, size_t size)
 {
 	char *copy = strdup(id);
 	char **ids = copy ? realloc(n->ids, (n->nids + 1) * sizeof *ids) : NULL;
-	if (!ids) {
+	if (ids)
+		n->ids = ids;
+	size_t *sizes =
+		ids ? realloc(n->sizes, (n->nids + 1) * sizeof *sizes) : NULL;
+	if (!sizes) {
 		free(copy);
 		return -1;
 	}
-	n->ids = ids;
+	n->sizes = sizes;
 	/* XEP-0060 §7.1.2: publishing an existing id replaces the item,
 	 * which becomes the newest. */
 	pep_store_remove_id(n, id);
-	n->ids[n->nids++] = copy;
+	n->ids[n->nids] = copy;
+	n->sizes[n->nids++] = size;
+	n->bytes += size;
 	return 0;
 }
 
@@ -128,10 +145,15 @@ int pep_store_put_node(struct storage_batch *b, const struct pep_owner *o,
 		       const struct pep_node *n)
 {
 	struct buf rec = BUF_INIT;
-	int rc = pep_config_encode(&n->config, &rec);
+	int rc = pep_config_encode(&n->config, &rec) < 0 ||
+				 buf_append_str(&rec, PEP_SIZED) < 0
+			 ? -1
+			 : 0;
 	for (size_t i = 0; rc == 0 && i < n->nids; i++)
 		rc = buf_append(&rec, "", 1) < 0 ||
-				     buf_append_str(&rec, n->ids[i]) < 0
+				     buf_append_str(&rec, n->ids[i]) < 0 ||
+				     buf_append(&rec, "", 1) < 0 ||
+				     buf_printf(&rec, "%zu", n->sizes[i]) < 0
 			     ? -1
 			     : 0;
 	if (rc == 0)
@@ -139,6 +161,25 @@ int pep_store_put_node(struct storage_batch *b, const struct pep_owner *o,
 				       rec.len);
 	buf_free(&rec);
 	return rc;
+}
+
+/* The items of record p .. end (past the configuration's NUL) into n:
+ * ids with their sizes when sized, else ids alone. */
+static int pep_store_parse_ids(struct pep_node *n, const char *p,
+			       const char *end, bool sized)
+{
+	while (p < end) {
+		const char *id = ++p; /* the NUL before each id */
+		p += strlen(p);
+		size_t size = 0;
+		if (sized && p < end) {
+			size = strtoul(++p, NULL, 10);
+			p += strlen(p);
+		}
+		if (id < end && pep_store_add_id(n, id, size) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* A record read back into a new node of o. */
@@ -155,16 +196,10 @@ static int pep_store_parse_node(struct pep_owner *o,
 		pep_config_default(&c);
 	}
 	struct pep_node *n = pep_store_add_node(o, it->key, &c);
-	if (!n)
-		return -1;
-	p += strlen(p);
-	while (p < end) {
-		p++; /* the NUL before each id */
-		if (p < end && pep_store_add_id(n, p) < 0)
-			return -1;
-		p += strlen(p);
-	}
-	return 0;
+	size_t len = strlen(p);
+	bool sized = len >= strlen(PEP_SIZED) &&
+		     strcmp(p + len - strlen(PEP_SIZED), PEP_SIZED) == 0;
+	return n ? pep_store_parse_ids(n, p + len, end, sized) : -1;
 }
 
 /* ------------------------------------------------------------ the cache */
@@ -216,16 +251,20 @@ static bool pep_store_pinned(const struct pep_owner *o)
 	return o->busy || o->loading || o->waiting || o->running;
 }
 
-static size_t pep_store_owner_bytes(const struct pep_owner *o)
+size_t pep_store_id_bytes(const char *id)
+{
+	return sizeof(char *) + sizeof(size_t) + strlen(id) + 1;
+}
+
+size_t pep_store_owner_bytes(const struct pep_owner *o)
 {
 	size_t bytes =
 		sizeof *o + strlen(o->jid) + 1 + o->nnodes * sizeof *o->nodes;
 	for (size_t i = 0; i < o->nnodes; i++) {
 		const struct pep_node *n = o->nodes[i];
-		bytes += sizeof *n + strlen(n->name) + 1 +
-			 n->nids * sizeof *n->ids;
+		bytes += sizeof *n + strlen(n->name) + 1;
 		for (size_t j = 0; j < n->nids; j++)
-			bytes += strlen(n->ids[j]) + 1;
+			bytes += pep_store_id_bytes(n->ids[j]);
 	}
 	return bytes;
 }
@@ -285,6 +324,7 @@ static void pep_store_run_waiters(struct pep_owner *o, bool ok, bool reset)
 		struct pep_waiter *w = o->waiting;
 		if (!(o->waiting = w->next))
 			o->waiting_tail = &o->waiting;
+		o->nwaiting--;
 		w->fn(pep, ok ? o : NULL, w->ctx);
 		free(w);
 		if (reset)
@@ -350,6 +390,16 @@ static int pep_store_load(struct pep_owner *o)
 	return 0;
 }
 
+/* ARCHITECTURE §9: one owner's flood (requests while its nodes load,
+ * publishes faster than the disk) waits alone, bounded. */
+bool pep_store_owner_full(struct pep *pep, const char *owner)
+{
+	struct hash_link *l = hash_table_find(&pep->owners, hash_string(owner),
+					      pep_store_owner_match, owner);
+	const struct pep_owner *o = l ? owner_of(l) : NULL;
+	return o && o->nwaiting + o->writes >= PEP_OWNER_QUEUE_MAX;
+}
+
 int pep_store_with_owner(struct pep *pep, const char *owner, pep_owner_fn fn,
 			 void *ctx)
 {
@@ -370,6 +420,7 @@ int pep_store_with_owner(struct pep *pep, const char *owner, pep_owner_fn fn,
 	*w = (struct pep_waiter){NULL, fn, ctx};
 	*o->waiting_tail = w;
 	o->waiting_tail = &w->next;
+	o->nwaiting++;
 	/* Loaded: now, after whatever waited before it (nothing, unless a
 	 * waiter's own request comes back here). */
 	if (o->loaded && !o->running)

@@ -277,6 +277,66 @@ def test_limits(tmp_path_factory, certs):
         server.stop()
 
 
+def error_text(answer):
+    e = answer.find("{jabber:client}error")
+    t = e.find("{%s}text" % im.STANZAS) if e is not None else None
+    return t.text if t is not None else None
+
+
+def test_quota(tmp_path_factory, certs):
+    """An account's items count against pep-quota-bytes: a publish that
+    would pass it is refused with policy-violation (RFC 6120 §8.3.3.12)
+    and a text naming the quota; replacing an item, max_items dropping
+    the oldest, a retraction and a deletion make room; the count
+    survives kill -9 (it is in the nodes' records)."""
+    from xmpp import Clients
+    server = im.make_server(tmp_path_factory.mktemp("pep-quota"), certs,
+                            sm_extra="<pep-quota-bytes>65536"
+                            "</pep-quota-bytes>")
+    clients = None
+    # Stanzas of at most 10000 bytes (c2s): 7 of these and a small one
+    # fit in 65536 bytes, 8 do not.
+    big = "<x xmlns='big'>%s</x>" % ("a" * 9000)
+    small = "<x xmlns='small'>%s</x>" % ("b" * 2000)
+    try:
+        server.start()
+        clients = Clients(server)
+        jid = Accounts(server).new("alice")
+        alice = im.login(clients, jid)
+        for i in range(7):
+            assert item_ids(publish(alice, "blog", str(i), big,
+                                    max_items="max")) == [str(i)]
+        full = publish(alice, "blog", "7", big, max_items="max")
+        assert error(full) == ("policy-violation", None)
+        assert "quota of 65536 bytes (pep-quota-bytes)" in error_text(full)
+        # The same id replaces its item: no more bytes.
+        assert item_ids(publish(alice, "blog", "2", big,
+                                max_items="max")) == ["2"]
+        # A node of one item: each publish drops the one before.
+        assert item_ids(publish(alice, "avatar", "a", small)) == ["a"]
+        assert item_ids(publish(alice, "avatar", "b", small)) == ["b"]
+        im.kill_everything(server)
+        server.start()
+        alice = im.login_retrying(clients, jid)
+        assert error(publish(alice, "blog", "7", big, max_items="max")) == (
+            "policy-violation", None)
+        retract = ("<pubsub xmlns='%s'><retract node='blog'><item id='0'/>"
+                   "</retract></pubsub>" % PUBSUB)
+        assert alice.iq("set", ET.fromstring(retract)).get("type") == (
+            "result")
+        assert item_ids(publish(alice, "blog", "7", big,
+                                max_items="max")) == ["7"]
+        delete = "<pubsub xmlns='%s'><delete node='blog'/></pubsub>" % OWNER
+        assert alice.iq("set", ET.fromstring(delete)).get("type") == "result"
+        for i in range(7):
+            assert item_ids(publish(alice, "other", str(i), big,
+                                    max_items="max")) == [str(i)]
+    finally:
+        if clients:
+            clients.close()
+        server.stop()
+
+
 # ---- OMEMO ------------------------------------------------------------------------
 
 def devicelist(ns, device):
