@@ -106,6 +106,14 @@ void base64url_encode(const unsigned char *in, size_t len, char *out)
 	*out = '\0';
 }
 
+static int base64url_value(char ch)
+{
+	return ch == '-'                ? 62
+	       : ch == '_'              ? 63
+	       : ch == '+' || ch == '/' ? -1
+					: base64_value(ch);
+}
+
 int base64url_decode(const char *in, unsigned char *out, size_t len)
 {
 	size_t n = (len * 8 + 5) / 6, k = 0;
@@ -114,11 +122,10 @@ int base64url_decode(const char *in, unsigned char *out, size_t len)
 	if (strnlen(in, n + 1) != n)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		const char *c =
-			in[i] ? strchr(base64url_alphabet, in[i]) : NULL;
-		if (!c)
+		int v = base64url_value(in[i]);
+		if (v < 0)
 			return -1;
-		bits = bits << 6 | (unsigned)(c - base64url_alphabet);
+		bits = bits << 6 | (unsigned)v;
 		nbits += 6;
 		if (nbits >= 8) {
 			nbits -= 8;

@@ -24,6 +24,8 @@
 #include "archive_id.h"
 #include "backend.h"
 
+#define STORAGE_TAGS 64
+
 struct storage_batch {
 	struct storage *s;
 	struct storage_op *ops;
@@ -71,6 +73,10 @@ struct storage {
 	/* the loop's only */
 	int64_t archive_seq; /* the last seq reserved */
 	struct archive_id_codec *archive_ids;
+	/* Tags drawn ahead: one call to OpenSSL's generator (a getpid
+	 * system call each, its fork check) per STORAGE_TAGS messages. */
+	uint64_t tags[STORAGE_TAGS];
+	size_t ntags;
 	size_t queued_bytes;
 	bool refusing; /* the last submission was refused as over the cap */
 };
@@ -430,9 +436,12 @@ int storage_archive_query(struct storage *s,
  * comes with another tag, so that an old id finds nothing. */
 int storage_archive_reserve(struct storage *s, char *id)
 {
-	uint64_t tag;
-	random_bytes(&tag, sizeof tag);
-	return archive_id_encode(s->archive_ids, ++s->archive_seq, tag, id);
+	if (!s->ntags) {
+		random_bytes(s->tags, sizeof s->tags);
+		s->ntags = STORAGE_TAGS;
+	}
+	return archive_id_encode(s->archive_ids, ++s->archive_seq,
+				 s->tags[--s->ntags], id);
 }
 
 int storage_archive_expire(struct storage *s, int64_t before, size_t limit,
