@@ -76,7 +76,10 @@ $(B)/palabrectl: $(B)/tools/palabrectl.o $(CORE_A)
 LOAD_OBJ = $(patsubst %.c,$(B)/%.o,$(wildcard bench/load/*.c))
 $(B)/xmppload: $(LOAD_OBJ) $(CORE_A)
 	$(CC) $(CFLAGS) -o $@ $(LOAD_OBJ) $(CORE_A) $(LDLIBS) -lm
-bench-tools: $(B)/xmppload
+bench-tools: $(B)/xmppload $(B)/archive_write
+# The storage's cost of archiving (docs/performance.md), not part of all.
+$(B)/archive_write: $(B)/bench/storage/archive_write.o $(CORE_A)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # The standard benchmark (≤ 10 minutes): a markdown report under
 # bench/results/. bench/compare runs it beside Prosody, ejabberd and

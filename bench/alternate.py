@@ -6,14 +6,20 @@ here, the same build measured minutes apart differs by ±15% in logins per
 second, more than most changes; alternating puts each pair of runs under
 the same conditions. Nothing here asserts a figure.
 
-    bench/alternate.py [--rounds N] [--scenario login|chat] BUILD_DIR...
+    bench/alternate.py [--rounds N] [--scenario login|chat|chat+archive]
+                       BUILD_DIR...
 
 A BUILD_DIR holds palabred and palabrectl (`make all`); an old revision
 builds in a worktree of its own: `git worktree add /tmp/before REV &&
 make -C /tmp/before all`, then `bench/alternate.py /tmp/before/build
 build`. Every run is on fresh data (bench.py's fresh), with the load of
 `make bench`'s scenario (login: 10,000 accounts, 64 at once, STARTTLS,
-PLAIN; chat: its saturation run).
+PLAIN; chat: its saturation run; chat+archive: the same with bench.py's
+ARCHIVE_MODULES on, those of them built). --rate offers that many
+messages per second (open loop) instead of saturating: the CPU per
+message of a thread that saturates (the sm's storage thread, which then
+groups more writes per transaction) is what it was given, not what the
+work costs; below saturation it is the cost.
 
 Besides rates and CPU per login or per 1,000 messages, each run shows
 per process (in the order of Server.pids(): supervisor and router, c2s,
@@ -76,7 +82,7 @@ def machine_idle():
     return fields[3] + fields[4], sum(fields)
 
 
-def measure(server, setup, work, scenario):
+def measure(server, setup, work, scenario, rate=0):
     """One run: (units done, rate, p50/p99 text, per-process deltas,
     idle share)."""
     bench.fresh(server)
@@ -94,7 +100,7 @@ def measure(server, setup, work, scenario):
         r = bench.run_load(server, "chat", os.path.join(work, "r.json"),
                            sessions=setup.chat_sessions,
                            duration=setup.duration, window=8,
-                           tls="starttls", mech="PLAIN")
+                           tls="starttls", mech="PLAIN", msg_rate=rate)
         m = r.get("messages", {})
         done = m.get("received", 0)  # the logins' CPU is in the total
         rate, lat = m.get("per_s", 0), r.get("latency_ms", {})
@@ -120,10 +126,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("builds", nargs="+")
     ap.add_argument("--rounds", type=int, default=4)
-    ap.add_argument("--scenario", choices=("login", "chat"),
+    ap.add_argument("--scenario", choices=("login", "chat", "chat+archive"),
                     default="login")
+    ap.add_argument("--rate", type=int, default=0,
+                    help="chat: messages offered per second (0: as many "
+                    "as the server takes)")
     args = ap.parse_args()
     setup = bench.Setup(False, scenarios=(args.scenario,))
+    modules = (bench.built_modules(bench.ARCHIVE_MODULES)
+               if args.scenario == "chat+archive" else ())
     work = tempfile.mkdtemp(prefix="palabre-alternate-")
     unit = "login" if args.scenario == "login" else "1,000 messages"
     runs = []
@@ -131,13 +142,15 @@ def main():
         for i, build in enumerate(args.builds):
             s = palabre_of(build)(os.path.join(work, "s%d" % i),
                                   iterations=bench.ITERATIONS,
-                                  processes=setup.c2s_processes)
+                                  processes=setup.c2s_processes,
+                                  modules=modules)
             s.add_users(bench.USERS, 0, setup.accounts, bench.PASSWORD)
             s.snapshot()
             runs.append((build, s, []))
         for _ in range(args.rounds):
             for build, s, results in runs:
-                results.append(measure(s, setup, work, args.scenario))
+                results.append(measure(s, setup, work, args.scenario,
+                                       args.rate))
                 show(build, *results[-1], unit)
     finally:
         for _, s, _ in runs:

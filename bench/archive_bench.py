@@ -13,6 +13,7 @@ Nothing here asserts a figure: it prints them (and bench.py reports
 them)."""
 import argparse
 import os
+import random
 import sqlite3
 import statistics
 import sys
@@ -32,6 +33,12 @@ OTHERS = 99
 YEAR_US = 365 * 86400 * 1000000
 REPEAT = 20
 MAM = "urn:xmpp:mam:2"
+RSM = "http://jabber.org/protocol/rsm"
+
+
+def stamp_of(now, k, n):
+    """The time of message k of n, spread over the year before now."""
+    return now - YEAR_US + YEAR_US * k // max(n, 1)
 
 
 def fill(db_path, domain, rows):
@@ -42,6 +49,14 @@ def fill(db_path, domain, rows):
     db = sqlite3.connect(db_path)
     body = "x" * 80
 
+    jids = {}
+    with db:   # the ids of the JIDs that the rows name (schema.c)
+        for name in (["bench%d@%s" % (u, domain) for u in range(OTHERS + 1)]
+                     + ["contact%d@%s" % (c, domain)
+                        for c in range(CONTACTS)]):
+            jids[name] = db.execute("INSERT INTO jids (jid) VALUES (?)",
+                                    (name,)).lastrowid
+
     def gen():
         for i in range(rows):
             if i < main:
@@ -50,40 +65,52 @@ def fill(db_path, domain, rows):
                 user = "bench%d" % (1 + i % OTHERS)
                 n, k = rows - main, i - main
             contact = "contact%d@%s" % (i % CONTACTS, domain)
-            stamp = now - YEAR_US + YEAR_US * k // max(n, 1)
-            yield ("%s@%s" % (user, domain), contact, "phone", stamp,
-                   "id%08d" % i,
+            # seq: arrival order; the tag makes the XEP-0359 id with
+            # seq (storage/archive_id.h), which the server computes.
+            yield (i + 1, jids["%s@%s" % (user, domain)], jids[contact],
+                   "phone", stamp_of(now, k, n), random.getrandbits(63),
                    "<message xmlns='jabber:client' from='%s/phone' to='%s@%s'"
                    " type='chat'><body>%d %s</body></message>"
                    % (contact, user, domain, i, body))
     t0 = time.monotonic()
     with db:
-        db.executemany("INSERT INTO archive (user, with_bare, with_resource,"
-                       " stamp, id, message) VALUES (?, ?, ?, ?, ?, ?)",
-                       gen())
+        db.executemany("INSERT INTO archive (seq, user, with_bare,"
+                       " with_resource, stamp, tag, message)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?)", gen())
     db.close()
     return time.monotonic() - t0, now
 
 
 def query(stream, ident, form="", rsm="<max>50</max>"):
+    """The iq's round trip in ms, and its result."""
     fields = "".join("<field var='%s'><value>%s</value></field>" % kv
                      for kv in form)
     x = ("<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'>"
          "<value>%s</value></field>%s</x>" % (MAM, fields)) if form else ""
     t0 = time.monotonic()
-    stream.iq("<iq type='set' id='%s'><query xmlns='%s'>%s<set xmlns="
-              "'http://jabber.org/protocol/rsm'>%s</set></query></iq>"
-              % (ident, MAM, x, rsm), ident)
-    return (time.monotonic() - t0) * 1000
+    el = stream.iq("<iq type='set' id='%s'><query xmlns='%s'>%s<set xmlns="
+                   "'%s'>%s</set></query></iq>"
+                   % (ident, MAM, x, RSM, rsm), ident)
+    return (time.monotonic() - t0) * 1000, el
+
+
+def xep82(us):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(us / 1e6))
+
+
+def id_at(stream, ident, us):
+    """The id of bench0's first message from us on (the server makes
+    the ids: storage/archive_id.h)."""
+    _, el = query(stream, ident, (("start", xep82(us)),), "<max>1</max>")
+    return el.find(".//{%s}first" % RSM).text
 
 
 def measure(stream, domain, now, main):
     """{query: (cold ms, warm median ms)}; main: bench0's messages."""
     day = 86400 * 1000000
-    start = time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                          time.gmtime((now - 100 * day) / 1e6))
-    end = time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                        time.gmtime((now - 99 * day) / 1e6))
+    start, end = xep82(now - 100 * day), xep82(now - 99 * day)
+    middle = id_at(stream, "middle", stamp_of(now, main // 2, main))
+    third = id_at(stream, "third", stamp_of(now, main // 3, main))
     queries = {
         "last page (empty <before/>), 50": ((), "<max>50</max><before/>"),
         "first page, 50": ((), "<max>50</max>"),
@@ -92,14 +119,14 @@ def measure(stream, domain, now, main):
         "one day (start, end) 100 days ago, 50":
             ((("start", start), ("end", end)), "<max>50</max>"),
         "page after an id in the middle, 250":
-            ((), "<max>250</max><after>id%08d</after>" % (main // 2)),
+            ((), "<max>250</max><after>%s</after>" % middle),
         "with one contact, page before an id, 50":
             ((("with", "contact3@" + domain),),
-             "<max>50</max><before>id%08d</before>" % (main // 3)),
+             "<max>50</max><before>%s</before>" % third),
     }
     out = {}
     for n, (name, (form, rsm)) in enumerate(queries.items()):
-        times = [query(stream, "q%d-%d" % (n, i), form, rsm)
+        times = [query(stream, "q%d-%d" % (n, i), form, rsm)[0]
                  for i in range(REPEAT + 1)]
         out[name] = (times[0], statistics.median(times[1:]))
     return out

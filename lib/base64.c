@@ -1,6 +1,9 @@
 /* base64 (RFC 4648 §4) for SASL payloads: RFC 6120 §6.4.2 wants strict
- * decoding, with padding and without whitespace. */
+ * decoding, with padding and without whitespace. base64url (§5) for
+ * identifiers in XML attributes and URIs. */
 #include "base64.h"
+
+#include <string.h>
 
 static const char base64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -84,4 +87,51 @@ long base64_decode(const char *in, size_t len, unsigned char *out)
 			out[n++] = (unsigned char)bits;
 	}
 	return (long)n;
+}
+
+static const char base64url_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+void base64url_encode(const unsigned char *in, size_t len, char *out)
+{
+	unsigned bits = 0;
+	int nbits = 0;
+	for (size_t i = 0; i < len; i++) {
+		bits = bits << 8 | in[i];
+		for (nbits += 8; nbits >= 6; nbits -= 6)
+			*out++ = base64url_alphabet[(bits >> (nbits - 6)) & 63];
+	}
+	if (nbits)
+		*out++ = base64url_alphabet[(bits << (6 - nbits)) & 63];
+	*out = '\0';
+}
+
+static int base64url_value(char ch)
+{
+	return ch == '-'                ? 62
+	       : ch == '_'              ? 63
+	       : ch == '+' || ch == '/' ? -1
+					: base64_value(ch);
+}
+
+int base64url_decode(const char *in, unsigned char *out, size_t len)
+{
+	size_t n = (len * 8 + 5) / 6, k = 0;
+	unsigned bits = 0;
+	int nbits = 0;
+	if (strnlen(in, n + 1) != n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int v = base64url_value(in[i]);
+		if (v < 0)
+			return -1;
+		bits = bits << 6 | (unsigned)v;
+		nbits += 6;
+		if (nbits >= 8) {
+			nbits -= 8;
+			out[k++] = (unsigned char)(bits >> nbits);
+		}
+	}
+	/* One string per value: the bits past the last byte are zero. */
+	return bits & ((1u << nbits) - 1) ? -1 : 0;
 }

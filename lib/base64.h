@@ -12,4 +12,12 @@ int base64_encode(struct buf *out, const unsigned char *in, size_t len);
  * len * 3 / 4 + 1 bytes. Returns the decoded length or -1. */
 long base64_decode(const char *in, size_t len, unsigned char *out);
 
+/* base64url (RFC 4648 §5) without padding, for identifiers: the len
+ * bytes of in as (len * 8 + 5) / 6 characters into out, then a NUL. */
+void base64url_encode(const unsigned char *in, size_t len, char *out);
+/* Decodes exactly (len * 8 + 5) / 6 characters of in into len bytes;
+ * -1 when in is not the one encoding of len bytes (a character outside
+ * the alphabet, unused bits set, another length). */
+int base64url_decode(const char *in, unsigned char *out, size_t len);
+
 #endif

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "archive_id.h"
 #include "storage.h"
 
 struct storage_backend;
@@ -19,8 +20,9 @@ enum storage_op_type {
 	STORAGE_OP_DELETE, /* key NULL: every item of (user, store) */
 	STORAGE_OP_APPEND, /* key NULL: the backend gives the next one */
 	/* To user's archive: store is the correspondent's bare JID,
-	 * resource its resource, key the message's id, value the
-	 * message. */
+	 * resource its resource, key the message's id (from
+	 * storage_archive_reserve: it holds the row's seq and tag), value
+	 * the message. */
 	STORAGE_OP_ARCHIVE,
 	STORAGE_OP_ARCHIVE_DELETE, /* user's archive */
 };
@@ -92,6 +94,11 @@ enum storage_status
 storage_backend_archive_query(struct storage_backend *b,
 			      const struct storage_archive_query *q,
 			      struct storage_archive_result *out);
+/* The archive's highest seq (0 when empty) and the key of its ids
+ * (archive_id.h), for storage_archive_reserve: called at open, before
+ * the storage thread starts. 0 or -1. */
+int storage_backend_archive_ids(struct storage_backend *b, int64_t *last_seq,
+				unsigned char key[ARCHIVE_ID_KEY_SIZE]);
 /* storage_archive_expire, inside the transaction; *deleted: how many. */
 int storage_backend_archive_expire(struct storage_backend *b, int64_t before,
 				   size_t limit, size_t *deleted);

@@ -24,24 +24,35 @@ static const char *const migrations[] = {
 	"INSERT INTO sequence (name, value) VALUES ('append', 0);",
 	/* 1 → 2: the message archive (XEP-0313), a table of its own: the
 	 * key/value items cannot answer "with X, from t1 to t2, after id
-	 * Y" by an index range. seq (the rowid) is the arrival order, the
-	 * tie-break of equal stamps (µs) and the order retention deletes
-	 * in. Each query is a range of one index: (user, stamp) with no
-	 * 'with', (user, with_bare, stamp) with one (a full JID's
-	 * resource is a residual test inside its bare JID's range), and
-	 * (user, id) finds a XEP-0359 id's place. */
+	 * Y" by an index range. seq (the rowid, given by the storage,
+	 * storage_archive_reserve) is the arrival order, the tie-break of
+	 * equal stamps (µs) and the order retention deletes in. Each query
+	 * is a range of one index: (user, stamp) with no 'with', (user,
+	 * with_bare, stamp) with one (a full JID's resource is a residual
+	 * test inside its bare JID's range). user and with_bare are ids of
+	 * jids (short keys: an index entry is a few bytes, not two JIDs);
+	 * a jids row never changes nor goes, so that a cache of it never
+	 * goes stale. A XEP-0359 id is seq and tag encrypted with the key
+	 * of archive_key (storage/archive_id.h): no index of ids. */
+	"CREATE TABLE jids ("
+	" id INTEGER PRIMARY KEY,"
+	" jid TEXT NOT NULL UNIQUE"
+	");"
 	"CREATE TABLE archive ("
 	" seq INTEGER PRIMARY KEY,"
-	" user TEXT NOT NULL,"
-	" with_bare TEXT NOT NULL,"
+	" user INTEGER NOT NULL,"
+	" with_bare INTEGER NOT NULL,"
 	" with_resource TEXT NOT NULL,"
 	" stamp INTEGER NOT NULL,"
-	" id TEXT NOT NULL,"
+	" tag INTEGER NOT NULL,"
 	" message BLOB NOT NULL"
 	");"
 	"CREATE INDEX archive_time ON archive (user, stamp);"
 	"CREATE INDEX archive_with ON archive (user, with_bare, stamp);"
-	"CREATE UNIQUE INDEX archive_id ON archive (user, id);",
+	"CREATE TABLE archive_key ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" key BLOB NOT NULL"
+	");",
 };
 
 int storage_schema_version(void)

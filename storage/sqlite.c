@@ -117,16 +117,22 @@ int sqlite_backend_step(struct storage_backend *b, sqlite3_stmt *st,
 
 int storage_backend_begin(struct storage_backend *b)
 {
+	/* A transaction that ended with no commit nor rollback of ours
+	 * (SQLite rolls back on I/O errors): what it inserted is gone. */
+	sqlite_archive_settle(b, false);
 	return sqlite_backend_step(b, b->st[ST_BEGIN], "begin", NULL, NULL);
 }
 
 int storage_backend_commit(struct storage_backend *b)
 {
-	return sqlite_backend_step(b, b->st[ST_COMMIT], "commit", NULL, NULL);
+	int rc = sqlite_backend_step(b, b->st[ST_COMMIT], "commit", NULL, NULL);
+	sqlite_archive_settle(b, rc == 0);
+	return rc;
 }
 
 void storage_backend_rollback(struct storage_backend *b)
 {
+	sqlite_archive_settle(b, false);
 	if (storage_backend_in_transaction(b))
 		sqlite_backend_step(b, b->st[ST_ROLLBACK], "rollback", NULL,
 				    NULL);
@@ -147,6 +153,8 @@ int storage_backend_batch_end(struct storage_backend *b, bool ok)
 {
 	/* A failure that rolled back the whole transaction left no
 	 * savepoint to go back to: storage.c sees it and starts again. */
+	if (!ok || !storage_backend_in_transaction(b))
+		sqlite_archive_settle(b, false);
 	if (!storage_backend_in_transaction(b))
 		return -1;
 	if (!ok && sqlite_backend_step(b, b->st[ST_ROLLBACK_TO],

@@ -4,6 +4,7 @@
 #ifndef PALABRE_STORAGE_SQLITE_H
 #define PALABRE_STORAGE_SQLITE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <sqlite3.h>
@@ -40,6 +41,9 @@ int sqlite_archive_open(struct storage_backend *b, char *err, size_t errlen);
 void sqlite_archive_close(struct storage_backend *b);
 int sqlite_archive_write(struct storage_backend *b,
 			 const struct storage_op *op);
+/* The transaction (or a batch's savepoint) ended: kept (committed) or
+ * not, so that the archive forgets the ids of JIDs it inserted in it. */
+void sqlite_archive_settle(struct storage_backend *b, bool kept);
 /* Its statements' SQL, NULL-terminated: tests/unit/test_archive.c
  * checks their query plans. */
 extern const char *const sqlite_archive_statements[];

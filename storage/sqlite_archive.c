@@ -1,6 +1,12 @@
 /* sqlite_archive: the message archive of the SQLite backend (storage.h,
  * XEP-0313). The table and its indexes are schema.c's (1 → 2).
  *
+ * A row names its owner and correspondent by ids of the table jids,
+ * which a bounded cache keeps (most writes look nothing up), and
+ * carries no XEP-0359 id: that is its seq and tag encrypted
+ * (archive_id.h), made on the loop (storage_archive_reserve), decrypted
+ * here to insert and to find a row.
+ *
  * A query is one range scan: the bounds (start, end, after and before
  * ids) become a lower and an upper position (stamp, seq), seq being the
  * rowid (arrival order), and the statement reads the index (user,
@@ -14,13 +20,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/hash_table.h"
 #include "../lib/log.h"
+#include "../lib/random.h"
+#include "archive_id.h"
 #include "sqlite.h"
+
+/* The JIDs whose ids the storage thread keeps: past it, the cache
+ * starts again empty (a miss costs one lookup of jids' index). */
+#define ARCHIVE_JIDS_CACHED 8192
 
 /* Rows between two positions, exclusive: (stamp, seq) > (?2, ?3) and
  * < (?4, ?5), written so that SQLite sees a range of stamp (the
  * residual tests only skip rows of the bounds' own stamps). */
-#define ARCHIVE_COLUMNS "SELECT seq, id, stamp, message FROM archive"
+#define ARCHIVE_COLUMNS "SELECT seq, tag, stamp, message FROM archive"
 #define ARCHIVE_RANGE                                                          \
 	" WHERE user = ?1 AND stamp >= ?2 AND (stamp > ?2 OR seq > ?3)"        \
 	" AND stamp <= ?4 AND (stamp < ?4 OR seq < ?5)"
@@ -39,18 +52,23 @@ enum archive_statement {
 	AR_EXPIRE,
 	AR_PURGE_ITEMS,
 	AR_PURGE_ARCHIVE,
+	AR_JID_FIND,
+	AR_JID_ADD,
+	AR_LAST_SEQ,
+	AR_KEY_GET,
+	AR_KEY_ADD,
 	AR_MAX
 };
 
 const char *const sqlite_archive_statements[AR_MAX + 1] = {
-	[AR_INSERT] = "INSERT INTO archive"
-		      " (user, with_bare, with_resource, stamp, id, message)"
-		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[AR_INSERT] = "INSERT INTO archive (seq, user, with_bare,"
+		      " with_resource, stamp, tag, message)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[AR_DELETE_USER] = "DELETE FROM archive WHERE user = ?1",
 	[AR_POSITION] = "SELECT stamp, seq FROM archive"
-			" WHERE user = ?1 AND id = ?2",
-	[AR_BY_ID] = "SELECT seq, id, stamp, message, with_bare, with_resource"
-		     " FROM archive WHERE user = ?1 AND id = ?2",
+			" WHERE seq = ?1 AND user = ?2 AND tag = ?3",
+	[AR_BY_ID] = "SELECT seq, tag, stamp, message, with_bare, with_resource"
+		     " FROM archive WHERE seq = ?1 AND user = ?2 AND tag = ?3",
 	[AR_FORWARD] =
 		ARCHIVE_COLUMNS ARCHIVE_RANGE " ORDER BY stamp, seq LIMIT ?6",
 	[AR_BACKWARD] = ARCHIVE_COLUMNS ARCHIVE_RANGE
@@ -69,12 +87,149 @@ const char *const sqlite_archive_statements[AR_MAX + 1] = {
 	[AR_PURGE_ARCHIVE] = "DELETE FROM archive WHERE seq IN"
 			     " (SELECT seq FROM archive WHERE user = ?1"
 			     " LIMIT ?2)",
+	[AR_JID_FIND] = "SELECT id FROM jids WHERE jid = ?1",
+	[AR_JID_ADD] = "INSERT INTO jids (jid) VALUES (?1) RETURNING id",
+	[AR_LAST_SEQ] = "SELECT max(seq) FROM archive",
+	[AR_KEY_GET] = "SELECT key FROM archive_key WHERE id = 1",
+	/* Two processes making the key at once: the first one's holds. */
+	[AR_KEY_ADD] = "INSERT OR IGNORE INTO archive_key (id, key)"
+		       " VALUES (1, ?1)",
 	NULL,
 };
 
 struct sqlite_archive {
 	sqlite3_stmt *st[AR_MAX];
+	unsigned char key[ARCHIVE_ID_KEY_SIZE];
+	struct archive_id_codec *ids; /* the storage thread's */
+	/* jid → id, at most ARCHIVE_JIDS_CACHED; fresh: it holds ids
+	 * that the open transaction inserted (gone if it is rolled
+	 * back). */
+	struct hash_table jids;
+	bool fresh;
 };
+
+/* ---- the ids of JIDs ---- */
+
+struct archive_jid {
+	struct hash_link link;
+	uint64_t hash;
+	int64_t id;
+	char jid[];
+};
+
+static uint64_t archive_jid_hash(const struct hash_link *l)
+{
+	return hash_entry(l, struct archive_jid, link)->hash;
+}
+
+static bool archive_jid_match(const struct hash_link *l, const void *jid)
+{
+	return strcmp(hash_entry(l, struct archive_jid, link)->jid, jid) == 0;
+}
+
+static void archive_jids_clear(struct sqlite_archive *a)
+{
+	struct hash_link *l, *next;
+	hash_table_for_each(&a->jids, l, next)
+	{
+		hash_table_remove(&a->jids, l);
+		free(hash_entry(l, struct archive_jid, link));
+	}
+	a->fresh = false;
+}
+
+void sqlite_archive_settle(struct storage_backend *b, bool kept)
+{
+	if (b->archive && b->archive->fresh && !kept)
+		archive_jids_clear(b->archive);
+	else if (b->archive)
+		b->archive->fresh = false;
+}
+
+static void archive_jid_cache(struct sqlite_archive *a, const char *jid,
+			      uint64_t hash, int64_t id)
+{
+	size_t len = strlen(jid) + 1;
+	if (a->jids.count >= ARCHIVE_JIDS_CACHED)
+		archive_jids_clear(a);
+	struct archive_jid *e = malloc(sizeof *e + len);
+	if (!e)
+		return; /* a cache: the next write looks it up again */
+	e->hash = hash;
+	e->id = id;
+	memcpy(e->jid, jid, len);
+	if (hash_table_insert(&a->jids, &e->link, hash) < 0)
+		free(e);
+}
+
+/* Runs a statement bound to ?1 jid for the id in its first column:
+ * 1 with *id, 0 without a row, -1 on failure. */
+static int archive_jid_step(struct storage_backend *b, sqlite3_stmt *st,
+			    const char *jid, int64_t *id)
+{
+	int rc = sqlite3_bind_text(st, 1, jid, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		/* to SQLITE_DONE: an INSERT … RETURNING is complete then */
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_ROW
+						     : SQLITE_ERROR;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		sqlite_backend_log(b, "archive jid", jid, "jids");
+	sqlite_backend_done(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The id of jid in *id: 0 for a JID that no archived message names
+ * (no row has it), unless create adds it. 0 or -1. */
+static int archive_jid_id(struct storage_backend *b, const char *jid,
+			  bool create, int64_t *id)
+{
+	struct sqlite_archive *a = b->archive;
+	uint64_t hash = hash_string(jid);
+	struct hash_link *l =
+		hash_table_find(&a->jids, hash, archive_jid_match, jid);
+	if (l) {
+		*id = hash_entry(l, struct archive_jid, link)->id;
+		return 0;
+	}
+	*id = 0;
+	int rc = archive_jid_step(b, a->st[AR_JID_FIND], jid, id);
+	if (rc == 0 && create) {
+		rc = archive_jid_step(b, a->st[AR_JID_ADD], jid, id);
+		a->fresh = true;
+	}
+	if (rc == 1)
+		archive_jid_cache(a, jid, hash, *id);
+	return rc < 0 ? -1 : 0;
+}
+
+/* ---- open and close ---- */
+
+/* The key of the ids, made at the first open. */
+static int archive_key_load(struct storage_backend *b, char *err, size_t errlen)
+{
+	struct sqlite_archive *a = b->archive;
+	unsigned char key[ARCHIVE_ID_KEY_SIZE];
+	random_bytes(key, sizeof key);
+	sqlite3_stmt *add = a->st[AR_KEY_ADD], *get = a->st[AR_KEY_GET];
+	int rc = sqlite3_bind_blob(add, 1, key, sizeof key, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(add);
+	sqlite_backend_done(add);
+	if (rc == SQLITE_DONE && sqlite3_step(get) == SQLITE_ROW &&
+	    sqlite3_column_bytes(get, 0) == ARCHIVE_ID_KEY_SIZE) {
+		memcpy(a->key, sqlite3_column_blob(get, 0), sizeof a->key);
+		rc = SQLITE_OK;
+	}
+	sqlite_backend_done(get);
+	if (rc != SQLITE_OK || !(a->ids = archive_id_codec_new(a->key))) {
+		snprintf(err, errlen, "%s: cannot read the archive's key: %s",
+			 b->path, sqlite3_errmsg(b->sql));
+		return -1;
+	}
+	return 0;
+}
 
 int sqlite_archive_open(struct storage_backend *b, char *err, size_t errlen)
 {
@@ -82,11 +237,12 @@ int sqlite_archive_open(struct storage_backend *b, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: out of memory", b->path);
 		return -1;
 	}
+	hash_table_init(&b->archive->jids, archive_jid_hash, 64);
 	for (int i = 0; i < AR_MAX; i++)
 		if (!(b->archive->st[i] = sqlite_backend_prepare(
 			      b, sqlite_archive_statements[i], err, errlen)))
 			return -1;
-	return 0;
+	return archive_key_load(b, err, errlen);
 }
 
 void sqlite_archive_close(struct storage_backend *b)
@@ -95,8 +251,25 @@ void sqlite_archive_close(struct storage_backend *b)
 		return;
 	for (int i = 0; i < AR_MAX; i++)
 		sqlite3_finalize(b->archive->st[i]);
+	archive_jids_clear(b->archive);
+	hash_table_free(&b->archive->jids);
+	archive_id_codec_free(b->archive->ids);
 	free(b->archive);
 	b->archive = NULL;
+}
+
+int storage_backend_archive_ids(struct storage_backend *b, int64_t *last_seq,
+				unsigned char key[ARCHIVE_ID_KEY_SIZE])
+{
+	sqlite3_stmt *st = b->archive->st[AR_LAST_SEQ];
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*last_seq = sqlite3_column_int64(st, 0); /* NULL: 0 */
+	else
+		sqlite_backend_log(b, "the archive's last seq", NULL, NULL);
+	sqlite_backend_done(st);
+	memcpy(key, b->archive->key, ARCHIVE_ID_KEY_SIZE);
+	return rc == SQLITE_ROW ? 0 : -1;
 }
 
 /* ---- writes ---- */
@@ -105,19 +278,30 @@ static int archive_insert(struct storage_backend *b,
 			  const struct storage_op *op)
 {
 	sqlite3_stmt *st = b->archive->st[AR_INSERT];
+	int64_t seq, user, with;
+	uint64_t tag;
 	if (op->value_len > STORAGE_VALUE_MAX) {
 		log_error("storage %s: archive (%s): a message of %zu bytes, "
 			  "more than %u",
 			  b->path, op->user, op->value_len, STORAGE_VALUE_MAX);
 		return -1;
 	}
+	if (!archive_id_decode(b->archive->ids, op->key, &seq, &tag)) {
+		log_error("storage %s: archive (%s): \"%s\" is not an id "
+			  "storage_archive_reserve made",
+			  b->path, op->user, op->key);
+		return -1;
+	}
+	if (archive_jid_id(b, op->user, true, &user) < 0 ||
+	    archive_jid_id(b, op->store, true, &with) < 0)
+		return -1;
 	/* A NULL pointer would bind SQL NULL: an empty value is "". */
-	if (sqlite3_bind_text(st, 1, op->user, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_text(st, 2, op->store, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_text(st, 3, op->resource, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_int64(st, 4, op->stamp) ||
-	    sqlite3_bind_text(st, 5, op->key, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_blob(st, 6, op->value_len ? op->value : "",
+	if (sqlite3_bind_int64(st, 1, seq) || sqlite3_bind_int64(st, 2, user) ||
+	    sqlite3_bind_int64(st, 3, with) ||
+	    sqlite3_bind_text(st, 4, op->resource, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 5, op->stamp) ||
+	    sqlite3_bind_int64(st, 6, (sqlite3_int64)tag) ||
+	    sqlite3_bind_blob(st, 7, op->value_len ? op->value : "",
 			      (int)op->value_len, SQLITE_STATIC)) {
 		sqlite_backend_done(st);
 		st = NULL;
@@ -130,7 +314,10 @@ int sqlite_archive_write(struct storage_backend *b, const struct storage_op *op)
 	if (op->type == STORAGE_OP_ARCHIVE)
 		return archive_insert(b, op);
 	sqlite3_stmt *st = b->archive->st[AR_DELETE_USER];
-	if (sqlite3_bind_text(st, 1, op->user, -1, SQLITE_STATIC)) {
+	int64_t user;
+	if (archive_jid_id(b, op->user, false, &user) < 0)
+		return -1;
+	if (sqlite3_bind_int64(st, 1, user)) {
 		sqlite_backend_done(st);
 		st = NULL;
 	}
@@ -139,6 +326,13 @@ int sqlite_archive_write(struct storage_backend *b, const struct storage_op *op)
 }
 
 /* ---- positions ---- */
+
+/* A query with its JIDs' ids: 0 for a JID the archive does not know
+ * (no row has it, so that the statements find nothing). */
+struct archive_scope {
+	const struct storage_archive_query *q;
+	int64_t user, with;
+};
 
 /* A place in the order of the archive: (stamp, seq), lexicographic. */
 struct archive_position {
@@ -152,24 +346,37 @@ static int position_cmp(struct archive_position a, struct archive_position b)
 	return a.seq < b.seq ? -1 : a.seq > b.seq;
 }
 
+/* Binds AR_POSITION or AR_BY_ID to the row of id in user's archive;
+ * false when id cannot name one. */
+static bool archive_bind_id(struct storage_backend *b, sqlite3_stmt *st,
+			    int64_t user, const char *id)
+{
+	int64_t seq;
+	uint64_t tag;
+	if (!archive_id_decode(b->archive->ids, id, &seq, &tag))
+		return false;
+	if (sqlite3_bind_int64(st, 1, seq) || sqlite3_bind_int64(st, 2, user) ||
+	    sqlite3_bind_int64(st, 3, (sqlite3_int64)tag)) {
+		sqlite_backend_done(st);
+		return false;
+	}
+	return true;
+}
+
 /* The position of id in user's archive. */
 static enum storage_status archive_position(struct storage_backend *b,
-					    const char *user, const char *id,
+					    int64_t user, const char *id,
 					    struct archive_position *out)
 {
 	sqlite3_stmt *st = b->archive->st[AR_POSITION];
-	if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC)) {
-		sqlite_backend_done(st);
-		sqlite_backend_log(b, "bind", user, "archive");
-		return STORAGE_ERROR;
-	}
+	if (!archive_bind_id(b, st, user, id))
+		return STORAGE_NOT_FOUND;
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		out->stamp = sqlite3_column_int64(st, 0);
 		out->seq = sqlite3_column_int64(st, 1);
 	} else if (rc != SQLITE_DONE) {
-		sqlite_backend_log(b, "archive position", user, "archive");
+		sqlite_backend_log(b, "archive position", NULL, NULL);
 	}
 	sqlite_backend_done(st);
 	return rc == SQLITE_ROW    ? STORAGE_OK
@@ -180,10 +387,11 @@ static enum storage_status archive_position(struct storage_backend *b,
 /* The range of q, exclusive at both ends: (start, 0) is every stamp
  * from start (seq counts from 1), (end, INT64_MAX) every one to end. */
 static enum storage_status archive_bounds(struct storage_backend *b,
-					  const struct storage_archive_query *q,
+					  const struct archive_scope *sc,
 					  struct archive_position *low,
 					  struct archive_position *high)
 {
+	const struct storage_archive_query *q = sc->q;
 	*low = (struct archive_position){q->start, 0};
 	*high = (struct archive_position){q->end, INT64_MAX};
 	for (int i = 0; i < 4; i++) {
@@ -191,7 +399,7 @@ static enum storage_status archive_bounds(struct storage_backend *b,
 		struct archive_position p;
 		if (!id)
 			continue;
-		enum storage_status rc = archive_position(b, q->user, id, &p);
+		enum storage_status rc = archive_position(b, sc->user, id, &p);
 		if (rc != STORAGE_OK)
 			return rc;
 		if (i < 2 && position_cmp(p, *low) > 0)
@@ -217,15 +425,19 @@ struct archive_rows {
 	size_t len, data_cap;
 };
 
-/* Copies the current row (seq, id, stamp, message, …) to r. */
-static int archive_add_row(sqlite3_stmt *st, struct archive_rows *r)
+/* Copies the current row (seq, tag, stamp, message, …) to r, with its
+ * id. */
+static int archive_add_row(struct storage_backend *b, sqlite3_stmt *st,
+			   struct archive_rows *r)
 {
+	char id[ARCHIVE_ID_LEN + 1];
+	size_t ilen = ARCHIVE_ID_LEN;
 	/* The pointer first, then its length (sqlite3_column_blob(3)). */
-	const void *id = sqlite3_column_text(st, 1);
-	size_t ilen = (size_t)sqlite3_column_bytes(st, 1);
 	const void *message = sqlite3_column_blob(st, 3);
 	size_t mlen = (size_t)sqlite3_column_bytes(st, 3);
-	if (!id || (mlen && !message) ||
+	if (archive_id_encode(b->archive->ids, sqlite3_column_int64(st, 0),
+			      (uint64_t)sqlite3_column_int64(st, 1), id) < 0 ||
+	    (mlen && !message) ||
 	    sqlite_result_grow((void **)&r->rows, &r->cap, r->count + 1,
 			       sizeof *r->rows) < 0 ||
 	    sqlite_result_grow((void **)&r->data, &r->data_cap,
@@ -280,23 +492,24 @@ static void archive_rows_free(struct archive_rows *r)
 /* ---- the range query ---- */
 
 static sqlite3_stmt *archive_bind_range(struct storage_backend *b,
-					const struct storage_archive_query *q,
+					const struct archive_scope *sc,
 					struct archive_position low,
 					struct archive_position high)
 {
+	const struct storage_archive_query *q = sc->q;
 	enum archive_statement which =
 		q->with_bare
 			? (q->backward ? AR_WITH_BACKWARD : AR_WITH_FORWARD)
 			: (q->backward ? AR_BACKWARD : AR_FORWARD);
 	sqlite3_stmt *st = b->archive->st[which];
-	if (sqlite3_bind_text(st, 1, q->user, -1, SQLITE_STATIC) ||
+	if (sqlite3_bind_int64(st, 1, sc->user) ||
 	    sqlite3_bind_int64(st, 2, low.stamp) ||
 	    sqlite3_bind_int64(st, 3, low.seq) ||
 	    sqlite3_bind_int64(st, 4, high.stamp) ||
 	    sqlite3_bind_int64(st, 5, high.seq) ||
 	    sqlite3_bind_int64(st, 6, (sqlite3_int64)q->max + 1) ||
 	    (q->with_bare &&
-	     (sqlite3_bind_text(st, 7, q->with_bare, -1, SQLITE_STATIC) ||
+	     (sqlite3_bind_int64(st, 7, sc->with) ||
 	      (q->with_resource && sqlite3_bind_text(st, 8, q->with_resource,
 						     -1, SQLITE_STATIC))))) {
 		sqlite_backend_done(st);
@@ -307,18 +520,18 @@ static sqlite3_stmt *archive_bind_range(struct storage_backend *b,
 }
 
 static enum storage_status
-archive_query_range(struct storage_backend *b,
-		    const struct storage_archive_query *q,
+archive_query_range(struct storage_backend *b, const struct archive_scope *sc,
 		    struct archive_position low, struct archive_position high,
 		    struct storage_archive_result *out)
 {
-	sqlite3_stmt *st = archive_bind_range(b, q, low, high);
+	const struct storage_archive_query *q = sc->q;
+	sqlite3_stmt *st = archive_bind_range(b, sc, low, high);
 	if (!st)
 		return STORAGE_ERROR;
 	struct archive_rows r = {0};
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (archive_add_row(st, &r) < 0) {
+		if (archive_add_row(b, st, &r) < 0) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
@@ -341,40 +554,35 @@ archive_query_range(struct storage_backend *b,
 
 /* ---- the ids query ---- */
 
-/* Whether the row that AR_BY_ID found passes q's with filter. */
-static bool archive_row_with(sqlite3_stmt *st,
-			     const struct storage_archive_query *q)
+/* Whether the row that AR_BY_ID found passes the query's with filter. */
+static bool archive_row_with(sqlite3_stmt *st, const struct archive_scope *sc)
 {
-	const char *bare = (const char *)sqlite3_column_text(st, 4);
 	const char *resource = (const char *)sqlite3_column_text(st, 5);
-	return !q->with_bare ||
-	       (bare && strcmp(bare, q->with_bare) == 0 &&
-		(!q->with_resource ||
-		 (resource && strcmp(resource, q->with_resource) == 0)));
+	return !sc->q->with_bare ||
+	       (sqlite3_column_int64(st, 4) == sc->with &&
+		(!sc->q->with_resource ||
+		 (resource && strcmp(resource, sc->q->with_resource) == 0)));
 }
 
 /* Adds the message of id to r if it is in the range; 0 or -1. */
 static int archive_fetch_id(struct storage_backend *b,
-			    const struct storage_archive_query *q,
-			    const char *id, struct archive_position low,
+			    const struct archive_scope *sc, const char *id,
+			    struct archive_position low,
 			    struct archive_position high,
 			    struct archive_rows *r)
 {
 	sqlite3_stmt *st = b->archive->st[AR_BY_ID];
-	if (sqlite3_bind_text(st, 1, q->user, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC)) {
-		sqlite_backend_done(st);
-		return -1;
-	}
+	if (!archive_bind_id(b, st, sc->user, id))
+		return 0; /* names no message */
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		struct archive_position p = {sqlite3_column_int64(st, 2),
 					     sqlite3_column_int64(st, 0)};
 		if (position_cmp(p, low) > 0 && position_cmp(p, high) < 0 &&
-		    archive_row_with(st, q) && archive_add_row(st, r) < 0)
+		    archive_row_with(st, sc) && archive_add_row(b, st, r) < 0)
 			rc = SQLITE_NOMEM;
 	} else if (rc != SQLITE_DONE) {
-		sqlite_backend_log(b, "archive id", q->user, "archive");
+		sqlite_backend_log(b, "archive id", sc->q->user, "archive");
 	}
 	sqlite_backend_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
@@ -386,18 +594,19 @@ static int archive_row_cmp(const void *a, const void *b)
 	return position_cmp(x->pos, y->pos);
 }
 
-/* XEP-0313 §4.1.4's ids: each found by the index (user, id), kept if
- * the other filters let it through, then ordered and paged as a range
- * would be. */
-static enum storage_status
-archive_query_ids(struct storage_backend *b,
-		  const struct storage_archive_query *q,
-		  struct archive_position low, struct archive_position high,
-		  struct storage_archive_result *out)
+/* XEP-0313 §4.1.4's ids: each found by its seq (the primary key),
+ * kept if the other filters let it through, then ordered and paged as
+ * a range would be. */
+static enum storage_status archive_query_ids(struct storage_backend *b,
+					     const struct archive_scope *sc,
+					     struct archive_position low,
+					     struct archive_position high,
+					     struct storage_archive_result *out)
 {
+	const struct storage_archive_query *q = sc->q;
 	struct archive_rows r = {0};
 	for (size_t i = 0; i < q->nids; i++)
-		if (archive_fetch_id(b, q, q->ids[i], low, high, &r) < 0) {
+		if (archive_fetch_id(b, sc, q->ids[i], low, high, &r) < 0) {
 			archive_rows_free(&r);
 			return STORAGE_ERROR;
 		}
@@ -421,13 +630,18 @@ storage_backend_archive_query(struct storage_backend *b,
 			      struct storage_archive_result *out)
 {
 	*out = (struct storage_archive_result){0};
+	struct archive_scope sc = {q, 0, 0};
+	if (archive_jid_id(b, q->user, false, &sc.user) < 0 ||
+	    (q->with_bare &&
+	     archive_jid_id(b, q->with_bare, false, &sc.with) < 0))
+		return STORAGE_ERROR;
 	struct archive_position low, high;
-	enum storage_status rc = archive_bounds(b, q, &low, &high);
+	enum storage_status rc = archive_bounds(b, &sc, &low, &high);
 	if (rc != STORAGE_OK)
 		return rc;
 	if (q->nids)
-		return archive_query_ids(b, q, low, high, out);
-	return archive_query_range(b, q, low, high, out);
+		return archive_query_ids(b, &sc, low, high, out);
+	return archive_query_range(b, &sc, low, high, out);
 }
 
 void storage_archive_result_free(struct storage_archive_result *r)
@@ -439,15 +653,15 @@ void storage_archive_result_free(struct storage_archive_result *r)
 
 /* ---- deletions in chunks ---- */
 
-/* Runs a DELETE of at most limit rows bound to (?1 text or int, ?2
- * limit); *deleted: how many went. */
+/* Runs a DELETE of at most limit rows bound to (?1 user's text or
+ * int64 key, ?2 limit); *deleted: how many went. */
 static int archive_delete_chunk(struct storage_backend *b, sqlite3_stmt *st,
-				const char *user, int64_t before, size_t limit,
+				const char *user, int64_t key, size_t limit,
 				size_t *deleted, const char *what)
 {
 	*deleted = 0;
 	int bad = user ? sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC)
-		       : sqlite3_bind_int64(st, 1, before);
+		       : sqlite3_bind_int64(st, 1, key);
 	if (bad || sqlite3_bind_int64(st, 2, (sqlite3_int64)limit)) {
 		sqlite_backend_done(st);
 		st = NULL;
@@ -469,13 +683,17 @@ int storage_backend_delete_user(struct storage_backend *b, const char *user,
 				size_t limit, size_t *deleted)
 {
 	size_t items = 0, messages = 0;
+	int64_t id;
 	if (archive_delete_chunk(b, b->archive->st[AR_PURGE_ITEMS], user, 0,
 				 limit, &items, "delete the user's items") < 0)
 		return -1;
+	/* The user's row of jids stays: other archives may name it (and
+	 * a running palabred may hold its id). */
 	if (items < limit &&
-	    archive_delete_chunk(b, b->archive->st[AR_PURGE_ARCHIVE], user, 0,
-				 limit - items, &messages,
-				 "delete the user's archive") < 0)
+	    (archive_jid_id(b, user, false, &id) < 0 ||
+	     archive_delete_chunk(b, b->archive->st[AR_PURGE_ARCHIVE], NULL, id,
+				  limit - items, &messages,
+				  "delete the user's archive") < 0))
 		return -1;
 	*deleted = items + messages;
 	return 0;

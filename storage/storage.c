@@ -20,7 +20,11 @@
 #include <unistd.h>
 
 #include "../lib/log.h"
+#include "../lib/random.h"
+#include "archive_id.h"
 #include "backend.h"
+
+#define STORAGE_TAGS 64
 
 struct storage_batch {
 	struct storage *s;
@@ -67,6 +71,12 @@ struct storage {
 	bool stopping;
 	struct storage_stats stats;
 	/* the loop's only */
+	int64_t archive_seq; /* the last seq reserved */
+	struct archive_id_codec *archive_ids;
+	/* Tags drawn ahead: one call to OpenSSL's generator (a getpid
+	 * system call each, its fork check) per STORAGE_TAGS messages. */
+	uint64_t tags[STORAGE_TAGS];
+	size_t ntags;
 	size_t queued_bytes;
 	bool refusing; /* the last submission was refused as over the cap */
 };
@@ -420,6 +430,20 @@ int storage_archive_query(struct storage *s,
 	return 0;
 }
 
+/* The sm is the archive's only writer (palabrectl only deletes): a
+ * counter of its own gives each message its seq. After a restart it
+ * goes on from the highest left; one reused (the newest were deleted)
+ * comes with another tag, so that an old id finds nothing. */
+int storage_archive_reserve(struct storage *s, char *id)
+{
+	if (!s->ntags) {
+		random_bytes(s->tags, sizeof s->tags);
+		s->ntags = STORAGE_TAGS;
+	}
+	return archive_id_encode(s->archive_ids, ++s->archive_seq,
+				 s->tags[--s->ntags], id);
+}
+
 int storage_archive_expire(struct storage *s, int64_t before, size_t limit,
 			   storage_read_cb cb, void *ctx)
 {
@@ -597,6 +621,7 @@ void storage_batch_free(struct storage_batch *b)
 static void storage_on_closed(uv_handle_t *h)
 {
 	struct storage *s = h->data;
+	archive_id_codec_free(s->archive_ids);
 	uv_cond_destroy(&s->wake);
 	uv_mutex_destroy(&s->lock);
 	free(s);
@@ -621,10 +646,15 @@ struct storage *storage_open(uv_loop_t *loop, const char *path, char *err,
 	s->queue_tail = &s->queue;
 	s->done_tail = &s->done;
 	s->async.data = s;
+	unsigned char key[ARCHIVE_ID_KEY_SIZE];
 	if (!(s->db = storage_backend_open(path, err, errlen)) ||
+	    storage_backend_archive_ids(s->db, &s->archive_seq, key) < 0 ||
+	    !(s->archive_ids = archive_id_codec_new(key)) ||
 	    uv_async_init(loop, &s->async, storage_on_async) != 0) {
 		if (s->db)
-			snprintf(err, errlen, "%s: cannot set up the loop",
+			snprintf(err, errlen,
+				 "%s: cannot set up the archive's ids or "
+				 "the loop",
 				 path);
 		storage_backend_close(s->db);
 		storage_on_closed((uv_handle_t *)&s->async);

@@ -130,9 +130,17 @@ void storage_batch_free(struct storage_batch *b);
 
 #define STORAGE_ARCHIVE_PAGE_MAX 250
 
+/* The size of an id, with its NUL: 22 characters of base64url. */
+#define STORAGE_ARCHIVE_ID_SIZE 23
+
+/* A new id for a message to archive, into id: its place in arrival
+ * order is taken now, so that the message can carry its id before it
+ * is written. 0, or -1 (out of memory in OpenSSL). An id reserved and
+ * never archived is a gap, nothing more. */
+int storage_archive_reserve(struct storage *s, char *id);
 /* Appends a message to user's archive (with_resource "" for a bare
- * JID). The id must be new for this user: a duplicate fails the
- * batch. */
+ * JID) under an id storage_archive_reserve gave, once: an id archived
+ * twice (or not made so) fails the batch. */
 int storage_batch_archive(struct storage_batch *b, const char *user,
 			  const char *with_bare, const char *with_resource,
 			  int64_t stamp, const char *id, const void *message,

@@ -24,7 +24,6 @@
 #include <time.h>
 
 #include "../../lib/log.h"
-#include "../../lib/random.h"
 #include "../../storage/storage.h"
 #include "delivery.h"
 #include "mam.h"
@@ -43,8 +42,6 @@
  * the period between expiry runs. */
 #define MAM_EXPIRE_CHUNK 1000
 #define MAM_EXPIRE_PERIOD_MS (60 * 1000)
-/* XEP-0359 ids: 16 random bytes, in hex. */
-#define MAM_ID_BYTES 16
 
 extern const struct sm_module sm_module_mam;
 
@@ -206,15 +203,19 @@ static const char *mam_take_ids(struct xml_node *m, const char *bare)
 	return id;
 }
 
-static const char *mam_add_id(struct stanza *st, const char *bare)
+/* A new id of bare's archive (storage_archive_reserve: the message's
+ * place in it) on st; NULL without a storage (unit tests). */
+static const char *mam_add_id(struct mam *mod, struct stanza *st,
+			      const char *bare)
 {
-	char *id = arena_alloc(st->arena, 2 * MAM_ID_BYTES + 1);
+	struct storage *s = sm_storage(mod->sm);
+	char *id = s ? arena_alloc(st->arena, STORAGE_ARCHIVE_ID_SIZE) : NULL;
+	if (!id || storage_archive_reserve(s, id) < 0)
+		return NULL;
 	struct xml_node *sid =
-		id ? xml_add_child(st->arena, st->xml, NS_SID, "stanza-id")
-		   : NULL;
+		xml_add_child(st->arena, st->xml, NS_SID, "stanza-id");
 	if (!sid)
 		return NULL;
-	random_hex(id, MAM_ID_BYTES);
 	if (xml_set_attr(st->arena, sid, "by", bare) < 0 ||
 	    xml_set_attr(st->arena, sid, "id", id) < 0) {
 		xml_remove_child(st->xml, sid);
@@ -362,7 +363,7 @@ static enum sm_verdict mam_out(struct sm_event *ev, void *data)
 	bool remote = !sm_serves(ev->sm, st->to->domain);
 	if (remote && mam_serialize(mod, st) < 0)
 		return SM_NEXT;
-	const char *id = mam_add_id(st, u->jid);
+	const char *id = mam_add_id(mod, st, u->jid);
 	if (id && remote)
 		mam_append(mod, u->jid, st->to, id);
 	return SM_NEXT;
@@ -397,7 +398,7 @@ static enum sm_verdict mam_in(struct sm_event *ev, void *data)
 		return SM_NEXT;
 	if (sent)
 		mam_append(mod, from->jid, st->to, sent);
-	const char *id = received ? mam_add_id(st, to->jid) : NULL;
+	const char *id = received ? mam_add_id(mod, st, to->jid) : NULL;
 	if (id)
 		mam_append(mod, to->jid, st->from, id);
 	return SM_NEXT;

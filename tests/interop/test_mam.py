@@ -284,7 +284,8 @@ def test_user_del_leaves_nothing_of_the_user(fresh_server, clients, accounts):
         try:
             return db.execute(
                 "SELECT (SELECT count(*) FROM items WHERE user = ?1),"
-                " (SELECT count(*) FROM archive WHERE user = ?1)",
+                " (SELECT count(*) FROM archive WHERE user ="
+                " (SELECT id FROM jids WHERE jid = ?1))",
                 (user,)).fetchone()
         finally:
             db.close()

@@ -40,15 +40,46 @@ static void commit(struct storage_batch *b)
 	run_until(&w);
 }
 
-/* Message i of user: id "<user's initial>i", body "m<i>". */
-static void archive(struct storage_batch *b, const char *user, const char *with,
-		    const char *resource, int64_t stamp, int i)
+/* The ids the storage gave, under the tests' names for them: "a3" is
+ * Alice's message 3. */
+static struct {
+	char name[16];
+	char id[STORAGE_ARCHIVE_ID_SIZE];
+} names[64];
+static size_t nnames;
+
+/* The id of a name (that name itself when no message has it: an id
+ * that names no message). */
+static const char *id_of(const char *name)
 {
-	char id[16], body[48];
-	snprintf(id, sizeof id, "%c%d", user[0], i);
+	for (size_t i = 0; i < nnames; i++)
+		if (strcmp(names[i].name, name) == 0)
+			return names[i].id;
+	return name;
+}
+
+static const char *name_of(const char *id)
+{
+	for (size_t i = 0; i < nnames; i++)
+		if (strcmp(names[i].id, id) == 0)
+			return names[i].name;
+	return "?";
+}
+
+/* Message i of user, named "<user's initial>i", body "m<i>". */
+static void archive(struct storage *s, struct storage_batch *b,
+		    const char *user, const char *with, const char *resource,
+		    int64_t stamp, int i)
+{
+	char name[16], body[48];
+	snprintf(name, sizeof name, "%c%d", user[0], i);
 	snprintf(body, sizeof body, "<message><body>m%d</body></message>", i);
+	ck_assert_uint_lt(nnames, sizeof names / sizeof *names);
+	strcpy(names[nnames].name, name);
+	ck_assert_int_eq(storage_archive_reserve(s, names[nnames].id), 0);
 	ck_assert_int_eq(storage_batch_archive(b, user, with, resource, stamp,
-					       id, body, strlen(body)),
+					       names[nnames++].id, body,
+					       strlen(body)),
 			 0);
 }
 
@@ -58,10 +89,11 @@ static void archive(struct storage_batch *b, const char *user, const char *with,
 static void fill(struct storage *s)
 {
 	struct storage_batch *b = storage_batch_new(s);
+	nnames = 0;
 	for (int i = 0; i < 10; i++)
-		archive(b, A, i % 2 ? C : B, i % 4 == 0 ? "phone" : "",
+		archive(s, b, A, i % 2 ? C : B, i % 4 == 0 ? "phone" : "",
 			100 * (i / 2 + 1), i);
-	archive(b, B, A, "", 150, 0);
+	archive(s, b, B, A, "", 150, 0);
 	commit(b);
 }
 
@@ -82,8 +114,9 @@ static void on_page(void *ctx, enum storage_status status,
 	g->count = p->count;
 	g->complete = p->complete;
 	for (size_t i = 0; i < p->count; i++) {
-		ck_assert_uint_lt(strlen(p->items[i].id), 16);
-		strcpy(g->ids[i], p->items[i].id);
+		ck_assert_uint_eq(strlen(p->items[i].id),
+				  STORAGE_ARCHIVE_ID_SIZE - 1);
+		strcpy(g->ids[i], name_of(p->items[i].id));
 		const char *m = p->items[i].message;
 		ck_assert_int_eq(m[p->items[i].message_len], 0);
 		ck_assert_ptr_nonnull(strstr(m, "<body>m"));
@@ -128,16 +161,16 @@ START_TEST(pages_forward_in_order)
 	ck_assert_int_eq(g.status, STORAGE_OK);
 	ck_assert_str_eq(ids(&g), "a0 a1 a2 a3");
 	ck_assert(!g.complete);
-	q.after[1] = "a3"; /* XEP-0059's <after>: the last of the page */
+	q.after[1] = id_of("a3"); /* XEP-0059's <after>: the last of the page */
 	query(s, &q, &g);
 	ck_assert_str_eq(ids(&g), "a4 a5 a6 a7");
 	ck_assert(!g.complete);
-	q.after[1] = "a7";
+	q.after[1] = id_of("a7");
 	query(s, &q, &g);
 	ck_assert_str_eq(ids(&g), "a8 a9");
 	ck_assert(g.complete);
 	/* exactly max left: complete, the extra row was not there */
-	q.after[1] = "a5";
+	q.after[1] = id_of("a5");
 	query(s, &q, &g);
 	ck_assert_str_eq(ids(&g), "a6 a7 a8 a9");
 	ck_assert(g.complete);
@@ -155,11 +188,11 @@ START_TEST(pages_backward_from_the_end)
 	query(s, &q, &g);
 	ck_assert_str_eq(ids(&g), "a6 a7 a8 a9");
 	ck_assert(!g.complete);
-	q.before[1] = "a6";
+	q.before[1] = id_of("a6");
 	query(s, &q, &g);
 	ck_assert_str_eq(ids(&g), "a2 a3 a4 a5");
 	ck_assert(!g.complete);
-	q.before[1] = "a2";
+	q.before[1] = id_of("a2");
 	query(s, &q, &g);
 	ck_assert_str_eq(ids(&g), "a0 a1");
 	ck_assert(g.complete);
@@ -210,9 +243,9 @@ START_TEST(start_and_end_are_inclusive)
 	query(s, &q, &g);
 	ck_assert_str_eq(ids(&g), "a2 a3 a4 a5 a6 a7");
 	/* with an after id inside the range: the tighter bound */
-	q.after[0] = "a0";
-	q.after[1] = "a4";
-	q.before[0] = "a7";
+	q.after[0] = id_of("a0");
+	q.after[1] = id_of("a4");
+	q.before[0] = id_of("a7");
 	query(s, &q, &g);
 	ck_assert_str_eq(ids(&g), "a5 a6");
 	close_storage(s);
@@ -223,7 +256,8 @@ START_TEST(ids_in_archive_order)
 {
 	struct storage *s = open_storage();
 	fill(s);
-	const char *want[] = {"a7", "nope", "a1", "b0", "a4"};
+	const char *want[] = {id_of("a7"), "nope", id_of("a1"), id_of("b0"),
+			      id_of("a4")};
 	struct storage_archive_query q = everything(10);
 	q.ids = want;
 	q.nids = 5;
@@ -248,13 +282,13 @@ START_TEST(unknown_id_is_not_found)
 	struct storage *s = open_storage();
 	fill(s);
 	struct storage_archive_query q = everything(10);
-	q.after[1] = "b0"; /* Bob's, not Alice's */
+	q.after[1] = id_of("b0"); /* Bob's, not Alice's */
 	struct page g;
 	query(s, &q, &g);
 	ck_assert_int_eq(g.status, STORAGE_NOT_FOUND);
 	ck_assert_uint_eq(g.count, 0);
 	q.after[1] = NULL;
-	q.before[0] = "zz";
+	q.before[0] = id_of("zz");
 	query(s, &q, &g);
 	ck_assert_int_eq(g.status, STORAGE_NOT_FOUND);
 	/* bad queries are refused at once */
@@ -277,7 +311,9 @@ START_TEST(a_duplicate_id_fails_its_batch)
 	struct storage *s = open_storage();
 	fill(s);
 	struct storage_batch *b = storage_batch_new(s);
-	archive(b, A, B, "", 999, 3); /* a3 again */
+	ck_assert_int_eq(
+		storage_batch_archive(b, A, B, "", 999, id_of("a3"), "x", 1),
+		0);
 	enum storage_status status = 1;
 	ck_assert_int_eq(storage_batch_commit(b, on_status, &status), 0);
 	while (status == 1)
@@ -385,6 +421,106 @@ START_TEST(delete_a_users_archive_and_data)
 }
 END_TEST
 
+/* XEP-0359 ids: each of the 11 messages has its own, of 22 base64url
+ * characters, and a query finds each message by its id and by nothing
+ * else: an id altered in any one character, a forged one, another
+ * user's, none finds a message. */
+START_TEST(ids_name_one_message_of_one_user)
+{
+	struct storage *s = open_storage();
+	fill(s);
+	for (size_t i = 0; i < nnames; i++) {
+		ck_assert_uint_eq(
+			strspn(names[i].id,
+			       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl"
+			       "mnopqrstuvwxyz0123456789-_"),
+			STORAGE_ARCHIVE_ID_SIZE - 1);
+		for (size_t j = 0; j < i; j++)
+			ck_assert_str_ne(names[i].id, names[j].id);
+	}
+	struct storage_archive_query q = everything(10);
+	const char *one[1] = {id_of("a5")};
+	q.ids = one;
+	q.nids = 1;
+	struct page g;
+	query(s, &q, &g);
+	ck_assert_str_eq(ids(&g), "a5");
+	/* altered: every character in turn, to a neighbour in base64url */
+	char altered[STORAGE_ARCHIVE_ID_SIZE];
+	for (size_t k = 0; k < STORAGE_ARCHIVE_ID_SIZE - 1; k++) {
+		strcpy(altered, id_of("a5"));
+		altered[k] = altered[k] == 'A' ? 'B' : 'A';
+		one[0] = altered;
+		query(s, &q, &g);
+		ck_assert_msg(g.count == 0, "%s found", altered);
+		q.ids = NULL;
+		q.nids = 0;
+		q.after[0] = altered;
+		query(s, &q, &g);
+		ck_assert_int_eq(g.status, STORAGE_NOT_FOUND);
+		q.after[0] = NULL;
+		q.ids = one;
+		q.nids = 1;
+	}
+	/* forged: well-formed, never given; and ids of other lengths */
+	const char *forged[] = {
+		"AAAAAAAAAAAAAAAAAAAAAA", "_____________________w", "",
+		"AAAAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAAB"};
+	for (size_t k = 0; k < sizeof forged / sizeof *forged; k++) {
+		one[0] = forged[k];
+		query(s, &q, &g);
+		ck_assert_uint_eq(g.count, 0);
+	}
+	/* Bob's id in Alice's archive, Alice's in Bob's */
+	one[0] = id_of("b0");
+	query(s, &q, &g);
+	ck_assert_uint_eq(g.count, 0);
+	q.user = B;
+	query(s, &q, &g);
+	ck_assert_str_eq(ids(&g), "b0");
+	one[0] = id_of("a0");
+	query(s, &q, &g);
+	ck_assert_uint_eq(g.count, 0);
+	close_storage(s);
+}
+END_TEST
+
+/* The counter of ids goes on after a restart: a new message sorts after
+ * the old ones and its id is new, also once the newest were deleted. */
+START_TEST(ids_stay_unique_across_restarts)
+{
+	struct storage *s = open_storage();
+	fill(s);
+	close_storage(s);
+	s = open_storage();
+	struct storage_batch *b = storage_batch_new(s);
+	archive(s, b, A, B, "", 100, 10); /* as old as a0, arrived last */
+	commit(b);
+	struct storage_archive_query q = everything(3);
+	struct page g;
+	query(s, &q, &g);
+	ck_assert_str_eq(ids(&g), "a0 a1 a10");
+	/* the newest deleted (Alice's archive): their seqs may come back,
+	 * not their ids */
+	b = storage_batch_new(s);
+	ck_assert_int_eq(storage_batch_archive_delete(b, A), 0);
+	commit(b);
+	close_storage(s);
+	s = open_storage();
+	b = storage_batch_new(s);
+	archive(s, b, A, B, "", 100, 11);
+	commit(b);
+	for (size_t i = 0; i + 1 < nnames; i++)
+		ck_assert_str_ne(names[i].id, names[nnames - 1].id);
+	const char *old[1] = {id_of("a10")};
+	q.ids = old;
+	q.nids = 1;
+	query(s, &q, &g);
+	ck_assert_uint_eq(g.count, 0);
+	close_storage(s);
+}
+END_TEST
+
 /* The schema before the archive (version 1), as it shipped. */
 static const char schema_v1[] =
 	"CREATE TABLE items (user TEXT NOT NULL, store TEXT NOT NULL,"
@@ -451,6 +587,7 @@ START_TEST(every_query_is_an_index_range)
 		ck_assert_msg(expiry || !strstr(plan, "SCAN archive"), "%s: %s",
 			      sql, plan);
 		ck_assert_msg(!strstr(plan, "SCAN items"), "%s: %s", sql, plan);
+		ck_assert_msg(!strstr(plan, "SCAN jids"), "%s: %s", sql, plan);
 	}
 	sqlite3_close(db);
 }
@@ -471,6 +608,8 @@ int main(void)
 	tcase_add_test(tc, a_duplicate_id_fails_its_batch);
 	tcase_add_test(tc, retention_deletes_the_oldest_in_chunks);
 	tcase_add_test(tc, delete_a_users_archive_and_data);
+	tcase_add_test(tc, ids_name_one_message_of_one_user);
+	tcase_add_test(tc, ids_stay_unique_across_restarts);
 	tcase_add_test(tc, migrates_from_version_1);
 	tcase_add_test(tc, every_query_is_an_index_range);
 	suite_add_tcase(suite, tc);
