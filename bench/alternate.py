@@ -6,7 +6,7 @@ here, the same build measured minutes apart differs by ±15% in logins per
 second, more than most changes; alternating puts each pair of runs under
 the same conditions. Nothing here asserts a figure.
 
-    bench/alternate.py [--rounds N] [--scenario login|chat|chat+archive]
+    bench/alternate.py [--rounds N] [--scenario login|chat|chat-core]
                        BUILD_DIR...
 
 A BUILD_DIR holds palabred and palabrectl (`make all`); an old revision
@@ -14,8 +14,9 @@ builds in a worktree of its own: `git worktree add /tmp/before REV &&
 make -C /tmp/before all`, then `bench/alternate.py /tmp/before/build
 build`. Every run is on fresh data (bench.py's fresh), with the load of
 `make bench`'s scenario (login: 10,000 accounts, 64 at once, STARTTLS,
-PLAIN; chat: its saturation run; chat+archive: the same with bench.py's
-ARCHIVE_MODULES on, those of them built). --rate offers that many
+PLAIN; chat: its saturation run; each build with every sm module it has
+on by default, the archive and carbons among them since issue 13;
+chat-core: the same chat with bench.py's CORE_MODULES only). --rate offers that many
 messages per second (open loop) instead of saturating: the CPU per
 message of a thread that saturates (the sm's storage thread, which then
 groups more writes per transaction) is what it was given, not what the
@@ -126,15 +127,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("builds", nargs="+")
     ap.add_argument("--rounds", type=int, default=4)
-    ap.add_argument("--scenario", choices=("login", "chat", "chat+archive"),
+    ap.add_argument("--scenario", choices=("login", "chat", "chat-core"),
                     default="login")
     ap.add_argument("--rate", type=int, default=0,
                     help="chat: messages offered per second (0: as many "
                     "as the server takes)")
     args = ap.parse_args()
     setup = bench.Setup(False, scenarios=(args.scenario,))
-    modules = (bench.built_modules(bench.ARCHIVE_MODULES)
-               if args.scenario == "chat+archive" else ())
+    modules = bench.CORE_MODULES if args.scenario == "chat-core" else None
     work = tempfile.mkdtemp(prefix="palabre-alternate-")
     unit = "login" if args.scenario == "login" else "1,000 messages"
     runs = []
