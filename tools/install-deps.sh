@@ -10,8 +10,8 @@ set -e
 BUILD="build-essential pkg-config libexpat1-dev libssl-dev libsasl2-dev
 libsasl2-modules libldap-dev libuv1-dev libc-ares-dev libsqlite3-dev
 libidn-dev openssl sqlite3"
-TEST="check python3 python3-pytest python3-slixmpp slapd ldap-utils dnsmasq-base
-prosody lua-unbound python3-pycares clang-format-14 coturn"
+TEST="check python3 python3-pytest python3-slixmpp python3-nbxmpp slapd
+ldap-utils dnsmasq-base prosody lua-unbound python3-pycares clang-format-14 coturn"
 # bench/servers.py runs these with private configs under a work directory
 # (ejabberd through erl, from its dependency erlang-base).
 BENCH="python3 openssl prosody ejabberd jabberd2"

@@ -559,7 +559,9 @@ static const struct sm_option pep_options[] = {{.name = "pep-max-items",
 					       {0}};
 
 /* XEP-0060 §10 features of what is implemented; XEP-0163 §6 asks the
- * account to advertise them, and the server's domain too. */
+ * account to advertise them, and the server's domain too. #config-node-max
+ * (pubsub#max_items 'max', §16.4.3) is what Gajim checks, beside
+ * #compat-pep, before it keeps bookmarks in XEP-0402's node. */
 static const char *const pep_features[] = {
 	NS_PUBSUB "#access-open",
 	NS_PUBSUB "#access-presence",
@@ -567,6 +569,7 @@ static const char *const pep_features[] = {
 	NS_PUBSUB "#auto-create",
 	NS_PUBSUB "#auto-subscribe",
 	NS_PUBSUB "#config-node",
+	NS_PUBSUB "#config-node-max",
 	NS_PUBSUB "#delete-items",
 	NS_PUBSUB "#delete-nodes",
 	NS_PUBSUB "#filtered-notifications",

@@ -62,6 +62,9 @@ enum pep_field {
 	PEP_FIELD_SEND_LAST = 1u << 3,
 	PEP_FIELD_NOTIFY_RETRACT = 1u << 4,
 	PEP_FIELD_DELIVER_PAYLOADS = 1u << 5,
+	/* pubsub#notify_delete: always true here (pep_node_delete notifies,
+	 * XEP-0060 §8.4.2), so checked when read, never stored. */
+	PEP_FIELD_NOTIFY_DELETE = 1u << 6,
 };
 
 /* XEP-0060 §7.1.5 publish options: preconditions on an existing node,

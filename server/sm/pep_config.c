@@ -119,6 +119,15 @@ static int pep_config_field(const struct pep *pep, const char *var,
 		return pep_config_boolean(value, &c->deliver_payloads) < 0
 			       ? -1
 			       : PEP_FIELD_DELIVER_PAYLOADS;
+	/* Gajim 1.7 asks for it in the publish-options of its XEP-0402
+	 * bookmarks: a node's deletion is always notified, so true is met
+	 * and false can never be. */
+	bool notify_delete;
+	if (strcmp(var, "pubsub#notify_delete") == 0)
+		return pep_config_boolean(value, &notify_delete) < 0 ||
+				       !notify_delete
+			       ? -1
+			       : PEP_FIELD_NOTIFY_DELETE;
 	return 0;
 }
 

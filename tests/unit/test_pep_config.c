@@ -76,6 +76,41 @@ START_TEST(publish_options_read_and_checked)
 }
 END_TEST
 
+/* nbxmpp's BOOKMARK_OPTIONS, Gajim 1.7's XEP-0402 publish-options. */
+#define GAJIM_BOOKMARK_OPTIONS                                                 \
+	FIELD("pubsub#notify_delete", "true")                                  \
+	FIELD("pubsub#notify_retract", "true")                                 \
+	FIELD("pubsub#persist_items", "true")                                  \
+	FIELD("pubsub#max_items", "max")                                       \
+	FIELD("pubsub#access_model", "whitelist")                              \
+	FIELD("pubsub#send_last_published_item", "never")
+
+START_TEST(notify_delete_is_always_true)
+{
+	struct pep_config c, node;
+	unsigned fields = 0;
+	const char *why = NULL;
+	pep_config_default(&c);
+	ck_assert_int_eq(pep_config_read_form(
+				 &pep_, form(OPTIONS, GAJIM_BOOKMARK_OPTIONS),
+				 OPTIONS, &c, &fields, &why),
+			 0);
+	ck_assert(fields & PEP_FIELD_NOTIFY_DELETE);
+	struct pep_options o = {.fields = fields, .config = c};
+	pep_config_default(&node);
+	pep_config_apply(&node, &o);
+	ck_assert(pep_config_meets(&node, &o));
+	/* Deletion is always notified: false is a precondition not met. */
+	ck_assert_int_eq(
+		pep_config_read_form(
+			&pep_,
+			form(OPTIONS, FIELD("pubsub#notify_delete", "0")),
+			OPTIONS, &c, &fields, &why),
+		-1);
+	ck_assert_str_eq(why, "pubsub#notify_delete");
+}
+END_TEST
+
 START_TEST(bad_forms_name_the_field)
 {
 	struct pep_config c;
@@ -253,6 +288,7 @@ int main(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, record_reads_back);
 	tcase_add_test(tc, publish_options_read_and_checked);
+	tcase_add_test(tc, notify_delete_is_always_true);
 	tcase_add_test(tc, bad_forms_name_the_field);
 	tcase_add_test(tc, form_shows_the_configuration);
 	tcase_add_test(tc, api_publishes_and_listeners_hear);
