@@ -102,8 +102,8 @@ struct sqlite_archive {
 	unsigned char key[ARCHIVE_ID_KEY_SIZE];
 	struct archive_id_codec *ids; /* the storage thread's */
 	/* jid → id, at most ARCHIVE_JIDS_CACHED; fresh: it holds ids
-	 * that the open transaction inserted (gone if it is rolled
-	 * back). */
+	 * that the open transaction read or inserted (gone if it is
+	 * rolled back). */
 	struct hash_table jids;
 	bool fresh;
 };
@@ -195,12 +195,15 @@ static int archive_jid_id(struct storage_backend *b, const char *jid,
 	}
 	*id = 0;
 	int rc = archive_jid_step(b, a->st[AR_JID_FIND], jid, id);
-	if (rc == 0 && create) {
+	if (rc == 0 && create)
 		rc = archive_jid_step(b, a->st[AR_JID_ADD], jid, id);
-		a->fresh = true;
-	}
 	if (rc == 1)
 		archive_jid_cache(a, jid, hash, *id);
+	/* Inside a transaction a row found may be one it inserted (also
+	 * after a failed batch settled the cache): it goes if that
+	 * transaction does not commit. */
+	if (rc == 1 && storage_backend_in_transaction(b))
+		a->fresh = true;
 	return rc < 0 ? -1 : 0;
 }
 

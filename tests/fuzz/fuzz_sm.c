@@ -28,7 +28,8 @@ static const char *const destinations[] = {
 static char *hosts[] = {"localhost", "example.org"};
 static const char modules[] =
 	"disco ping offline blocking roster presence vcard caps pep private "
-	"carbons last version time contacts extdisco";
+	"carbons last version time contacts extdisco mam bookmarks "
+	"avatar_convert";
 
 static struct config cfg;
 static struct sm sm;

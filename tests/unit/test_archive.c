@@ -10,6 +10,8 @@
 
 #include <sqlite3.h>
 
+#include "../../storage/archive_id.h"
+#include "../../storage/backend.h"
 #include "../../storage/schema.h"
 #include "../../storage/sqlite.h"
 #include "../../storage/storage.h"
@@ -521,6 +523,60 @@ START_TEST(ids_stay_unique_across_restarts)
 }
 END_TEST
 
+/* An archive op of user with with under the id of seq on the backend:
+ * 0 or -1, as storage_backend_write. */
+static int backend_archive(struct storage_backend *db,
+			   struct archive_id_codec *c, const char *user,
+			   const char *with, int64_t seq)
+{
+	char id[ARCHIVE_ID_LEN + 1];
+	ck_assert_int_eq(archive_id_encode(c, seq, 7, id), 0);
+	struct storage_op op = {.type = STORAGE_OP_ARCHIVE,
+				.user = user,
+				.store = with,
+				.key = id,
+				.value = "<message/>",
+				.value_len = 10,
+				.resource = "",
+				.stamp = 100};
+	ck_assert_int_eq(storage_backend_batch_begin(db), 0);
+	return storage_backend_batch_end(db,
+					 storage_backend_write(db, &op) == 0);
+}
+
+/* The ids of JIDs the storage thread keeps name rows that exist: a
+ * transaction rolled back (a commit that failed) takes its JIDs' ids
+ * from the cache also when a batch of it failed before and a later one
+ * looked them up again; else a JID added later would take that id and
+ * its messages would be another user's (found in review). */
+START_TEST(jid_ids_of_a_rolled_back_transaction_are_forgotten)
+{
+	char err[256];
+	int64_t last;
+	unsigned char key[ARCHIVE_ID_KEY_SIZE];
+	struct storage_backend *db =
+		storage_backend_open(path, err, sizeof err);
+	ck_assert_ptr_nonnull(db);
+	ck_assert_int_eq(storage_backend_archive_ids(db, &last, key), 0);
+	struct archive_id_codec *c = archive_id_codec_new(key);
+	ck_assert_int_eq(storage_backend_begin(db), 0);
+	ck_assert_int_eq(backend_archive(db, c, A, B, 1), 0);
+	ck_assert_int_eq(backend_archive(db, c, A, B, 1), -1); /* again */
+	ck_assert_int_eq(backend_archive(db, c, A, B, 2), 0);
+	storage_backend_rollback(db); /* as when the commit fails */
+	ck_assert_int_eq(storage_backend_begin(db), 0);
+	ck_assert_int_eq(backend_archive(db, c, C, C, 3), 0);
+	ck_assert_int_eq(storage_backend_commit(db), 0);
+	struct storage_archive_query q = everything(10);
+	struct storage_archive_result r;
+	ck_assert_int_eq(storage_backend_archive_query(db, &q, &r), STORAGE_OK);
+	ck_assert_uint_eq(r.count, 0); /* Carol's message is not Alice's */
+	storage_archive_result_free(&r);
+	archive_id_codec_free(c);
+	storage_backend_close(db);
+}
+END_TEST
+
 /* The schema before the archive (version 1), as it shipped. */
 static const char schema_v1[] =
 	"CREATE TABLE items (user TEXT NOT NULL, store TEXT NOT NULL,"
@@ -610,6 +666,7 @@ int main(void)
 	tcase_add_test(tc, delete_a_users_archive_and_data);
 	tcase_add_test(tc, ids_name_one_message_of_one_user);
 	tcase_add_test(tc, ids_stay_unique_across_restarts);
+	tcase_add_test(tc, jid_ids_of_a_rolled_back_transaction_are_forgotten);
 	tcase_add_test(tc, migrates_from_version_1);
 	tcase_add_test(tc, every_query_is_an_index_range);
 	suite_add_tcase(suite, tc);
