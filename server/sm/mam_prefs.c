@@ -218,9 +218,11 @@ struct mam_prefs_change {
 	struct mam_prefs *before, *after;
 };
 
-static void mam_prefs_written(void *ctx, enum storage_status status)
+/* Answers the set once its write is done (or refused), and puts the
+ * preferences back when it failed. */
+static void mam_prefs_finish(struct mam_prefs_change *c,
+			     enum storage_status status)
 {
-	struct mam_prefs_change *c = ctx;
 	struct sm *sm = c->mod->sm;
 	struct user *u = sm_session_user_find(&sm->sessions, c->reply.user);
 	void **slot = u ? &u->slots[c->mod->prefs_slot] : NULL;
@@ -241,6 +243,15 @@ static void mam_prefs_written(void *ctx, enum storage_status status)
 	mam_prefs_free(c->before);
 	mam_reply_free(&c->reply);
 	free(c);
+}
+
+/* The write's completion, on the loop: what it built goes with the
+ * sm's arena. */
+static void mam_prefs_written(void *ctx, enum storage_status status)
+{
+	struct mam_prefs_change *c = ctx;
+	struct sm *sm = c->mod->sm;
+	mam_prefs_finish(c, status);
 	arena_reset(&sm->arena);
 }
 
@@ -274,8 +285,10 @@ static void mam_prefs_set(struct mam *mod, struct sm_event *ev)
 	c->mod = mod;
 	c->before = u->slots[mod->prefs_slot];
 	c->after = u->slots[mod->prefs_slot] = p;
+	/* Refused at once: answered within the handler, whose stanza
+	 * lives in the sm's arena until the frame is done. */
 	if (storage_batch_commit(b, mam_prefs_written, c) < 0)
-		mam_prefs_written(c, STORAGE_ERROR);
+		mam_prefs_finish(c, STORAGE_ERROR);
 }
 
 static enum sm_verdict mam_prefs_iq(struct sm_event *ev, void *data)

@@ -127,7 +127,9 @@ static const char *mam_field(struct arena *a, const struct xml_node *form,
 		for (const struct xml_node *v = xml_child(f, NS_DATA, "value");
 		     v; v = xml_next(v, NS_DATA, "value")) {
 			const char *text = xml_text(a, v);
-			if (text && *n < max)
+			if (!text)
+				continue; /* out of memory: as if absent */
+			if (*n < max)
 				values[*n] = text;
 			(*n)++;
 		}
