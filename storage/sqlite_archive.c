@@ -462,6 +462,13 @@ static int archive_add_row(struct storage_backend *b, sqlite3_stmt *st,
 	return 0;
 }
 
+/* Whether r holds STORAGE_ARCHIVE_PAGE_BYTES of messages: the page
+ * ends there. */
+static bool archive_rows_full(const struct archive_rows *r)
+{
+	return r->len >= STORAGE_ARCHIVE_PAGE_BYTES;
+}
+
 /* The page: rows [from, from + count) of r, oldest first. */
 static int archive_finish(struct archive_rows *r, size_t from, size_t count,
 			  bool reversed, struct storage_archive_result *out)
@@ -532,17 +539,22 @@ archive_query_range(struct storage_backend *b, const struct archive_scope *sc,
 	if (!st)
 		return STORAGE_ERROR;
 	struct archive_rows r = {0};
+	bool full = false;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while (!full && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (archive_add_row(b, st, &r) < 0) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
+		full = r.count <= q->max && archive_rows_full(&r);
+	}
+	if (full)
+		rc = SQLITE_DONE;
 	if (rc != SQLITE_DONE)
 		sqlite_backend_log(b, "archive query", q->user, "archive");
 	sqlite_backend_done(st);
 	size_t count = r.count > q->max ? q->max : r.count;
-	out->complete = r.count <= q->max;
+	out->complete = !full && r.count <= q->max;
 	/* Backward, the rows came newest first: the page is their first
 	 * `count`, reversed. */
 	if (rc != SQLITE_DONE ||
@@ -608,16 +620,19 @@ static enum storage_status archive_query_ids(struct storage_backend *b,
 {
 	const struct storage_archive_query *q = sc->q;
 	struct archive_rows r = {0};
-	for (size_t i = 0; i < q->nids; i++)
+	bool full = false;
+	for (size_t i = 0; i < q->nids && !full; i++) {
 		if (archive_fetch_id(b, sc, q->ids[i], low, high, &r) < 0) {
 			archive_rows_free(&r);
 			return STORAGE_ERROR;
 		}
+		full = archive_rows_full(&r);
+	}
 	if (r.count)
 		qsort(r.rows, r.count, sizeof *r.rows, archive_row_cmp);
 	size_t count = r.count > q->max ? q->max : r.count;
 	size_t from = q->backward ? r.count - count : 0;
-	out->complete = r.count <= q->max;
+	out->complete = !full && r.count <= q->max;
 	if (archive_finish(&r, from, count, false, out) < 0) {
 		archive_rows_free(&r);
 		storage_archive_result_free(out);

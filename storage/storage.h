@@ -168,10 +168,17 @@ struct storage_archive_query {
 	size_t nids;
 	/* The page: at most max messages (1 .. STORAGE_ARCHIVE_PAGE_MAX)
 	 * from the start of the range, or from its end when backward
-	 * (XEP-0059 §2.5's <before/>). */
+	 * (XEP-0059 §2.5's <before/>), and no more of them than
+	 * STORAGE_ARCHIVE_PAGE_BYTES hold (the first always): the rest
+	 * comes with the next page. */
 	size_t max;
 	bool backward;
 };
+
+/* Past this many bytes of messages a page ends (not complete), so that
+ * a query of 250 messages of 256 KiB each does not carry 64 MB through
+ * the sm. */
+#define STORAGE_ARCHIVE_PAGE_BYTES (1u << 20)
 
 struct storage_archive_item {
 	const char *id;

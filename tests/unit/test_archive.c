@@ -180,6 +180,52 @@ START_TEST(pages_forward_in_order)
 }
 END_TEST
 
+/* STORAGE_ARCHIVE_PAGE_BYTES: six messages of 400 KiB come three to
+ * a page, whatever max asks; the pages go on where the last ended. */
+START_TEST(a_page_ends_at_its_bytes)
+{
+	struct storage *s = open_storage();
+	struct storage_batch *b = storage_batch_new(s);
+	size_t len = 400 * 1024;
+	char *big = malloc(len + 1);
+	ck_assert_ptr_nonnull(big);
+	nnames = 0;
+	for (int i = 0; i < 6; i++) {
+		snprintf(big, len + 1, "<message><body>m%d</body>", i);
+		memset(big + strlen(big), 'x', len - strlen(big));
+		big[len] = '\0';
+		snprintf(names[nnames].name, sizeof names[nnames].name, "a%d",
+			 i);
+		ck_assert_int_eq(storage_archive_reserve(s, names[nnames].id),
+				 0);
+		ck_assert_int_eq(storage_batch_archive(b, A, B, "", 100 + i,
+						       names[nnames++].id, big,
+						       len),
+				 0);
+	}
+	free(big);
+	commit(b);
+	struct storage_archive_query q = everything(10);
+	struct page g;
+	query(s, &q, &g);
+	ck_assert_str_eq(ids(&g), "a0 a1 a2");
+	ck_assert(!g.complete);
+	q.after[1] = id_of("a2");
+	query(s, &q, &g);
+	ck_assert_str_eq(ids(&g), "a3 a4 a5");
+	q.after[1] = id_of("a5");
+	query(s, &q, &g);
+	ck_assert_str_eq(ids(&g), "");
+	ck_assert(g.complete);
+	q = everything(10);
+	q.backward = true;
+	query(s, &q, &g);
+	ck_assert_str_eq(ids(&g), "a3 a4 a5");
+	ck_assert(!g.complete);
+	close_storage(s);
+}
+END_TEST
+
 START_TEST(pages_backward_from_the_end)
 {
 	struct storage *s = open_storage();
@@ -657,6 +703,7 @@ int main(void)
 				  storage_fixture_teardown);
 	tcase_add_test(tc, pages_forward_in_order);
 	tcase_add_test(tc, pages_backward_from_the_end);
+	tcase_add_test(tc, a_page_ends_at_its_bytes);
 	tcase_add_test(tc, with_bare_or_full_jid);
 	tcase_add_test(tc, start_and_end_are_inclusive);
 	tcase_add_test(tc, ids_in_archive_order);
