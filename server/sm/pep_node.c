@@ -499,22 +499,31 @@ static void pep_delete_written(struct pep_write *w, bool ok)
 		pep_notify_event(pep, w->owner->jid, &gone, e);
 }
 
+/* The write of a change to the existing node `node` of o, found into
+ * *n; NULL when it was answered already: item-not-found without the
+ * node, internal-server-error without memory. */
+static struct pep_write *
+pep_node_write_start(struct pep *pep, struct pep_owner *o, const char *node,
+		     pep_done_fn done, void *ctx, struct pep_node **n)
+{
+	struct pep_write *w = NULL;
+	if (!(*n = pep_store_find_node(o, node)))
+		done(pep->sm, ctx, &pep_error_no_node);
+	else if (!(w = pep_write_new(pep, o, node, done, ctx)))
+		done(pep->sm, ctx, &pep_error_internal);
+	return w;
+}
+
 void pep_node_delete(struct pep *pep, struct pep_owner *o, const char *node,
 		     pep_done_fn done, void *ctx)
 {
-	struct pep_node *n = pep_store_find_node(o, node);
-	if (!n) {
-		/* §8.4.3.2: "If the requesting entity attempts to delete
-		 * a node that does not exist, the service MUST return an
-		 * <item-not-found/> error." */
-		done(pep->sm, ctx, &pep_error_no_node);
+	/* §8.4.3.2: "If the requesting entity attempts to delete a node
+	 * that does not exist, the service MUST return an
+	 * <item-not-found/> error." */
+	struct pep_node *n;
+	struct pep_write *w = pep_node_write_start(pep, o, node, done, ctx, &n);
+	if (!w)
 		return;
-	}
-	struct pep_write *w = pep_write_new(pep, o, node, done, ctx);
-	if (!w) {
-		done(pep->sm, ctx, &pep_error_internal);
-		return;
-	}
 	w->written = pep_delete_written;
 	w->config = n->config;
 	pep_store_remove_node(o, n);
@@ -538,18 +547,12 @@ void pep_node_configure(struct pep *pep, struct pep_owner *o, const char *node,
 			const struct pep_options *options, pep_done_fn done,
 			void *ctx)
 {
-	struct pep_node *n = pep_store_find_node(o, node);
-	if (!n) {
-		/* §8.2.3.4: "If the node does not exist, the service MUST
-		 * return an <item-not-found/> error." */
-		done(pep->sm, ctx, &pep_error_no_node);
+	/* §8.2.3.4: "If the node does not exist, the service MUST return
+	 * an <item-not-found/> error." */
+	struct pep_node *n;
+	struct pep_write *w = pep_node_write_start(pep, o, node, done, ctx, &n);
+	if (!w)
 		return;
-	}
-	struct pep_write *w = pep_write_new(pep, o, node, done, ctx);
-	if (!w) {
-		done(pep->sm, ctx, &pep_error_internal);
-		return;
-	}
 	w->written = pep_configure_written;
 	pep_config_apply(&n->config, options);
 	struct storage_batch *b = pep_write_batch(pep);

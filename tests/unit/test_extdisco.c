@@ -15,15 +15,6 @@
 static char dir[] = "/tmp/palabre-extdisco-XXXXXX";
 static char path[256];
 
-static void write_file(const char *file, const char *text)
-{
-	FILE *f = fopen(file, "w");
-	if (!f)
-		abort();
-	fputs(text, f);
-	fclose(f);
-}
-
 static void setup(void)
 {
 	if (!mkdtemp(dir))
@@ -31,11 +22,11 @@ static void setup(void)
 	snprintf(path, sizeof path, "%s/config.xml", dir);
 	char file[300];
 	snprintf(file, sizeof file, "%s/c.pem", dir);
-	write_file(file, "x");
+	unit_write_file(file, "x");
 	snprintf(file, sizeof file, "%s/turn-secret", dir);
-	write_file(file, "from-a-file\nsecond line\n");
+	unit_write_file(file, "from-a-file\nsecond line\n");
 	snprintf(file, sizeof file, "%s/empty-secret", dir);
-	write_file(file, "\n");
+	unit_write_file(file, "\n");
 }
 
 static void teardown(void)
@@ -60,7 +51,7 @@ static int load(const char *services, struct config *c, char *err, size_t len)
 		 "<key>c.pem</key><auth backend='local'/>\n"
 		 "%s</host>\n</palabred>\n",
 		 services);
-	write_file(path, xml);
+	unit_write_file(path, xml);
 	if (config_load(c, path, err, len) < 0)
 		return -1;
 	if (sm_module_check_config(c, err, len) < 0) {

@@ -12,18 +12,9 @@
 static char dir[] = "/tmp/palabre-ldapconf-XXXXXX";
 static char path[256], secret[256], empty[256];
 
-static void write_file(const char *file, const char *text)
-{
-	FILE *f = fopen(file, "w");
-	if (!f)
-		abort();
-	fputs(text, f);
-	fclose(f);
-}
-
 static int load(const char *xml, struct config *cfg, char *err, size_t len)
 {
-	write_file(path, xml);
+	unit_write_file(path, xml);
 	return config_load(cfg, path, err, len);
 }
 
@@ -53,9 +44,9 @@ static void setup(void)
 	snprintf(empty, sizeof empty, "%s/empty", dir);
 	char cert[300];
 	snprintf(cert, sizeof cert, "%s/c.pem", dir);
-	write_file(cert, "x");
-	write_file(secret, "s3cret\n");
-	write_file(empty, "\n");
+	unit_write_file(cert, "x");
+	unit_write_file(secret, "s3cret\n");
+	unit_write_file(empty, "\n");
 }
 
 static void assert_error(const char *xml, const char *want)

@@ -27,15 +27,6 @@ const char *__asan_default_options(void)
 static char dir[] = "/tmp/palabre-vcard-XXXXXX";
 static char path[256];
 
-static void write_file(const char *file, const char *text)
-{
-	FILE *f = fopen(file, "w");
-	if (!f)
-		abort();
-	fputs(text, f);
-	fclose(f);
-}
-
 static void setup(void)
 {
 	if (!mkdtemp(dir))
@@ -43,7 +34,7 @@ static void setup(void)
 	snprintf(path, sizeof path, "%s/config.xml", dir);
 	char cert[300];
 	snprintf(cert, sizeof cert, "%s/c.pem", dir);
-	write_file(cert, "x");
+	unit_write_file(cert, "x");
 }
 
 static int load(const char *vcard, struct config *c, char *err, size_t len)
@@ -58,7 +49,7 @@ static int load(const char *vcard, struct config *c, char *err, size_t len)
 		 "<ldap id='central'>\n<uri>ldap://127.0.0.1:3890</uri>\n"
 		 "%s</ldap>\n</palabred>\n",
 		 vcard);
-	write_file(path, xml);
+	unit_write_file(path, xml);
 	if (config_load(c, path, err, len) < 0)
 		return -1;
 	if (sm_module_check_config(c, err, len) < 0) {

@@ -1,5 +1,6 @@
 #include "unit.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 int unit_run(Suite *s)
@@ -9,4 +10,13 @@ int unit_run(Suite *s)
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+void unit_write_file(const char *file, const char *text)
+{
+	FILE *f = fopen(file, "w");
+	if (!f)
+		abort();
+	fputs(text, f);
+	fclose(f);
 }
