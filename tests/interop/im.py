@@ -87,17 +87,22 @@ def restart(server):
     server.wait_for_components(["sm", "c2s.1"], timeout=10)
 
 
+def sigkill(pids):
+    """SIGKILL of each of pids still running."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def kill_everything(server):
     """SIGKILL of the sm, every c2s and palabred itself, each by its pid
     (no process gets to flush or say goodbye); then waits until all are
     gone."""
     components = server.components()
     victims = [components[n] for n in sorted(components)] + [server.pid]
-    for pid in victims:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    sigkill(victims)
     server.proc.wait(timeout=10)
     deadline = time.monotonic() + 10
     while any(pid_alive(p) for p in victims):
@@ -112,6 +117,38 @@ def kill_component(server, name, restart_within=10.0):
     os.kill(old, signal.SIGKILL)
     return server.wait_for_components([name], timeout=restart_within,
                                       exclude={old})[name]
+
+
+def stop_by(server, how):
+    """Stops what keeps the data and brings it back: "restart" (SIGTERM,
+    start), "kill-sm" (palabred runs a new sm) or "kill-everything"
+    (kill -9 of every process, then start)."""
+    if how == "restart":
+        restart(server)
+    elif how == "kill-sm":
+        kill_component(server, "sm")
+    else:
+        kill_everything(server)
+        server.start()
+
+
+def kill_victims(server, how):
+    """The pids a kill -9 in the middle of a burst takes: the sm
+    ("kill-sm"), or the sm, c2s.1 and palabred ("kill-everything")."""
+    components = server.wait_for_components(["sm", "c2s.1"])
+    if how == "kill-sm":
+        return [components["sm"]]
+    return [components["sm"], components["c2s.1"], server.pid]
+
+
+def recover_from_kill(server, how, victims):
+    """After sigkill(victims): waits for palabred's new sm ("kill-sm"),
+    or for palabred to be gone and starts it again."""
+    if how == "kill-sm":
+        server.wait_for_components(["sm"], timeout=10, exclude=set(victims))
+    else:
+        server.proc.wait(timeout=10)
+        server.start()
 
 
 # ---- stanzas as data -----------------------------------------------------------

@@ -9,8 +9,6 @@ after a restart and kill -9.
 The XEP's examples are in scripts/bookmarks_*.scs; these are the cases
 that need a real client library, a server of their own or a kill.
 """
-import os
-import signal
 import time
 
 import pytest
@@ -253,14 +251,6 @@ def test_survives_a_restart(fresh_server, clients):
     assert rooms(one) == expected[0]
 
 
-def sigkill(pids):
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
 @pytest.mark.parametrize("how", ["items", "private"])
 def test_acknowledged_bookmarks_survive_kill_9(fresh_server, clients, how):
     """A burst of bookmarks, added as Conversations does (one item each)
@@ -276,7 +266,7 @@ def test_acknowledged_bookmarks_survive_kill_9(fresh_server, clients, how):
         if iq["type"] == "result" and iq["id"].startswith("burst-"):
             acknowledged.add(int(iq["id"][len("burst-"):]))
             if len(acknowledged) == KILL_AFTER:
-                sigkill([victim])
+                im.sigkill([victim])
     one.client.xmpp.register_handler(Callback(
         "burst results", MatchXPath("{jabber:client}iq"), on_iq))
     for i in range(BURST):

@@ -194,16 +194,6 @@ QUOTA_CONFIG = "<offline-quota>%d</offline-quota>" % OFFLINE_QUOTA
 
 # ---- durability --------------------------------------------------------------------------
 
-def stop_by(server, how):
-    if how == "restart":
-        im.restart(server)
-    elif how == "kill-sm":
-        im.kill_component(server, "sm")
-    else:
-        im.kill_everything(server)
-        server.start()
-
-
 @pytest.mark.parametrize("how", ["restart", "kill-sm", "kill-everything"])
 def test_offline_messages_survive(fresh_server, clients, accounts, how):
     alice = im.login(clients, accounts.new("alice"))
@@ -213,7 +203,7 @@ def test_offline_messages_survive(fresh_server, clients, accounts, how):
     settle(alice)
     time.sleep(ACCEPTED_WITHIN)
 
-    stop_by(fresh_server, how)
+    im.stop_by(fresh_server, how)
 
     bob = im.login_retrying(clients, bob_jid)
     got = [bob.next_message() for _ in range(5)]

@@ -204,16 +204,6 @@ def fresh_server(tmp_path_factory, certs):
         s.stop()
 
 
-def stop_by(server, how):
-    if how == "restart":
-        im.restart(server)
-    elif how == "kill-sm":
-        im.kill_component(server, "sm")
-    else:
-        im.kill_everything(server)
-        server.start()
-
-
 @pytest.mark.parametrize("how", ["restart", "kill-sm", "kill-everything"])
 def test_published_items_and_configuration_survive(fresh_server, clients,
                                                    accounts, how):
@@ -225,7 +215,7 @@ def test_published_items_and_configuration_survive(fresh_server, clients,
         publish(alice, "urn:xmpp:microblog:0", "p%d" % i,
                 "<entry xmlns='http://www.w3.org/2005/Atom'>%d</entry>" % i,
                 access_model="open", max_items="max")
-    stop_by(fresh_server, how)
+    im.stop_by(fresh_server, how)
     bob = im.login_retrying(clients, bob_jid)
     assert item_ids(items(bob, alice_jid, "urn:xmpp:microblog:0")) == [
         "p0", "p1", "p2"]

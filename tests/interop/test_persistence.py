@@ -3,8 +3,6 @@
 Each test has a palabred of its own (fresh_server), since it stops or
 kills it.
 """
-import os
-import signal
 import time
 
 import pytest
@@ -99,38 +97,21 @@ def wait_until(clients, condition, timeout, what):
         clients.sleep(0.005)
 
 
-def sigkill(pids):
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
 @pytest.mark.parametrize("how", ["kill-sm", "kill-everything"])
 def test_acknowledged_roster_sets_survive_kill_9(fresh_server, clients,
                                                  accounts, how):
     alice_jid = accounts.new("alice")
     alice = im.login(clients, alice_jid)
-    components = fresh_server.wait_for_components(["sm", "c2s.1"])
-    if how == "kill-sm":
-        victims = [components["sm"]]
-    else:
-        victims = [components["sm"], components["c2s.1"], fresh_server.pid]
+    victims = im.kill_victims(fresh_server, how)
 
     acknowledged = burst_of_roster_sets(alice, BURST, KILL_AFTER,
-                                        lambda: sigkill(victims))
+                                        lambda: im.sigkill(victims))
     # results already on their way when the kill came still count
     wait_until(clients, lambda: len(acknowledged) >= KILL_AFTER, 10,
                "%d results of %d roster sets" % (KILL_AFTER, BURST))
     clients.sleep(0.5)
     acked = set(acknowledged)
-    if how == "kill-sm":
-        fresh_server.wait_for_components(["sm"], timeout=10,
-                                         exclude=set(victims))
-    else:
-        fresh_server.proc.wait(timeout=10)
-        fresh_server.start()
+    im.recover_from_kill(fresh_server, how, victims)
 
     alice = im.login_retrying(clients, alice_jid, "again")
     items = alice.roster().items

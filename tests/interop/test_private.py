@@ -4,8 +4,6 @@ scripts/private.scs.
 
 Each test has a palabred of its own: it sets limits, stops or kills it.
 """
-import os
-import signal
 import time
 
 import pytest
@@ -116,29 +114,18 @@ def test_survives_a_restart(fresh_server, clients):
     assert fetch(user, "storage:rosternotes") == "Alas"
 
 
-def sigkill(pids):
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
 @pytest.mark.parametrize("how", ["kill-sm", "kill-everything"])
 def test_acknowledged_sets_survive_kill_9(fresh_server, clients, how):
     jid = Accounts(fresh_server).new("hamlet")
     user = im.login(clients, jid)
-    components = fresh_server.wait_for_components(["sm", "c2s.1"])
-    victims = [components["sm"]]
-    if how == "kill-everything":
-        victims += [components["c2s.1"], fresh_server.pid]
+    victims = im.kill_victims(fresh_server, how)
     acknowledged = set()
 
     def on_iq(iq):
         if iq["type"] == "result" and iq["id"].startswith("burst-"):
             acknowledged.add(int(iq["id"][len("burst-"):]))
             if len(acknowledged) == KILL_AFTER:
-                sigkill(victims)
+                im.sigkill(victims)
     user.client.xmpp.register_handler(Callback(
         "burst results", MatchXPath("{jabber:client}iq"), on_iq))
     for i in range(BURST):
@@ -151,12 +138,7 @@ def test_acknowledged_sets_survive_kill_9(fresh_server, clients, how):
         clients.sleep(0.005)
     clients.sleep(0.5)
     acked = set(acknowledged)
-    if how == "kill-sm":
-        fresh_server.wait_for_components(["sm"], timeout=10,
-                                         exclude=set(victims))
-    else:
-        fresh_server.proc.wait(timeout=10)
-        fresh_server.start()
+    im.recover_from_kill(fresh_server, how, victims)
 
     user = im.login_retrying(clients, jid, "again")
     lost = [i for i in sorted(acked) if fetch(user, "urn:burst:%d" % i)

@@ -14,7 +14,7 @@ import pytest
 
 import im
 from im import Accounts
-from test_persistence import burst_of_roster_sets, sigkill, wait_until
+from test_persistence import burst_of_roster_sets, wait_until
 
 NS = "{vcard-temp}"
 UPDATE = "{vcard-temp:x:update}"
@@ -121,25 +121,17 @@ def test_acknowledged_vcard_sets_survive_kill_9(fresh_server, clients,
     an earlier one."""
     alice_jid = accounts.new("alice")
     alice = im.login(clients, alice_jid)
-    components = fresh_server.wait_for_components(["sm", "c2s.1"])
-    victims = [components["sm"]]
-    if how == "kill-everything":
-        victims += [components["c2s.1"], fresh_server.pid]
+    victims = im.kill_victims(fresh_server, how)
 
     def payload(i):
         return ET.tostring(vcard("v%d" % i, photo(2048)[1])).decode()
     acknowledged = burst_of_roster_sets(alice, 100, 10,
-                                        lambda: sigkill(victims), payload)
+                                        lambda: im.sigkill(victims), payload)
     wait_until(clients, lambda: len(acknowledged) >= 10, 10,
                "10 results of 100 vCard sets")
     clients.sleep(0.5)
     last = max(acknowledged)
-    if how == "kill-sm":
-        fresh_server.wait_for_components(["sm"], timeout=10,
-                                         exclude=set(victims))
-    else:
-        fresh_server.proc.wait(timeout=10)
-        fresh_server.start()
+    im.recover_from_kill(fresh_server, how, victims)
 
     alice = im.login_retrying(clients, alice_jid, "again")
     fn = get_vcard(alice, alice_jid).find(NS + "FN").text
