@@ -537,7 +537,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		{"router", load_router},   {"storage", load_storage},
 		{"host", load_host},       {"ldap", config_ldap_load},
 		{"c2s", load_c2s},         {"sm", load_sm},
-		{"s2s", config_s2s_load},  {NULL, NULL}};
+		{"s2s", config_s2s_load},  {"muc", config_muc_load},
+		{NULL, NULL}};
 	int rc = -1;
 	struct cnode *root = config_read_tree(&l, path);
 	if (!root)
@@ -556,6 +557,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		config_fail(&l, root, "host", "no <host> is configured");
 		goto out;
 	}
+	if (config_muc_resolve(&l) < 0)
+		goto out;
 	if (!cfg->nlisteners)
 		set_default_listeners(cfg);
 	rc = 0;
@@ -601,6 +604,7 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->nlisteners; i++)
 		free(cfg->listeners[i].address);
 	config_s2s_free(&cfg->s2s);
+	config_muc_free(&cfg->muc);
 	for (size_t i = 0; i < cfg->nmechanisms; i++)
 		free(cfg->mechanisms[i]);
 	cnode_free(cfg->sm);

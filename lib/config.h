@@ -85,6 +85,33 @@ struct config_s2s {
 	size_t max_stanza_size;
 };
 
+#define CONFIG_MAX_MUC_SERVICES 64
+#define CONFIG_MAX_MUC_ADMINS 64
+
+/* Who may create rooms (<muc><create>). */
+enum config_muc_create {
+	CONFIG_MUC_CREATE_LOCAL,  /* users of the domains palabred serves */
+	CONFIG_MUC_CREATE_ADMINS, /* the service admins only */
+	CONFIG_MUC_CREATE_ANYONE, /* remote users too */
+};
+
+/* <muc>: chat rooms (server/muc/, docs/rooms.md). */
+struct config_muc {
+	bool enabled; /* the section exists */
+	/* The names the muc process binds (prepared domains); without
+	 * <service>, conference.DOMAIN for every host. */
+	char *services[CONFIG_MAX_MUC_SERVICES];
+	size_t nservices;
+	enum config_muc_create create;
+	/* Bare JIDs that own every room of every service. */
+	char *admins[CONFIG_MAX_MUC_ADMINS];
+	size_t nadmins;
+	unsigned history;        /* messages a room keeps for newcomers */
+	unsigned max_occupants;  /* per room, the room's own limit's bound */
+	unsigned retention_days; /* archive; 0: kept for ever */
+	int line;                /* of <muc>, for errors found later */
+};
+
 struct config {
 	char *path;
 	/* process */
@@ -127,6 +154,7 @@ struct config {
 	 * sm's modules declare, check and read them (server/sm/module.h). */
 	struct cnode *sm;
 	struct config_s2s s2s;
+	struct config_muc muc;
 };
 
 /* Reads path into cfg. On error returns -1 and writes one line such as

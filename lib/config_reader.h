@@ -134,4 +134,12 @@ int config_ldap_resolve(struct config_loader *l);
 int config_s2s_load(struct config_loader *l, struct cnode *n, const char *path);
 void config_s2s_free(struct config_s2s *s);
 
+/* ---- config_muc.c: <muc> ------------------------------------------- */
+
+int config_muc_load(struct config_loader *l, struct cnode *n, const char *path);
+/* After the whole file: the default services, and no service that is
+ * also a host. */
+int config_muc_resolve(struct config_loader *l);
+void config_muc_free(struct config_muc *m);
+
 #endif
