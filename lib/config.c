@@ -533,11 +533,16 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	if (slash == path)
 		strcpy(l.dir, "/");
 	static const struct config_setting settings[] = {
-		{"pidfile", load_pidfile}, {"log", load_log},
-		{"router", load_router},   {"storage", load_storage},
-		{"host", load_host},       {"ldap", config_ldap_load},
-		{"c2s", load_c2s},         {"sm", load_sm},
-		{"s2s", config_s2s_load},  {"muc", config_muc_load},
+		{"pidfile", load_pidfile},
+		{"log", load_log},
+		{"router", load_router},
+		{"storage", load_storage},
+		{"host", load_host},
+		{"ldap", config_ldap_load},
+		{"c2s", load_c2s},
+		{"sm", load_sm},
+		{"s2s", config_s2s_load},
+		{"muc", config_muc_load},
 		{NULL, NULL}};
 	int rc = -1;
 	struct cnode *root = config_read_tree(&l, path);

@@ -45,8 +45,8 @@ static int load_create(struct config_loader *l, struct cnode *n,
 			muc_of(l)->create = (enum config_muc_create)i;
 			return 0;
 		}
-	return config_fail(l, n, path,
-			   "'%s' is not local, admins or anyone", v);
+	return config_fail(l, n, path, "'%s' is not local, admins or anyone",
+			   v);
 }
 
 /* <admin>alice@example.org</admin>: a bare JID that owns every room. */

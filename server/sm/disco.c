@@ -79,9 +79,44 @@ static enum sm_verdict info_host(struct sm_event *ev, void *data)
 	return SM_DONE;
 }
 
+/* Whether name is domain's subdomain ("conference.example.org" of
+ * "example.org"). */
+static bool is_subdomain(const char *name, const char *domain)
+{
+	size_t n = strlen(name), d = strlen(domain);
+	return n > d + 1 && name[n - d - 1] == '.' &&
+	       strcmp(name + n - d, domain) == 0;
+}
+
+/* Whether a room service belongs in domain's items: its subdomains,
+ * and a service that is the subdomain of no host in every host's. */
+static bool muc_service_listed(const struct config *cfg, const char *service,
+			       const char *domain)
+{
+	if (is_subdomain(service, domain))
+		return true;
+	for (size_t i = 0; i < cfg->nhosts; i++)
+		if (is_subdomain(service, cfg->hosts[i].domain))
+			return false;
+	return true;
+}
+
+/* XEP-0030 §4 on the domain: its room services (XEP-0045 §6.1: how
+ * clients find a conference service). */
 static enum sm_verdict items_host(struct sm_event *ev, void *data)
 {
 	struct xml_node *q, *r = query_result(ev, NS_DISCO_ITEMS, &q, NULL);
+	const struct config_muc *muc = &ev->sm->cfg->muc;
+	const char *domain = ev->st->to ? ev->st->to->domain : "";
+	for (size_t i = 0; r && muc->enabled && i < muc->nservices; i++) {
+		if (!muc_service_listed(ev->sm->cfg, muc->services[i], domain))
+			continue;
+		struct xml_node *item =
+			xml_add_child(ev->st->arena, q, NS_DISCO_ITEMS, "item");
+		if (!item || xml_set_attr(ev->st->arena, item, "jid",
+					  muc->services[i]) < 0)
+			return SM_DONE;
+	}
 	if (r)
 		sm_deliver_xml(ev->sm, r);
 	return SM_DONE;

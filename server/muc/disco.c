@@ -1,0 +1,162 @@
+/* disco: what the service and its rooms say of themselves (XEP-0045
+ * §6: discovering the service §6.1, its rooms §6.3, a room's
+ * information §6.4 and items §6.5), through XEP-0030. */
+#include <stdio.h>
+#include <string.h>
+
+#include "muc.h"
+
+static struct xml_node *query_result(const struct stanza *st, const char *ns,
+				     struct xml_node **query)
+{
+	struct xml_node *r = sm_stanza_result_new(st);
+	*query = r ? xml_add_child(st->arena, r, ns, "query") : NULL;
+	return *query ? r : NULL;
+}
+
+static void add_identity(struct arena *a, struct xml_node *q, const char *name)
+{
+	struct xml_node *id = xml_add_child(a, q, NS_DISCO_INFO, "identity");
+	if (!id)
+		return;
+	xml_set_attr(a, id, "category", "conference");
+	xml_set_attr(a, id, "type", "text");
+	xml_set_attr(a, id, "name", name);
+}
+
+static void add_feature(struct arena *a, struct xml_node *q, const char *var)
+{
+	struct xml_node *f = xml_add_child(a, q, NS_DISCO_INFO, "feature");
+	if (f)
+		xml_set_attr(a, f, "var", var);
+}
+
+/* A node (XEP-0030 §3.2) the service or a room does not have. */
+static bool refuse_node(struct muc *muc, struct stanza *st)
+{
+	if (!xml_attr_get(st->payload, "node"))
+		return false;
+	muc_send_error(muc, st, "item-not-found", NULL);
+	return true;
+}
+
+/* §6.1: a conference service. */
+void muc_service_disco_info(struct muc *muc, struct room *room,
+			    struct stanza *st)
+{
+	struct xml_node *q, *r = query_result(st, NS_DISCO_INFO, &q);
+	if (refuse_node(muc, st) || !r)
+		return;
+	add_identity(st->arena, q, "Chatrooms");
+	add_feature(st->arena, q, NS_DISCO_INFO);
+	add_feature(st->arena, q, NS_DISCO_ITEMS);
+	add_feature(st->arena, q, NS_MUC);
+	muc_send_result(muc, st, r);
+}
+
+/* §6.3: the public rooms of the service, those a newcomer could enter
+ * (not locked, not hidden). */
+void muc_service_disco_items(struct muc *muc, struct room *room,
+			     struct stanza *st)
+{
+	struct xml_node *q, *r = query_result(st, NS_DISCO_ITEMS, &q);
+	if (refuse_node(muc, st) || !r)
+		return;
+	struct hash_link *l, *next;
+	hash_table_for_each(&muc->rooms, l, next)
+	{
+		struct room *each = hash_entry(l, struct room, link);
+		if (each->locked || !each->config.public ||
+		    strcmp(each->service, st->to->domain) != 0)
+			continue;
+		struct xml_node *item =
+			xml_add_child(st->arena, q, NS_DISCO_ITEMS, "item");
+		if (!item)
+			break;
+		xml_set_attr(st->arena, item, "jid", each->jid);
+		if (each->config.name && *each->config.name)
+			xml_set_attr(st->arena, item, "name",
+				     each->config.name);
+	}
+	muc_send_result(muc, st, r);
+}
+
+/* §6.4: the room's features, one of each pair, as its configuration
+ * says. */
+static void add_room_features(struct arena *a, struct xml_node *q,
+			      const struct room *room)
+{
+	const struct room_config *c = &room->config;
+	add_feature(a, q, NS_MUC);
+	add_feature(a, q, c->public ? "muc_public" : "muc_hidden");
+	add_feature(a, q, c->persistent ? "muc_persistent" : "muc_temporary");
+	add_feature(a, q, c->members_only ? "muc_membersonly" : "muc_open");
+	add_feature(a, q, c->moderated ? "muc_moderated" : "muc_unmoderated");
+	add_feature(a, q,
+		    c->whois == MUC_WHOIS_ANYONE ? "muc_nonanonymous"
+						 : "muc_semianonymous");
+	add_feature(a, q,
+		    c->password_protected ? "muc_passwordprotected"
+					  : "muc_unsecured");
+}
+
+static void add_field(struct arena *a, struct xml_node *x, const char *var,
+		      const char *type, const char *value)
+{
+	struct xml_node *f = xml_add_child(a, x, NS_XDATA, "field");
+	if (!f || xml_set_attr(a, f, "var", var) < 0 ||
+	    (type && xml_set_attr(a, f, "type", type) < 0))
+		return;
+	xml_add_text_child(a, f, NS_XDATA, "value", value ? value : "");
+}
+
+/* §15.5.4: the muc#roominfo form, extended service discovery
+ * (XEP-0128). */
+static void room_info_form(const struct room *room, struct arena *a,
+			   struct xml_node *q)
+{
+	struct xml_node *x = xml_add_child(a, q, NS_XDATA, "x");
+	char occupants[16];
+	if (!x || xml_set_attr(a, x, "type", "result") < 0)
+		return;
+	snprintf(occupants, sizeof occupants, "%u", room->noccupants);
+	add_field(a, x, "FORM_TYPE", "hidden",
+		  "http://jabber.org/protocol/muc#roominfo");
+	add_field(a, x, "muc#roominfo_description", NULL,
+		  room->config.description);
+	add_field(a, x, "muc#roominfo_occupants", NULL, occupants);
+	add_field(a, x, "muc#roomconfig_roomname", NULL, room->config.name);
+	add_field(a, x, "muc#roomconfig_changesubject", "boolean",
+		  room->config.change_subject ? "1" : "0");
+}
+
+void muc_room_disco_info(struct muc *muc, struct room *room, struct stanza *st)
+{
+	if (!room || room->locked) {
+		muc_send_error(muc, st, "item-not-found", NULL);
+		return;
+	}
+	if (refuse_node(muc, st))
+		return;
+	struct xml_node *q, *r = query_result(st, NS_DISCO_INFO, &q);
+	if (!r)
+		return;
+	add_identity(st->arena, q,
+		     room->config.name && *room->config.name ? room->config.name
+							     : st->to->local);
+	add_room_features(st->arena, q, room);
+	room_info_form(room, st->arena, q);
+	muc_send_result(muc, st, r);
+}
+
+/* §6.5: the occupants are not listed to those outside the room. */
+void muc_room_disco_items(struct muc *muc, struct room *room, struct stanza *st)
+{
+	struct xml_node *q, *r = query_result(st, NS_DISCO_ITEMS, &q);
+	if (!room) {
+		muc_send_error(muc, st, "item-not-found", NULL);
+		return;
+	}
+	if (r)
+		muc_send_result(muc, st, r);
+}

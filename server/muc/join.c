@@ -1,0 +1,217 @@
+/* join: entering a room (XEP-0045 §7.2), and creating it when it does
+ * not exist (§10.1). The checks come in the order of §7.2's error
+ * cases; then the newcomer gets everyone's presence, its own with its
+ * status codes, the discussion history and the subject. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/log.h"
+#include "muc.h"
+
+/* Config <muc><create>: who may make a room exist. */
+static bool may_create(const struct muc *muc, const struct jid *from)
+{
+	char bare[JID_MAX + 1];
+	jid_format_bare(from, bare);
+	if (muc_is_service_admin(muc, bare))
+		return true;
+	switch (muc->cfg->muc.create) {
+	case CONFIG_MUC_CREATE_ANYONE:
+		return true;
+	case CONFIG_MUC_CREATE_LOCAL:
+		return config_find_host(muc->cfg, from->domain) != NULL;
+	default:
+		return false;
+	}
+}
+
+static struct room *room_create(struct muc *muc, struct stanza *st)
+{
+	char jid[JID_MAX + 1], bare[JID_MAX + 1];
+	struct jid room_jid = *st->to;
+	room_jid.resource[0] = '\0';
+	jid_format_bare(&room_jid, jid);
+	jid_format_bare(st->from, bare);
+	if (!may_create(muc, st->from)) {
+		muc_send_error(muc, st, "not-allowed",
+			       "Rooms are created by local users only.");
+		return NULL;
+	}
+	struct room *room =
+		muc_room_new(muc, jid, muc_service_find(muc, st->to->domain));
+	if (!room ||
+	    muc_room_set_affiliation(room, bare, MUC_AFF_OWNER, NULL) < 0) {
+		if (room)
+			muc_room_destroy(room);
+		muc_send_error(muc, st, "resource-constraint", NULL);
+		return NULL;
+	}
+	log_info("muc: %s created %s", bare, jid);
+	return room;
+}
+
+static const char *password_given(const struct stanza *st)
+{
+	struct xml_node *x = xml_child(st->xml, NS_MUC, "x");
+	struct xml_node *pw = x ? xml_child(x, NS_MUC, "password") : NULL;
+	return pw ? xml_text(st->arena, pw) : NULL;
+}
+
+/* §7.2.5-§7.2.9: false when st may enter, else true: refused, the
+ * error sent. */
+static bool join_refused(struct muc *muc, struct room *room, struct stanza *st,
+			 enum muc_affiliation aff)
+{
+	const char *condition = NULL, *text = NULL;
+	struct occupant *same = muc_room_occupant(room, st->to->resource);
+	const char *pw = room->config.password;
+	if (room->locked && aff != MUC_AFF_OWNER) {
+		condition = "item-not-found"; /* §10.1.1 */
+		text = "The room is being created; it is locked until its "
+		       "owner configures it.";
+	} else if (aff == MUC_AFF_OUTCAST) {
+		condition = "forbidden"; /* §7.2.7 */
+		text = "You are banned from this room.";
+	} else if (room->config.members_only && aff < MUC_AFF_MEMBER) {
+		condition = "registration-required"; /* §7.2.6 */
+		text = "This room is for its members only.";
+	} else if (same) {
+		condition = "conflict"; /* §7.2.8 */
+		text = "That nickname is already in use in the room.";
+	} else if (room->noccupants >= room->config.max_users &&
+		   aff < MUC_AFF_ADMIN) {
+		condition = "service-unavailable"; /* §7.2.9 */
+		text = "The room is full.";
+	} else if (room->config.password_protected && pw &&
+		   aff < MUC_AFF_OWNER &&
+		   (!password_given(st) ||
+		    strcmp(password_given(st), pw) != 0)) {
+		condition = "not-authorized"; /* §7.2.5 */
+		text = "A password is required to enter this room.";
+	}
+	if (!condition)
+		return false;
+	muc_send_error(muc, st, condition, text);
+	return true;
+}
+
+static struct occupant *occupant_add(struct room *room, struct stanza *st,
+				     enum muc_affiliation aff)
+{
+	struct occupant *o = calloc(1, sizeof *o);
+	char from[JID_MAX + 1];
+	jid_format(st->from, from);
+	if (!o || !(o->nick = strdup(st->to->resource)) ||
+	    !(o->jid = strdup(from)) ||
+	    muc_occupant_keep_presence(room->muc, o, st->xml) < 0) {
+		if (o) {
+			free(o->nick);
+			free(o->jid);
+			free(o);
+		}
+		return NULL;
+	}
+	o->room = room;
+	o->role = muc_room_default_role(room, aff);
+	hash_table_insert(&room->nicks, &o->by_nick, hash_string(o->nick));
+	hash_table_insert(&room->jids, &o->by_jid, hash_string(o->jid));
+	o->prev = room->last_occupant;
+	if (o->prev)
+		o->prev->next = o;
+	else
+		room->occupants = o;
+	room->last_occupant = o;
+	room->noccupants++;
+	return o;
+}
+
+/* §7.2.16: the subject, an empty one if none was set. */
+static void send_subject(struct muc *muc, const struct occupant *o)
+{
+	struct room *room = o->room;
+	if (room->subject) {
+		muc_send_to(muc, o->jid, room->subject, room->subject_len);
+		return;
+	}
+	struct buf *b = &muc->out;
+	buf_clear(b);
+	if (buf_append_str(b, "<message type=\"groupchat\" from=\"") == 0 &&
+	    buf_append_xml_escaped(b, room->jid, strlen(room->jid)) == 0 &&
+	    buf_append_str(b, "\"><subject/></message>") == 0)
+		muc_send_to(muc, o->jid, b->data, b->len);
+}
+
+/* What a newcomer (or one who lost track, §7.2's rejoin) is sent:
+ * every other occupant's presence (§7.2.3), its own with codes, the
+ * history (§7.2.15) and the subject (§7.2.16). */
+static void welcome(struct muc *muc, struct occupant *o, struct stanza *st,
+		    bool created)
+{
+	struct room *room = o->room;
+	for (struct occupant *other = room->occupants; other;
+	     other = other->next) {
+		if (other == o)
+			continue;
+		struct muc_presence p = {
+			.occupant = other,
+			.affiliation = muc_room_affiliation(room, other->jid),
+			.role = other->role,
+		};
+		muc_presence_send(muc, &p, o);
+	}
+	const char *codes[5];
+	size_t n = 0;
+	if (room->config.whois == MUC_WHOIS_ANYONE)
+		codes[n++] = "100"; /* §7.2.3: non-anonymous */
+	if (room->config.logging)
+		codes[n++] = "170"; /* §7.2.12: archived */
+	if (created)
+		codes[n++] = "201"; /* §10.1.1: a new room */
+	codes[n] = NULL;
+	struct muc_presence self = {
+		.occupant = o,
+		.affiliation = muc_room_affiliation(room, o->jid),
+		.role = o->role,
+		.codes = codes,
+	};
+	muc_presence_send(muc, &self, o);
+	muc_history_send(o, xml_child(st->xml, NS_MUC, "x"));
+	send_subject(muc, o);
+}
+
+void muc_occupant_join(struct muc *muc, struct room *room, struct stanza *st)
+{
+	bool created = false;
+	if (!room) {
+		if (!(room = room_create(muc, st)))
+			return;
+		created = true;
+	}
+	char from[JID_MAX + 1];
+	jid_format(st->from, from);
+	enum muc_affiliation aff = muc_room_affiliation(room, from);
+	if (join_refused(muc, room, st, aff)) {
+		muc_room_release(room);
+		return;
+	}
+	struct occupant *o = occupant_add(room, st, aff);
+	if (!o) {
+		muc_send_error(muc, st, "resource-constraint", NULL);
+		muc_room_release(room);
+		return;
+	}
+	struct muc_presence p = {
+		.occupant = o, .affiliation = aff, .role = o->role};
+	for (struct occupant *other = room->occupants; other;
+	     other = other->next)
+		if (other != o)
+			muc_presence_send(muc, &p, other);
+	welcome(muc, o, st, created);
+	log_debug("muc: %s entered %s as %s", o->jid, room->jid, o->nick);
+}
+
+void muc_occupant_rejoin(struct muc *muc, struct occupant *o, struct stanza *st)
+{
+	muc_occupant_keep_presence(muc, o, st->xml);
+	welcome(muc, o, st, false);
+}

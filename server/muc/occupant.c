@@ -1,0 +1,183 @@
+/* occupant: presence to room@service/nick (XEP-0045 §7): entering a
+ * room (creating it, §10.1), changing one's presence or nickname
+ * (§7.6), leaving (§7.14); and an occupant's removal and role changes,
+ * which kicks, bans and voice (room_admin) use. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/log.h"
+#include "muc.h"
+
+/* The occupant's presence children, all but the MUC <x/> elements, as
+ * bytes: what others see of its show and status (§7.7). */
+int muc_occupant_keep_presence(struct muc *muc, struct occupant *o,
+			       const struct xml_node *presence)
+{
+	buf_clear(&muc->out);
+	for (const struct xml_node *c = presence->children; c; c = c->next) {
+		if (!c->name || (c->name && strcmp(c->ns, NS_MUC) == 0) ||
+		    strcmp(c->ns, NS_MUC_USER) == 0)
+			continue;
+		if (xml_serialize(c, XML_NS_CLIENT, &muc->out) < 0)
+			return -1;
+	}
+	char *copy = muc->out.len ? malloc(muc->out.len) : NULL;
+	if (muc->out.len && !copy)
+		return -1;
+	if (copy)
+		memcpy(copy, muc->out.data, muc->out.len);
+	free(o->presence);
+	o->presence = copy;
+	o->presence_len = muc->out.len;
+	return 0;
+}
+
+static struct muc_presence presence_of(const struct occupant *o)
+{
+	struct muc_presence p = {
+		.occupant = o,
+		.affiliation = muc_room_affiliation(o->room, o->jid),
+		.role = o->role,
+	};
+	return p;
+}
+
+/* ------------------------------------------------------------ leaving */
+
+void muc_occupant_remove(struct occupant *o, const struct muc_presence *how)
+{
+	struct room *room = o->room;
+	struct muc_presence p = how ? *how : presence_of(o);
+	p.occupant = o;
+	p.unavailable = true;
+	p.role = MUC_ROLE_NONE;
+	if (!how)
+		p.affiliation = muc_room_affiliation(room, o->jid);
+	muc_presence_broadcast(room->muc, &p);
+	hash_table_remove(&room->nicks, &o->by_nick);
+	hash_table_remove(&room->jids, &o->by_jid);
+	if (o->prev)
+		o->prev->next = o->next;
+	else
+		room->occupants = o->next;
+	if (o->next)
+		o->next->prev = o->prev;
+	else
+		room->last_occupant = o->prev;
+	room->noccupants--;
+	log_debug("muc: %s left %s (%s)", o->jid, room->jid, o->nick);
+	free(o->nick);
+	free(o->jid);
+	free(o->presence);
+	free(o);
+}
+
+void muc_occupant_set_role(struct occupant *o, enum muc_role role,
+			   const char *actor, const char *reason)
+{
+	o->role = role;
+	struct muc_presence p = presence_of(o);
+	p.actor = actor;
+	p.reason = reason;
+	muc_presence_broadcast(o->room->muc, &p);
+}
+
+/* ------------------------------------------------------------ changes */
+
+/* §7.6: a new nickname. Everyone gets the old one's unavailable with
+ * 303 and the new nick, then the presence under the new nick. */
+static void occupant_change_nick(struct muc *muc, struct occupant *o,
+				 struct stanza *st)
+{
+	struct room *room = o->room;
+	const char *nick = st->to->resource;
+	struct occupant *other = muc_room_occupant(room, nick);
+	if (other) {
+		/* §7.6.3: taken. */
+		muc_send_error(muc, st, "conflict",
+			       "That nickname is already in use in the room.");
+		return;
+	}
+	char *copy = strdup(nick);
+	if (!copy) {
+		muc_send_error(muc, st, "resource-constraint", NULL);
+		return;
+	}
+	static const char *const changed[] = {"303", NULL};
+	struct muc_presence p = presence_of(o);
+	p.unavailable = true;
+	p.new_nick = nick;
+	p.codes = changed;
+	muc_presence_broadcast(muc, &p);
+	hash_table_remove(&room->nicks, &o->by_nick);
+	free(o->nick);
+	o->nick = copy;
+	hash_table_insert(&room->nicks, &o->by_nick, hash_string(o->nick));
+	muc_occupant_keep_presence(muc, o, st->xml);
+	p = presence_of(o);
+	muc_presence_broadcast(muc, &p);
+}
+
+/* §7.7: new show or status, same nickname. */
+static void occupant_change_presence(struct muc *muc, struct occupant *o,
+				     struct stanza *st)
+{
+	if (muc_occupant_keep_presence(muc, o, st->xml) < 0) {
+		muc_send_error(muc, st, "resource-constraint", NULL);
+		return;
+	}
+	struct muc_presence p = presence_of(o);
+	muc_presence_broadcast(muc, &p);
+}
+
+/* ------------------------------------------------------------ presence */
+
+void muc_occupant_presence(struct muc *muc, struct room *room,
+			   struct stanza *st)
+{
+	char from[JID_MAX + 1];
+	jid_format(st->from, from);
+	struct occupant *o = room ? muc_room_occupant_by_jid(room, from) : NULL;
+	if (sm_stanza_is_type(st, "error")) {
+		/* XEP-0045 status 333: the occupant's server says it
+		 * cannot be reached any more (§9.? "kicked because of an
+		 * error"). */
+		static const char *const gone[] = {"333", NULL};
+		if (o) {
+			struct muc_presence p = presence_of(o);
+			p.codes = gone;
+			muc_occupant_remove(o, &p);
+			muc_room_release(room);
+		}
+		return;
+	}
+	if (sm_stanza_is_type(st, "unavailable")) {
+		/* §7.14: leaving; from someone not in the room, nothing. */
+		if (o) {
+			muc_occupant_remove(o, NULL);
+			muc_room_release(room);
+		}
+		return;
+	}
+	if (st->type[0]) {
+		/* subscribe and the like: a room is no contact. */
+		muc_send_error(muc, st, "bad-request", NULL);
+		return;
+	}
+	if (!st->to->resource[0]) {
+		/* §7.2.1: entering needs a nickname. */
+		muc_send_error(muc, st, "jid-malformed",
+			       "A nickname is required to enter a room.");
+		return;
+	}
+	if (!o) {
+		muc_occupant_join(muc, room, st);
+		return;
+	}
+	if (strcmp(o->nick, st->to->resource) != 0)
+		occupant_change_nick(muc, o, st);
+	else if (xml_child(st->xml, NS_MUC, "x"))
+		muc_occupant_rejoin(muc, o, st); /* lost track: send it all */
+	else
+		occupant_change_presence(muc, o, st);
+}

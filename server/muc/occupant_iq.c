@@ -1,0 +1,34 @@
+/* occupant_iq: an iq to room@service/nick. XEP-0410 §3: a ping from
+ * the occupant behind nick to its own occupant JID is answered by the
+ * room (the client checks it is still in); one from someone not in
+ * the room gets not-acceptable. Other iqs to occupants are not
+ * forwarded. */
+#include <string.h>
+
+#include "muc.h"
+
+#define NS_PING "urn:xmpp:ping"
+
+void muc_occupant_iq(struct muc *muc, struct room *room, struct stanza *st)
+{
+	if (!sm_stanza_is_type(st, "get") && !sm_stanza_is_type(st, "set"))
+		return;
+	char from[JID_MAX + 1];
+	jid_format(st->from, from);
+	struct occupant *sender =
+		room ? muc_room_occupant_by_jid(room, from) : NULL;
+	struct occupant *target =
+		room ? muc_room_occupant(room, st->to->resource) : NULL;
+	bool ping = st->payload && xml_is(st->payload, NS_PING, "ping");
+	if (ping && sender && sender == target) {
+		muc_send_result(muc, st, NULL);
+		return;
+	}
+	if (!sender) {
+		muc_send_error(muc, st, "not-acceptable",
+			       "You are not an occupant of this room.");
+		return;
+	}
+	muc_send_error(muc, st,
+		       target ? "service-unavailable" : "item-not-found", NULL);
+}

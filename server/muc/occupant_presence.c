@@ -1,0 +1,119 @@
+/* occupant_presence: an occupant's presence as the room broadcasts it
+ * (XEP-0045 §7.2.3): from room@service/nick, the occupant's own
+ * children (show, status, caps …), and the MUC <x/> with its item
+ * (affiliation, role, the real JID for those who may see it) and
+ * status codes. Built as bytes, without 'to': muc_send_to adds each
+ * recipient's. */
+#include <string.h>
+
+#include "../../lib/log.h"
+#include "muc.h"
+
+/* §7.2.3 / §7.2.4: in a semi-anonymous room only moderators see real
+ * JIDs; in a non-anonymous room everyone does. */
+bool muc_may_see_jids(const struct room *room, const struct occupant *viewer)
+{
+	return room->config.whois == MUC_WHOIS_ANYONE ||
+	       viewer->role == MUC_ROLE_MODERATOR;
+}
+
+static int append_attr(struct buf *b, const char *name, const char *value)
+{
+	if (!value)
+		return 0;
+	if (buf_printf(b, " %s=\"", name) < 0 ||
+	    buf_append_xml_escaped(b, value, strlen(value)) < 0)
+		return -1;
+	return buf_append_str(b, "\"");
+}
+
+/* <item …>…</item> of p for a viewer who may (or not) see real JIDs. */
+static int append_item(struct buf *b, const struct muc_presence *p,
+		       bool with_jid)
+{
+	const struct occupant *o = p->occupant;
+	if (buf_printf(b, "<item affiliation=\"%s\" role=\"%s\"",
+		       muc_affiliation_name(p->affiliation),
+		       muc_role_name(p->role)) < 0 ||
+	    (with_jid && append_attr(b, "jid", o->jid) < 0) ||
+	    append_attr(b, "nick", p->new_nick) < 0)
+		return -1;
+	if (!p->actor && !p->reason)
+		return buf_append_str(b, "/>");
+	if (buf_append_str(b, ">") < 0 ||
+	    (p->actor && (buf_append_str(b, "<actor") < 0 ||
+			  append_attr(b, "nick", p->actor) < 0 ||
+			  buf_append_str(b, "/>") < 0)))
+		return -1;
+	if (p->reason &&
+	    (buf_append_str(b, "<reason>") < 0 ||
+	     buf_append_xml_escaped(b, p->reason, strlen(p->reason)) < 0 ||
+	     buf_append_str(b, "</reason>") < 0))
+		return -1;
+	return buf_append_str(b, "</item>");
+}
+
+int muc_presence_build(struct buf *b, const struct muc_presence *p,
+		       bool with_jid, bool self)
+{
+	const struct occupant *o = p->occupant;
+	buf_clear(b);
+	if (buf_append_str(b, "<presence") < 0 ||
+	    buf_printf(b, " from=\"") < 0 ||
+	    buf_append_xml_escaped(b, o->room->jid, strlen(o->room->jid)) < 0 ||
+	    buf_append_str(b, "/") < 0 ||
+	    buf_append_xml_escaped(b, o->nick, strlen(o->nick)) < 0 ||
+	    buf_append_str(b, "\"") < 0 ||
+	    (p->unavailable &&
+	     buf_append_str(b, " type=\"unavailable\"") < 0) ||
+	    buf_append_str(b, ">") < 0)
+		return -1;
+	if (!p->unavailable && o->presence &&
+	    buf_append(b, o->presence, o->presence_len) < 0)
+		return -1;
+	if (buf_append_str(b, "<x xmlns=\"" NS_MUC_USER "\">") < 0 ||
+	    append_item(b, p, with_jid) < 0)
+		return -1;
+	for (const char *const *c = p->codes; c && *c; c++)
+		if (buf_printf(b, "<status code=\"%s\"/>", *c) < 0)
+			return -1;
+	/* §7.2.3: the occupant's own copy says it is theirs. */
+	if (self && buf_append_str(b, "<status code=\"110\"/>") < 0)
+		return -1;
+	return buf_append_str(b, "</x></presence>");
+}
+
+/* The presence of p to one viewer. */
+int muc_presence_send(struct muc *muc, const struct muc_presence *p,
+		      const struct occupant *viewer)
+{
+	bool self = viewer == p->occupant;
+	bool with_jid = self || muc_may_see_jids(p->occupant->room, viewer);
+	if (muc_presence_build(&muc->out, p, with_jid, self) < 0) {
+		log_error("muc: out of memory building a presence");
+		return -1;
+	}
+	return muc_send_to(muc, viewer->jid, muc->out.data, muc->out.len);
+}
+
+/* To every occupant but p's own, then to p's own (§7.2.3: "the service
+ * MUST send the new occupant's presence to all occupants", the self
+ * presence last). The two forms (with and without the real JID) are
+ * built once each. */
+void muc_presence_broadcast(struct muc *muc, const struct muc_presence *p)
+{
+	struct room *room = p->occupant->room;
+	struct buf *with = &muc->with_jid, *without = &muc->without_jid;
+	if (muc_presence_build(with, p, true, false) < 0 ||
+	    muc_presence_build(without, p, false, false) < 0) {
+		log_error("muc: out of memory building a presence");
+		return;
+	}
+	for (struct occupant *o = room->occupants; o; o = o->next) {
+		if (o == p->occupant)
+			continue;
+		struct buf *b = muc_may_see_jids(room, o) ? with : without;
+		muc_send_to(muc, o->jid, b->data, b->len);
+	}
+	muc_presence_send(muc, p, p->occupant);
+}
