@@ -234,6 +234,83 @@ START_TEST(s2s_errors_name_line_and_setting)
 }
 END_TEST
 
+START_TEST(muc_services_default_to_conference_of_each_host)
+{
+	struct config cfg;
+	char err[512];
+	ck_assert_int_eq(load("<palabred>\n" HOST "</palabred>\n", &cfg, err,
+			      sizeof err),
+			 0);
+	ck_assert(!cfg.muc.enabled);
+	config_free(&cfg);
+	ck_assert_int_eq(
+		load("<palabred>\n<muc/>\n" HOST
+		     "<host domain='b.example'><certificate>c.pem</"
+		     "certificate><key>k.pem</key></host>\n</palabred>\n",
+		     &cfg, err, sizeof err),
+		0);
+	ck_assert(cfg.muc.enabled);
+	ck_assert_int_eq(cfg.muc.nservices, 2);
+	ck_assert_str_eq(cfg.muc.services[0], "conference.example.org");
+	ck_assert_str_eq(cfg.muc.services[1], "conference.b.example");
+	ck_assert_int_eq(cfg.muc.create, CONFIG_MUC_CREATE_LOCAL);
+	ck_assert_uint_eq(cfg.muc.history, 20);
+	ck_assert_uint_eq(cfg.muc.max_occupants, 1000);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(muc_settings_are_read)
+{
+	struct config cfg;
+	char err[512];
+	ck_assert_int_eq(
+		load("<palabred>\n" HOST
+		     "<muc><service>Rooms.Example.ORG</service>\n"
+		     "<create>admins</create><admin>Alice@example.org</admin>\n"
+		     "<history>5</history><max-occupants>50</max-occupants>\n"
+		     "<archive-retention-days>30</archive-retention-days>\n"
+		     "</muc></palabred>\n",
+		     &cfg, err, sizeof err),
+		0);
+	ck_assert_int_eq(cfg.muc.nservices, 1);
+	ck_assert_str_eq(cfg.muc.services[0], "rooms.example.org");
+	ck_assert_int_eq(cfg.muc.create, CONFIG_MUC_CREATE_ADMINS);
+	ck_assert_int_eq(cfg.muc.nadmins, 1);
+	ck_assert_str_eq(cfg.muc.admins[0], "alice@example.org");
+	ck_assert_uint_eq(cfg.muc.history, 5);
+	ck_assert_uint_eq(cfg.muc.max_occupants, 50);
+	ck_assert_uint_eq(cfg.muc.retention_days, 30);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(muc_errors_name_line_and_setting)
+{
+	assert_error("<palabred>\n" HOST "<muc>\n<create>everyone</create>"
+		     "</muc></palabred>",
+		     "4: muc/create: 'everyone' is not local, admins or "
+		     "anyone");
+	assert_error("<palabred>\n" HOST "<muc>\n<admin>alice</admin>"
+		     "</muc></palabred>",
+		     "4: muc/admin: 'alice' is not a bare JID (user@domain)");
+	assert_error("<palabred>\n" HOST "<muc>\n<admin>a@b/c</admin>"
+		     "</muc></palabred>",
+		     "4: muc/admin: 'a@b/c' is not a bare JID");
+	assert_error("<palabred>\n" HOST "<muc>\n<history>1001</history>"
+		     "</muc></palabred>",
+		     "4: muc/history: ");
+	assert_error("<palabred>\n" HOST "<muc><service>x.example</service>\n"
+		     "<service>X.example</service></muc></palabred>",
+		     "4: muc/service: 'x.example' is given twice");
+	assert_error("<palabred>\n" HOST "<muc>\n<service>example.org"
+		     "</service></muc></palabred>",
+		     "3: muc/service: 'example.org' is also a <host>");
+	assert_error("<palabred>\n" HOST "<muc/>\n<muc/></palabred>",
+		     "4: muc: <muc> is given twice");
+}
+END_TEST
+
 START_TEST(rate_limit_defaults_and_values)
 {
 	struct config cfg;
@@ -545,6 +622,9 @@ int main(void)
 	tcase_add_test(tc, s2s_defaults_are_filled_in);
 	tcase_add_test(tc, s2s_settings_are_read);
 	tcase_add_test(tc, s2s_errors_name_line_and_setting);
+	tcase_add_test(tc, muc_services_default_to_conference_of_each_host);
+	tcase_add_test(tc, muc_settings_are_read);
+	tcase_add_test(tc, muc_errors_name_line_and_setting);
 	tcase_add_test(tc, rate_limit_defaults_and_values);
 	tcase_add_test(tc, bad_rate_limit_names_line_and_setting);
 	tcase_add_test(tc, defaults_are_on_without_sm_modules);
