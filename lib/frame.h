@@ -55,6 +55,11 @@ enum frame_type {
 	/* router -> sender: nobody serves `to`; flags = the original type;
 	 * the rest of the frame is the original one */
 	FRAME_NO_ROUTE,
+	/* one stanza for several recipients at the domain `to` (muc -> sm:
+	 * a room's fan-out, no frame per occupant); payload = u32 count,
+	 * count NUL-terminated full JIDs, then the stanza's XML without a
+	 * 'to' (lib/multicast.h reads and writes it) */
+	FRAME_MULTICAST,
 	FRAME_TYPE_MAX
 };
 

@@ -10,8 +10,10 @@
 
 void muc_room_broadcast(struct room *room, const char *bytes, size_t len)
 {
+	muc_fanout_begin(room->muc, bytes, len);
 	for (struct occupant *o = room->occupants; o; o = o->next)
-		muc_send_to(room->muc, o->jid, bytes, len);
+		muc_fanout_add(room->muc, o->jid, o->local);
+	muc_fanout_end(room->muc);
 }
 
 /* The room's own attributes on a message from o: from its nick, no
@@ -126,9 +128,11 @@ void muc_room_message(struct muc *muc, struct room *room, struct stanza *st)
 	jid_format(st->from, from);
 	struct occupant *o = room ? muc_room_occupant_by_jid(room, from) : NULL;
 	if (sm_stanza_is_type(st, "error")) {
-		/* The occupant's server cannot deliver to it (status 333). */
+		/* The occupant's server cannot deliver to it (status 333),
+		 * whether it was a message to the room (to us, from the
+		 * sender's nick) or a private one. */
 		static const char *const gone[] = {"333", NULL};
-		if (o && !st->to->resource[0]) {
+		if (o) {
 			struct muc_presence p = {
 				.occupant = o,
 				.affiliation =

@@ -112,6 +112,7 @@ static struct occupant *occupant_add(struct room *room, struct stanza *st,
 		return NULL;
 	}
 	o->room = room;
+	o->local = config_find_host(room->muc->cfg, st->from->domain) != NULL;
 	o->role = muc_room_default_role(room, aff);
 	hash_table_insert(&room->nicks, &o->by_nick, hash_string(o->nick));
 	hash_table_insert(&room->jids, &o->by_jid, hash_string(o->jid));

@@ -106,6 +106,7 @@ int muc_main(const struct config *cfg, const char *name, const char *secret)
 	buf_free(&muc.addressed);
 	buf_free(&muc.with_jid);
 	buf_free(&muc.without_jid);
+	muc_fanout_free(&muc);
 	buf_free(&muc.backlog);
 	uv_walk(&loop, close_handle, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);

@@ -105,7 +105,8 @@ struct occupant {
 	struct occupant *prev, *next; /* room->occupants, in join order */
 	enum muc_role role;
 	char *nick;
-	char *jid; /* real full JID */
+	char *jid;  /* real full JID */
+	bool local; /* at a domain the sm serves: reached by multicast */
 	/* The occupant's presence as last sent to the room: its children
 	 * other than the MUC <x/>, serialized (show, status, caps …). */
 	char *presence;
@@ -141,6 +142,21 @@ struct room {
 
 struct muc_presence;
 
+/* A fan-out under way (muc_send.c): the bytes, and per local domain
+ * the recipients of its multicast. */
+struct fanout_group {
+	const char *domain; /* into a recipient's JID, valid until the end */
+	size_t domain_len;
+	struct buf payload; /* lib/multicast.h, kept between fan-outs */
+};
+
+struct muc_fanout {
+	const char *bytes;
+	size_t len;
+	struct fanout_group groups[CONFIG_MAX_HOSTS];
+	size_t ngroups;
+};
+
 struct muc {
 	const struct config *cfg;
 	const char *name; /* on the router: "muc" */
@@ -154,6 +170,7 @@ struct muc {
 	struct buf with_jid, without_jid;
 	struct buf backlog; /* encoded frames waiting for the link */
 	uint64_t dropped;   /* frames lost past MUC_BACKLOG_MAX */
+	struct muc_fanout fanout;
 	bool stopping;
 	int exit_status;
 };
@@ -282,5 +299,13 @@ int muc_send_xml(struct muc *muc, const struct xml_node *xml);
  * attribute goes in after the element's name. */
 int muc_send_to(struct muc *muc, const char *to, const char *bytes, size_t len);
 void muc_send_drained(struct muc *muc);
+/* The same bytes (a serialized stanza without 'to') to many: begin,
+ * add each recipient (local: at a domain the sm serves, which gets one
+ * multicast frame for all its recipients; else a frame each), end. The
+ * bytes and the recipients' JIDs stay valid until the end. */
+void muc_fanout_begin(struct muc *muc, const char *bytes, size_t len);
+void muc_fanout_add(struct muc *muc, const char *to, bool local);
+void muc_fanout_end(struct muc *muc);
+void muc_fanout_free(struct muc *muc);
 
 #endif

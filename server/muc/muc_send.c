@@ -1,8 +1,11 @@
 /* muc_send: the muc's way out. A stanza is serialized once; each
  * recipient gets those bytes behind its own 'to', in a frame to the
  * router addressed to the recipient's domain (the sm of a local domain,
- * s2s for the rest). One frame per recipient, no round trip: the link
- * batches every frame of one loop iteration into one write.
+ * s2s for the rest). A room's fan-out (muc_fanout_*) sends the
+ * occupants of each local domain one FRAME_MULTICAST, which the sm
+ * delivers to each; remote occupants get a frame each (s2s sends each
+ * its stanza anyway). No round trip: the link batches every frame of
+ * one loop iteration into one write.
  *
  * ARCHITECTURE.md §2: when the link is full, frames wait here, encoded,
  * in order, and the muc stops reading from the router until the link
@@ -11,6 +14,7 @@
 
 #include "../../lib/link.h"
 #include "../../lib/log.h"
+#include "../../lib/multicast.h"
 #include "muc.h"
 
 int muc_serialize(struct muc *muc, const struct xml_node *xml)
@@ -118,4 +122,80 @@ void muc_send_drained(struct muc *muc)
 		muc->dropped = 0;
 		link_resume(muc->link);
 	}
+}
+
+/* ------------------------------------------------------------ fan-out */
+
+/* Past this many bytes of recipients, a domain's multicast goes and a
+ * new one starts (FRAME_MAX_SIZE bounds a frame). */
+#define FANOUT_FLUSH_BYTES (256u << 10)
+
+static struct fanout_group *fanout_group(struct muc *muc, const char *domain,
+					 size_t len)
+{
+	struct muc_fanout *fo = &muc->fanout;
+	for (size_t i = 0; i < fo->ngroups; i++)
+		if (fo->groups[i].domain_len == len &&
+		    memcmp(fo->groups[i].domain, domain, len) == 0)
+			return &fo->groups[i];
+	if (fo->ngroups == CONFIG_MAX_HOSTS)
+		return NULL;
+	struct fanout_group *g = &fo->groups[fo->ngroups++];
+	g->domain = domain;
+	g->domain_len = len;
+	return multicast_begin(&g->payload) == 0 ? g : NULL;
+}
+
+static void fanout_flush(struct muc *muc, struct fanout_group *g)
+{
+	struct muc_fanout *fo = &muc->fanout;
+	if (multicast_count(&g->payload) == 0)
+		return;
+	if (multicast_finish(&g->payload, fo->bytes, fo->len) < 0) {
+		log_error("muc: out of memory sending to %.*s",
+			  (int)g->domain_len, g->domain);
+		return;
+	}
+	struct frame f = {.type = FRAME_MULTICAST,
+			  .to = g->domain,
+			  .to_len = g->domain_len,
+			  .payload = g->payload.data,
+			  .payload_len = g->payload.len};
+	frame_set_from(&f, muc->name);
+	send_frame(muc, &f);
+	multicast_begin(&g->payload);
+}
+
+void muc_fanout_begin(struct muc *muc, const char *bytes, size_t len)
+{
+	muc->fanout.bytes = bytes;
+	muc->fanout.len = len;
+	muc->fanout.ngroups = 0;
+}
+
+void muc_fanout_add(struct muc *muc, const char *to, bool local)
+{
+	struct muc_fanout *fo = &muc->fanout;
+	const char *domain;
+	size_t len = jid_domain_span(to, &domain);
+	struct fanout_group *g = local ? fanout_group(muc, domain, len) : NULL;
+	if (!g || multicast_add(&g->payload, to) < 0) {
+		muc_send_to(muc, to, fo->bytes, fo->len);
+		return;
+	}
+	if (g->payload.len >= FANOUT_FLUSH_BYTES)
+		fanout_flush(muc, g);
+}
+
+void muc_fanout_end(struct muc *muc)
+{
+	for (size_t i = 0; i < muc->fanout.ngroups; i++)
+		fanout_flush(muc, &muc->fanout.groups[i]);
+	muc->fanout.ngroups = 0;
+}
+
+void muc_fanout_free(struct muc *muc)
+{
+	for (size_t i = 0; i < CONFIG_MAX_HOSTS; i++)
+		buf_free(&muc->fanout.groups[i].payload);
 }

@@ -109,11 +109,16 @@ void muc_presence_broadcast(struct muc *muc, const struct muc_presence *p)
 		log_error("muc: out of memory building a presence");
 		return;
 	}
-	for (struct occupant *o = room->occupants; o; o = o->next) {
-		if (o == p->occupant)
-			continue;
-		struct buf *b = muc_may_see_jids(room, o) ? with : without;
-		muc_send_to(muc, o->jid, b->data, b->len);
+	/* One fan-out per form: moderators (or everyone, non-anonymous)
+	 * get the real JID. */
+	for (int form = 0; form < 2; form++) {
+		struct buf *b = form ? with : without;
+		muc_fanout_begin(muc, b->data, b->len);
+		for (struct occupant *o = room->occupants; o; o = o->next)
+			if (o != p->occupant &&
+			    muc_may_see_jids(room, o) == (form == 1))
+				muc_fanout_add(muc, o->jid, o->local);
+		muc_fanout_end(muc);
 	}
 	muc_presence_send(muc, p, p->occupant);
 }

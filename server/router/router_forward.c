@@ -132,6 +132,7 @@ void router_handle_frame(struct component *c, const struct frame *f)
 		router_bind(c, f);
 		return;
 	case FRAME_STANZA:
+	case FRAME_MULTICAST:
 	case FRAME_SESSION_START:
 	case FRAME_SESSION_OK:
 	case FRAME_SESSION_END:

@@ -392,6 +392,9 @@ void sm_dispatch_frame(struct sm *sm, const struct frame *f)
 	case FRAME_STANZA:
 		sm_stanza_frame(sm, f);
 		return;
+	case FRAME_MULTICAST:
+		sm_multicast_frame(sm, f);
+		return;
 	case FRAME_SESSION_END:
 		sm_session_closed(sm, f);
 		return;

@@ -70,5 +70,8 @@ bool sm_serves(const struct sm *sm, const char *domain);
 void sm_handle_frame(struct sm *sm, const struct frame *f);
 /* Handles f now (core.c); userdata.c calls it for a held frame. */
 void sm_dispatch_frame(struct sm *sm, const struct frame *f);
+/* FRAME_MULTICAST (multicast.c): one stanza for several local
+ * recipients. */
+void sm_multicast_frame(struct sm *sm, const struct frame *f);
 
 #endif

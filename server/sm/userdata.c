@@ -490,8 +490,9 @@ static enum sm_hold enqueue(struct sm *sm, const struct frame *f,
 			    const char *need_bare)
 {
 	struct sm_userdata *ud = sm->userdata;
-	bool refusable =
-		f->type == FRAME_STANZA || f->type == FRAME_SESSION_START;
+	bool refusable = f->type == FRAME_STANZA ||
+			 f->type == FRAME_MULTICAST ||
+			 f->type == FRAME_SESSION_START;
 	size_t size = sizeof(struct sm_held) + f->to_len + f->from_len +
 		      f->payload_len + 1;
 	/* Its own bounds apply to a source named by key too (the server's
