@@ -41,6 +41,9 @@
  * senders got their own echo or error already. */
 #define MUC_BACKLOG_MAX (8u << 20)
 
+/* The largest presence a room takes (service.c). */
+#define MUC_PRESENCE_MAX (16u << 10)
+
 /* XEP-0045 §5.1 roles and §5.2 affiliations, in increasing order. */
 enum muc_role {
 	MUC_ROLE_NONE,

@@ -2,6 +2,7 @@
  * muc->arena and goes by its 'to': the service itself (disco, XEP-0045
  * §6.1-§6.3) or a room (presence to occupant.c, messages to
  * groupchat.c, iq to the room's handlers by namespace). */
+#include <stdio.h>
 #include <string.h>
 
 #include "../../lib/log.h"
@@ -110,6 +111,26 @@ static void handle_stanza(struct muc *muc, struct stanza *st)
 	}
 }
 
+/* Every occupant's presence is kept and sent to each newcomer: a big
+ * one would cost its size times the occupants, so rooms take presence
+ * up to MUC_PRESENCE_MAX bytes (caps, status, an avatar hash and the
+ * like take a few hundred). */
+static bool presence_too_big(struct muc *muc, const struct stanza *st,
+			     size_t len)
+{
+	if (st->kind != STANZA_PRESENCE || len <= MUC_PRESENCE_MAX ||
+	    sm_stanza_is_type(st, "unavailable") ||
+	    sm_stanza_is_type(st, "error"))
+		return false;
+	char text[128];
+	snprintf(text, sizeof text,
+		 "This presence is %zu bytes; rooms take presence of at most "
+		 "%u bytes.",
+		 len, MUC_PRESENCE_MAX);
+	muc_send_error(muc, st, "not-acceptable", text);
+	return true;
+}
+
 /* A frame the router could not deliver: the occupant it was for is
  * unreachable (its server is not federated with us, or gone). */
 static void handle_no_route(struct muc *muc, const struct frame *f)
@@ -134,5 +155,7 @@ void muc_handle_frame(struct muc *muc, const struct frame *f)
 			 (int)f->from_len, f->from);
 		return;
 	}
+	if (presence_too_big(muc, &st, f->payload_len))
+		return;
 	handle_stanza(muc, &st);
 }

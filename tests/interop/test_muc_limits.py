@@ -1,0 +1,71 @@
+"""What rooms refuse to keep memory bounded, under a muc with
+max-occupants 2: a presence bigger than a room takes (16 KiB), and a
+third occupant (XEP-0045 §7.2.9). Each refusal is a stanza error that
+says why; the room stays as it was.
+"""
+import pytest
+
+import im
+from im import Accounts
+from xmpp import Clients
+
+ROOM = "limits@conference.localhost"
+MUC = "http://jabber.org/protocol/muc"
+MUC_USER = "http://jabber.org/protocol/muc#user"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, certs):
+    s = im.make_server(tmp_path_factory.mktemp("muc_limits"), certs,
+                       max_stanza_size=65536,
+                       extra_config="  <muc><max-occupants>2</max-occupants>"
+                                    "</muc>\n")
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()
+
+
+def enter(user, nick, status=""):
+    user.send("<presence to='%s/%s'><x xmlns='%s'/>%s</presence>"
+              % (ROOM, nick, MUC, status))
+    return user.next_presence(from_="%s/%s" % (ROOM, nick))
+
+
+def text_of(error):
+    return error.findtext("{jabber:client}error/{%s}text" % im.STANZAS)
+
+
+def test_a_presence_too_big_and_a_third_occupant_are_refused(server):
+    clients = Clients(server)
+    try:
+        accounts = Accounts(server)
+        romeo = im.login(clients, accounts.new("romeo"))
+        self_presence = enter(romeo, "romeo")
+        assert self_presence.get("type") is None, im.show(self_presence)
+        romeo.send("<iq type='set' id='c1' to='%s'><query xmlns='%s#owner'>"
+                   "<x xmlns='jabber:x:data' type='submit'/></query></iq>"
+                   % (ROOM, MUC))
+        romeo.ping()
+
+        romeo.send("<presence to='%s/romeo'><status>%s</status></presence>"
+                   % (ROOM, "x" * 20000))
+        error = romeo.next_presence(type_="error")
+        assert im.error_of(error) == ("modify", "not-acceptable"), \
+            im.show(error)
+        assert "16384 bytes" in text_of(error), im.show(error)
+
+        juliet = im.login(clients, accounts.new("juliet"))
+        assert enter(juliet, "juliet").get("type") is None
+        nurse = im.login(clients, accounts.new("nurse"))
+        error = enter(nurse, "nurse")
+        assert im.error_of(error) == ("cancel", "service-unavailable"), \
+            im.show(error)
+        assert text_of(error) == "The room is full.", im.show(error)
+        # Juliet leaves: there is room again.
+        juliet.send("<presence type='unavailable' to='%s/juliet'/>" % ROOM)
+        juliet.next_presence(type_="unavailable")
+        assert enter(nurse, "nurse").get("type") is None
+    finally:
+        clients.close()
