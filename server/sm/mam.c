@@ -35,7 +35,6 @@
 
 #define MAM_PRIORITY 75
 #define MAM_PRIORITY_STRIP 10
-#define NS_HINTS "urn:xmpp:hints"
 /* A batch is committed at the latest at this many messages. */
 #define MAM_BATCH_MAX 256
 /* Retention: a chunk of expired messages deleted per transaction, and
@@ -120,88 +119,18 @@ void mam_deliver_error(struct sm *sm, const struct stanza *st,
 
 /* ------------------------------------------------------------ policy */
 
-/* Payloads kept without a body: encrypted messages (OMEMO's old and new
- * namespaces, XEP-0380's hint), invitations (XEP-0249, XEP-0045 §7.8),
- * Jingle Message Initiation (XEP-0353: a missed call shows after
- * reconnecting). */
-static const char *const mam_kept_namespaces[] = {
-	"eu.siacs.conversations.axolotl",
-	"urn:xmpp:omemo:2",
-	"urn:xmpp:eme:0",
-	"jabber:x:conference",
-	"http://jabber.org/protocol/muc#user",
-	"urn:xmpp:jingle-message:0",
-	"urn:xmpp:jingle-message:1",
-	NULL,
-};
-
-static bool mam_kept_child(const struct xml_node *m, const struct xml_node *c)
-{
-	if (xml_is(c, m->ns, "body") || xml_is(c, m->ns, "subject"))
-		return true;
-	for (const char *const *ns = mam_kept_namespaces; *ns; ns++)
-		if (strcmp(c->ns, *ns) == 0)
-			return true;
-	return false;
-}
-
 /* XEP-0313 §5.1.1 leaves what a user archive keeps to the server; as
  * Prosody and ejabberd: one-to-one messages (chat, normal; not
- * groupchat, headline, error) with something a person reads later,
- * honouring XEP-0334's hints (§4: <no-store/> and
- * <no-permanent-store/> keep it out, <store/> in). Chat states alone
- * (XEP-0085) are not kept. */
+ * groupchat, headline, error) worth keeping (mam_worth_keeping). */
 static bool mam_archivable(const struct stanza *st)
 {
 	if (st->kind != STANZA_MESSAGE || sm_stanza_is_type(st, "groupchat") ||
 	    sm_stanza_is_type(st, "headline") || sm_stanza_is_type(st, "error"))
 		return false;
-	const struct xml_node *m = st->xml;
-	if (xml_child(m, NS_HINTS, "no-store") ||
-	    xml_child(m, NS_HINTS, "no-permanent-store"))
-		return false;
-	if (xml_child(m, NS_HINTS, "store"))
-		return true;
-	for (const struct xml_node *c = xml_child(m, NULL, NULL); c;
-	     c = xml_next(c, NULL, NULL))
-		if (mam_kept_child(m, c))
-			return true;
-	return false;
+	return mam_worth_keeping(st->xml);
 }
 
 /* ------------------------------------------------------------ stanza ids */
-
-static bool mam_id_by(const struct xml_node *id, const char *bare)
-{
-	const char *by = xml_attr_get(id, "by");
-	struct jid j;
-	char prepared[JID_MAX + 1];
-	if (!by)
-		return false;
-	if (strcmp(by, bare) == 0)
-		return true;
-	/* A forger may write the JID another way (case, a resource). */
-	return jid_parse_str(&j, by) == 0 &&
-	       jid_format_bare(&j, prepared) > 0 && strcmp(prepared, bare) == 0;
-}
-
-/* Removes the stanza ids of m 'by' bare, and returns the last one's id
- * (in the arena) or NULL. XEP-0359 §4: "the archiving entity MUST
- * remove any <stanza-id/> element that has a 'by' attribute matching
- * its own JID", else a sender could forge ids of the archive. */
-static const char *mam_take_ids(struct xml_node *m, const char *bare)
-{
-	const char *id = NULL;
-	struct xml_node *c = xml_child(m, NS_SID, "stanza-id"), *next;
-	for (; c; c = next) {
-		next = xml_next(c, NS_SID, "stanza-id");
-		if (mam_id_by(c, bare)) {
-			id = xml_attr_get(c, "id");
-			xml_remove_child(m, c);
-		}
-	}
-	return id;
-}
 
 /* A new id of bare's archive (storage_archive_reserve: the message's
  * place in it) on st; NULL without a storage (unit tests). */
@@ -210,17 +139,9 @@ static const char *mam_add_id(struct mam *mod, struct stanza *st,
 {
 	struct storage *s = sm_storage(mod->sm);
 	char *id = s ? arena_alloc(st->arena, STORAGE_ARCHIVE_ID_SIZE) : NULL;
-	if (!id || storage_archive_reserve(s, id) < 0)
+	if (!id || storage_archive_reserve(s, id) < 0 ||
+	    mam_stanza_id_add(st->arena, st->xml, bare, id) < 0)
 		return NULL;
-	struct xml_node *sid =
-		xml_add_child(st->arena, st->xml, NS_SID, "stanza-id");
-	if (!sid)
-		return NULL;
-	if (xml_set_attr(st->arena, sid, "by", bare) < 0 ||
-	    xml_set_attr(st->arena, sid, "id", id) < 0) {
-		xml_remove_child(st->xml, sid);
-		return NULL;
-	}
 	return id;
 }
 
