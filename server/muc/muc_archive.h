@@ -1,0 +1,30 @@
+/* muc_archive: the rooms' message archive (XEP-0313 on the room's
+ * JID), the state muc_archive.c (what is archived, retention, the
+ * history read back at start) and muc_mam.c (the queries) share. */
+#ifndef PALABRE_MUC_ARCHIVE_H
+#define PALABRE_MUC_ARCHIVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "../../lib/buf.h"
+#include "../archive/archive_query.h"
+
+struct muc_mam_query;
+
+struct muc_archive {
+	struct muc *muc;
+	int64_t retention_us; /* 0: kept for ever */
+	uv_timer_t expiry;
+	bool expiring;  /* an expiry chunk is in flight */
+	struct buf out; /* a message as archived, reused */
+	/* muc_mam.c: the queries waiting for their pages. */
+	struct muc_mam_query *queries;
+	size_t nqueries;
+};
+
+/* µs since the epoch, the archive's time. */
+int64_t muc_archive_now_us(void);
+
+#endif
