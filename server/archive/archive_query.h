@@ -6,7 +6,8 @@
  * archive_read.c reads a query iq into a storage_archive_query and
  * says which messages are worth keeping; archive_answer.c builds the
  * result messages, the <fin/> and the form of §4.1.1; stanza_id.c
- * puts the XEP-0359 ids on messages and takes forged ones off. Each
+ * puts the XEP-0359 ids on messages and takes forged ones off;
+ * archive_expiry.c deletes what is older than the retention. Each
  * process
  * runs the query and sends the answer its own way. */
 #ifndef PALABRE_ARCHIVE_QUERY_H
@@ -14,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "../../lib/arena.h"
 #include "../../lib/buf.h"
@@ -83,6 +85,22 @@ struct xml_node *mam_fin(struct arena *a,
 /* §4.1.1: the form of the query's fields, with #extended's, as a
  * <query/> child of result. 0 or -1 (memory). */
 int mam_fields_add(struct arena *a, struct xml_node *result);
+
+/* An archive's retention (archive_expiry.c). */
+struct archive_expiry {
+	uv_timer_t timer; /* its data is the owner's; close it at the end */
+	struct storage *storage;
+	int64_t retention_us; /* 0: kept for ever, the timer does not run */
+	bool expiring;        /* a chunk is in flight */
+	const char *who;      /* "mam", "muc": for the log */
+};
+/* Initializes the timer on loop and, with a retention period, starts
+ * it (unreferenced: it keeps no loop running). */
+void archive_expiry_start(struct archive_expiry *e, uv_loop_t *loop,
+			  struct storage *s, int64_t retention_us,
+			  const char *who);
+/* The archive's time: µs since the epoch. */
+int64_t archive_now_us(void);
 
 /* XEP-0082 DateTime of a time in µs since the epoch, with microseconds:
  * "2010-07-10T23:08:25.123456Z". out holds 32 bytes. */

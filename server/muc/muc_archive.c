@@ -12,24 +12,11 @@
  * a kill -9 may be missing from it, none is after a clean stop. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../../lib/log.h"
 #include "../../storage/storage.h"
 #include "muc.h"
 #include "muc_archive.h"
-
-/* Retention: a chunk of expired messages deleted per transaction, and
- * the period between expiry runs. */
-#define MUC_EXPIRE_CHUNK 1000
-#define MUC_EXPIRE_PERIOD_MS (60 * 1000)
-
-int64_t muc_archive_now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* ------------------------------------------------------------ archiving */
 
@@ -50,7 +37,7 @@ static int archive_append(struct room *room, const struct occupant *o,
 	buf_clear(&arch->out);
 	if (!b || xml_serialize(st->xml, NS_FORWARD, &arch->out) < 0 ||
 	    storage_batch_archive(b, room->jid, room->jid, o->nick,
-				  muc_archive_now_us(), id, arch->out.data,
+				  archive_now_us(), id, arch->out.data,
 				  arch->out.len) < 0) {
 		storage_batch_free(b);
 		return -1;
@@ -158,38 +145,7 @@ int muc_archive_load_history(struct room *room,
 	return 0;
 }
 
-/* ------------------------------------------------------------ retention */
-
-static void expire_next(struct muc_archive *arch);
-
-static void expired(void *ctx, enum storage_status status,
-		    const struct storage_items *result)
-{
-	struct muc_archive *arch = ctx;
-	arch->expiring = false;
-	if (status != STORAGE_OK)
-		return;
-	if (result->count)
-		log_info("muc: %zu archived messages expired", result->count);
-	/* A full chunk: more are due. */
-	if (result->count == MUC_EXPIRE_CHUNK)
-		expire_next(arch);
-}
-
-static void expire_next(struct muc_archive *arch)
-{
-	struct storage *s = arch->muc->storage;
-	if (arch->expiring || !s)
-		return;
-	if (storage_archive_expire(s, muc_archive_now_us() - arch->retention_us,
-				   MUC_EXPIRE_CHUNK, expired, arch) == 0)
-		arch->expiring = true;
-}
-
-static void on_expiry(uv_timer_t *t)
-{
-	expire_next(t->data);
-}
+/* ------------------------------------------------------------ start, stop */
 
 int muc_archive_start(struct muc *muc)
 {
@@ -197,15 +153,10 @@ int muc_archive_start(struct muc *muc)
 	if (!arch)
 		return -1;
 	arch->muc = muc;
-	arch->retention_us =
-		(int64_t)muc->cfg->muc.retention_days * 86400 * 1000000;
-	uv_timer_init(muc->loop, &arch->expiry);
-	arch->expiry.data = arch;
-	if (arch->retention_us) {
-		uv_timer_start(&arch->expiry, on_expiry, 0,
-			       MUC_EXPIRE_PERIOD_MS);
-		uv_unref((uv_handle_t *)&arch->expiry);
-	}
+	archive_expiry_start(
+		&arch->expiry, muc->loop, muc->storage,
+		(int64_t)muc->cfg->muc.retention_days * 86400 * 1000000, "muc");
+	arch->expiry.timer.data = arch;
 	muc->archive = arch;
 	return 0;
 }
@@ -223,5 +174,5 @@ void muc_archive_stop(struct muc *muc)
 	if (!arch)
 		return;
 	muc->archive = NULL;
-	uv_close((uv_handle_t *)&arch->expiry, archive_closed);
+	uv_close((uv_handle_t *)&arch->expiry.timer, archive_closed);
 }

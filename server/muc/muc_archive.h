@@ -6,7 +6,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <uv.h>
 
 #include "../../lib/buf.h"
 #include "../archive/archive_query.h"
@@ -15,16 +14,11 @@ struct muc_mam_query;
 
 struct muc_archive {
 	struct muc *muc;
-	int64_t retention_us; /* 0: kept for ever */
-	uv_timer_t expiry;
-	bool expiring;  /* an expiry chunk is in flight */
-	struct buf out; /* a message as archived, reused */
+	struct archive_expiry expiry; /* <muc><archive-retention-days> */
+	struct buf out;               /* a message as archived, reused */
 	/* muc_mam.c: the queries waiting for their pages. */
 	struct muc_mam_query *queries;
 	size_t nqueries;
 };
-
-/* µs since the epoch, the archive's time. */
-int64_t muc_archive_now_us(void);
 
 #endif

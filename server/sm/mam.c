@@ -37,10 +37,6 @@
 #define MAM_PRIORITY_STRIP 10
 /* A batch is committed at the latest at this many messages. */
 #define MAM_BATCH_MAX 256
-/* Retention: a chunk of expired messages deleted per transaction, and
- * the period between expiry runs. */
-#define MAM_EXPIRE_CHUNK 1000
-#define MAM_EXPIRE_PERIOD_MS (60 * 1000)
 
 extern const struct sm_module sm_module_mam;
 
@@ -147,13 +143,6 @@ static const char *mam_add_id(struct mam *mod, struct stanza *st,
 
 /* ------------------------------------------------------------ appends */
 
-static int64_t mam_now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void mam_flushed(void *ctx, enum storage_status status)
 {
 	if (status != STORAGE_OK)
@@ -176,38 +165,6 @@ static void mam_on_check(uv_check_t *h)
 	mam_flush(h->data);
 }
 
-static void mam_expire_next(struct mam *mod);
-
-static void mam_expired(void *ctx, enum storage_status status,
-			const struct storage_items *result)
-{
-	struct mam *mod = ctx;
-	mod->expiring = false;
-	if (status != STORAGE_OK)
-		return;
-	if (result->count)
-		log_info("mam: %zu archived messages expired", result->count);
-	/* A full chunk: more are due; the next chunk waits behind what
-	 * was submitted meanwhile. */
-	if (result->count == MAM_EXPIRE_CHUNK)
-		mam_expire_next(mod);
-}
-
-static void mam_expire_next(struct mam *mod)
-{
-	struct storage *s = sm_storage(mod->sm);
-	if (mod->expiring || !s || !mod->retention_us)
-		return;
-	if (storage_archive_expire(s, mam_now_us() - mod->retention_us,
-				   MAM_EXPIRE_CHUNK, mam_expired, mod) == 0)
-		mod->expiring = true;
-}
-
-static void mam_on_expiry(uv_timer_t *h)
-{
-	mam_expire_next(h->data);
-}
-
 /* The loop's handles, made once the sm has a loop (after init). */
 static bool mam_start(struct mam *mod)
 {
@@ -215,14 +172,10 @@ static bool mam_start(struct mam *mod)
 	if (mod->handles || !loop)
 		return mod->handles;
 	uv_check_init(loop, &mod->flush);
-	uv_timer_init(loop, &mod->expiry);
-	mod->flush.data = mod->expiry.data = mod;
+	archive_expiry_start(&mod->expiry, loop, sm_storage(mod->sm),
+			     mod->retention_us, "mam");
+	mod->flush.data = mod->expiry.timer.data = mod;
 	mod->handles = true;
-	if (mod->retention_us) {
-		uv_timer_start(&mod->expiry, mam_on_expiry, 0,
-			       MAM_EXPIRE_PERIOD_MS);
-		uv_unref((uv_handle_t *)&mod->expiry);
-	}
 	return true;
 }
 
@@ -241,7 +194,7 @@ static void mam_append(struct mam *mod, const char *owner,
 	}
 	jid_format_bare(with, bare);
 	if (storage_batch_archive(mod->batch, owner, bare, with->resource,
-				  mam_now_us(), id, mod->out.data,
+				  archive_now_us(), id, mod->out.data,
 				  mod->out.len) < 0) {
 		log_error("mam: out of memory: messages not archived");
 		storage_batch_free(mod->batch);
@@ -389,7 +342,7 @@ static void mam_free(struct sm *sm)
 	}
 	mod->closing = 2;
 	uv_close((uv_handle_t *)&mod->flush, mam_on_closed);
-	uv_close((uv_handle_t *)&mod->expiry, mam_on_closed);
+	uv_close((uv_handle_t *)&mod->expiry.timer, mam_on_closed);
 }
 
 /* <sm><mam-retention-days>: archived messages older than this are

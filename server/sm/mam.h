@@ -37,9 +37,8 @@ struct mam {
 	size_t batch_count;
 	bool handles; /* the handles below are initialized */
 	uv_check_t flush;
-	uv_timer_t expiry;
+	struct archive_expiry expiry;
 	unsigned closing; /* handles closing at free */
-	bool expiring;    /* an expiry chunk is in flight */
 	bool freed;       /* free ran: the last handle closed frees */
 	struct buf out;   /* serialization, reused */
 	/* mam_query.c: the queries waiting for their pages. */

@@ -13,6 +13,8 @@ Each test has a palabred of its own, since it stops the muc process.
 """
 import os
 import signal
+import sqlite3
+import time
 
 import pytest
 from slixmpp.xmlstream import ET
@@ -276,3 +278,36 @@ def test_a_bad_configuration_value_is_refused(fresh_server, clients,
     # All or nothing: the name did not change either.
     configure(romeo, room)
     assert disco_features(romeo, room)[1] != "Not kept"
+
+
+def test_retention_deletes_older_room_messages(fresh_server, clients,
+                                              accounts):
+    romeo = im.login(clients, accounts.new("romeo"))
+    room = "chronicle@" + SERVICE
+    enter(romeo, room, "romeo")
+    configure(romeo, room, persistentroom="1")
+    say(romeo, room, "romeo", "old")
+    say(romeo, room, "romeo", "recent")
+    assert len(archive(romeo, room)) == 2
+    fresh_server.stop()
+    # "old" three days back, "recent" one: only "old" is past 2 days.
+    db = sqlite3.connect(os.path.join(fresh_server.dir, "data",
+                                      "muc.sqlite"))
+    day = 86400 * 1000000
+    with db:
+        for body, days in (("old", 3), ("recent", 1)):
+            db.execute("UPDATE archive SET stamp = stamp - ? WHERE"
+                       " instr(message, ?)", (days * day, ">%s<" % body))
+    db.close()
+    with open(fresh_server.config) as f:
+        text = f.read()
+    fresh_server.write_config(text.replace(
+        "</muc>", "<archive-retention-days>2</archive-retention-days></muc>"))
+    fresh_server.start()
+    fresh_server.wait_for_components(["sm", "c2s.1", "muc"], timeout=10)
+    romeo = im.login_retrying(clients, romeo.bare)
+    enter(romeo, room, "romeo")
+    deadline = time.monotonic() + 5
+    while [b for _, b in archive(romeo, room)] != ["recent"]:
+        assert time.monotonic() < deadline, archive(romeo, room)
+        time.sleep(0.1)
