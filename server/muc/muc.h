@@ -165,8 +165,10 @@ struct storage;
 
 struct muc {
 	const struct config *cfg;
-	const char *name;   /* on the router: "muc" */
-	const char *secret; /* the router's, until the link is made */
+	const char *name;            /* on the router: "muc" */
+	const char *secret;          /* the router's, until the link is made */
+	struct storage *storage;     /* muc.sqlite */
+	struct muc_archive *archive; /* muc_archive.c */
 	uv_loop_t *loop;
 	struct link *link;
 	struct hash_table rooms;
@@ -175,10 +177,8 @@ struct muc {
 	struct buf addressed; /* the same with one recipient's 'to' */
 	/* A presence broadcast's two forms (occupant_presence.c). */
 	struct buf with_jid, without_jid;
-	struct buf backlog;          /* encoded frames waiting for the link */
-	uint64_t dropped;            /* frames lost past MUC_BACKLOG_MAX */
-	struct storage *storage;     /* muc.sqlite */
-	struct muc_archive *archive; /* muc_archive.c */
+	struct buf backlog; /* encoded frames waiting for the link */
+	uint64_t dropped;   /* frames lost past MUC_BACKLOG_MAX */
 	bool stopping;
 	int exit_status;
 };
