@@ -5,9 +5,9 @@ A persistent room (XEP-0045 §10.2, muc#roomconfig_persistentroom)
 comes back with its configuration, affiliations, subject, archive
 (XEP-0313) and discussion history (§7.2.15, read back from the
 archive); what the owner was told (the iq result) was on disk. Its
-occupants are told the room went (status 332, §9.? "system shutdown",
-sent by the sm for the process that can say nothing any more) and can
-enter again. A room that is not persistent is gone.
+occupants are told the room went (XEP-0045 status code 332, "system
+shutdown", sent by the sm for the process that can say nothing any
+more) and can enter again. A room that is not persistent is gone.
 
 Each test has a palabred of its own, since it stops the muc process.
 """
@@ -167,8 +167,8 @@ def stop_muc(server, how):
 
 
 def told_room_went(user, room, nick):
-    """The unavailable presence with 110 and 332 (§7.2.?: "system
-    shutdown") that makes a client enter again."""
+    """The unavailable presence with 110 and 332 ("system shutdown")
+    that makes a client enter again."""
     p = user.next_presence("unavailable", from_="%s/%s" % (room, nick),
                            timeout=RESTART_WITHIN)
     assert codes(p) == {"110", "332"}, ET.tostring(p)
