@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../archive/archive_query.h"
 #include "muc.h"
 
 static struct xml_node *query_result(const struct stanza *st, const char *ns,
@@ -88,6 +89,7 @@ static void add_room_features(struct arena *a, struct xml_node *q,
 {
 	const struct room_config *c = &room->config;
 	add_feature(a, q, NS_MUC);
+	add_feature(a, q, NS_SID); /* XEP-0359 §6: its messages' ids */
 	add_feature(a, q, c->public ? "muc_public" : "muc_hidden");
 	add_feature(a, q, c->persistent ? "muc_persistent" : "muc_temporary");
 	add_feature(a, q, c->members_only ? "muc_membersonly" : "muc_open");
@@ -98,6 +100,8 @@ static void add_room_features(struct arena *a, struct xml_node *q,
 	add_feature(a, q,
 		    c->password_protected ? "muc_passwordprotected"
 					  : "muc_unsecured");
+	if (c->logging) /* XEP-0313 §6.1.2: its archive may be queried */
+		add_feature(a, q, NS_MAM);
 }
 
 static void add_field(struct arena *a, struct xml_node *x, const char *var,

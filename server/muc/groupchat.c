@@ -39,15 +39,16 @@ static bool subject_allowed(const struct occupant *o)
 		o->role >= MUC_ROLE_PARTICIPANT);
 }
 
-static void keep_subject(struct room *room, const char *bytes, size_t len)
+static int keep_subject(struct room *room, const char *bytes, size_t len)
 {
 	char *copy = malloc(len);
 	if (!copy)
-		return;
+		return -1;
 	memcpy(copy, bytes, len);
 	free(room->subject);
 	room->subject = copy;
 	room->subject_len = len;
+	return 0;
 }
 
 static void room_groupchat(struct muc *muc, struct room *room,
@@ -66,13 +67,23 @@ static void room_groupchat(struct muc *muc, struct room *room,
 			       "Only moderators may change the subject.");
 		return;
 	}
-	if (stamp_from(st, o) < 0 || muc_serialize(muc, st->xml) < 0) {
+	if (stamp_from(st, o) < 0 ||
+	    (!subject && muc_archive_message(room, o, st) < 0) ||
+	    muc_serialize(muc, st->xml) < 0) {
 		muc_send_error(muc, st, "resource-constraint", NULL);
 		return;
 	}
-	if (subject)
-		keep_subject(room, muc->out.data, muc->out.len);
-	else if (xml_child(st->xml, XML_NS_CLIENT, "body"))
+	if (subject && keep_subject(room, muc->out.data, muc->out.len) < 0) {
+		muc_send_error(muc, st, "resource-constraint", NULL);
+		return;
+	}
+	if (subject) {
+		/* The occupants see it once a persistent room stored it. */
+		muc_room_store_broadcast(room, ROOM_STORE_SUBJECT, st,
+					 room->subject, room->subject_len);
+		return;
+	}
+	if (xml_child(st->xml, XML_NS_CLIENT, "body"))
 		muc_history_add(room, muc->out.data, muc->out.len);
 	muc_room_broadcast(room, muc->out.data, muc->out.len);
 }

@@ -74,6 +74,23 @@ int muc_history_add(struct room *room, const char *bytes, size_t len)
 	return 0;
 }
 
+int muc_history_add_older(struct room *room, const char *bytes, size_t len,
+			  time_t stamp)
+{
+	if (history_fit(room) < 0 || room->history_count == room->history_cap)
+		return -1;
+	char *copy = malloc(len);
+	if (!copy)
+		return -1;
+	memcpy(copy, bytes, len);
+	room->history_start = (room->history_start + room->history_cap - 1) %
+			      room->history_cap;
+	room->history_count++;
+	room->history[room->history_start] =
+		(struct history_entry){copy, len, stamp};
+	return 0;
+}
+
 /* §7.2.15's limits, from the join's <history/>; absent: everything
  * the room keeps. */
 struct history_limits {

@@ -46,6 +46,9 @@ static struct room *room_create(struct muc *muc, struct stanza *st)
 		muc_send_error(muc, st, "resource-constraint", NULL);
 		return NULL;
 	}
+	/* What an earlier room of that name left (its archive) is not
+	 * this one's. */
+	muc_room_store_forget(muc, jid);
 	log_info("muc: %s created %s", bare, jid);
 	return room;
 }

@@ -1,12 +1,16 @@
-/* muc.c: the rooms' process: a libuv loop, the link to the router
- * (binding every service name), and signals. The rooms are service.c's
- * and the files it leads to (muc.h draws the way). */
+/* muc.c: the rooms' process: a libuv loop, its storage (muc.sqlite:
+ * the persistent rooms, room_store.c, and the archive, muc_archive.c),
+ * the link to the router (binding every service name once the stored
+ * rooms are loaded, so that no stanza finds a room missing), and
+ * signals. The rooms are service.c's and the files it leads to (muc.h
+ * draws the way). */
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
 #include "../../lib/link.h"
 #include "../../lib/log.h"
+#include "../../storage/storage.h"
 #include "../palabred.h"
 #include "muc.h"
 
@@ -62,6 +66,66 @@ static void close_handle(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+/* The storage, opened as the sm opens its own: a database that cannot
+ * be opened, or is newer than this palabre, stays so across restarts. */
+static int muc_open_storage(struct muc *muc)
+{
+	char *db = config_data_path(muc->cfg, "muc.sqlite");
+	char err[256] = "muc.sqlite: out of memory";
+	if (db)
+		muc->storage = storage_open(muc->loop, db, err, sizeof err);
+	free(db);
+	if (!muc->storage) {
+		log_error("muc: cannot open the storage: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void muc_connect(struct muc *muc, bool loaded)
+{
+	static const struct link_client_callbacks cb = {
+		.on_ready = on_ready,
+		.on_frame = on_frame,
+		.on_close = on_close,
+		.on_drain = on_drain,
+	};
+	const struct config *cfg = muc->cfg;
+	const char *binds[CONFIG_MAX_MUC_SERVICES + 1];
+	for (size_t i = 0; i < cfg->muc.nservices; i++)
+		binds[i] = cfg->muc.services[i];
+	binds[cfg->muc.nservices] = NULL;
+	if (!loaded) {
+		log_error("muc: the stored rooms could not be read");
+		muc->exit_status = 1;
+		uv_stop(muc->loop);
+	} else if (muc->stopping) {
+		uv_stop(muc->loop);
+	} else if (link_client_connect(muc->loop, cfg->router_socket, muc->name,
+				       muc->secret, binds, &cb, muc) < 0) {
+		log_error("muc: cannot connect to the router at %s",
+			  cfg->router_socket);
+		muc->exit_status = 1;
+		uv_stop(muc->loop);
+	}
+}
+
+static void muc_free(struct muc *muc)
+{
+	/* The storage's last completions run before the rooms go. */
+	if (muc->storage)
+		storage_close(muc->storage);
+	muc_archive_stop(muc);
+	muc_rooms_free(muc);
+	arena_reset(&muc->arena);
+	buf_free(&muc->out);
+	buf_free(&muc->addressed);
+	buf_free(&muc->with_jid);
+	buf_free(&muc->without_jid);
+	muc_fanout_free(muc);
+	buf_free(&muc->backlog);
+}
+
 int muc_main(const struct config *cfg, const char *name, const char *secret)
 {
 	static struct muc muc; /* keep it off the stack */
@@ -72,8 +136,14 @@ int muc_main(const struct config *cfg, const char *name, const char *secret)
 	memset(&muc, 0, sizeof muc);
 	muc.cfg = cfg;
 	muc.name = name;
+	muc.secret = secret;
 	muc.loop = &loop;
 	muc_rooms_init(&muc);
+	if (muc_open_storage(&muc) < 0) {
+		muc_free(&muc);
+		uv_loop_close(&loop);
+		return PALABRED_EXIT_CONFIG;
+	}
 
 	uv_signal_init(&loop, &sigterm);
 	uv_signal_init(&loop, &sigint);
@@ -81,33 +151,15 @@ int muc_main(const struct config *cfg, const char *name, const char *secret)
 	uv_signal_start(&sigterm, on_signal, SIGTERM);
 	uv_signal_start(&sigint, on_signal, SIGINT);
 
-	const char *binds[CONFIG_MAX_MUC_SERVICES + 1];
-	for (size_t i = 0; i < cfg->muc.nservices; i++)
-		binds[i] = cfg->muc.services[i];
-	binds[cfg->muc.nservices] = NULL;
-	static const struct link_client_callbacks cb = {
-		.on_ready = on_ready,
-		.on_frame = on_frame,
-		.on_close = on_close,
-		.on_drain = on_drain,
-	};
-	if (link_client_connect(&loop, cfg->router_socket, name, secret, binds,
-				&cb, &muc) < 0) {
-		log_error("muc: cannot connect to the router at %s",
-			  cfg->router_socket);
+	if (muc_archive_start(&muc) < 0) {
+		log_error("muc: out of memory");
 		muc.exit_status = 1;
 	} else {
+		muc_rooms_load(&muc, muc_connect);
 		uv_run(&loop, UV_RUN_DEFAULT);
 	}
 	int status = muc.exit_status;
-	muc_rooms_free(&muc);
-	arena_reset(&muc.arena);
-	buf_free(&muc.out);
-	buf_free(&muc.addressed);
-	buf_free(&muc.with_jid);
-	buf_free(&muc.without_jid);
-	muc_fanout_free(&muc);
-	buf_free(&muc.backlog);
+	muc_free(&muc);
 	uv_walk(&loop, close_handle, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);

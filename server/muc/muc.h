@@ -90,6 +90,25 @@ struct room_config {
 	unsigned history; /* messages kept for newcomers */
 };
 
+/* A field of struct room_config, by its muc#roomconfig var
+ * (room_config.c's table): the storage and the owner's form read and
+ * write the configuration through it. */
+enum room_field_type {
+	ROOM_FIELD_TEXT,     /* char *, NULL for "" */
+	ROOM_FIELD_BOOL,     /* bool: "1" or "0" */
+	ROOM_FIELD_ENUM,     /* an enum: names[value] */
+	ROOM_FIELD_UNSIGNED, /* unsigned, decimal */
+};
+
+struct room_config_field {
+	const char *var; /* muc#roomconfig_roomname … */
+	enum room_field_type type;
+	size_t offset;            /* in struct room_config */
+	const char *const *names; /* ROOM_FIELD_ENUM, NULL-terminated */
+};
+
+#define ROOM_FIELD_VALUE_SIZE 24
+
 /* An entity's affiliation with a room, by bare JID (§5.2): only those
  * other than none are kept. */
 struct affiliation {
@@ -141,9 +160,12 @@ struct room {
 	size_t subject_len;
 	struct history_entry *history; /* ring of config.history entries */
 	unsigned history_start, history_count, history_cap;
+	bool stored; /* in the storage (room_store.c) */
 };
 
 struct muc_presence;
+struct muc_archive;
+struct storage;
 
 /* A fan-out under way (muc_send.c): the bytes, and per local domain
  * the recipients of its multicast. */
@@ -162,7 +184,10 @@ struct muc_fanout {
 
 struct muc {
 	const struct config *cfg;
-	const char *name; /* on the router: "muc" */
+	const char *name;            /* on the router: "muc" */
+	const char *secret;          /* the router's, until the link is made */
+	struct storage *storage;     /* muc.sqlite */
+	struct muc_archive *archive; /* muc_archive.c */
 	uv_loop_t *loop;
 	struct link *link;
 	struct hash_table rooms;
@@ -289,6 +314,10 @@ void muc_room_broadcast(struct room *room, const char *bytes, size_t len);
 
 /* ---- history.c ---- */
 int muc_history_add(struct room *room, const char *bytes, size_t len);
+/* Adds a message older than those kept, of time stamp (the history
+ * read back from the archive, newest first); -1: memory, or full. */
+int muc_history_add_older(struct room *room, const char *bytes, size_t len,
+			  time_t stamp);
 /* Sends the history the join stanza's <history/> asks for to o. */
 void muc_history_send(struct occupant *o, const struct xml_node *join);
 void muc_history_free(struct room *room);
@@ -310,5 +339,76 @@ void muc_fanout_begin(struct muc *muc, const char *bytes, size_t len);
 void muc_fanout_add(struct muc *muc, const char *to, bool local);
 void muc_fanout_end(struct muc *muc);
 void muc_fanout_free(struct muc *muc);
+
+/* ---- room_config.c ---- */
+extern const struct room_config_field room_config_fields[];
+const struct room_config_field *room_config_field_find(const char *var);
+/* The field's value as text (in buf, or a constant string). */
+const char *room_config_get(const struct room_config *c,
+			    const struct room_config_field *f,
+			    char buf[ROOM_FIELD_VALUE_SIZE]);
+/* Sets the field from text; -1: not a value of the field (unchanged),
+ * or out of memory. */
+int room_config_set(struct room_config *c, const struct room_config_field *f,
+		    const char *text);
+void room_config_free(struct room_config *c);
+/* Applies the fields of a submitted muc#roomconfig form (XEP-0045
+ * §10.2) to room: all or none. NULL, or the error condition. */
+const char *room_config_submit(struct room *room, const struct xml_node *x,
+			       struct arena *a);
+
+/* ---- room_store.c ---- */
+/* What of a room to write. */
+enum room_store_part {
+	ROOM_STORE_CONFIG = 1,
+	ROOM_STORE_AFFILIATIONS = 2,
+	ROOM_STORE_SUBJECT = 4,
+	ROOM_STORE_ALL = 7,
+};
+/* A write's completion: room NULL when it is gone meanwhile; ok once
+ * the write is durable. */
+typedef void (*room_stored_cb)(struct muc *muc, struct room *room, void *ctx,
+			       bool ok);
+/* Writes parts of a persistent room (all of it when it was not stored
+ * yet), deletes a stored room that is not persistent any more, and
+ * calls done once that is durable: then acknowledge the change
+ * (XEP-0045's iq result, the broadcast). A room with nothing to write
+ * (temporary, locked) gets done at once. -1: nothing was queued and
+ * done is not called. */
+int muc_room_store(struct room *room, unsigned parts, room_stored_cb done,
+		   void *ctx);
+/* muc_room_store, then the iq result to st (internal-server-error when
+ * the write failed). */
+void muc_room_store_reply(struct room *room, unsigned parts,
+			  const struct stanza *st);
+/* muc_room_store, then bytes (a serialized stanza without 'to') to
+ * every occupant; st, whose change it is, gets internal-server-error
+ * instead when the write failed. */
+void muc_room_store_broadcast(struct room *room, unsigned parts,
+			      const struct stanza *st, const char *bytes,
+			      size_t len);
+/* Deletes all the storage holds of room (its configuration and
+ * archive): a room destroyed, or a new room of that name. */
+void muc_room_store_forget(struct muc *muc, const char *jid);
+/* Loads every stored room, then calls done (ok false: a read failed). */
+void muc_rooms_load(struct muc *muc, void (*done)(struct muc *, bool ok));
+
+/* ---- muc_archive.c (muc_archive.h: its state) ---- */
+/* Starts the archive (its retention timer); 0 or -1. */
+int muc_archive_start(struct muc *muc);
+/* Closes its handles (run the loop once more). */
+void muc_archive_stop(struct muc *muc);
+/* Before a groupchat message st from o is broadcast: removes stanza
+ * ids forged in the room's name, gives it the room's XEP-0359
+ * stanza-id, and archives it when the room logs. -1: memory. */
+int muc_archive_message(struct room *room, const struct occupant *o,
+			struct stanza *st);
+/* Fills the room's history from its archive (at start); done gets
+ * false when the read failed. */
+int muc_archive_load_history(struct room *room,
+			     void (*done)(struct muc *, bool ok));
+
+/* ---- muc_mam.c ---- */
+void muc_mam_query(struct muc *muc, struct room *room, struct stanza *st);
 
 #endif

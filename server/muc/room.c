@@ -99,13 +99,6 @@ struct room *muc_room_new(struct muc *muc, const char *jid, const char *service)
 	return r;
 }
 
-static void room_config_free(struct room_config *c)
-{
-	free(c->name);
-	free(c->description);
-	free(c->password);
-}
-
 static void room_free(struct room *r)
 {
 	struct hash_link *l, *next;
@@ -133,6 +126,7 @@ void muc_room_destroy(struct room *r)
 		muc_occupant_remove(r->occupants, NULL);
 	hash_table_remove(&r->muc->rooms, &r->link);
 	log_info("muc: room %s destroyed", r->jid);
+	muc_room_store_forget(r->muc, r->jid);
 	room_free(r);
 }
 
@@ -142,6 +136,7 @@ void muc_room_release(struct room *r)
 		return;
 	hash_table_remove(&r->muc->rooms, &r->link);
 	log_info("muc: room %s is empty and temporary: gone", r->jid);
+	muc_room_store_forget(r->muc, r->jid); /* its archive */
 	room_free(r);
 }
 

@@ -1,6 +1,7 @@
 /* room_owner: the owner's requests (XEP-0045 §10, muc#owner): the
- * configuration form, an instant room (§10.1.2), cancelling a new
- * room's creation (§10.1.3). */
+ * configuration form's submission (§10.2, its fields room_config.c's),
+ * an instant room (§10.1.2), cancelling a new room's creation
+ * (§10.1.3). */
 #include <string.h>
 
 #include "../../lib/log.h"
@@ -13,21 +14,21 @@ static bool is_owner(const struct room *room, const struct stanza *st)
 	return muc_room_affiliation(room, from) == MUC_AFF_OWNER;
 }
 
-/* §10.1.2: an empty submitted form accepts the defaults: the room is
- * unlocked. */
+/* §10.1.2: an empty submitted form accepts the defaults; §10.2: a
+ * form's fields change them. Either unlocks the room. */
 static void owner_submit(struct muc *muc, struct room *room, struct stanza *st,
 			 struct xml_node *x)
 {
-	if (xml_child(x, NS_XDATA, "field")) {
-		muc_send_error(muc, st, "feature-not-implemented",
-			       "Only the instant room (an empty form) is "
-			       "accepted yet.");
+	const char *cond = room_config_submit(room, x, st->arena);
+	if (cond) {
+		muc_send_error(muc, st, cond, NULL);
 		return;
 	}
 	if (room->locked)
-		log_info("muc: %s unlocked (instant room)", room->jid);
+		log_info("muc: %s unlocked", room->jid);
 	room->locked = false;
-	muc_send_result(muc, st, NULL);
+	/* Answered once a persistent room is stored (room_store.c). */
+	muc_room_store_reply(room, ROOM_STORE_CONFIG, st);
 }
 
 /* §10.1.3: a cancelled form destroys a room still being created. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../../lib/log.h"
+#include "../archive/archive_query.h"
 #include "muc.h"
 
 const char *muc_service_find(const struct muc *muc, const char *domain)
@@ -57,6 +58,7 @@ static const struct muc_iq_handler room_iq[] = {
 	{NS_DISCO_INFO, muc_room_disco_info},
 	{NS_DISCO_ITEMS, muc_room_disco_items},
 	{NS_MUC_OWNER, muc_room_owner},
+	{NS_MAM, muc_mam_query},
 	{NULL, NULL},
 };
 

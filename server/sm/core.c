@@ -209,7 +209,8 @@ static void sm_session_closed(struct sm *sm, const struct frame *f)
 }
 
 /* FRAME_UNBOUND: if `to` was a c2s, all its clients are gone. Their
- * sessions end, each in its turn (sm_session_end_frame). */
+ * sessions end, each in its turn (sm_session_end_frame). If it was a
+ * domain (a room service), those who sent presence there are told. */
 static void component_gone(struct sm *sm, const struct frame *f)
 {
 	struct frame end = {.type = FRAME_SESSION_END,
@@ -229,6 +230,7 @@ static void component_gone(struct sm *sm, const struct frame *f)
 		s = next;
 	}
 	sm_userdata_end_starts(sm, f->to, f->to_len);
+	sm_directed_domain_gone(sm, f->to, f->to_len);
 }
 
 /* ------------------------------------------------------------ stanzas */

@@ -35,13 +35,8 @@
 
 #define MAM_PRIORITY 75
 #define MAM_PRIORITY_STRIP 10
-#define NS_HINTS "urn:xmpp:hints"
 /* A batch is committed at the latest at this many messages. */
 #define MAM_BATCH_MAX 256
-/* Retention: a chunk of expired messages deleted per transaction, and
- * the period between expiry runs. */
-#define MAM_EXPIRE_CHUNK 1000
-#define MAM_EXPIRE_PERIOD_MS (60 * 1000)
 
 extern const struct sm_module sm_module_mam;
 
@@ -120,88 +115,18 @@ void mam_deliver_error(struct sm *sm, const struct stanza *st,
 
 /* ------------------------------------------------------------ policy */
 
-/* Payloads kept without a body: encrypted messages (OMEMO's old and new
- * namespaces, XEP-0380's hint), invitations (XEP-0249, XEP-0045 §7.8),
- * Jingle Message Initiation (XEP-0353: a missed call shows after
- * reconnecting). */
-static const char *const mam_kept_namespaces[] = {
-	"eu.siacs.conversations.axolotl",
-	"urn:xmpp:omemo:2",
-	"urn:xmpp:eme:0",
-	"jabber:x:conference",
-	"http://jabber.org/protocol/muc#user",
-	"urn:xmpp:jingle-message:0",
-	"urn:xmpp:jingle-message:1",
-	NULL,
-};
-
-static bool mam_kept_child(const struct xml_node *m, const struct xml_node *c)
-{
-	if (xml_is(c, m->ns, "body") || xml_is(c, m->ns, "subject"))
-		return true;
-	for (const char *const *ns = mam_kept_namespaces; *ns; ns++)
-		if (strcmp(c->ns, *ns) == 0)
-			return true;
-	return false;
-}
-
 /* XEP-0313 §5.1.1 leaves what a user archive keeps to the server; as
  * Prosody and ejabberd: one-to-one messages (chat, normal; not
- * groupchat, headline, error) with something a person reads later,
- * honouring XEP-0334's hints (§4: <no-store/> and
- * <no-permanent-store/> keep it out, <store/> in). Chat states alone
- * (XEP-0085) are not kept. */
+ * groupchat, headline, error) worth keeping (mam_worth_keeping). */
 static bool mam_archivable(const struct stanza *st)
 {
 	if (st->kind != STANZA_MESSAGE || sm_stanza_is_type(st, "groupchat") ||
 	    sm_stanza_is_type(st, "headline") || sm_stanza_is_type(st, "error"))
 		return false;
-	const struct xml_node *m = st->xml;
-	if (xml_child(m, NS_HINTS, "no-store") ||
-	    xml_child(m, NS_HINTS, "no-permanent-store"))
-		return false;
-	if (xml_child(m, NS_HINTS, "store"))
-		return true;
-	for (const struct xml_node *c = xml_child(m, NULL, NULL); c;
-	     c = xml_next(c, NULL, NULL))
-		if (mam_kept_child(m, c))
-			return true;
-	return false;
+	return mam_worth_keeping(st->xml);
 }
 
 /* ------------------------------------------------------------ stanza ids */
-
-static bool mam_id_by(const struct xml_node *id, const char *bare)
-{
-	const char *by = xml_attr_get(id, "by");
-	struct jid j;
-	char prepared[JID_MAX + 1];
-	if (!by)
-		return false;
-	if (strcmp(by, bare) == 0)
-		return true;
-	/* A forger may write the JID another way (case, a resource). */
-	return jid_parse_str(&j, by) == 0 &&
-	       jid_format_bare(&j, prepared) > 0 && strcmp(prepared, bare) == 0;
-}
-
-/* Removes the stanza ids of m 'by' bare, and returns the last one's id
- * (in the arena) or NULL. XEP-0359 §4: "the archiving entity MUST
- * remove any <stanza-id/> element that has a 'by' attribute matching
- * its own JID", else a sender could forge ids of the archive. */
-static const char *mam_take_ids(struct xml_node *m, const char *bare)
-{
-	const char *id = NULL;
-	struct xml_node *c = xml_child(m, NS_SID, "stanza-id"), *next;
-	for (; c; c = next) {
-		next = xml_next(c, NS_SID, "stanza-id");
-		if (mam_id_by(c, bare)) {
-			id = xml_attr_get(c, "id");
-			xml_remove_child(m, c);
-		}
-	}
-	return id;
-}
 
 /* A new id of bare's archive (storage_archive_reserve: the message's
  * place in it) on st; NULL without a storage (unit tests). */
@@ -210,28 +135,13 @@ static const char *mam_add_id(struct mam *mod, struct stanza *st,
 {
 	struct storage *s = sm_storage(mod->sm);
 	char *id = s ? arena_alloc(st->arena, STORAGE_ARCHIVE_ID_SIZE) : NULL;
-	if (!id || storage_archive_reserve(s, id) < 0)
+	if (!id || storage_archive_reserve(s, id) < 0 ||
+	    mam_stanza_id_add(st->arena, st->xml, bare, id) < 0)
 		return NULL;
-	struct xml_node *sid =
-		xml_add_child(st->arena, st->xml, NS_SID, "stanza-id");
-	if (!sid)
-		return NULL;
-	if (xml_set_attr(st->arena, sid, "by", bare) < 0 ||
-	    xml_set_attr(st->arena, sid, "id", id) < 0) {
-		xml_remove_child(st->xml, sid);
-		return NULL;
-	}
 	return id;
 }
 
 /* ------------------------------------------------------------ appends */
-
-static int64_t mam_now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void mam_flushed(void *ctx, enum storage_status status)
 {
@@ -255,38 +165,6 @@ static void mam_on_check(uv_check_t *h)
 	mam_flush(h->data);
 }
 
-static void mam_expire_next(struct mam *mod);
-
-static void mam_expired(void *ctx, enum storage_status status,
-			const struct storage_items *result)
-{
-	struct mam *mod = ctx;
-	mod->expiring = false;
-	if (status != STORAGE_OK)
-		return;
-	if (result->count)
-		log_info("mam: %zu archived messages expired", result->count);
-	/* A full chunk: more are due; the next chunk waits behind what
-	 * was submitted meanwhile. */
-	if (result->count == MAM_EXPIRE_CHUNK)
-		mam_expire_next(mod);
-}
-
-static void mam_expire_next(struct mam *mod)
-{
-	struct storage *s = sm_storage(mod->sm);
-	if (mod->expiring || !s || !mod->retention_us)
-		return;
-	if (storage_archive_expire(s, mam_now_us() - mod->retention_us,
-				   MAM_EXPIRE_CHUNK, mam_expired, mod) == 0)
-		mod->expiring = true;
-}
-
-static void mam_on_expiry(uv_timer_t *h)
-{
-	mam_expire_next(h->data);
-}
-
 /* The loop's handles, made once the sm has a loop (after init). */
 static bool mam_start(struct mam *mod)
 {
@@ -294,14 +172,10 @@ static bool mam_start(struct mam *mod)
 	if (mod->handles || !loop)
 		return mod->handles;
 	uv_check_init(loop, &mod->flush);
-	uv_timer_init(loop, &mod->expiry);
-	mod->flush.data = mod->expiry.data = mod;
+	archive_expiry_start(&mod->expiry, loop, sm_storage(mod->sm),
+			     mod->retention_us, "mam");
+	mod->flush.data = mod->expiry.timer.data = mod;
 	mod->handles = true;
-	if (mod->retention_us) {
-		uv_timer_start(&mod->expiry, mam_on_expiry, 0,
-			       MAM_EXPIRE_PERIOD_MS);
-		uv_unref((uv_handle_t *)&mod->expiry);
-	}
 	return true;
 }
 
@@ -320,7 +194,7 @@ static void mam_append(struct mam *mod, const char *owner,
 	}
 	jid_format_bare(with, bare);
 	if (storage_batch_archive(mod->batch, owner, bare, with->resource,
-				  mam_now_us(), id, mod->out.data,
+				  archive_now_us(), id, mod->out.data,
 				  mod->out.len) < 0) {
 		log_error("mam: out of memory: messages not archived");
 		storage_batch_free(mod->batch);
@@ -468,7 +342,7 @@ static void mam_free(struct sm *sm)
 	}
 	mod->closing = 2;
 	uv_close((uv_handle_t *)&mod->flush, mam_on_closed);
-	uv_close((uv_handle_t *)&mod->expiry, mam_on_closed);
+	uv_close((uv_handle_t *)&mod->expiry.timer, mam_on_closed);
 }
 
 /* <sm><mam-retention-days>: archived messages older than this are

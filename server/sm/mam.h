@@ -3,7 +3,8 @@
  * mam.c archives the messages (both sides), adds XEP-0359 stanza ids
  * and expires old messages; mam_query.c answers the archive queries;
  * mam_prefs.c keeps the archiving preferences (§7) and decides from
- * them. The archive itself is storage.h's. */
+ * them. The archive itself is storage.h's; reading a query and the
+ * pieces of its answer are server/archive/'s, shared with the rooms. */
 #ifndef PALABRE_SM_MAM_H
 #define PALABRE_SM_MAM_H
 
@@ -13,19 +14,9 @@
 
 #include "../../lib/buf.h"
 #include "../../storage/storage.h"
+#include "../archive/archive_query.h"
 
-#define NS_MAM "urn:xmpp:mam:2"
-#define NS_MAM_EXTENDED "urn:xmpp:mam:2#extended"
-#define NS_SID "urn:xmpp:sid:0"
-#define NS_RSM "http://jabber.org/protocol/rsm"
-#define NS_FORWARD "urn:xmpp:forward:0"
 #define NS_DELAY "urn:xmpp:delay"
-#define NS_DATA "jabber:x:data"
-
-/* XEP-0059 page sizes: what a query without <max> gets, and the most
- * it may ask (policy-violation past it). */
-#define MAM_PAGE_DEFAULT 50
-#define MAM_PAGE_MAX STORAGE_ARCHIVE_PAGE_MAX
 
 struct jid;
 struct mam_query;
@@ -46,9 +37,8 @@ struct mam {
 	size_t batch_count;
 	bool handles; /* the handles below are initialized */
 	uv_check_t flush;
-	uv_timer_t expiry;
+	struct archive_expiry expiry;
 	unsigned closing; /* handles closing at free */
-	bool expiring;    /* an expiry chunk is in flight */
 	bool freed;       /* free ran: the last handle closed frees */
 	struct buf out;   /* serialization, reused */
 	/* mam_query.c: the queries waiting for their pages. */
@@ -91,11 +81,5 @@ int mam_prefs_init(struct mam *mod);
 
 /* mam_query.c: hooks the query iq. 0 or -1. */
 int mam_query_init(struct mam *mod);
-/* XEP-0082 DateTime of a time in µs since the epoch, with microseconds:
- * "2010-07-10T23:08:25.123456Z". out holds 32 bytes. */
-void mam_format_stamp(int64_t us, char out[32]);
-/* Parses a XEP-0082 DateTime (fraction and offset optional) into µs;
- * 0 or -1. */
-int mam_parse_stamp(const char *text, int64_t *us);
 
 #endif

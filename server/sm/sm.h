@@ -64,6 +64,9 @@ void sm_free(struct sm *sm);
 
 /* Whether this sm serves domain (prepared). */
 bool sm_serves(const struct sm *sm, const char *domain);
+/* The component serving name is gone: the sessions that sent directed
+ * presence to that domain are told (directed_gone.c). */
+void sm_directed_domain_gone(struct sm *sm, const char *name, size_t len);
 
 /* One frame from the router (core.c): handled now, or held (userdata.c)
  * until the users it concerns are loaded. */

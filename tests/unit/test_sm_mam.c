@@ -2,7 +2,7 @@
 #include <check.h>
 #include <stdint.h>
 
-#include "../../server/sm/mam.h"
+#include "../../server/archive/archive_query.h"
 #include "unit.h"
 
 START_TEST(formats_microseconds_in_utc)
