@@ -91,8 +91,10 @@ int muc_main(const struct config *cfg, const char *name, const char *secret)
 		.on_close = on_close,
 		.on_drain = on_drain,
 	};
-	if (link_client_connect(&loop, cfg->router_socket, name, secret, binds,
-				&cb, &muc) < 0) {
+	if (muc_occupant_id_init(&muc) < 0) {
+		muc.exit_status = 1;
+	} else if (link_client_connect(&loop, cfg->router_socket, name, secret,
+				       binds, &cb, &muc) < 0) {
 		log_error("muc: cannot connect to the router at %s",
 			  cfg->router_socket);
 		muc.exit_status = 1;
@@ -101,6 +103,7 @@ int muc_main(const struct config *cfg, const char *name, const char *secret)
 	}
 	int status = muc.exit_status;
 	muc_rooms_free(&muc);
+	muc_occupant_id_free(&muc);
 	arena_reset(&muc.arena);
 	buf_free(&muc.out);
 	buf_free(&muc.addressed);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../../lib/log.h"
+#include "../sm/vcard.h"
 #include "muc.h"
 
 const char *muc_service_find(const struct muc *muc, const char *domain)
@@ -56,6 +57,7 @@ static const struct muc_iq_handler room_iq[] = {
 	{NS_DISCO_INFO, muc_room_disco_info},
 	{NS_DISCO_ITEMS, muc_room_disco_items},
 	{NS_MUC_OWNER, muc_room_owner},
+	{NS_VCARD, muc_room_vcard},
 	{NULL, NULL},
 };
 
