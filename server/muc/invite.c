@@ -30,39 +30,58 @@ static bool may_invite(const struct room *room, enum muc_affiliation aff)
 static int add_body(struct arena *a, struct xml_node *m, const char *inviter,
 		    const char *room, const char *reason)
 {
-	char text[3 * JID_MAX];
-	snprintf(text, sizeof text, "%s invites you to the room %s%s%s",
-		 inviter, room, reason ? ": " : ".", reason ? reason : "");
+	static const char fmt[] = "%s invites you to the room %s%s%s";
+	const char *sep = reason ? ": " : ".";
+	reason = reason ? reason : "";
+	size_t len = strlen(fmt) + strlen(inviter) + strlen(room) +
+		     strlen(reason) + 1;
+	char *text = arena_alloc(a, len);
+	if (!text)
+		return -1;
+	snprintf(text, len, fmt, inviter, room, sep, reason);
 	return xml_add_text_child(a, m, XML_NS_CLIENT, "body", text) ? 0 : -1;
+}
+
+/* The <invite/> the invitee gets: from the inviter, with the reason
+ * and §7.9's <continue/> (the thread of a one-to-one chat the room
+ * continues) of the inviter's. */
+static struct xml_node *invite_of(struct arena *a, struct xml_node *x,
+				  const char *inviter,
+				  const struct xml_node *asked,
+				  const char **reason)
+{
+	struct xml_node *inv = xml_add_child(a, x, NS_MUC_USER, "invite");
+	struct xml_node *why =
+		asked ? xml_child(asked, NS_MUC_USER, "reason") : NULL;
+	struct xml_node *cont =
+		asked ? xml_child(asked, NS_MUC_USER, "continue") : NULL;
+	struct xml_node *thread = cont ? xml_copy(a, cont) : NULL;
+	*reason = why ? xml_text(a, why) : NULL;
+	if (*reason && !**reason)
+		*reason = NULL;
+	if (!inv || xml_set_attr(a, inv, "from", inviter) < 0 ||
+	    (*reason &&
+	     !xml_add_text_child(a, inv, NS_MUC_USER, "reason", *reason)) ||
+	    (cont && !thread))
+		return NULL;
+	if (thread)
+		xml_append_child(inv, thread);
+	return inv;
 }
 
 int muc_invite_send(struct muc *muc, const struct room *room, struct arena *a,
 		    const char *id, const char *inviter, const char *invitee,
 		    const struct xml_node *invite)
 {
+	const char *reason;
 	struct xml_node *m = xml_node_new(a, XML_NS_CLIENT, "message");
 	struct xml_node *x = m ? xml_add_child(a, m, NS_MUC_USER, "x") : NULL;
-	struct xml_node *inv =
-		x ? xml_add_child(a, x, NS_MUC_USER, "invite") : NULL;
-	struct xml_node *reason =
-		invite ? xml_child(invite, NS_MUC_USER, "reason") : NULL;
-	struct xml_node *cont =
-		invite ? xml_child(invite, NS_MUC_USER, "continue") : NULL;
-	const char *why = reason ? xml_text(a, reason) : NULL;
-	if (!inv || xml_set_attr(a, m, "from", room->jid) < 0 ||
+	if (!x || !invite_of(a, x, inviter, invite, &reason) ||
+	    xml_set_attr(a, m, "from", room->jid) < 0 ||
 	    xml_set_attr(a, m, "to", invitee) < 0 ||
 	    (id && xml_set_attr(a, m, "id", id) < 0) ||
-	    xml_set_attr(a, inv, "from", inviter) < 0 ||
-	    (why && *why &&
-	     !xml_add_text_child(a, inv, NS_MUC_USER, "reason", why)) ||
-	    add_body(a, m, inviter, room->jid, why && *why ? why : NULL) < 0)
+	    add_body(a, m, inviter, room->jid, reason) < 0)
 		return -1;
-	/* §7.9: the thread of a one-to-one chat the room continues. */
-	struct xml_node *thread = cont ? xml_copy(a, cont) : NULL;
-	if (cont && !thread)
-		return -1;
-	if (thread)
-		xml_append_child(inv, thread);
 	/* §7.8.2: "the room SHOULD add the password if the room is
 	 * password-protected". */
 	if (room->config.password_protected && room->config.password &&
