@@ -5,7 +5,11 @@
 #include <string.h>
 
 #include "../archive/archive_query.h"
+#include "../sm/vcard.h"
 #include "muc.h"
+
+/* XEP-0410 §3.3: the room answers a self-ping itself. */
+#define NS_SELF_PING "http://jabber.org/protocol/muc#self-ping-optimization"
 
 static struct xml_node *query_result(const struct stanza *st, const char *ns,
 				     struct xml_node **query)
@@ -52,6 +56,9 @@ void muc_service_disco_info(struct muc *muc, struct room *room,
 	add_feature(st->arena, q, NS_DISCO_INFO);
 	add_feature(st->arena, q, NS_DISCO_ITEMS);
 	add_feature(st->arena, q, NS_MUC);
+	/* XEP-0421 §5: every room has occupant ids; XEP-0486 §3.1. */
+	add_feature(st->arena, q, NS_OCCUPANT_ID);
+	add_feature(st->arena, q, NS_VCARD);
 	muc_send_result(muc, st, r);
 }
 
@@ -102,36 +109,91 @@ static void add_room_features(struct arena *a, struct xml_node *q,
 					  : "muc_unsecured");
 	if (c->logging) /* XEP-0313 §6.1.2: its archive may be queried */
 		add_feature(a, q, NS_MAM);
+	add_feature(a, q, NS_OCCUPANT_ID);
+	add_feature(a, q, NS_SELF_PING);
+	add_feature(a, q, NS_VCARD);
 }
 
-static void add_field(struct arena *a, struct xml_node *x, const char *var,
-		      const char *type, const char *value)
+/* The text of the room's subject, from the message kept (NULL: none). */
+static const char *subject_text(const struct room *room, struct arena *a)
 {
-	struct xml_node *f = xml_add_child(a, x, NS_XDATA, "field");
-	if (!f || xml_set_attr(a, f, "var", var) < 0 ||
-	    (type && xml_set_attr(a, f, "type", type) < 0))
+	struct xml_node *m =
+		room->subject ? xml_parse(a, room->subject, room->subject_len,
+					  XML_NS_CLIENT)
+			      : NULL;
+	struct xml_node *s = m ? xml_child(m, XML_NS_CLIENT, "subject") : NULL;
+	return s ? xml_text(a, s) : NULL;
+}
+
+/* §15.5.4 muc#roominfo_contactjid, "normally, room owner or owners":
+ * their bare JIDs, in a non-anonymous room only, where every occupant
+ * sees real JIDs anyway. */
+static void add_contacts(const struct room *room, struct arena *a,
+			 struct xml_node *x)
+{
+	struct xml_node *f = NULL;
+	struct hash_link *l, *next;
+	if (room->config.whois != MUC_WHOIS_ANYONE)
 		return;
-	xml_add_text_child(a, f, NS_XDATA, "value", value ? value : "");
+	hash_table_for_each(&room->affiliations, l, next)
+	{
+		struct affiliation *aff =
+			hash_entry(l, struct affiliation, link);
+		if (aff->affiliation != MUC_AFF_OWNER)
+			continue;
+		if (!f && !(f = muc_form_add(a, x, "muc#roominfo_contactjid",
+					     "jid-multi", NULL, NULL)))
+			return;
+		xml_add_text_child(a, f, NS_XDATA, "value", aff->jid);
+	}
+}
+
+/* XEP-0486 §3.3: the hash of each photo, when there is one. */
+static void add_avatar(const struct room *room, struct arena *a,
+		       struct xml_node *x)
+{
+	char hash[MUC_AVATAR_HASH_LEN + 1];
+	const char *h = room->avatar_hashes;
+	struct xml_node *f = h ? muc_form_add(a, x, "muc#roominfo_avatarhash",
+					      "text-multi", NULL, NULL)
+			       : NULL;
+	for (; f && *h; h += MUC_AVATAR_HASH_LEN) {
+		memcpy(hash, h, MUC_AVATAR_HASH_LEN);
+		hash[MUC_AVATAR_HASH_LEN] = '\0';
+		xml_add_text_child(a, f, NS_XDATA, "value", hash);
+	}
 }
 
 /* §15.5.4: the muc#roominfo form, extended service discovery
- * (XEP-0128). */
+ * (XEP-0128): what is cheap to say (no language, logs or pubsub node,
+ * which rooms do not have). */
 static void room_info_form(const struct room *room, struct arena *a,
 			   struct xml_node *q)
 {
+	const struct room_config *c = &room->config;
 	struct xml_node *x = xml_add_child(a, q, NS_XDATA, "x");
-	char occupants[16];
+	const char *subject = subject_text(room, a);
+	char occupants[16], history[16];
 	if (!x || xml_set_attr(a, x, "type", "result") < 0)
 		return;
 	snprintf(occupants, sizeof occupants, "%u", room->noccupants);
-	add_field(a, x, "FORM_TYPE", "hidden",
-		  "http://jabber.org/protocol/muc#roominfo");
-	add_field(a, x, "muc#roominfo_description", NULL,
-		  room->config.description);
-	add_field(a, x, "muc#roominfo_occupants", NULL, occupants);
-	add_field(a, x, "muc#roomconfig_roomname", NULL, room->config.name);
-	add_field(a, x, "muc#roomconfig_changesubject", "boolean",
-		  room->config.change_subject ? "1" : "0");
+	snprintf(history, sizeof history, "%u", c->history);
+	muc_form_add(a, x, "FORM_TYPE", "hidden", NULL,
+		     "http://jabber.org/protocol/muc#roominfo");
+	muc_form_add(a, x, "muc#roominfo_description", NULL, NULL,
+		     c->description ? c->description : "");
+	muc_form_add(a, x, "muc#roominfo_occupants", NULL, NULL, occupants);
+	muc_form_add(a, x, "muc#roominfo_subject", NULL, NULL,
+		     subject ? subject : "");
+	muc_form_add(a, x, "muc#roominfo_subjectmod", "boolean", NULL,
+		     c->change_subject ? "1" : "0");
+	muc_form_add(a, x, "muc#maxhistoryfetch", NULL, NULL, history);
+	muc_form_add(a, x, "muc#roomconfig_roomname", NULL, NULL,
+		     c->name ? c->name : "");
+	muc_form_add(a, x, "muc#roomconfig_changesubject", "boolean", NULL,
+		     c->change_subject ? "1" : "0");
+	add_contacts(room, a, x);
+	add_avatar(room, a, x);
 }
 
 void muc_room_disco_info(struct muc *muc, struct room *room, struct stanza *st)

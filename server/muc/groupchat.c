@@ -17,7 +17,7 @@ void muc_room_broadcast(struct room *room, const char *bytes, size_t len)
 }
 
 /* The room's own attributes on a message from o: from its nick, no
- * 'to' (each copy gets its own). */
+ * 'to' (each copy gets its own), o's occupant id. */
 static int stamp_from(struct stanza *st, const struct occupant *o)
 {
 	char from[JID_MAX + 1];
@@ -27,7 +27,8 @@ static int stamp_from(struct stanza *st, const struct occupant *o)
 	if (xml_set_attr(st->arena, st->xml, "from", from) < 0 ||
 	    xml_set_attr(st->arena, st->xml, "to", NULL) < 0)
 		return -1;
-	return 0;
+	/* XEP-0421 §3.2: who sent it, as the room knows them. */
+	return muc_occupant_id_stamp(st->arena, st->xml, o);
 }
 
 /* §8.1: a subject change, by a moderator or, when the room allows it,
@@ -159,6 +160,11 @@ void muc_room_message(struct muc *muc, struct room *room, struct stanza *st)
 			       "There is no such room.");
 		return;
 	}
+	if (!st->to->resource[0] && !sm_stanza_is_type(st, "groupchat")) {
+		/* Invitations, declines (from outside), voice requests. */
+		muc_room_request(muc, room, o, st);
+		return;
+	}
 	if (!o) {
 		/* §7.4, §7.5: only occupants speak in a room. */
 		muc_send_error(muc, st, "not-acceptable",
@@ -167,9 +173,6 @@ void muc_room_message(struct muc *muc, struct room *room, struct stanza *st)
 	}
 	if (st->to->resource[0])
 		room_private(muc, room, o, st);
-	else if (sm_stanza_is_type(st, "groupchat"))
-		room_groupchat(muc, room, o, st);
 	else
-		muc_send_error(muc, st, "bad-request",
-			       "Messages to a room are of type groupchat.");
+		room_groupchat(muc, room, o, st);
 }

@@ -106,6 +106,7 @@ static struct occupant *occupant_add(struct room *room, struct stanza *st,
 	jid_format(st->from, from);
 	if (!o || !(o->nick = strdup(st->to->resource)) ||
 	    !(o->jid = strdup(from)) ||
+	    muc_occupant_id(room->muc, room->jid, from, o->occupant_id) < 0 ||
 	    muc_occupant_keep_presence(room->muc, o, st->xml) < 0) {
 		if (o) {
 			free(o->nick);

@@ -117,6 +117,7 @@ static void muc_free(struct muc *muc)
 		storage_close(muc->storage);
 	muc_archive_stop(muc);
 	muc_rooms_free(muc);
+	muc_occupant_id_free(muc);
 	arena_reset(&muc->arena);
 	buf_free(&muc->out);
 	buf_free(&muc->addressed);
@@ -151,7 +152,9 @@ int muc_main(const struct config *cfg, const char *name, const char *secret)
 	uv_signal_start(&sigterm, on_signal, SIGTERM);
 	uv_signal_start(&sigint, on_signal, SIGINT);
 
-	if (muc_archive_start(&muc) < 0) {
+	if (muc_occupant_id_init(&muc) < 0) {
+		muc.exit_status = 1;
+	} else if (muc_archive_start(&muc) < 0) {
 		log_error("muc: out of memory");
 		muc.exit_status = 1;
 	} else {

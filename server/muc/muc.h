@@ -9,6 +9,10 @@
  *   occupant.c   presence: join, change, nick change, leave.
  *   groupchat.c  messages: to the room (groupchat, subject), private
  *                messages to an occupant.
+ *   room_request.c  other messages to the room: invitations
+ *                (invite.c), voice requests (voice_request.c).
+ *   service.c's iq tables: disco.c, room_owner.c, room_vcard.c (the
+ *                room's vCard and avatar); occupant_iq.c (self-ping).
  *   muc_send.c   what goes out: serialized, a frame per recipient to
  *                the router, or the backlog while the link is full. */
 #ifndef PALABRE_MUC_H
@@ -16,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 #include <uv.h>
 
 #include "../../lib/arena.h"
@@ -35,6 +40,12 @@
 #define NS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
 #define NS_DELAY "urn:xmpp:delay"
 #define NS_XDATA "jabber:x:data"
+#define NS_OCCUPANT_ID "urn:xmpp:occupant-id:0"
+
+/* XEP-0421: the service's key (bytes), and an occupant id: base64url of
+ * an HMAC-SHA256, 43 characters, and its NUL. */
+#define MUC_OCCUPANT_ID_KEY_SIZE 32
+#define MUC_OCCUPANT_ID_SIZE 44
 
 /* Frames the link refused wait here, up to this many bytes; past it
  * they are dropped (logged): presence and messages of rooms, whose
@@ -43,6 +54,8 @@
 
 /* The largest presence a room takes (service.c). */
 #define MUC_PRESENCE_MAX (16u << 10)
+/* XEP-0153 §4.1: an avatar's SHA-1, in hex. */
+#define MUC_AVATAR_HASH_LEN 40
 
 /* XEP-0045 §5.1 roles and §5.2 affiliations, in increasing order. */
 enum muc_role {
@@ -129,10 +142,12 @@ struct occupant {
 	char *nick;
 	char *jid;  /* real full JID */
 	bool local; /* at a domain the sm serves: reached by multicast */
+	char occupant_id[MUC_OCCUPANT_ID_SIZE]; /* XEP-0421 */
 	/* The occupant's presence as last sent to the room: its children
 	 * other than the MUC <x/>, serialized (show, status, caps …). */
 	char *presence;
 	size_t presence_len;
+	time_t voice_requested; /* §7.13: its last request, 0: none */
 };
 
 /* A message of the discussion history (§7.2.15), kept as sent to the
@@ -161,6 +176,13 @@ struct room {
 	struct history_entry *history; /* ring of config.history entries */
 	unsigned history_start, history_count, history_cap;
 	bool stored; /* in the storage (room_store.c) */
+	/* XEP-0486: the vCard its owners set (serialized <vCard/>, NULL:
+	 * none), and the SHA-1 of each of its PHOTOs, MUC_AVATAR_HASH_LEN
+	 * hex digits each, one after the other (NULL: no avatar). In
+	 * memory only, for now: what room_store.c should keep. */
+	char *vcard;
+	size_t vcard_len;
+	char *avatar_hashes;
 };
 
 struct muc_presence;
@@ -199,6 +221,7 @@ struct muc {
 	struct buf backlog; /* encoded frames waiting for the link */
 	uint64_t dropped;   /* frames lost past MUC_BACKLOG_MAX */
 	struct muc_fanout fanout;
+	unsigned char occupant_id_key[MUC_OCCUPANT_ID_KEY_SIZE];
 	bool stopping;
 	int exit_status;
 };
@@ -235,6 +258,9 @@ void muc_room_disco_items(struct muc *muc, struct room *room,
 
 /* ---- room_owner.c ---- */
 void muc_room_owner(struct muc *muc, struct room *room, struct stanza *st);
+
+/* ---- room_vcard.c ---- */
+void muc_room_vcard(struct muc *muc, struct room *room, struct stanza *st);
 
 /* ---- occupant_iq.c ---- */
 void muc_occupant_iq(struct muc *muc, struct room *room, struct stanza *st);
@@ -278,6 +304,18 @@ void muc_occupant_remove(struct occupant *o, const struct muc_presence *p);
 void muc_occupant_set_role(struct occupant *o, enum muc_role role,
 			   const char *actor, const char *reason);
 
+/* ---- occupant_id.c ---- */
+/* Reads the service's XEP-0421 key from the data directory, or makes
+ * it. 0, or -1 (logged). */
+int muc_occupant_id_init(struct muc *muc);
+void muc_occupant_id_free(struct muc *muc);
+/* The occupant id of real_jid (its bare JID counts) in room. 0 or -1. */
+int muc_occupant_id(const struct muc *muc, const char *room,
+		    const char *real_jid, char id[MUC_OCCUPANT_ID_SIZE]);
+/* Replaces any <occupant-id/> of stanza with o's. 0 or -1 (memory). */
+int muc_occupant_id_stamp(struct arena *a, struct xml_node *stanza,
+			  const struct occupant *o);
+
 /* ---- join.c ---- */
 /* st enters room (NULL: creates it, if the sender may). */
 void muc_occupant_join(struct muc *muc, struct room *room, struct stanza *st);
@@ -311,6 +349,46 @@ void muc_presence_broadcast(struct muc *muc, const struct muc_presence *p);
 void muc_room_message(struct muc *muc, struct room *room, struct stanza *st);
 /* Sends the serialized stanza bytes (no 'to') to every occupant. */
 void muc_room_broadcast(struct room *room, const char *bytes, size_t len);
+
+/* ---- room_request.c ---- */
+/* A message to the room's bare JID, not groupchat, from o (NULL: one
+ * not in the room). */
+void muc_room_request(struct muc *muc, struct room *room, struct occupant *o,
+		      struct stanza *st);
+
+/* ---- invite.c ---- */
+/* §7.8.2: st's <x/> (x) invites others; o NULL: not an occupant. */
+void muc_invite(struct muc *muc, struct room *room, struct occupant *o,
+		struct stanza *st, struct xml_node *x);
+/* §7.8.3: st's <x/> declines an invitation. */
+void muc_invite_decline(struct muc *muc, struct room *room, struct stanza *st,
+			struct xml_node *x);
+/* The room's invitation to invitee from inviter (a bare JID), with the
+ * reason and <continue/> of invite (NULL: none) and the room's
+ * password; §9.3 sends one to a new member too. id NULL: none. */
+int muc_invite_send(struct muc *muc, const struct room *room, struct arena *a,
+		    const char *id, const char *inviter, const char *invitee,
+		    const struct xml_node *invite);
+
+/* ---- voice_request.c ---- */
+/* §7.13 and §8.6: form (muc#request) asks for voice, or answers such
+ * a request; o NULL: not an occupant. */
+void muc_voice_request(struct muc *muc, struct room *room, struct occupant *o,
+		       struct stanza *st, struct xml_node *form);
+
+/* ---- form.c ---- */
+struct xml_node *muc_form_field(const struct xml_node *form, const char *var);
+/* The first value of form's field var, NULL when it has none. */
+const char *muc_form_value(struct arena *a, const struct xml_node *form,
+			   const char *var);
+/* Whether form's FORM_TYPE is form_type. */
+bool muc_form_is(struct arena *a, const struct xml_node *form,
+		 const char *form_type);
+bool muc_form_true(const char *value);
+/* A field of form (type, label and value NULL: none). NULL: memory. */
+struct xml_node *muc_form_add(struct arena *a, struct xml_node *form,
+			      const char *var, const char *type,
+			      const char *label, const char *value);
 
 /* ---- history.c ---- */
 int muc_history_add(struct room *room, const char *bytes, size_t len);

@@ -15,8 +15,11 @@ int muc_occupant_keep_presence(struct muc *muc, struct occupant *o,
 {
 	buf_clear(&muc->out);
 	for (const struct xml_node *c = presence->children; c; c = c->next) {
-		if (!c->name || (c->name && strcmp(c->ns, NS_MUC) == 0) ||
-		    strcmp(c->ns, NS_MUC_USER) == 0)
+		/* XEP-0421 §5: the room's own occupant-id, not the
+		 * client's. */
+		if (!c->name || strcmp(c->ns, NS_MUC) == 0 ||
+		    strcmp(c->ns, NS_MUC_USER) == 0 ||
+		    strcmp(c->ns, NS_OCCUPANT_ID) == 0)
 			continue;
 		if (xml_serialize(c, XML_NS_CLIENT, &muc->out) < 0)
 			return -1;

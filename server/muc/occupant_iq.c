@@ -1,8 +1,12 @@
-/* occupant_iq: an iq to room@service/nick. XEP-0410 §3: a ping from
- * the occupant behind nick to its own occupant JID is answered by the
- * room (the client checks it is still in); one from someone not in
- * the room gets not-acceptable. Other iqs to occupants are not
- * forwarded. */
+/* occupant_iq: an iq to room@service/nick. XEP-0410 §3.3 (the room
+ * says so in its disco#info, disco.c): a ping from the occupant behind
+ * nick to its own occupant JID is answered by the room itself, a
+ * result; one from someone not in the room (another resource of a
+ * user who is in, too: each resource enters on its own) gets
+ * not-acceptable, so that the client enters again. Other iqs to
+ * occupants are not forwarded: a ping to another's nick gets
+ * service-unavailable, which §3.2 reads as "joined", and one to a nick
+ * nobody has item-not-found ("joined, but the nick changed"). */
 #include <string.h>
 
 #include "muc.h"

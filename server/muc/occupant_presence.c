@@ -80,7 +80,11 @@ int muc_presence_build(struct buf *b, const struct muc_presence *p,
 	/* §7.2.3: the occupant's own copy says it is theirs. */
 	if (self && buf_append_str(b, "<status code=\"110\"/>") < 0)
 		return -1;
-	return buf_append_str(b, "</x></presence>");
+	/* XEP-0421 §3.1: in every presence of an occupant. */
+	return buf_printf(b,
+			  "</x><occupant-id xmlns=\"" NS_OCCUPANT_ID
+			  "\" id=\"%s\"/></presence>",
+			  o->occupant_id);
 }
 
 /* The presence of p to one viewer. */

@@ -114,6 +114,8 @@ static void room_free(struct room *r)
 	muc_history_free(r);
 	room_config_free(&r->config);
 	free(r->subject);
+	free(r->vcard);
+	free(r->avatar_hashes);
 	free(r->jid);
 	free(r);
 }

@@ -7,6 +7,7 @@
 
 #include "../../lib/log.h"
 #include "../archive/archive_query.h"
+#include "../sm/vcard.h"
 #include "muc.h"
 
 const char *muc_service_find(const struct muc *muc, const char *domain)
@@ -59,6 +60,7 @@ static const struct muc_iq_handler room_iq[] = {
 	{NS_DISCO_ITEMS, muc_room_disco_items},
 	{NS_MUC_OWNER, muc_room_owner},
 	{NS_MAM, muc_mam_query},
+	{NS_VCARD, muc_room_vcard},
 	{NULL, NULL},
 };
 

@@ -1,0 +1,193 @@
+/* invite: mediated invitations (XEP-0045 §7.8.2) and their declines
+ * (§7.8.3). An occupant asks the room to invite someone; the room sends
+ * the invitee the invitation from the room, with the inviter's bare
+ * JID, the reason and the room's password, and in a members-only room
+ * makes the invitee a member (§9.3). A decline goes back the same way,
+ * from the room to the inviter. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../../lib/log.h"
+#include "muc.h"
+
+/* Invitations one message may carry (§7.8.2 allows several). */
+#define MUC_INVITES_MAX 20
+
+/* §9.3: invitations to a members-only room are for its admins and
+ * owners, and for its members when the room allows it
+ * (muc#roomconfig_allowinvites, which "doesn't restrict owners but
+ * enables additional permissions for members", 1.35.3); in an open
+ * room any occupant may invite. */
+static bool may_invite(const struct room *room, enum muc_affiliation aff)
+{
+	if (!room->config.members_only)
+		return true;
+	return aff >= MUC_AFF_ADMIN ||
+	       (room->config.allow_invites && aff >= MUC_AFF_MEMBER);
+}
+
+/* A plain text for clients that do not read the <x/>. */
+static int add_body(struct arena *a, struct xml_node *m, const char *inviter,
+		    const char *room, const char *reason)
+{
+	static const char fmt[] = "%s invites you to the room %s%s%s";
+	const char *sep = reason ? ": " : ".";
+	reason = reason ? reason : "";
+	size_t len = strlen(fmt) + strlen(inviter) + strlen(room) +
+		     strlen(reason) + 1;
+	char *text = arena_alloc(a, len);
+	if (!text)
+		return -1;
+	snprintf(text, len, fmt, inviter, room, sep, reason);
+	return xml_add_text_child(a, m, XML_NS_CLIENT, "body", text) ? 0 : -1;
+}
+
+/* The <invite/> the invitee gets: from the inviter, with the reason
+ * and §7.9's <continue/> (the thread of a one-to-one chat the room
+ * continues) of the inviter's. */
+static struct xml_node *invite_of(struct arena *a, struct xml_node *x,
+				  const char *inviter,
+				  const struct xml_node *asked,
+				  const char **reason)
+{
+	struct xml_node *inv = xml_add_child(a, x, NS_MUC_USER, "invite");
+	struct xml_node *why =
+		asked ? xml_child(asked, NS_MUC_USER, "reason") : NULL;
+	struct xml_node *cont =
+		asked ? xml_child(asked, NS_MUC_USER, "continue") : NULL;
+	struct xml_node *thread = cont ? xml_copy(a, cont) : NULL;
+	*reason = why ? xml_text(a, why) : NULL;
+	if (*reason && !**reason)
+		*reason = NULL;
+	if (!inv || xml_set_attr(a, inv, "from", inviter) < 0 ||
+	    (*reason &&
+	     !xml_add_text_child(a, inv, NS_MUC_USER, "reason", *reason)) ||
+	    (cont && !thread))
+		return NULL;
+	if (thread)
+		xml_append_child(inv, thread);
+	return inv;
+}
+
+int muc_invite_send(struct muc *muc, const struct room *room, struct arena *a,
+		    const char *id, const char *inviter, const char *invitee,
+		    const struct xml_node *invite)
+{
+	const char *reason;
+	struct xml_node *m = xml_node_new(a, XML_NS_CLIENT, "message");
+	struct xml_node *x = m ? xml_add_child(a, m, NS_MUC_USER, "x") : NULL;
+	if (!x || !invite_of(a, x, inviter, invite, &reason) ||
+	    xml_set_attr(a, m, "from", room->jid) < 0 ||
+	    xml_set_attr(a, m, "to", invitee) < 0 ||
+	    (id && xml_set_attr(a, m, "id", id) < 0) ||
+	    add_body(a, m, inviter, room->jid, reason) < 0)
+		return -1;
+	/* §7.8.2: "the room SHOULD add the password if the room is
+	 * password-protected". */
+	if (room->config.password_protected && room->config.password &&
+	    !xml_add_text_child(a, x, NS_MUC_USER, "password",
+				room->config.password))
+		return -1;
+	return muc_send_xml(muc, m);
+}
+
+/* The invitees of x's <invite/>s, bare JIDs for the member list, all
+ * checked before any is sent. Their count, or -1 once st is answered. */
+static int invitees_read(struct muc *muc, struct stanza *st, struct xml_node *x,
+			 struct xml_node **invites, struct jid *jids)
+{
+	int n = 0;
+	for (struct xml_node *i = xml_child(x, NS_MUC_USER, "invite"); i;
+	     i = xml_next(i, NS_MUC_USER, "invite")) {
+		const char *to = xml_attr_get(i, "to");
+		if (n == MUC_INVITES_MAX) {
+			muc_send_error(muc, st, "policy-violation",
+				       "Too many invitations in one message.");
+			return -1;
+		}
+		if (!to || jid_parse_str(&jids[n], to) < 0) {
+			muc_send_error(muc, st, "jid-malformed",
+				       "An invitation's 'to' is not a JID.");
+			return -1;
+		}
+		invites[n++] = i;
+	}
+	return n;
+}
+
+/* §9.3: "any invitation sent SHOULD automatically trigger the addition
+ * of the invitee to the member list"; never in an open room, and never
+ * over an existing affiliation (an outcast stays one). */
+static int invitee_admit(struct room *room, const struct jid *invitee)
+{
+	char bare[JID_MAX + 1];
+	jid_format_bare(invitee, bare);
+	if (!room->config.members_only ||
+	    muc_room_affiliation(room, bare) != MUC_AFF_NONE)
+		return 0;
+	log_info("muc: %s is a member of %s (invited)", bare, room->jid);
+	return muc_room_set_affiliation(room, bare, MUC_AFF_MEMBER, NULL);
+}
+
+void muc_invite(struct muc *muc, struct room *room, struct occupant *o,
+		struct stanza *st, struct xml_node *x)
+{
+	struct xml_node *invites[MUC_INVITES_MAX];
+	struct jid jids[MUC_INVITES_MAX];
+	char inviter[JID_MAX + 1], to[JID_MAX + 1];
+	if (!o) {
+		muc_send_error(muc, st, "not-acceptable",
+			       "Only occupants may invite others to the room.");
+		return;
+	}
+	if (!may_invite(room, muc_room_affiliation(room, o->jid))) {
+		muc_send_error(muc, st, "forbidden",
+			       "Only the room's admins may invite others to "
+			       "this members-only room.");
+		return;
+	}
+	int n = invitees_read(muc, st, x, invites, jids);
+	if (n < 0)
+		return;
+	jid_format_bare(st->from, inviter);
+	for (int i = 0; i < n; i++) {
+		jid_format(&jids[i], to);
+		if (invitee_admit(room, &jids[i]) < 0 ||
+		    muc_invite_send(muc, room, st->arena, st->id, inviter, to,
+				    invites[i]) < 0) {
+			muc_send_error(muc, st, "resource-constraint", NULL);
+			return;
+		}
+	}
+}
+
+/* §7.8.3: the decline, from the room, to the one who invited. */
+void muc_invite_decline(struct muc *muc, struct room *room, struct stanza *st,
+			struct xml_node *x)
+{
+	struct arena *a = st->arena;
+	struct xml_node *d = xml_child(x, NS_MUC_USER, "decline");
+	struct xml_node *reason = xml_child(d, NS_MUC_USER, "reason");
+	const char *to = xml_attr_get(d, "to"), *why;
+	char decliner[JID_MAX + 1];
+	struct jid j;
+	if (!to || jid_parse_str(&j, to) < 0) {
+		muc_send_error(muc, st, "jid-malformed",
+			       "A decline's 'to' is not a JID.");
+		return;
+	}
+	jid_format_bare(st->from, decliner);
+	struct xml_node *m = xml_node_new(a, XML_NS_CLIENT, "message");
+	struct xml_node *rx = m ? xml_add_child(a, m, NS_MUC_USER, "x") : NULL;
+	struct xml_node *rd =
+		rx ? xml_add_child(a, rx, NS_MUC_USER, "decline") : NULL;
+	why = reason ? xml_text(a, reason) : NULL;
+	if (!rd || xml_set_attr(a, m, "from", room->jid) < 0 ||
+	    xml_set_attr(a, m, "to", to) < 0 ||
+	    (st->id && xml_set_attr(a, m, "id", st->id) < 0) ||
+	    xml_set_attr(a, rd, "from", decliner) < 0 ||
+	    (why && *why &&
+	     !xml_add_text_child(a, rd, NS_MUC_USER, "reason", why)) ||
+	    muc_send_xml(muc, m) < 0)
+		muc_send_error(muc, st, "resource-constraint", NULL);
+}
