@@ -89,31 +89,39 @@ static struct muc_refusal read_bool(struct submission *s, const char *var,
 	return refuse(NULL, NULL);
 }
 
+/* A list-single: one of names (by enum value), into *out. */
+static struct muc_refusal read_choice(struct submission *s, const char *var,
+				      const struct xml_node *field,
+				      const char *const *names, int *out)
+{
+	const char *v = field_value(s, field);
+	if ((*out = muc_name_index(names, v)) < 0)
+		return refuse_field(s, "not-acceptable", var, v,
+				    "is not one of the field's options.");
+	return refuse(NULL, NULL);
+}
+
 static struct muc_refusal read_whois(struct submission *s, const char *var,
 				     const struct xml_node *field,
 				     size_t offset)
 {
-	const char *v = field_value(s, field);
-	int i = muc_name_index(muc_whois_names, v);
-	if (i < 0)
-		return refuse_field(s, "not-acceptable", var, v,
-				    "is not moderators or anyone.");
-	s->config.whois = (enum muc_whois)i;
-	return refuse(NULL, NULL);
+	int i;
+	struct muc_refusal no = read_choice(s, var, field, muc_whois_names, &i);
+	if (!no.condition)
+		s->config.whois = (enum muc_whois)i;
+	return no;
 }
 
 static struct muc_refusal read_allow_pm(struct submission *s, const char *var,
 					const struct xml_node *field,
 					size_t offset)
 {
-	const char *v = field_value(s, field);
-	int i = muc_name_index(muc_allow_pm_names, v);
-	if (i < 0)
-		return refuse_field(s, "not-acceptable", var, v,
-				    "is not anyone, participants, moderators "
-				    "or none.");
-	s->config.allow_pm = (enum muc_allow_pm)i;
-	return refuse(NULL, NULL);
+	int i;
+	struct muc_refusal no =
+		read_choice(s, var, field, muc_allow_pm_names, &i);
+	if (!no.condition)
+		s->config.allow_pm = (enum muc_allow_pm)i;
+	return no;
 }
 
 /* A decimal number, nothing else; -1 otherwise. */
