@@ -31,6 +31,10 @@ struct muc_refusal muc_affiliation_check(const struct room *room,
 		return refuse(
 			"forbidden",
 			"Only admins and owners may change affiliations.");
+	/* §9.1: "if an admin or owner attempts to ban himself, the service
+	 * MUST deny the request and return a <conflict/> error". */
+	if (aff == MUC_AFF_OUTCAST && strcmp(bare, actor->jid) == 0)
+		return refuse("conflict", "You cannot ban yourself.");
 	/* §10.3, §10.6: granting admin or owner status. */
 	if (aff >= MUC_AFF_ADMIN && actor->affiliation < MUC_AFF_OWNER)
 		return refuse("forbidden",
@@ -40,8 +44,6 @@ struct muc_refusal muc_affiliation_check(const struct room *room,
 		return refuse("not-allowed",
 			      "Only owners may change the "
 			      "affiliation of an admin or owner.");
-	if (aff == MUC_AFF_OUTCAST && strcmp(bare, actor->jid) == 0)
-		return refuse("conflict", "You cannot ban yourself.");
 	return refuse(NULL, NULL);
 }
 
