@@ -22,7 +22,7 @@ void muc_history_free(struct room *room)
 }
 
 /* Makes the ring hold config.history entries, keeping the newest. */
-static int history_fit(struct room *room)
+int muc_history_fit(struct room *room)
 {
 	unsigned cap = room->config.history;
 	if (cap == room->history_cap)
@@ -51,7 +51,7 @@ static int history_fit(struct room *room)
 
 int muc_history_add(struct room *room, const char *bytes, size_t len)
 {
-	if (history_fit(room) < 0 || room->history_cap == 0)
+	if (muc_history_fit(room) < 0 || room->history_cap == 0)
 		return -1;
 	char *copy = malloc(len);
 	if (!copy)
@@ -77,7 +77,8 @@ int muc_history_add(struct room *room, const char *bytes, size_t len)
 int muc_history_add_older(struct room *room, const char *bytes, size_t len,
 			  time_t stamp)
 {
-	if (history_fit(room) < 0 || room->history_count == room->history_cap)
+	if (muc_history_fit(room) < 0 ||
+	    room->history_count == room->history_cap)
 		return -1;
 	char *copy = malloc(len);
 	if (!copy)

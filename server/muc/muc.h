@@ -13,6 +13,11 @@
  *                (invite.c), voice requests (voice_request.c).
  *   service.c's iq tables: disco.c, room_owner.c, room_vcard.c (the
  *                room's vCard and avatar); occupant_iq.c (self-ping).
+ *   room_owner.c, room_config*.c  muc#owner: the configuration form,
+ *                destroying a room (§10).
+ *   room_admin.c muc#admin: kicks, voice, bans, members, moderators,
+ *                admins and owners (§8-§10), through room_role.c and
+ *                room_affiliation.c.
  *   muc_send.c   what goes out: serialized, a frame per recipient to
  *                the router, or the backlog while the link is full. */
 #ifndef PALABRE_MUC_H
@@ -101,6 +106,9 @@ struct room_config {
 	enum muc_allow_pm allow_pm;
 	unsigned max_users;
 	unsigned history; /* messages kept for newcomers */
+	/* muc#roomconfig_getmemberlist: the roles (1 << MUC_ROLE_X) whose
+	 * occupants may get the member list (§9.5); admins always may. */
+	unsigned member_list_roles;
 };
 
 /* A field of struct room_config, by its muc#roomconfig var
@@ -262,6 +270,79 @@ void muc_room_owner(struct muc *muc, struct room *room, struct stanza *st);
 /* ---- room_vcard.c ---- */
 void muc_room_vcard(struct muc *muc, struct room *room, struct stanza *st);
 
+/* ---- room_config_form.c ---- */
+/* §10.2: the muc#roomconfig form with room's current values, into
+ * query. -1: out of memory. */
+int muc_room_config_form(struct room *room, struct arena *a,
+			 struct xml_node *query);
+/* The form's names of whois and allowpm, by enum value, up to NULL. */
+extern const char *const muc_whois_names[];
+extern const char *const muc_allow_pm_names[];
+int muc_name_index(const char *const *names, const char *name); /* -1 */
+
+/* ---- room_config_submit.c ---- */
+/* §10.1.3, §10.2: the submitted form x applied to room, or an error
+ * answered; the result is sent. The room may be gone after it (no
+ * longer persistent and empty). */
+void muc_room_config_submit(struct muc *muc, struct room *room,
+			    struct stanza *st, const struct xml_node *x);
+
+/* ---- room_admin.c ---- */
+void muc_room_admin(struct muc *muc, struct room *room, struct stanza *st);
+
+/* Who makes a request to a room: the bare JID, and the occupant
+ * behind the full JID if it is in the room. */
+struct muc_actor {
+	char jid[JID_MAX + 1];       /* bare */
+	char nick[JID_PART_MAX + 1]; /* "": not in the room */
+	enum muc_affiliation affiliation;
+	enum muc_role role; /* an admin or owner outside: moderator */
+};
+void muc_actor_of(struct muc_actor *actor, const struct room *room,
+		  const struct stanza *st);
+
+/* Why a request may not be done: an error condition (RFC 6120 §8.3.3)
+ * and a text; condition NULL: it may. */
+struct muc_refusal {
+	const char *condition;
+	const char *text;
+};
+
+/* ---- room_role.c ---- */
+/* §8.2-§8.5, §9.6-§9.8: whether actor may give target role. */
+struct muc_refusal muc_role_check(const struct muc_actor *actor,
+				  const struct occupant *target,
+				  enum muc_role role);
+/* Does it: none is a kick (307), told to everyone. */
+void muc_role_change(struct occupant *target, enum muc_role role,
+		     const struct muc_actor *actor, const char *reason);
+/* §8.5, §9.8: an item per occupant of that role into query. */
+int muc_role_list(const struct room *room, struct arena *a,
+		  struct xml_node *query, enum muc_role role);
+int muc_role_parse(const char *name); /* -1: not a role */
+
+/* ---- room_affiliation.c ---- */
+/* §9, §10.3-§10.8: whether actor may give bare the affiliation aff. */
+struct muc_refusal muc_affiliation_check(const struct room *room,
+					 const struct muc_actor *actor,
+					 const char *bare,
+					 enum muc_affiliation aff);
+/* Sets it, and the occupants of that JID follow: removed when banned
+ * (301) or no longer members of a members-only room (321), else their
+ * new affiliation and role are told to everyone. -1: out of memory. */
+int muc_affiliation_change(struct room *room, const char *bare,
+			   enum muc_affiliation aff,
+			   const struct muc_actor *actor, const char *reason);
+/* How many JIDs room's list gives aff (the service admins not
+ * counted). */
+unsigned muc_affiliation_count(const struct room *room,
+			       enum muc_affiliation aff);
+/* §9.2, §9.5, §10.5, §10.8: an item per JID of that affiliation into
+ * query. -1: out of memory. */
+int muc_affiliation_list(const struct room *room, struct arena *a,
+			 struct xml_node *query, enum muc_affiliation aff);
+int muc_affiliation_parse(const char *name); /* -1: not an affiliation */
+
 /* ---- occupant_iq.c ---- */
 void muc_occupant_iq(struct muc *muc, struct room *room, struct stanza *st);
 
@@ -300,6 +381,9 @@ int muc_occupant_keep_presence(struct muc *muc, struct occupant *o,
  * plain leave). The room stays: the caller releases it
  * (muc_room_release). */
 void muc_occupant_remove(struct occupant *o, const struct muc_presence *p);
+/* Takes o out of its room and frees it, telling nobody (§10.9: a
+ * destroyed room told each occupant already). */
+void muc_occupant_free(struct occupant *o);
 /* A new role for o, told to everyone (§8.4 voice, §9.6 moderator). */
 void muc_occupant_set_role(struct occupant *o, enum muc_role role,
 			   const char *actor, const char *reason);
@@ -334,6 +418,9 @@ struct muc_presence {
 	const char *actor;    /* the moderator's nick, kicks and bans */
 	const char *reason;
 	const char *const *codes; /* NULL-terminated status codes */
+	/* Serialized children of the <x/> after the item: §10.9's
+	 * <destroy/>. NULL: none. */
+	const char *extra;
 };
 bool muc_may_see_jids(const struct room *room, const struct occupant *viewer);
 /* p as bytes into b, without 'to': with the real JID or not, and with
@@ -396,6 +483,9 @@ int muc_history_add(struct room *room, const char *bytes, size_t len);
  * read back from the archive, newest first); -1: memory, or full. */
 int muc_history_add_older(struct room *room, const char *bytes, size_t len,
 			  time_t stamp);
+/* Keeps the newest config.history messages (after a new configuration,
+ * §10.2). -1: out of memory. */
+int muc_history_fit(struct room *room);
 /* Sends the history the join stanza's <history/> asks for to o. */
 void muc_history_send(struct occupant *o, const struct xml_node *join);
 void muc_history_free(struct room *room);
@@ -430,10 +520,6 @@ const char *room_config_get(const struct room_config *c,
 int room_config_set(struct room_config *c, const struct room_config_field *f,
 		    const char *text);
 void room_config_free(struct room_config *c);
-/* Applies the fields of a submitted muc#roomconfig form (XEP-0045
- * §10.2) to room: all or none. NULL, or the error condition. */
-const char *room_config_submit(struct room *room, const struct xml_node *x,
-			       struct arena *a);
 
 /* ---- room_store.c ---- */
 /* What of a room to write. */

@@ -57,6 +57,12 @@ void muc_occupant_remove(struct occupant *o, const struct muc_presence *how)
 	if (!how)
 		p.affiliation = muc_room_affiliation(room, o->jid);
 	muc_presence_broadcast(room->muc, &p);
+	muc_occupant_free(o);
+}
+
+void muc_occupant_free(struct occupant *o)
+{
+	struct room *room = o->room;
 	hash_table_remove(&room->nicks, &o->by_nick);
 	hash_table_remove(&room->jids, &o->by_jid);
 	if (o->prev)

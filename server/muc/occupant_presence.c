@@ -72,7 +72,8 @@ int muc_presence_build(struct buf *b, const struct muc_presence *p,
 	    buf_append(b, o->presence, o->presence_len) < 0)
 		return -1;
 	if (buf_append_str(b, "<x xmlns=\"" NS_MUC_USER "\">") < 0 ||
-	    append_item(b, p, with_jid) < 0)
+	    append_item(b, p, with_jid) < 0 ||
+	    (p->extra && buf_append_str(b, p->extra) < 0))
 		return -1;
 	for (const char *const *c = p->codes; c && *c; c++)
 		if (buf_printf(b, "<status code=\"%s\"/>", *c) < 0)

@@ -75,6 +75,8 @@ static void room_config_defaults(struct room_config *c,
 	c->max_users = cfg->max_occupants;
 	c->history = cfg->history;
 	c->logging = true;
+	c->member_list_roles =
+		1u << MUC_ROLE_MODERATOR | 1u << MUC_ROLE_PARTICIPANT;
 }
 
 struct room *muc_room_new(struct muc *muc, const char *jid, const char *service)

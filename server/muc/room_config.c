@@ -1,17 +1,19 @@
 /* room_config: the fields of a room's configuration (struct
  * room_config, muc.h) as the muc#roomconfig form names them (XEP-0045
- * §15.5.3), one row each: the storage (room_store.c) and the owner's
- * form read and write every field through this table. A new field is
- * a member of struct room_config and a row here. */
+ * §15.5.3), one row each: the storage (room_store.c) reads and writes
+ * every field through this table. A new field is a member of struct
+ * room_config, a row here, and a field of the owner's form
+ * (room_config_form.c, room_config_submit.c: labels, options and the
+ * service's bounds). */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "muc.h"
 
-static const char *const whois_names[] = {"moderators", "anyone", NULL};
-static const char *const allow_pm_names[] = {"anyone", "participants",
-					     "moderators", "none", NULL};
+const char *const muc_whois_names[] = {"moderators", "anyone", NULL};
+const char *const muc_allow_pm_names[] = {"anyone", "participants",
+					  "moderators", "none", NULL};
 
 #define FIELD(var, type, member, names)                                        \
 	{                                                                      \
@@ -35,11 +37,14 @@ const struct room_config_field room_config_fields[] = {
 	FIELD("muc#roomconfig_allowinvites", ROOM_FIELD_BOOL, allow_invites,
 	      NULL),
 	FIELD("muc#roomconfig_enablelogging", ROOM_FIELD_BOOL, logging, NULL),
-	FIELD("muc#roomconfig_whois", ROOM_FIELD_ENUM, whois, whois_names),
+	FIELD("muc#roomconfig_whois", ROOM_FIELD_ENUM, whois, muc_whois_names),
 	FIELD("muc#roomconfig_allowpm", ROOM_FIELD_ENUM, allow_pm,
-	      allow_pm_names),
+	      muc_allow_pm_names),
 	FIELD("muc#roomconfig_maxusers", ROOM_FIELD_UNSIGNED, max_users, NULL),
 	FIELD("muc#maxhistoryfetch", ROOM_FIELD_UNSIGNED, history, NULL),
+	/* Kept as its bit mask of roles. */
+	FIELD("muc#roomconfig_getmemberlist", ROOM_FIELD_UNSIGNED,
+	      member_list_roles, NULL),
 	{NULL, 0, 0, NULL},
 };
 
@@ -141,39 +146,4 @@ void room_config_free(struct room_config *c)
 			free(*(char **)member(c, f));
 			*(char **)member(c, f) = NULL;
 		}
-}
-
-/* ------------------------------------------------------------ the form */
-
-/* The first <value/> of a submitted field, "" when it has none. */
-static const char *field_value(struct arena *a, const struct xml_node *field)
-{
-	const struct xml_node *v = xml_child(field, NS_XDATA, "value");
-	const char *text = v ? xml_text(a, v) : "";
-	return text ? text : "";
-}
-
-/* XEP-0045 §10.2: the fields the form has, checked on a scratch copy
- * first, then applied; FORM_TYPE and fields this room does not have
- * are left alone (XEP-0004 §3.2). */
-const char *room_config_submit(struct room *room, const struct xml_node *x,
-			       struct arena *a)
-{
-	struct room_config scratch = {0};
-	const char *cond = NULL;
-	for (int pass = 0; pass < 2 && !cond; pass++) {
-		struct room_config *c = pass ? &room->config : &scratch;
-		for (const struct xml_node *f = xml_child(x, NS_XDATA, "field");
-		     f && !cond; f = xml_next(f, NS_XDATA, "field")) {
-			const char *var = xml_attr_get(f, "var");
-			const struct room_config_field *field =
-				var ? room_config_field_find(var) : NULL;
-			if (field &&
-			    room_config_set(c, field, field_value(a, f)) < 0)
-				cond = pass ? "resource-constraint"
-					    : "not-acceptable";
-		}
-	}
-	room_config_free(&scratch);
-	return cond;
 }

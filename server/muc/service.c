@@ -59,6 +59,7 @@ static const struct muc_iq_handler room_iq[] = {
 	{NS_DISCO_INFO, muc_room_disco_info},
 	{NS_DISCO_ITEMS, muc_room_disco_items},
 	{NS_MUC_OWNER, muc_room_owner},
+	{NS_MUC_ADMIN, muc_room_admin},
 	{NS_MAM, muc_mam_query},
 	{NS_VCARD, muc_room_vcard},
 	{NULL, NULL},

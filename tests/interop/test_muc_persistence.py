@@ -273,8 +273,10 @@ def test_a_bad_configuration_value_is_refused(fresh_server, clients,
     answer = configure(romeo, room, persistentroom="perhaps",
                        roomname="Not kept")
     assert answer.get("type") == "error"
+    # A boolean that is not one is malformed (bad-request); a value
+    # out of bounds is not-acceptable (room_config_submit.c).
     assert answer.find(q(CLIENT, "error")).find(
-        "{urn:ietf:params:xml:ns:xmpp-stanzas}not-acceptable") is not None
+        "{urn:ietf:params:xml:ns:xmpp-stanzas}bad-request") is not None
     # All or nothing: the name did not change either.
     configure(romeo, room)
     assert disco_features(romeo, room)[1] != "Not kept"

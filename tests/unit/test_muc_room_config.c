@@ -70,49 +70,12 @@ START_TEST(bad_values_are_refused)
 }
 END_TEST
 
-static struct xml_node *form(struct arena *a, const char *xml)
-{
-	struct xml_node *x = xml_parse(a, xml, strlen(xml), XML_NS_CLIENT);
-	ck_assert_ptr_nonnull(x);
-	return x;
-}
-
-START_TEST(a_form_changes_all_or_nothing)
-{
-	struct arena a = {0};
-	struct room room = {0};
-	const char *bad =
-		"<x xmlns='jabber:x:data' type='submit'>"
-		"<field var='FORM_TYPE'><value>x</value></field>"
-		"<field "
-		"var='muc#roomconfig_roomname'><value>New</value></field>"
-		"<field var='muc#roomconfig_maxusers'><value>many</value>"
-		"</field></x>";
-	const char *good =
-		"<x xmlns='jabber:x:data' type='submit'>"
-		"<field "
-		"var='muc#roomconfig_roomname'><value>New</value></field>"
-		"<field var='muc#roomconfig_unknown'><value>1</value></field>"
-		"<field var='muc#roomconfig_persistentroom'><value>1</value>"
-		"</field></x>";
-	ck_assert_str_eq(room_config_submit(&room, form(&a, bad), &a),
-			 "not-acceptable");
-	ck_assert_ptr_null(room.config.name);
-	ck_assert_ptr_null(room_config_submit(&room, form(&a, good), &a));
-	ck_assert_str_eq(room.config.name, "New");
-	ck_assert(room.config.persistent);
-	room_config_free(&room.config);
-	arena_reset(&a);
-}
-END_TEST
-
 int main(void)
 {
 	Suite *s = suite_create("muc_room_config");
 	TCase *tc = tcase_create("fields");
 	tcase_add_test(tc, every_field_round_trips_as_text);
 	tcase_add_test(tc, bad_values_are_refused);
-	tcase_add_test(tc, a_form_changes_all_or_nothing);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
