@@ -7,7 +7,6 @@ gateway.localhost and other.localhost, each with its secret file.
 import time
 
 import pytest
-from slixmpp.exceptions import IqError  # noqa: F401  (Client.iq's errors)
 
 from component import Components
 from palabre import read
@@ -18,15 +17,9 @@ OTHER, OTHER_SECRET = "other.localhost", "other-secret-2"
 ALICE = "alice@localhost"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, certs):
-    s = Components(tmp_path_factory.mktemp("components"), certs,
-                   {GATEWAY: GATEWAY_SECRET, OTHER: OTHER_SECRET})
-    try:
-        s.start()
-        yield s
-    finally:
-        s.stop()
+SERVER_CLASS = Components
+SERVER_OPTIONS = {"components": {GATEWAY: GATEWAY_SECRET,
+                                 OTHER: OTHER_SECRET}}
 
 
 @pytest.fixture
