@@ -543,6 +543,7 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		{"sm", load_sm},
 		{"s2s", config_s2s_load},
 		{"muc", config_muc_load},
+		{"components", config_components_load},
 		{NULL, NULL}};
 	int rc = -1;
 	struct cnode *root = config_read_tree(&l, path);
@@ -562,7 +563,7 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		config_fail(&l, root, "host", "no <host> is configured");
 		goto out;
 	}
-	if (config_muc_resolve(&l) < 0)
+	if (config_muc_resolve(&l) < 0 || config_components_resolve(&l) < 0)
 		goto out;
 	if (!cfg->nlisteners)
 		set_default_listeners(cfg);
@@ -610,6 +611,7 @@ void config_free(struct config *cfg)
 		free(cfg->listeners[i].address);
 	config_s2s_free(&cfg->s2s);
 	config_muc_free(&cfg->muc);
+	config_components_free(&cfg->components);
 	for (size_t i = 0; i < cfg->nmechanisms; i++)
 		free(cfg->mechanisms[i]);
 	cnode_free(cfg->sm);

@@ -112,6 +112,26 @@ struct config_muc {
 	int line;                /* of <muc>, for errors found later */
 };
 
+#define CONFIG_MAX_COMPONENTS 64
+
+/* One <component name="…" secret-file="…"/>: an external component
+ * (XEP-0114) that may connect as name. */
+struct config_component {
+	char *name;   /* prepared domain */
+	char *secret; /* the first line of its secret-file; never logged */
+	int line;     /* for errors found once the whole file is read */
+};
+
+/* <components>: external components (server/accept/, docs/components.md). */
+struct config_components {
+	bool enabled; /* the section exists */
+	struct config_listener listeners[CONFIG_MAX_LISTENERS];
+	size_t nlisteners;
+	struct config_component list[CONFIG_MAX_COMPONENTS];
+	size_t count;
+	int line; /* of <components> */
+};
+
 struct config {
 	char *path;
 	/* process */
@@ -155,6 +175,7 @@ struct config {
 	struct cnode *sm;
 	struct config_s2s s2s;
 	struct config_muc muc;
+	struct config_components components;
 };
 
 /* Reads path into cfg. On error returns -1 and writes one line such as
@@ -172,6 +193,9 @@ void config_kept_free(struct cnode *kept);
 
 const struct config_host *config_find_host(const struct config *cfg,
 					   const char *domain);
+/* The external component named name, or NULL. */
+const struct config_component *config_find_component(const struct config *cfg,
+						     const char *name);
 /* The directory of an ldap host, NULL for another backend. */
 const struct config_ldap *config_host_directory(const struct config *cfg,
 						const struct config_host *host);

@@ -142,4 +142,13 @@ int config_muc_load(struct config_loader *l, struct cnode *n, const char *path);
 int config_muc_resolve(struct config_loader *l);
 void config_muc_free(struct config_muc *m);
 
+/* ---- config_components.c: <components> ---------------------------- */
+
+int config_components_load(struct config_loader *l, struct cnode *n,
+			   const char *path);
+/* After the whole file and the muc services: no component named as a
+ * host or a room service. */
+int config_components_resolve(struct config_loader *l);
+void config_components_free(struct config_components *c);
+
 #endif

@@ -11,6 +11,8 @@
 
 #define XML_NS_CLIENT "jabber:client"
 #define XML_NS_SERVER "jabber:server"
+/* XEP-0114: what an external component's stream carries. */
+#define XML_NS_COMPONENT "jabber:component:accept"
 #define XML_NS_STREAM "http://etherx.jabber.org/streams"
 #define XML_NS_XML "http://www.w3.org/XML/1998/namespace"
 

@@ -746,8 +746,17 @@ static unsigned long version_major(const char *v)
 	return *end == '.' ? major : 0;
 }
 
-const char *xmlstream_check_header(const struct xml_node *root,
-				   const char *content_ns, const char **text)
+static const char *content_ns_text(const char *content_ns)
+{
+	if (strcmp(content_ns, XML_NS_CLIENT) == 0)
+		return "the default namespace is not " XML_NS_CLIENT;
+	if (strcmp(content_ns, XML_NS_SERVER) == 0)
+		return "the default namespace is not " XML_NS_SERVER;
+	return "the default namespace is not " XML_NS_COMPONENT;
+}
+
+const char *xmlstream_check_root(const struct xml_node *root,
+				 const char *content_ns, const char **text)
 {
 	/* §4.8.1: the stream namespace. */
 	if (!root->ns || strcmp(root->ns, XML_NS_STREAM) != 0) {
@@ -761,11 +770,18 @@ const char *xmlstream_check_header(const struct xml_node *root,
 	/* §4.8.2: the content namespace (reported as "xmlns"). */
 	const char *ns = xml_attr_get(root, "xmlns");
 	if (!ns || strcmp(ns, content_ns) != 0) {
-		*text = strcmp(content_ns, XML_NS_CLIENT) == 0
-				? "the default namespace is not " XML_NS_CLIENT
-				: "the default namespace is not " XML_NS_SERVER;
+		*text = content_ns_text(content_ns);
 		return "invalid-namespace";
 	}
+	return NULL;
+}
+
+const char *xmlstream_check_header(const struct xml_node *root,
+				   const char *content_ns, const char **text)
+{
+	const char *condition = xmlstream_check_root(root, content_ns, text);
+	if (condition)
+		return condition;
 	/* §4.7.5: no version means a pre-1.0 entity; we speak 1.0 only. */
 	if (version_major(xml_attr_get(root, "version")) < 1) {
 		*text = "version 1.0 is required";

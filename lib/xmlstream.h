@@ -109,6 +109,11 @@ int xmlstream_append_error(struct buf *b, const char *condition,
  * stream error condition, with an explanation in *text. */
 const char *xmlstream_check_header(const struct xml_node *root,
 				   const char *content_ns, const char **text);
+/* The same without the version: XEP-0114 streams have none (they
+ * predate RFC 6120). content_ns is jabber:client, jabber:server or
+ * jabber:component:accept. */
+const char *xmlstream_check_root(const struct xml_node *root,
+				 const char *content_ns, const char **text);
 
 /* Heap bytes held by s (the struct, expat, the saved header), for stats. */
 size_t xmlstream_memory(const struct xmlstream *s);

@@ -26,12 +26,18 @@ static unsigned muc_count(const struct config *cfg)
 	return cfg->muc.enabled ? 1 : 0;
 }
 
+static unsigned accept_count(const struct config *cfg)
+{
+	return cfg->components.enabled ? 1 : 0;
+}
+
 /* The sm first: the others start once it serves every domain. */
 const struct component palabred_components[] = {
 	{"sm", sm_main, one, false, false},
 	{"c2s", c2s_main, c2s_count, true, true},
 	{"s2s", s2s_main, s2s_count, false, true},
 	{"muc", muc_main, muc_count, false, true},
+	{"accept", accept_main, accept_count, false, true},
 	{NULL, NULL, NULL, false, false},
 };
 

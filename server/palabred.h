@@ -34,5 +34,7 @@ int c2s_main(const struct config *cfg, const char *name, const char *secret);
 int sm_main(const struct config *cfg, const char *name, const char *secret);
 int s2s_main(const struct config *cfg, const char *name, const char *secret);
 int muc_main(const struct config *cfg, const char *name, const char *secret);
+/* External components (XEP-0114): server/accept/. */
+int accept_main(const struct config *cfg, const char *name, const char *secret);
 
 #endif

@@ -4,14 +4,15 @@
 # measures palabre against; kept out of `test` so make check stays quick),
 # `fuzz` for make fuzz (clang's libFuzzer; make check needs no clang).
 # Installs only what is missing; never starts a system service (slapd,
-# dnsmasq, prosody, coturn, ejabberd, jabberd2 are started by the tests and
-# the benchmark, each in a private directory).
+# dnsmasq, prosody, coturn, biboumi, ngircd, ejabberd, jabberd2 are
+# started by the tests and the benchmark, each in a private directory).
 set -e
 BUILD="build-essential pkg-config libexpat1-dev libssl-dev libsasl2-dev
 libsasl2-modules libldap-dev libuv1-dev libc-ares-dev libsqlite3-dev
 libidn-dev openssl sqlite3"
 TEST="check python3 python3-pytest python3-slixmpp python3-nbxmpp slapd
-ldap-utils dnsmasq-base prosody lua-unbound python3-pycares clang-format-14 coturn"
+ldap-utils dnsmasq-base prosody lua-unbound python3-pycares clang-format-14 coturn
+biboumi ngircd"
 # bench/servers.py runs these with private configs under a work directory
 # (ejabberd through erl, from its dependency erlang-base).
 BENCH="python3 openssl prosody ejabberd jabberd2"

@@ -3,7 +3,8 @@
 - `certs` (session): self-signed certificates for localhost and
   chat.example, and a CA file that trusts both.
 - `server` (module): one palabred shared by the tests of a module; a
-  module may set SERVER_OPTIONS = {...} (arguments of palabre.Palabre).
+  module may set SERVER_OPTIONS = {...} (arguments of palabre.Palabre),
+  and SERVER_CLASS (a subclass, e.g. component.Components).
 - `fresh_server` (function): a palabred of its own, for tests that kill or
   stop it.
 - `started` (function): started(server) starts a server a test made (its
@@ -66,7 +67,8 @@ def certs(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(request, tmp_path_factory, certs):
     options = getattr(request.module, "SERVER_OPTIONS", {})
-    s = Palabre(tmp_path_factory.mktemp("palabred"), certs, **options)
+    server_class = getattr(request.module, "SERVER_CLASS", Palabre)
+    s = server_class(tmp_path_factory.mktemp("palabred"), certs, **options)
     try:
         s.start()
         yield s

@@ -595,6 +595,111 @@ START_TEST(errors_name_line_and_setting)
 }
 END_TEST
 
+/* A secret file in dir: the config names it relative to config.xml. */
+static void write_secret(const char *name, const char *text)
+{
+	char file[300];
+	snprintf(file, sizeof file, "%s/%s", dir, name);
+	FILE *f = fopen(file, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void unlink_secret(const char *name)
+{
+	char file[300];
+	snprintf(file, sizeof file, "%s/%s", dir, name);
+	unlink(file);
+}
+
+START_TEST(components_are_read)
+{
+	struct config cfg;
+	write_secret("irc.secret", "s3cret\nnot this line\n");
+	load_ok("<palabred>\n" HOST "<components>\n"
+		"<component name='IRC.example.org' secret-file='irc.secret'/>\n"
+		"</components></palabred>\n",
+		&cfg);
+	ck_assert(cfg.components.enabled);
+	ck_assert_int_eq(cfg.components.nlisteners, 1);
+	ck_assert_str_eq(cfg.components.listeners[0].address, "127.0.0.1");
+	ck_assert_int_eq(cfg.components.listeners[0].port, 5347);
+	ck_assert_int_eq(cfg.components.count, 1);
+	const struct config_component *c =
+		config_find_component(&cfg, "irc.example.org");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->secret, "s3cret");
+	config_free(&cfg);
+	load_ok("<palabred>\n" HOST "<components><listen port='15347'/>"
+		"<component name='irc.example.org' secret-file='irc.secret'/>"
+		"</components></palabred>\n",
+		&cfg);
+	ck_assert_str_eq(cfg.components.listeners[0].address, "127.0.0.1");
+	ck_assert_int_eq(cfg.components.listeners[0].port, 15347);
+	config_free(&cfg);
+	load_ok("<palabred>\n" HOST "</palabred>\n", &cfg);
+	ck_assert(!cfg.components.enabled);
+	config_free(&cfg);
+	unlink_secret("irc.secret");
+}
+END_TEST
+
+START_TEST(component_errors_name_line_and_setting)
+{
+	write_secret("irc.secret", "s3cret\n");
+	write_secret("empty.secret", "\n");
+	assert_error("<palabred>\n" HOST "<components>\n</components>"
+		     "</palabred>",
+		     "3: components/component: no <component> is configured");
+	assert_error("<palabred>\n" HOST "<components>\n<component "
+		     "name='a..b' secret-file='irc.secret'/></components>"
+		     "</palabred>",
+		     "4: components/component/@name: 'a..b' is not a domain "
+		     "name");
+	assert_error("<palabred>\n" HOST "<components>\n<component "
+		     "secret='inline'/></components></palabred>",
+		     "4: components/component: unknown attribute 'secret'");
+	assert_error("<palabred>\n" HOST "<components>\n<component "
+		     "name='irc.example.org'/></components></palabred>",
+		     "4: components/component/@secret-file: missing");
+	assert_error("<palabred>\n" HOST "<components>\n<component "
+		     "name='irc.example.org' secret-file='none.secret'/>"
+		     "</components></palabred>",
+		     "4: components/component/@secret-file: cannot read");
+	assert_error("<palabred>\n" HOST "<components>\n<component "
+		     "name='irc.example.org' secret-file='empty.secret'/>"
+		     "</components></palabred>",
+		     "4: components/component/@secret-file: ");
+	assert_error("<palabred>\n" HOST "<components>"
+		     "<component name='irc.example.org' "
+		     "secret-file='irc.secret'/>\n<component "
+		     "name='IRC.example.org' secret-file='irc.secret'/>"
+		     "</components></palabred>",
+		     "4: components/component/@name: 'irc.example.org' is "
+		     "given twice");
+	assert_error("<palabred>\n" HOST "<components>\n<component "
+		     "name='example.org' secret-file='irc.secret'/>"
+		     "</components></palabred>",
+		     "4: components/component/@name: 'example.org' is also a "
+		     "<host>");
+	assert_error("<palabred>\n" HOST "<muc/><components>\n<component "
+		     "name='conference.example.org' secret-file='irc.secret'/>"
+		     "</components></palabred>",
+		     "4: components/component/@name: 'conference.example.org' "
+		     "is also a <muc> service");
+	assert_error("<palabred>\n" HOST "<components>\n<listen port='5347' "
+		     "tls='direct'/></components></palabred>",
+		     "4: components/listen: unknown attribute 'tls'");
+	assert_error("<palabred>\n" HOST "<components><component "
+		     "name='irc.example.org' secret-file='irc.secret'/>"
+		     "</components>\n<components/></palabred>",
+		     "4: components: <components> is given twice");
+	unlink_secret("irc.secret");
+	unlink_secret("empty.secret");
+}
+END_TEST
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -638,6 +743,8 @@ int main(void)
 	tcase_add_test(tc, mam_retention_days_bounds);
 	tcase_add_test(tc, bookmarks_max_default_value_and_error);
 	tcase_add_test(tc, errors_name_line_and_setting);
+	tcase_add_test(tc, components_are_read);
+	tcase_add_test(tc, component_errors_name_line_and_setting);
 	suite_add_tcase(s, tc);
 	int status = unit_run(s);
 	unlink(path);
