@@ -229,6 +229,13 @@ int muc_occupant_keep_presence(struct muc *muc, struct occupant *o,
  * plain leave). The room stays: the caller releases it
  * (muc_room_release). */
 void muc_occupant_remove(struct occupant *o, const struct muc_presence *p);
+/* o cannot be reached (its server answered with an error, or the
+ * router has no route to it: why, for the log): removed with status
+ * 333, the room released. */
+void muc_occupant_unreachable(struct occupant *o, const char *why);
+/* st, of type error, answers what the room sent: when it comes from an
+ * occupant and says that the occupant is gone, it is removed (333). */
+void muc_occupant_error(struct room *room, struct stanza *st);
 /* A new role for o, told to everyone (§8.4 voice, §9.6 moderator). */
 void muc_occupant_set_role(struct occupant *o, enum muc_role role,
 			   const char *actor, const char *reason);

@@ -17,6 +17,8 @@ conference.p.test (test_federation_prosody.Pair, with rooms).
   session is gone: RFC 6121 §8.5.3.2.1).
 """
 import re
+import socket
+import time
 
 import pytest
 
@@ -199,3 +201,96 @@ def test_palabre_user_in_prosody_room(pair, clients):
     # the room the unavailable presence it is owed (RFC 6121 §4.6.3).
     alice.logout()
     p.presence("alice", "unavailable")
+
+
+# ---- occupants that cannot be reached ----------------------------------------
+
+@pytest.fixture
+def lone_pair(tmp_path):
+    """A Pair of its own (dialback): these tests kill daemons."""
+    p = None
+    try:
+        p = Pair(tmp_path, secure=False, rooms=True)
+        yield p
+    finally:
+        if p:
+            p.stop()
+
+
+def s2s_down(pair, at_least_ms=1600):
+    """Kills palabred's s2s (by pid) until the supervisor waits at least
+    at_least_ms before starting the next one (the delay doubles at each
+    quick restart): for that long the router has no route to any other
+    server."""
+    server = pair.palabre.server
+    old = pair.s2s_killed = set()
+    while True:
+        pid = server.wait_for_components(["s2s"], timeout=10,
+                                         exclude=old)["s2s"]
+        old.add(pid)
+        im.sigkill([pid])
+        pattern = re.compile(r"component s2s \(pid %d\) killed by signal "
+                             r"9; restarting in (\d+) ms" % pid)
+        deadline = time.monotonic() + 5
+        while not pattern.search(server.log_text(0)):
+            assert time.monotonic() < deadline, pair.logs()
+            time.sleep(0.02)
+        if int(pattern.search(server.log_text(0)).group(1)) >= at_least_ms:
+            return
+
+
+def s2s_back(pair):
+    """Waits for a new s2s and for its port."""
+    pair.palabre.server.wait_for_components(["s2s"], timeout=10,
+                                            exclude=pair.s2s_killed)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection((pair.palabre.address,
+                                      pair.palabre.s2s_port), 1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, pair.logs()
+            time.sleep(0.05)
+
+
+def prosody_crash(pair):
+    """kill -9 of Prosody (by pid), and a new one on the same data: its
+    users' sessions are gone, and nobody told the rooms."""
+    prosody = pair.prosody
+    im.sigkill([prosody.pid])
+    prosody.proc.wait(timeout=10)
+    prosody.close_output()
+    prosody.start()
+
+
+def test_unreachable_occupant_removed(lone_pair, clients):
+    pair = lone_pair
+    alice, pat = pair.users(clients)
+    room = "fragile@conference.a.test"
+    a = Occupant(alice, room, "alice", pair)
+    p = Occupant(pat, room, "pat", pair)
+    a.create()
+    p.enter()
+    p.presence("alice")
+    a.presence("pat")
+    # No route: the router returns the room's message to pat to the
+    # muc (FRAME_NO_ROUTE), which removes pat, saying why (333).
+    s2s_down(pair)
+    a.say("anyone there?")
+    gone = a.presence("pat", "unavailable", timeout=5)
+    assert "333" in codes(gone), im.show(gone)
+    assert "removed from %s: no route to its server" % room \
+        in pair.palabre.log_text(0), pair.logs()
+    # Back: pat enters again; then Prosody crashes and comes back
+    # without pat's session. Prosody answers the next message to pat
+    # with an error (service-unavailable), which removes pat (333).
+    s2s_back(pair)
+    p.enter()
+    a.presence("pat")
+    prosody_crash(pair)
+    a.say("still there?")
+    gone = a.presence("pat", "unavailable")
+    assert "333" in codes(gone), im.show(gone)
+    assert "removed from %s: service-unavailable" % room \
+        in pair.palabre.log_text(0), pair.logs()
