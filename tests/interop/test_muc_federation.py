@@ -197,9 +197,10 @@ def test_palabre_user_in_prosody_room(pair, clients):
     a.message(room + "/alice", "bonjour from palabre")
     p.say("hi from Prosody")
     a.message(room + "/pat", "hi from Prosody")
-    # The session ends without a word to the room: palabre's sm sends
-    # the room the unavailable presence it is owed (RFC 6121 §4.6.3).
-    alice.logout()
+    # The connection is lost, not a word to the room: palabre's sm
+    # sends the room the unavailable presence it is owed (RFC 6121
+    # §4.6.3).
+    alice.drop()
     p.presence("alice", "unavailable")
 
 
