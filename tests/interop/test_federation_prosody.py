@@ -73,16 +73,22 @@ class Pair:
                 % (self.palabre.log_text(6000), self.prosody.log_text(6000)))
 
 
-@pytest.fixture(scope="module", params=["dialback", "external"])
-def pair(request, tmp_path_factory):
+def started_pair(directory, how, rooms=False):
+    """A Pair in directory, authenticated as how says ("dialback" or
+    "external"), for a fixture to yield from; stopped afterwards."""
     p = None
     try:
-        p = Pair(tmp_path_factory.mktemp(request.param),
-                 secure=request.param == "external")
+        p = Pair(directory, secure=how == "external", rooms=rooms)
         yield p
     finally:
         if p:
             p.stop()
+
+
+@pytest.fixture(scope="module", params=["dialback", "external"])
+def pair(request, tmp_path_factory):
+    yield from started_pair(tmp_path_factory.mktemp(request.param),
+                            request.param)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import time
 import pytest
 
 import im
-from test_federation_prosody import Pair
+from test_federation_prosody import started_pair
 from xmpp import Clients
 
 MUC = "http://jabber.org/protocol/muc"
@@ -35,14 +35,8 @@ TIMEOUT = 20  # a first stanza to a peer waits for DNS, TLS and dialback
 
 @pytest.fixture(scope="module", params=["dialback", "external"])
 def pair(request, tmp_path_factory):
-    p = None
-    try:
-        p = Pair(tmp_path_factory.mktemp("rooms-" + request.param),
-                 secure=request.param == "external", rooms=True)
-        yield p
-    finally:
-        if p:
-            p.stop()
+    yield from started_pair(tmp_path_factory.mktemp("rooms-" + request.param),
+                            request.param, rooms=True)
 
 
 @pytest.fixture
@@ -127,8 +121,12 @@ class Occupant:
         self.presence(self.nick, "unavailable")
 
 
-def body(message):
-    return message.findtext("{jabber:client}body")
+def meet(a, p):
+    """a creates the room, p enters it; each sees the other."""
+    a.create()
+    p.enter()
+    p.presence(a.nick)
+    a.presence(p.nick)
 
 
 # ---- a Prosody user in a palabre room ---------------------------------------
@@ -188,10 +186,7 @@ def test_palabre_user_in_prosody_room(pair, clients):
     room = "cafe-%d@conference.p.test" % id(clients)
     a = Occupant(alice, room, "alice", pair)
     p = Occupant(pat, room, "pat", pair)
-    a.create()
-    p.enter()
-    p.presence("alice")
-    a.presence("pat")
+    meet(a, p)
     a.say("bonjour from palabre")
     p.message(room + "/alice", "bonjour from palabre")
     a.message(room + "/alice", "bonjour from palabre")
@@ -209,13 +204,7 @@ def test_palabre_user_in_prosody_room(pair, clients):
 @pytest.fixture
 def lone_pair(tmp_path):
     """A Pair of its own (dialback): these tests kill daemons."""
-    p = None
-    try:
-        p = Pair(tmp_path, secure=False, rooms=True)
-        yield p
-    finally:
-        if p:
-            p.stop()
+    yield from started_pair(tmp_path, "dialback", rooms=True)
 
 
 def s2s_down(pair, at_least_ms=1600):
@@ -271,10 +260,7 @@ def test_unreachable_occupant_removed(lone_pair, clients):
     room = "fragile@conference.a.test"
     a = Occupant(alice, room, "alice", pair)
     p = Occupant(pat, room, "pat", pair)
-    a.create()
-    p.enter()
-    p.presence("alice")
-    a.presence("pat")
+    meet(a, p)
     # No route: the router returns the room's message to pat to the
     # muc (FRAME_NO_ROUTE), which removes pat, saying why (333).
     s2s_down(pair)
