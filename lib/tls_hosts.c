@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 static int host_error(char *err, size_t errlen, const char *what,
@@ -110,12 +111,28 @@ void tls_hosts_free(struct tls_hosts *th)
 	th->n = 0;
 }
 
+/* Whether domain is a sub-domain of host (conference.example.org of
+ * example.org), without regard to case. */
+static bool is_subdomain(const char *domain, const char *host)
+{
+	size_t d = strlen(domain), h = strlen(host);
+	return d > h + 1 && domain[d - h - 1] == '.' &&
+	       strcasecmp(domain + d - h, host) == 0;
+}
+
 SSL_CTX *tls_hosts_find(const struct tls_hosts *th, const char *domain)
 {
-	for (size_t i = 0; i < th->n; i++)
-		if (strcasecmp(th->cfg->hosts[i].domain, domain) == 0)
+	size_t best = th->n, best_len = 0;
+	for (size_t i = 0; i < th->n; i++) {
+		const char *host = th->cfg->hosts[i].domain;
+		if (strcasecmp(host, domain) == 0)
 			return th->ctx[i];
-	return NULL;
+		if (is_subdomain(domain, host) && strlen(host) > best_len) {
+			best = i;
+			best_len = strlen(host);
+		}
+	}
+	return best < th->n ? th->ctx[best] : NULL;
 }
 
 int tls_alpn_select(const unsigned char *ours, size_t ours_len,

@@ -30,7 +30,10 @@ int tls_hosts_init(struct tls_hosts *th, const struct config *cfg, bool server,
 		   tls_hosts_setup_fn setup, void *arg, char *err,
 		   size_t errlen);
 void tls_hosts_free(struct tls_hosts *th);
-/* The context of domain; NULL when it is not a configured host. */
+/* The context of domain; for a name that is no host, that of the
+ * host it is the nearest sub-domain of (a service of that host, such as
+ * conference.example.org: its certificate may name it, or the peer
+ * falls back on dialback); NULL for any other name. */
 SSL_CTX *tls_hosts_find(const struct tls_hosts *th, const char *domain);
 
 /* For an ALPN select callback: picks `ours` (wire format, e.g.

@@ -140,19 +140,10 @@ void muc_room_message(struct muc *muc, struct room *room, struct stanza *st)
 	jid_format(st->from, from);
 	struct occupant *o = room ? muc_room_occupant_by_jid(room, from) : NULL;
 	if (sm_stanza_is_type(st, "error")) {
-		/* The occupant's server cannot deliver to it (status 333),
-		 * whether it was a message to the room (to us, from the
-		 * sender's nick) or a private one. */
-		static const char *const gone[] = {"333", NULL};
-		if (o) {
-			struct muc_presence p = {
-				.occupant = o,
-				.affiliation =
-					muc_room_affiliation(room, o->jid),
-				.codes = gone};
-			muc_occupant_remove(o, &p);
-			muc_room_release(room);
-		}
+		/* An answer to a copy the room sent the occupant, from
+		 * room@service/nick (a groupchat message, a private
+		 * message) or from the room (its subject). */
+		muc_occupant_error(room, st);
 		return;
 	}
 	if (!room) {

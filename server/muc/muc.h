@@ -384,6 +384,13 @@ void muc_occupant_remove(struct occupant *o, const struct muc_presence *p);
 /* Takes o out of its room and frees it, telling nobody (§10.9: a
  * destroyed room told each occupant already). */
 void muc_occupant_free(struct occupant *o);
+/* o cannot be reached (its server answered with an error, or the
+ * router has no route to it: why, for the log): removed with status
+ * 333, the room released. */
+void muc_occupant_unreachable(struct occupant *o, const char *why);
+/* st, of type error, answers what the room sent: when it comes from an
+ * occupant and says that the occupant is gone, it is removed (333). */
+void muc_occupant_error(struct room *room, struct stanza *st);
 /* A new role for o, told to everyone (§8.4 voice, §9.6 moderator). */
 void muc_occupant_set_role(struct occupant *o, enum muc_role role,
 			   const char *actor, const char *reason);

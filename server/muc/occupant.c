@@ -81,6 +81,64 @@ void muc_occupant_free(struct occupant *o)
 	free(o);
 }
 
+/* XEP-0045 status code 333 (its registry, §15.6): an occupant the room
+ * cannot reach any more is removed, and the others are told why. */
+void muc_occupant_unreachable(struct occupant *o, const char *why)
+{
+	static const char *const gone[] = {"333", NULL};
+	struct room *room = o->room;
+	struct muc_presence p = presence_of(o);
+	p.codes = gone;
+	log_info("muc: %s removed from %s: %s", o->jid, room->jid, why);
+	muc_occupant_remove(o, &p);
+	muc_room_release(room);
+}
+
+/* The conditions (RFC 6120 §8.3.3) by which an occupant's server says
+ * that what the room sent it cannot reach it: the user's session is
+ * gone (RFC 6121 §8.5.3.2.1 answers a groupchat message to a resource
+ * that is not connected with service-unavailable), or its server
+ * cannot be reached. Any other error (a client that refuses one
+ * message) leaves it in the room. */
+static bool condition_means_gone(const char *condition)
+{
+	static const char *const gone[] = {
+		"gone",
+		"item-not-found",
+		"jid-malformed",
+		"recipient-unavailable",
+		"redirect",
+		"remote-server-not-found",
+		"remote-server-timeout",
+		"service-unavailable",
+		NULL,
+	};
+	for (const char *const *c = gone; *c; c++)
+		if (strcmp(condition, *c) == 0)
+			return true;
+	return false;
+}
+
+void muc_occupant_error(struct room *room, struct stanza *st)
+{
+	char from[JID_MAX + 1];
+	jid_format(st->from, from);
+	struct occupant *o = room ? muc_room_occupant_by_jid(room, from) : NULL;
+	const struct xml_node *error =
+		xml_child(st->xml, XML_NS_CLIENT, "error");
+	const struct xml_node *condition =
+		error ? xml_child(error, NS_STANZAS, NULL) : NULL;
+	if (!o)
+		return;
+	const char *name = condition ? condition->name : "an error";
+	if (condition && !condition_means_gone(name)) {
+		log_debug("muc: %s answered %s with %s: stays", from, room->jid,
+			  name);
+		return;
+	}
+	muc_occupant_unreachable(o, name);
+}
+
 void muc_occupant_set_role(struct occupant *o, enum muc_role role,
 			   const char *actor, const char *reason)
 {
@@ -148,16 +206,7 @@ void muc_occupant_presence(struct muc *muc, struct room *room,
 	jid_format(st->from, from);
 	struct occupant *o = room ? muc_room_occupant_by_jid(room, from) : NULL;
 	if (sm_stanza_is_type(st, "error")) {
-		/* XEP-0045 status 333: the occupant's server says it
-		 * cannot be reached any more (§9.? "kicked because of an
-		 * error"). */
-		static const char *const gone[] = {"333", NULL};
-		if (o) {
-			struct muc_presence p = presence_of(o);
-			p.codes = gone;
-			muc_occupant_remove(o, &p);
-			muc_room_release(room);
-		}
+		muc_occupant_error(room, st);
 		return;
 	}
 	if (sm_stanza_is_type(st, "unavailable")) {

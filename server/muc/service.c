@@ -136,11 +136,25 @@ static bool presence_too_big(struct muc *muc, const struct stanza *st,
 	return true;
 }
 
-/* A frame the router could not deliver: the occupant it was for is
- * unreachable (its server is not federated with us, or gone). */
+/* A frame the router could not deliver, whole: nobody serves the
+ * domain of its 'to' (no federation, or the s2s process is down). The
+ * occupant it was for, in the room of its 'from', is unreachable. */
 static void handle_no_route(struct muc *muc, const struct frame *f)
 {
+	struct xml_node *xml = xml_parse(&muc->arena, f->payload,
+					 f->payload_len, XML_NS_CLIENT);
+	const char *to = xml ? xml_attr_get(xml, "to") : NULL;
+	const char *from = xml ? xml_attr_get(xml, "from") : NULL;
+	struct jid room_jid;
+	char bare[JID_MAX + 1];
 	log_debug("muc: no route to %.*s", (int)f->to_len, f->to);
+	if (!to || !from || jid_parse_str(&room_jid, from) < 0)
+		return;
+	jid_format_bare(&room_jid, bare);
+	struct room *room = muc_room_find(muc, bare);
+	struct occupant *o = room ? muc_room_occupant_by_jid(room, to) : NULL;
+	if (o)
+		muc_occupant_unreachable(o, "no route to its server");
 }
 
 void muc_handle_frame(struct muc *muc, const struct frame *f)

@@ -277,7 +277,7 @@ static void in_result(struct s2s_conn *c, struct xml_node *el, struct arena *a)
 		return;
 	}
 	if (prep_domain(xml_attr_get(el, "to"), to) < 0 ||
-	    !config_find_host(c->s2s->cfg, to)) {
+	    !s2s_is_local(c->s2s, to)) {
 		/* XEP-0220 §2.4: a domain we do not serve. */
 		send_result(c, to[0] ? to : c->local, from, "error",
 			    "item-not-found");
@@ -320,7 +320,7 @@ static void in_verify(struct s2s_conn *c, struct xml_node *el, struct arena *a)
 	}
 	/* The key we gave as originating server `to` when connecting to the
 	 * receiving server `from`, over the stream it named `id`. */
-	bool valid = config_find_host(c->s2s->cfg, to) && key &&
+	bool valid = s2s_is_local(c->s2s, to) && key &&
 		     dialback_key_valid(c->s2s->dialback_secret, from, to, id,
 					key, key_len);
 	struct buf b = BUF_INIT;

@@ -247,7 +247,8 @@ static void route_enqueue(struct s2s_route *r, const struct frame *f)
 	r->nqueued++;
 }
 
-/* The local domain a stanza comes from: its 'from', which the sm set. */
+/* The local name a stanza comes from: its 'from', which the sm (a
+ * user's domain) or the muc (a room service) set. */
 static int stanza_local_domain(struct s2s *s2s, const struct frame *f,
 			       char *out)
 {
@@ -256,7 +257,7 @@ static int stanza_local_domain(struct s2s *s2s, const struct frame *f,
 	const char *from = st ? xml_attr_get(st, "from") : NULL;
 	struct jid j;
 	if (!from || jid_parse_str(&j, from) < 0 ||
-	    !config_find_host(s2s->cfg, j.domain))
+	    !s2s_is_local(s2s, j.domain))
 		return -1;
 	strcpy(out, j.domain);
 	return 0;

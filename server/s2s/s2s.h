@@ -4,6 +4,8 @@
  * private to server/s2s/.
  *
  *   s2s.c          the process (lib/process.h): ports, frames, sweeps
+ *   local.c        the names this server answers for: hosts, room
+ *                  services
  *   conn.c         one stream either way over lib/netconn.h: accepting,
  *                  connecting, our header and errors, idle streams
  *   tls.c          contexts: per host, accepting and connecting; what the
@@ -175,6 +177,11 @@ int s2s_domain_ascii(const char *domain, char *out, size_t size);
  * router for a local domain. */
 void s2s_to_router(struct s2s *s2s, const char *domain, const char *xml,
 		   size_t len);
+
+/* local.c */
+/* Whether domain is one of the names this server answers for (a
+ * <host>, a room service). */
+bool s2s_is_local(const struct s2s *s2s, const char *domain);
 
 /* conn.c */
 extern const struct netconn_type s2s_conn_type;

@@ -94,8 +94,7 @@ static void in_on_open(void *ctx, const struct xml_node *root)
 		return;
 	}
 	char to[S2S_DOMAIN_MAX + 1];
-	if (prep_attr_domain(root, "to", to) < 0 ||
-	    !config_find_host(c->s2s->cfg, to)) {
+	if (prep_attr_domain(root, "to", to) < 0 || !s2s_is_local(c->s2s, to)) {
 		s2s_stream_error(c, "host-unknown", NULL);
 		return;
 	}
@@ -247,7 +246,7 @@ static void in_stanza(struct s2s_conn *c, struct xml_node *st)
 		s2s_stream_error(c, "invalid-from", f);
 		return;
 	}
-	if (!config_find_host(s2s->cfg, to.domain)) {
+	if (!s2s_is_local(s2s, to.domain)) {
 		s2s_stream_error(c, "host-unknown", t);
 		return;
 	}

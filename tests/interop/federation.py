@@ -47,9 +47,13 @@ class Peer:
 
     def __init__(self, directory, domain, address, dns, *, certificate,
                  ca_file, s2s_ca_file=None, connect_timeout=10,
-                 s2s_options="", publish=True, direct_tls=False, also=None):
-        """also: {domain: (crt, key)} of further domains it serves."""
+                 s2s_options="", publish=True, direct_tls=False, also=None,
+                 muc=False):
+        """also: {domain: (crt, key)} of further domains it serves. muc:
+        a room service, conference.DOMAIN, published in dns as well
+        (peers connect to it for dialback, and to send to rooms)."""
         self.domain = domain
+        self.muc = "conference." + domain if muc else None
         certificates = dict(also or {})
         certificates[domain] = certificate
         self.address = address
@@ -64,8 +68,10 @@ class Peer:
             extra_config=s2s_section(address,
                                      (self.s2s_port, self.s2s_tls_port), dns,
                                      connect_timeout=connect_timeout,
-                                     options=options))
-        for name in certificates if publish else ():
+                                     options=options)
+            + ("  <muc/>\n" if muc else ""))
+        names = list(certificates) + ([self.muc] if muc else [])
+        for name in names if publish else ():
             dns.add_host(name, address)
             if direct_tls:
                 dns.add_srv("_xmpps-server._tcp", name, name, tls_port)
@@ -74,7 +80,8 @@ class Peer:
 
     def start(self):
         self.server.start()
-        self.server.wait_for_components(["sm", "c2s.1", "s2s"])
+        self.server.wait_for_components(["sm", "c2s.1", "s2s"]
+                                        + (["muc"] if self.muc else []))
         return self
 
     def stop(self):

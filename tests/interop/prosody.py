@@ -16,7 +16,7 @@ prosody.log (level debug; log_text() for failure reports). It runs in the
 foreground (prosody -F) as the current user (run_as_root when that is
 root), listens on `address` only (a loopback address such as 127.0.0.4;
 its c2s_port, c2s_tls_port and s2s_port are chosen free there) and serves
-one VirtualHost.
+one VirtualHost (and the internal components given, such as a MUC).
 
 DNS: Prosody resolves through the test's dnsmasq and nothing else. With
 lua-unbound installed (Debian package lua-unbound, a Recommends of
@@ -118,13 +118,16 @@ class Prosody(Daemon):
                  ca_file=None, s2s_secure_auth=False,
                  s2s_require_encryption=True, c2s_require_encryption=True,
                  modules=DEFAULT_MODULES, extra_modules=(), options=None,
-                 host_options=None, s2s_timeout=15):
+                 host_options=None, s2s_timeout=15, components=None):
         """certificate: (crt, key) for the VirtualHost (a chain file works
         as crt). ca_file: the CA that Prosody trusts for peers' certificates
         (besides /etc/ssl/certs), and that clients of this Prosody use to
         check its certificate (None: its own certificate, self-signed).
         options / host_options: more settings, {name: value}, in the global
-        section / the VirtualHost (values: str, bool, int, list, dict)."""
+        section / the VirtualHost (values: str, bool, int, list, dict).
+        components: {name: (plugin, {option: value})}, internal components
+        such as ("muc", {}) for a room service, each with the
+        VirtualHost's certificate."""
         assert address.startswith("127."), "loopback only: %s" % address
         self.dir = str(directory)
         os.makedirs(self.dir, exist_ok=True)
@@ -183,6 +186,12 @@ class Prosody(Daemon):
         lines.append("VirtualHost %s" % lua_string(domain))
         lines += ["\t%s = %s" % (k, lua_value(v))
                   for k, v in host_settings.items()]
+        for name, (plugin, component_options) in (components or {}).items():
+            lines.append("")
+            lines.append("Component %s %s" % (lua_string(name),
+                                              lua_string(plugin)))
+            for k, v in dict(component_options, ssl=ssl).items():
+                lines.append("\t%s = %s" % (k, lua_value(v)))
         self.write_config("\n".join(lines) + "\n")
 
     def write_config(self, text):

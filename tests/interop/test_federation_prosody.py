@@ -14,7 +14,12 @@ from xmpp import Clients
 
 
 class Pair:
-    def __init__(self, tmp, secure):
+    """palabred (a.test) and Prosody (p.test). With rooms, each has a
+    room service, conference.a.test and conference.p.test, published in
+    DNS; with certificates from the CA, each domain's certificate names
+    its room service too (without, the services go by dialback)."""
+
+    def __init__(self, tmp, secure, rooms=False):
         def sub(name):
             d = tmp / name
             d.mkdir(exist_ok=True)
@@ -23,7 +28,9 @@ class Pair:
         self.palabre = self.prosody = None
         if secure:
             ca = TestCA(sub("ca"))
-            a_cert, p_cert = ca.issue("a.test"), ca.issue("p.test")
+            a_cert, p_cert = (ca.issue(d, dns=(d, "conference." + d)
+                                       if rooms else None)
+                              for d in ("a.test", "p.test"))
             a_ca = p_ca = ca.file
             strict = ("    <require-valid-certificate>true"
                       "</require-valid-certificate>\n"
@@ -34,13 +41,15 @@ class Pair:
             a_ca, p_ca, strict = a_cert[0], None, ""
         self.palabre = Peer(sub("a.test"), "a.test", "127.0.0.12", self.dns,
                             certificate=a_cert, ca_file=a_ca,
-                            s2s_options=strict)
-        self.prosody = Prosody(sub("p.test"), "p.test", "127.0.0.13",
-                               self.dns, certificate=p_cert, ca_file=p_ca,
-                               s2s_secure_auth=secure)
+                            s2s_options=strict, muc=rooms)
+        self.prosody = Prosody(
+            sub("p.test"), "p.test", "127.0.0.13", self.dns,
+            certificate=p_cert, ca_file=p_ca, s2s_secure_auth=secure,
+            components={"conference.p.test": ("muc", {})} if rooms else None)
         self.dns.add_host("p.test", "127.0.0.13")
-        self.dns.add_srv("_xmpp-server._tcp", "p.test", "p.test",
-                         self.prosody.s2s_port)
+        for name in ("p.test",) + (("conference.p.test",) if rooms else ()):
+            self.dns.add_srv("_xmpp-server._tcp", name, "p.test",
+                             self.prosody.s2s_port)
         self.dns.start()
         self.palabre.start()
         self.prosody.start()
@@ -64,16 +73,22 @@ class Pair:
                 % (self.palabre.log_text(6000), self.prosody.log_text(6000)))
 
 
-@pytest.fixture(scope="module", params=["dialback", "external"])
-def pair(request, tmp_path_factory):
+def started_pair(directory, how, rooms=False):
+    """A Pair in directory, authenticated as how says ("dialback" or
+    "external"), for a fixture to yield from; stopped afterwards."""
     p = None
     try:
-        p = Pair(tmp_path_factory.mktemp(request.param),
-                 secure=request.param == "external")
+        p = Pair(directory, secure=how == "external", rooms=rooms)
         yield p
     finally:
         if p:
             p.stop()
+
+
+@pytest.fixture(scope="module", params=["dialback", "external"])
+def pair(request, tmp_path_factory):
+    yield from started_pair(tmp_path_factory.mktemp(request.param),
+                            request.param)
 
 
 @pytest.fixture
