@@ -10,6 +10,8 @@ from the room's archive, XEP-0313, never from the join). Bob, on
 slixmpp, creates the room (join_muc_wait, then the instant room of
 set_room_config with an empty form), they talk, and Carol, on slixmpp,
 enters later asking for the history (maxstanzas) and gets it in order.
+Gajim reads what was said before it came from the room's archive: it
+finds urn:xmpp:mam:2 in the room's disco#info, enters, and queries.
 """
 import nbxmpp
 import pytest
@@ -89,8 +91,8 @@ def gajim_join(one, room, nick):
     return [props for _, props in one.messages[before:]]
 
 
-def slixmpp_says(client, body):
-    client.xmpp.send_message(mto=ROOM, mbody=body, mtype="groupchat")
+def slixmpp_says(client, body, room=ROOM):
+    client.xmpp.send_message(mto=room, mbody=body, mtype="groupchat")
     client.ping_server()  # sent, and the server is done with it
 
 
@@ -156,10 +158,6 @@ def test_gajim_and_slixmpp_in_one_room(gajim, clients, server):
                         and p.type.is_unavailable, "bob's leaving")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 3: the rooms have "
-                   "no archive (XEP-0313) yet; Gajim 1.7 asks a room "
-                   "for no history on entering, and takes it from the "
-                   "archive only when the room's disco#info offers it")
 def test_gajim_finds_room_archive(gajim, clients, server):
     alice = gajim("alice")
     bob = slixmpp_user(clients, server, "bob")
@@ -170,3 +168,15 @@ def test_gajim_finds_room_archive(gajim, clients, server):
     bob.run(muc.set_room_config(room, Form()), what="the instant room")
     info = alice.call(alice.module("MUC").request_info, room).info
     assert info.has_mam_2, info.features
+    # What Gajim then does to show what was said before it came: it
+    # enters (asking for no history), then queries the room's archive
+    # (MAM.make_query on the room's JID).
+    slixmpp_says(bob, "before alice", room=room)
+    gajim_join(alice, room, "alice")
+    result = alice.call(alice.module("MAM").make_query, room,
+                        queryid="r1", max_=10)
+    assert result.complete
+    _, got = alice.wait_message(
+        lambda p: p.is_mam_message and p.mam.query_id == "r1",
+        "the room's archived message")
+    assert (got.body, got.muc_nickname) == ("before alice", "bob")
