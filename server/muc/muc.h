@@ -378,6 +378,9 @@ void muc_voice_request(struct muc *muc, struct room *room, struct occupant *o,
 
 /* ---- form.c ---- */
 struct xml_node *muc_form_field(const struct xml_node *form, const char *var);
+/* The first <value/> of field (XEP-0004 §3.3), NULL when it has none
+ * (or out of memory). */
+const char *muc_form_field_value(struct arena *a, const struct xml_node *field);
 /* The first value of form's field var, NULL when it has none. */
 const char *muc_form_value(struct arena *a, const struct xml_node *form,
 			   const char *var);

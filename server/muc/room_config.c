@@ -145,14 +145,6 @@ void room_config_free(struct room_config *c)
 
 /* ------------------------------------------------------------ the form */
 
-/* The first <value/> of a submitted field, "" when it has none. */
-static const char *field_value(struct arena *a, const struct xml_node *field)
-{
-	const struct xml_node *v = xml_child(field, NS_XDATA, "value");
-	const char *text = v ? xml_text(a, v) : "";
-	return text ? text : "";
-}
-
 /* XEP-0045 §10.2: the fields the form has, checked on a scratch copy
  * first, then applied; FORM_TYPE and fields this room does not have
  * are left alone (XEP-0004 §3.2). */
@@ -168,8 +160,9 @@ const char *room_config_submit(struct room *room, const struct xml_node *x,
 			const char *var = xml_attr_get(f, "var");
 			const struct room_config_field *field =
 				var ? room_config_field_find(var) : NULL;
-			if (field &&
-			    room_config_set(c, field, field_value(a, f)) < 0)
+			const char *v =
+				field ? muc_form_field_value(a, f) : NULL;
+			if (field && room_config_set(c, field, v ? v : "") < 0)
 				cond = pass ? "resource-constraint"
 					    : "not-acceptable";
 		}
