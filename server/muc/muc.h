@@ -373,10 +373,12 @@ void muc_invite_decline(struct muc *muc, struct room *room, struct stanza *st,
 			struct xml_node *x);
 /* The room's invitation to invitee from inviter (a bare JID), with the
  * reason and <continue/> of invite (NULL: none) and the room's
- * password; §9.3 sends one to a new member too. id NULL: none. */
-int muc_invite_send(struct muc *muc, const struct room *room, struct arena *a,
-		    const char *id, const char *inviter, const char *invitee,
-		    const struct xml_node *invite);
+ * password; §9.3 sends one to a new member too. id NULL: none. NULL:
+ * out of memory. */
+struct xml_node *muc_invite_message(const struct room *room, struct arena *a,
+				    const char *id, const char *inviter,
+				    const char *invitee,
+				    const struct xml_node *invite);
 
 /* ---- voice_request.c ---- */
 /* §7.13 and §8.6: form (muc#request) asks for voice, or answers such

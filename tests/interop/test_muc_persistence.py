@@ -2,13 +2,14 @@
 it, after which palabred runs a new one.
 
 A persistent room (XEP-0045 §10.2, muc#roomconfig_persistentroom)
-comes back with its configuration, affiliations, subject, vCard and
-avatar (XEP-0486), archive (XEP-0313) and discussion history
-(§7.2.15, read back from the archive); what the owner was told (the
-iq result) was on disk. Its
-occupants are told the room went (XEP-0045 status code 332, "system
-shutdown", sent by the sm for the process that can say nothing any
-more) and can enter again. A room that is not persistent is gone.
+comes back with its configuration, affiliations (also the members its
+invitations made, §9.3), subject, vCard and avatar (XEP-0486), archive
+(XEP-0313) and discussion history (§7.2.15, read back from the
+archive); what the owner was told (the iq result, the invitation)
+was on disk. Its occupants are told the room went (XEP-0045 status
+code 332, "system shutdown", sent by the sm for the process that can
+say nothing any more) and can enter again. A room that is not
+persistent is gone.
 
 Each test has a palabred of its own, since it stops the muc process.
 """
@@ -242,6 +243,37 @@ def test_persistent_room_survives_the_muc_process(fresh_server, clients,
     # The room goes on: its archive too.
     third = say(juliet, room, "juliet", "Where civil blood")
     assert [i for i, _ in archive(romeo, room)] == [first, second, third]
+
+
+@pytest.mark.parametrize("how", ["restart", "kill"])
+def test_invited_member_survives_the_muc_process(fresh_server, clients,
+                                                 accounts, how):
+    """XEP-0045 §9.3: an invitation to a members-only room makes the
+    invitee a member; she gets it once that is stored, so she can
+    still enter after the muc process went right after it."""
+    romeo = im.login(clients, accounts.new("romeo"))
+    juliet = im.login(clients, accounts.new("juliet"))
+    room = "cell-%s@%s" % (how, SERVICE)
+    enter(romeo, room, "romeo")
+    subject_on_entering(romeo, room)
+    answer = configure(romeo, room, persistentroom="1", membersonly="1")
+    assert answer.get("type") == "result", ET.tostring(answer)
+    romeo.send("<message to='%s' id='inv1'><x xmlns='%s'>"
+               "<invite to='%s'/></x></message>"
+               % (room, MUC_USER, juliet.bare))
+    invitation = message_from(juliet, room)
+    invite = invitation.find(q(MUC_USER, "x")).find(q(MUC_USER, "invite"))
+    assert invite.get("from") == romeo.bare, ET.tostring(invitation)
+
+    stop_muc(fresh_server, how)
+
+    told_room_went(romeo, room, "romeo")
+    again = enter_again(juliet, room, "juliet")
+    assert item_of(again).get("affiliation") == "member", ET.tostring(again)
+    # Still members-only: whoever was not invited stays out (§7.2.6).
+    mercutio = im.login(clients, accounts.new("mercutio"))
+    refused = enter(mercutio, room, "mercutio")
+    assert im.error_of(refused) == ("auth", "registration-required")
 
 
 def room_vcard(photo):
