@@ -76,9 +76,12 @@ $(B)/palabrectl: $(B)/tools/palabrectl.o $(CORE_A)
 LOAD_OBJ = $(patsubst %.c,$(B)/%.o,$(wildcard bench/load/*.c))
 $(B)/xmppload: $(LOAD_OBJ) $(CORE_A)
 	$(CC) $(CFLAGS) -o $@ $(LOAD_OBJ) $(CORE_A) $(LDLIBS) -lm
-bench-tools: $(B)/xmppload $(B)/archive_write
+bench-tools: $(B)/xmppload $(B)/archive_write $(B)/affiliation_write
 # The storage's cost of archiving (docs/performance.md), not part of all.
 $(B)/archive_write: $(B)/bench/storage/archive_write.o $(CORE_A)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+# A room's affiliation change in muc.sqlite (docs/architecture.md).
+$(B)/affiliation_write: $(B)/bench/storage/affiliation_write.o $(CORE_A)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # The standard benchmark (≤ 10 minutes): a markdown report under

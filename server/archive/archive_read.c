@@ -11,6 +11,7 @@
 #include "archive_query.h"
 
 #define NS_XDATA "jabber:x:data"
+#define NS_MUC_USER "http://jabber.org/protocol/muc#user"
 #define MAM_IDS_MAX STORAGE_ARCHIVE_PAGE_MAX
 
 /* ------------------------------------------------------------ dates */
@@ -235,15 +236,14 @@ const char *mam_status_condition(enum storage_status status)
 /* ------------------------------------------------------------ policy */
 
 /* Payloads kept without a body: encrypted messages (OMEMO's old and new
- * namespaces, XEP-0380's hint), invitations (XEP-0249, XEP-0045 §7.8),
- * Jingle Message Initiation (XEP-0353: a missed call shows after
+ * namespaces, XEP-0380's hint), direct invitations (XEP-0249), Jingle
+ * Message Initiation (XEP-0353: a missed call shows after
  * reconnecting). */
 static const char *const mam_kept_namespaces[] = {
 	"eu.siacs.conversations.axolotl",
 	"urn:xmpp:omemo:2",
 	"urn:xmpp:eme:0",
 	"jabber:x:conference",
-	"http://jabber.org/protocol/muc#user",
 	"urn:xmpp:jingle-message:0",
 	"urn:xmpp:jingle-message:1",
 	NULL,
@@ -253,6 +253,11 @@ static bool mam_kept_child(const struct xml_node *m, const struct xml_node *c)
 {
 	if (xml_is(c, m->ns, "body") || xml_is(c, m->ns, "subject"))
 		return true;
+	/* A mediated invitation (XEP-0045 §7.8.2); not the bare <x/>
+	 * every private message of a room carries (§7.5), nor a status
+	 * code. */
+	if (xml_is(c, NS_MUC_USER, "x"))
+		return xml_child(c, NS_MUC_USER, "invite") != NULL;
 	for (const char *const *ns = mam_kept_namespaces; *ns; ns++)
 		if (strcmp(c->ns, *ns) == 0)
 			return true;

@@ -16,12 +16,17 @@ struct xml_node *muc_form_field(const struct xml_node *form, const char *var)
 	return NULL;
 }
 
+const char *muc_form_field_value(struct arena *a, const struct xml_node *field)
+{
+	struct xml_node *v = xml_child(field, NS_XDATA, "value");
+	return v ? xml_text(a, v) : NULL;
+}
+
 const char *muc_form_value(struct arena *a, const struct xml_node *form,
 			   const char *var)
 {
 	struct xml_node *f = muc_form_field(form, var);
-	struct xml_node *v = f ? xml_child(f, NS_XDATA, "value") : NULL;
-	return v ? xml_text(a, v) : NULL;
+	return f ? muc_form_field_value(a, f) : NULL;
 }
 
 bool muc_form_is(struct arena *a, const struct xml_node *form,

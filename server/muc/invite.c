@@ -69,9 +69,10 @@ static struct xml_node *invite_of(struct arena *a, struct xml_node *x,
 	return inv;
 }
 
-int muc_invite_send(struct muc *muc, const struct room *room, struct arena *a,
-		    const char *id, const char *inviter, const char *invitee,
-		    const struct xml_node *invite)
+struct xml_node *muc_invite_message(const struct room *room, struct arena *a,
+				    const char *id, const char *inviter,
+				    const char *invitee,
+				    const struct xml_node *invite)
 {
 	const char *reason;
 	struct xml_node *m = xml_node_new(a, XML_NS_CLIENT, "message");
@@ -81,14 +82,47 @@ int muc_invite_send(struct muc *muc, const struct room *room, struct arena *a,
 	    xml_set_attr(a, m, "to", invitee) < 0 ||
 	    (id && xml_set_attr(a, m, "id", id) < 0) ||
 	    add_body(a, m, inviter, room->jid, reason) < 0)
-		return -1;
+		return NULL;
 	/* §7.8.2: "the room SHOULD add the password if the room is
 	 * password-protected". */
 	if (room->config.password_protected && room->config.password &&
 	    !xml_add_text_child(a, x, NS_MUC_USER, "password",
 				room->config.password))
-		return -1;
-	return muc_send_xml(muc, m);
+		return NULL;
+	return m;
+}
+
+/* The 'to' of an <invite/> or a <decline/> (what names it), into j:
+ * 0, or -1 once st is answered. §7.8.2: "If the invitor supplies a
+ * non-existent JID, the room SHOULD return an <item-not-found/>
+ * error"; what the room knows cannot be a person is an address of its
+ * own services (itself, another room, an occupant's room JID: it
+ * would send the room its own invitation). An account that does not
+ * exist is the invitee's server's to say (it bounces the message to
+ * the room). */
+static int addressee_read(struct muc *muc, struct stanza *st,
+			  const struct xml_node *el, const char *what,
+			  struct jid *j)
+{
+	const char *to = xml_attr_get(el, "to");
+	char text[96];
+	if (!to) {
+		snprintf(text, sizeof text, "An <%s/> needs a 'to'.", what);
+		muc_send_error(muc, st, "bad-request", text);
+	} else if (jid_parse_str(j, to) < 0) {
+		/* RFC 6120 §8.3.3.8: not even a JID. */
+		snprintf(text, sizeof text, "An <%s/>'s 'to' is not a JID.",
+			 what);
+		muc_send_error(muc, st, "jid-malformed", text);
+	} else if (muc_service_find(muc, j->domain)) {
+		snprintf(text, sizeof text,
+			 "An <%s/> goes to a person's JID, not to a room's.",
+			 what);
+		muc_send_error(muc, st, "item-not-found", text);
+	} else {
+		return 0;
+	}
+	return -1;
 }
 
 /* The invitees of x's <invite/>s, bare JIDs for the member list, all
@@ -99,17 +133,13 @@ static int invitees_read(struct muc *muc, struct stanza *st, struct xml_node *x,
 	int n = 0;
 	for (struct xml_node *i = xml_child(x, NS_MUC_USER, "invite"); i;
 	     i = xml_next(i, NS_MUC_USER, "invite")) {
-		const char *to = xml_attr_get(i, "to");
 		if (n == MUC_INVITES_MAX) {
 			muc_send_error(muc, st, "policy-violation",
 				       "Too many invitations in one message.");
 			return -1;
 		}
-		if (!to || jid_parse_str(&jids[n], to) < 0) {
-			muc_send_error(muc, st, "jid-malformed",
-				       "An invitation's 'to' is not a JID.");
+		if (addressee_read(muc, st, i, "invite", &jids[n]) < 0)
 			return -1;
-		}
 		invites[n++] = i;
 	}
 	return n;
@@ -129,12 +159,36 @@ static int invitee_admit(struct room *room, const struct jid *invitee)
 	return muc_room_set_affiliation(room, bare, MUC_AFF_MEMBER, NULL);
 }
 
+/* The invitations, then the members they make; sent once those are
+ * stored (room_store.c), so that an invitee who comes after a restart
+ * is still a member. */
+static void invite_all(struct muc *muc, struct room *room, struct stanza *st,
+		       struct xml_node **invites, const struct jid *jids, int n)
+{
+	char inviter[JID_MAX + 1], to[JID_MAX + 1];
+	struct muc_outbox *o = muc_outbox_new(muc, st);
+	bool failed = !o;
+	jid_format_bare(st->from, inviter);
+	for (int i = 0; !failed && i < n; i++) {
+		jid_format(&jids[i], to);
+		struct xml_node *m = muc_invite_message(
+			room, st->arena, st->id, inviter, to, invites[i]);
+		failed = muc_outbox_add_xml(o, m) < 0;
+	}
+	for (int i = 0; !failed && i < n; i++)
+		failed = invitee_admit(room, &jids[i]) < 0;
+	if (failed) {
+		muc_outbox_free(o);
+		o = NULL;
+	}
+	muc_room_store_send(room, ROOM_STORE_AFFILIATIONS, st, o);
+}
+
 void muc_invite(struct muc *muc, struct room *room, struct occupant *o,
 		struct stanza *st, struct xml_node *x)
 {
 	struct xml_node *invites[MUC_INVITES_MAX];
 	struct jid jids[MUC_INVITES_MAX];
-	char inviter[JID_MAX + 1], to[JID_MAX + 1];
 	if (!o) {
 		muc_send_error(muc, st, "not-acceptable",
 			       "Only occupants may invite others to the room.");
@@ -147,18 +201,8 @@ void muc_invite(struct muc *muc, struct room *room, struct occupant *o,
 		return;
 	}
 	int n = invitees_read(muc, st, x, invites, jids);
-	if (n < 0)
-		return;
-	jid_format_bare(st->from, inviter);
-	for (int i = 0; i < n; i++) {
-		jid_format(&jids[i], to);
-		if (invitee_admit(room, &jids[i]) < 0 ||
-		    muc_invite_send(muc, room, st->arena, st->id, inviter, to,
-				    invites[i]) < 0) {
-			muc_send_error(muc, st, "resource-constraint", NULL);
-			return;
-		}
-	}
+	if (n >= 0)
+		invite_all(muc, room, st, invites, jids, n);
 }
 
 /* §7.8.3: the decline, from the room, to the one who invited. */
@@ -171,11 +215,8 @@ void muc_invite_decline(struct muc *muc, struct room *room, struct stanza *st,
 	const char *to = xml_attr_get(d, "to"), *why;
 	char decliner[JID_MAX + 1];
 	struct jid j;
-	if (!to || jid_parse_str(&j, to) < 0) {
-		muc_send_error(muc, st, "jid-malformed",
-			       "A decline's 'to' is not a JID.");
+	if (addressee_read(muc, st, d, "decline", &j) < 0)
 		return;
-	}
 	jid_format_bare(st->from, decliner);
 	struct xml_node *m = xml_node_new(a, XML_NS_CLIENT, "message");
 	struct xml_node *rx = m ? xml_add_child(a, m, NS_MUC_USER, "x") : NULL;

@@ -186,11 +186,15 @@ struct room {
 	bool stored; /* in the storage (room_store.c) */
 	/* XEP-0486: the vCard its owners set (serialized <vCard/>, NULL:
 	 * none), and the SHA-1 of each of its PHOTOs, MUC_AVATAR_HASH_LEN
-	 * hex digits each, one after the other (NULL: no avatar). In
-	 * memory only, for now: what room_store.c should keep. */
+	 * hex digits each, one after the other (NULL: no avatar); stored
+	 * as ROOM_STORE_VCARD. */
 	char *vcard;
 	size_t vcard_len;
 	char *avatar_hashes;
+	/* The bare JIDs whose affiliation changed since the room was last
+	 * written, each followed by its NUL (muc_room_set_affiliation
+	 * adds them): room_store.c writes those items, not the list. */
+	struct buf affiliations_changed;
 };
 
 struct muc_presence;
@@ -361,6 +365,10 @@ enum muc_affiliation muc_room_affiliation(const struct room *room,
 /* Sets jid's affiliation (none removes it); -1: out of memory. */
 int muc_room_set_affiliation(struct room *room, const char *bare,
 			     enum muc_affiliation aff, const char *reason);
+/* bare's entry of the affiliation list (not its domain's, nor a
+ * service admin's), NULL: none. */
+const struct affiliation *muc_room_affiliation_entry(const struct room *room,
+						     const char *bare);
 struct occupant *muc_room_occupant(const struct room *room, const char *nick);
 struct occupant *muc_room_occupant_by_jid(const struct room *room,
 					  const char *jid);
@@ -459,10 +467,12 @@ void muc_invite_decline(struct muc *muc, struct room *room, struct stanza *st,
 			struct xml_node *x);
 /* The room's invitation to invitee from inviter (a bare JID), with the
  * reason and <continue/> of invite (NULL: none) and the room's
- * password; §9.3 sends one to a new member too. id NULL: none. */
-int muc_invite_send(struct muc *muc, const struct room *room, struct arena *a,
-		    const char *id, const char *inviter, const char *invitee,
-		    const struct xml_node *invite);
+ * password; §9.3 sends one to a new member too. id NULL: none. NULL:
+ * out of memory. */
+struct xml_node *muc_invite_message(const struct room *room, struct arena *a,
+				    const char *id, const char *inviter,
+				    const char *invitee,
+				    const struct xml_node *invite);
 
 /* ---- voice_request.c ---- */
 /* §7.13 and §8.6: form (muc#request) asks for voice, or answers such
@@ -472,6 +482,9 @@ void muc_voice_request(struct muc *muc, struct room *room, struct occupant *o,
 
 /* ---- form.c ---- */
 struct xml_node *muc_form_field(const struct xml_node *form, const char *var);
+/* The first <value/> of field (XEP-0004 §3.3), NULL when it has none
+ * (or out of memory). */
+const char *muc_form_field_value(struct arena *a, const struct xml_node *field);
 /* The first value of form's field var, NULL when it has none. */
 const char *muc_form_value(struct arena *a, const struct xml_node *form,
 			   const char *var);
@@ -532,29 +545,47 @@ void room_config_free(struct room_config *c);
 /* What of a room to write. */
 enum room_store_part {
 	ROOM_STORE_CONFIG = 1,
+	/* The affiliations changed since the last write (an item each). */
 	ROOM_STORE_AFFILIATIONS = 2,
 	ROOM_STORE_SUBJECT = 4,
-	ROOM_STORE_ALL = 7,
+	ROOM_STORE_VCARD = 8, /* and its avatar hashes */
+	ROOM_STORE_ALL = 15,
 };
 /* A write's completion: room NULL when it is gone meanwhile; ok once
  * the write is durable. */
 typedef void (*room_stored_cb)(struct muc *muc, struct room *room, void *ctx,
 			       bool ok);
 /* Writes parts of a persistent room (all of it when it was not stored
- * yet), deletes a stored room that is not persistent any more, and
- * calls done once that is durable: then acknowledge the change
- * (XEP-0045's iq result, the broadcast). A room with nothing to write
- * (temporary, locked) gets done at once. -1: nothing was queued and
- * done is not called. */
+ * yet; affiliations changed and not yet written go with any part),
+ * deletes a stored room that is not persistent any more, and calls
+ * done once that is durable, after the room's earlier writes: then
+ * acknowledge the change (XEP-0045's iq result, the broadcast). A
+ * room with nothing to write (temporary, locked) gets done at once.
+ * -1: nothing was queued and done is not called. */
 int muc_room_store(struct room *room, unsigned parts, room_stored_cb done,
 		   void *ctx);
-/* muc_room_store, then the iq result to st (internal-server-error when
- * the write failed). */
+/* The stanzas a change sends once it is stored, made before the write
+ * (a stanza lives in the frame's arena): st is the change's request,
+ * whose author gets internal-server-error instead if the write fails.
+ * NULL: out of memory. */
+struct muc_outbox;
+struct muc_outbox *muc_outbox_new(struct muc *muc, const struct stanza *st);
+/* bytes (a serialized stanza without 'to') for to, or, to NULL, for
+ * every occupant. -1: out of memory. */
+int muc_outbox_add(struct muc_outbox *o, const char *to, const char *bytes,
+		   size_t len);
+/* xml, for its 'to'; -1: out of memory, or xml NULL or without 'to'. */
+int muc_outbox_add_xml(struct muc_outbox *o, struct xml_node *xml);
+void muc_outbox_free(struct muc_outbox *o);
+/* muc_room_store, then o's stanzas; o is freed. o NULL, or nothing
+ * queued: resource-constraint to st. */
+void muc_room_store_send(struct room *room, unsigned parts,
+			 const struct stanza *st, struct muc_outbox *o);
+/* muc_room_store_send of the iq result to st. */
 void muc_room_store_reply(struct room *room, unsigned parts,
 			  const struct stanza *st);
-/* muc_room_store, then bytes (a serialized stanza without 'to') to
- * every occupant; st, whose change it is, gets internal-server-error
- * instead when the write failed. */
+/* muc_room_store_send of bytes (a serialized stanza without 'to') to
+ * every occupant. */
 void muc_room_store_broadcast(struct room *room, unsigned parts,
 			      const struct stanza *st, const char *bytes,
 			      size_t len);

@@ -118,6 +118,7 @@ static void room_free(struct room *r)
 	free(r->subject);
 	free(r->vcard);
 	free(r->avatar_hashes);
+	buf_free(&r->affiliations_changed);
 	free(r->jid);
 	free(r);
 }
@@ -189,10 +190,20 @@ enum muc_affiliation muc_room_affiliation(const struct room *r, const char *jid)
 	return a ? a->affiliation : MUC_AFF_NONE;
 }
 
+const struct affiliation *muc_room_affiliation_entry(const struct room *r,
+						     const char *bare)
+{
+	return affiliation_find(r, bare);
+}
+
 int muc_room_set_affiliation(struct room *r, const char *bare,
 			     enum muc_affiliation aff, const char *reason)
 {
 	struct affiliation *a = affiliation_find(r, bare);
+	size_t len = strlen(bare);
+	/* Noted first: a change the storage would not hear of is none. */
+	if (buf_append(&r->affiliations_changed, bare, len + 1) < 0)
+		return -1;
 	if (a) {
 		hash_table_remove(&r->affiliations, &a->link);
 		free(a->reason);
@@ -200,7 +211,6 @@ int muc_room_set_affiliation(struct room *r, const char *bare,
 	}
 	if (aff == MUC_AFF_NONE)
 		return 0;
-	size_t len = strlen(bare);
 	a = calloc(1, sizeof *a + len + 1);
 	if (!a)
 		return -1;

@@ -52,8 +52,7 @@ static struct muc_refusal refuse_field(struct submission *s,
 static const char *field_value(struct submission *s,
 			       const struct xml_node *field)
 {
-	struct xml_node *v = xml_child(field, NS_XDATA, "value");
-	const char *text = v ? xml_text(s->a, v) : "";
+	const char *text = muc_form_field_value(s->a, field);
 	return text ? text : "";
 }
 

@@ -1,17 +1,21 @@
 /* room_store: persistent rooms on disk (muc.sqlite, storage.h), so
  * that they survive a restart or a kill -9 of the muc process.
  *
- * A room's data is kept under its bare JID, in three stores:
+ * A room's data is kept under its bare JID, in four stores:
  * "muc_config" (one item per field of room_config.c's table, keyed by
- * its muc#roomconfig var), "muc_affiliations" (keyed by bare JID:
- * "owner", or "owner\nreason") and "muc_subject" (the last subject
- * message as broadcast). Each service lists its stored rooms in the
- * store "muc_rooms" kept under the service's name, which is what
- * muc_rooms_load reads at start, before the muc binds its names.
+ * its muc#roomconfig var), "muc_affiliations" (one item per entity,
+ * keyed by bare JID: "owner", or "owner\nreason"; a change writes the
+ * items of the JIDs it changed, struct room's affiliations_changed),
+ * "muc_subject" (the last subject message as broadcast) and
+ * "muc_vcard" (XEP-0486: the vCard as set, and its avatar hashes).
+ * Each service lists its stored rooms in the store "muc_rooms" kept
+ * under the service's name, which is what muc_rooms_load reads at
+ * start, before the muc binds its names.
  *
- * Write first, then acknowledge (XEP-0045's iq result, the broadcast)
- * from the write's completion: what an owner was told survives
- * kill -9. The archive (muc_archive.c) is in the same database. */
+ * Write first, then acknowledge (XEP-0045's iq result, the broadcast,
+ * an invitation that made a member: a muc_outbox) from the write's
+ * completion: what an owner was told survives kill -9. The archive
+ * (muc_archive.c) is in the same database. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,8 +26,11 @@
 #define STORE_CONFIG "muc_config"
 #define STORE_AFFILIATIONS "muc_affiliations"
 #define STORE_SUBJECT "muc_subject"
+#define STORE_VCARD "muc_vcard"
 #define STORE_ROOMS "muc_rooms"
 #define KEY_SUBJECT "subject"
+#define KEY_VCARD "vcard"
+#define KEY_AVATAR "avatar"
 
 /* The service of a room's JID: what follows the '@'. */
 static const char *service_of(const char *jid)
@@ -47,6 +54,19 @@ static int put_config(struct storage_batch *b, const struct room *r)
 	return rc;
 }
 
+/* a's item: "owner", or "owner\nreason", under its bare JID. */
+static int put_affiliation(struct storage_batch *b, const struct room *r,
+			   const struct affiliation *a, struct buf *value)
+{
+	buf_clear(value);
+	if (buf_append_str(value, muc_affiliation_name(a->affiliation)) < 0 ||
+	    (a->reason && buf_printf(value, "\n%s", a->reason) < 0))
+		return -1;
+	return storage_batch_put(b, r->jid, STORE_AFFILIATIONS, a->jid,
+				 value->data, value->len);
+}
+
+/* The whole list: a room written for the first time. */
 static int put_affiliations(struct storage_batch *b, const struct room *r)
 {
 	struct buf value = BUF_INIT;
@@ -54,17 +74,33 @@ static int put_affiliations(struct storage_batch *b, const struct room *r)
 	int rc = storage_batch_delete(b, r->jid, STORE_AFFILIATIONS, NULL);
 	hash_table_for_each(&r->affiliations, l, next)
 	{
-		const struct affiliation *a =
-			hash_entry(l, struct affiliation, link);
-		buf_clear(&value);
-		if (rc == 0 &&
-		    (buf_append_str(&value,
-				    muc_affiliation_name(a->affiliation)) < 0 ||
-		     (a->reason && buf_printf(&value, "\n%s", a->reason) < 0)))
-			rc = -1;
 		if (rc == 0)
-			rc = storage_batch_put(b, r->jid, STORE_AFFILIATIONS,
-					       a->jid, value.data, value.len);
+			rc = put_affiliation(
+				b, r, hash_entry(l, struct affiliation, link),
+				&value);
+	}
+	buf_free(&value);
+	return rc;
+}
+
+/* The items of the JIDs whose affiliation changed since the last
+ * write: written, or deleted when it is none now. The list is not
+ * written again for each change (docs/architecture.md, "Rooms": that
+ * cost 12 ms of the storage thread for a room of 10,000 members). */
+static int put_changed_affiliations(struct storage_batch *b,
+				    const struct room *r)
+{
+	const struct buf *changed = &r->affiliations_changed;
+	struct buf value = BUF_INIT;
+	int rc = 0;
+	for (size_t at = 0; at < changed->len && rc == 0;
+	     at += strlen(changed->data + at) + 1) {
+		const char *bare = changed->data + at;
+		const struct affiliation *a =
+			muc_room_affiliation_entry(r, bare);
+		rc = a ? put_affiliation(b, r, a, &value)
+		       : storage_batch_delete(b, r->jid, STORE_AFFILIATIONS,
+					      bare);
 	}
 	buf_free(&value);
 	return rc;
@@ -79,13 +115,35 @@ static int put_subject(struct storage_batch *b, const struct room *r)
 				 r->subject, r->subject_len);
 }
 
+/* XEP-0486: the vCard as its owner set it, and its photos' hashes
+ * (kept, not computed again from the vCard at each start). */
+static int put_vcard(struct storage_batch *b, const struct room *r)
+{
+	int rc = storage_batch_delete(b, r->jid, STORE_VCARD, NULL);
+	if (rc == 0 && r->vcard)
+		rc = storage_batch_put(b, r->jid, STORE_VCARD, KEY_VCARD,
+				       r->vcard, r->vcard_len);
+	if (rc == 0 && r->avatar_hashes)
+		rc = storage_batch_put(b, r->jid, STORE_VCARD, KEY_AVATAR,
+				       r->avatar_hashes,
+				       strlen(r->avatar_hashes));
+	return rc;
+}
+
+/* parts of r; ROOM_STORE_ALL (a room not stored yet) also puts it in
+ * its service's list. */
 static int put_room(struct storage_batch *b, const struct room *r,
 		    unsigned parts)
 {
-	if (storage_batch_put(b, r->service, STORE_ROOMS, r->jid, "", 0) < 0 ||
+	bool all = parts == ROOM_STORE_ALL;
+	if ((all && storage_batch_put(b, r->service, STORE_ROOMS, r->jid, "",
+				      0) < 0) ||
 	    ((parts & ROOM_STORE_CONFIG) && put_config(b, r) < 0) ||
-	    ((parts & ROOM_STORE_AFFILIATIONS) && put_affiliations(b, r) < 0) ||
-	    ((parts & ROOM_STORE_SUBJECT) && put_subject(b, r) < 0))
+	    (all && put_affiliations(b, r) < 0) ||
+	    (!all && (parts & ROOM_STORE_AFFILIATIONS) &&
+	     put_changed_affiliations(b, r) < 0) ||
+	    ((parts & ROOM_STORE_SUBJECT) && put_subject(b, r) < 0) ||
+	    ((parts & ROOM_STORE_VCARD) && put_vcard(b, r) < 0))
 		return -1;
 	return 0;
 }
@@ -96,7 +154,8 @@ static int delete_room(struct storage_batch *b, const char *jid)
 	if (storage_batch_delete(b, service_of(jid), STORE_ROOMS, jid) < 0 ||
 	    storage_batch_delete(b, jid, STORE_CONFIG, NULL) < 0 ||
 	    storage_batch_delete(b, jid, STORE_AFFILIATIONS, NULL) < 0 ||
-	    storage_batch_delete(b, jid, STORE_SUBJECT, NULL) < 0)
+	    storage_batch_delete(b, jid, STORE_SUBJECT, NULL) < 0 ||
+	    storage_batch_delete(b, jid, STORE_VCARD, NULL) < 0)
 		return -1;
 	return 0;
 }
@@ -147,7 +206,11 @@ int muc_room_store(struct room *r, unsigned parts, room_stored_cb done,
 {
 	struct muc *muc = r->muc;
 	bool keep = r->config.persistent && !r->locked;
+	/* Affiliations changed and not written go with any write. */
+	if (r->affiliations_changed.len)
+		parts |= ROOM_STORE_AFFILIATIONS;
 	if ((!keep && !r->stored) || !muc->storage) {
+		buf_free(&r->affiliations_changed);
 		done(muc, r, ctx, true);
 		return 0;
 	}
@@ -163,6 +226,7 @@ int muc_room_store(struct room *r, unsigned parts, room_stored_cb done,
 	}
 	if (room_commit(muc, b, r->jid, done, ctx) < 0)
 		return -1;
+	buf_free(&r->affiliations_changed);
 	if (r->stored != keep)
 		log_info("muc: %s %s", r->jid,
 			 keep ? "is persistent: stored"
@@ -171,26 +235,37 @@ int muc_room_store(struct room *r, unsigned parts, room_stored_cb done,
 	return 0;
 }
 
-/* ------------------------------------------------------------ replies */
+/* ------------------------------------------------------------ outbox */
 
-/* What a change's author and the occupants get once it is stored:
- * made before the write (the stanza lives in the frame's arena), sent
- * from its completion. */
-struct store_reply {
-	char *to;           /* the author */
-	char *done, *error; /* serialized, without 'to' */
-	size_t done_len, error_len;
-	bool broadcast; /* done goes to every occupant */
+/* What goes out once a change is stored: made before the write (the
+ * stanzas live in the frame's arena), sent from its completion. */
+struct outbox_item {
+	char *to; /* NULL: every occupant */
+	char *bytes;
+	size_t len; /* serialized, without 'to' */
 };
 
-static void store_reply_free(struct store_reply *r)
+struct muc_outbox {
+	struct muc *muc;
+	char *author; /* of the change: gets error if the write fails */
+	char *error;
+	size_t error_len;
+	struct outbox_item *items;
+	size_t count, cap;
+};
+
+void muc_outbox_free(struct muc_outbox *o)
 {
-	if (!r)
+	if (!o)
 		return;
-	free(r->to);
-	free(r->done);
-	free(r->error);
-	free(r);
+	for (size_t i = 0; i < o->count; i++) {
+		free(o->items[i].to);
+		free(o->items[i].bytes);
+	}
+	free(o->items);
+	free(o->author);
+	free(o->error);
+	free(o);
 }
 
 static char *copy_bytes(const char *bytes, size_t len)
@@ -201,50 +276,87 @@ static char *copy_bytes(const char *bytes, size_t len)
 	return copy;
 }
 
-/* xml serialized without its 'to' (muc_send_to puts it back). */
-static char *bytes_of(struct muc *muc, struct xml_node *xml, size_t *len)
+/* xml serialized into muc->out without its 'to' (muc_send_to puts it
+ * back). */
+static int serialize_without_to(struct muc *muc, struct xml_node *xml)
 {
 	if (!xml || xml_set_attr(&muc->arena, xml, "to", NULL) < 0 ||
 	    muc_serialize(muc, xml) < 0)
-		return NULL;
-	*len = muc->out.len;
-	return copy_bytes(muc->out.data, muc->out.len);
+		return -1;
+	return 0;
 }
 
-static void store_replied(struct muc *muc, struct room *room, void *ctx,
-			  bool ok)
+struct muc_outbox *muc_outbox_new(struct muc *muc, const struct stanza *st)
 {
-	struct store_reply *r = ctx;
-	if (!ok)
-		muc_send_to(muc, r->to, r->error, r->error_len);
-	else if (!r->broadcast)
-		muc_send_to(muc, r->to, r->done, r->done_len);
-	else if (room)
-		muc_room_broadcast(room, r->done, r->done_len);
-	store_reply_free(r);
-}
-
-/* r with its author and its error; NULL: out of memory. */
-static struct store_reply *store_reply_new(struct muc *muc,
-					   const struct stanza *st)
-{
-	struct store_reply *r = calloc(1, sizeof *r);
-	const char *to = xml_attr_get(st->xml, "from");
-	if (!r || !to || !(r->to = strdup(to)) ||
-	    !(r->error = bytes_of(
-		      muc, sm_stanza_error_new(st, "internal-server-error"),
-		      &r->error_len))) {
-		store_reply_free(r);
+	struct muc_outbox *o = calloc(1, sizeof *o);
+	const char *author = xml_attr_get(st->xml, "from");
+	struct xml_node *e = sm_stanza_error_new(st, "internal-server-error");
+	if (!o || !author || !(o->author = strdup(author)) ||
+	    serialize_without_to(muc, e) < 0 ||
+	    !(o->error = copy_bytes(muc->out.data, muc->out.len))) {
+		muc_outbox_free(o);
 		return NULL;
 	}
-	return r;
+	o->error_len = muc->out.len;
+	o->muc = muc;
+	return o;
 }
 
-static void store_then(struct room *room, unsigned parts,
-		       const struct stanza *st, struct store_reply *r)
+int muc_outbox_add(struct muc_outbox *o, const char *to, const char *bytes,
+		   size_t len)
 {
-	if (!r || muc_room_store(room, parts, store_replied, r) < 0) {
-		store_reply_free(r);
+	if (o->count == o->cap) {
+		size_t cap = o->cap ? 2 * o->cap : 4;
+		struct outbox_item *items =
+			realloc(o->items, cap * sizeof *items);
+		if (!items)
+			return -1;
+		o->items = items;
+		o->cap = cap;
+	}
+	struct outbox_item *it = &o->items[o->count];
+	*it = (struct outbox_item){.len = len};
+	if ((to && !(it->to = strdup(to))) ||
+	    !(it->bytes = copy_bytes(bytes, len))) {
+		free(it->to);
+		return -1;
+	}
+	o->count++;
+	return 0;
+}
+
+int muc_outbox_add_xml(struct muc_outbox *o, struct xml_node *xml)
+{
+	const char *to = xml ? xml_attr_get(xml, "to") : NULL;
+	char *copy = to ? strdup(to) : NULL;
+	struct buf *out = &o->muc->out;
+	int rc = copy && serialize_without_to(o->muc, xml) == 0
+			 ? muc_outbox_add(o, copy, out->data, out->len)
+			 : -1;
+	free(copy);
+	return rc;
+}
+
+static void outbox_send(struct muc *muc, struct room *room, void *ctx, bool ok)
+{
+	struct muc_outbox *o = ctx;
+	if (!ok)
+		muc_send_to(muc, o->author, o->error, o->error_len);
+	for (size_t i = 0; ok && i < o->count; i++) {
+		const struct outbox_item *it = &o->items[i];
+		if (it->to)
+			muc_send_to(muc, it->to, it->bytes, it->len);
+		else if (room)
+			muc_room_broadcast(room, it->bytes, it->len);
+	}
+	muc_outbox_free(o);
+}
+
+void muc_room_store_send(struct room *room, unsigned parts,
+			 const struct stanza *st, struct muc_outbox *o)
+{
+	if (!o || muc_room_store(room, parts, outbox_send, o) < 0) {
+		muc_outbox_free(o);
 		muc_send_error(room->muc, st, "resource-constraint", NULL);
 	}
 }
@@ -252,29 +364,24 @@ static void store_then(struct room *room, unsigned parts,
 void muc_room_store_reply(struct room *room, unsigned parts,
 			  const struct stanza *st)
 {
-	struct store_reply *r = store_reply_new(room->muc, st);
-	if (r && !(r->done = bytes_of(room->muc, sm_stanza_result_new(st),
-				      &r->done_len))) {
-		store_reply_free(r);
-		r = NULL;
+	struct muc_outbox *o = muc_outbox_new(room->muc, st);
+	if (o && muc_outbox_add_xml(o, sm_stanza_result_new(st)) < 0) {
+		muc_outbox_free(o);
+		o = NULL;
 	}
-	store_then(room, parts, st, r);
+	muc_room_store_send(room, parts, st, o);
 }
 
 void muc_room_store_broadcast(struct room *room, unsigned parts,
 			      const struct stanza *st, const char *bytes,
 			      size_t len)
 {
-	struct store_reply *r = store_reply_new(room->muc, st);
-	if (r && !(r->done = copy_bytes(bytes, len))) {
-		store_reply_free(r);
-		r = NULL;
+	struct muc_outbox *o = muc_outbox_new(room->muc, st);
+	if (o && muc_outbox_add(o, NULL, bytes, len) < 0) {
+		muc_outbox_free(o);
+		o = NULL;
 	}
-	if (r) {
-		r->done_len = len;
-		r->broadcast = true;
-	}
-	store_then(room, parts, st, r);
+	muc_room_store_send(room, parts, st, o);
 }
 
 static void forgotten(void *ctx, enum storage_status status)
@@ -370,6 +477,8 @@ static void affiliations_loaded(void *ctx, enum storage_status status,
 			log_warn("muc: %s: stored affiliation of %s ignored",
 				 r->jid, items->items[i].key);
 	}
+	/* As stored: nothing to write again. */
+	buf_free(&r->affiliations_changed);
 	load_step_done(status == STORAGE_OK);
 }
 
@@ -386,6 +495,34 @@ static void subject_loaded(void *ctx, enum storage_status status,
 	load_step_done(status == STORAGE_OK);
 }
 
+/* Hashes of MUC_AVATAR_HASH_LEN hex digits each, one after the other. */
+static bool avatar_hashes_valid(const char *h, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!h[i] || !strchr("0123456789abcdef", h[i]))
+			return false;
+	return len > 0 && len % MUC_AVATAR_HASH_LEN == 0;
+}
+
+static void vcard_loaded(void *ctx, enum storage_status status,
+			 const struct storage_items *items)
+{
+	struct room *r = ctx;
+	for (size_t i = 0; i < items->count; i++) {
+		const struct storage_item *it = &items->items[i];
+		if (strcmp(it->key, KEY_VCARD) == 0 &&
+		    (r->vcard = copy_bytes(it->value, it->value_len)))
+			r->vcard_len = it->value_len;
+		else if (strcmp(it->key, KEY_AVATAR) == 0 &&
+			 avatar_hashes_valid(it->value, it->value_len))
+			r->avatar_hashes = strndup(it->value, it->value_len);
+		else
+			log_warn("muc: %s: stored vCard item %s ignored",
+				 r->jid, it->key);
+	}
+	load_step_done(status == STORAGE_OK);
+}
+
 static void load_room(struct muc *muc, const char *jid, const char *service)
 {
 	struct room *r = muc_room_new(muc, jid, service);
@@ -396,7 +533,7 @@ static void load_room(struct muc *muc, const char *jid, const char *service)
 	r->locked = false;
 	r->stored = true;
 	struct storage *s = muc->storage;
-	loading.pending += 3;
+	loading.pending += 4;
 	if (storage_load(s, jid, STORE_CONFIG, config_loaded, r) < 0)
 		load_step_done(false);
 	if (storage_load(s, jid, STORE_AFFILIATIONS, affiliations_loaded, r) <
@@ -404,6 +541,8 @@ static void load_room(struct muc *muc, const char *jid, const char *service)
 		load_step_done(false);
 	if (storage_get(s, jid, STORE_SUBJECT, KEY_SUBJECT, subject_loaded, r) <
 	    0)
+		load_step_done(false);
+	if (storage_load(s, jid, STORE_VCARD, vcard_loaded, r) < 0)
 		load_step_done(false);
 }
 

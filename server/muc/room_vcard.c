@@ -90,27 +90,29 @@ static int vcard_keep(struct room *room, const struct buf *vc,
 
 /* XEP-0486 §3.2 and §5.2: status 104 ("the room configuration
  * changed"), then the presence from the room's bare JID with the
- * first hash (an empty <photo/>: no avatar, XEP-0153 §3.2). */
-static void avatar_notify(struct muc *muc, struct room *room)
+ * first of the new hashes (an empty <photo/>: no avatar, XEP-0153
+ * §3.2), for every occupant. -1: out of memory. */
+static int avatar_notify(struct muc *muc, const struct room *room,
+			 const struct buf *hashes, struct muc_outbox *o)
 {
 	struct buf *b = &muc->with_jid;
-	const char *h = room->avatar_hashes;
 	buf_clear(b);
 	if (buf_append_str(b, "<message type=\"groupchat\" from=\"") < 0 ||
 	    buf_append_xml_escaped(b, room->jid, strlen(room->jid)) < 0 ||
 	    buf_append_str(b, "\"><x xmlns=\"" NS_MUC_USER "\"><status "
-			      "code=\"104\"/></x></message>") < 0)
-		return;
-	muc_room_broadcast(room, b->data, b->len);
+			      "code=\"104\"/></x></message>") < 0 ||
+	    muc_outbox_add(o, NULL, b->data, b->len) < 0)
+		return -1;
 	buf_clear(b);
 	if (buf_append_str(b, "<presence from=\"") < 0 ||
 	    buf_append_xml_escaped(b, room->jid, strlen(room->jid)) < 0 ||
 	    buf_append_str(b, "\"><x xmlns=\"" NS_VCARD_UPDATE "\"><photo>") <
 		    0 ||
-	    (h && buf_append(b, h, MUC_AVATAR_HASH_LEN) < 0) ||
+	    (hashes->len &&
+	     buf_append(b, hashes->data, MUC_AVATAR_HASH_LEN) < 0) ||
 	    buf_append_str(b, "</photo></x></presence>") < 0)
-		return;
-	muc_room_broadcast(room, b->data, b->len);
+		return -1;
+	return muc_outbox_add(o, NULL, b->data, b->len);
 }
 
 static bool hashes_equal(const char *kept, const struct buf *hashes)
@@ -119,30 +121,39 @@ static bool hashes_equal(const char *kept, const struct buf *hashes)
 	return len == hashes->len && memcmp(kept, hashes->data, len) == 0;
 }
 
+/* Keeps the vCard vc (NULL: removed), then answers the owner and tells
+ * the occupants once it is stored (room_store.c). */
+static void vcard_store(struct muc *muc, struct room *room, struct stanza *st,
+			const struct buf *vc, const struct buf *hashes)
+{
+	bool changed = !hashes_equal(room->avatar_hashes, hashes);
+	struct muc_outbox *o = muc_outbox_new(muc, st);
+	if (!o || muc_outbox_add_xml(o, sm_stanza_result_new(st)) < 0 ||
+	    (changed && avatar_notify(muc, room, hashes, o) < 0) ||
+	    vcard_keep(room, vc, hashes) < 0) {
+		muc_outbox_free(o);
+		muc_send_error(muc, st, "resource-constraint", NULL);
+		return;
+	}
+	muc_room_store_send(room, ROOM_STORE_VCARD, st, o);
+}
+
 static void vcard_set(struct muc *muc, struct room *room, struct stanza *st)
 {
 	struct buf vc = {0}, hashes = {0};
 	bool empty = !xml_child(st->payload, NULL, NULL);
-	if (xml_serialize(st->payload, XML_NS_CLIENT, &vc) < 0) {
+	if (xml_serialize(st->payload, XML_NS_CLIENT, &vc) < 0)
 		muc_send_error(muc, st, "resource-constraint", NULL);
-	} else if (vc.len > MUC_VCARD_MAX) {
+	else if (vc.len > MUC_VCARD_MAX)
 		/* RFC 6120 §8.3.3.12, as the accounts' vCards. */
 		muc_send_error(muc, st, "not-acceptable",
 			       "A room's vCard is 128 KiB at most (try a "
 			       "smaller photo).");
-	} else if (photo_hashes(st->arena, st->payload, &hashes) < 0) {
+	else if (photo_hashes(st->arena, st->payload, &hashes) < 0)
 		muc_send_error(muc, st, "bad-request",
 			       "PHOTO/BINVAL is not base64 (RFC 4648).");
-	} else {
-		bool changed = !hashes_equal(room->avatar_hashes, &hashes);
-		if (vcard_keep(room, empty ? NULL : &vc, &hashes) < 0) {
-			muc_send_error(muc, st, "resource-constraint", NULL);
-		} else {
-			muc_send_result(muc, st, NULL);
-			if (changed)
-				avatar_notify(muc, room);
-		}
-	}
+	else
+		vcard_store(muc, room, st, empty ? NULL : &vc, &hashes);
 	buf_free(&vc);
 	buf_free(&hashes);
 }

@@ -2,15 +2,19 @@
 it, after which palabred runs a new one.
 
 A persistent room (XEP-0045 §10.2, muc#roomconfig_persistentroom)
-comes back with its configuration, affiliations, subject, archive
+comes back with its configuration, affiliations (also the members its
+invitations made, §9.3), subject, vCard and avatar (XEP-0486), archive
 (XEP-0313) and discussion history (§7.2.15, read back from the
-archive); what the owner was told (the iq result) was on disk. Its
-occupants are told the room went (XEP-0045 status code 332, "system
-shutdown", sent by the sm for the process that can say nothing any
-more) and can enter again. A room that is not persistent is gone.
+archive); what the owner was told (the iq result, the invitation)
+was on disk. Its occupants are told the room went (XEP-0045 status
+code 332, "system shutdown", sent by the sm for the process that can
+say nothing any more) and can enter again. A room that is not
+persistent is gone.
 
 Each test has a palabred of its own, since it stops the muc process.
 """
+import base64
+import hashlib
 import os
 import signal
 import sqlite3
@@ -32,6 +36,7 @@ MUC_USER = "http://jabber.org/protocol/muc#user"
 MUC_OWNER = "http://jabber.org/protocol/muc#owner"
 DISCO_INFO = "http://jabber.org/protocol/disco#info"
 XDATA = "jabber:x:data"
+VCARD = "vcard-temp"
 MAM = "urn:xmpp:mam:2"
 SID = "urn:xmpp:sid:0"
 FORWARD = "urn:xmpp:forward:0"
@@ -238,6 +243,83 @@ def test_persistent_room_survives_the_muc_process(fresh_server, clients,
     # The room goes on: its archive too.
     third = say(juliet, room, "juliet", "Where civil blood")
     assert [i for i, _ in archive(romeo, room)] == [first, second, third]
+
+
+@pytest.mark.parametrize("how", ["restart", "kill"])
+def test_invited_member_survives_the_muc_process(fresh_server, clients,
+                                                 accounts, how):
+    """XEP-0045 §9.3: an invitation to a members-only room makes the
+    invitee a member; she gets it once that is stored, so she can
+    still enter after the muc process went right after it."""
+    romeo = im.login(clients, accounts.new("romeo"))
+    juliet = im.login(clients, accounts.new("juliet"))
+    room = "cell-%s@%s" % (how, SERVICE)
+    enter(romeo, room, "romeo")
+    subject_on_entering(romeo, room)
+    answer = configure(romeo, room, persistentroom="1", membersonly="1")
+    assert answer.get("type") == "result", ET.tostring(answer)
+    romeo.send("<message to='%s' id='inv1'><x xmlns='%s'>"
+               "<invite to='%s'/></x></message>"
+               % (room, MUC_USER, juliet.bare))
+    invitation = message_from(juliet, room)
+    invite = invitation.find(q(MUC_USER, "x")).find(q(MUC_USER, "invite"))
+    assert invite.get("from") == romeo.bare, ET.tostring(invitation)
+
+    stop_muc(fresh_server, how)
+
+    told_room_went(romeo, room, "romeo")
+    again = enter_again(juliet, room, "juliet")
+    assert item_of(again).get("affiliation") == "member", ET.tostring(again)
+    # Still members-only: whoever was not invited stays out (§7.2.6).
+    mercutio = im.login(clients, accounts.new("mercutio"))
+    refused = enter(mercutio, room, "mercutio")
+    assert im.error_of(refused) == ("auth", "registration-required")
+
+
+def room_vcard(photo):
+    """A room's vCard (XEP-0486 §3.2) with photo as its PNG PHOTO."""
+    card = ET.Element(q(VCARD, "vCard"))
+    ET.SubElement(card, q(VCARD, "FN")).text = "The Capulets' orchard"
+    p = ET.SubElement(card, q(VCARD, "PHOTO"))
+    ET.SubElement(p, q(VCARD, "TYPE")).text = "image/png"
+    ET.SubElement(p, q(VCARD, "BINVAL")).text = \
+        base64.b64encode(photo).decode()
+    return card
+
+
+def avatar_hashes(user, room):
+    """The room's muc#roominfo_avatarhash values (XEP-0486 §3.3)."""
+    iq = user.iq("get", ET.Element(q(DISCO_INFO, "query")), to=room)
+    for field in iq.iter(q(XDATA, "field")):
+        if field.get("var") == "muc#roominfo_avatarhash":
+            return [v.text for v in field.findall(q(XDATA, "value"))]
+    return []
+
+
+@pytest.mark.parametrize("how", ["restart", "kill"])
+def test_room_vcard_survives_the_muc_process(fresh_server, clients,
+                                             accounts, how):
+    """The vCard an owner set and its avatar hash come back with the
+    room: the owner's iq result came once they were stored."""
+    romeo = im.login(clients, accounts.new("romeo"))
+    room = "orchard-%s@%s" % (how, SERVICE)
+    enter(romeo, room, "romeo")
+    subject_on_entering(romeo, room)
+    assert configure(romeo, room, persistentroom="1").get("type") == "result"
+    photo = b"\x89PNG\r\n\x1a\n" + os.urandom(2000)
+    answer = romeo.iq("set", room_vcard(photo), to=room)
+    assert im.error_of(answer) is None, ET.tostring(answer)
+
+    stop_muc(fresh_server, how)
+
+    told_room_went(romeo, room, "romeo")
+    nurse = im.login(clients, accounts.new("nurse"))
+    enter_again(nurse, room, "nurse")
+    card = nurse.iq("get", ET.Element(q(VCARD, "vCard")), to=room)
+    assert card.findtext(".//" + q(VCARD, "FN")) == "The Capulets' orchard"
+    binval = card.findtext(".//" + q(VCARD, "BINVAL"))
+    assert binval and base64.b64decode(binval) == photo, ET.tostring(card)
+    assert avatar_hashes(nurse, room) == [hashlib.sha1(photo).hexdigest()]
 
 
 def test_acknowledged_configuration_survives_kill(fresh_server, clients,

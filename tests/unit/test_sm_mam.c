@@ -1,6 +1,8 @@
-/* sm mam: the XEP-0082 dates of the archive's queries and results. */
+/* sm mam: the XEP-0082 dates of the archive's queries and results,
+ * and which messages are worth keeping. */
 #include <check.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../../server/archive/archive_query.h"
 #include "unit.h"
@@ -59,6 +61,51 @@ START_TEST(refuses_what_is_not_a_datetime)
 }
 END_TEST
 
+static struct arena arena = ARENA_INIT;
+
+static bool kept(const char *message)
+{
+	struct xml_node *m =
+		xml_parse(&arena, message, strlen(message), "jabber:client");
+	ck_assert_msg(m != NULL, "'%s' should parse", message);
+	bool worth = mam_worth_keeping(m);
+	arena_reset(&arena);
+	return worth;
+}
+
+#define MUC_USER "'http://jabber.org/protocol/muc#user'"
+
+START_TEST(keeps_mediated_invitations_only_of_muc_user)
+{
+	/* XEP-0045 §7.8.2: an invitation, even without a body. */
+	ck_assert(kept("<message from='room@conference.example.org'>"
+		       "<x xmlns=" MUC_USER "><invite from='romeo@example.org'>"
+		       "<reason>Come</reason></invite></x></message>"));
+	/* §7.5: a private message of a room carries an empty <x/>; with
+	 * only a chat state, nothing to keep. */
+	ck_assert(!kept("<message type='chat' "
+			"from='room@conference.example.org/romeo'>"
+			"<x xmlns=" MUC_USER "/>"
+			"<composing xmlns='http://jabber.org/protocol/"
+			"chatstates'/></message>"));
+	/* A status code or a decline is no invitation either. */
+	ck_assert(!kept("<message from='room@conference.example.org'>"
+			"<x xmlns=" MUC_USER "><status code='104'/></x>"
+			"</message>"));
+	ck_assert(!kept("<message from='room@conference.example.org'>"
+			"<x xmlns=" MUC_USER
+			"><decline from='juliet@example.org'/>"
+			"</x></message>"));
+	/* With a body, a private message is kept as any other. */
+	ck_assert(kept("<message type='chat' "
+		       "from='room@conference.example.org/romeo'>"
+		       "<body>Hi</body><x xmlns=" MUC_USER "/></message>"));
+	/* XEP-0249's direct invitation. */
+	ck_assert(kept("<message><x xmlns='jabber:x:conference' "
+		       "jid='room@conference.example.org'/></message>"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sm_mam");
@@ -67,5 +114,8 @@ int main(void)
 	tcase_add_test(tc, parses_xep_0082_datetimes);
 	tcase_add_test(tc, refuses_what_is_not_a_datetime);
 	suite_add_tcase(s, tc);
+	TCase *keep = tcase_create("worth keeping");
+	tcase_add_test(keep, keeps_mediated_invitations_only_of_muc_user);
+	suite_add_tcase(s, keep);
 	return unit_run(s);
 }
