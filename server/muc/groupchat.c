@@ -131,7 +131,9 @@ static void room_private(struct muc *muc, struct room *room, struct occupant *o,
 		muc_send_error(muc, st, "resource-constraint", NULL);
 		return;
 	}
-	muc_send_to(muc, target->jid, muc->out.data, muc->out.len);
+	/* §7.2.8: to every session of the nick. */
+	for (struct occupant *s = target; s; s = s->next_session)
+		muc_send_to(muc, s->jid, muc->out.data, muc->out.len);
 }
 
 void muc_room_message(struct muc *muc, struct room *room, struct stanza *st)
@@ -142,7 +144,8 @@ void muc_room_message(struct muc *muc, struct room *room, struct stanza *st)
 	if (sm_stanza_is_type(st, "error")) {
 		/* The occupant's server cannot deliver to it (status 333),
 		 * whether it was a message to the room (to us, from the
-		 * sender's nick) or a private one. */
+		 * sender's nick) or a private one. That session alone
+		 * leaves. */
 		static const char *const gone[] = {"333", NULL};
 		if (o) {
 			struct muc_presence p = {
@@ -150,7 +153,7 @@ void muc_room_message(struct muc *muc, struct room *room, struct stanza *st)
 				.affiliation =
 					muc_room_affiliation(room, o->jid),
 				.codes = gone};
-			muc_occupant_remove(o, &p);
+			muc_occupant_leave(o, &p);
 			muc_room_release(room);
 		}
 		return;
