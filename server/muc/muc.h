@@ -6,7 +6,9 @@
  *   muc.c        the router link hands a FRAME_STANZA to muc_handle_frame.
  *   service.c    parsed once into muc->arena; to the service itself
  *                (disco) or to a room, by the 'to' JID.
- *   occupant.c   presence: join, change, nick change, leave.
+ *   occupant.c   presence: join, change, nick change, leave;
+ *                occupant_session.c: one user's resources under one
+ *                nick (§7.2.8).
  *   groupchat.c  messages: to the room (groupchat, subject), private
  *                messages to an occupant.
  *   room_request.c  other messages to the room: invitations

@@ -184,6 +184,17 @@ static void session_move(struct muc *muc, struct occupant *o,
 		muc_presence_send(muc, &p, o);
 }
 
+/* A session of a shared nick that takes a new nick of its own adds a
+ * nick, which max-occupants counts (§7.2.9). */
+static bool adds_a_nick_to_full_room(const struct occupant *o,
+				     const struct occupant *other)
+{
+	const struct room *room = o->room;
+	return !other && (o->primary || o->next_session) &&
+	       room->noccupants >= room->config.max_users &&
+	       muc_room_affiliation(room, o->jid) < MUC_AFF_ADMIN;
+}
+
 static void occupant_change_nick(struct muc *muc, struct occupant *o,
 				 struct stanza *st)
 {
@@ -195,6 +206,11 @@ static void occupant_change_nick(struct muc *muc, struct occupant *o,
 		/* §7.6.3: taken, by someone else. */
 		muc_send_error(muc, st, "conflict",
 			       "That nickname is already in use in the room.");
+		return;
+	}
+	if (adds_a_nick_to_full_room(o, other)) {
+		muc_send_error(muc, st, "service-unavailable",
+			       "The room is full.");
 		return;
 	}
 	char *copy = strdup(nick);
