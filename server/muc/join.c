@@ -139,13 +139,7 @@ static struct occupant *occupant_add(struct room *room, struct stanza *st,
 		occupant_discard(o);
 		return NULL;
 	}
-	hash_table_insert(&room->jids, &o->by_jid, hash_string(o->jid));
-	o->prev = room->last_occupant;
-	if (o->prev)
-		o->prev->next = o;
-	else
-		room->occupants = o;
-	room->last_occupant = o;
+	muc_room_add_occupant(room, o);
 	return o;
 }
 

@@ -371,6 +371,10 @@ enum muc_affiliation muc_room_affiliation(const struct room *room,
 int muc_room_set_affiliation(struct room *room, const char *bare,
 			     enum muc_affiliation aff, const char *reason);
 struct occupant *muc_room_occupant(const struct room *room, const char *nick);
+/* o (its nick taken: muc_session_attach) into the table by real JID,
+ * last in the join order; and out of both. */
+void muc_room_add_occupant(struct room *room, struct occupant *o);
+void muc_room_remove_occupant(struct room *room, struct occupant *o);
 struct occupant *muc_room_occupant_by_jid(const struct room *room,
 					  const char *jid);
 const char *muc_role_name(enum muc_role role);

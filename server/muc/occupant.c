@@ -93,15 +93,7 @@ void muc_occupant_free(struct occupant *o)
 {
 	struct room *room = o->room;
 	muc_session_detach(o);
-	hash_table_remove(&room->jids, &o->by_jid);
-	if (o->prev)
-		o->prev->next = o->next;
-	else
-		room->occupants = o->next;
-	if (o->next)
-		o->next->prev = o->prev;
-	else
-		room->last_occupant = o->prev;
+	muc_room_remove_occupant(room, o);
 	log_debug("muc: %s left %s (%s)", o->jid, room->jid, o->nick);
 	free(o->nick);
 	free(o->jid);

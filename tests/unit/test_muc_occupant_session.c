@@ -40,13 +40,8 @@ static struct occupant *add(const char *nick, const char *jid,
 	o->room = room;
 	o->nick = strdup(nick);
 	o->jid = strdup(jid);
-	o->prev = room->last_occupant;
-	if (o->prev)
-		o->prev->next = o;
-	else
-		room->occupants = o;
-	room->last_occupant = o;
 	ck_assert_int_eq(muc_session_attach(o, primary), 0);
+	muc_room_add_occupant(room, o);
 	return o;
 }
 
