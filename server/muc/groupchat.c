@@ -131,7 +131,9 @@ static void room_private(struct muc *muc, struct room *room, struct occupant *o,
 		muc_send_error(muc, st, "resource-constraint", NULL);
 		return;
 	}
-	muc_send_to(muc, target->jid, muc->out.data, muc->out.len);
+	/* §7.2.8: to every session of the nick. */
+	for (struct occupant *s = target; s; s = s->next_session)
+		muc_send_to(muc, s->jid, muc->out.data, muc->out.len);
 }
 
 void muc_room_message(struct muc *muc, struct room *room, struct stanza *st)

@@ -1,7 +1,10 @@
 /* join: entering a room (XEP-0045 §7.2), and creating it when it does
  * not exist (§10.1). The checks come in the order of §7.2's error
  * cases; then the newcomer gets everyone's presence, its own with its
- * status codes, the discussion history and the subject. */
+ * status codes, the discussion history and the subject. A user's other
+ * resource entering under the nick the user holds becomes another
+ * session of it (§7.2.8, occupant_session.c): it gets what a newcomer
+ * gets, and the others see nothing new. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,13 +63,21 @@ static const char *password_given(const struct stanza *st)
 	return pw ? xml_text(st->arena, pw) : NULL;
 }
 
-/* §7.2.5-§7.2.9: false when st may enter, else true: refused, the
- * error sent. */
+/* §7.2.8: the nick is someone else's. The same user's other resource
+ * joins the nick's sessions instead. */
+static bool nick_taken(const struct occupant *same, const struct stanza *st)
+{
+	char bare[JID_MAX + 1];
+	jid_format_bare(st->from, bare);
+	return same && !muc_session_is_of(same, bare);
+}
+
+/* §7.2.5-§7.2.9: false when st may enter (same: the occupant that has
+ * the nick, NULL: none), else true: refused, the error sent. */
 static bool join_refused(struct muc *muc, struct room *room, struct stanza *st,
-			 enum muc_affiliation aff)
+			 enum muc_affiliation aff, const struct occupant *same)
 {
 	const char *condition = NULL, *text = NULL;
-	struct occupant *same = muc_room_occupant(room, st->to->resource);
 	const char *pw = room->config.password;
 	if (room->locked && aff != MUC_AFF_OWNER) {
 		condition = "item-not-found"; /* §10.1.1 */
@@ -78,11 +89,12 @@ static bool join_refused(struct muc *muc, struct room *room, struct stanza *st,
 	} else if (room->config.members_only && aff < MUC_AFF_MEMBER) {
 		condition = "registration-required"; /* §7.2.6 */
 		text = "This room is for its members only.";
-	} else if (same) {
+	} else if (nick_taken(same, st)) {
 		condition = "conflict"; /* §7.2.8 */
 		text = "That nickname is already in use in the room.";
-	} else if (room->noccupants >= room->config.max_users &&
+	} else if (!same && room->noccupants >= room->config.max_users &&
 		   aff < MUC_AFF_ADMIN) {
+		/* A nick counts once, however many sessions it has. */
 		condition = "service-unavailable"; /* §7.2.9 */
 		text = "The room is full.";
 	} else if (room->config.password_protected && pw &&
@@ -98,35 +110,36 @@ static bool join_refused(struct muc *muc, struct room *room, struct stanza *st,
 	return true;
 }
 
+static void occupant_discard(struct occupant *o)
+{
+	free(o->nick);
+	free(o->jid);
+	free(o->presence);
+	free(o);
+}
+
+/* st's sender as an occupant of room, under its nick: a new one
+ * (primary NULL) or another session of primary's. */
 static struct occupant *occupant_add(struct room *room, struct stanza *st,
-				     enum muc_affiliation aff)
+				     enum muc_affiliation aff,
+				     struct occupant *primary)
 {
 	struct occupant *o = calloc(1, sizeof *o);
 	char from[JID_MAX + 1];
 	jid_format(st->from, from);
-	if (!o || !(o->nick = strdup(st->to->resource)) ||
-	    !(o->jid = strdup(from)) ||
-	    muc_occupant_id(room->muc, room->jid, from, o->occupant_id) < 0 ||
-	    muc_occupant_keep_presence(room->muc, o, st->xml) < 0) {
-		if (o) {
-			free(o->nick);
-			free(o->jid);
-			free(o);
-		}
+	if (!o)
 		return NULL;
-	}
 	o->room = room;
 	o->local = config_find_host(room->muc->cfg, st->from->domain) != NULL;
 	o->role = muc_room_default_role(room, aff);
-	hash_table_insert(&room->nicks, &o->by_nick, hash_string(o->nick));
-	hash_table_insert(&room->jids, &o->by_jid, hash_string(o->jid));
-	o->prev = room->last_occupant;
-	if (o->prev)
-		o->prev->next = o;
-	else
-		room->occupants = o;
-	room->last_occupant = o;
-	room->noccupants++;
+	if (!(o->nick = strdup(st->to->resource)) || !(o->jid = strdup(from)) ||
+	    muc_occupant_id(room->muc, room->jid, from, o->occupant_id) < 0 ||
+	    muc_occupant_keep_presence(room->muc, o, st->xml) < 0 ||
+	    muc_session_attach(o, primary) < 0) {
+		occupant_discard(o);
+		return NULL;
+	}
+	muc_room_add_occupant(room, o);
 	return o;
 }
 
@@ -153,9 +166,11 @@ static void welcome(struct muc *muc, struct occupant *o, struct stanza *st,
 		    bool created)
 {
 	struct room *room = o->room;
+	/* Each nick once, by its primary; o's own nick is o's own
+	 * presence, below. */
 	for (struct occupant *other = room->occupants; other;
 	     other = other->next) {
-		if (other == o)
+		if (other->primary || muc_session_same_nick(other, o))
 			continue;
 		struct muc_presence p = {
 			.occupant = other,
@@ -195,24 +210,26 @@ void muc_occupant_join(struct muc *muc, struct room *room, struct stanza *st)
 	char from[JID_MAX + 1];
 	jid_format(st->from, from);
 	enum muc_affiliation aff = muc_room_affiliation(room, from);
-	if (join_refused(muc, room, st, aff)) {
+	struct occupant *same = muc_room_occupant(room, st->to->resource);
+	if (join_refused(muc, room, st, aff, same)) {
 		muc_room_release(room);
 		return;
 	}
-	struct occupant *o = occupant_add(room, st, aff);
+	struct occupant *o = occupant_add(room, st, aff, same);
 	if (!o) {
 		muc_send_error(muc, st, "resource-constraint", NULL);
 		muc_room_release(room);
 		return;
 	}
+	/* §7.2.8: another session of a nick already there is no news to
+	 * the others. */
 	struct muc_presence p = {
 		.occupant = o, .affiliation = aff, .role = o->role};
-	for (struct occupant *other = room->occupants; other;
-	     other = other->next)
-		if (other != o)
-			muc_presence_send(muc, &p, other);
+	if (!same)
+		muc_presence_to_others(muc, &p);
 	welcome(muc, o, st, created);
-	log_debug("muc: %s entered %s as %s", o->jid, room->jid, o->nick);
+	log_debug("muc: %s entered %s as %s%s", o->jid, room->jid, o->nick,
+		  same ? " (another session)" : "");
 }
 
 void muc_occupant_rejoin(struct muc *muc, struct occupant *o, struct stanza *st)

@@ -6,7 +6,9 @@
  *   muc.c        the router link hands a FRAME_STANZA to muc_handle_frame.
  *   service.c    parsed once into muc->arena; to the service itself
  *                (disco) or to a room, by the 'to' JID.
- *   occupant.c   presence: join, change, nick change, leave.
+ *   occupant.c   presence: join, change, nick change, leave;
+ *                occupant_session.c: one user's resources under one
+ *                nick (§7.2.8).
  *   groupchat.c  messages: to the room (groupchat, subject), private
  *                messages to an occupant.
  *   room_request.c  other messages to the room: invitations
@@ -140,13 +142,20 @@ struct affiliation {
 };
 
 /* One occupant: a nickname in the room and the real full JID behind
- * it (XEP-0045 §7.2). */
+ * it (XEP-0045 §7.2). One user's several resources may share a
+ * nickname (§7.2.8, occupant_session.c): each is an occupant of its
+ * own, a session, in room->jids and room->occupants; the nick's first
+ * session, its primary, alone is in room->nicks and is what the
+ * others see. */
 struct occupant {
-	struct hash_link by_nick; /* room->nicks */
+	struct hash_link by_nick; /* room->nicks, the primary only */
 	struct hash_link by_jid;  /* room->jids, by real full JID */
 	struct room *room;
 	struct occupant *prev, *next; /* room->occupants, in join order */
-	enum muc_role role;
+	/* NULL for the nick's primary; for its other sessions, the
+	 * primary, which lists them through next_session in join order. */
+	struct occupant *primary, *next_session;
+	enum muc_role role; /* the same in every session of the nick */
 	char *nick;
 	char *jid;  /* real full JID */
 	bool local; /* at a domain the sm serves: reached by multicast */
@@ -178,7 +187,7 @@ struct room {
 	struct hash_table affiliations;
 	struct hash_table nicks, jids;
 	struct occupant *occupants, *last_occupant;
-	unsigned noccupants;
+	unsigned noccupants; /* nicknames: a nick's sessions count once */
 	char *subject; /* the last <message><subject/> broadcast, NULL: none */
 	size_t subject_len;
 	struct history_entry *history; /* ring of config.history entries */
@@ -370,6 +379,10 @@ int muc_room_set_affiliation(struct room *room, const char *bare,
 const struct affiliation *muc_room_affiliation_entry(const struct room *room,
 						     const char *bare);
 struct occupant *muc_room_occupant(const struct room *room, const char *nick);
+/* o (its nick taken: muc_session_attach) into the table by real JID,
+ * last in the join order; and out of both. */
+void muc_room_add_occupant(struct room *room, struct occupant *o);
+void muc_room_remove_occupant(struct room *room, struct occupant *o);
 struct occupant *muc_room_occupant_by_jid(const struct room *room,
 					  const char *jid);
 const char *muc_role_name(enum muc_role role);
@@ -384,11 +397,16 @@ void muc_occupant_presence(struct muc *muc, struct room *room,
 /* Keeps presence's children (not the MUC <x/>) as o's presence. */
 int muc_occupant_keep_presence(struct muc *muc, struct occupant *o,
 			       const struct xml_node *presence);
-/* Removes o, telling everyone (unavailable, with status codes such as
- * 307 kicked or 301 banned: p->codes, p->actor, p->reason; p NULL: a
- * plain leave). The room stays: the caller releases it
- * (muc_room_release). */
+/* Removes o's nickname, every session of it: everyone else sees it
+ * leave once (unavailable, with status codes such as 307 kicked or 301
+ * banned: p->codes, p->actor, p->reason; p NULL: a plain leave), and
+ * each session gets its own copy (110). The room stays: the caller
+ * releases it (muc_room_release). */
 void muc_occupant_remove(struct occupant *o, const struct muc_presence *p);
+/* One session leaves (§7.14; p as above: 333, its server cannot reach
+ * it): it gets its own unavailable, and the others see the nick leave
+ * only with its last session. The caller releases the room. */
+void muc_occupant_leave(struct occupant *o, const struct muc_presence *p);
 /* Takes o out of its room and frees it, telling nobody (§10.9: a
  * destroyed room told each occupant already). */
 void muc_occupant_free(struct occupant *o);
@@ -399,9 +417,29 @@ void muc_occupant_unreachable(struct occupant *o, const char *why);
 /* st, of type error, answers what the room sent: when it comes from an
  * occupant and says that the occupant is gone, it is removed (333). */
 void muc_occupant_error(struct room *room, struct stanza *st);
-/* A new role for o, told to everyone (§8.4 voice, §9.6 moderator). */
+/* A new role for o's nick (every session), told to everyone (§8.4
+ * voice, §9.6 moderator). */
 void muc_occupant_set_role(struct occupant *o, enum muc_role role,
 			   const char *actor, const char *reason);
+
+/* ---- occupant_session.c ---- */
+/* The primary of o's nick: o, or the session o joined. */
+struct occupant *muc_session_primary(const struct occupant *o);
+bool muc_session_same_nick(const struct occupant *a, const struct occupant *b);
+/* Whether o's real JID is of the user bare (a bare JID): only that
+ * user's resources may share o's nick (§7.2.8). */
+bool muc_session_is_of(const struct occupant *o, const char *bare);
+/* o takes its nick: primary NULL, as a nick nobody has (into
+ * room->nicks, counted); else as another session of primary's nick,
+ * with its role. -1: out of memory. */
+int muc_session_attach(struct occupant *o, struct occupant *primary);
+/* o leaves its nick's sessions: the next one becomes the primary, and
+ * the nick goes (out of room->nicks, uncounted) with its last. The
+ * nick's primary after, NULL when it went. */
+struct occupant *muc_session_detach(struct occupant *o);
+/* The first occupant after o (room->occupants) that is not a session
+ * of o's nick: where a loop that removes o's nick goes on. */
+struct occupant *muc_session_next_other(const struct occupant *o);
 
 /* ---- occupant_id.c ---- */
 /* Reads the service's XEP-0421 key from the data directory, or makes
@@ -444,8 +482,12 @@ int muc_presence_build(struct buf *b, const struct muc_presence *p,
 		       bool with_jid, bool self);
 int muc_presence_send(struct muc *muc, const struct muc_presence *p,
 		      const struct occupant *viewer);
-/* p to every occupant, the occupant's own copy last. */
+/* p, of a nick (p->occupant its primary, whose presence the others
+ * see), to every session of the other nicks; then each session of the
+ * nick gets its own copy (its presence and real JID, 110), last. */
 void muc_presence_broadcast(struct muc *muc, const struct muc_presence *p);
+/* p to every session of the other nicks only. */
+void muc_presence_to_others(struct muc *muc, const struct muc_presence *p);
 
 /* ---- groupchat.c ---- */
 void muc_room_message(struct muc *muc, struct room *room, struct stanza *st);

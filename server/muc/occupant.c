@@ -47,33 +47,53 @@ static struct muc_presence presence_of(const struct occupant *o)
 
 /* ------------------------------------------------------------ leaving */
 
-void muc_occupant_remove(struct occupant *o, const struct muc_presence *how)
+/* o's own unavailable: how's codes, actor and reason, or a plain
+ * leave. */
+static struct muc_presence leaving(struct occupant *o,
+				   const struct muc_presence *how)
 {
-	struct room *room = o->room;
 	struct muc_presence p = how ? *how : presence_of(o);
 	p.occupant = o;
 	p.unavailable = true;
 	p.role = MUC_ROLE_NONE;
-	if (!how)
-		p.affiliation = muc_room_affiliation(room, o->jid);
-	muc_presence_broadcast(room->muc, &p);
+	return p;
+}
+
+void muc_occupant_remove(struct occupant *o, const struct muc_presence *how)
+{
+	struct occupant *primary = muc_session_primary(o);
+	struct muc_presence p = leaving(primary, how);
+	muc_presence_broadcast(o->room->muc, &p);
+	while (primary->next_session)
+		muc_occupant_free(primary->next_session);
+	muc_occupant_free(primary);
+}
+
+void muc_occupant_leave(struct occupant *o, const struct muc_presence *how)
+{
+	struct muc *muc = o->room->muc;
+	struct occupant *next = o->primary ? NULL : o->next_session;
+	if (!o->primary && !next) {
+		muc_occupant_remove(o, how); /* the nick's last session */
+		return;
+	}
+	/* §7.2.8: the nick stays with its other sessions; when o was
+	 * its primary, the others now see the next one's presence (its
+	 * show and status, its real JID). */
+	struct muc_presence p = leaving(o, how);
+	muc_presence_send(muc, &p, o);
 	muc_occupant_free(o);
+	if (next) {
+		p = presence_of(next);
+		muc_presence_to_others(muc, &p);
+	}
 }
 
 void muc_occupant_free(struct occupant *o)
 {
 	struct room *room = o->room;
-	hash_table_remove(&room->nicks, &o->by_nick);
-	hash_table_remove(&room->jids, &o->by_jid);
-	if (o->prev)
-		o->prev->next = o->next;
-	else
-		room->occupants = o->next;
-	if (o->next)
-		o->next->prev = o->prev;
-	else
-		room->last_occupant = o->prev;
-	room->noccupants--;
+	muc_session_detach(o);
+	muc_room_remove_occupant(room, o);
 	log_debug("muc: %s left %s (%s)", o->jid, room->jid, o->nick);
 	free(o->nick);
 	free(o->jid);
@@ -81,8 +101,9 @@ void muc_occupant_free(struct occupant *o)
 	free(o);
 }
 
-/* XEP-0045 status code 333 (its registry, §15.6): an occupant the room
- * cannot reach any more is removed, and the others are told why. */
+/* XEP-0045 status code 333 (its registry, §15.6): a session the room
+ * cannot reach any more leaves (the nick with it if it was the last),
+ * and the others are told why. */
 void muc_occupant_unreachable(struct occupant *o, const char *why)
 {
 	static const char *const gone[] = {"333", NULL};
@@ -90,7 +111,7 @@ void muc_occupant_unreachable(struct occupant *o, const char *why)
 	struct muc_presence p = presence_of(o);
 	p.codes = gone;
 	log_info("muc: %s removed from %s: %s", o->jid, room->jid, why);
-	muc_occupant_remove(o, &p);
+	muc_occupant_leave(o, &p);
 	muc_room_release(room);
 }
 
@@ -142,8 +163,10 @@ void muc_occupant_error(struct room *room, struct stanza *st)
 void muc_occupant_set_role(struct occupant *o, enum muc_role role,
 			   const char *actor, const char *reason)
 {
-	o->role = role;
-	struct muc_presence p = presence_of(o);
+	struct occupant *primary = muc_session_primary(o);
+	for (struct occupant *s = primary; s; s = s->next_session)
+		s->role = role;
+	struct muc_presence p = presence_of(primary);
 	p.actor = actor;
 	p.reason = reason;
 	muc_presence_broadcast(o->room->muc, &p);
@@ -151,18 +174,94 @@ void muc_occupant_set_role(struct occupant *o, enum muc_role role,
 
 /* ------------------------------------------------------------ changes */
 
-/* §7.6: a new nickname. Everyone gets the old one's unavailable with
- * 303 and the new nick, then the presence under the new nick. */
+/* §7.6: a new nickname for the nick (its only session). Everyone gets
+ * the old one's unavailable with 303 and the new nick, then the
+ * presence under the new nick. */
+static void nick_rename(struct muc *muc, struct occupant *o, char *nick,
+			struct stanza *st)
+{
+	static const char *const changed[] = {"303", NULL};
+	struct muc_presence p = presence_of(o);
+	p.unavailable = true;
+	p.new_nick = nick;
+	p.codes = changed;
+	muc_presence_broadcast(muc, &p);
+	muc_session_detach(o);
+	free(o->nick);
+	o->nick = nick;
+	muc_session_attach(o, NULL); /* cannot fail: the table has buckets */
+	muc_occupant_keep_presence(muc, o, st->xml);
+	p = presence_of(o);
+	muc_presence_broadcast(muc, &p);
+}
+
+/* §7.6 for one session of a shared nick, or into a nick the same user
+ * holds with another session (to): the session sees its nick change as
+ * any occupant does (unavailable with 303, then its presence under the
+ * new nick, 110). The others see what changes for them: the old nick
+ * leaves with its last session, else shows its primary (maybe another
+ * one now); the new nick arrives unless it was there. The session then
+ * sees its old nick, still there, as another occupant. */
+static void session_move(struct muc *muc, struct occupant *o,
+			 struct occupant *to, char *nick, struct stanza *st)
+{
+	static const char *const changed[] = {"303", NULL};
+	struct muc_presence p = presence_of(o);
+	p.unavailable = true;
+	p.new_nick = nick;
+	p.codes = changed;
+	muc_presence_send(muc, &p, o);
+	bool was_primary = !o->primary;
+	struct occupant *stays = muc_session_detach(o);
+	if (!stays) {
+		p = leaving(o, NULL);
+		muc_presence_to_others(muc, &p);
+	}
+	free(o->nick);
+	o->nick = nick;
+	muc_session_attach(o, to); /* cannot fail: the table has buckets */
+	muc_occupant_keep_presence(muc, o, st->xml);
+	p = presence_of(o);
+	if (to)
+		muc_presence_send(muc, &p, o);
+	else
+		muc_presence_broadcast(muc, &p);
+	if (!stays)
+		return;
+	p = presence_of(stays);
+	if (was_primary)
+		muc_presence_to_others(muc, &p);
+	else
+		muc_presence_send(muc, &p, o);
+}
+
+/* A session of a shared nick that takes a new nick of its own adds a
+ * nick, which max-occupants counts (§7.2.9). */
+static bool adds_a_nick_to_full_room(const struct occupant *o,
+				     const struct occupant *other)
+{
+	const struct room *room = o->room;
+	return !other && (o->primary || o->next_session) &&
+	       room->noccupants >= room->config.max_users &&
+	       muc_room_affiliation(room, o->jid) < MUC_AFF_ADMIN;
+}
+
 static void occupant_change_nick(struct muc *muc, struct occupant *o,
 				 struct stanza *st)
 {
-	struct room *room = o->room;
 	const char *nick = st->to->resource;
-	struct occupant *other = muc_room_occupant(room, nick);
-	if (other) {
-		/* §7.6.3: taken. */
+	struct occupant *other = muc_room_occupant(o->room, nick);
+	char bare[JID_MAX + 1];
+	jid_format_bare(st->from, bare);
+	if (other && !muc_session_is_of(other, bare)) {
+		/* §7.6.3: taken, by someone else. */
 		muc_send_error(muc, st, "conflict",
 			       "That nickname is already in use in the room.");
+		return;
+	}
+	if (adds_a_nick_to_full_room(o, other)) {
+		muc_send_error(muc, st, "service-unavailable",
+			       "The room is full.");
 		return;
 	}
 	char *copy = strdup(nick);
@@ -170,22 +269,14 @@ static void occupant_change_nick(struct muc *muc, struct occupant *o,
 		muc_send_error(muc, st, "resource-constraint", NULL);
 		return;
 	}
-	static const char *const changed[] = {"303", NULL};
-	struct muc_presence p = presence_of(o);
-	p.unavailable = true;
-	p.new_nick = nick;
-	p.codes = changed;
-	muc_presence_broadcast(muc, &p);
-	hash_table_remove(&room->nicks, &o->by_nick);
-	free(o->nick);
-	o->nick = copy;
-	hash_table_insert(&room->nicks, &o->by_nick, hash_string(o->nick));
-	muc_occupant_keep_presence(muc, o, st->xml);
-	p = presence_of(o);
-	muc_presence_broadcast(muc, &p);
+	if (!other && !o->primary && !o->next_session)
+		nick_rename(muc, o, copy, st);
+	else
+		session_move(muc, o, other, copy, st);
 }
 
-/* §7.7: new show or status, same nickname. */
+/* §7.7: new show or status, same nickname. The others see the nick's
+ * primary's; another session's changes are its own. */
 static void occupant_change_presence(struct muc *muc, struct occupant *o,
 				     struct stanza *st)
 {
@@ -194,7 +285,9 @@ static void occupant_change_presence(struct muc *muc, struct occupant *o,
 		return;
 	}
 	struct muc_presence p = presence_of(o);
-	muc_presence_broadcast(muc, &p);
+	if (!o->primary)
+		muc_presence_to_others(muc, &p);
+	muc_presence_send(muc, &p, o);
 }
 
 /* ------------------------------------------------------------ presence */
@@ -212,7 +305,7 @@ void muc_occupant_presence(struct muc *muc, struct room *room,
 	if (sm_stanza_is_type(st, "unavailable")) {
 		/* §7.14: leaving; from someone not in the room, nothing. */
 		if (o) {
-			muc_occupant_remove(o, NULL);
+			muc_occupant_leave(o, NULL);
 			muc_room_release(room);
 		}
 		return;

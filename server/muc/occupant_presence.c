@@ -101,11 +101,10 @@ int muc_presence_send(struct muc *muc, const struct muc_presence *p,
 	return muc_send_to(muc, viewer->jid, muc->out.data, muc->out.len);
 }
 
-/* To every occupant but p's own, then to p's own (§7.2.3: "the service
- * MUST send the new occupant's presence to all occupants", the self
- * presence last). The two forms (with and without the real JID) are
- * built once each. */
-void muc_presence_broadcast(struct muc *muc, const struct muc_presence *p)
+/* Every session of the other nicks gets p, in one of two forms (with
+ * the real JID for moderators, or everyone in a non-anonymous room, and
+ * without), each built once and fanned out. */
+void muc_presence_to_others(struct muc *muc, const struct muc_presence *p)
 {
 	struct room *room = p->occupant->room;
 	struct buf *with = &muc->with_jid, *without = &muc->without_jid;
@@ -114,16 +113,27 @@ void muc_presence_broadcast(struct muc *muc, const struct muc_presence *p)
 		log_error("muc: out of memory building a presence");
 		return;
 	}
-	/* One fan-out per form: moderators (or everyone, non-anonymous)
-	 * get the real JID. */
 	for (int form = 0; form < 2; form++) {
 		struct buf *b = form ? with : without;
 		muc_fanout_begin(muc, b->data, b->len);
 		for (struct occupant *o = room->occupants; o; o = o->next)
-			if (o != p->occupant &&
+			if (!muc_session_same_nick(o, p->occupant) &&
 			    muc_may_see_jids(room, o) == (form == 1))
 				muc_fanout_add(muc, o->jid, o->local);
 		muc_fanout_end(muc);
 	}
-	muc_presence_send(muc, p, p->occupant);
+}
+
+/* §7.2.3: "the service MUST send the new occupant's presence to all
+ * occupants", the self presence last; each session of the nick gets
+ * its own (§7.2.8). */
+void muc_presence_broadcast(struct muc *muc, const struct muc_presence *p)
+{
+	muc_presence_to_others(muc, p);
+	for (struct occupant *s = muc_session_primary(p->occupant); s;
+	     s = s->next_session) {
+		struct muc_presence own = *p;
+		own.occupant = s;
+		muc_presence_send(muc, &own, s);
+	}
 }

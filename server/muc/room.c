@@ -235,6 +235,30 @@ struct occupant *muc_room_occupant(const struct room *r, const char *nick)
 	return l ? hash_entry(l, struct occupant, by_nick) : NULL;
 }
 
+void muc_room_add_occupant(struct room *r, struct occupant *o)
+{
+	hash_table_insert(&r->jids, &o->by_jid, hash_string(o->jid));
+	o->prev = r->last_occupant;
+	if (o->prev)
+		o->prev->next = o;
+	else
+		r->occupants = o;
+	r->last_occupant = o;
+}
+
+void muc_room_remove_occupant(struct room *r, struct occupant *o)
+{
+	hash_table_remove(&r->jids, &o->by_jid);
+	if (o->prev)
+		o->prev->next = o->next;
+	else
+		r->occupants = o->next;
+	if (o->next)
+		o->next->prev = o->prev;
+	else
+		r->last_occupant = o->prev;
+}
+
 struct occupant *muc_room_occupant_by_jid(const struct room *r, const char *jid)
 {
 	struct hash_link *l = hash_table_find(&r->jids, hash_string(jid),

@@ -116,9 +116,10 @@ int muc_affiliation_change(struct room *room, const char *bare,
 	if (muc_room_set_affiliation(room, bare, aff, reason) < 0)
 		return -1;
 	struct occupant *o, *next;
+	/* A nick at a time, every session of it (§7.2.8). */
 	for (o = room->occupants; o; o = next) {
-		next = o->next;
-		if (jid_is_of(o->jid, bare))
+		next = muc_session_next_other(o);
+		if (!o->primary && jid_is_of(o->jid, bare))
 			occupant_follow(o, muc_room_affiliation(room, o->jid),
 					actor, reason);
 	}

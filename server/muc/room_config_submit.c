@@ -398,7 +398,7 @@ static void remove_non_members(struct room *room)
 	static const char *const codes[] = {"322", NULL};
 	struct occupant *o, *next;
 	for (o = room->occupants; o; o = next) {
-		next = o->next;
+		next = muc_session_next_other(o); /* o's nick goes whole */
 		enum muc_affiliation aff = muc_room_affiliation(room, o->jid);
 		if (aff >= MUC_AFF_MEMBER)
 			continue;

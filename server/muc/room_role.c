@@ -91,7 +91,8 @@ void muc_role_change(struct occupant *target, enum muc_role role,
 			muc_occupant_set_role(target, role, by, reason);
 		return;
 	}
-	/* §8.2: the kicked occupant and everyone else learn it (307). */
+	/* §8.2: the kicked occupant and everyone else learn it (307);
+	 * every session of the nick goes. */
 	struct muc_presence p = {
 		.occupant = target,
 		.affiliation = muc_room_affiliation(target->room, target->jid),
@@ -108,7 +109,7 @@ int muc_role_list(const struct room *room, struct arena *a,
 		  struct xml_node *query, enum muc_role role)
 {
 	for (const struct occupant *o = room->occupants; o; o = o->next) {
-		if (o->role != role)
+		if (o->role != role || o->primary) /* a nick once */
 			continue;
 		struct xml_node *item =
 			xml_add_child(a, query, NS_MUC_ADMIN, "item");

@@ -11,8 +11,8 @@
 
 #define NS_MUC_REQUEST "http://jabber.org/protocol/muc#request"
 
-/* One request per occupant this often at most, so that a visitor
- * cannot flood the moderators with forms. */
+/* One request per nick this often at most, so that a visitor cannot
+ * flood the moderators with forms. */
 #define MUC_VOICE_REQUEST_INTERVAL 60 /* seconds */
 
 /* §8.6: the approval form of o's request. */
@@ -60,6 +60,7 @@ static void voice_request(struct muc *muc, struct occupant *o,
 			  struct stanza *st, const struct xml_node *form)
 {
 	const char *role = muc_form_value(st->arena, form, "muc#role");
+	struct occupant *nick = muc_session_primary(o); /* §7.2.8 */
 	time_t now = time(NULL);
 	if (o->role != MUC_ROLE_VISITOR) {
 		muc_send_error(muc, st, "not-acceptable",
@@ -68,8 +69,8 @@ static void voice_request(struct muc *muc, struct occupant *o,
 		muc_send_error(muc, st, "bad-request",
 			       "Only voice (the role participant) can be "
 			       "requested.");
-	} else if (o->voice_requested &&
-		   now - o->voice_requested < MUC_VOICE_REQUEST_INTERVAL) {
+	} else if (nick->voice_requested &&
+		   now - nick->voice_requested < MUC_VOICE_REQUEST_INTERVAL) {
 		muc_send_error(muc, st, "policy-violation",
 			       "You asked for voice less than a minute ago; "
 			       "the moderators have your request.");
@@ -77,7 +78,7 @@ static void voice_request(struct muc *muc, struct occupant *o,
 		muc_send_error(muc, st, "recipient-unavailable",
 			       "No moderator is in the room to grant voice.");
 	} else {
-		o->voice_requested = now;
+		nick->voice_requested = now;
 		log_debug("muc: %s asked for voice in %s", o->jid,
 			  o->room->jid);
 	}
@@ -85,7 +86,7 @@ static void voice_request(struct muc *muc, struct occupant *o,
 
 /* §8.6: a moderator's answer. The occupant is named by nickname, and
  * by real JID as the form said (the one who asked may have left and
- * another taken the nickname). */
+ * another taken the nickname): any session of the nick (§7.2.8). */
 static void voice_approve(struct muc *muc, struct occupant *mod,
 			  struct stanza *st, const struct xml_node *form)
 {
@@ -93,12 +94,14 @@ static void voice_approve(struct muc *muc, struct occupant *mod,
 	const char *nick = muc_form_value(a, form, "muc#roomnick");
 	const char *jid = muc_form_value(a, form, "muc#jid");
 	struct occupant *o = nick ? muc_room_occupant(mod->room, nick) : NULL;
+	struct occupant *asker =
+		jid ? muc_room_occupant_by_jid(mod->room, jid) : o;
 	if (mod->role != MUC_ROLE_MODERATOR) {
 		muc_send_error(muc, st, "forbidden",
 			       "Only moderators may grant voice.");
 		return;
 	}
-	if (!o || (jid && strcmp(jid, o->jid) != 0)) {
+	if (!o || !asker || !muc_session_same_nick(o, asker)) {
 		muc_send_error(muc, st, "item-not-found",
 			       "The occupant who asked for voice is no longer "
 			       "in the room.");

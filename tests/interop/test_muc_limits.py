@@ -56,13 +56,24 @@ def test_a_presence_too_big_and_a_third_occupant_are_refused(server):
             im.show(error)
         assert "16384 bytes" in text_of(error), im.show(error)
 
-        juliet = im.login(clients, accounts.new("juliet"))
+        juliet_jid = accounts.new("juliet")
+        juliet = im.login(clients, juliet_jid)
         assert enter(juliet, "juliet").get("type") is None
         nurse = im.login(clients, accounts.new("nurse"))
         error = enter(nurse, "nurse")
         assert im.error_of(error) == ("cancel", "service-unavailable"), \
             im.show(error)
         assert text_of(error) == "The room is full.", im.show(error)
+        # max-occupants counts nicks: Juliet's phone, another session of
+        # her nick (§7.2.8), still enters; a nick of its own would be
+        # one too many.
+        phone = im.login(clients, juliet_jid, "phone")
+        assert enter(phone, "juliet").get("type") is None
+        error = enter(phone, "juliet-phone")
+        assert im.error_of(error) == ("cancel", "service-unavailable"), \
+            im.show(error)
+        phone.send("<presence type='unavailable' to='%s/juliet'/>" % ROOM)
+        phone.next_presence(type_="unavailable")
         # Juliet leaves: there is room again.
         juliet.send("<presence type='unavailable' to='%s/juliet'/>" % ROOM)
         juliet.next_presence(type_="unavailable")
