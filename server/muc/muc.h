@@ -411,8 +411,8 @@ void muc_occupant_leave(struct occupant *o, const struct muc_presence *p);
  * destroyed room told each occupant already). */
 void muc_occupant_free(struct occupant *o);
 /* o cannot be reached (its server answered with an error, or the
- * router has no route to it: why, for the log): removed with status
- * 333, the room released. */
+ * router has no route to it: why, for the log): that session leaves
+ * with status 333, the room released. */
 void muc_occupant_unreachable(struct occupant *o, const char *why);
 /* st, of type error, answers what the room sent: when it comes from an
  * occupant and says that the occupant is gone, it is removed (333). */
