@@ -338,9 +338,11 @@ int muc_affiliation_change(struct room *room, const char *bare,
 unsigned muc_affiliation_count(const struct room *room,
 			       enum muc_affiliation aff);
 /* §9.2, §9.5, §10.5, §10.8: an item per JID of that affiliation into
- * query. -1: out of memory. */
+ * query, for viewer (the nicks of the occupants behind them only if it
+ * may see real JIDs). -1: out of memory. */
 int muc_affiliation_list(const struct room *room, struct arena *a,
-			 struct xml_node *query, enum muc_affiliation aff);
+			 struct xml_node *query, enum muc_affiliation aff,
+			 const struct muc_actor *viewer);
 int muc_affiliation_parse(const char *name); /* -1: not an affiliation */
 
 /* ---- occupant_iq.c ---- */

@@ -85,10 +85,11 @@ static void admin_get(struct muc *muc, struct room *room, struct stanza *st,
 	struct xml_node *r = sm_stanza_result_new(st);
 	struct xml_node *q =
 		r ? xml_add_child(st->arena, r, NS_MUC_ADMIN, "query") : NULL;
-	if (!q || (aff >= 0 ? muc_affiliation_list(room, st->arena, q,
-						   (enum muc_affiliation)aff)
-			    : muc_role_list(room, st->arena, q,
-					    (enum muc_role)role)) < 0) {
+	if (!q ||
+	    (aff >= 0 ? muc_affiliation_list(room, st->arena, q,
+					     (enum muc_affiliation)aff, actor)
+		      : muc_role_list(room, st->arena, q,
+				      (enum muc_role)role)) < 0) {
 		muc_send_error(muc, st, "resource-constraint", NULL);
 		return;
 	}
