@@ -59,6 +59,12 @@
 
 /* The largest presence a room takes (service.c). */
 #define MUC_PRESENCE_MAX (16u << 10)
+/* The most affiliations a room keeps (members, admins, owners,
+ * outcasts): its list grows by invitations (§9.3) and by admins'
+ * changes, each kept in memory and written whole on every change
+ * (room_store.c). Past it a new one is refused (resource-constraint);
+ * a domain's affiliation covers its users in one. */
+#define MUC_AFFILIATIONS_MAX 10000u
 /* XEP-0153 §4.1: an avatar's SHA-1, in hex. */
 #define MUC_AVATAR_HASH_LEN 40
 
@@ -360,7 +366,8 @@ void muc_room_release(struct room *room);
 void muc_room_destroy(struct room *room);
 enum muc_affiliation muc_room_affiliation(const struct room *room,
 					  const char *jid);
-/* Sets jid's affiliation (none removes it); -1: out of memory. */
+/* Sets jid's affiliation (none removes it); -1: out of memory, or a
+ * new one past MUC_AFFILIATIONS_MAX. */
 int muc_room_set_affiliation(struct room *room, const char *bare,
 			     enum muc_affiliation aff, const char *reason);
 struct occupant *muc_room_occupant(const struct room *room, const char *nick);
