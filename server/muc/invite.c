@@ -146,13 +146,15 @@ static int invitees_read(struct muc *muc, struct stanza *st, struct xml_node *x,
 }
 
 /* §9.3: "any invitation sent SHOULD automatically trigger the addition
- * of the invitee to the member list"; never in an open room, and never
- * over an existing affiliation (an outcast stays one). */
+ * of the invitee to the member list"; never in an open room, never
+ * over an existing affiliation (an outcast stays one), and never for a
+ * domain: its affiliation is every user's of it (§5.2), a member list
+ * change for admins to make, not any member who may invite. */
 static int invitee_admit(struct room *room, const struct jid *invitee)
 {
 	char bare[JID_MAX + 1];
 	jid_format_bare(invitee, bare);
-	if (!room->config.members_only ||
+	if (!room->config.members_only || !invitee->local[0] ||
 	    muc_room_affiliation(room, bare) != MUC_AFF_NONE)
 		return 0;
 	log_info("muc: %s is a member of %s (invited)", bare, room->jid);

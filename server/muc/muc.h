@@ -61,6 +61,12 @@
 
 /* The largest presence a room takes (service.c). */
 #define MUC_PRESENCE_MAX (16u << 10)
+/* The most affiliations a room keeps (members, admins, owners,
+ * outcasts): its list grows by invitations (§9.3) and by admins'
+ * changes, each kept in memory and written whole on every change
+ * (room_store.c). Past it a new one is refused (resource-constraint);
+ * a domain's affiliation covers its users in one. */
+#define MUC_AFFILIATIONS_MAX 10000u
 /* XEP-0153 §4.1: an avatar's SHA-1, in hex. */
 #define MUC_AVATAR_HASH_LEN 40
 
@@ -351,9 +357,11 @@ int muc_affiliation_change(struct room *room, const char *bare,
 unsigned muc_affiliation_count(const struct room *room,
 			       enum muc_affiliation aff);
 /* §9.2, §9.5, §10.5, §10.8: an item per JID of that affiliation into
- * query. -1: out of memory. */
+ * query, for viewer (the nicks of the occupants behind them only if it
+ * may see real JIDs). -1: out of memory. */
 int muc_affiliation_list(const struct room *room, struct arena *a,
-			 struct xml_node *query, enum muc_affiliation aff);
+			 struct xml_node *query, enum muc_affiliation aff,
+			 const struct muc_actor *viewer);
 int muc_affiliation_parse(const char *name); /* -1: not an affiliation */
 
 /* ---- occupant_iq.c ---- */
@@ -371,7 +379,8 @@ void muc_room_release(struct room *room);
 void muc_room_destroy(struct room *room);
 enum muc_affiliation muc_room_affiliation(const struct room *room,
 					  const char *jid);
-/* Sets jid's affiliation (none removes it); -1: out of memory. */
+/* Sets jid's affiliation (none removes it); -1: out of memory, or a
+ * new one past MUC_AFFILIATIONS_MAX. */
 int muc_room_set_affiliation(struct room *room, const char *bare,
 			     enum muc_affiliation aff, const char *reason);
 /* bare's entry of the affiliation list (not its domain's, nor a

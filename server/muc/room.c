@@ -211,6 +211,13 @@ int muc_room_set_affiliation(struct room *r, const char *bare,
 	}
 	if (aff == MUC_AFF_NONE)
 		return 0;
+	/* A JID's own entry was taken out above: only a new one counts. */
+	if (r->affiliations.count >= MUC_AFFILIATIONS_MAX) {
+		log_warn("muc: %s keeps %u affiliations, the most a room "
+			 "may: %s's refused",
+			 r->jid, MUC_AFFILIATIONS_MAX, bare);
+		return -1;
+	}
 	a = calloc(1, sizeof *a + len + 1);
 	if (!a)
 		return -1;

@@ -85,10 +85,11 @@ static void admin_get(struct muc *muc, struct room *room, struct stanza *st,
 	struct xml_node *r = sm_stanza_result_new(st);
 	struct xml_node *q =
 		r ? xml_add_child(st->arena, r, NS_MUC_ADMIN, "query") : NULL;
-	if (!q || (aff >= 0 ? muc_affiliation_list(room, st->arena, q,
-						   (enum muc_affiliation)aff)
-			    : muc_role_list(room, st->arena, q,
-					    (enum muc_role)role)) < 0) {
+	if (!q ||
+	    (aff >= 0 ? muc_affiliation_list(room, st->arena, q,
+					     (enum muc_affiliation)aff, actor)
+		      : muc_role_list(room, st->arena, q,
+				      (enum muc_role)role)) < 0) {
 		muc_send_error(muc, st, "resource-constraint", NULL);
 		return;
 	}
@@ -283,6 +284,16 @@ static void admin_set(struct muc *muc, struct room *room, struct stanza *st,
 	size_t n = items_count(st->payload);
 	struct admin_change *c =
 		arena_alloc(st->arena, (n ? n : 1) * sizeof *c);
+	/* §8, §9: every change is a moderator's (admins and owners act
+	 * from outside as moderators). Refused before an item is read:
+	 * item-not-found would tell anyone else whether a nick, or a
+	 * real JID (§7.2.3), is in the room. */
+	if (actor->role != MUC_ROLE_MODERATOR) {
+		muc_send_error(muc, st, "forbidden",
+			       "Only moderators may change roles, and admins "
+			       "and owners affiliations.");
+		return;
+	}
 	if (!c) {
 		muc_send_error(muc, st, "resource-constraint", NULL);
 		return;

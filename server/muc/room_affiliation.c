@@ -136,11 +136,15 @@ static const struct occupant *occupant_of(const struct room *room,
 	return NULL;
 }
 
+/* The item of entry; with the nick and role of its occupant when
+ * shown. */
 static int list_item(const struct room *room, struct arena *a,
-		     struct xml_node *query, const struct affiliation *entry)
+		     struct xml_node *query, const struct affiliation *entry,
+		     bool show_occupant)
 {
 	struct xml_node *item = xml_add_child(a, query, NS_MUC_ADMIN, "item");
-	const struct occupant *o = occupant_of(room, entry->jid);
+	const struct occupant *o =
+		show_occupant ? occupant_of(room, entry->jid) : NULL;
 	if (!item ||
 	    xml_set_attr(a, item, "affiliation",
 			 muc_affiliation_name(entry->affiliation)) < 0 ||
@@ -155,15 +159,23 @@ static int list_item(const struct room *room, struct arena *a,
 }
 
 int muc_affiliation_list(const struct room *room, struct arena *a,
-			 struct xml_node *query, enum muc_affiliation aff)
+			 struct xml_node *query, enum muc_affiliation aff,
+			 const struct muc_actor *viewer)
 {
+	/* §7.2.3: in a semi-anonymous room only moderators learn whose a
+	 * nickname is; a participant given the member list
+	 * (getmemberlist) learns who the members are, but which occupant
+	 * each one is only for itself. */
+	bool all = viewer->role == MUC_ROLE_MODERATOR ||
+		   room->config.whois == MUC_WHOIS_ANYONE;
 	struct hash_link *l, *next;
 	hash_table_for_each(&room->affiliations, l, next)
 	{
 		const struct affiliation *entry =
 			hash_entry(l, struct affiliation, link);
+		bool show = all || strcmp(entry->jid, viewer->jid) == 0;
 		if (entry->affiliation == aff &&
-		    list_item(room, a, query, entry) < 0)
+		    list_item(room, a, query, entry, show) < 0)
 			return -1;
 	}
 	return 0;

@@ -20,6 +20,7 @@
 
 #define NS_BLOCKING "urn:xmpp:blocking"
 #define NS_BLOCKING_ERRORS "urn:xmpp:blocking:errors"
+#define NS_MUC_USER "http://jabber.org/protocol/muc#user"
 #define BLOCKLIST_STORE "blocklist"
 /* Items per user: a list this long is a mistake or an attack. */
 #define BLOCKLIST_MAX 1000
@@ -189,7 +190,11 @@ static int blocklist_parse(struct sm *sm, struct user *u,
  * server MUST return an error, which SHOULD be <service-unavailable/>.
  * IQ stanzas of other types MUST be silently dropped". Messages of type
  * groupchat and headline are dropped too (as Prosody does): no error
- * would come back for them from an offline user either. */
+ * would come back for them from an offline user either. So is a
+ * private message through a room (XEP-0045 §7.5 marks it with a
+ * muc#user <x/>): a room takes an error from an occupant's JID for the
+ * occupant being gone and removes it (333), so the error would let a
+ * blocked occupant throw the user out of the room with one message. */
 static enum sm_verdict blocking_in(struct sm_event *ev, void *data)
 {
 	struct blocking *mod = data;
@@ -205,8 +210,9 @@ static enum sm_verdict blocking_in(struct sm_event *ev, void *data)
 	case STANZA_PRESENCE:
 		break;
 	case STANZA_MESSAGE:
-		answer = !st->type[0] || sm_stanza_is_type(st, "normal") ||
-			 sm_stanza_is_type(st, "chat");
+		answer = (!st->type[0] || sm_stanza_is_type(st, "normal") ||
+			  sm_stanza_is_type(st, "chat")) &&
+			 !xml_child(st->xml, NS_MUC_USER, "x");
 		break;
 	case STANZA_IQ:
 		answer = sm_stanza_is_type(st, "get") ||
