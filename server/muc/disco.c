@@ -198,7 +198,8 @@ static void room_info_form(const struct room *room, struct arena *a,
 
 void muc_room_disco_info(struct muc *muc, struct room *room, struct stanza *st)
 {
-	if (!room || room->locked) {
+	/* A hidden members-only room is, to outsiders, no room at all. */
+	if (!room || room->locked || !muc_room_visible_to(room, st)) {
 		muc_send_error(muc, st, "item-not-found", NULL);
 		return;
 	}

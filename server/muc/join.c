@@ -5,6 +5,8 @@
  * resource entering under the nick the user holds becomes another
  * session of it (§7.2.8, occupant_session.c): it gets what a newcomer
  * gets, and the others see nothing new. */
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +74,18 @@ static bool nick_taken(const struct occupant *same, const struct stanza *st)
 	return same && !muc_session_is_of(same, bare);
 }
 
+/* The password compared in a time that does not depend on where it
+ * first differs: SHA-256 of each, then CRYPTO_memcmp. */
+static bool password_matches(const char *given, const char *password)
+{
+	unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+	if (!given)
+		return false;
+	SHA256((const unsigned char *)given, strlen(given), a);
+	SHA256((const unsigned char *)password, strlen(password), b);
+	return CRYPTO_memcmp(a, b, sizeof a) == 0;
+}
+
 /* §7.2.5-§7.2.9: false when st may enter (same: the occupant that has
  * the nick, NULL: none), else true: refused, the error sent. */
 static bool join_refused(struct muc *muc, struct room *room, struct stanza *st,
@@ -99,8 +113,7 @@ static bool join_refused(struct muc *muc, struct room *room, struct stanza *st,
 		text = "The room is full.";
 	} else if (room->config.password_protected && pw &&
 		   aff < MUC_AFF_OWNER &&
-		   (!password_given(st) ||
-		    strcmp(password_given(st), pw) != 0)) {
+		   !password_matches(password_given(st), pw)) {
 		condition = "not-authorized"; /* §7.2.5 */
 		text = "A password is required to enter this room.";
 	}

@@ -394,6 +394,9 @@ void muc_room_add_occupant(struct room *room, struct occupant *o);
 void muc_room_remove_occupant(struct room *room, struct occupant *o);
 struct occupant *muc_room_occupant_by_jid(const struct room *room,
 					  const char *jid);
+/* Whether st's sender may learn of room: a hidden members-only room
+ * shows itself to its members and occupants only. */
+bool muc_room_visible_to(const struct room *room, const struct stanza *st);
 const char *muc_role_name(enum muc_role role);
 const char *muc_affiliation_name(enum muc_affiliation aff);
 /* The role an entity of this affiliation gets on entering (§5.1.2). */

@@ -303,3 +303,14 @@ const char *muc_affiliation_name(enum muc_affiliation aff)
 					    "admin", "owner"};
 	return names[aff];
 }
+
+/* §6.4-style visibility: a hidden members-only room shows itself (its
+ * information, its vCard) to its members and occupants only. */
+bool muc_room_visible_to(const struct room *room, const struct stanza *st)
+{
+	char from[JID_MAX + 1];
+	jid_format(st->from, from);
+	return room->config.public || !room->config.members_only ||
+	       muc_room_affiliation(room, from) >= MUC_AFF_MEMBER ||
+	       muc_room_occupant_by_jid(room, from);
+}

@@ -17,17 +17,6 @@
  * (sm/vcard-max-bytes). */
 #define MUC_VCARD_MAX (128u << 10)
 
-/* §6.4-style visibility: a hidden members-only room shows itself to
- * its members and occupants only. */
-static bool may_see(const struct room *room, const struct stanza *st)
-{
-	char from[JID_MAX + 1];
-	jid_format(st->from, from);
-	return room->config.public || !room->config.members_only ||
-	       muc_room_affiliation(room, from) >= MUC_AFF_MEMBER ||
-	       muc_room_occupant_by_jid(room, from);
-}
-
 static void vcard_get(struct muc *muc, struct room *room, struct stanza *st)
 {
 	struct xml_node *r = sm_stanza_result_new(st), *vc = NULL;
@@ -166,7 +155,7 @@ void muc_room_vcard(struct muc *muc, struct room *room, struct stanza *st)
 		muc_send_error(muc, st, "item-not-found",
 			       "There is no such room.");
 	} else if (sm_stanza_is_type(st, "get")) {
-		if (may_see(room, st))
+		if (muc_room_visible_to(room, st))
 			vcard_get(muc, room, st);
 		else
 			muc_send_error(muc, st, "forbidden",
