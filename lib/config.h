@@ -106,10 +106,11 @@ struct config_muc {
 	/* Bare JIDs that own every room of every service. */
 	char *admins[CONFIG_MAX_MUC_ADMINS];
 	size_t nadmins;
-	unsigned history;        /* messages a room keeps for newcomers */
-	unsigned max_occupants;  /* per room, the room's own limit's bound */
-	unsigned retention_days; /* archive; 0: kept for ever */
-	int line;                /* of <muc>, for errors found later */
+	unsigned history;         /* messages a room keeps for newcomers */
+	unsigned max_occupants;   /* per room, the room's own limit's bound */
+	unsigned max_owned_rooms; /* rooms one user may create and own */
+	unsigned retention_days;  /* archive; 0: kept for ever */
+	int line;                 /* of <muc>, for errors found later */
 };
 
 #define CONFIG_MAX_COMPONENTS 64

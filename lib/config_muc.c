@@ -84,6 +84,13 @@ static int load_max_occupants(struct config_loader *l, struct cnode *n,
 				     &muc_of(l)->max_occupants);
 }
 
+static int load_max_owned_rooms(struct config_loader *l, struct cnode *n,
+				const char *path)
+{
+	return config_parse_unsigned(l, n, path, cnode_value(n), 1, 1000000,
+				     &muc_of(l)->max_owned_rooms);
+}
+
 static int load_retention(struct config_loader *l, struct cnode *n,
 			  const char *path)
 {
@@ -99,6 +106,7 @@ int config_muc_load(struct config_loader *l, struct cnode *n, const char *path)
 		{"admin", load_admin},
 		{"history", load_history},
 		{"max-occupants", load_max_occupants},
+		{"max-owned-rooms", load_max_owned_rooms},
 		{"archive-retention-days", load_retention},
 		{NULL, NULL}};
 	struct config_muc *m = muc_of(l);
@@ -109,6 +117,7 @@ int config_muc_load(struct config_loader *l, struct cnode *n, const char *path)
 	m->create = CONFIG_MUC_CREATE_LOCAL;
 	m->history = 20;
 	m->max_occupants = 1000;
+	m->max_owned_rooms = 100;
 	return config_load_children(l, n, path, settings);
 }
 

@@ -7,6 +7,7 @@
  * gets, and the others see nothing new. */
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,23 @@ static bool may_create(const struct muc *muc, const struct jid *from)
 	}
 }
 
+/* <muc><max-owned-rooms>: a user who owns that many rooms creates no
+ * more until one goes (service admins are not counted). */
+static bool owns_too_many(struct muc *muc, const struct stanza *st,
+			  const char *bare)
+{
+	unsigned most = muc->cfg->muc.max_owned_rooms;
+	if (muc_is_service_admin(muc, bare) ||
+	    muc_owned_rooms(muc, bare) < most)
+		return false;
+	char text[128];
+	snprintf(text, sizeof text,
+		 "You own %u rooms, the most this service lets one user own.",
+		 most);
+	muc_send_error(muc, st, "not-allowed", text);
+	return true;
+}
+
 static struct room *room_create(struct muc *muc, struct stanza *st)
 {
 	char jid[JID_MAX + 1], bare[JID_MAX + 1];
@@ -38,10 +56,16 @@ static struct room *room_create(struct muc *muc, struct stanza *st)
 	jid_format_bare(&room_jid, jid);
 	jid_format_bare(st->from, bare);
 	if (!may_create(muc, st->from)) {
-		muc_send_error(muc, st, "not-allowed",
-			       "Rooms are created by local users only.");
+		muc_send_error(
+			muc, st, "not-allowed",
+			muc->cfg->muc.create == CONFIG_MUC_CREATE_LOCAL
+				? "Rooms are created by local users only."
+				: "Rooms are created by the service's "
+				  "admins only.");
 		return NULL;
 	}
+	if (owns_too_many(muc, st, bare))
+		return NULL;
 	struct room *room =
 		muc_room_new(muc, jid, muc_service_find(muc, st->to->domain));
 	if (!room ||

@@ -240,9 +240,10 @@ struct muc {
 	uv_loop_t *loop;
 	struct link *link;
 	struct hash_table rooms;
-	struct arena arena;   /* per stanza, reset after each frame */
-	struct buf out;       /* a serialized stanza, reused */
-	struct buf addressed; /* the same with one recipient's 'to' */
+	struct hash_table owners; /* owners.c: rooms owned per bare JID */
+	struct arena arena;       /* per stanza, reset after each frame */
+	struct buf out;           /* a serialized stanza, reused */
+	struct buf addressed;     /* the same with one recipient's 'to' */
 	/* A presence broadcast's two forms (occupant_presence.c). */
 	struct buf with_jid, without_jid;
 	struct buf backlog; /* encoded frames waiting for the link */
@@ -366,6 +367,14 @@ int muc_affiliation_parse(const char *name); /* -1: not an affiliation */
 
 /* ---- occupant_iq.c ---- */
 void muc_occupant_iq(struct muc *muc, struct room *room, struct stanza *st);
+
+/* ---- owners.c ---- */
+void muc_owners_init(struct muc *muc);
+void muc_owners_free(struct muc *muc);
+/* The rooms bare owns (an owner affiliation, not as a service admin). */
+unsigned muc_owned_rooms(const struct muc *muc, const char *bare);
+/* bare owns delta more (or fewer) rooms. */
+void muc_owners_add(struct muc *muc, const char *bare, int delta);
 
 /* ---- room.c ---- */
 void muc_rooms_init(struct muc *muc);

@@ -107,6 +107,8 @@ static void room_free(struct room *r)
 	hash_table_for_each(&r->affiliations, l, next)
 	{
 		struct affiliation *a = hash_entry(l, struct affiliation, link);
+		if (a->affiliation == MUC_AFF_OWNER)
+			muc_owners_add(r->muc, a->jid, -1);
 		free(a->reason);
 		free(a);
 	}
@@ -201,6 +203,7 @@ int muc_room_set_affiliation(struct room *r, const char *bare,
 {
 	struct affiliation *a = affiliation_find(r, bare);
 	size_t len = strlen(bare);
+	bool was_owner = a && a->affiliation == MUC_AFF_OWNER;
 	/* Noted first: a change the storage would not hear of is none. */
 	if (buf_append(&r->affiliations_changed, bare, len + 1) < 0)
 		return -1;
@@ -209,6 +212,8 @@ int muc_room_set_affiliation(struct room *r, const char *bare,
 		free(a->reason);
 		free(a);
 	}
+	if (was_owner)
+		muc_owners_add(r->muc, bare, -1);
 	if (aff == MUC_AFF_NONE)
 		return 0;
 	/* A JID's own entry was taken out above: only a new one counts. */
@@ -230,6 +235,8 @@ int muc_room_set_affiliation(struct room *r, const char *bare,
 		free(a);
 		return -1;
 	}
+	if (aff == MUC_AFF_OWNER)
+		muc_owners_add(r->muc, bare, 1);
 	return 0;
 }
 

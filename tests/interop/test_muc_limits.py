@@ -19,6 +19,7 @@ def server(tmp_path_factory, certs):
     s = im.make_server(tmp_path_factory.mktemp("muc_limits"), certs,
                        max_stanza_size=65536,
                        extra_config="  <muc><max-occupants>2</max-occupants>"
+                                    "<max-owned-rooms>2</max-owned-rooms>"
                                     "</muc>\n")
     try:
         s.start()
@@ -78,5 +79,34 @@ def test_a_presence_too_big_and_a_third_occupant_are_refused(server):
         juliet.send("<presence type='unavailable' to='%s/juliet'/>" % ROOM)
         juliet.next_presence(type_="unavailable")
         assert enter(nurse, "nurse").get("type") is None
+    finally:
+        clients.close()
+
+
+def create(user, room, nick="owner"):
+    user.send("<presence to='%s/%s'><x xmlns='%s'/></presence>"
+              % (room, nick, MUC))
+    return user.next_presence(from_="%s/%s" % (room, nick))
+
+
+def test_one_user_owns_a_bounded_number_of_rooms(server):
+    """max-owned-rooms 2: a third room is refused with a text saying
+    why; once one of the two (temporary) is left, and so gone, a new
+    one may be made."""
+    clients = Clients(server)
+    try:
+        tybalt = im.login(clients, Accounts(server).new("tybalt"))
+        for name in ("owned-a", "owned-b"):
+            assert create(tybalt, name + "@conference.localhost").get(
+                "type") is None
+        error = create(tybalt, "owned-c@conference.localhost")
+        assert im.error_of(error) == ("cancel", "not-allowed"), \
+            im.show(error)
+        assert "You own 2 rooms" in text_of(error), im.show(error)
+        tybalt.send("<presence type='unavailable' "
+                    "to='owned-a@conference.localhost/owner'/>")
+        tybalt.next_presence(type_="unavailable")
+        assert create(tybalt, "owned-c@conference.localhost").get(
+            "type") is None
     finally:
         clients.close()

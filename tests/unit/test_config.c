@@ -256,6 +256,7 @@ START_TEST(muc_services_default_to_conference_of_each_host)
 	ck_assert_int_eq(cfg.muc.create, CONFIG_MUC_CREATE_LOCAL);
 	ck_assert_uint_eq(cfg.muc.history, 20);
 	ck_assert_uint_eq(cfg.muc.max_occupants, 1000);
+	ck_assert_uint_eq(cfg.muc.max_owned_rooms, 100);
 	config_free(&cfg);
 }
 END_TEST
@@ -269,6 +270,7 @@ START_TEST(muc_settings_are_read)
 		     "<muc><service>Rooms.Example.ORG</service>\n"
 		     "<create>admins</create><admin>Alice@example.org</admin>\n"
 		     "<history>5</history><max-occupants>50</max-occupants>\n"
+		     "<max-owned-rooms>3</max-owned-rooms>\n"
 		     "<archive-retention-days>30</archive-retention-days>\n"
 		     "</muc></palabred>\n",
 		     &cfg, err, sizeof err),
@@ -280,6 +282,7 @@ START_TEST(muc_settings_are_read)
 	ck_assert_str_eq(cfg.muc.admins[0], "alice@example.org");
 	ck_assert_uint_eq(cfg.muc.history, 5);
 	ck_assert_uint_eq(cfg.muc.max_occupants, 50);
+	ck_assert_uint_eq(cfg.muc.max_owned_rooms, 3);
 	ck_assert_uint_eq(cfg.muc.retention_days, 30);
 	config_free(&cfg);
 }
