@@ -27,8 +27,8 @@ import pytest
 
 import im
 from rawstream import StreamClosed, q
-from test_federation_prosody import started_pair
-from xmpp import Clients
+# clients: the fixture of the Prosody pairs' tests, one slixmpp loop.
+from test_federation_prosody import clients, started_pair  # noqa: F401
 
 IRC, GATEWAY = "irc.a.test", "gateway.test"
 COMPONENTS = {IRC: "irc-secret-1", GATEWAY: "gateway-secret-2"}
@@ -42,13 +42,6 @@ def pair(request, tmp_path_factory):
     yield from started_pair(
         tmp_path_factory.mktemp("components-" + request.param),
         request.param, components=COMPONENTS)
-
-
-@pytest.fixture
-def clients():
-    c = Clients(None)
-    yield c
-    c.close()
 
 
 class Gateway:
@@ -109,8 +102,18 @@ def gateway(request, pair):
     g.close()
 
 
-def fail(pair, e):
-    raise AssertionError("%s\n%s" % (e, pair.logs())) from None
+def next_message(pair, user, from_):
+    """user's next message from from_ (the servers' logs if none comes)."""
+    try:
+        return user.next_message(from_=from_, timeout=TIMEOUT)
+    except AssertionError as e:
+        raise AssertionError("%s\n%s" % (e, pair.logs())) from None
+
+
+def ask(pair, user, to, body):
+    """user writes body to `to`; returns the answer from `to`."""
+    user.send_message(to, body)
+    return next_message(pair, user, to)
 
 
 def test_prosody_user_and_component(pair, clients, gateway):
@@ -126,21 +129,13 @@ def test_prosody_user_and_component(pair, clients, gateway):
     iq = gateway.received[0]
     assert (iq.get("from"), iq.get("to")) == (pat.jid, name), im.show(iq)
     # A message to a JID at it, and the component's answer.
-    bot = "bot@" + name
-    pat.send_message(bot, "hello gateway")
-    try:
-        echo = pat.next_message(from_=bot, timeout=TIMEOUT)
-    except AssertionError as e:
-        fail(pair, e)
+    echo = ask(pair, pat, "bot@" + name, "hello gateway")
     assert echo.findtext("{jabber:client}body") == "echo: hello gateway", \
         im.show(echo)
     # The component writes first, from its own domain.
     gateway.send("<message type='chat' from='%s' to='%s'><body>news from "
                  "the gateway</body></message>" % (name, pat.bare))
-    try:
-        news = pat.next_message(from_=name, timeout=TIMEOUT)
-    except AssertionError as e:
-        fail(pair, e)
+    news = next_message(pair, pat, name)
     assert news.get("from") == name, im.show(news)
     assert news.findtext("{jabber:client}body") == "news from the gateway"
 
@@ -152,11 +147,7 @@ def test_component_authenticated(pair, clients, gateway):
     let p.test send to it (by dialback for that name, by SASL EXTERNAL
     to any of palabre's)."""
     pat = pair.prosody_user(clients)
-    pat.send_message("bot@" + gateway.name, "who are you?")
-    try:
-        pat.next_message(from_="bot@" + gateway.name, timeout=TIMEOUT)
-    except AssertionError as e:
-        fail(pair, e)
+    ask(pair, pat, "bot@" + gateway.name, "who are you?")
     log = pair.palabre.log_text(0)
     external = pair.prosody.s2s_secure_auth
     how = "SASL EXTERNAL" if external else "dialback"
@@ -172,12 +163,7 @@ def test_component_away_is_an_error_for_the_remote_user(pair, clients, name):
     for it (remote-server-timeout, as Prosody does): the error goes back
     through federation to the sender, from the JID it wrote to."""
     pat = pair.prosody_user(clients)
-    bot = "bot@" + name
-    pat.send_message(bot, "anyone there?")
-    try:
-        error = pat.next_message(from_=bot, timeout=TIMEOUT)
-    except AssertionError as e:
-        fail(pair, e)
+    error = ask(pair, pat, "bot@" + name, "anyone there?")
     assert error.get("type") == "error", im.show(error)
     assert error.find("{jabber:client}error/{%s}remote-server-timeout"
                       % STANZAS) is not None, im.show(error)
