@@ -5,7 +5,7 @@
  *
  *   s2s.c          the process (lib/process.h): ports, frames, sweeps
  *   local.c        the names this server answers for: hosts, room
- *                  services
+ *                  services, external components
  *   conn.c         one stream either way over lib/netconn.h: accepting,
  *                  connecting, our header and errors, idle streams
  *   tls.c          contexts: per host, accepting and connecting; what the
@@ -180,7 +180,7 @@ void s2s_to_router(struct s2s *s2s, const char *domain, const char *xml,
 
 /* local.c */
 /* Whether domain is one of the names this server answers for (a
- * <host>, a room service). */
+ * <host>, a room service, an external component). */
 bool s2s_is_local(const struct s2s *s2s, const char *domain);
 
 /* conn.c */

@@ -101,7 +101,12 @@ struct tls_conn *s2s_tls_new(struct s2s_conn *c)
 {
 	struct s2s *s2s = c->s2s;
 	/* After STARTTLS the header's 'to' already chose our domain; SNI,
-	 * when the peer sends it, may still choose another. */
+	 * when the peer sends it, may still choose another. A name under
+	 * no host (an external component named gateway.example.net) has
+	 * no certificate of its own: it gets the first host's, so that
+	 * the stream is encrypted all the same, and its peer then
+	 * authenticates it by dialback (XEP-0220) unless that certificate
+	 * names it too (docs/federation.md). */
 	const struct tls_hosts *hosts =
 		c->nc.outgoing ? &s2s->tls_connect : &s2s->tls_accept;
 	SSL_CTX *ctx = c->local[0] ? tls_hosts_find(hosts, c->local) : NULL;

@@ -58,24 +58,31 @@ class ComponentStream(RawStream):
         return self
 
 
+def components_section(directory, components, port):
+    """The <components> section serving components {name: secret} on
+    127.0.0.1:port, each secret written in a file of its own in
+    directory (the configuration's)."""
+    os.makedirs(str(directory), exist_ok=True)
+    elements = ""
+    for i, (name, secret) in enumerate(components.items()):
+        path = os.path.join(str(directory), "component%d.secret" % i)
+        with open(path, "w") as f:
+            f.write(secret + "\n")
+        os.chmod(path, 0o600)
+        elements += ('    <component name="%s" secret-file="%s"/>\n'
+                     % (name, os.path.basename(path)))
+    return ('  <components>\n'
+            '    <listen address="127.0.0.1" port="%d"/>\n%s'
+            '  </components>\n' % (port, elements))
+
+
 class Components(Palabre):
     """A palabred with <components> listening on a free port, serving
     components: {name: secret}, each secret in a file of its own."""
 
     def __init__(self, directory, certs, components, **options):
         self.component_port = free_ports(1)[0]
-        os.makedirs(str(directory), exist_ok=True)
-        elements = ""
-        for i, (name, secret) in enumerate(components.items()):
-            path = os.path.join(str(directory), "component%d.secret" % i)
-            with open(path, "w") as f:
-                f.write(secret + "\n")
-            os.chmod(path, 0o600)
-            elements += ('    <component name="%s" secret-file="%s"/>\n'
-                         % (name, os.path.basename(path)))
-        extra = ('  <components>\n'
-                 '    <listen address="127.0.0.1" port="%d"/>\n%s'
-                 '  </components>\n' % (self.component_port, elements))
+        extra = components_section(directory, components, self.component_port)
         options["extra_config"] = options.get("extra_config", "") + extra
         super().__init__(directory, certs, **options)
 

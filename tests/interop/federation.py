@@ -15,6 +15,7 @@ test can wait on one user while another's client keeps running.
 import base64
 
 import im
+from component import ComponentStream, components_section
 from palabre import Palabre, free_ports
 from rawstream import RawStream
 
@@ -48,12 +49,17 @@ class Peer:
     def __init__(self, directory, domain, address, dns, *, certificate,
                  ca_file, s2s_ca_file=None, connect_timeout=10,
                  s2s_options="", publish=True, direct_tls=False, also=None,
-                 muc=False):
+                 muc=False, components=None):
         """also: {domain: (crt, key)} of further domains it serves. muc:
         a room service, conference.DOMAIN, published in dns as well
-        (peers connect to it for dialback, and to send to rooms)."""
+        (peers connect to it for dialback, and to send to rooms).
+        components: {name: secret} of external components (XEP-0114) it
+        accepts on component_port, each name published in dns as the
+        room service is (component() connects one)."""
         self.domain = domain
         self.muc = "conference." + domain if muc else None
+        self.components = dict(components or {})
+        self.component_port = free_ports(1)[0] if components else None
         certificates = dict(also or {})
         certificates[domain] = certificate
         self.address = address
@@ -62,6 +68,10 @@ class Peer:
         options = s2s_options
         if s2s_ca_file:
             options += "    <ca-file>%s</ca-file>\n" % s2s_ca_file
+        extra = "  <muc/>\n" if muc else ""
+        if components:
+            extra += components_section(directory, self.components,
+                                        self.component_port)
         self.server = im.make_server(
             directory, {}, domains=(domain,) + tuple(also or ()), users={},
             certificates=certificates, ca_file=ca_file,
@@ -69,8 +79,9 @@ class Peer:
                                      (self.s2s_port, self.s2s_tls_port), dns,
                                      connect_timeout=connect_timeout,
                                      options=options)
-            + ("  <muc/>\n" if muc else ""))
-        names = list(certificates) + ([self.muc] if muc else [])
+            + extra)
+        names = list(certificates) + ([self.muc] if muc else []) \
+            + list(self.components)
         for name in names if publish else ():
             dns.add_host(name, address)
             if direct_tls:
@@ -80,9 +91,18 @@ class Peer:
 
     def start(self):
         self.server.start()
-        self.server.wait_for_components(["sm", "c2s.1", "s2s"]
-                                        + (["muc"] if self.muc else []))
+        self.server.wait_for_components(
+            ["sm", "c2s.1", "s2s"] + (["muc"] if self.muc else [])
+            + (["accept"] if self.components else []))
+        if self.components:
+            self.server.wait_for_ports(self.component_port)
         return self
+
+    def component(self, name, **options):
+        """A ComponentStream connected as component name (XEP-0114 §3:
+        its header and handshake done)."""
+        stream = ComponentStream(self.component_port, **options)
+        return stream.connect_as(name, self.components[name])
 
     def stop(self):
         self.server.stop()

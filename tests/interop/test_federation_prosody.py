@@ -17,9 +17,12 @@ class Pair:
     """palabred (a.test) and Prosody (p.test). With rooms, each has a
     room service, conference.a.test and conference.p.test, published in
     DNS; with certificates from the CA, each domain's certificate names
-    its room service too (without, the services go by dialback)."""
+    its room service too (without, the services go by dialback).
+    components: {name: secret} of external components palabred accepts
+    (Peer's), published in DNS and named by a.test's certificate from the
+    CA as its room service is."""
 
-    def __init__(self, tmp, secure, rooms=False):
+    def __init__(self, tmp, secure, rooms=False, components=None):
         def sub(name):
             d = tmp / name
             d.mkdir(exist_ok=True)
@@ -28,8 +31,13 @@ class Pair:
         self.palabre = self.prosody = None
         if secure:
             ca = TestCA(sub("ca"))
-            a_cert, p_cert = (ca.issue(d, dns=(d, "conference." + d)
-                                       if rooms else None)
+
+            def names(d):
+                """What d's certificate names: d, its room service, and
+                for a.test palabred's components."""
+                mine = tuple(components or ()) if d == "a.test" else ()
+                return (d,) + (("conference." + d,) if rooms else ()) + mine
+            a_cert, p_cert = (ca.issue(d, dns=names(d))
                               for d in ("a.test", "p.test"))
             a_ca = p_ca = ca.file
             strict = ("    <require-valid-certificate>true"
@@ -41,7 +49,8 @@ class Pair:
             a_ca, p_ca, strict = a_cert[0], None, ""
         self.palabre = Peer(sub("a.test"), "a.test", "127.0.0.12", self.dns,
                             certificate=a_cert, ca_file=a_ca,
-                            s2s_options=strict, muc=rooms)
+                            s2s_options=strict, muc=rooms,
+                            components=components)
         self.prosody = Prosody(
             sub("p.test"), "p.test", "127.0.0.13", self.dns,
             certificate=p_cert, ca_file=p_ca, s2s_secure_auth=secure,
@@ -56,11 +65,15 @@ class Pair:
 
     def users(self, clients):
         alice = self.palabre.login(clients, "alice")
+        return alice, self.prosody_user(clients)
+
+    def prosody_user(self, clients):
+        """A new account pat-N@p.test, logged in to Prosody."""
         pat = "pat-%d@p.test" % id(clients)
         self.prosody.add_user(pat, im.PASSWORD)
         clients.server = self.prosody
         # Prosody 0.12 offers SCRAM-SHA-1 and PLAIN.
-        return alice, im.login(clients, pat, mech="SCRAM-SHA-1")
+        return im.login(clients, pat, mech="SCRAM-SHA-1")
 
     def stop(self):
         for one in (self.prosody, self.palabre):
@@ -73,12 +86,13 @@ class Pair:
                 % (self.palabre.log_text(6000), self.prosody.log_text(6000)))
 
 
-def started_pair(directory, how, rooms=False):
+def started_pair(directory, how, rooms=False, components=None):
     """A Pair in directory, authenticated as how says ("dialback" or
     "external"), for a fixture to yield from; stopped afterwards."""
     p = None
     try:
-        p = Pair(directory, secure=how == "external", rooms=rooms)
+        p = Pair(directory, secure=how == "external", rooms=rooms,
+                 components=components)
         yield p
     finally:
         if p:
