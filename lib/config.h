@@ -120,7 +120,10 @@ struct config_muc {
 struct config_component {
 	char *name;   /* prepared domain */
 	char *secret; /* the first line of its secret-file; never logged */
-	int line;     /* for errors found once the whole file is read */
+	/* federate="true": users of other servers may use it too; else
+	 * their stanzas get not-allowed (server/accept/). */
+	bool federate;
+	int line; /* for errors found once the whole file is read */
 };
 
 /* <components>: external components (server/accept/, docs/components.md). */

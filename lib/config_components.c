@@ -53,11 +53,13 @@ static int load_secret(struct config_loader *l, struct cnode *n,
 	return rc;
 }
 
-/* <component name="irc.example.org" secret-file="irc.secret"/> */
+/* <component name="irc.example.org" secret-file="irc.secret"
+ * federate="false"/> */
 static int load_component(struct config_loader *l, struct cnode *n,
 			  const char *path)
 {
-	static const char *const attrs[] = {"name", "secret-file", NULL};
+	static const char *const attrs[] = {"name", "secret-file", "federate",
+					    NULL};
 	struct config_components *c = components_of(l);
 	const char *name = cnode_attr(n, "name");
 	const char *file = cnode_attr(n, "secret-file");
@@ -80,6 +82,12 @@ static int load_component(struct config_loader *l, struct cnode *n,
 		return config_fail(l, n, path, "more than %d components",
 				   CONFIG_MAX_COMPONENTS);
 	struct config_component *comp = &c->list[c->count];
+	const char *federate = cnode_attr(n, "federate");
+	comp->federate = false;
+	if (federate &&
+	    config_parse_bool(l, n, "components/component/@federate", federate,
+			      &comp->federate) < 0)
+		return -1;
 	if (load_secret(l, n, file, &comp->secret) < 0)
 		return -1;
 	comp->line = n->line;

@@ -120,6 +120,13 @@ static void accept_bounce(struct accept *acc, const struct frame *f,
 	buf_free(&b);
 }
 
+/* Whether f came in from another server: the router names the process
+ * that sent each frame, and only s2s carries federation's. */
+static bool from_federation(const struct frame *f)
+{
+	return frame_name_equals(f->from, f->from_len, "s2s");
+}
+
 /* A stanza for a component: onto its stream, or, XEP-0114 leaving it to
  * the server, remote-server-timeout (RFC 6120 §8.3.3.17: the service
  * exists but cannot be reached now; type wait), as Prosody answers. */
@@ -128,6 +135,16 @@ static void accept_deliver(struct accept *acc, const struct frame *f)
 	char name[FRAME_NAME_MAX + 1];
 	snprintf(name, sizeof name, "%.*s", (int)f->to_len, f->to);
 	struct accept_component *comp = accept_find(acc, name);
+	if (comp && from_federation(f) && !comp->cfg->federate) {
+		char why[FRAME_NAME_MAX + 64];
+		snprintf(why, sizeof why,
+			 "%s serves the users of this server only", name);
+		log_debug("accept: a stanza from federation for %s, which "
+			  "does not federate: not-allowed",
+			  name);
+		accept_bounce(acc, f, "not-allowed", why);
+		return;
+	}
 	if (comp && comp->conn) {
 		netconn_send(&comp->conn->nc, f->payload, f->payload_len);
 		return;

@@ -58,10 +58,11 @@ class ComponentStream(RawStream):
         return self
 
 
-def components_section(directory, components, port):
+def components_section(directory, components, port, federated=()):
     """The <components> section serving components {name: secret} on
     127.0.0.1:port, each secret written in a file of its own in
-    directory (the configuration's)."""
+    directory (the configuration's); those named in federated get
+    federate="true" (users of other servers may use them)."""
     os.makedirs(str(directory), exist_ok=True)
     elements = ""
     for i, (name, secret) in enumerate(components.items()):
@@ -69,8 +70,9 @@ def components_section(directory, components, port):
         with open(path, "w") as f:
             f.write(secret + "\n")
         os.chmod(path, 0o600)
-        elements += ('    <component name="%s" secret-file="%s"/>\n'
-                     % (name, os.path.basename(path)))
+        elements += ('    <component name="%s" secret-file="%s"%s/>\n'
+                     % (name, os.path.basename(path),
+                        ' federate="true"' if name in federated else ""))
     return ('  <components>\n'
             '    <listen address="127.0.0.1" port="%d"/>\n%s'
             '  </components>\n' % (port, elements))

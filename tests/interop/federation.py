@@ -55,10 +55,15 @@ class Peer:
         (peers connect to it for dialback, and to send to rooms).
         components: {name: secret} of external components (XEP-0114) it
         accepts on component_port, each name published in dns as the
-        room service is (component() connects one)."""
+        room service is (component() connects one), each open to
+        federation (federate="true"), unless its value is (secret,
+        False): then for palabred's own users only.""" 
         self.domain = domain
         self.muc = "conference." + domain if muc else None
-        self.components = dict(components or {})
+        given = dict(components or {})
+        self.components = {n: v[0] if isinstance(v, tuple) else v
+                           for n, v in given.items()}
+        federated = {n for n, v in given.items() if not isinstance(v, tuple)}
         self.component_port = free_ports(1)[0] if components else None
         certificates = dict(also or {})
         certificates[domain] = certificate
@@ -71,7 +76,7 @@ class Peer:
         extra = "  <muc/>\n" if muc else ""
         if components:
             extra += components_section(directory, self.components,
-                                        self.component_port)
+                                        self.component_port, federated)
         self.server = im.make_server(
             directory, {}, domains=(domain,) + tuple(also or ()), users={},
             certificates=certificates, ca_file=ca_file,

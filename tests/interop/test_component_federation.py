@@ -30,8 +30,10 @@ from rawstream import StreamClosed, q
 # clients: the fixture of the Prosody pairs' tests, one slixmpp loop.
 from test_federation_prosody import clients, started_pair  # noqa: F401
 
-IRC, GATEWAY = "irc.a.test", "gateway.test"
-COMPONENTS = {IRC: "irc-secret-1", GATEWAY: "gateway-secret-2"}
+IRC, GATEWAY, STAFF = "irc.a.test", "gateway.test", "staff.a.test"
+# staff.a.test is for a.test's users only (no federate="true").
+COMPONENTS = {IRC: "irc-secret-1", GATEWAY: "gateway-secret-2",
+              STAFF: ("staff-secret-3", False)}
 VERSION = "jabber:iq:version"
 STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 TIMEOUT = 20  # a first stanza to a peer waits for DNS, TLS and dialback
@@ -171,3 +173,22 @@ def test_component_away_is_an_error_for_the_remote_user(pair, clients, name):
     # the name.
     assert error.findtext("{jabber:client}error/{%s}text" % STANZAS) \
         == "%s is not connected" % name, im.show(error)
+
+
+def test_component_for_local_users_refuses_remote_ones(pair, clients):
+    """staff.a.test is connected but not open to federation: the
+    Prosody user's message gets not-allowed, from palabred, saying
+    why; the component gets nothing."""
+    staff = Gateway(pair.palabre.component(STAFF, timeout=TIMEOUT), STAFF)
+    try:
+        pat = pair.prosody_user(clients)
+        error = ask(pair, pat, "bot@" + STAFF, "let me in")
+        assert error.get("type") == "error", im.show(error)
+        assert error.find("{jabber:client}error/{%s}not-allowed"
+                          % STANZAS) is not None, im.show(error)
+        assert error.findtext("{jabber:client}error/{%s}text" % STANZAS) \
+            == "%s serves the users of this server only" % STAFF, \
+            im.show(error)
+        assert staff.received == []
+    finally:
+        staff.close()

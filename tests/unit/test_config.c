@@ -633,11 +633,13 @@ START_TEST(components_are_read)
 		config_find_component(&cfg, "irc.example.org");
 	ck_assert_ptr_nonnull(c);
 	ck_assert_str_eq(c->secret, "s3cret");
+	ck_assert(!c->federate); /* for the local users, unless told */
 	config_free(&cfg);
 	load_ok("<palabred>\n" HOST "<components><listen port='15347'/>"
-		"<component name='irc.example.org' secret-file='irc.secret'/>"
-		"</components></palabred>\n",
+		"<component name='irc.example.org' secret-file='irc.secret' "
+		"federate='true'/></components></palabred>\n",
 		&cfg);
+	ck_assert(config_find_component(&cfg, "irc.example.org")->federate);
 	ck_assert_str_eq(cfg.components.listeners[0].address, "127.0.0.1");
 	ck_assert_int_eq(cfg.components.listeners[0].port, 15347);
 	config_free(&cfg);
@@ -655,6 +657,10 @@ START_TEST(component_errors_name_line_and_setting)
 	assert_error("<palabred>\n" HOST "<components>\n</components>"
 		     "</palabred>",
 		     "3: components/component: no <component> is configured");
+	assert_error("<palabred>\n" HOST "<components>\n<component "
+		     "name='irc.example.org' secret-file='irc.secret' "
+		     "federate='maybe'/></components></palabred>",
+		     "4: components/component/@federate: ");
 	assert_error("<palabred>\n" HOST "<components>\n<component "
 		     "name='a..b' secret-file='irc.secret'/></components>"
 		     "</palabred>",
