@@ -117,7 +117,6 @@ static void muc_free(struct muc *muc)
 		storage_close(muc->storage);
 	muc_archive_stop(muc);
 	muc_rooms_free(muc);
-	muc_owners_free(muc);
 	muc_occupant_id_free(muc);
 	arena_reset(&muc->arena);
 	buf_free(&muc->out);
@@ -141,7 +140,6 @@ int muc_main(const struct config *cfg, const char *name, const char *secret)
 	muc.secret = secret;
 	muc.loop = &loop;
 	muc_rooms_init(&muc);
-	muc_owners_init(&muc);
 	if (muc_open_storage(&muc) < 0) {
 		muc_free(&muc);
 		uv_loop_close(&loop);

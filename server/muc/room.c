@@ -54,6 +54,7 @@ static bool occupant_jid_match(const struct hash_link *l, const void *key)
 void muc_rooms_init(struct muc *muc)
 {
 	hash_table_init(&muc->rooms, room_hash, 64);
+	muc_owners_init(muc);
 }
 
 struct room *muc_room_find(struct muc *muc, const char *jid)
@@ -164,6 +165,7 @@ void muc_rooms_free(struct muc *muc)
 		room_free(r);
 	}
 	hash_table_free(&muc->rooms);
+	muc_owners_free(muc);
 }
 
 /* ------------------------------------------------------------ affiliations */
