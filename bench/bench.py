@@ -52,8 +52,13 @@ IDLE_SIZES = (3000, 10000)
 IDLE_SIZES_QUICK = (300, 1000)
 # Open-loop chat rates measured besides saturation and half of it.
 CHAT_RATES = (1000, 5000, 10000, 20000, 30000)
-SCENARIOS = ("idle", "login", "login+resume", "chat", "presence", "ldap",
-             "chat+archive", "archive")
+SCENARIOS = ("idle", "login", "login+resume", "chat", "presence", "muc",
+             "ldap", "chat+archive", "archive")
+# muc: one room, its occupants all sessions of the run (the first one its
+# owner), MUC_SENDERS of them sending, MUC_WINDOW messages in flight per
+# sender at saturation.
+MUC_SENDERS = 10
+MUC_WINDOW = 4
 # palabre runs every scenario with every sm module the build has on by
 # default (as config.xml.dist); the chat+archive scenario runs the chat
 # again without these, which archive both sides of every message
@@ -110,22 +115,28 @@ class Setup:
         self.c2s_processes = processes_for(max(self.idle_sizes))
         self.chat_sessions = 200 if quick else 1000
         self.presence_users = 200 if quick else 1000
+        self.muc_occupants = 200 if quick else 1000
         self.contacts = 10
         self.duration = 5 if quick else 15
         # The idle hold ends 3 s after the settled reading.
         self.settle = 3 if quick else settle_seconds()
         self.hold = self.settle + 3
         self.accounts = max(max(self.idle_sizes), self.chat_sessions,
-                            self.presence_users) + 100
+                            self.presence_users, self.muc_occupants) + 100
         if scenarios == ("idle",):
             self.accounts = max(self.idle_sizes)
+        elif scenarios == ("muc",):
+            self.accounts = self.muc_occupants
         self.ldap_users = 1000 if quick else 3000
 
 
 def run_load(server, scenario, report, *, sessions, first=0, on_hold=None,
-             domain=None, processes=LOAD_PROCESSES, **options):
+             on_lines=None, domain=None, processes=LOAD_PROCESSES,
+             **options):
     """Runs xmppload against server; returns its JSON report. on_hold is
-    called while the sessions of an idle run are held."""
+    called when every session is in (xmppload's HOLDING or RUNNING line),
+    what it returns is the report's "held"; on_lines maps the other lines
+    of xmppload's barriers (muc: JOINING, JOINED) to what to call then."""
     argv = [XMPPLOAD, "--connect", "%s:%d" % (server.address,
                                               server.c2s_port),
             "--domain", domain or server.domain, "--users", USERS,
@@ -141,12 +152,16 @@ def run_load(server, scenario, report, *, sessions, first=0, on_hold=None,
             argv += [flag, str(value)]
     proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
     held = None
+    calls = dict(on_lines or {})
     for line in proc.stderr:
+        word = line.split(" ", 1)[0]
         # HOLDING (idle) or RUNNING (chat …): every session is in.
-        ready = line.startswith(("HOLDING", "RUNNING"))
-        if ready and on_hold and held is None:
-            held = on_hold() or True
-        elif not ready:
+        if word in ("HOLDING", "RUNNING"):
+            if on_hold and held is None:
+                held = on_hold() or True
+        elif word in ("JOINING", "JOINED"):
+            calls.get(word, lambda: None)()
+        else:
             sys.stderr.write("  xmppload: " + line)
     if proc.wait() != 0:
         raise RuntimeError("xmppload %s exited with %d" % (scenario,
@@ -308,6 +323,88 @@ def scenario_presence(server, setup, work):
     ]
 
 
+def scenario_muc(server, setup, work, rate, name):
+    """muc_occupants sessions in one room (XEP-0045), MUC_SENDERS of them
+    sending groupchat messages at rate (0: saturation, a closed loop of
+    MUC_WINDOW messages in flight per sender) for setup.duration s.
+    Returns the xmppload report and the rows. At saturation only, the
+    server's memory per occupant: its RSS with the occupants in minus its
+    RSS before they entered (the owner in, the room made), each read
+    setup.settle s after the logins and after the joins (xmppload holds
+    --hold s at each), over the occupants who entered then."""
+    fresh(server)
+    meter = procstat.Meter(server.pids())
+    window = threading.Timer(setup.duration, meter.stop)
+    rss = {}
+
+    def settled(key):
+        if rate == 0:
+            time.sleep(setup.settle)
+            rss[key] = procstat.rss_kib(server.pids())
+
+    def running():
+        meter.start()
+        window.start()
+    r = run_load(server, "muc", os.path.join(work, "muc%d.json" % rate),
+                 sessions=setup.muc_occupants, duration=setup.duration,
+                 msg_rate=rate, window=MUC_WINDOW, senders=MUC_SENDERS,
+                 rooms=1, muc_service=server.muc_service,
+                 hold=setup.settle + 2 if rate == 0 else 2,
+                 # logouts from a room of 1,000 broadcast 1,000 presences
+                 # each: fewer at once, so that none waits --timeout
+                 concurrency=20, tls="starttls", mech="PLAIN",
+                 on_hold=running,
+                 on_lines={"JOINING": lambda: settled("before"),
+                           "JOINED": lambda: settled("joined")})
+    if r["held"]:   # RUNNING came
+        window.join()
+    m, muc = r.get("messages", {}), r.get("muc", {})
+    lat = r.get("latency_ms", {})
+    in_window = m.get("per_s", 0) * setup.duration
+    rows = [
+        (name, "deliveries per second (a message to each occupant)",
+         m.get("per_s", 0), "/s"),
+        (name, "messages offered per second (0: %d in flight per "
+         "sender)" % MUC_WINDOW, rate, ""),
+        (name, "messages sent per second",
+         m.get("sent", 0) / setup.duration, "/s"),
+        (name, "server CPU per delivery",
+         1e6 * getattr(meter, "cpu", 0) / max(in_window, 1), "µs"),
+        (name, "latency p50 / p90 / p99 / max", "%s / %s / %s / %s" % (
+            lat.get("p50"), lat.get("p90"), lat.get("p99"), lat.get("max")),
+         "ms"),
+        (name, "deliveries expected / lost", "%s / %s" % (
+            m.get("expected", 0), m.get("lost", 0)), ""),
+        (name, "occupants in / joins refused", "%s / %s" % (
+            muc.get("occupants"), muc.get("refused")), ""),
+        (name, "time for them to join", muc.get("join_s", 0), "s"),
+        (name, "failures", failures(r), ""),
+    ]
+    joined = muc.get("occupants", 0) - muc.get("owners", 0)
+    if "joined" in rss and joined > 0:
+        rows.append((name, "server memory per occupant (%d s after the "
+                     "joins)" % setup.settle,
+                     (rss["joined"] - rss["before"]) / joined, "KiB"))
+    return r, rows
+
+
+def muc_rates(server, setup, work):
+    """At saturation, then in an open loop at half of the messages it
+    sent per second (each run on a fresh server, joins included)."""
+    label = "muc, %s occupants" % format(setup.muc_occupants, ",")
+    if server.muc_service is None:
+        return [(label, "not run", "no room service (see the "
+                 "differences)", "")]
+    saturation, rows = scenario_muc(server, setup, work, 0,
+                                    label + ", at saturation")
+    half = saturation.get("messages", {}).get("sent", 0) / \
+        setup.duration / 2
+    if half >= 1:
+        rows += scenario_muc(server, setup, work, round(half, 1),
+                             label + ", at half of it")[1]
+    return rows
+
+
 def scenario_ldap(setup, work):
     """palabre only: logins against a real slapd, then the latency of
     logged-in users with the directory up, and stopped."""
@@ -391,7 +488,8 @@ def server_steps(s, setup, work):
         ("login", lambda: scenario_login(s, setup, work, False)),
         ("login+resume", lambda: scenario_login(s, setup, work, True)),
         ("chat", lambda: chat_rates(s, setup, work)),
-        ("presence", lambda: scenario_presence(s, setup, work))]
+        ("presence", lambda: scenario_presence(s, setup, work)),
+        ("muc", lambda: muc_rates(s, setup, work))]
     return [(label, run) for label, run in steps
             if label.split()[0] in setup.scenarios]
 
@@ -446,7 +544,8 @@ def ratio(value, reference, unit):
     are better high, costs (time, memory) better low."""
     if not isinstance(value, (int, float)) or \
             not isinstance(reference, (int, float)) or not value or \
-            not reference or unit not in ("/s", "ms", "KiB", "MiB", "s"):
+            not reference or unit not in ("/s", "ms", "µs", "KiB", "MiB",
+                                          "s"):
         return ""
     r = reference / value if unit == "/s" else value / reference
     return " (palabre ×%.2g)" % r
@@ -491,9 +590,10 @@ def setup_lines(setup):
                                  archive_bench.CONTACTS),
         "- accounts: %d, made once per server before its first scenario, "
         "and a copy of its data kept; every measured run (each idle "
-        "size, each login run, each chat rate, presence) starts on a "
-        "fresh server: stopped, its data replaced by that copy, started "
-        "again. Making the accounts is in no figure" % setup.accounts,
+        "size, each login run, each chat rate, presence, each muc run) "
+        "starts on a fresh server: stopped, its data replaced by that "
+        "copy, started again. Making the accounts is in no figure"
+        % setup.accounts,
         "- SCRAM iteration count %d on every server that hashes (jabberd2 "
         "stores clear-text passwords, Debian's default); Prosody without "
         "Nagle (jabberd2 has no setting): the rest that differs is in the "
@@ -509,6 +609,16 @@ def setup_lines(setup):
         "contacts, %d s" % (setup.chat_sessions, setup.duration,
                             setup.presence_users, setup.contacts,
                             setup.duration),
+        "- muc: %s sessions enter one room (the first creates it and "
+        "accepts the instant-room configuration), %d of them send "
+        "groupchat messages for %d s, each delivered to every occupant, "
+        "the sender too: at saturation (%d in flight per sender), then "
+        "at half the messages per second it reached; CPU per delivery "
+        "over the window only; memory per occupant: RSS %d s after the "
+        "joins minus RSS %d s after the logins, over the occupants who "
+        "entered; jabberd2 has no room service"
+        % (format(setup.muc_occupants, ","), MUC_SENDERS, setup.duration,
+           MUC_WINDOW, setup.settle, setup.settle),
     ]
 
 

@@ -19,7 +19,9 @@ by default), c2s on free ports of `address` (127.0.0.0/8 only): STARTTLS
 required on c2s_port and direct TLS (XEP-0368) on tls_port, TLS 1.2 or
 better with the given certificate (a self-signed one is made in workdir
 when none is given), no s2s, no registration, no HTTP, roster, presence,
-offline messages and blocking on (jabberd2: privacy lists), logs in
+offline messages and blocking on (jabberd2: privacy lists), a room
+service (XEP-0045) on conference.DOMAIN (`muc_service`; None for
+jabberd2, which has none), logs in
 workdir at warning level (or what the server has closest to it). Everything the server writes
 (configuration, data, logs, pid files, Erlang cookie, Mnesia) stays in
 workdir; nothing in /etc or /var is read for its configuration or changed.
@@ -552,6 +554,7 @@ DIFFERENCES = (
     ("limits", "limits"),
     ("tcp", "TCP"),
     ("processes", "processes"),
+    ("muc", "rooms (XEP-0045)"),
     ("own", "what it does that the others do not"),
 )
 
@@ -563,6 +566,7 @@ class Server:
     stop_timeout = STOP_TIMEOUT
     tls_port = None
     data_paths = ()           # what the server writes, relative to workdir
+    has_muc = True            # a room service on conference.DOMAIN
 
     def __init__(self, workdir, domain="bench.test", address="127.0.0.1",
                  cert=None):
@@ -575,6 +579,7 @@ class Server:
         os.makedirs(self.dir, exist_ok=True)
         self.domain = domain
         self.address = address
+        self.muc_service = "conference." + domain if self.has_muc else None
         if cert is None:
             cert = make_certificate(os.path.join(self.dir, "cert"), domain)
         self.crt, self.key = (os.path.abspath(p) for p in cert)
@@ -852,8 +857,9 @@ class Palabre(Server):
     STARTTLS required plus direct TLS, the default mechanisms and sm
     modules (every module the build has on by default, as config.xml.dist
     turns them on; `modules` names the ones to run instead), 1 c2s
-    process,
-    no <s2s>, log level warn (stderr → palabred.out).
+    process, <muc/> (the room service conference.DOMAIN with every
+    default: history 20, at most 1,000 occupants a room), no <s2s>, log
+    level warn (stderr → palabred.out).
 
     Accounts: `palabrectl -c config.xml user import` (JID PASSWORD lines on
     stdin: SCRAM-SHA-1 and -256 secrets, PBKDF2 with 10000 iterations by
@@ -904,6 +910,7 @@ class Palabre(Server):
                    '  <sm>\n'
                    '%s'
                    '  </sm>\n'
+                   '  <muc/>\n'
                    '</palabred>\n'
                    % (log_level, domain, x(self.crt), x(self.key), address,
                       self.c2s_port, address, self.tls_port, processes,
@@ -953,8 +960,12 @@ class Palabre(Server):
             "no rate limit (c2s/rate-limit off: its default, 50 stanzas/s "
             "per session, would slow chat at saturation, ~130/s each)",
             "tcp": "TCP_NODELAY; listen backlog 1024",
-            "processes": "%d: supervisor with the router, sm, %d c2s"
-            % (2 + self.processes, self.processes),
+            "processes": "%d: supervisor with the router, sm, %d c2s, "
+            "muc" % (3 + self.processes, self.processes),
+            "muc": "the muc process, every default: history 20, at most "
+            "1,000 occupants a room; a groupchat message goes to the sm "
+            "as one multicast frame, which delivers a copy to each "
+            "occupant",
             "own": "a session gives back OpenSSL's state once bound and "
             "its XML parser once quiet for a sweep period (5 s); c2s trims "
             "the heap (malloc_trim) once a burst of logins is over",
@@ -1011,7 +1022,8 @@ class Prosody(Server):
     """prosody -F --config DIR/prosody.cfg.lua (Debian's Prosody 0.12, in
     the foreground, run_as_root when root), like tests/interop/prosody.py
     without its DNS settings: c2s_ports and c2s_direct_tls_ports on the
-    address, no other port (s2s module disabled, no HTTP, no components),
+    address, no other port (s2s module disabled, no HTTP, no external
+    components), the muc component (Component "conference.DOMAIN" "muc"),
     c2s_require_encryption, ssl (and c2s_direct_tls_ssl, which the direct
     TLS port needs) with the certificate and protocol tlsv1_2+ (Prosody's
     default),
@@ -1087,7 +1099,9 @@ class Prosody(Server):
         lines = ["-- bench/servers.py"]
         lines += ["%s = %s" % (k, lua_value(v)) for k, v in settings.items()]
         lines += ["", "VirtualHost %s" % lua_string(domain),
-                  "\tssl = %s" % lua_value(tls)]
+                  "\tssl = %s" % lua_value(tls),
+                  "", "Component %s %s" % (lua_string(self.muc_service),
+                                           lua_string("muc"))]
         self.write("prosody.cfg.lua", "\n".join(lines) + "\n")
 
     def store_users(self, users):
@@ -1125,6 +1139,8 @@ class Prosody(Server):
             "backlog 1024 (default 128)" % ("on" if self.nagle else "off"),
             "processes": "1 (Lua, one thread; incremental garbage "
             "collector)",
+            "muc": "the muc component (mod_muc), its defaults: new rooms "
+            "locked until configured, history 20, no occupant limit",
             "own": "nothing beyond the common set (roster, presence, "
             "offline messages, blocking, disco, ping)",
         }
@@ -1191,7 +1207,9 @@ class Ejabberd(Server):
     (Mnesia) with auth_password_format scram (as Debian's ejabberd.yml);
     disable_sasl_mechanisms digest-md5 and X-OAUTH2 (as Debian's);
     modules mod_roster, mod_offline, mod_privacy, mod_blocking, mod_disco,
-    mod_ping; loglevel warning.
+    mod_ping, and mod_muc on conference.DOMAIN with max_users (the
+    service's and each new room's) raised from 200 to MUC_MAX_USERS;
+    loglevel warning.
 
     Accounts: ejabberd's own ejabberd_auth:try_register/3, called from
     inside a boot of the node (-eval after -s ejabberd, then init:stop())
@@ -1208,6 +1226,9 @@ class Ejabberd(Server):
     package = "ejabberd"
     data_paths = ("mnesia",)
     ciphers = "HIGH:!aNULL:!eNULL:!3DES:@STRENGTH"   # Debian's example
+    # Occupants of a room (mod_muc's max_users, 200 by default): the muc
+    # scenario puts 1,000 in one.
+    MUC_MAX_USERS = 10000
 
     def __init__(self, workdir, domain="bench.test", address="127.0.0.1",
                  cert=None, log_level="warning", iterations=4096):
@@ -1278,7 +1299,15 @@ class Ejabberd(Server):
                    '  mod_privacy: {}\n'
                    '  mod_blocking: {}\n'
                    '  mod_disco: {}\n'
-                   '  mod_ping: {}\n')
+                   '  mod_ping: {}\n'
+                   '  mod_muc:\n'
+                   '    hosts:\n'
+                   '      - "%s"\n'
+                   '    max_users: %d\n'
+                   '    default_room_options:\n'
+                   '      max_users: %d\n'
+                   % (self.muc_service.replace(domain, "@HOST@"),
+                      self.MUC_MAX_USERS, self.MUC_MAX_USERS))
 
     def erl_env(self, extra=None):
         env = dict(os.environ)
@@ -1364,6 +1393,10 @@ class Ejabberd(Server):
             "tcp": "TCP_NODELAY; listen backlog 1024 (default 5)",
             "processes": "1 BEAM (a scheduler per core), which reserves "
             "memory ahead (~100 MiB at start)",
+            "muc": "mod_muc, its defaults but max_users raised from 200 "
+            "to %s (service and new rooms): history 20; past 1,000 "
+            "occupants a room (max_users_presence) it limits presence "
+            "broadcasts" % format(self.MUC_MAX_USERS, ","),
             "own": "roster versioning; privacy lists (mod_privacy) "
             "besides blocking",
         }
@@ -1426,6 +1459,7 @@ class Jabberd2(Server):
     name = "jabberd2"
     label = "jabberd2"
     package = "jabberd2"
+    has_muc = False
     data_paths = ("sqlite.db", "sqlite.db-journal", "sqlite.db-wal",
                   "sqlite.db-shm")
 
@@ -1536,6 +1570,10 @@ class Jabberd2(Server):
             "tcp": "Nagle's algorithm on (no setting): a stream restart may "
             "wait for a delayed ACK; listen backlog SOMAXCONN (4096)",
             "processes": "3: router, sm, c2s, linked over TCP",
+            "muc": "none: jabberd2 has no room service of its own (rooms "
+            "come from a separate component, such as Debian's jabber-muc, "
+            "MU-Conference 0.8, not set up here): the muc scenario is not "
+            "run",
             "own": "the sm module chains as shipped (among them status, "
             "last activity, privacy lists instead of blocking, vCard, "
             "AMP): status and logout rows written as users log in and "

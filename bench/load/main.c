@@ -202,6 +202,56 @@ static int spawn_workers(const struct options *o)
 	return 0;
 }
 
+/* How often the parent waits for every worker: muc twice (before the
+ * joins, before the messages), the others once (before the measured
+ * phase). */
+static int barriers(const struct options *o)
+{
+	return o->scenario == SCENARIO_MUC ? 2 : 1;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec t = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+	while (nanosleep(&t, &t) < 0 && errno == EINTR)
+		;
+}
+
+static void announce(const char *what, uint64_t n)
+{
+	fprintf(stderr, "%s %" PRIu64 "\n", what, n);
+	fflush(stderr);
+}
+
+/* Barrier b: waits until every worker is ready, tells a driver, which
+ * can act then (measure the server's memory, stop a directory), and
+ * lets the workers go on. muc waits --hold seconds after each of its
+ * lines, so that the server settles before it is measured. */
+static void barrier(const struct options *o, struct report *total, int b)
+{
+	wait_children(total, false);
+	uint64_t n = 0;
+	for (int i = 0; i < nchildren; i++) {
+		n += children[i].open;
+		children[i].ready = children[i].reported;
+	}
+	if (o->scenario != SCENARIO_MUC) {
+		announce(o->scenario == SCENARIO_IDLE ? "HOLDING" : "RUNNING",
+			 n);
+	} else {
+		announce(b == 0 ? "JOINING" : "JOINED", n);
+		sleep_s(o->hold);
+		if (b == 1)
+			announce("RUNNING", n);
+	}
+	for (int i = 0; i < nchildren; i++) {
+		char go = MSG_GO;
+		if (!children[i].gone && !children[i].reported &&
+		    write(children[i].fd, &go, 1) != 1)
+			children[i].gone = true;
+	}
+}
+
 static double seconds_of(struct timeval t)
 {
 	return (double)t.tv_sec + (double)t.tv_usec / 1e6;
@@ -234,21 +284,8 @@ int main(int argc, char **argv)
 	double start = now_s();
 	int failed = spawn_workers(&o) < 0;
 
-	wait_children(&total, false);
-	uint64_t open = 0;
-	for (int i = 0; i < nchildren; i++)
-		open += children[i].open;
-	/* Every session is set up: a driver can act now (measure the
-	 * server's memory, stop a directory) as the measured phase begins. */
-	fprintf(stderr, "%s %" PRIu64 "\n",
-		o.scenario == SCENARIO_IDLE ? "HOLDING" : "RUNNING", open);
-	fflush(stderr);
-	for (int i = 0; i < nchildren; i++) {
-		char go = MSG_GO;
-		if (!children[i].gone && !children[i].reported &&
-		    write(children[i].fd, &go, 1) != 1)
-			children[i].gone = true;
-	}
+	for (int b = 0; b < barriers(&o); b++)
+		barrier(&o, &total, b);
 	wait_children(&total, true);
 
 	for (int i = 0; i < nchildren; i++) {

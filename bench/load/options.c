@@ -23,13 +23,19 @@ static const char usage_text[] =
 	"  --tls starttls|direct|none             (starttls)\n"
 	"  --resume           resume TLS sessions (tickets) within a process\n"
 	"  --mech PLAIN|SCRAM-SHA-1|SCRAM-SHA-256 (PLAIN)\n"
-	"  --scenario idle|login|chat|presence|roster-setup (idle)\n"
-	"  --hold S           idle: seconds to hold the sessions (10)\n"
-	"  --duration S       login, chat, presence: seconds measured (10)\n"
-	"  --msg-rate R       chat: messages per second in total (0: "
+	"  --scenario idle|login|chat|presence|roster-setup|muc (idle)\n"
+	"  --hold S           idle: seconds to hold the sessions; muc: "
+	"seconds\n"
+	"                     before the joins and before the messages (10)\n"
+	"  --duration S       login, chat, presence, muc: seconds measured "
+	"(10)\n"
+	"  --msg-rate R       chat, muc: messages per second in total (0: "
 	"saturation)\n"
-	"  --window W         chat at saturation: messages in flight per "
-	"session (8)\n"
+	"  --window W         chat, muc at saturation: messages in flight per "
+	"sender (8)\n"
+	"  --rooms R          muc: rooms, sessions split among them (1)\n"
+	"  --senders S        muc: sessions that send (10)\n"
+	"  --muc-service D    muc: the rooms' service (conference.DOMAIN)\n"
 	"  --contacts K       presence, roster-setup: contacts per user (5)\n"
 	"  --report FILE      JSON report (stdout)\n"
 	"  --timeout S        per-step timeout (30)\n"
@@ -41,6 +47,7 @@ static const char *const scenario_names[] = {
 	[SCENARIO_CHAT] = "chat",
 	[SCENARIO_PRESENCE] = "presence",
 	[SCENARIO_ROSTER_SETUP] = "roster-setup",
+	[SCENARIO_MUC] = "muc",
 };
 
 const char *options_scenario_name(enum scenario_kind k)
@@ -179,6 +186,9 @@ enum {
 	OPT_MSG_RATE,
 	OPT_WINDOW,
 	OPT_CONTACTS,
+	OPT_ROOMS,
+	OPT_SENDERS,
+	OPT_MUC_SERVICE,
 	OPT_REPORT,
 	OPT_TIMEOUT,
 	OPT_HELP,
@@ -204,6 +214,9 @@ static const struct option long_options[] = {
 	{"msg-rate", required_argument, NULL, OPT_MSG_RATE},
 	{"window", required_argument, NULL, OPT_WINDOW},
 	{"contacts", required_argument, NULL, OPT_CONTACTS},
+	{"rooms", required_argument, NULL, OPT_ROOMS},
+	{"senders", required_argument, NULL, OPT_SENDERS},
+	{"muc-service", required_argument, NULL, OPT_MUC_SERVICE},
 	{"report", required_argument, NULL, OPT_REPORT},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -261,7 +274,7 @@ static int parse_one(struct options *o, int opt, const char *v)
 		o->mech = (enum sasl_mech)choice;
 		return 0;
 	case OPT_SCENARIO:
-		if (parse_choice("--scenario", v, scenario_names, 5, &choice) <
+		if (parse_choice("--scenario", v, scenario_names, 6, &choice) <
 		    0)
 			return -1;
 		o->scenario = (enum scenario_kind)choice;
@@ -281,6 +294,21 @@ static int parse_one(struct options *o, int opt, const char *v)
 		if (parse_integer("--contacts", v, 1, 100000, &l) < 0)
 			return -1;
 		o->contacts = (int)l;
+		return 0;
+	case OPT_ROOMS:
+		if (parse_integer("--rooms", v, 1, MUC_ROOMS_MAX, &l) < 0)
+			return -1;
+		o->rooms = (int)l;
+		return 0;
+	case OPT_SENDERS:
+		if (parse_integer("--senders", v, 1, 1000000, &l) < 0)
+			return -1;
+		o->senders = (int)l;
+		return 0;
+	case OPT_MUC_SERVICE:
+		if (strlen(v) >= sizeof o->muc_service)
+			return bad("--muc-service", v, "too long");
+		strcpy(o->muc_service, v);
 		return 0;
 	case OPT_REPORT:
 		o->report = v;
@@ -329,6 +357,20 @@ static int options_check(struct options *o)
 			o->contacts, 2 * o->contacts);
 		return -1;
 	}
+	if (o->scenario == SCENARIO_MUC &&
+	    (o->rooms > o->sessions || o->senders > o->sessions)) {
+		fprintf(stderr,
+			"xmppload: --rooms %d and --senders %d need as many "
+			"--sessions at least\n",
+			o->rooms, o->senders);
+		return -1;
+	}
+	if (!o->muc_service[0] &&
+	    snprintf(o->muc_service, sizeof o->muc_service, "conference.%s",
+		     o->domain) >= (int)sizeof o->muc_service) {
+		fputs("xmppload: --domain too long\n", stderr);
+		return -1;
+	}
 	return 0;
 }
 
@@ -347,6 +389,8 @@ int options_parse(struct options *o, int argc, char **argv)
 		.duration = 10,
 		.window = 8,
 		.contacts = 5,
+		.rooms = 1,
+		.senders = 10,
 		.timeout = 30,
 	};
 	parse_users(o, "bench%d");

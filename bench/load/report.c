@@ -83,6 +83,14 @@ void report_merge(struct report *into, const struct report *from)
 	into->messages_received += from->messages_received;
 	into->messages_in_window += from->messages_in_window;
 	into->presences += from->presences;
+	into->muc_owners += from->muc_owners;
+	into->muc_occupants += from->muc_occupants;
+	into->muc_refused += from->muc_refused;
+	into->join_s = max_of(into->join_s, from->join_s);
+	for (int k = 0; k < MUC_ROOMS_MAX; k++) {
+		into->room_sent[k] += from->room_sent[k];
+		into->room_occupants[k] += from->room_occupants[k];
+	}
 	into->subscriptions += from->subscriptions;
 	into->subscriptions_expected += from->subscriptions_expected;
 	into->tls_resumed += from->tls_resumed;
@@ -125,6 +133,31 @@ static void write_quantiles(FILE *f, const char *name,
 		histogram_quantile(h, 0.99) / 1000.0, h->max / 1000.0);
 }
 
+/* The deliveries the messages sent should make: chat, one each; muc,
+ * one per occupant of the room (the sender too). */
+static uint64_t deliveries_expected(const struct report *r,
+				    const struct options *o)
+{
+	if (o->scenario != SCENARIO_MUC)
+		return r->messages_sent;
+	uint64_t n = 0;
+	for (int k = 0; k < MUC_ROOMS_MAX; k++)
+		n += r->room_sent[k] * r->room_occupants[k];
+	return n;
+}
+
+static void write_muc(FILE *f, const struct report *r, const struct options *o)
+{
+	if (o->scenario != SCENARIO_MUC)
+		return;
+	fprintf(f,
+		"  \"muc\": {\"rooms\": %d, \"senders\": %d, \"owners\": "
+		"%" PRIu64 ", \"occupants\": %" PRIu64 ", \"refused\": %" PRIu64
+		", \"join_s\": %.3f},\n",
+		o->rooms, o->senders, r->muc_owners, r->muc_occupants,
+		r->muc_refused, r->join_s);
+}
+
 static void write_failures(FILE *f, const struct report *r)
 {
 	fputs("  \"failures\": {", f);
@@ -157,8 +190,9 @@ int report_write(const struct report *r, const struct options *o,
 		perror(path);
 		return -1;
 	}
-	uint64_t lost = r->messages_sent > r->messages_received
-				? r->messages_sent - r->messages_received
+	uint64_t expected = deliveries_expected(r, o);
+	uint64_t lost = expected > r->messages_received
+				? expected - r->messages_received
 				: 0;
 	uint64_t grown =
 		r->rss_kib > r->rss_base_kib ? r->rss_kib - r->rss_base_kib : 0;
@@ -175,15 +209,19 @@ int report_write(const struct report *r, const struct options *o,
 		r->logins, per_s(r->logins, r->login_period_s));
 	write_quantiles(f, "login_ms", &r->login_us);
 	fprintf(f,
-		"  \"messages\": {\"sent\": %" PRIu64 ", \"received\": %" PRIu64
-		", \"lost\": %" PRIu64 ", \"per_s\": %.1f},\n",
-		r->messages_sent, r->messages_received, lost,
+		"  \"messages\": {\"sent\": %" PRIu64 ", \"expected\": %" PRIu64
+		", \"received\": %" PRIu64 ", \"lost\": %" PRIu64
+		", \"per_s\": %.1f},\n",
+		r->messages_sent, expected, r->messages_received, lost,
 		per_s(r->messages_in_window, r->window_s));
 	write_quantiles(f, "latency_ms", &r->latency_us);
 	fprintf(f,
 		"  \"presences\": {\"received\": %" PRIu64
 		", \"per_s\": %.1f},\n",
-		r->presences, per_s(r->presences, r->window_s));
+		r->presences,
+		per_s(r->presences,
+		      o->scenario == SCENARIO_MUC ? r->join_s : r->window_s));
+	write_muc(f, r, o);
 	fprintf(f,
 		"  \"subscriptions\": %" PRIu64 ",\n"
 		"  \"subscriptions_expected\": %" PRIu64 ",\n",

@@ -78,6 +78,7 @@ cat > "$TMP/config.xml" <<XML
     <mechanisms>SCRAM-SHA-256 SCRAM-SHA-1 PLAIN</mechanisms>
   </c2s>
   <sm><modules>roster presence offline blocking disco ping</modules></sm>
+  <muc/>
 </palabred>
 XML
 i=0
@@ -157,6 +158,16 @@ run roster-setup-again 'f == 0 and r["subscriptions"] == 24' \
 run presence 'f == 0 and r["presences"]["received"] > 0 and r["logins"] > 0' \
 	$STARTTLS --scenario presence --sessions 12 --contacts 2 --duration 2 \
 	--concurrency 3
+# two rooms of 10, 4 senders (2 a room): each message to its room's 10
+run muc-rate 'f == 0 and r["muc"]["owners"] == 2 and r["muc"]["occupants"] == 20 and 70 <= r["messages"]["sent"] <= 82 and r["messages"]["received"] == r["messages"]["expected"] == 10 * r["messages"]["sent"] and r["presences"]["received"] > 0' \
+	$STARTTLS --scenario muc --sessions 20 --rooms 2 --senders 4 \
+	--msg-rate 40 --duration 2 --hold 0.2 --processes 2
+grep -q '^JOINING 20$' "$TMP/$RUN-muc-rate.err" &&
+	grep -q '^JOINED 18$' "$TMP/$RUN-muc-rate.err" || {
+	echo "smoke: muc did not write JOINING 20 and JOINED 18"; exit 1; }
+run muc-saturation 'f == 0 and r["messages"]["lost"] == 0 and r["messages"]["received"] > 1000 and r["latency_ms"]["p99"] > 0' \
+	$STARTTLS --scenario muc --sessions 20 --senders 2 --window 4 \
+	--duration 2 --hold 0
 
 grep -E '\b(error|ERROR)\b' "$TMP/palabred.log" | head -5 || true
 echo "smoke: all $RUN runs passed"

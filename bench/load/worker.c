@@ -215,21 +215,27 @@ void worker_measure_memory(struct worker *w)
 	w->report.sessions_measured = online;
 }
 
-void worker_ready(struct worker *w, bool measure_memory)
+void worker_ready_count(struct worker *w, uint64_t count)
 {
 	if (w->ready_sent)
 		return;
 	w->ready_sent = true;
-	if (measure_memory)
-		worker_measure_memory(w);
 	char msg[1 + sizeof(uint64_t)];
-	uint64_t open = w->open;
 	msg[0] = MSG_READY;
-	memcpy(msg + 1, &open, sizeof open);
+	memcpy(msg + 1, &count, sizeof count);
 	uv_buf_t b = uv_buf_init(msg, sizeof msg);
 	if (uv_try_write((uv_stream_t *)&w->parent, &b, 1) != (int)sizeof msg)
 		fprintf(stderr, "xmppload: worker %d cannot reach its parent\n",
 			w->index);
+}
+
+void worker_ready(struct worker *w, bool measure_memory)
+{
+	if (w->ready_sent)
+		return;
+	if (measure_memory)
+		worker_measure_memory(w);
+	worker_ready_count(w, w->open);
 }
 
 static void on_parent_alloc(uv_handle_t *h, size_t size, uv_buf_t *b)
@@ -344,6 +350,8 @@ static const struct scenario *scenario_for(enum scenario_kind k)
 		return &scenario_presence;
 	case SCENARIO_ROSTER_SETUP:
 		return &scenario_roster_setup;
+	case SCENARIO_MUC:
+		return &scenario_muc;
 	}
 	return &scenario_idle;
 }

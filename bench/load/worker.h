@@ -43,7 +43,7 @@ struct scenario {
 };
 
 extern const struct scenario scenario_idle, scenario_login, scenario_chat,
-	scenario_presence, scenario_roster_setup;
+	scenario_presence, scenario_roster_setup, scenario_muc;
 
 struct worker {
 	const struct options *opt;
@@ -113,8 +113,11 @@ bool worker_setup_done(const struct worker *w);
  * counting logins; they counted over open_s. */
 void worker_setup_opened(struct worker *w);
 
-/* Setup is over: measures memory when measure_memory, tells the parent. */
+/* Setup is over: measures memory when measure_memory, tells the parent
+ * (with the sessions open). */
 void worker_ready(struct worker *w, bool measure_memory);
+/* Ready again, at a later barrier, with count for the parent's line. */
+void worker_ready_count(struct worker *w, uint64_t count);
 /* Measures VmRSS now, with the sessions open. */
 void worker_measure_memory(struct worker *w);
 /* Logs every session out, then ends the worker. */

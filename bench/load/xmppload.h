@@ -22,7 +22,11 @@ enum scenario_kind {
 	SCENARIO_CHAT,
 	SCENARIO_PRESENCE,
 	SCENARIO_ROSTER_SETUP,
+	SCENARIO_MUC,
 };
+
+/* muc: the most rooms (the report counts per room). */
+#define MUC_ROOMS_MAX 64
 
 enum tls_mode { TLS_MODE_STARTTLS, TLS_MODE_DIRECT, TLS_MODE_NONE };
 
@@ -48,6 +52,8 @@ struct options {
 	double hold, duration, msg_rate;
 	int window;
 	int contacts;
+	int rooms, senders;    /* muc */
+	char muc_service[300]; /* muc: rooms are roomK@muc_service */
 	const char *report;
 	double timeout;
 };
@@ -103,6 +109,13 @@ struct report {
 	uint64_t messages_sent, messages_received, messages_in_window;
 	double window_s; /* chat, presence: the measured period */
 	uint64_t presences;
+	/* muc: rooms created and unlocked, occupants in (owners too),
+	 * joins refused or never answered, the time to join, and per room
+	 * the messages sent and the occupants in, whose products sum to the
+	 * deliveries expected */
+	uint64_t muc_owners, muc_occupants, muc_refused;
+	double join_s;
+	uint64_t room_sent[MUC_ROOMS_MAX], room_occupants[MUC_ROOMS_MAX];
 	uint64_t subscriptions, subscriptions_expected;
 	uint64_t tls_resumed;
 	uint64_t rss_kib;           /* VmRSS when measured */
@@ -128,7 +141,8 @@ int worker_main(const struct options *o, int index, int parent_fd);
 
 /* Parent ↔ worker messages: one byte, then the payload. */
 enum {
-	MSG_READY = 'U', /* worker → parent: uint64 sessions open */
+	MSG_READY = 'U', /* worker → parent: uint64 sessions open (muc after
+			    its joins: occupants in) */
 	MSG_GO = 'G',    /* parent → worker: start the measured phase */
 	MSG_REPORT = 'R' /* worker → parent: struct report */
 };
