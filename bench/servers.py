@@ -880,6 +880,9 @@ class Palabre(Server):
         """iterations: the SCRAM iteration count of the accounts made
         (palabrectl -i; None: palabrectl's default, 10000; 4096 at
         least)."""
+        # A build from before the rooms (issue 14) refuses <muc/>:
+        # bench/alternate.py compares such builds too.
+        self.has_muc = self.build_has_rooms()
         super().__init__(workdir, domain, address, cert)
         self.iterations = iterations
         self.processes = processes
@@ -910,12 +913,20 @@ class Palabre(Server):
                    '  <sm>\n'
                    '%s'
                    '  </sm>\n'
-                   '  <muc/>\n'
+                   '%s'
                    '</palabred>\n'
                    % (log_level, domain, x(self.crt), x(self.key), address,
                       self.c2s_port, address, self.tls_port, processes,
                       "" if modules is None else
-                      "    <modules>%s</modules>\n" % " ".join(modules)))
+                      "    <modules>%s</modules>\n" % " ".join(modules),
+                      "  <muc/>\n" if self.has_muc else ""))
+
+    @classmethod
+    def build_has_rooms(cls):
+        """Whether this build's palabred knows <muc> (a setting only
+        config_muc.c has, among its strings)."""
+        with open(cls.palabred, "rb") as f:
+            return b"archive-retention-days" in f.read()
 
     def has_import(self):
         r = subprocess.run([self.palabrectl], capture_output=True,
