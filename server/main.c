@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -283,13 +282,6 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0}};
 	const char *config_path = NULL, *component = NULL;
 	int background = 0, opt;
-	/* glibc raises its mmap threshold each time a mapped block is freed,
-	 * up to 32 MiB: once a burst (a thousand joins to a room, a flood
-	 * of presence) has grown and freed the link queues and buffers,
-	 * the next big ones come from the heap and stay there. A fixed
-	 * threshold keeps every block over it in a mapping of its own,
-	 * given back when freed, in every process of palabred. */
-	mallopt(M_MMAP_THRESHOLD, PALABRED_MMAP_THRESHOLD);
 	while ((opt = getopt_long(argc, argv, "c:dh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':

@@ -19,9 +19,6 @@
  * exit is restarted. */
 #define PALABRED_EXIT_CONFIG 78
 
-/* Blocks of this many bytes or more are mapped of their own (main.c). */
-#define PALABRED_MMAP_THRESHOLD (128u << 10)
-
 /* The router runs in the supervisor's process, on its loop. */
 struct router;
 struct router *router_start(uv_loop_t *loop, const struct config *cfg,
