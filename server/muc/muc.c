@@ -8,6 +8,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "../../lib/heap_trim.h"
 #include "../../lib/link.h"
 #include "../../lib/log.h"
 #include "../../storage/storage.h"
@@ -127,8 +128,22 @@ static void muc_free(struct muc *muc)
 	buf_free(&muc->backlog);
 }
 
+/* What went through the router link, for heap_trim. */
+static uint64_t muc_traffic(void *ctx)
+{
+	static uint64_t seen;
+	struct muc *muc = ctx;
+	struct link_stats st;
+	if (muc->link) {
+		link_get_stats(muc->link, &st);
+		seen = st.bytes_in + st.bytes_out;
+	}
+	return seen;
+}
+
 int muc_main(const struct config *cfg, const char *name, const char *secret)
 {
+	static struct heap_trim trim;
 	static struct muc muc; /* keep it off the stack */
 	uv_loop_t loop;
 	uv_signal_t sigterm, sigint;
@@ -159,6 +174,7 @@ int muc_main(const struct config *cfg, const char *name, const char *secret)
 		muc.exit_status = 1;
 	} else {
 		muc_rooms_load(&muc, muc_connect);
+		heap_trim_start(&trim, &loop, muc_traffic, &muc);
 		uv_run(&loop, UV_RUN_DEFAULT);
 	}
 	int status = muc.exit_status;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../lib/heap_trim.h"
 #include "../../lib/log.h"
 #include "../palabred.h"
 #include "router_internal.h"
@@ -16,6 +17,8 @@
 #define ROUTER_BACKLOG 128
 /* A component that has not authenticated after this long is closed. */
 #define ROUTER_AUTH_TIMEOUT_MS 10000
+
+static uint64_t router_traffic(void *ctx);
 
 static void router_maybe_free(struct router *r)
 {
@@ -243,6 +246,15 @@ static int router_listen(struct router *r)
 
 /* ---- start and stop ---- */
 
+/* The trim's timer, as the listener: its close lets the router go. */
+static void router_on_trim_closed(uv_handle_t *h)
+{
+	struct heap_trim *t = h->data;
+	struct router *r = t->ctx;
+	r->open--;
+	router_maybe_free(r);
+}
+
 static void router_on_listener_closed(uv_handle_t *h)
 {
 	struct router *r = h->data;
@@ -271,13 +283,14 @@ struct router *router_start(uv_loop_t *loop, const struct config *cfg,
 		free(r);
 		return NULL;
 	}
+	heap_trim_start(&r->trim, loop, router_traffic, r);
+	r->open++; /* the trim's timer */
 	if (router_listen(r) < 0) {
 		r->stopping = true;
-		if (r->open)
+		if (r->open > 1)
 			uv_close((uv_handle_t *)&r->listener,
 				 router_on_listener_closed);
-		else
-			router_maybe_free(r);
+		uv_close((uv_handle_t *)&r->trim.timer, router_on_trim_closed);
 		return NULL;
 	}
 	return r;
@@ -289,6 +302,7 @@ void router_stop(struct router *r)
 		return;
 	r->stopping = true;
 	log_info("router: stopping");
+	uv_close((uv_handle_t *)&r->trim.timer, router_on_trim_closed);
 	uv_close((uv_handle_t *)&r->listener, router_on_listener_closed);
 	unlink(r->path);
 	for (struct component *c = r->components; c; c = c->next)
@@ -298,4 +312,16 @@ void router_stop(struct router *r)
 bool router_has_route(const struct router *r, const char *name)
 {
 	return router_table_get(&r->binds, name, strlen(name)) != NULL;
+}
+
+static uint64_t router_traffic(void *ctx)
+{
+	const struct router *r = ctx;
+	uint64_t bytes = 0;
+	for (const struct component *c = r->components; c; c = c->next) {
+		struct link_stats st;
+		link_get_stats(c->link, &st);
+		bytes += st.bytes_in + st.bytes_out;
+	}
+	return bytes;
 }

@@ -9,6 +9,7 @@
 #include "../../lib/buf.h"
 #include "../../lib/frame.h"
 #include "../../lib/hash_table.h"
+#include "../../lib/heap_trim.h"
 #include "../../lib/link.h"
 
 struct component;
@@ -49,7 +50,8 @@ struct router {
 	struct component *components; /* every link, authenticated or not */
 	struct router_table names;    /* authenticated component names */
 	struct router_table binds;    /* bound names, "*" the default route */
-	int open;                     /* listener + components not yet freed */
+	struct heap_trim trim;        /* malloc_trim after a burst */
+	int open; /* listener, trim timer, components not yet freed */
 	bool stopping;
 };
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "../../lib/heap_trim.h"
 #include "../../lib/link.h"
 #include "../../lib/log.h"
 #include "../../storage/storage.h"
@@ -146,8 +147,22 @@ static void close_handle(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+/* What went through the router link, for heap_trim. */
+static uint64_t sm_traffic(void *ctx)
+{
+	static uint64_t seen;
+	struct sm *sm = ctx;
+	struct link_stats st;
+	if (sm->link) {
+		link_get_stats(sm->link, &st);
+		seen = st.bytes_in + st.bytes_out;
+	}
+	return seen;
+}
+
 int sm_main(const struct config *cfg, const char *name, const char *secret)
 {
+	static struct heap_trim trim;
 	static struct sm sm; /* large: keep it off the stack */
 	uv_loop_t loop;
 	uv_signal_t sigterm, sigint;
@@ -202,6 +217,7 @@ int sm_main(const struct config *cfg, const char *name, const char *secret)
 			  cfg->router_socket);
 		sm.exit_status = 1;
 	} else {
+		heap_trim_start(&trim, &loop, sm_traffic, &sm);
 		uv_run(&loop, UV_RUN_DEFAULT);
 	}
 	int status = sm.exit_status;
