@@ -3,8 +3,6 @@ each, run against a palabred with a muc service on each domain
 (conference.localhost, conference.chat.example) and one service admin.
 """
 import base64
-import glob
-import os
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -16,8 +14,7 @@ MUC = ("  <muc>\n"
        "    <admin>admin@localhost</admin>\n"
        "  </muc>\n")
 
-SCRIPTS = sorted(glob.glob(os.path.join(os.path.dirname(__file__),
-                                        "scripts", "muc", "*.scs")))
+SCRIPTS = xmppscript.scripts_in("muc")
 
 
 @pytest.fixture(scope="module")
@@ -32,20 +29,10 @@ def server(tmp_path_factory, certs):
         s.stop()
 
 
-def script_id(path):
-    return os.path.splitext(os.path.basename(path))[0]
 
-
-@pytest.mark.parametrize("path", SCRIPTS, ids=script_id)
+@pytest.mark.parametrize("path", SCRIPTS, ids=xmppscript.script_id)
 def test_script(server, path):
-    script = xmppscript.Script.load(path)
-    failure = None
-    try:
-        xmppscript.run(script, server)
-    except xmppscript.ScriptFailure as e:
-        failure = str(e)
-    if failure:
-        pytest.fail(failure, pytrace=False)
+    xmppscript.check(path, server)
 
 
 def vcard(photo_bytes):

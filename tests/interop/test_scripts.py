@@ -3,8 +3,6 @@
 Every script runs against the module's palabred (the IM modules on),
 with accounts of its own (scripts/README.md says how to write one).
 """
-import glob
-import os
 
 import pytest
 
@@ -23,21 +21,9 @@ EXTERNAL_SERVICES = (
 SERVER_OPTIONS = {"modules": im.IM_MODULES,
                   "host_extra": {"localhost": EXTERNAL_SERVICES}}
 
-SCRIPTS = sorted(glob.glob(os.path.join(os.path.dirname(__file__),
-                                        "scripts", "*.scs")))
+SCRIPTS = xmppscript.scripts_in()
 
 
-def script_id(path):
-    return os.path.splitext(os.path.basename(path))[0]
-
-
-@pytest.mark.parametrize("path", SCRIPTS, ids=script_id)
+@pytest.mark.parametrize("path", SCRIPTS, ids=xmppscript.script_id)
 def test_script(server, path):
-    script = xmppscript.Script.load(path)
-    failure = None
-    try:
-        xmppscript.run(script, server)
-    except xmppscript.ScriptFailure as e:
-        failure = str(e)
-    if failure:  # the script's own words, without the runner's traceback
-        pytest.fail(failure, pytrace=False)
+    xmppscript.check(path, server)

@@ -8,9 +8,7 @@ stream features are the hash of the disco#info the server answers.
 """
 import base64
 import datetime
-import glob
 import hashlib
-import os
 import re
 
 import pytest
@@ -33,8 +31,7 @@ CAPS = "http://jabber.org/protocol/caps"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 DATA = "jabber:x:data"
 
-SCRIPTS = sorted(glob.glob(os.path.join(os.path.dirname(__file__),
-                                        "scripts", "server_info", "*.scs")))
+SCRIPTS = xmppscript.scripts_in("server_info")
 
 
 @pytest.fixture(scope="module")
@@ -52,19 +49,10 @@ def server(tmp_path_factory, certs):
         s.stop()
 
 
-def script_id(path):
-    return os.path.splitext(os.path.basename(path))[0]
 
-
-@pytest.mark.parametrize("path", SCRIPTS, ids=script_id)
+@pytest.mark.parametrize("path", SCRIPTS, ids=xmppscript.script_id)
 def test_script(server, path):
-    failure = None
-    try:
-        xmppscript.run(xmppscript.Script.load(path), server)
-    except xmppscript.ScriptFailure as e:
-        failure = str(e)
-    if failure:
-        pytest.fail(failure, pytrace=False)
+    xmppscript.check(path, server)
 
 
 def test_time_is_now(server, clients):

@@ -35,6 +35,7 @@ for any value; {capture:NAME} takes the value into ${NAME}. Several
 stanzas under one "receives:" may come in any order; one after another
 "receives:" must come in that order.
 """
+import glob
 import os
 import re
 import time
@@ -587,3 +588,30 @@ def run(script, server, timeout=STEP_TIMEOUT):
     """Runs script against server (a running palabre.Palabre); raises
     ScriptFailure at the first step the server does not follow."""
     Run(script, server, timeout).run()
+
+
+# ---- what the test modules that run scripts share -------------------------
+
+def scripts_in(*subdirectory):
+    """The scripts of scripts/SUBDIRECTORY/*.scs (scripts/*.scs without
+    one), sorted: a test module's parameters."""
+    return sorted(glob.glob(os.path.join(os.path.dirname(__file__),
+                                         "scripts", *subdirectory, "*.scs")))
+
+
+def script_id(path):
+    """A script's name, the test's id."""
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def check(path, server):
+    """Runs the script at path against server; a failure fails the test
+    with the script's own words, without the runner's traceback."""
+    import pytest
+    failure = None
+    try:
+        run(Script.load(path), server)
+    except ScriptFailure as e:
+        failure = str(e)
+    if failure:
+        pytest.fail(failure, pytrace=False)
