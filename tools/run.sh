@@ -26,6 +26,7 @@ In another terminal, add a user (the password is asked for):
 
 then log in as alice@localhost with Gajim, Profanity or any XMPP client
 (server 127.0.0.1, port 5222; accept the self-signed certificate).
+Rooms are on conference.localhost (e.g. join team@conference.localhost).
 Stop palabred with Ctrl-C.
 
 EOT
